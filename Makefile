@@ -1,0 +1,41 @@
+# Partner Central Lakehouse — `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help setup run test test-fast test-classic bench lint clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v java >/dev/null || { echo "Java 17 is required (classic Spark conformance tests)"; exit 2; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip setuptools wheel
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP) ## Create .venv and install the project with pinned dependencies (idempotent)
+
+run: $(STAMP) ## Set up, then run the end-to-end demo on embedded defaults (Sail + ./.lake)
+	$(VENV)/bin/lakehouse demo
+
+test: $(STAMP) ## Set up, then run the whole suite (Sail suite, then classic-Spark conformance in its own process)
+	bash scripts/test.sh $(PYTEST_ARGS)
+
+test-fast: $(STAMP) ## Unit tests only
+	$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)
+
+bench: $(STAMP) ## Run the benchmarks (prints rows/s, calls/s, peak RSS)
+	$(PY) bench/io_bench.py
+
+lint: $(STAMP) ## Ruff
+	$(VENV)/bin/ruff check lakehouse control_plane jobs dashboards tests bench
+
+clean: ## Remove generated state (.lake, caches, build output); keeps .venv
+	rm -rf .lake dist build .pytest_cache .ruff_cache test-artifacts

@@ -1,0 +1,119 @@
+"""Table registry: every lake table's layer, name, declared schema, keys, grain and column classification.
+
+Paths are derived here and nowhere else: ``{lake_root}/{layer}/{name}``; the Delta table is partitioned by
+``tenant_id`` so each tenant's rows live under ``tenant_id=<id>/``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pyspark.sql.types import StringType, StructType
+
+from lakehouse.settings import get_settings
+
+Layer = Literal["bronze", "silver", "gold", "platinum", "ops"]
+Classification = Literal["public", "internal", "confidential", "pii"]
+LAYERS: tuple[str, ...] = ("bronze", "silver", "gold", "platinum", "ops")
+CLASSIFICATIONS: tuple[str, ...] = ("public", "internal", "confidential", "pii")
+TENANT_COLUMN = "tenant_id"
+
+
+class UnknownTable(KeyError):
+    """A table name that the catalog does not declare."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class TableDef:
+    """A declared lake table. ``classification`` must name every column of ``schema``."""
+
+    layer: Layer
+    name: str
+    schema: StructType
+    keys: tuple[str, ...]
+    grain: str
+    classification: dict[str, Classification]
+    description: str = ""
+    partition_by: tuple[str, ...] = (TENANT_COLUMN,)
+    properties: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        names = self.schema.fieldNames()
+        problems: list[str] = []
+        if self.layer not in LAYERS:
+            problems.append(f"layer {self.layer!r} is not one of {LAYERS}")
+        if not names or names[0] != TENANT_COLUMN or not isinstance(self.schema[TENANT_COLUMN].dataType, StringType):
+            problems.append("the first column must be tenant_id (string)")
+        if self.partition_by[:1] != (TENANT_COLUMN,):
+            problems.append("the table must be partitioned by tenant_id first")
+        for col in (*self.keys, *self.partition_by):
+            if col not in names:
+                problems.append(f"key/partition column {col!r} is not in the schema")
+        missing = [n for n in names if n not in self.classification]
+        if missing:
+            problems.append(f"columns without a classification: {missing}")
+        extra = [n for n in self.classification if n not in names]
+        if extra:
+            problems.append(f"classification names unknown columns: {extra}")
+        bad = {c: v for c, v in self.classification.items() if v not in CLASSIFICATIONS}
+        if bad:
+            problems.append(f"unknown classifications {bad}; use one of {CLASSIFICATIONS}")
+        not_nullable = [f.name for f in self.schema.fields if not f.nullable]
+        if not_nullable:
+            # Sail silently drops mergeSchema columns when any column is NOT NULL; keep lake columns nullable
+            problems.append(f"lake columns must be nullable (enforce non-null with quality gates): {not_nullable}")
+        if problems:
+            raise ValueError(f"table {self.layer}.{self.name}: " + "; ".join(problems))
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.layer}.{self.name}"
+
+    def path(self, lake_root: str | None = None) -> str:
+        """Location of the Delta table (local path or s3:// URI)."""
+        root = (lake_root or get_settings().lake_root).rstrip("/")
+        return f"{root}/{self.layer}/{self.name}"
+
+    def columns_classified(self, *levels: Classification) -> list[str]:
+        return [c for c, v in self.classification.items() if v in levels]
+
+
+_REGISTRY: dict[str, TableDef] = {}
+
+
+def register(table: TableDef) -> TableDef:
+    """Declare a table. Re-registering the same definition is a no-op; a different one is an error."""
+    existing = _REGISTRY.get(table.qualified_name)
+    if existing is not None and existing != table:
+        raise ValueError(f"table {table.qualified_name} is already declared with a different definition")
+    _REGISTRY[table.qualified_name] = table
+    return table
+
+
+def get(qualified_name: str) -> TableDef:
+    """Look a table up by ``layer.name``."""
+    _load_declarations()
+    try:
+        return _REGISTRY[qualified_name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise UnknownTable(f"unknown table {qualified_name!r}; declared tables: {known}") from None
+
+
+def all_tables() -> list[TableDef]:
+    _load_declarations()
+    return sorted(_REGISTRY.values(), key=lambda t: (LAYERS.index(t.layer), t.name))
+
+
+def _load_declarations() -> None:
+    """Import the modules that declare tables (entities/ and ops tables) so lookups see them."""
+    import importlib
+    import pkgutil
+
+    import lakehouse.entities as entities
+
+    for mod in pkgutil.iter_modules(entities.__path__):
+        importlib.import_module(f"{entities.__name__}.{mod.name}")

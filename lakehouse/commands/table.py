@@ -1,0 +1,88 @@
+"""``lakehouse table``: look at lake tables."""
+from __future__ import annotations
+
+import csv
+import io as _io
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lakehouse.errors import BadInput
+
+table_app = typer.Typer(help="Inspect lake tables.", no_args_is_help=True)
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "asDict"):
+        return _plain(value.asDict(recursive=True))
+    return value
+
+
+def render(columns: list[str], records: list[dict[str, Any]], fmt: OutputFormat, title: str) -> str:
+    """Render rows as a Rich table, JSON (a list of objects) or CSV."""
+    if fmt is OutputFormat.json:
+        return json.dumps([{c: _plain(r[c]) for c in columns} for r in records], indent=2)
+    if fmt is OutputFormat.csv:
+        buf = _io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(columns)
+        for r in records:
+            writer.writerow(["" if r[c] is None else _plain(r[c]) for c in columns])
+        return buf.getvalue()
+    table = Table(title=title)
+    for c in columns:
+        table.add_column(c)
+    for r in records:
+        table.add_row(*("" if r[c] is None else str(_plain(r[c])) for c in columns))
+    console = Console(record=True, width=200)
+    with console.capture() as capture:
+        console.print(table)
+    return capture.get()
+
+
+@table_app.command("show")
+def show(
+    name: str = typer.Argument(..., metavar="LAYER.TABLE", help="Qualified table name, e.g. gold.ace_pipeline"),
+    tenant: str = typer.Option(..., "--tenant", "-t", help="Tenant whose rows to show"),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format"),
+    limit: int = typer.Option(50, "--limit", "-n", min=1, help="At most this many rows"),
+) -> None:
+    """Print a tenant's rows of a lake table."""
+    from lakehouse import catalog, io
+    from lakehouse.engine import get_spark
+    from lakehouse.tenancy import TenantScope
+
+    scope = TenantScope.for_tenant(tenant)
+    try:
+        td = catalog.get(name)
+    except catalog.UnknownTable as exc:
+        raise BadInput(str(exc)) from None
+    if not io.exists(td):
+        raise BadInput(f"table {name} has not been written yet under {td.path()}")
+    df = io.read(get_spark(), td, scope)
+    records = [r.asDict(recursive=True) for r in df.limit(limit).collect()]
+    typer.echo(render(df.columns, records, fmt, f"{name} · tenant {tenant}"), nl=fmt is not OutputFormat.csv)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(table_app, name="table")

@@ -1,0 +1,1 @@
+"""Canonical entity and table declarations. Every module here registers its tables with lakehouse.catalog."""

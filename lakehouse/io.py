@@ -1,0 +1,450 @@
+"""Tenant-scoped lake I/O: the one place that reads and writes lake tables.
+
+Every write is checked before anything touches storage:
+- the DataFrame must match the table's declared schema exactly (missing, extra or mistyped columns are refused
+  with the column named; Sail would otherwise silently cast or drop columns);
+- every row must belong to the scope's tenant (one foreign row refuses the whole write);
+- commit conflicts are retried with backoff (Sail and delta-spark both raise on concurrent commits);
+- a write given a ``batch_id`` is idempotent: a re-run of a batch that already landed writes nothing
+  (Sail ignores Delta's ``txnAppId``/``txnVersion``, so a ledger in ``ops.write_batch`` does the job).
+History, compaction and vacuum use the ``deltalake`` package (they do not parse on Sail).
+"""
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Sequence, TypeVar
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import ArrayType, DataType, MapType, StructField, StructType
+
+from lakehouse import catalog
+from lakehouse.catalog import TENANT_COLUMN, TableDef
+from lakehouse.errors import LakehouseError, SchemaMismatch
+from lakehouse.settings import get_settings
+from lakehouse.tenancy import TenantScope, TenantViolation
+
+log = logging.getLogger(__name__)
+audit_log = logging.getLogger("lakehouse.audit")
+
+T = TypeVar("T")
+
+_CONFLICT_MARKERS = (
+    "failed to commit transaction",
+    "concurrentappendexception",
+    "concurrentmodificationexception",
+    "concurrentdeleteread",
+    "concurrentdeletedelete",
+    "concurrenttransactionexception",
+    "protocolchangedexception",
+    "metadatachangedexception",
+    "version already exists",
+    "already exists",
+    "conflict",
+)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a write did: the table version it produced, rows written, and whether it was skipped."""
+
+    table: str
+    version: int | None
+    rows: int
+    skipped: bool = False
+
+
+class CommitConflict(LakehouseError):
+    """A write still conflicted with concurrent commits after every retry."""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# table resolution and metadata
+
+
+def resolve(table: str | TableDef) -> TableDef:
+    """The catalog definition of ``table`` (a ``layer.name`` string or a TableDef)."""
+    return table if isinstance(table, TableDef) else catalog.get(table)
+
+
+def storage_options() -> dict[str, str]:
+    """Options for the ``deltalake`` package; S3 endpoint and credentials come from the standard AWS env."""
+    import os
+
+    opts: dict[str, str] = {}
+    if get_settings().is_s3:
+        for key in ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ALLOW_HTTP", "AWS_ACCESS_KEY_ID",
+                    "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            if os.environ.get(key):
+                opts[key] = os.environ[key]
+        opts.setdefault("AWS_REGION", get_settings().aws_region)
+        # local maintenance commits (vacuum/compaction) without a DynamoDB lock provider
+        opts.setdefault("AWS_S3_ALLOW_UNSAFE_RENAME", "true")
+    return opts
+
+
+def _delta_table(td: TableDef) -> Any:
+    from deltalake import DeltaTable
+
+    return DeltaTable(td.path(), storage_options=storage_options() or None)
+
+
+def exists(table: str | TableDef) -> bool:
+    """Whether the table has been created (has a Delta log)."""
+    from deltalake import DeltaTable
+
+    return DeltaTable.is_deltatable(resolve(table).path(), storage_options=storage_options() or None)
+
+
+def table_version(table: str | TableDef) -> int | None:
+    """The latest committed version, or None when the table does not exist yet."""
+    td = resolve(table)
+    return _delta_table(td).version() if exists(td) else None
+
+
+def history(table: str | TableDef, limit: int | None = None) -> list[dict[str, Any]]:
+    """Commit history, newest first (``DESCRIBE HISTORY`` does not parse on Sail)."""
+    td = resolve(table)
+    return _delta_table(td).history(limit) if exists(td) else []
+
+
+def compact(table: str | TableDef, scope: TenantScope, target_size: int | None = None) -> dict[str, Any]:
+    """Bin-pack the small files of the scope's tenant partition; returns the optimizer's metrics."""
+    tenant = scope.require_single("compaction")
+    td = resolve(table)
+    if not exists(td):
+        return {"numFilesAdded": 0, "numFilesRemoved": 0}
+    return _delta_table(td).optimize.compact(
+        partition_filters=[(TENANT_COLUMN, "=", tenant)], target_size=target_size
+    )
+
+
+def vacuum(table: str | TableDef, retention_hours: int = 168, dry_run: bool = False) -> list[str]:
+    """Delete files no longer referenced by versions within ``retention_hours``; returns the files."""
+    td = resolve(table)
+    if not exists(td):
+        return []
+    return _delta_table(td).vacuum(
+        retention_hours=retention_hours, dry_run=dry_run, enforce_retention_duration=retention_hours >= 168
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# reads
+
+
+def read(spark: SparkSession, table: str | TableDef, scope: TenantScope, *, version: int | None = None) -> DataFrame:
+    """The scope's rows of ``table`` in declared column order (an empty frame if the table does not exist)."""
+    td = resolve(table)
+    if scope.platform_admin:
+        audit_log.warning(
+            "cross-tenant read of %s by platform-admin scope: %s", td.qualified_name, scope.reason
+        )
+        _notify_admin_read(td, scope)
+    if not exists(td):
+        return spark.createDataFrame([], td.schema)
+    reader = spark.read.format("delta")
+    if version is not None:
+        reader = reader.option("versionAsOf", version)
+    df = reader.load(td.path())
+    if not scope.platform_admin:
+        df = df.where(F.col(TENANT_COLUMN) == F.lit(scope.tenant_id))
+    present = set(df.columns)
+    # columns declared after the table was created read as null until rewritten
+    return df.select(
+        *[F.col(f.name) if f.name in present else F.lit(None).cast(f.dataType).alias(f.name) for f in td.schema.fields]
+    )
+
+
+_admin_read_hooks: list[Callable[[TableDef, TenantScope], None]] = []
+
+
+def on_admin_read(hook: Callable[[TableDef, TenantScope], None]) -> None:
+    """Register a callback for platform-admin reads (the control plane plugs its audit log in here)."""
+    _admin_read_hooks.append(hook)
+
+
+def _notify_admin_read(td: TableDef, scope: TenantScope) -> None:
+    for hook in _admin_read_hooks:
+        hook(td, scope)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# validation
+
+
+def _normalise(dt: DataType) -> DataType:
+    """The type with nullability stripped, so only names and types are compared."""
+    if isinstance(dt, StructType):
+        return StructType([StructField(f.name, _normalise(f.dataType), True) for f in dt.fields])
+    if isinstance(dt, ArrayType):
+        return ArrayType(_normalise(dt.elementType), True)
+    if isinstance(dt, MapType):
+        return MapType(_normalise(dt.keyType), _normalise(dt.valueType), True)
+    return dt
+
+
+def check_schema(td: TableDef, df: DataFrame) -> DataFrame:
+    """Refuse a DataFrame that does not match the declared schema; return it in declared column order."""
+    actual = {f.name: f.dataType for f in df.schema.fields}
+    declared = td.schema.fieldNames()
+    problems: list[str] = []
+    missing = [c for c in declared if c not in actual]
+    extra = [c for c in actual if c not in td.schema.fieldNames()]
+    if missing:
+        problems.append("missing column(s) " + ", ".join(repr(c) for c in missing))
+    if extra:
+        problems.append("column(s) not in the declared schema " + ", ".join(repr(c) for c in extra))
+    for f in td.schema.fields:
+        if f.name in actual and _normalise(actual[f.name]) != _normalise(f.dataType):
+            problems.append(
+                f"column {f.name!r} has type {actual[f.name].simpleString()}, "
+                f"declared {f.dataType.simpleString()}"
+            )
+    if problems:
+        raise SchemaMismatch(f"write to {td.qualified_name} refused, nothing written: " + "; ".join(problems))
+    return df.select(*declared)
+
+
+def check_tenant(td: TableDef, df: DataFrame, scope: TenantScope) -> str:
+    """Refuse the whole write if any row is not the scope's tenant's; returns the tenant id."""
+    tenant = scope.require_single(f"a write to {td.qualified_name}")
+    foreign = F.col(TENANT_COLUMN).isNull() | (F.col(TENANT_COLUMN) != F.lit(tenant))
+    offenders = df.where(foreign).groupBy(TENANT_COLUMN).count().limit(5).collect()
+    if offenders:
+        detail = ", ".join(f"{r[TENANT_COLUMN]!r}: {r['count']} row(s)" for r in offenders)
+        raise TenantViolation(
+            f"write to {td.qualified_name} in scope {scope} refused, nothing written: "
+            f"it carries rows of other tenants ({detail})"
+        )
+    return tenant
+
+
+# ---------------------------------------------------------------------------------------------------------
+# writes
+
+
+def append(
+    spark: SparkSession, table: str | TableDef, df: DataFrame, scope: TenantScope, *, batch_id: str | None = None
+) -> WriteResult:
+    """Append ``df`` to the scope's partition of ``table``."""
+    td = resolve(table)
+    return _write(spark, td, df, scope, batch_id, "append", lambda checked: _append(td, checked))
+
+
+def overwrite_partition(
+    spark: SparkSession, table: str | TableDef, df: DataFrame, scope: TenantScope, *, batch_id: str | None = None
+) -> WriteResult:
+    """Replace the scope's tenant partition of ``table`` with ``df``; other tenants' files are untouched."""
+    td = resolve(table)
+
+    def _do(checked: DataFrame) -> None:
+        tenant = scope.tenant_id
+        if not exists(td):
+            _append(td, checked)
+            return
+        (
+            checked.write.format("delta")
+            .mode("overwrite")
+            .option("replaceWhere", f"{TENANT_COLUMN} = '{tenant}'")
+            .save(td.path())
+        )
+
+    return _write(spark, td, df, scope, batch_id, "overwrite", _do)
+
+
+def merge(
+    spark: SparkSession,
+    table: str | TableDef,
+    df: DataFrame,
+    scope: TenantScope,
+    *,
+    keys: Sequence[str] | None = None,
+    batch_id: str | None = None,
+    update_condition: str | None = None,
+    stage: bool = False,
+) -> WriteResult:
+    """Upsert ``df`` into the scope's partition on ``keys`` (default: the table's keys).
+
+    ``update_condition`` is a SQL predicate over ``t`` (target) and ``s`` (source) that a matched row must meet
+    to be updated, e.g. ``"s.last_modified_at > t.last_modified_at"``. ``stage=True`` first writes the batch to
+    a staging Delta table (needed when the source plan uses lambdas plus window functions on Sail).
+    """
+    td = resolve(table)
+    keys = tuple(keys or td.keys)
+    unknown = [k for k in keys if k not in td.schema.fieldNames()]
+    if unknown:
+        raise SchemaMismatch(f"merge into {td.qualified_name}: key column(s) {unknown} are not in the table")
+
+    def _do(checked: DataFrame) -> None:
+        if not exists(td):
+            _append(td, checked)
+            return
+        source = checked
+        staged_path = None
+        if stage:
+            staged_path = f"{get_settings().lake_root}/_staging/{td.layer}/{td.name}/{uuid.uuid4().hex}"
+            checked.write.format("delta").mode("overwrite").save(staged_path)
+            source = spark.read.format("delta").load(staged_path)
+        view = f"_merge_src_{uuid.uuid4().hex}"
+        source.createOrReplaceTempView(view)
+        tenant = scope.tenant_id
+        on = " AND ".join(
+            [f"t.`{TENANT_COLUMN}` = '{tenant}'"]
+            + [f"t.`{k}` <=> s.`{k}`" for k in keys if k != TENANT_COLUMN]
+            + [f"t.`{TENANT_COLUMN}` = s.`{TENANT_COLUMN}`"]
+        )
+        matched = f"WHEN MATCHED AND ({update_condition}) THEN UPDATE SET *" if update_condition else (
+            "WHEN MATCHED THEN UPDATE SET *"
+        )
+        try:
+            spark.sql(
+                f"MERGE INTO delta.`{td.path()}` AS t USING {view} AS s ON {on} "
+                f"{matched} WHEN NOT MATCHED THEN INSERT *"
+            ).collect()
+        finally:
+            spark.catalog.dropTempView(view)
+            if staged_path:
+                _remove_tree(staged_path)
+
+    return _write(spark, td, df, scope, batch_id, "merge", _do)
+
+
+def _append(td: TableDef, df: DataFrame) -> None:
+    df.write.format("delta").mode("append").partitionBy(*td.partition_by).save(td.path())
+
+
+def _write(
+    spark: SparkSession,
+    td: TableDef,
+    df: DataFrame,
+    scope: TenantScope,
+    batch_id: str | None,
+    kind: str,
+    action: Callable[[DataFrame], None],
+) -> WriteResult:
+    checked = check_schema(td, df)
+    tenant = check_tenant(td, checked, scope)
+    ledger = _BatchLedger(spark, td, tenant, batch_id) if batch_id else None
+    if ledger is not None:
+        done = ledger.already_landed(checked, kind)
+        if done is not None:
+            log.info("batch %s already landed in %s (version %s); skipping", batch_id, td.qualified_name, done.version)
+            return done
+        ledger.record_pending(table_version(td))
+    rows = checked.count()
+    with_retries(lambda: action(checked), what=f"{kind} into {td.qualified_name}")
+    version = table_version(td)
+    if ledger is not None:
+        ledger.record_committed(version, rows)
+    return WriteResult(td.qualified_name, version, rows)
+
+
+def is_commit_conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` is a concurrent-commit conflict worth retrying."""
+    text = f"{type(exc).__name__} {exc}".lower()
+    return any(marker in text for marker in _CONFLICT_MARKERS)
+
+
+def with_retries(fn: Callable[[], T], *, what: str, retries: int | None = None, base_delay: float = 0.05) -> T:
+    """Run ``fn``, retrying commit conflicts with exponential backoff and full jitter."""
+    retries = get_settings().write_retries if retries is None else retries
+    for attempt in range(retries + 1):
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - re-raised unless it is a commit conflict
+            if not is_commit_conflict(exc):
+                raise
+            if attempt == retries:
+                raise CommitConflict(f"{what}: still conflicting after {retries} retries: {exc}") from exc
+            delay = random.uniform(0, base_delay * (2**attempt))
+            log.info("%s: commit conflict (attempt %d), retrying in %.2fs", what, attempt + 1, delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _remove_tree(path: str) -> None:
+    if path.startswith(("s3://", "s3a://")):
+        import pyarrow.fs as pafs
+
+        fs, root = pafs.FileSystem.from_uri(path.replace("s3a://", "s3://", 1))
+        fs.delete_dir(root)
+    else:
+        import shutil
+
+        shutil.rmtree(path, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# batch ledger
+
+
+_SAFE_BATCH = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,200}$")
+
+
+class _BatchLedger:
+    """Pending/committed records in ``ops.write_batch`` around one batch write.
+
+    A committed record means the batch landed. A pending record without a committed one means the process
+    died between writing and recording: for an append we then check whether the batch's rows are among the
+    rows added since the pending record's base version; merges and overwrites are idempotent by nature and
+    are simply re-applied.
+    """
+
+    def __init__(self, spark: SparkSession, td: TableDef, tenant: str, batch_id: str) -> None:
+        if not _SAFE_BATCH.match(batch_id):
+            from lakehouse.errors import BadInput
+
+            raise BadInput(f"invalid batch id {batch_id!r}: 1-200 characters of letters, digits and ._:@/+=-")
+        self.spark, self.td, self.tenant, self.batch_id = spark, td, tenant, batch_id
+        self.ledger = resolve("ops.write_batch")
+
+    def _records(self) -> list[Any]:
+        if self.td.qualified_name == self.ledger.qualified_name or not exists(self.ledger):
+            return []
+        df = read(self.spark, self.ledger, TenantScope.for_tenant(self.tenant))
+        return (
+            df.where((F.col("table_name") == self.td.qualified_name) & (F.col("batch_id") == self.batch_id))
+            .collect()
+        )
+
+    def already_landed(self, batch: DataFrame, kind: str) -> WriteResult | None:
+        records = self._records()
+        committed = [r for r in records if r["state"] == "committed"]
+        if committed:
+            return WriteResult(self.td.qualified_name, committed[0]["version"], 0, skipped=True)
+        pending = [r for r in records if r["state"] == "pending"]
+        if not pending or kind != "append":
+            return None
+        base = pending[0]["base_version"]
+        current = table_version(self.td)
+        if current is None or (base is not None and current <= base):
+            return None
+        scope = TenantScope.for_tenant(self.tenant)
+        added = read(self.spark, self.td, scope)
+        if base is not None:
+            added = added.exceptAll(read(self.spark, self.td, scope, version=base))
+        if batch.exceptAll(added).limit(1).count() == 0:
+            self.record_committed(current, 0)
+            return WriteResult(self.td.qualified_name, current, 0, skipped=True)
+        return None
+
+    def record_pending(self, base_version: int | None) -> None:
+        self._record("pending", base_version, None, None)
+
+    def record_committed(self, version: int | None, rows: int) -> None:
+        self._record("committed", None, version, rows)
+
+    def _record(self, state: str, base: int | None, version: int | None, rows: int | None) -> None:
+        if self.td.qualified_name == self.ledger.qualified_name:
+            return
+        row = [(self.tenant, self.td.qualified_name, self.batch_id, state, base, version, rows,
+                datetime.now(timezone.utc).replace(tzinfo=None))]
+        df = self.spark.createDataFrame(row, self.ledger.schema)
+        with_retries(lambda: _append(self.ledger, df), what="recording a write batch")
