@@ -12,7 +12,6 @@ import pkgutil
 import sys
 from typing import Sequence
 
-import click
 import typer
 from rich.console import Console
 
@@ -53,13 +52,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     _register_commands()
     try:
         result = app(args=list(argv) if argv is not None else None, prog_name="lakehouse", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         err.print("aborted")
         return 130
-    except click.ClickException as exc:
-        exc.show()
+    except typer.TyperException as exc:  # usage errors (Typer vendors click; these are its ClickExceptions)
+        show = getattr(exc, "show", None)
+        show() if show else err.print(f"error: {exc.format_message()}", highlight=False)
         return 2
     except LakehouseError as exc:
         if os.environ.get("LAKEHOUSE_DEBUG"):

@@ -283,6 +283,15 @@ def merge(
         raise SchemaMismatch(f"merge into {td.qualified_name}: key column(s) {unknown} are not in the table")
 
     def _do(checked: DataFrame) -> None:
+        # keys are joined with `=` (a null-safe `<=>` turns the merge into a nested-loop join on Sail), so a
+        # null key could never match: refuse it rather than insert a duplicate
+        null_key = F.lit(False)
+        for k in keys:
+            null_key = null_key | F.col(k).isNull()
+        if checked.where(null_key).limit(1).count():
+            raise SchemaMismatch(
+                f"merge into {td.qualified_name} refused, nothing written: null value in key column(s) {list(keys)}"
+            )
         if not exists(td):
             _append(td, checked)
             return
@@ -297,7 +306,7 @@ def merge(
         tenant = scope.tenant_id
         on = " AND ".join(
             [f"t.`{TENANT_COLUMN}` = '{tenant}'"]
-            + [f"t.`{k}` <=> s.`{k}`" for k in keys if k != TENANT_COLUMN]
+            + [f"t.`{k}` = s.`{k}`" for k in keys if k != TENANT_COLUMN]
             + [f"t.`{TENANT_COLUMN}` = s.`{TENANT_COLUMN}`"]
         )
         matched = f"WHEN MATCHED AND ({update_condition}) THEN UPDATE SET *" if update_condition else (

@@ -204,6 +204,14 @@ def test_merge_update_condition_keeps_newer_target_rows(spark, lake):
     assert not any((lake / "_staging").rglob("*.parquet"))
 
 
+def test_merge_with_a_null_key_is_refused_and_writes_nothing(spark, lake):
+    io.append(spark, EVENTS, rows(spark, ("acme", 1, "1", "a")), A)
+    before = io.table_version(EVENTS)
+    with pytest.raises(SchemaMismatch, match="null value in key column"):
+        io.merge(spark, EVENTS, rows(spark, ("acme", None, "2", "b")), A)
+    assert io.table_version(EVENTS) == before
+
+
 def test_merge_with_an_unknown_key_is_refused(spark, lake):
     with pytest.raises(SchemaMismatch, match="nope"):
         io.merge(spark, EVENTS, rows(spark, ("acme", 1, "1", "a")), A, keys=["nope"])
