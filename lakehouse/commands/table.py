@@ -68,20 +68,72 @@ def show(
     limit: int = typer.Option(50, "--limit", "-n", min=1, help="At most this many rows"),
 ) -> None:
     """Print a tenant's rows of a lake table."""
-    from lakehouse import catalog, io
+    from lakehouse import io
     from lakehouse.engine import get_spark
     from lakehouse.tenancy import TenantScope
 
     scope = TenantScope.for_tenant(tenant)
-    try:
-        td = catalog.get(name)
-    except catalog.UnknownTable as exc:
-        raise BadInput(str(exc)) from None
+    td = _table_def(name)
     if not io.exists(td):
         raise BadInput(f"table {name} has not been written yet under {td.path()}")
     df = io.read(get_spark(), td, scope)
     records = [r.asDict(recursive=True) for r in df.limit(limit).collect()]
     typer.echo(render(df.columns, records, fmt, f"{name} · tenant {tenant}"), nl=fmt is not OutputFormat.csv)
+
+
+def _table_def(name: str):
+    from lakehouse import catalog
+
+    try:
+        return catalog.get(name)
+    except catalog.UnknownTable as exc:
+        raise BadInput(str(exc)) from None
+
+
+@table_app.command("history")
+def history_cmd(
+    name: str = typer.Argument(..., metavar="LAYER.TABLE"),
+    limit: int = typer.Option(20, "--limit", "-n", min=1),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
+) -> None:
+    """Print a table's commit history, newest first."""
+    from lakehouse import io
+
+    td = _table_def(name)
+    records = [
+        {"version": h.get("version"), "timestamp": h.get("timestamp"), "operation": h.get("operation"),
+         "parameters": json.dumps(h.get("operationParameters") or {}, sort_keys=True)}
+        for h in io.history(td, limit)
+    ]
+    typer.echo(render(["version", "timestamp", "operation", "parameters"], records, fmt, f"{name} history"))
+
+
+@table_app.command("compact")
+def compact_cmd(
+    name: str = typer.Argument(..., metavar="LAYER.TABLE"),
+    tenant: str = typer.Option(..., "--tenant", "-t", help="Tenant partition to compact"),
+) -> None:
+    """Bin-pack a tenant partition's small files (other tenants' files are untouched)."""
+    from lakehouse import io
+    from lakehouse.tenancy import TenantScope
+
+    metrics = io.compact(_table_def(name), TenantScope.for_tenant(tenant))
+    typer.echo(f"{name} tenant {tenant}: {metrics.get('numFilesRemoved', 0)} files compacted into "
+               f"{metrics.get('numFilesAdded', 0)}")
+
+
+@table_app.command("vacuum")
+def vacuum_cmd(
+    name: str = typer.Argument(..., metavar="LAYER.TABLE"),
+    retention_hours: int = typer.Option(168, "--retention-hours", min=0,
+                                        help="Keep files needed by versions this recent (below 168 h disables time travel)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List what would be deleted"),
+) -> None:
+    """Delete data files no longer referenced by recent versions."""
+    from lakehouse import io
+
+    files = io.vacuum(_table_def(name), retention_hours=retention_hours, dry_run=dry_run)
+    typer.echo(f"{name}: {len(files)} file(s) {'would be ' if dry_run else ''}deleted")
 
 
 def register(app: typer.Typer) -> None:

@@ -22,6 +22,7 @@ def events(spark, lake):
     )
     for tenant in ("acme", "globex"):
         io.append(spark, EVENTS, df.where(df.tenant_id == tenant), TenantScope.for_tenant(tenant))
+    return spark
 
 
 def test_table_show_as_json_prints_only_the_tenants_rows(events, capsys):
@@ -72,3 +73,16 @@ def test_help_is_available_everywhere(capsys):
     assert "table" in capsys.readouterr().out
     assert main(["table", "show", "--help"]) == 0
     assert "--format" in capsys.readouterr().out
+
+
+def test_history_compact_and_vacuum_commands(events, capsys):
+    more = events.createDataFrame([("acme", 9, Decimal(1), "x")], EVENTS.schema)
+    io.append(events, EVENTS, more, TenantScope.for_tenant("acme"))
+    assert main(["table", "history", "silver.it_event", "-f", "json"]) == 0
+    history = json.loads(capsys.readouterr().out)
+    assert [h["operation"] for h in history] == ["WRITE", "WRITE", "CREATE TABLE"]
+
+    assert main(["table", "compact", "silver.it_event", "--tenant", "acme"]) == 0
+    assert "2 files compacted into 1" in capsys.readouterr().out
+    assert main(["table", "vacuum", "silver.it_event", "--retention-hours", "0", "--dry-run"]) == 0
+    assert "2 file(s) would be deleted" in capsys.readouterr().out
