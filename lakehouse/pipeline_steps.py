@@ -1,0 +1,168 @@
+"""The canonical, ordered list of pipeline steps: one ``jobs/<script>.py`` entry point per step.
+
+Everything that runs the pipeline reads this list: ``lakehouse pipeline run`` locally, and, through
+``lakehouse.deploy``, the Glue jobs and the Step Functions state machine that Terraform deploys. Add a step
+here (and its script under ``jobs/``), run ``lakehouse package``, and the infrastructure follows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Layer = Literal["bronze", "silver", "gold", "platinum"]
+LAYERS: tuple[str, ...] = ("bronze", "silver", "gold", "platinum")
+WorkerType = Literal["G.1X", "G.2X", "G.4X", "G.8X"]
+
+# Tenants processed at once by one state-machine execution; also each Glue job's MaxConcurrentRuns.
+MAX_PARALLEL_TENANTS = 4
+
+
+class InvalidPipeline(ValueError):
+    """The step list is inconsistent (unknown dependency, cycle, layer going backwards, bad name)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How Step Functions retries one step: transient Glue API errors, and a failed job run."""
+
+    transient_interval_seconds: int = 60
+    transient_max_attempts: int = 4
+    transient_backoff_rate: float = 2.0
+    transient_max_delay_seconds: int = 900
+    failed_run_interval_seconds: int = 120
+    failed_run_max_attempts: int = 1
+
+
+@dataclass(frozen=True)
+class PipelineStep:
+    """One job of the pipeline: what it runs, which layer it writes, and what must finish before it."""
+
+    name: str
+    script: str
+    layer: Layer
+    depends_on: tuple[str, ...] = ()
+    description: str = ""
+    worker_type: WorkerType = "G.1X"
+    number_of_workers: int = 2
+    timeout_minutes: int = 60
+    needs_partner_central: bool = False
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    @property
+    def module(self) -> str:
+        """The script's file name without ``.py`` (``jobs/gold_ace.py`` -> ``gold_ace``)."""
+        return self.script.rsplit("/", 1)[-1].removesuffix(".py")
+
+
+STEPS: tuple[PipelineStep, ...] = (
+    PipelineStep(
+        name="ingest_partner_central",
+        script="jobs/ingest_partner_central.py",
+        layer="bronze",
+        description="Pull opportunities and engagements from the Partner Central Selling API into bronze.",
+        needs_partner_central=True,
+    ),
+    PipelineStep(
+        name="silver_partner_central",
+        script="jobs/silver_partner_central.py",
+        layer="silver",
+        depends_on=("ingest_partner_central",),
+        description="Conform bronze Partner Central records into the canonical silver entities.",
+    ),
+    PipelineStep(
+        name="gold_ace",
+        script="jobs/gold_ace.py",
+        layer="gold",
+        depends_on=("silver_partner_central",),
+        description="Build the ACE pipeline marts (gold) from silver entities.",
+    ),
+)
+
+
+def validate_steps(steps: tuple[PipelineStep, ...]) -> tuple[PipelineStep, ...]:
+    """Return ``steps`` if they form a valid DAG whose layers never go backwards; raise InvalidPipeline."""
+    problems: list[str] = []
+    by_name: dict[str, PipelineStep] = {}
+    for step in steps:
+        if step.name in by_name:
+            problems.append(f"step {step.name!r} is declared twice")
+        by_name[step.name] = step
+        if not step.name.replace("_", "").isalnum() or not step.name[:1].isalpha() or step.name.lower() != step.name:
+            problems.append(f"step name {step.name!r} must be lower_snake_case (it becomes a Glue job name)")
+        if not (step.script.startswith("jobs/") and step.script.endswith(".py") and step.script.count("/") == 1):
+            problems.append(f"step {step.name!r}: script {step.script!r} must be jobs/<name>.py")
+        if step.layer not in LAYERS:
+            problems.append(f"step {step.name!r}: layer {step.layer!r} is not one of {LAYERS}")
+        if step.number_of_workers < 2:
+            problems.append(f"step {step.name!r}: Glue needs at least 2 workers, got {step.number_of_workers}")
+        if not 1 <= step.timeout_minutes <= 2880:
+            problems.append(f"step {step.name!r}: timeout_minutes must be 1..2880, got {step.timeout_minutes}")
+    for step in steps:
+        for dep in step.depends_on:
+            if dep not in by_name:
+                problems.append(f"step {step.name!r} depends on unknown step {dep!r}")
+            elif LAYERS.index(by_name[dep].layer) > LAYERS.index(step.layer):
+                problems.append(
+                    f"step {step.name!r} ({step.layer}) depends on {dep!r} ({by_name[dep].layer}): layers go backwards"
+                )
+    if problems:
+        raise InvalidPipeline("invalid pipeline steps: " + "; ".join(problems))
+    _depths(steps)  # raises on a cycle
+    return steps
+
+
+def _depths(steps: tuple[PipelineStep, ...]) -> dict[str, int]:
+    """Longest dependency chain below each step (0 for a step without dependencies)."""
+    by_name = {s.name: s for s in steps}
+    depth: dict[str, int] = {}
+    visiting: set[str] = set()
+
+    def visit(name: str) -> int:
+        if name in depth:
+            return depth[name]
+        if name in visiting:
+            raise InvalidPipeline(f"invalid pipeline steps: dependency cycle through {name!r}")
+        visiting.add(name)
+        deps = by_name[name].depends_on
+        depth[name] = 1 + max(visit(d) for d in deps) if deps else 0
+        visiting.discard(name)
+        return depth[name]
+
+    for step in steps:
+        visit(step.name)
+    return depth
+
+
+def steps() -> tuple[PipelineStep, ...]:
+    """All steps, validated, in a dependency-respecting order (stable for steps of equal depth)."""
+    validate_steps(STEPS)
+    depth = _depths(STEPS)
+    return tuple(sorted(STEPS, key=lambda s: depth[s.name]))
+
+
+def waves(selected: tuple[PipelineStep, ...] | None = None) -> list[list[PipelineStep]]:
+    """Steps grouped into waves: every step of a wave depends only on steps of earlier waves."""
+    chosen = steps() if selected is None else selected
+    depth = _depths(validate_steps(chosen))
+    out: list[list[PipelineStep]] = []
+    for step in chosen:
+        while len(out) <= depth[step.name]:
+            out.append([])
+        out[depth[step.name]].append(step)
+    return out
+
+
+def get(name: str) -> PipelineStep:
+    """The step called ``name``; KeyError naming the known steps otherwise."""
+    for step in steps():
+        if step.name == name:
+            return step
+    raise KeyError(f"unknown pipeline step {name!r}; known: {', '.join(s.name for s in steps())}")
+
+
+def until(layer: str) -> tuple[PipelineStep, ...]:
+    """Steps that write ``layer`` or an earlier one (``lakehouse pipeline run --until silver``)."""
+    if layer not in LAYERS:
+        raise ValueError(f"unknown layer {layer!r}; use one of {', '.join(LAYERS)}")
+    limit = LAYERS.index(layer)
+    return tuple(s for s in steps() if LAYERS.index(s.layer) <= limit)

@@ -1,0 +1,336 @@
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  partition  = data.aws_partition.current.partition
+  account    = data.aws_caller_identity.current.account_id
+  region     = data.aws_region.current.name
+  glue_roles = "arn:${local.partition}:iam::${local.account}:role/${var.name_prefix}-glue-job"
+  log_groups = "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws-glue/*"
+  tenant_linked_role_arns = [
+    for account in var.tenant_account_ids : "arn:${local.partition}:iam::${account}:role/${var.tenant_linked_role_name}"
+  ]
+  # Partner Central Selling lives in us-east-1. Opportunities carry the account in their ARN; engagement
+  # invitations do not (they are shared between accounts).
+  pc_catalog_arn     = "arn:${local.partition}:partnercentral:${var.partner_central_region}:${local.account}:catalog/${var.partner_central_catalog}"
+  pc_opportunities   = "${local.pc_catalog_arn}/opportunity/*"
+  pc_invitations     = "arn:${local.partition}:partnercentral:${var.partner_central_region}::catalog/${var.partner_central_catalog}/engagement-invitation/*"
+  pc_list_actions    = ["partnercentral:ListEngagementInvitations", "partnercentral:ListOpportunities", "partnercentral:ListSolutions"]
+  pc_opportunity_get = ["partnercentral:GetAwsOpportunitySummary", "partnercentral:GetOpportunity"]
+}
+
+# ==== Glue job role: what every pipeline job runs as ==================================================
+data "aws_iam_policy_document" "glue_trust" {
+  statement {
+    sid     = "GlueService"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["glue.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "glue_job" {
+  statement {
+    sid       = "LocateBuckets"
+    effect    = "Allow"
+    actions   = ["s3:GetBucketLocation"]
+    resources = [var.lake_bucket_arn, var.artifacts_bucket_arn]
+  }
+
+  statement {
+    sid       = "ListLakePrefix"
+    effect    = "Allow"
+    actions   = ["s3:ListBucket"]
+    resources = [var.lake_bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = [var.lake_prefix, "${var.lake_prefix}/*"]
+    }
+  }
+
+  statement {
+    sid    = "ReadWriteLakeObjects"
+    effect = "Allow"
+    actions = [
+      "s3:DeleteObject",
+      "s3:GetObject",
+      "s3:GetObjectVersion",
+      "s3:PutObject",
+    ]
+    resources = ["${var.lake_bucket_arn}/${var.lake_prefix}/*"]
+  }
+
+  statement {
+    sid       = "ListArtifacts"
+    effect    = "Allow"
+    actions   = ["s3:ListBucket"]
+    resources = [var.artifacts_bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["glue/*", "tmp/*", "spark-logs/*"]
+    }
+  }
+
+  statement {
+    sid       = "ReadGlueBundle"
+    effect    = "Allow"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.artifacts_bucket_arn}/glue/*"]
+  }
+
+  statement {
+    sid       = "GlueScratchAndSparkEventLogs"
+    effect    = "Allow"
+    actions   = ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    resources = ["${var.artifacts_bucket_arn}/tmp/*", "${var.artifacts_bucket_arn}/spark-logs/*"]
+  }
+
+  statement {
+    sid    = "UseEnvironmentKey"
+    effect = "Allow"
+    actions = [
+      "kms:Decrypt",
+      "kms:DescribeKey",
+      "kms:Encrypt",
+      "kms:GenerateDataKey",
+    ]
+    resources = [var.kms_key_arn]
+  }
+
+  statement {
+    sid    = "GlueJobLogs"
+    effect = "Allow"
+    actions = [
+      "logs:AssociateKmsKey",
+      "logs:CreateLogGroup",
+      "logs:CreateLogStream",
+      "logs:PutLogEvents",
+    ]
+    resources = [local.log_groups, "${local.log_groups}:log-stream:*"]
+  }
+
+  statement {
+    sid       = "GlueMetrics"
+    effect    = "Allow"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = ["Glue"]
+    }
+  }
+
+  statement {
+    sid     = "ReadOwnConnections"
+    effect  = "Allow"
+    actions = ["glue:GetConnection"]
+    resources = [
+      "arn:${local.partition}:glue:${local.region}:${local.account}:catalog",
+      "arn:${local.partition}:glue:${local.region}:${local.account}:connection/${var.name_prefix}-*",
+    ]
+  }
+
+  statement {
+    sid    = "DescribeVpcForGlueConnections"
+    effect = "Allow"
+    actions = [
+      "ec2:DescribeNetworkInterfaces",
+      "ec2:DescribeRouteTables",
+      "ec2:DescribeSecurityGroups",
+      "ec2:DescribeSubnets",
+      "ec2:DescribeVpcEndpoints",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "DescribeGlueVpc"
+    effect    = "Allow"
+    actions   = ["ec2:DescribeVpcAttribute"]
+    resources = [var.glue_vpc_arn]
+  }
+
+  statement {
+    sid     = "NetworkInterfacesInGlueSubnets"
+    effect  = "Allow"
+    actions = ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface"]
+    resources = concat(
+      var.glue_subnet_arns,
+      var.glue_security_group_arns,
+      ["arn:${local.partition}:ec2:${local.region}:${local.account}:network-interface/*"],
+    )
+  }
+
+  statement {
+    sid       = "TagGlueNetworkInterfaces"
+    effect    = "Allow"
+    actions   = ["ec2:CreateTags", "ec2:DeleteTags"]
+    resources = ["arn:${local.partition}:ec2:${local.region}:${local.account}:network-interface/*"]
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = ["aws-glue-service-resource"]
+    }
+  }
+
+  statement {
+    sid       = "AssumePartnerCentralReadRole"
+    effect    = "Allow"
+    actions   = ["sts:AssumeRole"]
+    resources = [aws_iam_role.partner_central_read.arn]
+  }
+
+  dynamic "statement" {
+    for_each = length(local.tenant_linked_role_arns) > 0 ? [1] : []
+    content {
+      sid       = "AssumeTenantLinkedAccountRoles"
+      effect    = "Allow"
+      actions   = ["sts:AssumeRole"]
+      resources = local.tenant_linked_role_arns
+    }
+  }
+}
+
+resource "aws_iam_role" "glue_job" {
+  name                 = "${var.name_prefix}-glue-job"
+  description          = "Runs the lakehouse pipeline's Glue jobs"
+  assume_role_policy   = data.aws_iam_policy_document.glue_trust.json
+  max_session_duration = 3600
+  tags                 = var.tags
+}
+
+resource "aws_iam_role_policy" "glue_job" {
+  name   = "lakehouse-pipeline"
+  role   = aws_iam_role.glue_job.id
+  policy = data.aws_iam_policy_document.glue_job.json
+}
+
+# ==== Partner Central read role: assumed by the ingest job =============================================
+data "aws_iam_policy_document" "partner_central_read_trust" {
+  statement {
+    sid     = "GlueJobRole"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "AWS"
+      identifiers = [local.glue_roles]
+    }
+  }
+}
+
+# List calls have no resource ARN: they are limited to one catalog by the partnercentral:Catalog condition key
+# (as in AWS's managed policies). Calls on one opportunity or invitation are scoped to their ARNs.
+data "aws_iam_policy_document" "partner_central_read" {
+  statement {
+    sid       = "ListPartnerCentralCatalog"
+    effect    = "Allow"
+    actions   = local.pc_list_actions
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "partnercentral:Catalog"
+      values   = [var.partner_central_catalog]
+    }
+  }
+
+  statement {
+    sid       = "ReadOpportunities"
+    effect    = "Allow"
+    actions   = local.pc_opportunity_get
+    resources = [local.pc_opportunities]
+  }
+
+  statement {
+    sid       = "ReadEngagementInvitations"
+    effect    = "Allow"
+    actions   = ["partnercentral:GetEngagementInvitation"]
+    resources = [local.pc_invitations]
+  }
+}
+
+resource "aws_iam_role" "partner_central_read" {
+  name                 = "${var.name_prefix}-partner-central-read"
+  description          = "Read-only Partner Central Selling access for ingestion"
+  assume_role_policy   = data.aws_iam_policy_document.partner_central_read_trust.json
+  max_session_duration = 3600
+  tags                 = var.tags
+  depends_on           = [aws_iam_role.glue_job]
+}
+
+resource "aws_iam_role_policy" "partner_central_read" {
+  name   = "partner-central-read"
+  role   = aws_iam_role.partner_central_read.id
+  policy = data.aws_iam_policy_document.partner_central_read.json
+}
+
+# ==== Partner Central write role: only for approved actions ==========================================
+# Assumable only by the approval executor, and only with an approval_id session tag, which CloudTrail records
+# beside every write made with the session.
+data "aws_iam_policy_document" "partner_central_write_trust" {
+  count = length(var.approved_action_principal_arns) > 0 ? 1 : 0
+
+  statement {
+    sid     = "ApprovalExecutorWithApprovalId"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole", "sts:TagSession"]
+    principals {
+      type        = "AWS"
+      identifiers = var.approved_action_principal_arns
+    }
+    condition {
+      test     = "Null"
+      variable = "aws:RequestTag/approval_id"
+      values   = ["false"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "partner_central_write" {
+  statement {
+    sid       = "ApprovedChangesToOpportunities"
+    effect    = "Allow"
+    actions   = var.partner_central_write_opportunity_actions
+    resources = [local.pc_opportunities]
+  }
+
+  # Creating an opportunity or starting an engagement task has no resource ARN yet: limited to the catalog.
+  statement {
+    sid       = "ApprovedCreationsInCatalog"
+    effect    = "Allow"
+    actions   = var.partner_central_write_catalog_actions
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "partnercentral:Catalog"
+      values   = [var.partner_central_catalog]
+    }
+  }
+}
+
+resource "aws_iam_role" "partner_central_write" {
+  count                = length(var.approved_action_principal_arns) > 0 ? 1 : 0
+  name                 = "${var.name_prefix}-partner-central-write"
+  description          = "Partner Central writes, used only to carry out approved actions"
+  assume_role_policy   = data.aws_iam_policy_document.partner_central_write_trust[0].json
+  max_session_duration = 3600
+  tags                 = var.tags
+}
+
+resource "aws_iam_role_policy" "partner_central_write" {
+  count  = length(var.approved_action_principal_arns) > 0 ? 1 : 0
+  name   = "partner-central-approved-writes"
+  role   = aws_iam_role.partner_central_write[0].id
+  policy = data.aws_iam_policy_document.partner_central_write.json
+}
