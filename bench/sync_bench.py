@@ -1,0 +1,212 @@
+"""Partner Central sync benchmark: full sync of 50k opportunities and a 1% incremental sync, against the sandbox
+with the client-side limiter off, next to the ceiling (boto3 calling a bare loopback server that answers a canned
+GetOpportunity).
+
+    .venv/bin/python bench/sync_bench.py [--opportunities 50000] [--changes 0.01] [--workers 4]
+
+The sandbox and the canned server each run in their own process (as Partner Central would be remote), so the
+client process's GIL is not shared with the server's. Reported: opportunities/s, API calls (as counted by the
+sandbox), calls/s, and peak RSS of the client process (which hosts the embedded Sail engine) and of the sandbox.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+FIXTURE = ROOT / "lakehouse" / "connectors" / "sandbox" / "fixtures" / "get_opportunity_response.json"
+
+
+# ----------------------------------------------------------------------------------------------- the ceiling
+
+
+class _Canned(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    body = FIXTURE.read_bytes()
+    head = (f"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {len(body)}\r\n"
+            "x-amzn-RequestId: canned\r\n\r\n").encode()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.wfile.write(self.head + self.body)
+
+    def log_message(self, *args: Any) -> None:
+        return
+
+
+def serve_canned() -> None:
+    """Child process: a bare keep-alive server answering every POST with the canned GetOpportunity."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Canned)
+    print(json.dumps({"url": f"http://127.0.0.1:{server.server_address[1]}"}), flush=True)
+    server.serve_forever()
+
+
+def _spawn(args: list[str]) -> tuple[subprocess.Popen, dict[str, Any]]:
+    proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, text=True, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    line = proc.stdout.readline()
+    if not line:
+        raise RuntimeError(f"{args} did not start")
+    return proc, json.loads(line)
+
+
+class Ceiling:
+    """boto3 GetOpportunity calls/s against the canned server (one client thread, as the issue measured it).
+
+    The machine may be shared, so the ceiling is measured right before and right after each sync and the sync is
+    compared with the mean of the two.
+    """
+
+    def __init__(self, calls: int) -> None:
+        import boto3
+
+        self.calls = calls
+        self.proc, info = _spawn([__file__, "--serve-canned"])
+        self.client = boto3.client("partnercentral-selling", endpoint_url=info["url"], region_name="us-east-1",
+                                   aws_access_key_id="AKIABENCH", aws_secret_access_key="bench")
+        self.measure(200)
+
+    def measure(self, calls: int | None = None) -> float:
+        n = calls or self.calls
+        start = time.perf_counter()
+        for _ in range(n):
+            self.client.get_opportunity(Catalog="AWS", Identifier="O1111111")
+        return n / (time.perf_counter() - start)
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait()
+
+
+# ----------------------------------------------------------------------------------------------- the sync
+
+
+def _control(url: str, path: str, payload: dict | None = None) -> Any:
+    data = json.dumps(payload).encode() if payload is not None else None
+    with urllib.request.urlopen(urllib.request.Request(url + path, data=data, method="POST" if data else "GET")) as r:
+        return json.loads(r.read())
+
+
+def _calls(url: str) -> dict[str, int]:
+    counters = _control(url, "/_sandbox/counters")["calls"]
+    return {k.split("/", 1)[1]: v for k, v in counters.items()}
+
+
+def _rss_mb(pid: int) -> float:
+    import psutil
+
+    return psutil.Process(pid).memory_info().rss / 1e6
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--opportunities", type=int, default=50_000)
+    parser.add_argument("--changes", type=float, default=0.01)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--ceiling-calls", type=int, default=3000)
+    parser.add_argument("--land-batch", type=int, default=5000)
+    parser.add_argument("--serve-canned", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_canned:
+        serve_canned()
+        return 0
+
+    from lakehouse.connectors.partner_central import (
+        ConnectorConfig,
+        MemorySink,
+        PartnerCentralReader,
+        PartnerCentralSync,
+    )
+
+    ceiling = Ceiling(args.ceiling_calls)
+    print(f"ceiling: boto3 -> bare loopback server, canned GetOpportunity: {ceiling.measure():,.0f} calls/s "
+          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)", flush=True)
+
+    started = time.perf_counter()
+    sandbox, info = _spawn(["-m", "lakehouse.connectors.sandbox", "--port", "0", "--tenant",
+                            f"bench={args.opportunities}", "--ready-json"])
+    print(f"sandbox seeded with {args.opportunities:,} opportunities in {time.perf_counter() - started:.1f}s",
+          flush=True)
+    results: dict[str, Any] = {"opportunities": args.opportunities, "workers": args.workers}
+    try:
+        creds = next(t for t in info["tenants"] if t["tenant_id"] == "bench")
+        config = ConnectorConfig(endpoint_url=info["url"], aws_access_key_id=creds["aws_access_key_id"],
+                                 aws_secret_access_key=creds["aws_secret_access_key"], rate_per_second=None,
+                                 workers=args.workers)
+        only = ("opportunity",)
+
+        def timed(label: str, run: Any) -> dict[str, Any]:
+            _control(info["url"], "/_sandbox/counters/reset", {})
+            before = ceiling.measure()
+            start = time.perf_counter()
+            outcome = run()
+            elapsed = time.perf_counter() - start
+            after = ceiling.measure()
+            reference = (before + after) / 2
+            calls = _calls(info["url"])
+            total = sum(calls.values())
+            fetched = calls.get("GetOpportunity", 0)
+            row = {"seconds": round(elapsed, 2), "opportunities": fetched,
+                   "opportunities_per_s": round(fetched / elapsed), "api_calls": total, "calls": calls,
+                   "calls_per_s": round(total / elapsed), "ceiling_calls_per_s": [round(before), round(after)],
+                   "of_ceiling": round(total / elapsed / reference, 2), "load_average": round(os.getloadavg()[0], 1)}
+            print(f"{label}: {fetched:,} opportunities in {elapsed:.1f}s = {row['opportunities_per_s']:,}/s; "
+                  f"{total:,} API calls ({calls}) = {row['calls_per_s']:,} calls/s = {row['of_ceiling']:.0%} of "
+                  f"the ceiling ({before:,.0f} before, {after:,.0f} after)", flush=True)
+            results[label] = row
+            return outcome
+
+        # fetch only: the connector into memory (no Spark), to separate API cost from landing cost
+        memory = MemorySink()
+        timed("full_fetch_only", lambda: PartnerCentralSync(PartnerCentralReader.from_config(config), memory,
+                                                            entities=only, land_batch=args.land_batch).run())
+
+        # end to end: into bronze on the embedded Sail engine
+        os.environ["LAKEHOUSE_LAKE_ROOT"] = tempfile.mkdtemp(prefix="sync-bench-lake-")
+        from lakehouse.engine import get_spark
+        from lakehouse.ingest import sync_partner_central
+        from lakehouse.settings import get_settings
+        from lakehouse.tenancy import TenantScope
+
+        get_settings.cache_clear()
+        spark = get_spark()
+        spark.range(1).collect()
+        scope = TenantScope.for_tenant("bench")
+
+        def sync() -> Any:
+            return sync_partner_central(spark, scope, PartnerCentralReader.from_config(config), catalog="Sandbox",
+                                        daily_call_budget=None, land_batch=args.land_batch, entities=only)
+
+        full = timed("full_sync_to_bronze", sync)
+        assert full.status == "succeeded" and full.landed == args.opportunities, full
+        changes = max(1, int(args.opportunities * args.changes))
+        _control(info["url"], "/_sandbox/touch", {"tenant": "bench", "catalog": "Sandbox", "count": changes})
+        incremental = timed("incremental_sync_to_bronze", sync)
+        assert incremental.landed == changes, incremental
+        results["incremental_sync_to_bronze"]["changed"] = changes
+        results["peak_rss_mb_client"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        results["rss_mb_sandbox"] = round(_rss_mb(sandbox.pid))
+        print(f"peak RSS: client (with embedded Sail) {results['peak_rss_mb_client']:,} MB; sandbox "
+              f"{results['rss_mb_sandbox']:,} MB", flush=True)
+    finally:
+        sandbox.terminate()
+        sandbox.wait()
+        ceiling.close()
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,777 @@
+"""The sandbox's in-memory Partner Central: tenants (caller identities), their catalogs and the operations.
+
+Each tenant is one partner account with its own access key (and optionally a linked-account role with an
+ExternalId); a request sees only the data of the account its signature names. Opportunities are kept in a
+``(LastModifiedDate, Id)`` index so a ``LastModifiedDate``-sorted, filtered listing costs a bisect, not a sort.
+"""
+from __future__ import annotations
+
+import base64
+import bisect
+import copy
+import hashlib
+import json
+import random
+import secrets
+import string
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from lakehouse.connectors.sandbox import data as D
+
+JSON_SEPARATORS = (",", ":")
+
+
+class ApiError(Exception):
+    """An AWS error response: ``code`` (the exception shape), HTTP ``status``, message and extra members."""
+
+    def __init__(self, code: str, message: str, status: int = 400, **members: Any) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status, self.members = code, message, status, members
+
+
+def validation_error(message: str, errors: list[dict[str, str]], reason: str = "REQUEST_VALIDATION_FAILED") -> ApiError:
+    return ApiError("ValidationException", message, 400, Reason=reason, ErrorList=errors)
+
+
+def business_error(field_name: str, message: str, code: str) -> ApiError:
+    return validation_error(message, [{"FieldName": field_name, "Message": message, "Code": code}],
+                            reason="BUSINESS_VALIDATION_FAILED")
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError("ResourceNotFoundException", message, 404)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=JSON_SEPARATORS, ensure_ascii=False)
+
+
+def _rand_id(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice(string.ascii_lowercase + string.digits) for _ in range(n))
+
+
+# ------------------------------------------------------------------------------------------------- records
+
+
+class OpportunityEntry:
+    """One opportunity: its full record, timestamps, and cached wire forms (raw bytes when seeded verbatim)."""
+
+    __slots__ = ("_body", "_summary", "created_us", "lmd_us", "raw", "record", "summary_override")
+
+    def __init__(self, record: dict[str, Any], raw: bytes | None = None, summary: dict[str, Any] | None = None):
+        self.record = record
+        self.lmd_us = D.parse_ts(record["LastModifiedDate"])
+        self.created_us = D.parse_ts(record["CreatedDate"])
+        self.raw = raw
+        self.summary_override = summary
+        self._body: bytes | None = None
+        self._summary: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.record["Id"]
+
+    def body(self) -> bytes:
+        """The GetOpportunity response body: the verbatim seed bytes until the record first changes."""
+        if self.raw is not None:
+            return self.raw
+        if self._body is None:
+            self._body = _dumps(self.record).encode()
+        return self._body
+
+    def summary_json(self) -> str:
+        if self._summary is None:
+            self._summary = _dumps(self.summary_override or D.opportunity_summary(self.record))
+        return self._summary
+
+    def changed(self, lmd_us: int) -> None:
+        """Drop every cached form after the record changed at ``lmd_us``."""
+        self.record["LastModifiedDate"] = D.format_ts(lmd_us)
+        self.lmd_us = lmd_us
+        self.raw = None
+        self.summary_override = None
+        self._body = None
+        self._summary = None
+
+
+@dataclass
+class CatalogData:
+    """Everything one account holds in one catalog (``AWS`` or ``Sandbox``)."""
+
+    name: str
+    opportunities: dict[str, OpportunityEntry] = field(default_factory=dict)
+    index: list[tuple[int, str]] = field(default_factory=list)  # sorted (lmd_us, id)
+    solutions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    invitations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    engagements: dict[str, dict[str, Any]] = field(default_factory=dict)
+    aws_summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    client_tokens: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def put(self, entry: OpportunityEntry) -> None:
+        old = self.opportunities.get(entry.id)
+        if old is not None:
+            self._unindex(old)
+        self.opportunities[entry.id] = entry
+        bisect.insort(self.index, (entry.lmd_us, entry.id))
+
+    def _unindex(self, entry: OpportunityEntry) -> None:
+        i = bisect.bisect_left(self.index, (entry.lmd_us, entry.id))
+        if i < len(self.index) and self.index[i] == (entry.lmd_us, entry.id):
+            del self.index[i]
+
+    def bump(self, entry: OpportunityEntry, lmd_us: int) -> None:
+        self._unindex(entry)
+        entry.changed(lmd_us)
+        bisect.insort(self.index, (entry.lmd_us, entry.id))
+
+
+@dataclass
+class TenantAccount:
+    """A partner account in the sandbox; ``tenant_id`` is the lakehouse tenant it stands for."""
+
+    tenant_id: str
+    account_id: str
+    access_key_id: str
+    secret_access_key: str
+    role_arn: str
+    external_id: str | None
+    catalogs: dict[str, CatalogData] = field(default_factory=dict)
+
+    def catalog(self, name: str) -> CatalogData:
+        if name not in self.catalogs:
+            self.catalogs[name] = CatalogData(name)
+        return self.catalogs[name]
+
+    def credentials(self) -> dict[str, str]:
+        """What a client needs to call the sandbox as this tenant (or to assume its role)."""
+        return {
+            "tenant_id": self.tenant_id, "account_id": self.account_id, "aws_access_key_id": self.access_key_id,
+            "aws_secret_access_key": self.secret_access_key, "role_arn": self.role_arn,
+            "external_id": self.external_id or "",
+        }
+
+
+@dataclass
+class Principal:
+    """A credential the sandbox accepts: a tenant's key, an assumed-role session, or the platform's key."""
+
+    access_key_id: str
+    secret_access_key: str
+    tenant_id: str | None  # None: the platform principal (may only call STS)
+    session_token: str | None = None
+    expires_at: float | None = None
+
+
+PLATFORM_ACCESS_KEY = "AKIASANDBOXPLATFORM0"
+PLATFORM_SECRET = "sandbox-platform-secret-key-do-not-use-in-aws"
+
+
+def _derive(tenant_id: str, what: str, n: int, alphabet: str) -> str:
+    digest = hashlib.sha256(f"{tenant_id}:{what}".encode()).digest()
+    return "".join(alphabet[b % len(alphabet)] for b in digest[:n])
+
+
+# ------------------------------------------------------------------------------------------------- the state
+
+
+class SandboxState:
+    """All tenants and their data; every operation runs under one lock."""
+
+    def __init__(self, clock: Callable[[], float] = time.time, seed: int = 7) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock
+        self.rng = random.Random(seed)
+        self.tenants: dict[str, TenantAccount] = {}
+        self.principals: dict[str, Principal] = {
+            PLATFORM_ACCESS_KEY: Principal(PLATFORM_ACCESS_KEY, PLATFORM_SECRET, None)
+        }
+        self.roles: dict[str, str] = {}  # role arn -> tenant id
+        self._last_stamp_us = 0
+        self._next_opportunity = 3_000_000_000
+
+    # ---------------------------------------------------------------------------------------- identities
+
+    def add_tenant(self, tenant_id: str, *, external_id: str | None = None) -> TenantAccount:
+        """Create (or return) the account standing for ``tenant_id``, with deterministic credentials."""
+        with self.lock:
+            if tenant_id in self.tenants:
+                return self.tenants[tenant_id]
+            account_id = _derive(tenant_id, "account", 12, string.digits).replace("0", "1", 1)
+            account = TenantAccount(
+                tenant_id=tenant_id,
+                account_id=account_id,
+                access_key_id="AKIA" + _derive(tenant_id, "akid", 16, string.ascii_uppercase + "234567"),
+                secret_access_key=_derive(tenant_id, "secret", 40, string.ascii_letters + string.digits),
+                role_arn=f"arn:aws:iam::{account_id}:role/LakehousePartnerCentralRead",
+                external_id=external_id if external_id is not None else f"lakehouse-{tenant_id}",
+            )
+            self.tenants[tenant_id] = account
+            self.principals[account.access_key_id] = Principal(
+                account.access_key_id, account.secret_access_key, tenant_id)
+            self.roles[account.role_arn] = tenant_id
+            return account
+
+    def principal(self, access_key_id: str) -> Principal | None:
+        with self.lock:
+            return self.principals.get(access_key_id)
+
+    def assume_role(self, caller: Principal, role_arn: str, session_name: str, external_id: str | None,
+                    duration_s: int) -> tuple[Principal, TenantAccount]:
+        """Issue temporary credentials for the tenant whose linked-account role is ``role_arn``."""
+        with self.lock:
+            tenant_id = self.roles.get(role_arn)
+            who = ("arn:aws:iam::000000000000:user/platform" if caller.tenant_id is None
+                   else f"arn:aws:iam::{self.tenants[caller.tenant_id].account_id}:user/{caller.tenant_id}")
+            denied = ApiError("AccessDenied", f"User: {who} is not authorized to perform: sts:AssumeRole on "
+                              f"resource: {role_arn}", 403)
+            if tenant_id is None:
+                raise denied
+            account = self.tenants[tenant_id]
+            if account.external_id and external_id != account.external_id:
+                raise denied
+            akid = "ASIA" + "".join(secrets.choice(string.ascii_uppercase + "234567") for _ in range(16))
+            principal = Principal(
+                akid, secrets.token_urlsafe(30)[:40], tenant_id, session_token=secrets.token_urlsafe(96),
+                expires_at=self.clock() + duration_s,
+            )
+            self.principals[akid] = principal
+            return principal, account
+
+    # ---------------------------------------------------------------------------------------- seeding
+
+    def stamp(self) -> int:
+        """A fresh LastModifiedDate (epoch µs, whole milliseconds), strictly later than any issued before."""
+        with self.lock:
+            now = int(self.clock() * 1000) * 1000
+            self._last_stamp_us = max(now, self._last_stamp_us + 1000)
+            return self._last_stamp_us
+
+    def new_opportunity_id(self) -> str:
+        with self.lock:
+            self._next_opportunity += 1
+            return f"O{self._next_opportunity}"
+
+    def seed_tenant(
+        self, tenant_id: str, *, opportunities: int = 50, catalog: str = "Sandbox", solutions: int = 4,
+        invitations: int = 6, seed: int | None = None, with_fixture: bool = False, tie_rate: float = 0.1,
+    ) -> TenantAccount:
+        """Fill a tenant's catalog with realistic, deterministic data (``with_fixture`` adds the real sample)."""
+        with self.lock:
+            account = self.add_tenant(tenant_id)
+            rng = random.Random(seed if seed is not None else f"{tenant_id}:{catalog}")
+            cat = account.catalog(catalog)
+            now_us = int(self.clock()) * 1_000_000
+            start_us = now_us - 180 * 86_400 * 1_000_000
+            sol_ids = []
+            for i in range(solutions):
+                sol_id = f"S-{rng.randint(10**6, 10**7 - 1)}{i}"
+                cat.solutions[sol_id] = D.solution_record(rng, sol_id, catalog, start_us + i * 3_600_000_000)
+                sol_ids.append(sol_id)
+            span_s = max(1, (now_us - 3_600_000_000 - start_us) // 1_000_000)
+            offsets: list[int] = []
+            for _ in range(opportunities):  # ties: bulk edits share one LastModifiedDate
+                tie = offsets and rng.random() < tie_rate
+                offsets.append(offsets[-1] if tie else rng.randint(0, span_s))
+            offsets.sort()
+            for offset in offsets:
+                lmd = start_us + offset * 1_000_000
+                created = lmd - rng.randint(0, 30) * 86_400 * 1_000_000
+                opp_id = self.new_opportunity_id()
+                chosen = [s for s in sol_ids if rng.random() < 0.2]
+                record = D.opportunity_record(rng, opp_id, catalog, account.account_id, created, lmd, chosen)
+                cat.put(OpportunityEntry(record))
+                if record["LifeCycle"]["ReviewStatus"] in ("Submitted", "In review", "Approved"):
+                    cat.aws_summaries[opp_id] = self._aws_summary(record, "Co-Sell", "Full", "Partner Referral")
+            for i in range(invitations):
+                inv_id = "engi-" + _rand_id(rng, 13)
+                eng_id = "eng-" + _rand_id(rng, 14)
+                status = rng.choice(("PENDING", "PENDING", "ACCEPTED", "REJECTED", "EXPIRED"))
+                invited = start_us + rng.randint(0, 170) * 86_400 * 1_000_000
+                cat.invitations[inv_id] = D.invitation_record(
+                    rng, inv_id, eng_id, catalog, account.account_id, invited, status)
+                cat.engagements[eng_id] = {
+                    "Arn": f"arn:aws:partnercentral:us-east-1::catalog/{catalog}/engagement/{eng_id}",
+                    "Id": eng_id, "Title": cat.invitations[inv_id]["EngagementTitle"],
+                    "CreatedAt": D.format_ts(invited), "CreatedBy": "aws", "MemberCount": 1 + (status == "ACCEPTED"),
+                    "ModifiedAt": D.format_ts(invited), "ModifiedBy": "aws", "ContextTypes": ["CustomerProject"],
+                }
+            if with_fixture:
+                self.load_fixture(tenant_id, catalog)
+            if cat.index:  # later changes must sort after everything seeded
+                self._last_stamp_us = max(self._last_stamp_us, cat.index[-1][0])
+            return account
+
+    def load_fixture(self, tenant_id: str, catalog: str | None = None) -> OpportunityEntry:
+        """Seed the real GetOpportunity sample verbatim (its bytes are served unchanged until it is updated)."""
+        with self.lock:
+            raw = D.fixture_bytes("get_opportunity_response.json")
+            record = json.loads(raw)
+            listing = json.loads(D.fixture_bytes("list_opportunities_response.json"))
+            summary = next(s for s in listing["OpportunitySummaries"] if s["Id"] == record["Id"])
+            catalog = catalog or record["Catalog"]
+            entry = OpportunityEntry(record, raw=raw if catalog == record["Catalog"] else None, summary=summary)
+            self.add_tenant(tenant_id).catalog(catalog).put(entry)
+            return entry
+
+    # ---------------------------------------------------------------------------------------- helpers for tests
+
+    def touch_opportunities(self, tenant_id: str, catalog: str, ids: Iterable[str] | None = None,
+                            count: int | None = None) -> list[str]:
+        """Change some opportunities as a Partner Central user would (new NextSteps, bumped LastModifiedDate)."""
+        with self.lock:
+            cat = self.tenants[tenant_id].catalog(catalog)
+            chosen = list(ids) if ids is not None else self.rng.sample(sorted(cat.opportunities), count or 1)
+            for opp_id in chosen:
+                entry = cat.opportunities[opp_id]
+                entry.record = copy.deepcopy(entry.record)
+                entry.record["LifeCycle"] = dict(entry.record.get("LifeCycle") or {})
+                entry.record["LifeCycle"]["NextSteps"] = f"Follow-up {self.rng.randint(1, 10**6)}"
+                cat.bump(entry, self.stamp())
+            return chosen
+
+    def opportunity_ids(self, tenant_id: str, catalog: str) -> list[str]:
+        with self.lock:
+            return [i for _, i in self.tenants[tenant_id].catalog(catalog).index]
+
+    def opportunity_body(self, tenant_id: str, catalog: str, opp_id: str) -> bytes:
+        with self.lock:
+            return self.tenants[tenant_id].catalog(catalog).opportunities[opp_id].body()
+
+    # ---------------------------------------------------------------------------------------- dispatch
+
+    def call(self, account: TenantAccount, operation: str, params: dict[str, Any]) -> bytes:
+        """Run ``operation`` for ``account``; returns the JSON response body or raises ``ApiError``."""
+        handler = getattr(self, f"op_{operation}", None)
+        if handler is None:
+            raise ApiError("UnknownOperationException", f"The sandbox does not implement {operation}", 400)
+        with self.lock:
+            result = handler(account, account.catalog(params["Catalog"]), params)
+        if isinstance(result, bytes):
+            return result
+        return _dumps(result).encode() if result is not None else b"{}"
+
+    # ---------------------------------------------------------------------------------------- pagination
+
+    @staticmethod
+    def _token(payload: list[Any]) -> str:
+        return base64.urlsafe_b64encode(_dumps(payload).encode()).decode()
+
+    @staticmethod
+    def _untoken(token: str | None, expect: str) -> list[Any] | None:
+        if token is None:
+            return None
+        try:
+            value = json.loads(base64.urlsafe_b64decode(token.encode()))
+            if not isinstance(value, list) or value[0] != expect:
+                raise ValueError
+            return value
+        except (ValueError, TypeError, IndexError):
+            raise validation_error("The NextToken is not valid for this request", [
+                {"FieldName": "NextToken", "Message": "The NextToken is not valid for this request",
+                 "Code": "INVALID_VALUE"}]) from None
+
+    def _page(self, items: list[tuple[Any, str, Any]], params: dict[str, Any], kind: str, descending: bool,
+              default_max: int = 20) -> tuple[list[Any], str | None]:
+        """Keyset pagination over ``(sort_key, id, item)`` triples."""
+        items.sort(key=lambda t: (t[0], t[1]), reverse=descending)
+        token = self._untoken(params.get("NextToken"), kind)
+        if token is not None:
+            last = (token[1], token[2])
+            items = [t for t in items if ((t[0], t[1]) < last if descending else (t[0], t[1]) > last)]
+        size = params.get("MaxResults") or default_max
+        page, rest = items[:size], items[size:]
+        next_token = self._token([kind, page[-1][0], page[-1][1]]) if rest and page else None
+        return [t[2] for t in page], next_token
+
+    # ---------------------------------------------------------------------------------------- opportunities
+
+    def op_ListOpportunities(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> bytes:
+        sort = params.get("Sort") or {"SortBy": "LastModifiedDate", "SortOrder": "DESCENDING"}
+        descending = sort["SortOrder"] == "DESCENDING"
+        lmd_filter = params.get("LastModifiedDate") or {}
+        after = D.parse_ts(lmd_filter["AfterLastModifiedDate"]) if lmd_filter.get("AfterLastModifiedDate") else None
+        before = D.parse_ts(lmd_filter["BeforeLastModifiedDate"]) if lmd_filter.get("BeforeLastModifiedDate") else None
+        created = params.get("CreatedDate") or {}
+        c_after = D.parse_ts(created["AfterCreatedDate"]) if created.get("AfterCreatedDate") else None
+        c_before = D.parse_ts(created["BeforeCreatedDate"]) if created.get("BeforeCreatedDate") else None
+        ids = set(params.get("Identifier") or ())
+        stages = set(params.get("LifeCycleStage") or ())
+        reviews = set(params.get("LifeCycleReviewStatus") or ())
+        companies = set(params.get("CustomerCompanyName") or ())
+        close = params.get("TargetCloseDate") or {}
+
+        def keep(entry: OpportunityEntry) -> bool:
+            rec = entry.record
+            if ids and entry.id not in ids:
+                return False
+            life = rec.get("LifeCycle") or {}
+            if stages and life.get("Stage") not in stages:
+                return False
+            if reviews and life.get("ReviewStatus") not in reviews:
+                return False
+            if companies and (((rec.get("Customer") or {}).get("Account") or {}).get("CompanyName")) not in companies:
+                return False
+            if c_after is not None and entry.created_us <= c_after:
+                return False
+            if c_before is not None and entry.created_us >= c_before:
+                return False
+            tcd = life.get("TargetCloseDate")
+            if close.get("AfterTargetCloseDate") and not (tcd and tcd > close["AfterTargetCloseDate"]):
+                return False
+            return not (close.get("BeforeTargetCloseDate") and not (tcd and tcd < close["BeforeTargetCloseDate"]))
+
+        size = params.get("MaxResults") or 20
+        kind = f"opp:{sort['SortBy']}:{sort['SortOrder']}"
+        token = self._untoken(params.get("NextToken"), kind)
+        if sort["SortBy"] == "LastModifiedDate":
+            page: list[OpportunityEntry] = []
+            more = False
+            index = cat.index
+            if not descending:
+                if token is not None:
+                    i = bisect.bisect_right(index, (token[1], token[2]))
+                elif after is not None:
+                    i = bisect.bisect_right(index, (after, "\uffff"))
+                else:
+                    i = 0
+                while i < len(index):
+                    lmd, opp_id = index[i]
+                    i += 1
+                    if before is not None and lmd >= before:
+                        break
+                    entry = cat.opportunities[opp_id]
+                    if keep(entry):
+                        if len(page) == size:
+                            more = True
+                            break
+                        page.append(entry)
+            else:
+                if token is not None:
+                    i = bisect.bisect_left(index, (token[1], token[2])) - 1
+                elif before is not None:
+                    i = bisect.bisect_left(index, (before, "")) - 1
+                else:
+                    i = len(index) - 1
+                while i >= 0:
+                    lmd, opp_id = index[i]
+                    i -= 1
+                    if after is not None and lmd <= after:
+                        break
+                    entry = cat.opportunities[opp_id]
+                    if keep(entry):
+                        if len(page) == size:
+                            more = True
+                            break
+                        page.append(entry)
+            next_token = self._token([kind, page[-1].lmd_us, page[-1].id]) if more else None
+        else:
+            def sort_key(e: OpportunityEntry) -> Any:
+                rec = e.record
+                if sort["SortBy"] == "Identifier":
+                    return e.id
+                if sort["SortBy"] == "CreatedDate":
+                    return e.created_us
+                if sort["SortBy"] == "TargetCloseDate":
+                    return (rec.get("LifeCycle") or {}).get("TargetCloseDate") or ""
+                return (((rec.get("Customer") or {}).get("Account") or {}).get("CompanyName")) or ""
+
+            triples = [(sort_key(e), e.id, e) for e in cat.opportunities.values()
+                       if keep(e) and (after is None or e.lmd_us > after) and (before is None or e.lmd_us < before)]
+            page, next_token = self._page(triples, params, kind, descending)
+        body = '{"NextToken":' + _dumps(next_token) + ',"OpportunitySummaries":[' + ",".join(
+            e.summary_json() for e in page) + "]}"
+        return body.encode()
+
+    def _opportunity(self, cat: CatalogData, opp_id: str) -> OpportunityEntry:
+        entry = cat.opportunities.get(opp_id)
+        if entry is None:
+            raise not_found(f"Opportunity {opp_id} was not found in catalog {cat.name}")
+        return entry
+
+    def op_GetOpportunity(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> bytes:
+        return self._opportunity(cat, params["Identifier"]).body()
+
+    _WRITABLE: ClassVar[tuple[str, ...]] = ("PrimaryNeedsFromAws", "NationalSecurity", "PartnerOpportunityIdentifier", "Customer", "Project",
+                 "OpportunityType", "Marketing", "SoftwareRevenue", "OpportunityTeam")
+
+    def _check_business_rules(self, record: dict[str, Any]) -> None:
+        problems = []
+        account = ((record.get("Customer") or {}).get("Account")) or {}
+        if not account.get("CompanyName"):
+            problems.append(("Customer.Account.CompanyName", "Customer company name is required"))
+        project = record.get("Project") or {}
+        if not project.get("Title"):
+            problems.append(("Project.Title", "Project title is required"))
+        if not project.get("CustomerBusinessProblem"):
+            problems.append(("Project.CustomerBusinessProblem", "Customer business problem is required"))
+        life = record.get("LifeCycle") or {}
+        if life.get("Stage") == "Closed Lost" and not life.get("ClosedLostReason"):
+            problems.append(("LifeCycle.ClosedLostReason", "A Closed Lost opportunity needs a ClosedLostReason"))
+        if problems:
+            raise validation_error(
+                f"{len(problems)} business validation error(s)",
+                [{"FieldName": f, "Message": m, "Code": "REQUIRED_FIELD_MISSING"} for f, m in problems],
+                reason="BUSINESS_VALIDATION_FAILED")
+
+    def op_CreateOpportunity(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> dict:
+        token_key = ("CreateOpportunity", params["ClientToken"])
+        if token_key in cat.client_tokens:
+            return cat.client_tokens[token_key]
+        now = self.stamp()
+        opp_id = self.new_opportunity_id()
+        record: dict[str, Any] = {k: copy.deepcopy(params[k]) for k in self._WRITABLE if k in params}
+        life = dict(params.get("LifeCycle") or {})
+        life["ReviewStatus"] = "Pending Submission"
+        life.setdefault("Stage", "Prospect")
+        record.update({
+            "Arn": f"arn:aws:partnercentral:us-east-1:{account.account_id}:catalog/{cat.name}/opportunity/{opp_id}",
+            "Catalog": cat.name, "Id": opp_id, "CreatedDate": D.format_ts(now), "LastModifiedDate": D.format_ts(now),
+            "LifeCycle": life,
+            "RelatedEntityIdentifiers": {"AwsMarketplaceOffers": [], "AwsProducts": [], "Solutions": []},
+        })
+        self._check_business_rules(record)
+        cat.put(OpportunityEntry(D.complete_like(D.OPPORTUNITY_TEMPLATE, record)))
+        result = {"Id": opp_id, "PartnerOpportunityIdentifier": params.get("PartnerOpportunityIdentifier"),
+                  "LastModifiedDate": D.format_ts(now)}
+        cat.client_tokens[token_key] = result
+        return result
+
+    def op_UpdateOpportunity(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> dict:
+        entry = self._opportunity(cat, params["Identifier"])
+        if D.parse_ts(params["LastModifiedDate"]) != entry.lmd_us:
+            raise ApiError("ConflictException", f"Opportunity {entry.id} was modified at "
+                           f"{entry.record['LastModifiedDate']}, after the LastModifiedDate in the request", 409)
+        life = entry.record.get("LifeCycle") or {}
+        if life.get("ReviewStatus") in ("Submitted", "In review"):
+            raise business_error("LifeCycle.ReviewStatus", f"Opportunity {entry.id} cannot be updated while its "
+                                 f"review status is {life['ReviewStatus']}", "ACTION_NOT_PERMITTED")
+        record = copy.deepcopy(entry.record)
+        for key in self._WRITABLE:
+            if key in params:
+                record[key] = copy.deepcopy(params[key])
+        if "LifeCycle" in params:
+            new_life = dict(record.get("LifeCycle") or {})
+            for key, value in params["LifeCycle"].items():
+                if key not in ("ReviewStatus", "ReviewComments", "ReviewStatusReason", "NextStepsHistory"):
+                    new_life[key] = value
+            if new_life.get("NextSteps") != life.get("NextSteps") and life.get("NextSteps"):
+                history = list(new_life.get("NextStepsHistory") or [])
+                history.append({"Value": life["NextSteps"], "Time": entry.record["LastModifiedDate"]})
+                new_life["NextStepsHistory"] = history[-50:]
+            record["LifeCycle"] = new_life
+        self._check_business_rules(record)
+        entry.record = D.complete_like(D.OPPORTUNITY_TEMPLATE, record)
+        cat.bump(entry, self.stamp())
+        return {"Id": entry.id, "LastModifiedDate": entry.record["LastModifiedDate"]}
+
+    _RELATED: ClassVar[dict[str, str]] = {"Solutions": "Solutions", "AwsProducts": "AwsProducts", "AwsMarketplaceOffers": "AwsMarketplaceOffers",
+                "AwsMarketplaceOfferSets": "AwsMarketplaceOfferSets",
+                "AwsMarketplaceSolutions": "AwsMarketplaceSolutions",
+                "AwsMarketplaceProducts": "AwsMarketplaceProducts"}
+
+    def op_AssociateOpportunity(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> None:
+        entry = self._opportunity(cat, params["OpportunityIdentifier"])
+        kind, ident = params["RelatedEntityType"], params["RelatedEntityIdentifier"]
+        if kind == "Solutions" and ident not in cat.solutions:
+            raise not_found(f"Solution {ident} was not found in catalog {cat.name}")
+        record = copy.deepcopy(entry.record)
+        related = record.get("RelatedEntityIdentifiers") or {}
+        values = list(related.get(self._RELATED[kind]) or [])
+        if ident not in values:
+            values.append(ident)
+            related[self._RELATED[kind]] = values
+            record["RelatedEntityIdentifiers"] = related
+            entry.record = record
+            cat.bump(entry, self.stamp())
+
+    def _aws_summary(self, record: dict[str, Any], involvement: str, visibility: str | None, origin: str) -> dict:
+        return {
+            "RelatedOpportunityId": record["Id"], "Origin": origin, "InvolvementType": involvement,
+            "Visibility": visibility or "Full", "Catalog": record["Catalog"],
+            "LifeCycle": {"Stage": "Prospect", "TargetCloseDate": (record.get("LifeCycle") or {}).get("TargetCloseDate")},
+            "OpportunityTeam": [], "Insights": {"EngagementScore": "Medium"},
+            "Project": {"ExpectedCustomerSpend": (record.get("Project") or {}).get("ExpectedCustomerSpend") or []},
+        }
+
+    def _submit(self, cat: CatalogData, entry: OpportunityEntry, involvement: str, visibility: str | None) -> None:
+        status = (entry.record.get("LifeCycle") or {}).get("ReviewStatus")
+        if status not in ("Pending Submission", "Action Required"):
+            raise business_error("LifeCycle.ReviewStatus", f"Opportunity {entry.id} cannot be submitted from "
+                                 f"review status {status}", "INVALID_RESOURCE_STATE")
+        record = copy.deepcopy(entry.record)
+        record["LifeCycle"] = dict(record.get("LifeCycle") or {}, ReviewStatus="Submitted")
+        entry.record = record
+        cat.bump(entry, self.stamp())
+        cat.aws_summaries[entry.id] = self._aws_summary(record, involvement, visibility, "Partner Referral")
+
+    def op_SubmitOpportunity(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> None:
+        entry = self._opportunity(cat, params["Identifier"])
+        self._submit(cat, entry, params["InvolvementType"], params.get("Visibility"))
+
+    def op_StartEngagementFromOpportunityTask(self, account: TenantAccount, cat: CatalogData,
+                                              params: dict[str, Any]) -> dict:
+        token_key = ("StartEngagementFromOpportunityTask", params["ClientToken"])
+        if token_key in cat.client_tokens:
+            return cat.client_tokens[token_key]
+        entry = self._opportunity(cat, params["Identifier"])
+        now = self.stamp()
+        task_id = "task-" + _rand_id(self.rng, 13)
+        task: dict[str, Any] = {
+            "TaskId": task_id,
+            "TaskArn": f"arn:aws:partnercentral:us-east-1:{account.account_id}:catalog/{cat.name}/"
+                       f"engagement-from-opportunity-task/{task_id}",
+            "StartTime": D.format_ts(now), "OpportunityId": entry.id,
+        }
+        submission = params["AwsSubmission"]
+        try:
+            self._submit(cat, entry, submission["InvolvementType"], submission.get("Visibility"))
+        except ApiError as exc:
+            task.update(TaskStatus="FAILED", ReasonCode="OpportunitySubmissionFailed", Message=exc.message)
+        else:
+            eng_id = "eng-" + _rand_id(self.rng, 14)
+            cat.engagements[eng_id] = {
+                "Arn": f"arn:aws:partnercentral:us-east-1::catalog/{cat.name}/engagement/{eng_id}", "Id": eng_id,
+                "Title": (((entry.record.get("Project") or {}).get("Title")) or entry.id)[:40],
+                "CreatedAt": D.format_ts(now), "CreatedBy": account.account_id, "MemberCount": 1,
+                "ModifiedAt": D.format_ts(now), "ModifiedBy": account.account_id, "ContextTypes": ["CustomerProject"],
+            }
+            task.update(TaskStatus="COMPLETE", EngagementId=eng_id,
+                        ResourceSnapshotJobId="job-" + _rand_id(self.rng, 13))
+        cat.tasks[task_id] = task
+        cat.client_tokens[token_key] = task
+        return task
+
+    def op_ListEngagementFromOpportunityTasks(self, account: TenantAccount, cat: CatalogData,
+                                              params: dict[str, Any]) -> dict:
+        wanted_tasks = set(params.get("TaskIdentifier") or ())
+        wanted_opps = set(params.get("OpportunityIdentifier") or ())
+        wanted_engs = set(params.get("EngagementIdentifier") or ())
+        statuses = set(params.get("TaskStatus") or ())
+        sort = params.get("Sort") or {"SortBy": "StartTime", "SortOrder": "DESCENDING"}
+        triples = []
+        for task in cat.tasks.values():
+            if wanted_tasks and task["TaskId"] not in wanted_tasks and task["TaskArn"] not in wanted_tasks:
+                continue
+            if wanted_opps and task.get("OpportunityId") not in wanted_opps:
+                continue
+            if wanted_engs and task.get("EngagementId") not in wanted_engs:
+                continue
+            if statuses and task["TaskStatus"] not in statuses:
+                continue
+            triples.append((D.parse_ts(task["StartTime"]), task["TaskId"], task))
+        page, token = self._page(triples, params, "tasks", sort["SortOrder"] == "DESCENDING")
+        return {"TaskSummaries": page, "NextToken": token}
+
+    def op_GetAwsOpportunitySummary(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> dict:
+        opp_id = params["RelatedOpportunityIdentifier"]
+        self._opportunity(cat, opp_id)
+        summary = cat.aws_summaries.get(opp_id)
+        if summary is None:
+            raise not_found(f"No AWS opportunity summary for {opp_id}: it has not been submitted to AWS")
+        return summary
+
+    # ---------------------------------------------------------------------------------------- solutions
+
+    def op_ListSolutions(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> dict:
+        statuses = set(params.get("Status") or ())
+        ids = set(params.get("Identifier") or ())
+        categories = set(params.get("Category") or ())
+        sort = params.get("Sort") or {"SortBy": "Identifier", "SortOrder": "ASCENDING"}
+        field_of = {"Identifier": "Id", "Name": "Name", "Status": "Status", "Category": "Category",
+                    "CreatedDate": "CreatedDate"}[sort["SortBy"]]
+        triples = [(s[field_of], s["Id"], s) for s in cat.solutions.values()
+                   if (not statuses or s["Status"] in statuses) and (not ids or s["Id"] in ids)
+                   and (not categories or s["Category"] in categories)]
+        page, token = self._page(triples, params, f"sol:{sort['SortBy']}", sort["SortOrder"] == "DESCENDING")
+        return {"SolutionSummaries": page, "NextToken": token}
+
+    # ---------------------------------------------------------------------------------------- invitations
+
+    def _invitation(self, cat: CatalogData, ident: str) -> dict[str, Any]:
+        inv = cat.invitations.get(ident) or next(
+            (i for i in cat.invitations.values() if i["Arn"] == ident), None)
+        if inv is None:
+            raise not_found(f"Engagement invitation {ident} was not found in catalog {cat.name}")
+        return inv
+
+    def op_ListEngagementInvitations(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> dict:
+        if params["ParticipantType"] != "RECEIVER":  # the sandbox's invitations are all AWS referrals received
+            return {"EngagementInvitationSummaries": [], "NextToken": None}
+        payload_types = set(params.get("PayloadType") or ())
+        statuses = set(params.get("Status") or ())
+        engagements = set(params.get("EngagementIdentifier") or ())
+        senders = set(params.get("SenderAwsAccountId") or ())
+        sort = params.get("Sort") or {"SortBy": "InvitationDate", "SortOrder": "DESCENDING"}
+        triples = [(D.parse_ts(i["InvitationDate"]), i["Id"], D.invitation_summary(i))
+                   for i in cat.invitations.values()
+                   if (not payload_types or i["PayloadType"] in payload_types)
+                   and (not statuses or i["Status"] in statuses)
+                   and (not engagements or i["EngagementId"] in engagements)
+                   and (not senders or i["SenderAwsAccountId"] in senders)]
+        page, token = self._page(triples, params, "inv", sort["SortOrder"] == "DESCENDING")
+        return {"EngagementInvitationSummaries": page, "NextToken": token}
+
+    def op_GetEngagementInvitation(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> dict:
+        return self._invitation(cat, params["Identifier"])
+
+    def _decide(self, cat: CatalogData, ident: str, status: str) -> dict[str, Any]:
+        inv = self._invitation(cat, ident)
+        if inv["Status"] != "PENDING":
+            raise business_error("Identifier", f"Engagement invitation {inv['Id']} is {inv['Status']}, not PENDING",
+                                 "INVALID_RESOURCE_STATE")
+        inv["Status"] = status
+        return inv
+
+    def op_AcceptEngagementInvitation(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> None:
+        inv = self._decide(cat, params["Identifier"], "ACCEPTED")
+        payload = (inv.get("Payload") or {}).get("OpportunityInvitation")
+        if payload:  # accepting an AWS referral creates the partner's copy of the opportunity
+            now = self.stamp()
+            opp_id = self.new_opportunity_id()
+            customer, project = payload["Customer"], payload["Project"]
+            record = D.complete_like(D.OPPORTUNITY_TEMPLATE, {
+                "Arn": f"arn:aws:partnercentral:us-east-1:{account.account_id}:catalog/{cat.name}/opportunity/{opp_id}",
+                "Catalog": cat.name, "Id": opp_id, "CreatedDate": D.format_ts(now), "LastModifiedDate": D.format_ts(now),
+                "Customer": {"Account": {"CompanyName": customer["CompanyName"], "Industry": customer["Industry"],
+                                         "WebsiteUrl": customer["WebsiteUrl"],
+                                         "Address": {"CountryCode": customer["CountryCode"]}}, "Contacts": []},
+                "LifeCycle": {"Stage": "Prospect", "ReviewStatus": "Approved",
+                              "TargetCloseDate": project["TargetCompletionDate"]},
+                "OpportunityType": payload.get("OpportunityType"),
+                "Project": {"Title": project["Title"], "CustomerBusinessProblem": project["BusinessProblem"],
+                            "ExpectedCustomerSpend": project["ExpectedCustomerSpend"]},
+                "RelatedEntityIdentifiers": {"AwsMarketplaceOffers": [], "AwsProducts": [], "Solutions": []},
+            })
+            cat.put(OpportunityEntry(record))
+            cat.aws_summaries[opp_id] = self._aws_summary(record, "Co-Sell", "Full", "AWS Referral")
+
+    def op_RejectEngagementInvitation(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> None:
+        inv = self._decide(cat, params["Identifier"], "REJECTED")
+        inv["RejectionReason"] = params.get("RejectionReason")
+
+    # ---------------------------------------------------------------------------------------- engagements
+
+    def op_ListEngagements(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> dict:
+        created_by = set(params.get("CreatedBy") or ())
+        excluded = set(params.get("ExcludeCreatedBy") or ())
+        contexts = set(params.get("ContextTypes") or ())
+        excluded_contexts = set(params.get("ExcludeContextTypes") or ())
+        wanted = set(params.get("EngagementIdentifier") or ())
+        sort = params.get("Sort") or {"SortBy": "CreatedDate", "SortOrder": "DESCENDING"}
+        triples = []
+        for eng in cat.engagements.values():
+            types = set(eng.get("ContextTypes") or ())
+            if (created_by and eng["CreatedBy"] not in created_by) or eng["CreatedBy"] in excluded:
+                continue
+            if (contexts and not types & contexts) or types & excluded_contexts:
+                continue
+            if wanted and eng["Id"] not in wanted and eng["Arn"] not in wanted:
+                continue
+            triples.append((D.parse_ts(eng["CreatedAt"]), eng["Id"], eng))
+        page, token = self._page(triples, params, "eng", sort["SortOrder"] == "DESCENDING")
+        return {"EngagementSummaryList": page, "NextToken": token}

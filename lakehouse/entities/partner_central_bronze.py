@@ -1,0 +1,110 @@
+"""Bronze tables for Partner Central, plus the ops tables that ingestion writes.
+
+Bronze is append-only and keeps payloads exactly as received: one row per fetched payload version, identified by
+``(tenant_id, catalog, entity_id, payload_sha256)``; landing an identical payload again adds nothing.
+"""
+from __future__ import annotations
+
+from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
+
+from lakehouse.catalog import Classification, TableDef, register
+
+_S, _TS, _L = StringType(), TimestampType(), LongType()
+
+
+def _declare(layer: str, name: str, columns: list[tuple[str, object, Classification]], *, keys: tuple[str, ...],
+             grain: str, description: str) -> TableDef:
+    return register(TableDef(
+        layer=layer,  # type: ignore[arg-type]
+        name=name,
+        schema=StructType([StructField(c, t, True) for c, t, _ in columns]),  # type: ignore[arg-type]
+        keys=keys,
+        grain=grain,
+        classification={c: k for c, _, k in columns},
+        description=description,
+    ))
+
+
+def _payload_table(entity: str, what: str, modified: str) -> TableDef:
+    return _declare(
+        "bronze", f"partner_central_{entity}",
+        [
+            ("tenant_id", _S, "internal"),
+            ("catalog", _S, "internal"),
+            ("entity_id", _S, "internal"),
+            ("last_modified_at", _TS, "internal"),
+            ("payload", _S, "pii"),  # raw API JSON: contact names, emails and phones
+            ("payload_sha256", _S, "internal"),
+            ("ingestion_run_id", _S, "internal"),
+            ("ingested_at", _TS, "internal"),
+        ],
+        keys=("tenant_id", "catalog", "entity_id", "payload_sha256"),
+        grain=f"one row per fetched {what} payload version (append-only; identical payloads land once)",
+        description=f"Partner Central {what} payloads exactly as received (JSON text); last_modified_at is "
+                    f"{modified}.",
+    )
+
+
+OPPORTUNITY = _payload_table("opportunity", "GetOpportunity", "the payload's LastModifiedDate")
+SOLUTION = _payload_table("solution", "ListSolutions item", "the solution's CreatedDate (solutions have no "
+                          "modified date)")
+ENGAGEMENT_INVITATION = _payload_table("engagement_invitation", "GetEngagementInvitation",
+                                       "the InvitationDate (invitations have no modified date)")
+
+OPPORTUNITY_REJECTED = _declare(
+    "bronze", "partner_central_opportunity_rejected",
+    [
+        ("tenant_id", _S, "internal"),
+        ("source_file", _S, "internal"),
+        ("line_number", _L, "internal"),
+        ("reason", _S, "internal"),
+        ("raw_text", _S, "pii"),
+        ("ingestion_run_id", _S, "internal"),
+        ("rejected_at", _TS, "internal"),
+    ],
+    keys=("tenant_id", "source_file", "line_number", "raw_text"),
+    grain="one row per rejected input line (the same line of the same file with the same text lands once)",
+    description="Lines of bulk opportunity files that are not GetOpportunity-shaped JSON objects, kept verbatim.",
+)
+
+INGESTION_RUN = _declare(
+    "ops", "ingestion_run",
+    [
+        ("tenant_id", _S, "internal"),
+        ("ingestion_run_id", _S, "internal"),
+        ("source", _S, "internal"),
+        ("catalog", _S, "internal"),
+        ("status", _S, "internal"),  # succeeded | partial | failed
+        ("started_at", _TS, "internal"),
+        ("finished_at", _TS, "internal"),
+        ("fetched", _L, "internal"),
+        ("landed", _L, "internal"),
+        ("duplicates", _L, "internal"),
+        ("rejected", _L, "internal"),
+        ("api_calls", _L, "internal"),
+        ("watermark_before", _TS, "internal"),
+        ("watermark_after", _TS, "internal"),
+        ("error", _S, "internal"),
+        ("details", _S, "internal"),  # JSON: per-entity counts, calls per operation, retries
+    ],
+    keys=("tenant_id", "ingestion_run_id"),
+    grain="one row per finished ingestion run",
+    description="Ingestion runs (API syncs and file loads): counts, watermarks, status; also the record of API "
+                "calls spent, from which the rolling daily call budget is computed.",
+)
+
+SYNC_WATERMARK = _declare(
+    "ops", "sync_watermark",
+    [
+        ("tenant_id", _S, "internal"),
+        ("source", _S, "internal"),
+        ("catalog", _S, "internal"),
+        ("entity", _S, "internal"),
+        ("watermark_at", _TS, "internal"),
+        ("ingestion_run_id", _S, "internal"),
+        ("recorded_at", _TS, "internal"),
+    ],
+    keys=("tenant_id", "source", "catalog", "entity", "watermark_at"),
+    grain="one row per watermark advance (append-only; the current watermark is the greatest watermark_at)",
+    description="Incremental-sync watermarks, written only after the data they cover has landed in bronze.",
+)
