@@ -1,0 +1,150 @@
+"""Append to and verify the hash-chained audit log.
+
+Each tenant has its own chain (``chain = tenant_id``) and platform actions go to ``_platform``, so a tenant
+can verify its own chain under row-level security. ``hash = sha256(canonical JSON of the entry's fields and
+the previous hash)``; the chain head (``audit_heads``) serialises appends (row lock) and anchors the tail.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from control_plane.audit.models import PLATFORM_CHAIN, AuditEntry, AuditHead
+from control_plane.db import utcnow
+
+GENESIS = "0" * 64
+_HASHED_FIELDS = (
+    "chain", "seq", "tenant_id", "at", "actor", "actor_role", "action", "resource", "reason", "request_id",
+    "before_digest", "after_digest", "prev_hash",
+)
+
+
+def digest(state: Any) -> str | None:
+    """SHA-256 of a resource state as canonical JSON (None for no state)."""
+    if state is None:
+        return None
+    return hashlib.sha256(canonical(state).encode()).hexdigest()
+
+
+def canonical(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no whitespace, non-JSON values as strings."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+
+
+def entry_hash(fields: dict[str, Any]) -> str:
+    """The hash of an entry from its hashed fields."""
+    return hashlib.sha256(canonical({k: fields.get(k) for k in _HASHED_FIELDS}).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: ``subject`` (``key:<id>``, ``user:<sub>`` or ``system``) and the role it acts in."""
+
+    subject: str
+    role: str
+
+
+SYSTEM = Actor("system", "platform_admin")
+
+
+def _insert_head_if_missing(db: Session, chain: str, tenant_id: str | None) -> None:
+    values = {"chain": chain, "tenant_id": tenant_id, "seq": 0, "hash": GENESIS}
+    if db.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    db.execute(insert(AuditHead).values(**values).on_conflict_do_nothing(index_elements=["chain"]))
+
+
+def record(
+    db: Session,
+    *,
+    actor: Actor,
+    action: str,
+    tenant_id: str | None,
+    resource: str,
+    reason: str | None = None,
+    request_id: str | None = None,
+    before: Any = None,
+    after: Any = None,
+) -> AuditEntry:
+    """Append one entry to the tenant's chain (or the platform chain) in the caller's transaction."""
+    chain = tenant_id or PLATFORM_CHAIN
+    _insert_head_if_missing(db, chain, tenant_id)
+    head = db.execute(
+        select(AuditHead).where(AuditHead.chain == chain).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+    fields: dict[str, Any] = {
+        "chain": chain,
+        "seq": head.seq + 1,
+        "tenant_id": tenant_id,
+        "at": utcnow().isoformat(timespec="microseconds"),
+        "actor": actor.subject,
+        "actor_role": actor.role,
+        "action": action,
+        "resource": resource,
+        "reason": reason,
+        "request_id": request_id,
+        "before_digest": digest(before),
+        "after_digest": digest(after),
+        "prev_hash": head.hash,
+    }
+    fields["hash"] = entry_hash(fields)
+    entry = AuditEntry(**fields)
+    db.add(entry)
+    head.seq = fields["seq"]
+    head.hash = fields["hash"]
+    db.flush()
+    return entry
+
+
+@dataclass
+class ChainReport:
+    """The verification result of one chain."""
+
+    chain: str
+    entries: int
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+
+
+def verify_chain(db: Session, chain: str) -> ChainReport:
+    """Recompute a chain: every hash, every link, no gap in ``seq``, and the tail equals the head."""
+    problems: list[str] = []
+    expected_prev = GENESIS
+    expected_seq = 1
+    count = 0
+    rows = db.execute(select(AuditEntry).where(AuditEntry.chain == chain).order_by(AuditEntry.seq)).scalars()
+    for entry in rows:
+        count += 1
+        fields = {k: getattr(entry, k) for k in _HASHED_FIELDS}
+        if entry.seq != expected_seq:
+            problems.append(f"entry seq {expected_seq} is missing (next found: {entry.seq})")
+        if entry.prev_hash != expected_prev:
+            problems.append(f"entry seq {entry.seq} does not link to the previous entry")
+        if entry_hash(fields) != entry.hash:
+            problems.append(f"entry seq {entry.seq} was altered (hash mismatch)")
+        expected_prev = entry.hash
+        expected_seq = entry.seq + 1
+    head = db.get(AuditHead, chain)
+    if head is not None and (head.seq != expected_seq - 1 or head.hash != expected_prev):
+        problems.append(f"chain ends at seq {expected_seq - 1} but its head records seq {head.seq}: entries were removed")
+    return ChainReport(chain=chain, entries=count, ok=not problems, problems=problems)
+
+
+def visible_chains(db: Session, tenant_ids: list[str] | None) -> list[str]:
+    """Chains to verify: the given tenants', or every chain the transaction can see."""
+    query = select(AuditHead.chain).order_by(AuditHead.chain)
+    if tenant_ids is not None:
+        query = query.where(AuditHead.chain.in_(tenant_ids))
+    chains = set(db.execute(query).scalars())
+    entry_query = select(AuditEntry.chain).distinct()
+    if tenant_ids is not None:
+        entry_query = entry_query.where(AuditEntry.chain.in_(tenant_ids))
+    chains |= set(db.execute(entry_query).scalars())
+    return sorted(chains)

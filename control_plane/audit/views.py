@@ -1,0 +1,58 @@
+"""Routes of the audit domain."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import select
+
+from control_plane.audit import service
+from control_plane.audit.models import PLATFORM_CHAIN, AuditEntry
+from control_plane.audit.schemas import AuditEntryOut, ChainReportOut, VerifyOut
+from control_plane.authz.service import require, tenant_resource
+from control_plane.deps import TENANT_ID_PATTERN, Authorized, AuthorizeGlobal, AuthorizeTenant
+from control_plane.errors import NotFound, responses
+from control_plane.tenants.models import Tenant
+from control_plane.tenants.service import get_tenant, scoped
+
+router = APIRouter(tags=["audit"])
+
+
+@router.get("/tenants/{tenant_id}/audit", response_model=list[AuditEntryOut], responses=responses(401, 403, 404, 422))
+def list_entries(
+    auth: Annotated[Authorized, Depends(AuthorizeTenant("audit:read"))],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after_seq: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> list[AuditEntryOut]:
+    """The tenant's audit chain, oldest first (page with ``after_seq``)."""
+    rows = auth.db.execute(
+        select(AuditEntry).where(AuditEntry.chain == auth.tenant.id, AuditEntry.seq > after_seq)
+        .order_by(AuditEntry.seq).limit(limit)
+    ).scalars()
+    return [AuditEntryOut.model_validate(r) for r in rows]
+
+
+@router.get("/audit/verify", response_model=VerifyOut, responses=responses(401, 403, 404, 422))
+def verify(
+    auth: Annotated[Authorized, Depends(AuthorizeGlobal("audit:verify"))],
+    tenant_id: Annotated[str | None, Query(pattern=TENANT_ID_PATTERN, description="Only this tenant's chain")] = None,
+) -> VerifyOut:
+    """Recompute the audit chains the caller can see (one tenant's with ``tenant_id``; the platform's for admins)."""
+    principal = auth.ctx.principal
+    if tenant_id is not None:
+        tenant = get_tenant(auth.db, principal, tenant_id)
+        if tenant is None:
+            raise NotFound(f"tenant {tenant_id!r} not found")
+        require(principal, "audit:verify", tenant_resource(tenant.id, tenant.path), environment=auth.ctx.environment,
+                reason=auth.ctx.reason, request_id=auth.ctx.request_id)
+        chains = [tenant.id]
+    elif principal.is_platform:
+        chains = service.visible_chains(auth.db, None)
+        if PLATFORM_CHAIN not in chains:
+            chains.append(PLATFORM_CHAIN)
+    else:
+        ids = list(auth.db.execute(scoped(select(Tenant.id), Tenant.id, principal)).scalars())
+        chains = service.visible_chains(auth.db, ids)
+    reports = [service.verify_chain(auth.db, chain) for chain in chains]
+    return VerifyOut(ok=all(r.ok for r in reports), chains=[ChainReportOut(**asdict(r)) for r in reports])

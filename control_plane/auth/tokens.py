@@ -1,0 +1,103 @@
+"""JWT bearer tokens: HS256 platform tokens, HS256 tokens signed with a tenant's signing key, and OIDC (JWKS).
+
+A tenant signing key's secret is ``HMAC-SHA256(platform secret, key id)``: nothing secret is stored, and
+retiring the key row invalidates every token signed with it. Tenant tokens carry ``kid = t.<tenant>.<key id>``.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import jwt
+
+from control_plane.settings import ControlPlaneSettings
+
+TENANT_KID_PREFIX = "t."
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    """What a verified token says about its bearer."""
+
+    subject: str
+    tenant_id: str | None
+    role: str
+    signing_key_id: str | None  # set for tokens signed with a tenant key (must still be active)
+
+
+class TokenError(Exception):
+    """The token is malformed, expired, of the wrong issuer/audience, or badly signed."""
+
+
+def tenant_secret(settings: ControlPlaneSettings, key_id: str) -> bytes:
+    """The HS256 secret of a tenant signing key."""
+    master = settings.jwt_secret.get_secret_value().encode()  # type: ignore[union-attr]
+    return hmac.new(master, f"signing-key:{key_id}".encode(), hashlib.sha256).digest()
+
+
+def issue(settings: ControlPlaneSettings, *, subject: str, tenant_id: str | None, role: str,
+          signing_key_id: str | None, ttl_seconds: int | None = None) -> tuple[str, int]:
+    """A signed token and its lifetime in seconds (tenant key when given, else the platform secret)."""
+    ttl = ttl_seconds or settings.jwt_ttl_seconds
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": settings.jwt_issuer, "aud": settings.jwt_audience, "sub": subject, "iat": now, "nbf": now,
+        "exp": now + ttl, settings.role_claim: role,
+    }
+    if tenant_id is not None:
+        claims[settings.tenant_claim] = tenant_id
+    if signing_key_id is not None:
+        kid = f"{TENANT_KID_PREFIX}{tenant_id}.{signing_key_id}"
+        key: bytes | str = tenant_secret(settings, signing_key_id)
+    else:
+        kid = "platform"
+        key = settings.jwt_secret.get_secret_value()  # type: ignore[union-attr]
+    return jwt.encode(claims, key, algorithm="HS256", headers={"kid": kid}), ttl
+
+
+@lru_cache(maxsize=8)
+def _jwks_client(url: str) -> jwt.PyJWKClient:
+    return jwt.PyJWKClient(url, cache_keys=True, lifespan=300)
+
+
+def verify(settings: ControlPlaneSettings, token: str) -> TokenClaims:
+    """Verify signature, expiry, issuer and audience; return the claims that matter."""
+    try:
+        header = jwt.get_unverified_header(token)
+        unverified = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        raise TokenError(f"malformed token: {exc}") from None
+    kid = header.get("kid")
+    issuer = unverified.get("iss")
+    options = {"require": ["exp", "iss", "sub"]}
+    signing_key_id: str | None = None
+    try:
+        if settings.oidc_issuer and issuer == settings.oidc_issuer:
+            key = _jwks_client(settings.oidc_jwks_url).get_signing_key_from_jwt(token).key  # type: ignore[arg-type]
+            claims = jwt.decode(
+                token, key, algorithms=["RS256", "ES256", "PS256"], issuer=settings.oidc_issuer,
+                audience=settings.oidc_audience, options={**options, "verify_aud": bool(settings.oidc_audience)},
+            )
+        else:
+            if isinstance(kid, str) and kid.startswith(TENANT_KID_PREFIX):
+                kid_tenant, _, signing_key_id = kid[len(TENANT_KID_PREFIX):].rpartition(".")
+                if not signing_key_id or kid_tenant != unverified.get(settings.tenant_claim):
+                    raise TokenError("token kid does not match its tenant claim")
+                key = tenant_secret(settings, signing_key_id)
+            else:
+                key = settings.jwt_secret.get_secret_value()  # type: ignore[union-attr,assignment]
+            claims = jwt.decode(
+                token, key, algorithms=["HS256"], issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+                options=options,
+            )
+    except jwt.PyJWTError as exc:
+        raise TokenError(f"invalid token: {exc}") from None
+    role = claims.get(settings.role_claim)
+    tenant = claims.get(settings.tenant_claim)
+    if not isinstance(role, str) or (tenant is not None and not isinstance(tenant, str)):
+        raise TokenError(f"token lacks a string {settings.role_claim!r} claim")
+    return TokenClaims(subject=str(claims["sub"]), tenant_id=tenant, role=role, signing_key_id=signing_key_id)

@@ -1,0 +1,1 @@
+"""Module registry: manifests validated against schemas/registry, immutable published versions."""

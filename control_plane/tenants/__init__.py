@@ -1,0 +1,1 @@
+"""Tenants domain: Enterprise → Org → Workspace hierarchy, plans and resumable provisioning."""
