@@ -16,9 +16,10 @@ import random
 import re
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Sequence, TypeVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -268,23 +269,31 @@ def merge(
     keys: Sequence[str] | None = None,
     batch_id: str | None = None,
     update_condition: str | None = None,
+    replace_within: DataFrame | None = None,
     stage: bool = False,
 ) -> WriteResult:
-    """Upsert ``df`` into the scope's partition on ``keys`` (default: the table's keys).
+    """Upsert ``df`` into the scope's partition on ``keys`` (default: the table's keys), in one commit.
 
     ``update_condition`` is a SQL predicate over ``t`` (target) and ``s`` (source) that a matched row must meet
-    to be updated, e.g. ``"s.last_modified_at > t.last_modified_at"``. ``stage=True`` first writes the batch to
-    a staging Delta table (needed when the source plan uses lambdas plus window functions on Sail).
+    to be updated, e.g. ``"s.last_modified_at > t.last_modified_at"``. ``replace_within`` is a frame of
+    parent-key rows (a subset of the key columns): the table's rows under those parents that ``df`` no longer
+    contains are deleted in the same commit (child rows that dropped out of a parent's new version).
+    ``stage=True`` first writes the source to a staging Delta table (needed when its plan uses lambdas plus
+    window functions on Sail). An empty source with nothing to delete makes no commit.
     """
     td = resolve(table)
     keys = tuple(keys or td.keys)
     unknown = [k for k in keys if k not in td.schema.fieldNames()]
     if unknown:
         raise SchemaMismatch(f"merge into {td.qualified_name}: key column(s) {unknown} are not in the table")
+    if replace_within is not None:
+        stray = [c for c in replace_within.columns if c not in keys]
+        if stray:
+            raise SchemaMismatch(f"merge into {td.qualified_name}: replace_within columns {stray} are not keys")
 
     def _do(checked: DataFrame) -> None:
-        # keys are joined with `=` (a null-safe `<=>` turns the merge into a nested-loop join on Sail), so a
-        # null key could never match: refuse it rather than insert a duplicate
+        # keys are joined with `=` (a null-safe `<=>` turns the merge into a nested-loop join on Sail: 34 s
+        # instead of 0.7 s for 2k rows into 200k), so a null key could never match: refuse it instead
         null_key = F.lit(False)
         for k in keys:
             null_key = null_key | F.col(k).isNull()
@@ -293,40 +302,55 @@ def merge(
                 f"merge into {td.qualified_name} refused, nothing written: null value in key column(s) {list(keys)}"
             )
         if not exists(td):
-            _append(td, checked)
+            if checked.limit(1).count():
+                _append(td, checked)
             return
-        source = checked
+        source = checked.withColumn(_DELETE, F.lit(False))
+        if replace_within is not None:
+            parents = replace_within.dropDuplicates()
+            existing = read(spark, td, scope).join(parents, on=list(parents.columns), how="left_semi")
+            gone = existing.join(checked.select(*keys), on=list(keys), how="left_anti")
+            source = source.unionByName(gone.select(*checked.columns).withColumn(_DELETE, F.lit(True)))
         staged_path = None
         if stage:
-            staged_path = f"{get_settings().lake_root}/_staging/{td.layer}/{td.name}/{uuid.uuid4().hex}"
-            checked.write.format("delta").mode("overwrite").save(staged_path)
+            staged_path = f"{get_settings().lake_root}/_staging/merge-{td.layer}.{td.name}-{uuid.uuid4().hex}"
+            source.write.format("delta").mode("overwrite").save(staged_path)
             source = spark.read.format("delta").load(staged_path)
-        view = f"_merge_src_{uuid.uuid4().hex}"
-        source.createOrReplaceTempView(view)
-        tenant = scope.tenant_id
-        on = " AND ".join(
-            [f"t.`{TENANT_COLUMN}` = '{tenant}'"]
-            + [f"t.`{k}` = s.`{k}`" for k in keys if k != TENANT_COLUMN]
-            + [f"t.`{TENANT_COLUMN}` = s.`{TENANT_COLUMN}`"]
-        )
-        matched = f"WHEN MATCHED AND ({update_condition}) THEN UPDATE SET *" if update_condition else (
-            "WHEN MATCHED THEN UPDATE SET *"
-        )
         try:
-            spark.sql(
+            if source.limit(1).count() == 0:
+                return
+            view = f"_merge_src_{uuid.uuid4().hex}"
+            source.createOrReplaceTempView(view)
+            cols = td.schema.fieldNames()
+            on = " AND ".join(
+                [f"t.`{TENANT_COLUMN}` = '{scope.tenant_id}'", f"t.`{TENANT_COLUMN}` = s.`{TENANT_COLUMN}`"]
+                + [f"t.`{k}` = s.`{k}`" for k in keys if k != TENANT_COLUMN]
+            )
+            update = f"WHEN MATCHED AND NOT s.`{_DELETE}`" + (f" AND ({update_condition})" if update_condition else "")
+            sql = (
                 f"MERGE INTO delta.`{td.path()}` AS t USING {view} AS s ON {on} "
-                f"{matched} WHEN NOT MATCHED THEN INSERT *"
-            ).collect()
+                + (f"WHEN MATCHED AND s.`{_DELETE}` THEN DELETE " if replace_within is not None else "")
+                + f"{update} THEN UPDATE SET {', '.join(f't.`{c}` = s.`{c}`' for c in cols)} "
+                f"WHEN NOT MATCHED AND NOT s.`{_DELETE}` THEN INSERT ({', '.join(f'`{c}`' for c in cols)}) "
+                f"VALUES ({', '.join(f's.`{c}`' for c in cols)})"
+            )
+            try:
+                spark.sql(sql).collect()
+            finally:
+                spark.catalog.dropTempView(view)
         finally:
-            spark.catalog.dropTempView(view)
             if staged_path:
                 _remove_tree(staged_path)
 
     return _write(spark, td, df, scope, batch_id, "merge", _do)
 
 
+_DELETE = "_lakehouse_delete"
+
+
 def _append(td: TableDef, df: DataFrame) -> None:
     df.write.format("delta").mode("append").partitionBy(*td.partition_by).save(td.path())
+
 
 
 def _write(
@@ -348,7 +372,8 @@ def _write(
             return done
         ledger.record_pending(table_version(td))
     rows = checked.count()
-    with_retries(lambda: action(checked), what=f"{kind} into {td.qualified_name}")
+    if rows or kind != "append":  # an empty append would still make a commit
+        with_retries(lambda: action(checked), what=f"{kind} into {td.qualified_name}")
     version = table_version(td)
     if ledger is not None:
         ledger.record_committed(version, rows)
@@ -367,7 +392,7 @@ def with_retries(fn: Callable[[], T], *, what: str, retries: int | None = None, 
     for attempt in range(retries + 1):
         try:
             return fn()
-        except Exception as exc:  # noqa: BLE001 - re-raised unless it is a commit conflict
+        except Exception as exc:
             if not is_commit_conflict(exc):
                 raise
             if attempt == retries:
@@ -454,6 +479,6 @@ class _BatchLedger:
         if self.td.qualified_name == self.ledger.qualified_name:
             return
         row = [(self.tenant, self.td.qualified_name, self.batch_id, state, base, version, rows,
-                datetime.now(timezone.utc).replace(tzinfo=None))]
+                datetime.now(UTC).replace(tzinfo=None))]
         df = self.spark.createDataFrame(row, self.ledger.schema)
         with_retries(lambda: _append(self.ledger, df), what="recording a write batch")

@@ -264,3 +264,26 @@ def test_commit_conflicts_are_retried_and_other_errors_are_not():
                         what="test", retries=2, base_delay=0)
     with pytest.raises(KeyError):
         io.with_retries(lambda: {}["x"], what="test", base_delay=0)
+
+
+def test_merge_replace_within_deletes_children_that_dropped_out_in_the_same_commit(spark, lake):
+    io.append(spark, EVENTS, rows(spark, ("acme", 1, "1", "p1"), ("acme", 2, "2", "p1"), ("acme", 3, "3", "p2")), A)
+    before = io.table_version(EVENTS)
+    parents = spark.createDataFrame([("acme", 1), ("acme", 2)], "tenant_id string, event_id long").select("tenant_id")
+    # the new version of parent 'acme' holds only event 2 (updated) and 4 (new); 1 and 3 dropped out
+    result = io.merge(spark, EVENTS, rows(spark, ("acme", 2, "20", "new"), ("acme", 4, "4", "new")), A,
+                      replace_within=parents)
+
+    assert result.version == before + 1
+    assert snapshot(spark, A) == [("acme", 2, Decimal("20.00"), "new"), ("acme", 4, Decimal("4.00"), "new")]
+
+
+def test_empty_appends_and_merges_make_no_commit(spark, lake):
+    io.append(spark, EVENTS, rows(spark, ("acme", 1, "1", "a")), A)
+    before = io.table_version(EVENTS)
+    empty = spark.createDataFrame([], SCHEMA)
+
+    assert io.append(spark, EVENTS, empty, A).rows == 0
+    io.merge(spark, EVENTS, empty, A)
+
+    assert io.table_version(EVENTS) == before

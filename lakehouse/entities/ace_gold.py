@@ -1,0 +1,189 @@
+"""Gold ACE marts and the ops tables the silver/gold pipeline writes (quality results, lineage, watermarks).
+
+Mart definitions are part of the contract; each table's grain is stated beside its schema.
+"""
+from __future__ import annotations
+
+from pyspark.sql.types import (
+    ArrayType,
+    BooleanType,
+    DataType,
+    DateType,
+    DoubleType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+from lakehouse.catalog import Classification, Layer, TableDef, register
+from lakehouse.entities.partner_central_silver import AMOUNT
+
+_S, _L, _TS = StringType(), LongType(), TimestampType()
+
+
+def _table(
+    layer: Layer,
+    name: str,
+    columns: list[tuple[str, DataType, Classification]],
+    *,
+    keys: tuple[str, ...],
+    grain: str,
+    description: str,
+) -> TableDef:
+    """Declare a table from (column, type, classification) triples."""
+    return register(
+        TableDef(
+            layer=layer,
+            name=name,
+            schema=StructType([StructField(c, t, True) for c, t, _ in columns]),
+            keys=keys,
+            grain=grain,
+            classification={c: k for c, _, k in columns},
+            description=description,
+        )
+    )
+
+
+ACE_PIPELINE = _table(
+    "gold",
+    "ace_pipeline",
+    [
+        ("tenant_id", _S, "internal"),
+        ("stage", _S, "internal"),
+        ("target_close_month", _S, "internal"),
+        ("opportunity_count", _L, "internal"),
+        ("expected_monthly_spend_usd", AMOUNT, "confidential"),
+    ],
+    keys=("tenant_id", "stage", "target_close_month"),
+    grain="one row per tenant x stage x target_close_month ('YYYY-MM' of LifeCycle.TargetCloseDate; null when "
+    "missing)",
+    description="opportunity_count = current opportunities in the group; expected_monthly_spend_usd = sum of "
+    "their ExpectedCustomerSpend amounts with CurrencyCode USD and Frequency Monthly (0 when none). Non-USD "
+    "amounts are not converted (each raises a warn expectation on silver.opportunity_spend).",
+)
+
+ACE_WIN_RATE = _table(
+    "gold",
+    "ace_win_rate",
+    [
+        ("tenant_id", _S, "internal"),
+        ("won_count", _L, "internal"),
+        ("lost_count", _L, "internal"),
+        ("open_count", _L, "internal"),
+        ("win_rate", DoubleType(), "internal"),
+    ],
+    keys=("tenant_id",),
+    grain="one row per tenant (with at least one current opportunity)",
+    description="won = stage Launched, lost = stage Closed Lost, open = every other stage (or none); "
+    "win_rate = won / (won + lost), null when nothing is closed.",
+)
+
+ACE_PIPELINE_HEALTH = _table(
+    "gold",
+    "ace_pipeline_health",
+    [
+        ("tenant_id", _S, "internal"),
+        ("review_status", _S, "internal"),
+        ("opportunity_count", _L, "internal"),
+        ("stale_count", _L, "internal"),
+        ("action_required_count", _L, "internal"),
+        ("as_of_date", DateType(), "internal"),
+    ],
+    keys=("tenant_id", "review_status"),
+    grain="one row per tenant x review_status (LifeCycle.ReviewStatus; null when missing)",
+    description="stale_count = opportunities whose TargetCloseDate is before as_of_date (the run date, UTC) and "
+    "whose stage is not Launched / Closed Lost; action_required_count = opportunities whose review status is "
+    "'Action Required'.",
+)
+
+GOLD_TABLES: tuple[TableDef, ...] = (ACE_PIPELINE, ACE_WIN_RATE, ACE_PIPELINE_HEALTH)
+
+# --------------------------------------------------------------------------------------------------- ops
+
+DQ_ISSUE = _table(
+    "ops",
+    "dq_issue",
+    [
+        ("tenant_id", _S, "internal"),
+        ("run_id", _S, "internal"),
+        ("table_name", _S, "internal"),
+        ("suite", _S, "internal"),
+        ("expectation", _S, "internal"),
+        ("expectation_type", _S, "internal"),
+        ("column_name", _S, "internal"),
+        ("action", _S, "internal"),
+        ("unexpected_count", _L, "internal"),
+        ("element_count", _L, "internal"),
+        ("sample_keys", ArrayType(_S), "internal"),
+        ("observed_at", _TS, "internal"),
+    ],
+    keys=("tenant_id", "run_id", "table_name", "expectation"),
+    grain="one row per violated expectation per table per run (a DataQualityIssue)",
+    description="What a quality gate found: the action taken (warn / quarantine / fail), how many rows were "
+    "unexpected and up to 20 sample keys.",
+)
+
+DQ_RESULT = _table(
+    "ops",
+    "dq_result",
+    [
+        ("tenant_id", _S, "internal"),
+        ("run_id", _S, "internal"),
+        ("table_name", _S, "internal"),
+        ("suite", _S, "internal"),
+        ("expectation", _S, "internal"),
+        ("expectation_type", _S, "internal"),
+        ("column_name", _S, "internal"),
+        ("action", _S, "internal"),
+        ("success", BooleanType(), "internal"),
+        ("element_count", _L, "internal"),
+        ("unexpected_count", _L, "internal"),
+        ("result_json", _S, "internal"),
+        ("validated_at", _TS, "internal"),
+    ],
+    keys=("tenant_id", "run_id", "table_name", "expectation"),
+    grain="one row per evaluated expectation per table per run, passed or not",
+    description="Great Expectations validation results kept for the dashboards (result_json is GX's result).",
+)
+
+LINEAGE_EDGE = _table(
+    "ops",
+    "lineage_edge",
+    [
+        ("tenant_id", _S, "internal"),
+        ("run_id", _S, "internal"),
+        ("job_name", _S, "internal"),
+        ("input_table", _S, "internal"),
+        ("input_version", _L, "internal"),
+        ("output_table", _S, "internal"),
+        ("output_version", _L, "internal"),
+        ("recorded_at", _TS, "internal"),
+    ],
+    keys=("tenant_id", "run_id", "input_table", "output_table"),
+    grain="one row per (input table@version -> output table@version) of one job run",
+    description="Table-level lineage of each job run; OpenLineage run events carry the same edges.",
+)
+
+PIPELINE_WATERMARK = _table(
+    "ops",
+    "pipeline_watermark",
+    [
+        ("tenant_id", _S, "internal"),
+        ("pipeline", _S, "internal"),
+        ("source_table", _S, "internal"),
+        ("high_ingested_at", _TS, "internal"),
+        ("run_ids_at_high", ArrayType(_S), "internal"),
+        ("source_version", _L, "internal"),
+        ("as_of_date", DateType(), "internal"),
+        ("updated_run_id", _S, "internal"),
+        ("updated_at", _TS, "internal"),
+    ],
+    keys=("tenant_id", "pipeline", "source_table"),
+    grain="one row per tenant x pipeline step x source table",
+    description="How far a step has processed a source: for bronze sources the highest ingested_at and the "
+    "ingestion runs seen at it; for silver sources (gold step) the source table version and run date.",
+)
+
+OPS_TABLES: tuple[TableDef, ...] = (DQ_ISSUE, DQ_RESULT, LINEAGE_EDGE, PIPELINE_WATERMARK)

@@ -1,0 +1,657 @@
+"""The Partner Central silver and gold steps: extract -> transform -> check -> load, per tenant.
+
+Silver is incremental by watermark (not change data feed, which Sail ignores): each run reads only the bronze
+rows ingested after the last processed ``ingested_at`` (plus ingestion runs at that instant not yet seen),
+MERGEs the newer versions into silver and replaces the children (spend, contacts) of the opportunities it
+changed. Gold is recomputed for the tenant from silver and written with ``overwrite_partition`` only when a
+mart's content changed. A run with no new bronze rows writes no Delta version anywhere; a violated ``fail``
+expectation records its issues in ``ops`` and promotes nothing (``QualityGateFailed``, exit 3).
+
+Every intermediate that Sail cannot MERGE from or filter after (plans with lambdas over nested paths, or
+lambdas plus ``row_number``) is materialised once into a staging Delta table under
+``<lake_root>/_staging/<tenant>/<run_id>/``, removed when the step ends. Raw personal data never reaches
+staging: contacts are redacted while parsing.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from lakehouse import catalog, io
+from lakehouse.catalog import TENANT_COLUMN, TableDef
+from lakehouse.entities import ace_gold as gold
+from lakehouse.entities import partner_central_silver as silver
+from lakehouse.errors import BadInput, QualityGateFailed
+from lakehouse.io import WriteResult
+from lakehouse.lineage import RunEvents, edges, edges_frame
+from lakehouse.privacy import KeyProvider, assert_no_raw_pii, default_key_provider, redact_json_text
+from lakehouse.quality.gate import DataQualityIssue, GateResult, describe_failures, dq_frames, run_gate
+from lakehouse.quality.suites import Suite, load_suite
+from lakehouse.settings import get_settings
+from lakehouse.tenancy import TenantScope
+from lakehouse.transforms import gold_ace as gold_tx
+from lakehouse.transforms import silver_partner_central as silver_tx
+
+log = logging.getLogger(__name__)
+
+SILVER_JOB = "silver_partner_central"
+GOLD_JOB = "gold_ace"
+BRONZE_SOURCES: dict[str, str] = {
+    "opportunity": "bronze.partner_central_opportunity",
+    "solution": "bronze.partner_central_solution",
+    "engagement_invitation": "bronze.partner_central_engagement_invitation",
+}
+GOLD_SOURCES: tuple[str, ...] = (silver.OPPORTUNITY.qualified_name, silver.OPPORTUNITY_SPEND.qualified_name)
+OPPORTUNITY_KEYS: tuple[str, ...] = ("tenant_id", "opportunity_id")
+_TS_TEXT = "yyyy-MM-dd HH:mm:ss.SSSSSS"  # watermark instants travel as text so no Python timezone shifts them
+_DELETE = "_delete"
+_NEWER = (
+    "s.last_modified_at > t.last_modified_at OR (s.last_modified_at = t.last_modified_at AND "
+    "s.source_ingested_at > t.source_ingested_at) OR t.last_modified_at IS NULL"
+)
+
+Status = Literal["written", "nothing_new", "unchanged"]
+
+
+# --------------------------------------------------------------------------------------------- run context
+
+
+@dataclass
+class RunContext:
+    """One step run for one tenant: session, ids, run date, PII key source, lineage and staging bookkeeping."""
+
+    spark: SparkSession
+    tenant_id: str
+    run_id: str
+    job_name: str
+    as_of: date
+    key_provider: KeyProvider | None = None
+    events: RunEvents | None = None
+    inputs: dict[str, int | None] = field(default_factory=dict)
+    outputs: dict[str, int | None] = field(default_factory=dict)
+
+    @classmethod
+    def create(
+        cls,
+        spark: SparkSession,
+        tenant_id: str,
+        *,
+        job_name: str,
+        run_id: str | None = None,
+        as_of: date | None = None,
+        key_provider: KeyProvider | None = None,
+        events: RunEvents | None = None,
+    ) -> RunContext:
+        """A context with a generated run id and today's UTC date unless given."""
+        TenantScope.for_tenant(tenant_id)  # validates the id
+        run_id = run_id or f"{job_name}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        return cls(spark, tenant_id, run_id, job_name, as_of or datetime.now(UTC).date(), key_provider,
+                   events or RunEvents(job_name, run_id, tenant_id))
+
+    @property
+    def scope(self) -> TenantScope:
+        """The tenant scope of every read and write of this run."""
+        return TenantScope.for_tenant(self.tenant_id)
+
+    def email_key(self) -> bytes:
+        """This tenant's HMAC key for contact emails."""
+        provider = self.key_provider or default_key_provider()
+        return provider.key_for(self.tenant_id)
+
+    @property
+    def staging_root(self) -> str:
+        """Where this run materialises intermediates (removed when the step ends)."""
+        return f"{get_settings().lake_root.rstrip('/')}/_staging/{self.tenant_id}/{self.run_id}"
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What a step run did: status, the writes it made, row counts and the quality issues it recorded."""
+
+    job_name: str
+    tenant_id: str
+    run_id: str
+    status: Status
+    writes: dict[str, WriteResult] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    issues: tuple[DataQualityIssue, ...] = ()
+
+
+@contextmanager
+def step_run(rc: RunContext) -> Iterator[RunContext]:
+    """Emit OpenLineage START, then COMPLETE or FAIL; always remove the run's staging tables."""
+    if rc.events:
+        rc.events.start({})
+    try:
+        yield rc
+    except BaseException as exc:
+        if rc.events:
+            rc.events.fail(rc.inputs, exc)
+        raise
+    else:
+        if rc.events:
+            rc.events.complete(rc.inputs, rc.outputs)
+    finally:
+        _remove_tree(rc.staging_root)
+
+
+def _stage(rc: RunContext, name: str, df: DataFrame) -> DataFrame:
+    """Materialise ``df`` as a staging Delta table and return a plain read of it."""
+    path = f"{rc.staging_root}/{name}"
+    df.write.format("delta").mode("overwrite").save(path)
+    return rc.spark.read.format("delta").load(path)
+
+
+def _remove_tree(path: str) -> None:
+    if path.startswith(("s3://", "s3a://")):
+        import pyarrow.fs as pafs
+
+        fs, root = pafs.FileSystem.from_uri(path.replace("s3a://", "s3://", 1))
+        try:
+            fs.delete_dir(root)
+        except FileNotFoundError:
+            pass
+    else:
+        import os
+        import shutil
+
+        shutil.rmtree(path, ignore_errors=True)
+        try:  # the tenant's staging folder too, once no other run of it is staging
+            os.rmdir(os.path.dirname(path))
+        except OSError:
+            pass
+
+
+def _declared(name: str) -> TableDef | None:
+    try:
+        return catalog.get(name)
+    except catalog.UnknownTable:
+        return None
+
+
+def _suite(table: str, *, allow_quarantine: bool) -> Suite:
+    suite = load_suite(table)
+    if not allow_quarantine and suite.by_action("quarantine"):
+        names = [e.name for e in suite.by_action("quarantine")]
+        raise BadInput(f"{suite.source}: {table} rows carry no payload to quarantine; use warn or fail for {names}")
+    return suite
+
+
+# ----------------------------------------------------------------------------------------------- watermarks
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """How far a step has processed one source for one tenant."""
+
+    high: str | None  # highest ingested_at processed, as text (yyyy-MM-dd HH:mm:ss.SSSSSS, UTC)
+    run_ids: tuple[str, ...] = ()
+    source_version: int | None = None
+    as_of: date | None = None
+
+
+def read_watermarks(spark: SparkSession, scope: TenantScope, pipeline: str) -> dict[str, Watermark]:
+    """The step's watermarks by source table."""
+    if not io.exists(gold.PIPELINE_WATERMARK):
+        return {}
+    rows = (
+        io.read(spark, gold.PIPELINE_WATERMARK, scope)
+        .where(F.col("pipeline") == F.lit(pipeline))
+        .select("source_table", F.date_format("high_ingested_at", _TS_TEXT).alias("high"), "run_ids_at_high",
+                "source_version", "as_of_date")
+        .collect()
+    )
+    return {
+        r["source_table"]: Watermark(r["high"], tuple(r["run_ids_at_high"] or ()), r["source_version"],
+                                     r["as_of_date"])
+        for r in rows
+    }
+
+
+def _watermark_frame(rc: RunContext, pipeline: str, marks: dict[str, Watermark]) -> DataFrame:
+    rows = [
+        (rc.tenant_id, pipeline, table, m.high, list(m.run_ids), m.source_version, m.as_of, rc.run_id)
+        for table, m in sorted(marks.items())
+    ]
+    raw = rc.spark.createDataFrame(
+        rows,
+        "tenant_id string, pipeline string, source_table string, high string, run_ids_at_high array<string>, "
+        "source_version bigint, as_of_date date, updated_run_id string",
+    )
+    return raw.select(
+        "tenant_id", "pipeline", "source_table",
+        F.to_timestamp("high").alias("high_ingested_at"),
+        "run_ids_at_high", "source_version", "as_of_date", "updated_run_id",
+        F.current_timestamp().alias("updated_at"),
+    )
+
+
+def _after(mark: Watermark | None) -> Any:
+    """Predicate for bronze rows not yet processed under ``mark``."""
+    if mark is None or mark.high is None:
+        return F.lit(True)
+    high = F.to_timestamp(F.lit(mark.high))
+    same_instant_new_run = (F.col("ingested_at") == high) & (
+        ~F.col("ingestion_run_id").isin(*mark.run_ids) if mark.run_ids else F.lit(True)
+    )
+    return (F.col("ingested_at") > high) | same_instant_new_run
+
+
+# --------------------------------------------------------------------------------------------------- silver
+
+
+@dataclass
+class SourceBatch:
+    """The new bronze rows of one source for this run."""
+
+    entity: str
+    table: TableDef
+    version: int | None
+    rows: DataFrame
+    count: int
+    watermark: Watermark
+
+
+@dataclass
+class SilverExtract:
+    sources: dict[str, SourceBatch]
+
+    @property
+    def empty(self) -> bool:
+        return not self.sources
+
+
+@dataclass
+class SilverBatch:
+    """Staged, parsed batches: changed (latest, newer than silver) rows per entity, and parse quarantine."""
+
+    extract: SilverExtract
+    changed: dict[str, DataFrame]
+    quarantine: list[DataFrame]
+    counts: dict[str, int]
+
+
+@dataclass
+class CheckedSilver:
+    """Frames ready to load (in table shape), with the gate results that let them through."""
+
+    batch: SilverBatch
+    frames: dict[str, DataFrame]
+    parents: DataFrame | None
+    gates: list[GateResult]
+    counts: dict[str, int]
+
+
+def extract_silver(rc: RunContext) -> SilverExtract:
+    """The tenant's bronze rows past the watermark, per source (bronze read at a pinned version)."""
+    marks = read_watermarks(rc.spark, rc.scope, SILVER_JOB)
+    sources: dict[str, SourceBatch] = {}
+    for entity, name in BRONZE_SOURCES.items():
+        td = _declared(name)
+        if td is None or not io.exists(td):
+            continue
+        version = io.table_version(td)
+        mark = marks.get(name)
+        rows = io.read(rc.spark, td, rc.scope, version=version).where(_after(mark))
+        stats = rows.agg(
+            F.count(F.lit(1)).alias("n"), F.date_format(F.max("ingested_at"), _TS_TEXT).alias("high")
+        ).collect()[0]
+        if not stats["n"]:
+            continue
+        high = stats["high"]
+        at_high = rows.where(F.date_format("ingested_at", _TS_TEXT) == F.lit(high))
+        run_ids = {r[0] for r in at_high.select("ingestion_run_id").distinct().collect()}
+        if mark is not None and mark.high == high:
+            run_ids |= set(mark.run_ids)
+        rc.inputs[name] = version
+        sources[entity] = SourceBatch(entity, td, version, rows, int(stats["n"]),
+                                      Watermark(high, tuple(sorted(r for r in run_ids if r is not None)), version))
+    return SilverExtract(sources)
+
+
+_PARSE = {
+    "opportunity": (silver_tx.parse_opportunities, silver.OPPORTUNITY, "opportunity_id", True),
+    "solution": (silver_tx.parse_solutions, silver.SOLUTION, "solution_id", False),
+    "engagement_invitation": (silver_tx.parse_engagement_invitations, silver.ENGAGEMENT_INVITATION,
+                              "invitation_id", True),
+}
+
+
+def transform_silver(rc: RunContext, extract: SilverExtract) -> SilverBatch:
+    """Parse, redact and type each source, split quarantine, keep the latest versions newer than silver."""
+    key = rc.email_key() if extract.sources else b""
+    changed: dict[str, DataFrame] = {}
+    quarantine: list[DataFrame] = []
+    counts: dict[str, int] = {}
+    for entity, batch in extract.sources.items():
+        parse, td, id_column, needs_key = _PARSE[entity]
+        parsed_df = parse(batch.rows, email_key=key) if needs_key else parse(batch.rows)
+        parsed = _stage(rc, f"{entity}_parsed", parsed_df)
+        valid, bad = silver_tx.split_quarantine(parsed)
+        quarantine.append(silver_tx.to_quarantine(bad, entity=entity, id_column=id_column, run_id=rc.run_id))
+        changed[entity] = _stage(rc, f"{entity}_changed", _latest_newer(rc, valid, td))
+        counts[f"{entity}.bronze_rows"] = batch.count
+        counts[f"{entity}.quarantined"] = int(bad.count())
+        counts[f"{entity}.changed"] = int(changed[entity].count())
+    return SilverBatch(extract, changed, quarantine, counts)
+
+
+def _latest_newer(rc: RunContext, valid: DataFrame, td: TableDef) -> DataFrame:
+    """Rows of ``valid`` that are their key's latest version and newer than what ``td`` holds.
+
+    Ranked on a narrow projection, then semi-joined back: sorting the wide parsed rows costs twice as much.
+    """
+    keys = list(td.keys)
+    version = ["last_modified_at", "source_ingested_at", "source_payload_sha256", "source_ingestion_run_id"]
+    current = io.read(rc.spark, td, rc.scope).select(*keys, "last_modified_at", "source_ingested_at")
+    winners = silver_tx.newer_than_current(
+        silver_tx.latest_versions(valid.select(*keys, *version), keys), current, keys
+    )
+    return valid.join(winners.select(*keys, *version[1:]), on=[*keys, *version[1:]], how="left_semi")
+
+
+def check_silver(rc: RunContext, batch: SilverBatch) -> CheckedSilver:
+    """Run every silver table's gate; on a violated ``fail`` record the issues and raise QualityGateFailed."""
+    frames: dict[str, DataFrame] = {}
+    gates: list[GateResult] = []
+    parents: DataFrame | None = None
+    counts = dict(batch.counts)
+    quarantine = list(batch.quarantine)
+
+    def gate(df: DataFrame, table: str, allow: bool = False) -> GateResult:
+        return run_gate(df, _suite(table, allow_quarantine=allow), tenant_id=rc.tenant_id, run_id=rc.run_id)
+
+    opportunities = batch.changed.get("opportunity")
+    if opportunities is not None and counts.get("opportunity.changed"):
+        g = gate(opportunities, silver.OPPORTUNITY.qualified_name, True)
+        gates.append(g)
+        if g.quarantined is not None:
+            quarantine.append(_gate_quarantine(rc, g.quarantined, batch.extract.sources["opportunity"].rows))
+            counts["opportunity.gate_quarantined"] = int(g.quarantined.count())
+        passed = g.passed
+        parents = passed.select(*OPPORTUNITY_KEYS)
+        frames[silver.OPPORTUNITY.qualified_name] = silver_tx.to_opportunity(passed)
+        for td, build in ((silver.OPPORTUNITY_SPEND, silver_tx.to_opportunity_spend),
+                          (silver.OPPORTUNITY_CONTACT, silver_tx.to_opportunity_contact)):
+            child_gate = gate(build(passed), td.qualified_name)
+            gates.append(child_gate)
+            frames[td.qualified_name] = child_gate.passed
+    for entity, td, build in (("solution", silver.SOLUTION, silver_tx.to_solution),
+                              ("engagement_invitation", silver.ENGAGEMENT_INVITATION,
+                               silver_tx.to_engagement_invitation)):
+        rows = batch.changed.get(entity)
+        if rows is not None and counts.get(f"{entity}.changed"):
+            g = gate(build(rows), td.qualified_name)
+            gates.append(g)
+            frames[td.qualified_name] = g.passed
+    if quarantine:
+        union = quarantine[0]
+        for part in quarantine[1:]:
+            union = union.unionByName(part)
+        # one row per key even if bronze holds the same payload twice: the latest landing wins
+        frames[silver.OPPORTUNITY_QUARANTINE.qualified_name] = silver_tx.latest_versions(
+            union, silver.OPPORTUNITY_QUARANTINE.keys, order=("ingested_at", "ingestion_run_id")
+        )
+    failed = [g for g in gates if g.failures]
+    if failed:
+        _record_quality(rc, gates)
+        raise QualityGateFailed(describe_failures(failed))
+    return CheckedSilver(batch, frames, parents, gates, counts)
+
+
+def _gate_quarantine(rc: RunContext, rows: DataFrame, bronze_rows: DataFrame) -> DataFrame:
+    """Quarantine rows for opportunities a gate expectation rejected (payload redacted from bronze)."""
+    on = ["source_payload_sha256", "source_ingestion_run_id", "source_ingested_at"]
+    payloads = bronze_rows.select(
+        F.col("payload_sha256").alias(on[0]), F.col("ingestion_run_id").alias(on[1]),
+        F.col("ingested_at").alias(on[2]), redact_json_text(F.col("payload"), silver.PAYLOAD_PII_KEYS).alias("_p"),
+    ).dropDuplicates(on)
+    joined = rows.select("tenant_id", "opportunity_id", "gate_reason", *on).join(payloads, on=on, how="left")
+    return joined.select(
+        "tenant_id",
+        "opportunity_id",
+        F.lit("opportunity").alias("entity"),
+        F.col("opportunity_id").alias("entity_id"),
+        F.col("gate_reason").alias("reason"),
+        F.col("_p").alias("payload"),
+        F.col("source_payload_sha256").alias("payload_sha256"),
+        F.col("source_ingestion_run_id").alias("ingestion_run_id"),
+        F.col("source_ingested_at").alias("ingested_at"),
+        F.lit(rc.run_id).alias("quarantine_run_id"),
+    )
+
+
+def load_silver(rc: RunContext, checked: CheckedSilver) -> StepOutcome:
+    """MERGE the checked frames into silver, then quality records, lineage edges and the watermark."""
+    writes: dict[str, WriteResult] = {}
+    counts = dict(checked.counts)
+    for td in (silver.OPPORTUNITY, silver.SOLUTION, silver.ENGAGEMENT_INVITATION):
+        df = checked.frames.get(td.qualified_name)
+        if df is not None:
+            _write(rc, writes, td, df, update_condition=_NEWER)
+    if checked.parents is not None:
+        for td in (silver.OPPORTUNITY_SPEND, silver.OPPORTUNITY_CONTACT):
+            _write(rc, writes, td, checked.frames[td.qualified_name], replace_children_of=checked.parents)
+    q = checked.frames.get(silver.OPPORTUNITY_QUARANTINE.qualified_name)
+    if q is not None:
+        _write(rc, writes, silver.OPPORTUNITY_QUARANTINE, q)
+    for name, result in writes.items():
+        counts[f"{name}.rows_written"] = int(result.rows)
+        rc.outputs[name] = result.version
+    _record_quality(rc, checked.gates)
+    _record_lineage(rc)
+    marks = {b.table.qualified_name: b.watermark for b in checked.batch.extract.sources.values()}
+    if marks:
+        io.merge(rc.spark, gold.PIPELINE_WATERMARK, _watermark_frame(rc, SILVER_JOB, marks), rc.scope)
+    issues = tuple(i for g in checked.gates for i in g.issues)
+    return StepOutcome(rc.job_name, rc.tenant_id, rc.run_id, "written", writes, counts, issues)
+
+
+def _write(rc: RunContext, writes: dict[str, WriteResult], td: TableDef, df: DataFrame, **merge_options: Any) -> None:
+    """Merge ``df`` into ``td`` unless it is empty; refuses frames that carry raw personal data."""
+    assert_no_raw_pii(df, td)
+    result = merge_into(rc, td, df, **merge_options)
+    if result is not None:
+        writes[td.qualified_name] = result
+
+
+def merge_into(
+    rc: RunContext,
+    td: TableDef,
+    df: DataFrame,
+    *,
+    update_condition: str | None = None,
+    replace_children_of: DataFrame | None = None,
+) -> WriteResult | None:
+    """Upsert ``df`` into the tenant's partition of ``td`` on its keys, staged; None when nothing was written.
+
+    With ``replace_children_of`` (parent key rows), the rows of those parents that ``df`` no longer contains
+    are deleted in the same commit.
+    """
+    before = io.table_version(td)
+    result = io.merge(rc.spark, td, df, rc.scope, update_condition=update_condition,
+                      replace_within=replace_children_of, stage=True)
+    return None if result.version == before else result
+
+
+def _record_quality(rc: RunContext, gates: Sequence[GateResult]) -> None:
+    """Write the gates' DataQualityIssues and results to ops (merge on run id: re-runs are idempotent)."""
+    if not gates:
+        return
+    issues, results = dq_frames(rc.spark, gates)
+    if any(g.issues for g in gates):
+        merge_into(rc, gold.DQ_ISSUE, issues)
+    merge_into(rc, gold.DQ_RESULT, results)
+
+
+def _record_lineage(rc: RunContext) -> None:
+    if rc.inputs and rc.outputs:
+        rows = edges(rc.tenant_id, rc.run_id, rc.job_name, rc.inputs, rc.outputs)
+        merge_into(rc, gold.LINEAGE_EDGE, edges_frame(rc.spark, rows))
+
+
+def run_silver(rc: RunContext) -> StepOutcome:
+    """The whole silver step (what ``jobs/silver_partner_central.py`` runs)."""
+    with step_run(rc):
+        extracted = extract_silver(rc)
+        if extracted.empty:
+            return StepOutcome(rc.job_name, rc.tenant_id, rc.run_id, "nothing_new")
+        batch = transform_silver(rc, extracted)
+        checked = check_silver(rc, batch)
+        return load_silver(rc, checked)
+
+
+# ----------------------------------------------------------------------------------------------------- gold
+
+
+@dataclass
+class GoldExtract:
+    versions: dict[str, int | None]
+    opportunity: DataFrame | None = None
+    spend: DataFrame | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.opportunity is None
+
+
+@dataclass
+class CheckedGold:
+    extract: GoldExtract
+    marts: dict[str, DataFrame]
+    gates: list[GateResult]
+
+
+def extract_gold(rc: RunContext) -> GoldExtract:
+    """Silver at pinned versions, or nothing when silver and the run date are what gold last consumed."""
+    versions = {name: io.table_version(name) for name in GOLD_SOURCES}
+    marks = read_watermarks(rc.spark, rc.scope, GOLD_JOB)
+    consumed = all(
+        name in marks and marks[name].source_version == v and marks[name].as_of == rc.as_of
+        for name, v in versions.items()
+    )
+    if consumed or versions[silver.OPPORTUNITY.qualified_name] is None:
+        return GoldExtract(versions)
+    rc.inputs.update(versions)
+    opportunity = io.read(rc.spark, silver.OPPORTUNITY, rc.scope, version=versions[silver.OPPORTUNITY.qualified_name])
+    spend = io.read(rc.spark, silver.OPPORTUNITY_SPEND, rc.scope,
+                    version=versions[silver.OPPORTUNITY_SPEND.qualified_name])
+    return GoldExtract(versions, opportunity, spend)
+
+
+def transform_gold(rc: RunContext, extract: GoldExtract) -> dict[str, DataFrame]:
+    """The three ACE marts for the tenant."""
+    assert extract.opportunity is not None and extract.spend is not None
+    return {
+        gold.ACE_PIPELINE.qualified_name: gold_tx.ace_pipeline(extract.opportunity, extract.spend),
+        gold.ACE_WIN_RATE.qualified_name: gold_tx.ace_win_rate(extract.opportunity),
+        gold.ACE_PIPELINE_HEALTH.qualified_name: gold_tx.ace_pipeline_health(extract.opportunity, as_of=rc.as_of),
+    }
+
+
+def check_gold(rc: RunContext, extract: GoldExtract, marts: dict[str, DataFrame]) -> CheckedGold:
+    """Gate every mart; on a violated ``fail`` record the issues and raise QualityGateFailed."""
+    gates = [
+        run_gate(df, _suite(name, allow_quarantine=False), tenant_id=rc.tenant_id, run_id=rc.run_id)
+        for name, df in marts.items()
+    ]
+    failed = [g for g in gates if g.failures]
+    if failed:
+        _record_quality(rc, gates)
+        raise QualityGateFailed(describe_failures(failed))
+    return CheckedGold(extract, {g.table: g.passed for g in gates}, gates)
+
+
+def load_gold(rc: RunContext, checked: CheckedGold) -> StepOutcome:
+    """Overwrite the tenant's partition of each mart whose content changed; then ops records."""
+    writes: dict[str, WriteResult] = {}
+    for name, df in checked.marts.items():
+        td = catalog.get(name)
+        assert_no_raw_pii(df, td)
+        current = io.read(rc.spark, td, rc.scope)
+        if _same_rows(df, current):
+            continue
+        writes[name] = io.overwrite_partition(rc.spark, td, df, rc.scope)
+        rc.outputs[name] = writes[name].version
+    if not writes:
+        return StepOutcome(rc.job_name, rc.tenant_id, rc.run_id, "unchanged")
+    _record_quality(rc, checked.gates)
+    _record_lineage(rc)
+    marks = {name: Watermark(None, (), v, rc.as_of) for name, v in checked.extract.versions.items()}
+    io.merge(rc.spark, gold.PIPELINE_WATERMARK, _watermark_frame(rc, GOLD_JOB, marks), rc.scope)
+    counts = {f"{name}.rows_written": int(w.rows) for name, w in writes.items()}
+    issues = tuple(i for g in checked.gates for i in g.issues)
+    return StepOutcome(rc.job_name, rc.tenant_id, rc.run_id, "written", writes, counts, issues)
+
+
+def _same_rows(a: DataFrame, b: DataFrame) -> bool:
+    cols = a.columns
+    b = b.select(*cols)
+    return a.exceptAll(b).limit(1).count() == 0 and b.exceptAll(a).limit(1).count() == 0
+
+
+def run_gold(rc: RunContext) -> StepOutcome:
+    """The whole gold step (what ``jobs/gold_ace.py`` runs)."""
+    with step_run(rc):
+        extracted = extract_gold(rc)
+        if extracted.empty:
+            return StepOutcome(rc.job_name, rc.tenant_id, rc.run_id, "nothing_new")
+        marts = transform_gold(rc, extracted)
+        checked = check_gold(rc, extracted, marts)
+        return load_gold(rc, checked)
+
+
+# ------------------------------------------------------------------------------------------------ pipeline
+
+STEP_RUNNERS = {SILVER_JOB: run_silver, GOLD_JOB: run_gold}
+
+
+def run_pipeline(
+    spark: SparkSession,
+    tenant_id: str,
+    *,
+    until: str = "gold",
+    run_id: str | None = None,
+    as_of: date | None = None,
+    key_provider: KeyProvider | None = None,
+) -> list[StepOutcome]:
+    """Run the silver (and gold) steps for one tenant, in ``lakehouse.pipeline_steps`` order."""
+    from lakehouse import pipeline_steps
+
+    if until not in ("silver", "gold"):
+        raise BadInput(f"--until must be silver or gold, got {until!r}")
+    run_id = run_id or f"pipeline-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    outcomes: list[StepOutcome] = []
+    for step in pipeline_steps.until(until):
+        if step.layer == "bronze":
+            continue  # ingestion has its own command (lakehouse ingest ...)
+        runner = STEP_RUNNERS.get(step.name)
+        if runner is None:
+            raise BadInput(f"pipeline step {step.name!r} has no runner in lakehouse.pipeline.STEP_RUNNERS")
+        rc = RunContext.create(spark, tenant_id, job_name=step.name, run_id=f"{run_id}.{step.name}", as_of=as_of,
+                               key_provider=key_provider)
+        outcomes.append(runner(rc))
+    return outcomes
+
+
+def kpis(spark: SparkSession, tenant_id: str) -> dict[str, list[dict[str, Any]]]:
+    """The tenant's gold marts as plain rows (for the CLI and the demo)."""
+    scope = TenantScope.for_tenant(tenant_id)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for td in gold.GOLD_TABLES:
+        if not io.exists(td):
+            out[td.qualified_name] = []
+            continue
+        df = io.read(spark, td, scope).drop(TENANT_COLUMN)
+        order = [c for c in td.keys if c != TENANT_COLUMN]
+        rows = df.orderBy(*[F.col(c).asc_nulls_last() for c in order]).collect() if order else df.collect()
+        out[td.qualified_name] = [r.asDict() for r in rows]
+    return out

@@ -1,0 +1,1 @@
+"""Pure DataFrame -> DataFrame transforms, by layer. No I/O, no session creation, no settings."""
