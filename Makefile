@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test test-fast test-classic bench lint clean
+.PHONY: help setup run test test-fast bench lint clean checkov package
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -26,6 +26,7 @@ run: $(STAMP) ## Set up, then run the end-to-end demo on embedded defaults (Sail
 	$(VENV)/bin/lakehouse demo
 
 test: $(STAMP) ## Set up, then run the whole suite (Sail suite, then classic-Spark conformance in its own process)
+	bash scripts/ensure_chromium.sh
 	bash scripts/test.sh $(PYTEST_ARGS)
 
 test-fast: $(STAMP) ## Unit tests only
@@ -33,6 +34,12 @@ test-fast: $(STAMP) ## Unit tests only
 
 bench: $(STAMP) ## Run the benchmarks (prints rows/s, calls/s, peak RSS)
 	$(PY) bench/io_bench.py
+
+checkov: ## Static security checks of terraform/ (checkov in its own .venv-checkov)
+	bash scripts/checkov.sh
+
+package: $(STAMP) ## Build the wheel and job scripts the Glue jobs reference (dist/glue)
+	$(VENV)/bin/lakehouse package --out dist/glue
 
 lint: $(STAMP) ## Ruff
 	$(VENV)/bin/ruff check lakehouse control_plane jobs dashboards tests bench

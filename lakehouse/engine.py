@@ -66,7 +66,7 @@ def sail_remote_url() -> str:
 
 def _sail_session() -> SparkSession:
     global _server
-    os.environ.setdefault("RUST_LOG", "warn")  # Sail logs every session at INFO otherwise
+    os.environ.setdefault("RUST_LOG", "error")  # Sail logs every session at INFO and no-op persists at WARN
     from pysail.spark import SparkConnectServer
 
     server = SparkConnectServer(ip="127.0.0.1", port=0)
