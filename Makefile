@@ -32,8 +32,11 @@ test: $(STAMP) ## Set up, then run the whole suite (Sail suite, then classic-Spa
 test-fast: $(STAMP) ## Unit tests only
 	$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)
 
-bench: $(STAMP) ## Run the benchmarks (prints rows/s, calls/s, peak RSS)
+bench: $(STAMP) ## Run the benchmarks (rows/s, calls/s, latency, peak RSS); several minutes
 	$(PY) bench/io_bench.py
+	$(PY) bench/sync_bench.py
+	$(PY) bench/api_bench.py
+	$(PY) bench/dashboard_bench.py
 
 checkov: ## Static security checks of terraform/ (checkov in its own .venv-checkov)
 	bash scripts/checkov.sh

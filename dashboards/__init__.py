@@ -1,0 +1,1 @@
+"""Streamlit dashboards: Home.py, pages/ and the shared lib/ (data access, processing, charts, sign-in)."""

@@ -1,0 +1,469 @@
+"""Pure processing for the dashboards and notebooks: pandas in, pandas (or plain values) out, no I/O.
+
+Definitions follow the gold marts (``lakehouse.entities.ace_gold``): won = stage Launched, lost = Closed Lost,
+win rate = won / (won + lost); expected monthly spend = ExpectedCustomerSpend in USD with frequency Monthly;
+an opportunity is stale when its target close date is before the run date and its stage is still open.
+"""
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from dashboards.lib.data import AnyOf, Clause, Filter
+from lakehouse.entities.partner_central_silver import CLOSED_STAGES, LOST_STAGE, STAGES, WON_STAGE
+
+USD = "USD"
+MONTHLY = "Monthly"
+ACTION_REQUIRED = "Action Required"
+NO_VALUE = "(none)"
+PIPELINE_COLUMNS = ["stage", "target_close_month", "opportunity_count", "expected_monthly_spend_usd"]
+# the stages an opportunity moves through, in order (Closed Lost is an exit, not a step)
+FUNNEL_STAGES: tuple[str, ...] = tuple(s for s in STAGES if s != LOST_STAGE)
+# default stage weights of the forecast notebook: the share of spend expected to land (explained there)
+DEFAULT_STAGE_WEIGHTS: dict[str, float] = {
+    "Prospect": 0.10, "Qualified": 0.20, "Technical Validation": 0.40, "Business Validation": 0.60,
+    "Committed": 0.80, "Launched": 1.00, "Closed Lost": 0.00,
+}
+
+
+@dataclass(frozen=True)
+class PipelineFilters:
+    """The KPI pack's filters. Empty ``stages`` / ``industries`` / ``countries`` mean "all"."""
+
+    stages: tuple[str, ...] = ()
+    month_from: str | None = None
+    month_to: str | None = None
+    include_undated: bool = True
+    industries: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+
+    @property
+    def needs_silver(self) -> bool:
+        """Industry and country are not gold dimensions: those filters are computed from silver."""
+        return bool(self.industries or self.countries)
+
+    @property
+    def month_filtered(self) -> bool:
+        return self.month_from is not None or self.month_to is not None or not self.include_undated
+
+    @property
+    def is_default(self) -> bool:
+        return not (self.stages or self.month_filtered or self.needs_silver)
+
+
+@dataclass(frozen=True)
+class PipelineKpis:
+    """Headline numbers of the KPI pack."""
+
+    opportunities: int
+    expected_monthly_spend_usd: float
+    won: int
+    lost: int
+    win_rate: float | None
+    source: str  # "gold" or "silver"
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def to_float(values: pd.Series) -> pd.Series:
+    """Decimal / numeric / null values as float64 (sums of cents stay exact well beyond any pipeline size)."""
+    return pd.to_numeric(values.map(lambda v: None if v is None else float(v)) if values.dtype == object
+                         else values, errors="coerce").astype("float64").fillna(0.0)
+
+
+def month_of(value: Any) -> str | None:
+    """'YYYY-MM' of a date, or None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return None
+    return f"{value.year:04d}-{value.month:02d}"
+
+
+def month_bounds(month_from: str | None, month_to: str | None) -> tuple[date | None, date | None]:
+    """First day of ``month_from`` and the first day after ``month_to`` (an exclusive upper bound)."""
+    lower = date(int(month_from[:4]), int(month_from[5:7]), 1) if month_from else None
+    upper = None
+    if month_to:
+        y, m = int(month_to[:4]), int(month_to[5:7])
+        upper = date(y + (m == 12), 1 if m == 12 else m + 1, 1)
+    return lower, upper
+
+
+def win_rate(won: int, lost: int) -> float | None:
+    """won / (won + lost), None when nothing is closed."""
+    closed = won + lost
+    return won / closed if closed else None
+
+
+def format_count(value: float | None) -> str:
+    return "—" if value is None else f"{int(value):,}"
+
+
+def format_usd(value: float | None) -> str:
+    return "—" if value is None else f"${value:,.2f}"
+
+
+def format_rate(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def sort_stages(stages: Iterable[str | None]) -> list[str | None]:
+    """Stages in pipeline order; unknown ones after, alphabetically; missing (None) last."""
+    order = {s: i for i, s in enumerate(STAGES)}
+    present = set(stages)
+    known = sorted((s for s in present if s in order), key=order.__getitem__)
+    other = sorted(s for s in present if s is not None and s not in order)
+    return known + other + ([None] if None in present else [])
+
+
+# ------------------------------------------------------------------------------------------- pipeline
+
+
+def normalise_pipeline(rows: pd.DataFrame) -> pd.DataFrame:
+    """gold.ace_pipeline-shaped rows with spend as float and stable order."""
+    out = rows.reindex(columns=PIPELINE_COLUMNS).copy()
+    out["opportunity_count"] = pd.to_numeric(out["opportunity_count"], errors="coerce").fillna(0).astype("int64")
+    out["expected_monthly_spend_usd"] = to_float(out["expected_monthly_spend_usd"])
+    order = {s: i for i, s in enumerate(sort_stages(out["stage"].tolist()))}
+    out["_o"] = out["stage"].map(lambda s: order.get(s, len(order)))
+    out = out.sort_values(["target_close_month", "_o"], na_position="last", kind="stable").drop(columns="_o")
+    return out.reset_index(drop=True)
+
+
+def filter_months(rows: pd.DataFrame, filters: PipelineFilters) -> pd.DataFrame:
+    """Keep the rows whose target_close_month is in the filter's range (and undated ones when asked)."""
+    month = rows["target_close_month"]
+    keep = month.notna()
+    if filters.month_from:
+        keep &= month >= filters.month_from
+    if filters.month_to:
+        keep &= month <= filters.month_to
+    if filters.include_undated:
+        keep |= month.isna()
+    return rows[keep.fillna(False).astype(bool)]
+
+
+def filter_stages(rows: pd.DataFrame, filters: PipelineFilters) -> pd.DataFrame:
+    if not filters.stages:
+        return rows
+    return rows[rows["stage"].isin(filters.stages)]
+
+
+def pipeline_kpis(month_rows: pd.DataFrame, shown_rows: pd.DataFrame, *, source: str,
+                  gold_win: Mapping[str, Any] | None = None) -> PipelineKpis:
+    """KPIs: counts and spend of the shown rows; win rate over every stage of ``month_rows``.
+
+    The win rate ignores the stage filter (it is defined over the closed stages). With no other filter the
+    gold ``ace_win_rate`` row is used as is.
+    """
+    if gold_win is not None:
+        won, lost = int(gold_win["won_count"] or 0), int(gold_win["lost_count"] or 0)
+        rate = gold_win["win_rate"]
+        rate = None if rate is None or (isinstance(rate, float) and math.isnan(rate)) else float(rate)
+    else:
+        won = int(month_rows.loc[month_rows["stage"] == WON_STAGE, "opportunity_count"].sum())
+        lost = int(month_rows.loc[month_rows["stage"] == LOST_STAGE, "opportunity_count"].sum())
+        rate = win_rate(won, lost)
+    return PipelineKpis(
+        opportunities=int(shown_rows["opportunity_count"].sum()),
+        expected_monthly_spend_usd=round(float(shown_rows["expected_monthly_spend_usd"].sum()), 2),
+        won=won,
+        lost=lost,
+        win_rate=rate,
+        source=source,
+    )
+
+
+def aggregate_opportunities(facts: pd.DataFrame) -> pd.DataFrame:
+    """Opportunity-grain facts (stage, target_close_date, usd_monthly) to the gold.ace_pipeline grain."""
+    if facts.empty:
+        return normalise_pipeline(pd.DataFrame(columns=PIPELINE_COLUMNS))
+    frame = pd.DataFrame({
+        "stage": facts["stage"],
+        "target_close_month": facts["target_close_date"].map(month_of),
+        "usd": to_float(facts["usd_monthly"]) if "usd_monthly" in facts else 0.0,
+    })
+    grouped = frame.groupby(["stage", "target_close_month"], dropna=False, sort=False).agg(
+        opportunity_count=("usd", "size"), expected_monthly_spend_usd=("usd", "sum"))
+    out = grouped.reset_index()
+    out = out.astype({"stage": object, "target_close_month": object})
+    out = out.where(out.notna(), None) if len(out) else out
+    return normalise_pipeline(out)
+
+
+def usd_monthly_per_opportunity(spend: pd.DataFrame) -> pd.Series:
+    """Sum of USD / Monthly spend entries per opportunity_id (the gold definition of expected spend)."""
+    if spend.empty:
+        return pd.Series(dtype="float64", name="usd_monthly")
+    usd = spend
+    if "currency_code" in spend.columns and "frequency" in spend.columns:  # else: filtered at the source
+        usd = spend[(spend["currency_code"] == USD) & (spend["frequency"] == MONTHLY)]
+    return to_float(usd["amount"]).groupby(usd["opportunity_id"], sort=False).sum().rename("usd_monthly")
+
+
+def with_usd_monthly(opportunities: pd.DataFrame, spend: pd.DataFrame) -> pd.DataFrame:
+    """Opportunities with a ``usd_monthly`` column (0 when an opportunity has no USD monthly spend)."""
+    per_opp = usd_monthly_per_opportunity(spend)
+    out = opportunities.copy()
+    out["usd_monthly"] = out["opportunity_id"].map(per_opp).fillna(0.0).astype("float64")
+    return out
+
+
+def by_stage(rows: pd.DataFrame) -> pd.DataFrame:
+    """Count and spend per stage, in pipeline order."""
+    if rows.empty:
+        return pd.DataFrame(columns=["stage", "opportunity_count", "expected_monthly_spend_usd"])
+    grouped = rows.assign(stage=rows["stage"].fillna(NO_VALUE)).groupby("stage", sort=False)[
+        ["opportunity_count", "expected_monthly_spend_usd"]].sum()
+    order = [s if s is not None else NO_VALUE for s in sort_stages(rows["stage"].tolist())]
+    return grouped.reindex([s for s in order if s in grouped.index]).reset_index()
+
+
+def opportunity_clauses(filters: PipelineFilters, *, stages: bool = True) -> list[Clause]:
+    """The filters as pushdown clauses on silver.opportunity (values stay data, never SQL text)."""
+    clauses: list[Clause] = []
+    if stages and filters.stages:
+        clauses.append(Filter("stage", "in", tuple(filters.stages)))
+    if filters.industries:
+        clauses.append(Filter("customer_industry", "in", tuple(filters.industries)))
+    if filters.countries:
+        clauses.append(Filter("customer_country_code", "in", tuple(filters.countries)))
+    if filters.month_filtered:
+        lower, upper = month_bounds(filters.month_from, filters.month_to)
+        if filters.include_undated:
+            # (lower <= d < upper) OR d IS NULL, as two AND-ed disjunctions
+            if lower:
+                clauses.append(AnyOf((Filter("target_close_date", "is null"), Filter("target_close_date", ">=", lower))))
+            if upper:
+                clauses.append(AnyOf((Filter("target_close_date", "is null"), Filter("target_close_date", "<", upper))))
+        else:
+            clauses.append(Filter("target_close_date", "not null"))
+            if lower:
+                clauses.append(Filter("target_close_date", ">=", lower))
+            if upper:
+                clauses.append(Filter("target_close_date", "<", upper))
+    return clauses
+
+
+def stale_clauses(as_of: date) -> list[Clause]:
+    """Open opportunities whose target close date is before ``as_of``."""
+    return [Filter("target_close_date", "<", as_of),
+            AnyOf((Filter("stage", "is null"), Filter("stage", "not in", tuple(CLOSED_STAGES))))]
+
+
+def action_required_clauses() -> list[Clause]:
+    return [Filter("review_status", "=", ACTION_REQUIRED)]
+
+
+def health_totals(health: pd.DataFrame) -> dict[str, Any]:
+    """Totals of gold.ace_pipeline_health: opportunities, stale, action required and the run date."""
+    if health.empty:
+        return {"opportunities": 0, "stale": 0, "action_required": 0, "as_of_date": None}
+    as_of = health["as_of_date"].dropna()
+    return {
+        "opportunities": int(health["opportunity_count"].sum()),
+        "stale": int(health["stale_count"].sum()),
+        "action_required": int(health["action_required_count"].sum()),
+        "as_of_date": as_of.max() if len(as_of) else None,
+    }
+
+
+# -------------------------------------------------------------------------------------- notebook analyses
+
+
+def stage_counts(rows: pd.DataFrame) -> dict[str | None, int]:
+    """Opportunities per current stage."""
+    grouped = rows.assign(stage=rows["stage"].where(rows["stage"].notna(), None)).groupby(
+        "stage", dropna=False)["opportunity_count"].sum()
+    return {(None if (isinstance(k, float) and math.isnan(k)) else k): int(v) for k, v in grouped.items()}
+
+
+def stage_conversion(counts: Mapping[str | None, int]) -> pd.DataFrame:
+    """Stage-to-stage conversion from current stages, assuming an opportunity passed every earlier stage.
+
+    reached(k) = opportunities now at stage k or later on the funnel (Prospect → … → Launched);
+    conversion(k → k+1) = reached(k+1) / reached(k). Closed Lost opportunities are left out: the current-state
+    table does not record the stage they were lost at.
+    """
+    rows = []
+    reached = [sum(int(counts.get(s, 0)) for s in FUNNEL_STAGES[i:]) for i in range(len(FUNNEL_STAGES))]
+    for i, stage in enumerate(FUNNEL_STAGES[:-1]):
+        nxt = FUNNEL_STAGES[i + 1]
+        rows.append({
+            "from_stage": stage, "to_stage": nxt, "reached_from": reached[i], "reached_to": reached[i + 1],
+            "conversion": reached[i + 1] / reached[i] if reached[i] else None,
+        })
+    return pd.DataFrame(rows)
+
+
+def pipeline_by_segment(opportunities: pd.DataFrame, segment: str) -> pd.DataFrame:
+    """Count, USD monthly spend, won / lost and win rate per value of ``segment`` (missing → '(none)')."""
+    if opportunities.empty:
+        return pd.DataFrame(columns=[segment, "opportunity_count", "expected_monthly_spend_usd", "won", "lost",
+                                     "win_rate"])
+    frame = pd.DataFrame({
+        segment: opportunities[segment].fillna(NO_VALUE),
+        "usd": to_float(opportunities["usd_monthly"]),
+        "won": (opportunities["stage"] == WON_STAGE).astype(int),
+        "lost": (opportunities["stage"] == LOST_STAGE).astype(int),
+    })
+    out = frame.groupby(segment).agg(opportunity_count=("usd", "size"), expected_monthly_spend_usd=("usd", "sum"),
+                                     won=("won", "sum"), lost=("lost", "sum")).reset_index()
+    out["win_rate"] = [win_rate(w, lo) for w, lo in zip(out["won"], out["lost"])]
+    out["expected_monthly_spend_usd"] = out["expected_monthly_spend_usd"].round(2)
+    return out.sort_values(["expected_monthly_spend_usd", segment], ascending=[False, True]).reset_index(drop=True)
+
+
+def spend_forecast(rows: pd.DataFrame, weights: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Expected USD monthly spend per close month, unweighted and weighted by stage (see DEFAULT_STAGE_WEIGHTS).
+
+    A stage without a weight counts 0 (it is reported in ``unweighted`` only); undated rows are left out of
+    the monthly forecast because they have no month to land in.
+    """
+    weights = dict(DEFAULT_STAGE_WEIGHTS if weights is None else weights)
+    dated = rows[rows["target_close_month"].notna()]
+    if dated.empty:
+        return pd.DataFrame(columns=["target_close_month", "unweighted_usd", "weighted_usd", "cumulative_weighted_usd"])
+    frame = pd.DataFrame({
+        "target_close_month": dated["target_close_month"],
+        "unweighted_usd": to_float(dated["expected_monthly_spend_usd"]),
+        "weight": dated["stage"].map(lambda s: float(weights.get(s, 0.0))),
+    })
+    frame["weighted_usd"] = frame["unweighted_usd"] * frame["weight"]
+    out = frame.groupby("target_close_month", sort=True)[["unweighted_usd", "weighted_usd"]].sum().reset_index()
+    out["unweighted_usd"] = out["unweighted_usd"].round(2)
+    out["weighted_usd"] = out["weighted_usd"].round(2)
+    out["cumulative_weighted_usd"] = out["weighted_usd"].cumsum().round(2)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ pipeline health
+
+
+def freshness(last: datetime | None, now: datetime, *, stale_after: timedelta = timedelta(hours=24)) -> str:
+    """'fresh' / 'stale' / 'never written' for a last-written time."""
+    if last is None:
+        return "never written"
+    return "fresh" if now - last <= stale_after else "stale"
+
+
+def age_text(last: datetime | None, now: datetime) -> str:
+    """A short human age ('3 h', '2 d')."""
+    if last is None:
+        return "—"
+    seconds = max(0.0, (now - last).total_seconds())
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h"
+    return f"{int(seconds // 86400)} d"
+
+
+def table_overview(stats: Sequence[Any], last_runs: Mapping[str, datetime], now: datetime,
+                   layers: Sequence[str] = ()) -> pd.DataFrame:
+    """One row per table with the tenant's rows, files, last write, last successful run and freshness."""
+    rows = []
+    for s in stats:
+        layer = s.table.split(".", 1)[0]
+        if layers and layer not in layers:
+            continue
+        last_run = last_runs.get(s.table)
+        rows.append({
+            "layer": layer, "table": s.table, "rows": s.rows, "files": s.files, "size_bytes": s.size_bytes,
+            "last_written_at": s.last_modified, "last_successful_run_at": last_run,
+            "freshness": freshness(s.last_modified, now), "age": age_text(s.last_modified, now),
+            "version": s.version,
+        })
+    return pd.DataFrame(rows, columns=["layer", "table", "rows", "files", "size_bytes", "last_written_at",
+                                       "last_successful_run_at", "freshness", "age", "version"])
+
+
+def rows_per_layer(overview: pd.DataFrame) -> pd.DataFrame:
+    if overview.empty:
+        return pd.DataFrame(columns=["layer", "rows"])
+    return overview.groupby("layer", sort=False)["rows"].sum().reset_index()
+
+
+def last_successful_runs(lineage: pd.DataFrame, ingestion_runs: pd.DataFrame,
+                         bronze_tables: Sequence[str]) -> dict[str, datetime]:
+    """Per table, when a job last produced it: lineage edges for silver/gold, succeeded ingestion runs for bronze."""
+    out: dict[str, datetime] = {}
+    if not lineage.empty:
+        for table, at in lineage.groupby("output_table")["recorded_at"].max().items():
+            if pd.notna(at):
+                out[table] = pd.Timestamp(at).to_pydatetime()
+    if not ingestion_runs.empty:
+        ok = ingestion_runs[ingestion_runs["status"] == "succeeded"]["finished_at"].dropna()
+        if len(ok):
+            last = pd.Timestamp(ok.max()).to_pydatetime()
+            for t in bronze_tables:
+                out.setdefault(t, last)
+    return out
+
+
+def quality_over_time(results: pd.DataFrame) -> pd.DataFrame:
+    """Per run and table: when it ran, how many expectations passed and failed."""
+    if results.empty:
+        return pd.DataFrame(columns=["run_id", "table_name", "validated_at", "passed", "failed", "run"])
+    frame = results.assign(passed=results["success"].fillna(False).astype(bool).astype(int))
+    frame["failed"] = 1 - frame["passed"]
+    out = frame.groupby(["run_id", "table_name"]).agg(
+        validated_at=("validated_at", "min"), passed=("passed", "sum"), failed=("failed", "sum")).reset_index()
+    out = out.sort_values(["validated_at", "table_name"]).reset_index(drop=True)
+    out["run"] = [f"{pd.Timestamp(t):%Y-%m-%d %H:%M} {r}" for t, r in zip(out["validated_at"], out["run_id"])]
+    return out
+
+
+def failing_expectations(results: pd.DataFrame) -> pd.DataFrame:
+    """The expectations that failed, newest first."""
+    cols = ["validated_at", "table_name", "expectation", "column_name", "action", "unexpected_count",
+            "element_count", "run_id"]
+    if results.empty:
+        return pd.DataFrame(columns=cols)
+    failed = results[~results["success"].fillna(False).astype(bool)]
+    return failed.reindex(columns=cols).sort_values(["validated_at", "table_name"], ascending=[False, True]) \
+        .reset_index(drop=True)
+
+
+def quarantine_summary(quarantine: pd.DataFrame) -> pd.DataFrame:
+    """Quarantined records per entity and reason."""
+    if quarantine.empty:
+        return pd.DataFrame(columns=["entity", "reason", "records"])
+    frame = quarantine.assign(entity=quarantine["entity"].fillna(NO_VALUE), reason=quarantine["reason"].fillna(NO_VALUE))
+    return frame.groupby(["entity", "reason"]).size().rename("records").reset_index() \
+        .sort_values(["records", "entity", "reason"], ascending=[False, True, True]).reset_index(drop=True)
+
+
+def lineage_dot(edges: pd.DataFrame, highlight: Iterable[str] = ()) -> str | None:
+    """A Graphviz DOT digraph of table-level lineage (None when there are no edges)."""
+    if edges.empty:
+        return None
+    pairs = sorted({(str(a), str(b)) for a, b in zip(edges["input_table"], edges["output_table"])
+                    if a is not None and b is not None})
+    if not pairs:
+        return None
+    marked = set(highlight)
+    nodes = sorted({n for p in pairs for n in p})
+    colours = {"bronze": "#cd7f32", "silver": "#c0c0c0", "gold": "#ffd700", "platinum": "#e5e4e2", "ops": "#9fc5e8"}
+    lines = ["digraph lineage {", '  rankdir="LR";', '  node [shape=box, style="rounded,filled", fontsize=11];']
+    for n in nodes:
+        colour = colours.get(n.split(".", 1)[0], "#ffffff")
+        pen = ', penwidth=3' if n in marked else ""
+        lines.append(f"  {json.dumps(n)} [fillcolor={json.dumps(colour)}{pen}];")
+    lines += [f"  {json.dumps(a)} -> {json.dumps(b)};" for a, b in pairs]
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def recent(frame: pd.DataFrame, column: str, since: datetime | None) -> pd.DataFrame:
+    """Rows whose ``column`` is at or after ``since`` (all rows when ``since`` is None)."""
+    if since is None or frame.empty:
+        return frame
+    values = pd.to_datetime(frame[column], utc=True)
+    return frame[values >= pd.Timestamp(since)]

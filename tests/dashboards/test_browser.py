@@ -1,0 +1,171 @@
+"""The dashboards in a real browser: `lakehouse dashboards` on 127.0.0.1, each page opened in headless Chromium
+(signed in with an API key), warmed up once, then loaded again, screenshotted after render and checked for the
+KPI values in the DOM. Screenshots stay in test-artifacts/screenshots/.
+
+Chromium is Debian's ``chromium`` package (``scripts/ensure_chromium.sh`` installs it). Without it the test
+skips, except with CI=true, where it fails.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.dashboards.cdp import Browser, BrowserError, find_chromium
+from tests.dashboards.conftest import REPO, pct, usd
+from tests.dashboards.cpseed import Keys
+from tests.dashboards.lakedata import EXPECTED
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = REPO / "test-artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+WINDOW = (1440, 3200)  # tall enough for a whole page: Streamlit scrolls inside its main area, not the document
+
+A = EXPECTED["acme"]
+PAGES = [
+    # (url path, screenshot name, KPI values in page order)
+    ("", "home", [f"{A['opportunities']:,}", usd(A["spend"]), pct(A["win_rate"]), str(A["action_required"])]),
+    ("ACE_Pipeline", "ace_pipeline",
+     [f"{A['opportunities']:,}", usd(A["spend"]), pct(A["win_rate"]), str(A["stale"]), str(A["action_required"])]),
+    # 12 tables with data, 55 rows (see test_pipeline_health_page), 2 quarantined, 1 failing, 1 failed run
+    ("Pipeline_Health", "pipeline_health", ["12", "55", str(A["quarantined"]), str(A["failing_latest"]),
+                                            str(A["failed_runs"])]),
+]
+
+RENDERED = """(() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return null;
+  if (document.querySelector('[data-testid="stSkeleton"]')) return null;
+  const visible = e => e.getBoundingClientRect().width > 0;
+  const charts = Array.from(document.querySelectorAll('[data-testid="stVegaLiteChart"]')).filter(visible);
+  if (charts.some(c => !c.querySelector('canvas, svg.marks'))) return null;
+  const values = Array.from(document.querySelectorAll('[data-testid="stMetricValue"]')).map(e => e.innerText.trim());
+  return values.length >= %d ? values : null;
+})()"""
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    path = find_chromium()
+    if path is None:
+        message = "chromium is not installed: run `sudo scripts/ensure_chromium.sh` (Debian package chromium)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(dash_lake: Path, cp_keys: Keys) -> Iterator[str]:
+    """`lakehouse dashboards --port N` against the two-tenant lake, stopped (process group) afterwards."""
+    port = _free_port()
+    env = dict(os.environ, LAKEHOUSE_LAKE_ROOT=str(dash_lake), LAKEHOUSE_DATABASE_URL=cp_keys.database_url,
+               LAKEHOUSE_JWT_SECRET=cp_keys.jwt_secret, LAKEHOUSE_ENVIRONMENT="test", RUST_LOG="warn")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log_path = ARTIFACTS / "dashboards-server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "lakehouse.cli", "dashboards", "--port", str(port)],
+                                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"`lakehouse dashboards` exited with {proc.returncode}:\n{log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                    if resp.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the dashboards did not answer on {url}:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)  # the CLI and the streamlit server it started
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    profile = tmp_path_factory.mktemp("chromium") / "profile"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    b = Browser(chromium, profile, width=WINDOW[0], height=WINDOW[1], log=ARTIFACTS / "chromium.log")
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+def open_signed_in(browser: Browser, url: str, credential: str, metric_count: int) -> list[str]:
+    """Load ``url``, sign in through the form, wait until the page has rendered; returns the KPI values."""
+    browser.navigate(url)
+    browser.type_into('input[type="password"]', credential)
+    browser.wait_for("""(() => { const b = Array.from(document.querySelectorAll('button'))
+        .find(b => b.innerText.trim() === 'Sign in'); if (b) { b.click(); return true; } return false; })()""",
+                     what="the Sign in button")
+    deadline = time.monotonic() + 60
+    previous = None
+    while True:  # rendered, and unchanged for a moment (late reruns settle)
+        values = browser.wait_for(RENDERED % metric_count, timeout=60, what="the rendered page")
+        if values == previous:
+            return values
+        previous = values
+        if time.monotonic() > deadline:
+            raise BrowserError("the page kept changing")
+        time.sleep(0.5)
+
+
+def full_page_screenshot(browser: Browser, path: Path) -> Path:
+    """Capture the page down to the end of the main area (Streamlit scrolls inside it; the window is tall)."""
+    bottom = browser.evaluate("""(() => { const m = document.querySelector('[data-testid="stMainBlockContainer"]');
+        return m ? Math.ceil(m.getBoundingClientRect().bottom) : 0 })()""") or WINDOW[1]
+    return browser.screenshot(path, height=max(600, min(int(bottom) + 24, WINDOW[1])))
+
+
+@pytest.mark.parametrize(("path", "name", "kpis"), PAGES, ids=[p[1] for p in PAGES])
+def test_page_renders_the_kpis_in_chromium(browser, app_url, cp_keys, path, name, kpis):
+    url = f"{app_url}/{path}"
+    open_signed_in(browser, url, cp_keys.acme_analyst, len(kpis))  # warm-up: compile, fill the caches
+    values = open_signed_in(browser, url, cp_keys.acme_analyst, len(kpis))
+    shot = full_page_screenshot(browser, SCREENSHOTS / f"{name}.png")
+    assert values == kpis
+    text = browser.text()
+    assert all(v in text for v in kpis)
+    assert "Traceback" not in text and "Error" not in browser.evaluate(
+        "Array.from(document.querySelectorAll('[data-testid=\"stException\"]')).map(e => e.innerText).join(' ')")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    (SCREENSHOTS / f"{name}.json").write_text(json.dumps({"url": url, "kpis": values}, indent=2))
+
+
+def test_a_globex_key_sees_globex_numbers_in_the_browser(browser, app_url, cp_keys):
+    g = EXPECTED["globex"]
+    values = open_signed_in(browser, f"{app_url}/ACE_Pipeline", cp_keys.globex_analyst, 5)
+    assert values == [f"{g['opportunities']:,}", usd(g["spend"]), pct(g["win_rate"]), str(g["stale"]),
+                      str(g["action_required"])]
+    cells = browser.evaluate("""Array.from(document.querySelectorAll('[data-testid^="glide-cell-"]'))
+        .map(e => e.innerText)""")
+    assert not [c for c in cells if "O-A" in c or "acme" in c]
+    full_page_screenshot(browser, SCREENSHOTS / "ace_pipeline_globex.png")
