@@ -46,10 +46,13 @@ def get_spark(settings: Settings | None = None) -> SparkSession:
                 raise BadInput("LAKEHOUSE_ENGINE=connect needs LAKEHOUSE_SPARK_REMOTE (e.g. sc://host:15002)")
             _session = SparkSession.builder.remote(settings.spark_remote).getOrCreate()
         else:
-            builder = SparkSession.builder.appName("partner-central-lakehouse")
-            for key, value in _DELTA_CONF.items():
-                builder = builder.config(key, value)
-            _session = builder.getOrCreate()
+            # Glue (--datalake-formats delta) and spark-submit --packages/--conf bring Delta's extension and
+            # catalog; forcing them here would break a session that only runs pure transforms without the jars
+            _session = SparkSession.builder.appName("partner-central-lakehouse").getOrCreate()
+            missing = [k for k in _DELTA_CONF if not _session.conf.get(k, None)]
+            if missing:
+                log.warning("classic Spark session without Delta configuration (%s): Delta tables will not "
+                            "work; pass --datalake-formats delta on Glue or Delta's --packages/--conf", missing)
         _session.conf.set("spark.sql.session.timeZone", "UTC")
         atexit.register(stop_spark)
         return _session
