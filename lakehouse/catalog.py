@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pyspark.sql.types import StringType, StructType
+from pyspark.sql.types import DataType, StringType, StructField, StructType
 
 from lakehouse.settings import get_settings
 
@@ -83,6 +83,25 @@ class TableDef:
 
 _REGISTRY: dict[str, TableDef] = {}
 
+Column = tuple[str, DataType, Classification]
+
+
+def declare(
+    layer: Layer, name: str, columns: list[Column], *, keys: tuple[str, ...], grain: str, description: str = ""
+) -> TableDef:
+    """Declare and register a table from ``(column, type, classification)`` triples (all columns nullable)."""
+    return register(
+        TableDef(
+            layer=layer,
+            name=name,
+            schema=StructType([StructField(c, t, True) for c, t, _ in columns]),
+            keys=keys,
+            grain=grain,
+            classification={c: k for c, _, k in columns},
+            description=description,
+        )
+    )
+
 
 def register(table: TableDef) -> TableDef:
     """Declare a table. Re-registering the same definition is a no-op; a different one is an error."""
@@ -113,7 +132,7 @@ def _load_declarations() -> None:
     import importlib
     import pkgutil
 
-    import lakehouse.entities as entities
+    from lakehouse import entities
 
     for mod in pkgutil.iter_modules(entities.__path__):
         importlib.import_module(f"{entities.__name__}.{mod.name}")

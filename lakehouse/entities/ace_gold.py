@@ -7,46 +7,20 @@ from __future__ import annotations
 from pyspark.sql.types import (
     ArrayType,
     BooleanType,
-    DataType,
     DateType,
     DoubleType,
     LongType,
     StringType,
-    StructField,
-    StructType,
     TimestampType,
 )
 
-from lakehouse.catalog import Classification, Layer, TableDef, register
+from lakehouse.catalog import TableDef, declare
 from lakehouse.entities.partner_central_silver import AMOUNT
 
 _S, _L, _TS = StringType(), LongType(), TimestampType()
 
 
-def _table(
-    layer: Layer,
-    name: str,
-    columns: list[tuple[str, DataType, Classification]],
-    *,
-    keys: tuple[str, ...],
-    grain: str,
-    description: str,
-) -> TableDef:
-    """Declare a table from (column, type, classification) triples."""
-    return register(
-        TableDef(
-            layer=layer,
-            name=name,
-            schema=StructType([StructField(c, t, True) for c, t, _ in columns]),
-            keys=keys,
-            grain=grain,
-            classification={c: k for c, _, k in columns},
-            description=description,
-        )
-    )
-
-
-ACE_PIPELINE = _table(
+ACE_PIPELINE = declare(
     "gold",
     "ace_pipeline",
     [
@@ -64,7 +38,7 @@ ACE_PIPELINE = _table(
     "amounts are not converted (each raises a warn expectation on silver.opportunity_spend).",
 )
 
-ACE_WIN_RATE = _table(
+ACE_WIN_RATE = declare(
     "gold",
     "ace_win_rate",
     [
@@ -80,7 +54,7 @@ ACE_WIN_RATE = _table(
     "win_rate = won / (won + lost), null when nothing is closed.",
 )
 
-ACE_PIPELINE_HEALTH = _table(
+ACE_PIPELINE_HEALTH = declare(
     "gold",
     "ace_pipeline_health",
     [
@@ -102,7 +76,7 @@ GOLD_TABLES: tuple[TableDef, ...] = (ACE_PIPELINE, ACE_WIN_RATE, ACE_PIPELINE_HE
 
 # --------------------------------------------------------------------------------------------------- ops
 
-DQ_ISSUE = _table(
+DQ_ISSUE = declare(
     "ops",
     "dq_issue",
     [
@@ -125,7 +99,7 @@ DQ_ISSUE = _table(
     "unexpected and up to 20 sample keys.",
 )
 
-DQ_RESULT = _table(
+DQ_RESULT = declare(
     "ops",
     "dq_result",
     [
@@ -148,7 +122,7 @@ DQ_RESULT = _table(
     description="Great Expectations validation results kept for the dashboards (result_json is GX's result).",
 )
 
-LINEAGE_EDGE = _table(
+LINEAGE_EDGE = declare(
     "ops",
     "lineage_edge",
     [
@@ -166,7 +140,7 @@ LINEAGE_EDGE = _table(
     description="Table-level lineage of each job run; OpenLineage run events carry the same edges.",
 )
 
-PIPELINE_WATERMARK = _table(
+PIPELINE_WATERMARK = declare(
     "ops",
     "pipeline_watermark",
     [

@@ -20,7 +20,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from lakehouse.catalog import Classification, Layer, TableDef, register
+from lakehouse.catalog import Classification, declare
 
 QUANTITY = DecimalType(18, 6)
 MONEY = DecimalType(18, 6)
@@ -37,20 +37,13 @@ ALLOCATIONS = ArrayType(StructType([StructField("workspace_id", _S, True), Struc
 METER_STATES = ("pending", "sent", "dead_lettered")
 
 
-def _table(layer: Layer, name: str, columns: list[tuple[str, DataType, Classification]], *, keys: tuple[str, ...],
-           grain: str, description: str) -> TableDef:
-    return register(TableDef(
-        layer=layer, name=name, schema=StructType([StructField(c, t, True) for c, t, _ in columns]), keys=keys,
-        grain=grain, classification={c: k for c, _, k in columns}, description=description))
-
-
 _SOURCE: list[tuple[str, DataType, Classification]] = [
     ("source_ingestion_run_id", _S, "internal"),
     ("source_ingested_at", _TS, "internal"),
     ("source_payload_sha256", _S, "internal"),
 ]
 
-MARKETPLACE_ENTITY = _table("bronze", "marketplace_entity", [
+MARKETPLACE_ENTITY = declare("bronze", "marketplace_entity", [
     ("tenant_id", _S, "internal"),
     ("entity_type", _S, "internal"),  # SaaSProduct | Offer | ResaleAuthorization | Agreement | Entitlement
     ("entity_id", _S, "internal"),
@@ -65,7 +58,7 @@ MARKETPLACE_ENTITY = _table("bronze", "marketplace_entity", [
           "entitlement) as fetched; identical payloads are stored once",
     description="Raw Marketplace Catalog / Agreement / Entitlement responses (canonical JSON) with SHA-256.")
 
-MARKETPLACE_PRODUCT = _table("silver", "marketplace_product", [
+MARKETPLACE_PRODUCT = declare("silver", "marketplace_product", [
     ("tenant_id", _S, "internal"),
     ("product_id", _S, "internal"),
     ("product_code", _S, "internal"),
@@ -80,7 +73,7 @@ MARKETPLACE_PRODUCT = _table("silver", "marketplace_product", [
 ], keys=("tenant_id", "product_id"), grain="one row per SaaS product (its latest version)",
     description="The seller's SaaS products from the Marketplace Catalog.")
 
-MARKETPLACE_OFFER = _table("silver", "marketplace_offer", [
+MARKETPLACE_OFFER = declare("silver", "marketplace_offer", [
     ("tenant_id", _S, "internal"),
     ("offer_id", _S, "internal"),
     ("product_id", _S, "internal"),
@@ -98,7 +91,7 @@ MARKETPLACE_OFFER = _table("silver", "marketplace_offer", [
 ], keys=("tenant_id", "offer_id"), grain="one row per offer (its latest version)",
     description="The seller's offers with their usage rate cards.")
 
-MARKETPLACE_AGREEMENT = _table("silver", "marketplace_agreement", [
+MARKETPLACE_AGREEMENT = declare("silver", "marketplace_agreement", [
     ("tenant_id", _S, "internal"),
     ("agreement_id", _S, "internal"),
     ("offer_id", _S, "internal"),
@@ -122,7 +115,7 @@ MARKETPLACE_AGREEMENT = _table("silver", "marketplace_agreement", [
 ], keys=("tenant_id", "agreement_id"), grain="one row per purchase agreement (its latest lastUpdateTime)",
     description="Purchase agreements of the seller's products with their accepted pricing terms.")
 
-ENTITLEMENT = _table("silver", "entitlement", [
+ENTITLEMENT = declare("silver", "entitlement", [
     ("tenant_id", _S, "internal"),
     ("entitlement_id", _S, "internal"),
     ("product_code", _S, "internal"),
@@ -143,7 +136,7 @@ ENTITLEMENT = _table("silver", "entitlement", [
           "replaced by each sync, so expired entitlements disappear)",
     description="GetEntitlements results: what each buyer is entitled to.")
 
-METER_USAGE = _table("silver", "meter_usage", [
+METER_USAGE = declare("silver", "meter_usage", [
     ("tenant_id", _S, "internal"),
     ("record_key", _S, "internal"),
     ("product_code", _S, "internal"),
@@ -172,7 +165,7 @@ METER_USAGE = _table("silver", "meter_usage", [
           "exact record sent (frozen when the row is first written as pending)",
     description="Metering state machine (pending -> sent | dead_lettered) with each BatchMeterUsage result.")
 
-METER_USAGE_DEADLETTER = _table("silver", "meter_usage_deadletter", [
+METER_USAGE_DEADLETTER = declare("silver", "meter_usage_deadletter", [
     ("tenant_id", _S, "internal"),
     ("deadletter_id", _S, "internal"),
     ("record_key", _S, "internal"),
@@ -191,7 +184,7 @@ METER_USAGE_DEADLETTER = _table("silver", "meter_usage_deadletter", [
     description="Usage that Marketplace did not bill, with the reason: CustomerNotSubscribed, DuplicateRecord, "
                 "outside the accepted window, quantity changed after it was sent, no linked buyer, rejected.")
 
-MARKETPLACE_USAGE = _table("gold", "marketplace_usage", [
+MARKETPLACE_USAGE = declare("gold", "marketplace_usage", [
     ("tenant_id", _S, "internal"),
     ("usage_date", _D, "internal"),
     ("product_code", _S, "internal"),
@@ -206,7 +199,7 @@ MARKETPLACE_USAGE = _table("gold", "marketplace_usage", [
     grain="one row per tenant x product x dimension x UTC day of metered usage",
     description="Metered usage per day and its estimated revenue at the buyer's agreement (offer) price.")
 
-MARKETPLACE_SUBSCRIPTIONS = _table("gold", "marketplace_subscriptions", [
+MARKETPLACE_SUBSCRIPTIONS = declare("gold", "marketplace_subscriptions", [
     ("tenant_id", _S, "internal"),
     ("product_id", _S, "internal"),
     ("product_title", _S, "public"),

@@ -5,28 +5,15 @@ Bronze is append-only and keeps payloads exactly as received: one row per fetche
 """
 from __future__ import annotations
 
-from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
+from pyspark.sql.types import LongType, StringType, TimestampType
 
-from lakehouse.catalog import Classification, TableDef, register
+from lakehouse.catalog import TableDef, declare
 
 _S, _TS, _L = StringType(), TimestampType(), LongType()
 
 
-def _declare(layer: str, name: str, columns: list[tuple[str, object, Classification]], *, keys: tuple[str, ...],
-             grain: str, description: str) -> TableDef:
-    return register(TableDef(
-        layer=layer,  # type: ignore[arg-type]
-        name=name,
-        schema=StructType([StructField(c, t, True) for c, t, _ in columns]),  # type: ignore[arg-type]
-        keys=keys,
-        grain=grain,
-        classification={c: k for c, _, k in columns},
-        description=description,
-    ))
-
-
 def _payload_table(entity: str, what: str, modified: str) -> TableDef:
-    return _declare(
+    return declare(
         "bronze", f"partner_central_{entity}",
         [
             ("tenant_id", _S, "internal"),
@@ -51,7 +38,7 @@ SOLUTION = _payload_table("solution", "ListSolutions item", "the solution's Crea
 ENGAGEMENT_INVITATION = _payload_table("engagement_invitation", "GetEngagementInvitation",
                                        "the InvitationDate (invitations have no modified date)")
 
-OPPORTUNITY_REJECTED = _declare(
+OPPORTUNITY_REJECTED = declare(
     "bronze", "partner_central_opportunity_rejected",
     [
         ("tenant_id", _S, "internal"),
@@ -67,7 +54,7 @@ OPPORTUNITY_REJECTED = _declare(
     description="Lines of bulk opportunity files that are not GetOpportunity-shaped JSON objects, kept verbatim.",
 )
 
-INGESTION_RUN = _declare(
+INGESTION_RUN = declare(
     "ops", "ingestion_run",
     [
         ("tenant_id", _S, "internal"),
@@ -93,7 +80,7 @@ INGESTION_RUN = _declare(
                 "calls spent, from which the rolling daily call budget is computed.",
 )
 
-SYNC_WATERMARK = _declare(
+SYNC_WATERMARK = declare(
     "ops", "sync_watermark",
     [
         ("tenant_id", _S, "internal"),

@@ -17,7 +17,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from lakehouse.catalog import Classification, TableDef, register
+from lakehouse.catalog import Classification, TableDef, declare
 
 AMOUNT = DecimalType(18, 2)
 STAGES: tuple[str, ...] = (
@@ -34,28 +34,6 @@ _S, _TS, _D, _I = StringType(), TimestampType(), DateType(), IntegerType()
 _ARR = ArrayType(StringType())
 
 
-def _table(
-    name: str,
-    columns: list[tuple[str, DataType, Classification]],
-    *,
-    keys: tuple[str, ...],
-    grain: str,
-    description: str,
-) -> TableDef:
-    """Declare a silver table from (column, type, classification) triples."""
-    return register(
-        TableDef(
-            layer="silver",
-            name=name,
-            schema=StructType([StructField(c, t, True) for c, t, _ in columns]),
-            keys=keys,
-            grain=grain,
-            classification={c: k for c, _, k in columns},
-            description=description,
-        )
-    )
-
-
 _SOURCE_COLUMNS: list[tuple[str, DataType, Classification]] = [
     ("source_ingestion_run_id", _S, "internal"),
     ("source_ingested_at", _TS, "internal"),
@@ -64,7 +42,8 @@ _SOURCE_COLUMNS: list[tuple[str, DataType, Classification]] = [
 
 NEXT_STEPS_HISTORY = ArrayType(StructType([StructField("value", _S, True), StructField("at", _TS, True)]))
 
-OPPORTUNITY = _table(
+OPPORTUNITY = declare(
+    "silver",
     "opportunity",
     [
         ("tenant_id", _S, "internal"),
@@ -137,7 +116,8 @@ OPPORTUNITY = _table(
     "silver.opportunity_contact (redacted), spend entries in silver.opportunity_spend.",
 )
 
-OPPORTUNITY_SPEND = _table(
+OPPORTUNITY_SPEND = declare(
+    "silver",
     "opportunity_spend",
     [
         ("tenant_id", _S, "internal"),
@@ -167,7 +147,8 @@ CONTACT_SOURCE_CLASSIFICATION: dict[str, Classification] = {
 CONTACT_PII_KINDS = {"Email": "email", "FirstName": "name", "LastName": "name", "Phone": "phone"}
 PAYLOAD_PII_KEYS: tuple[str, ...] = tuple(k for k, v in CONTACT_SOURCE_CLASSIFICATION.items() if v == "pii")
 
-OPPORTUNITY_CONTACT = _table(
+OPPORTUNITY_CONTACT = declare(
+    "silver",
     "opportunity_contact",
     [
         ("tenant_id", _S, "internal"),
@@ -187,7 +168,8 @@ OPPORTUNITY_CONTACT = _table(
     "masked to '+' and its last two digits, first/last names dropped.",
 )
 
-SOLUTION = _table(
+SOLUTION = declare(
+    "silver",
     "solution",
     [
         ("tenant_id", _S, "internal"),
@@ -208,7 +190,8 @@ SOLUTION = _table(
     description="Partner solutions from ListSolutions (SolutionBase).",
 )
 
-ENGAGEMENT_INVITATION = _table(
+ENGAGEMENT_INVITATION = declare(
+    "silver",
     "engagement_invitation",
     [
         ("tenant_id", _S, "internal"),
@@ -251,7 +234,8 @@ ENGAGEMENT_INVITATION = _table(
 
 QUARANTINE_ENTITIES: tuple[str, ...] = ("opportunity", "solution", "engagement_invitation")
 
-OPPORTUNITY_QUARANTINE = _table(
+OPPORTUNITY_QUARANTINE = declare(
+    "silver",
     "opportunity_quarantine",
     [
         ("tenant_id", _S, "internal"),
