@@ -1,31 +1,37 @@
 """Glue / spark-submit entry point: sync one tenant's Partner Central catalog into bronze.
 
     python jobs/ingest_partner_central.py --tenant-id acme [--run-id R] [--catalog AWS] [--since ISO]
-    # Glue passes --JOB_NAME and --tenant_id style arguments; both spellings are accepted.
+        [--endpoint-url URL] [--role-arn ARN --external-id ID] [--rate-limit on|off] [--daily-budget N]
+    # Glue: --JOB_NAME x --tenant_id acme --run_id R --catalog AWS --lakehouse_lake_root s3://...
 
-Thin by design: arguments -> frozen JobContext -> ``lakehouse.ingest.sync_partner_central`` (extract and load;
-bronze has no transform) -> exit code (0 succeeded or stopped at the daily budget, 1 failed).
+Thin by design: arguments -> JobContext (lakehouse.jobs_runtime) -> ``lakehouse.ingest.sync_partner_central``
+(extract and load; bronze has no transform) -> exit code (0 succeeded or stopped at the daily budget, 1 failed).
 """
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from lakehouse.errors import BadInput
+from lakehouse.jobs_runtime import JobContext, parse_job_args, run_job
+
 if TYPE_CHECKING:
     from lakehouse.ingest import IngestionRun
 
+JOB_NAME = "ingest_partner_central"
+EXTRA: dict[str, str | None] = {
+    "catalog": "Sandbox", "since": None, "endpoint_url": None, "role_arn": None, "external_id": None,
+    "sts_endpoint_url": None, "rate_limit": "on", "daily_budget": "100000", "land_batch": "2000",
+}
+
 
 @dataclass(frozen=True)
-class JobContext:
-    """Everything the job needs, parsed once."""
+class SyncOptions:
+    """The job's own arguments, validated and typed."""
 
-    tenant_id: str
-    run_id: str | None
     catalog: str
     since: datetime | None
     endpoint_url: str | None
@@ -35,58 +41,62 @@ class JobContext:
     rate_limit: bool
     daily_budget: int
     land_batch: int
-    job_name: str | None
 
 
-def parse_args(argv: Sequence[str] | None = None) -> JobContext:
-    """Parse CLI / Glue arguments (unknown Glue arguments such as --TempDir are ignored)."""
-    p = argparse.ArgumentParser(prog="ingest_partner_central", description=__doc__.splitlines()[0])
-    p.add_argument("--tenant-id", "--tenant_id", dest="tenant_id", required=True)
-    p.add_argument("--run-id", "--run_id", dest="run_id")
-    p.add_argument("--JOB_NAME", dest="job_name")
-    p.add_argument("--catalog", default="Sandbox", choices=("AWS", "Sandbox"))
-    p.add_argument("--since")
-    p.add_argument("--endpoint-url", "--endpoint_url", dest="endpoint_url")
-    p.add_argument("--role-arn", "--role_arn", dest="role_arn")
-    p.add_argument("--external-id", "--external_id", dest="external_id")
-    p.add_argument("--sts-endpoint-url", "--sts_endpoint_url", dest="sts_endpoint_url")
-    p.add_argument("--no-rate-limit", "--no_rate_limit", dest="rate_limit", action="store_false")
-    p.add_argument("--daily-budget", "--daily_budget", dest="daily_budget", type=int, default=100_000)
-    p.add_argument("--land-batch", "--land_batch", dest="land_batch", type=int, default=2000)
-    args, _unknown = p.parse_known_args(argv)
+def _int(name: str, text: str | None) -> int:
+    try:
+        value = int(text or "")
+    except ValueError:
+        raise BadInput(f"--{name.replace('_', '-')} must be a whole number, got {text!r}") from None
+    if value <= 0:
+        raise BadInput(f"--{name.replace('_', '-')} must be positive, got {value}")
+    return value
+
+
+def options(ctx: JobContext) -> SyncOptions:
+    """Validate the job-specific arguments; BadInput names the offending one."""
+    x = ctx.extra
+    if x["catalog"] not in ("AWS", "Sandbox"):
+        raise BadInput(f"--catalog must be AWS or Sandbox, got {x['catalog']!r}")
+    if x["rate_limit"] not in ("on", "off"):
+        raise BadInput(f"--rate-limit must be on or off, got {x['rate_limit']!r}")
     since = None
-    if args.since:
-        since = datetime.fromisoformat(args.since)
+    if x["since"]:
+        try:
+            since = datetime.fromisoformat(x["since"])
+        except ValueError:
+            raise BadInput(f"--since must be an ISO-8601 timestamp, got {x['since']!r}") from None
         since = since if since.tzinfo else since.replace(tzinfo=UTC)
-    return JobContext(args.tenant_id, args.run_id, args.catalog, since, args.endpoint_url, args.role_arn,
-                      args.external_id, args.sts_endpoint_url, args.rate_limit, args.daily_budget, args.land_batch,
-                      args.job_name)
+    return SyncOptions(
+        catalog=x["catalog"], since=since, endpoint_url=x["endpoint_url"], role_arn=x["role_arn"],
+        external_id=x["external_id"], sts_endpoint_url=x["sts_endpoint_url"], rate_limit=x["rate_limit"] == "on",
+        daily_budget=_int("daily_budget", x["daily_budget"]), land_batch=_int("land_batch", x["land_batch"]),
+    )
 
 
-def run(ctx: JobContext) -> IngestionRun:
+def run(ctx: JobContext, opts: SyncOptions) -> IngestionRun:
     """Build the reader and sync (imports here: nothing heavy happens at import time)."""
     from lakehouse.connectors.partner_central import ConnectorConfig, PartnerCentralReader
     from lakehouse.engine import get_spark
     from lakehouse.ingest import sync_partner_central
-    from lakehouse.tenancy import TenantScope
 
     config = ConnectorConfig(
-        endpoint_url=ctx.endpoint_url, role_arn=ctx.role_arn, external_id=ctx.external_id,
-        sts_endpoint_url=(ctx.sts_endpoint_url or ctx.endpoint_url) if ctx.role_arn else None,
-        rate_per_second=10.0 if ctx.rate_limit else None,
+        endpoint_url=opts.endpoint_url, role_arn=opts.role_arn, external_id=opts.external_id,
+        sts_endpoint_url=(opts.sts_endpoint_url or opts.endpoint_url) if opts.role_arn else None,
+        rate_per_second=10.0 if opts.rate_limit else None,
     )
     return sync_partner_central(
-        get_spark(), TenantScope.for_tenant(ctx.tenant_id), PartnerCentralReader.from_config(config),
-        catalog=ctx.catalog, since=ctx.since, daily_call_budget=ctx.daily_budget, land_batch=ctx.land_batch,
-        run_id=ctx.run_id,
+        get_spark(ctx.settings), ctx.scope, PartnerCentralReader.from_config(config), catalog=opts.catalog,
+        since=opts.since, daily_call_budget=opts.daily_budget, land_batch=opts.land_batch, run_id=ctx.run_id,
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Sync one tenant; returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    ctx = parse_args(argv)
-    result = run(ctx)
-    logging.getLogger("ingest_partner_central").info(
+    ctx = parse_job_args(argv, job_name=JOB_NAME, extra=EXTRA)
+    result = run(ctx, options(ctx))
+    logging.getLogger(JOB_NAME).info(
         "run %s: %s, landed %d, duplicates %d, api calls %d, watermark %s -> %s",
         result.ingestion_run_id, result.status, result.landed, result.duplicates, result.api_calls,
         result.watermark_before, result.watermark_after)
@@ -94,4 +104,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_job(main)

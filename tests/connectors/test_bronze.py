@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 
 from lakehouse.connectors.partner_central import PartnerCentralSync
 from lakehouse.connectors.sandbox import Faults, serve_in_thread
+from lakehouse.errors import BadInput
 from lakehouse.ingest import (
     BronzeSink,
     handle_partner_central_event,
@@ -110,7 +111,7 @@ def test_killed_midway_then_rerun_ends_identical_to_an_uninterrupted_sync(spark,
         env.pop("AWS_PROFILE", None)
         job = subprocess.Popen(
             [sys.executable, str(ROOT / "jobs" / "ingest_partner_central.py"), "--tenant-id", "acme",
-             "--endpoint-url", server.url, "--no-rate-limit", "--land-batch", "8"],
+             "--endpoint-url", server.url, "--rate-limit", "off", "--land-batch", "8"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         log_dir = lake / "bronze" / "partner_central_opportunity" / "_delta_log"
         deadline = time.monotonic() + 120  # a safety net, not a timing assertion
@@ -247,11 +248,17 @@ def test_job_accepts_cli_and_glue_style_arguments():
     job = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = job  # dataclasses resolve annotations through sys.modules
     spec.loader.exec_module(job)
-    glue = job.parse_args(["--JOB_NAME", "pc-ingest", "--tenant_id", "acme", "--TempDir", "s3://tmp/",
-                           "--catalog", "AWS", "--since", "2025-01-31T00:00:00Z"])
-    assert (glue.tenant_id, glue.job_name, glue.catalog, glue.since.isoformat()) == (
+    glue_ctx = job.parse_job_args(["--JOB_NAME", "pc-ingest", "--tenant_id", "acme", "--TempDir", "s3://tmp/",
+                                   "--catalog", "AWS", "--since", "2025-01-31T00:00:00Z"], extra=job.EXTRA)
+    glue = job.options(glue_ctx)
+    assert (glue_ctx.tenant_id, glue_ctx.job_name, glue.catalog, glue.since.isoformat()) == (
         "acme", "pc-ingest", "AWS", "2025-01-31T00:00:00+00:00")
-    cli = job.parse_args(["--tenant-id", "globex", "--run-id", "r-1", "--no-rate-limit"])
-    assert (cli.tenant_id, cli.run_id, cli.rate_limit, cli.catalog) == ("globex", "r-1", False, "Sandbox")
-    with pytest.raises(SystemExit):
-        job.parse_args(["--catalog", "AWS"])  # the tenant is required
+    cli_ctx = job.parse_job_args(["--tenant-id", "globex", "--run-id", "r-1", "--rate-limit", "off"], extra=job.EXTRA)
+    cli = job.options(cli_ctx)
+    assert (cli_ctx.tenant_id, cli_ctx.run_id, cli.rate_limit, cli.catalog) == ("globex", "r-1", False, "Sandbox")
+    with pytest.raises(BadInput, match="missing --tenant-id"):
+        job.parse_job_args(["--catalog", "AWS"], extra=job.EXTRA)
+    with pytest.raises(BadInput, match="--catalog must be AWS or Sandbox"):
+        job.options(job.parse_job_args(["--tenant-id", "acme", "--catalog", "Prod"], extra=job.EXTRA))
+    with pytest.raises(BadInput, match="--daily-budget must be a whole number"):
+        job.options(job.parse_job_args(["--tenant-id", "acme", "--daily-budget", "lots"], extra=job.EXTRA))
