@@ -78,13 +78,18 @@ def create_app(settings: ControlPlaneSettings | None = None, *, provisioner: Pro
             return JSONResponse(body.model_dump(), status_code=503)
         return Health(status="ok", database=db.engine.dialect.name)
 
+    from control_plane.approvals.views import router as approvals_router
     from control_plane.audit.views import router as audit_router
     from control_plane.auth.views import router as auth_router
     from control_plane.authz.views import router as authz_router
+    from control_plane.costs.marketplace_views import router as marketplace_router
+    from control_plane.costs.views import router as costs_router
+    from control_plane.quotas.views import router as quotas_router
     from control_plane.registry.views import router as registry_router
     from control_plane.tenants.views import router as tenants_router
 
-    for router in (tenants_router, auth_router, authz_router, audit_router, registry_router):
+    for router in (tenants_router, auth_router, authz_router, audit_router, registry_router,
+                   approvals_router, quotas_router, costs_router, marketplace_router):
         app.include_router(router)
     return app
 

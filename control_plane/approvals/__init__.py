@@ -1,1 +1,2 @@
-"""Approvals domain (a later issue): approval requests and decisions, using the same PDP and audit chain."""
+"""Approvals domain: requests for sensitive actions (Partner Central writes, Marketplace change sets), decided by
+an approver who is not the requester, expiring, and executed at most once (``gate.DbApprovalGate``)."""

@@ -1,2 +1,2 @@
-"""Quotas domain. This issue creates each tenant's default quota limits at provisioning; reservations and
-enforcement arrive with the quotas issue (tables and services go here)."""
+"""Quotas domain: per-tenant limits (defaults from the plan at provisioning, overrides by platform admins) and
+atomic reservations that pipeline runs, connector syncs and Partner Central writes take before they start."""

@@ -71,27 +71,38 @@ def partner_central(
                                      help="API calls this tenant may spend in a rolling 24 hours."),
 ) -> None:
     """Incrementally sync opportunities, solutions and engagement invitations into bronze."""
+    from lakehouse.commands.actions import quota_gate, release_warning
     from lakehouse.connectors.partner_central import ConnectorConfig, PartnerCentralReader
     from lakehouse.engine import get_spark
-    from lakehouse.ingest import sync_partner_central
+    from lakehouse.guardrails import Usage, guarded_run
+    from lakehouse.ingest import new_run_id, sync_partner_central
 
     scope = _scope(tenant)
-    config = ConnectorConfig(region=region, endpoint_url=endpoint_url, role_arn=role_arn, external_id=external_id,
-                             sts_endpoint_url=(sts_endpoint_url or endpoint_url) if role_arn else None,
-                             rate_per_second=10.0 if rate_limit else None)
-    reader = PartnerCentralReader.from_config(config)
-    spark = get_spark()
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                  transient=True) as bar:
-        tasks: dict[str, Any] = {}
+    since_at = _since(since)
+    # Quota before anything starts: over the rows-per-day quota or the budget, this raises QuotaExceeded (exit 4).
+    with guarded_run(quota_gate(tenant), tenant, "connector_sync", run_id=new_run_id(tenant),
+                     source="partner_central_sync", on_release_error=release_warning) as guard:
+        config = ConnectorConfig(region=region, endpoint_url=endpoint_url, role_arn=role_arn, external_id=external_id,
+                                 sts_endpoint_url=(sts_endpoint_url or endpoint_url) if role_arn else None,
+                                 rate_per_second=guard.reservation.api_rate_per_second(10.0 if rate_limit else None))
+        reader = PartnerCentralReader.from_config(config)
+        spark = get_spark()
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+                      transient=True) as bar:
+            tasks: dict[str, Any] = {}
 
-        def progress(entity: str, listed: int, fetched: int) -> None:
-            if entity not in tasks:
-                tasks[entity] = bar.add_task(entity, total=None)
-            bar.update(tasks[entity], description=f"{entity}: listed {listed}, fetched {fetched}")
+            def progress(entity: str, listed: int, fetched: int) -> None:
+                if entity not in tasks:
+                    tasks[entity] = bar.add_task(entity, total=None)
+                bar.update(tasks[entity], description=f"{entity}: listed {listed}, fetched {fetched}")
 
-        run = sync_partner_central(spark, scope, reader, catalog=catalog.value, since=_since(since),
-                                   progress=progress, daily_call_budget=daily_budget)
+            try:
+                run = sync_partner_central(spark, scope, reader, catalog=catalog.value, since=since_at,
+                                           progress=progress, daily_call_budget=daily_budget, run_id=guard.run_id)
+            finally:
+                guard.usage = Usage(api_calls=reader.stats.total)
+        guard.usage = Usage(compute_seconds=Usage.seconds_between(run.started_at, run.finished_at or run.started_at),
+                            api_calls=run.api_calls, rows_ingested=run.landed)
     console.print(_summary(run))
     console.print(f"API calls {run.api_calls}; watermark {run.watermark_before} -> {run.watermark_after}",
                   soft_wrap=True)

@@ -42,10 +42,16 @@ def run(
         day = date.fromisoformat(as_of) if as_of else None
     except ValueError as exc:
         raise BadInput(str(exc)) from None
+    from lakehouse.commands.actions import quota_gate, release_warning
+    from lakehouse.guardrails import guarded_run, new_run_id
+
     console = Console()
-    spark = get_spark()
-    with console.status(f"running the pipeline for tenant {tenant} until {until.value}..."):
-        outcomes = pipeline.run_pipeline(spark, tenant, until=until.value, run_id=run_id, as_of=day)
+    # Quota before anything starts: over the concurrent-runs quota or the budget, this raises QuotaExceeded (exit 4).
+    with guarded_run(quota_gate(tenant), tenant, "pipeline_run", run_id=run_id or new_run_id("pipeline"),
+                     source="pipeline", on_release_error=release_warning) as guard:
+        spark = get_spark()
+        with console.status(f"running the pipeline for tenant {tenant} until {until.value}..."):
+            outcomes = pipeline.run_pipeline(spark, tenant, until=until.value, run_id=guard.run_id, as_of=day)
     for outcome in outcomes:
         written = ", ".join(f"{t} v{w.version} ({w.rows} rows)" for t, w in outcome.writes.items()) or "nothing"
         console.print(f"[bold]{outcome.job_name}[/] {outcome.status} · run {outcome.run_id} · wrote {written}",

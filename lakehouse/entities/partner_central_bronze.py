@@ -95,3 +95,21 @@ SYNC_WATERMARK = declare(
     grain="one row per watermark advance (append-only; the current watermark is the greatest watermark_at)",
     description="Incremental-sync watermarks, written only after the data they cover has landed in bronze.",
 )
+
+WRITE_RESULT = declare(
+    "bronze",
+    "partner_central_write_result",
+    [
+        ("tenant_id", _S, "internal"), ("catalog", _S, "internal"), ("approval_id", _S, "internal"),
+        ("attempt", _L, "internal"), ("action", _S, "internal"), ("step", _S, "internal"),
+        ("operation", _S, "internal"), ("status", _S, "internal"), ("entity_id", _S, "internal"),
+        ("task_id", _S, "internal"), ("task_status", _S, "internal"), ("engagement_id", _S, "internal"),
+        ("reason_code", _S, "internal"), ("error_code", _S, "internal"), ("error_message", _S, "confidential"),
+        ("request", _S, "pii"), ("response", _S, "pii"),  # opportunity payloads carry customer contacts
+        ("executed_by", _S, "internal"), ("executed_at", _TS, "internal"),
+    ],
+    keys=("tenant_id", "approval_id", "attempt", "step"),
+    grain="one row per request sent (or validated, in dry-run mode) by one execution attempt of an approval",
+    description="Results of approval-gated Partner Central writes: ids, task status, ReasonCode and errors, with "
+    "the exact request and response JSON.",
+)

@@ -15,7 +15,11 @@ BODIES = {
     ("PUT", "/tenants/{tenant_id}/users/{user_id}"): lambda b: {"email": "x@example.com", "display_name": "X",
                                                                  "role": "viewer"},
     ("POST", "/tenants/{tenant_id}/api-keys"): lambda b: {"name": "x", "role": "viewer"},
+    ("PUT", "/tenants/{tenant_id}/approval-policy"): lambda b: {"mode": "manual", "ttl_hours": 24},
+    ("PUT", "/tenants/{tenant_id}/quotas"): lambda b: {"limits": {"concurrent_pipeline_runs": 5}},
 }
+# Required query parameters besides tenant_id, for routes that take the tenant in the query.
+QUERY_EXTRA = {"/entitlements/check": "&dimension=plan_pro"}
 
 
 def _tenant_scoped_operations(app):
@@ -54,7 +58,7 @@ def test_no_tenant_scoped_route_gives_tenant_a_anything_of_tenant_b(client, admi
     for caller in (a.h("enterprise"), a.h("workspace"), {"Authorization": f"Bearer {token}"}):
         for method, path, op in operations:
             in_query = "{tenant_id}" not in path
-            url = f"{path}?tenant_id={b.workspace}" if in_query else _url(path, b.workspace, b_key)
+            url = f"{path}?tenant_id={b.workspace}{QUERY_EXTRA.get(path, '')}" if in_query else _url(path, b.workspace, b_key)
             body = None
             if "requestBody" in op:
                 assert (method, path) in BODIES, f"add a sample body for {method} {path}"
@@ -71,7 +75,8 @@ def test_no_tenant_scoped_route_gives_tenant_a_anything_of_tenant_b(client, admi
     assert client.get(f"/tenants/{b.workspace}/audit?limit=1000", headers=admin).json() == b_chain_before
     for method, path, _ in operations:
         if method == "GET":
-            url = f"{path}?tenant_id={b.workspace}" if "{tenant_id}" not in path else _url(path, b.workspace, b_key)
+            url = (f"{path}?tenant_id={b.workspace}{QUERY_EXTRA.get(path, '')}" if "{tenant_id}" not in path
+                   else _url(path, b.workspace, b_key))
             assert client.get(url, headers=b.h("workspace")).status_code == 200, url
 
 
@@ -84,8 +89,9 @@ def test_a_tenant_id_that_exists_elsewhere_is_not_revealed(client, admin, two_tr
 
 # --- PostgreSQL: the database enforces it ------------------------------------------------------------------
 
-TENANT_OWNED = ["api_keys", "audit_heads", "audit_log", "provisioning_steps", "quotas", "signing_keys", "tenants",
-                "users"]
+TENANT_OWNED = ["api_keys", "approval_policies", "approval_requests", "audit_heads", "audit_log", "cost_alerts",
+                "cost_ledger", "marketplace_buyers", "provisioning_steps", "quota_reservations", "quotas",
+                "signing_keys", "tenants", "users"]
 
 
 def _tenant_column(table: str) -> str:
