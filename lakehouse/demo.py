@@ -6,8 +6,9 @@ silver → gold, and reads the KPIs back from the gold Delta tables it wrote.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from lakehouse.settings import get_settings
 
@@ -27,10 +28,24 @@ class TenantSummary:
     win_rate: float | None
     open_count: int
     statuses: list[str] = field(default_factory=list)
+    ingestion_run_id: str = ""
+    compute_seconds: Decimal = Decimal(0)
+    metered_hours: int = 0
 
 
-def run_demo(progress: Callable[[str], None] | None = None) -> list[TenantSummary]:
-    """Run sandbox → bronze → silver → gold for every demo tenant; return per-tenant summaries."""
+# Records the demo runs' usage in the cost ledger and returns a marketplace UsageSource over it (the control
+# plane provides one: control_plane.costs.demo.record_demo_usage); the library never imports the control plane.
+UsageRecorder = Callable[[Sequence[Any]], Any]
+
+
+def run_demo(
+    progress: Callable[[str], None] | None = None, *, usage_recorder: UsageRecorder | None = None
+) -> list[TenantSummary]:
+    """Run sandbox → bronze → silver → gold for every demo tenant; return per-tenant summaries.
+
+    With ``usage_recorder``, each tenant's usage (API calls, rows, compute seconds) goes to the cost ledger and
+    the hourly metering job bills it to the Marketplace sandbox, which lands in ``gold.marketplace_usage``.
+    """
     from lakehouse import io, pipeline
     from lakehouse.connectors.partner_central import ConnectorConfig, PartnerCentralReader
     from lakehouse.connectors.sandbox import DEMO_TENANTS, start_demo_sandbox
@@ -46,6 +61,7 @@ def run_demo(progress: Callable[[str], None] | None = None) -> list[TenantSummar
         for tenant in DEMO_TENANTS:
             scope = TenantScope.for_tenant(tenant)
             say(f"{tenant}: syncing Partner Central (Sandbox catalog) into bronze")
+            started = datetime.now(UTC)
             reader = PartnerCentralReader.from_config(
                 ConnectorConfig(**server.connector_settings(tenant), rate_per_second=None)
             )
@@ -70,11 +86,37 @@ def run_demo(progress: Callable[[str], None] | None = None) -> list[TenantSummar
                     win_rate=win.get("win_rate"),
                     open_count=int(win.get("open_count") or 0),
                     statuses=[f"{o.job_name}:{o.status}" for o in outcomes],
+                    ingestion_run_id=run.ingestion_run_id,
+                    compute_seconds=Decimal(str(round((datetime.now(UTC) - started).total_seconds(), 3))),
                 )
             )
     finally:
         server.stop()
+    if usage_recorder is not None:
+        _meter(spark, summaries, usage_recorder, say)
     return summaries
+
+
+def _meter(spark: Any, summaries: list[TenantSummary], recorder: UsageRecorder, say: Callable[[str], None]) -> None:
+    """Ledger → hourly metering → Marketplace sandbox → gold.marketplace_usage, for the demo tenants."""
+    from lakehouse import io
+    from lakehouse.guardrails import RecordedRun, Usage
+    from lakehouse.marketplace.demo import run_demo as marketplace_demo
+    from lakehouse.tenancy import TenantScope
+
+    say("recording usage in the cost ledger and metering it to AWS Marketplace (sandbox)")
+    now = datetime.now(UTC)
+    runs = [
+        RecordedRun(s.tenant_id, s.ingestion_run_id,
+                    Usage(compute_seconds=s.compute_seconds, api_calls=s.api_calls, rows_ingested=s.landed), now)
+        for s in summaries
+    ]
+    # An hour is billed once it has closed and settled (10 min); the demo's usage is in the current hour, so the
+    # metering job runs as it will after that hour: with its clock 70 minutes ahead. Usage keeps its real time.
+    metering_clock = now + timedelta(minutes=70)
+    marketplace_demo(spark, tenants=[s.tenant_id for s in summaries], usage=recorder(runs), now=metering_clock)
+    for s in summaries:
+        s.metered_hours = io.read(spark, "gold.marketplace_usage", TenantScope.for_tenant(s.tenant_id)).count()
 
 
 def next_steps() -> list[str]:
@@ -87,6 +129,8 @@ def next_steps() -> list[str]:
         "lakehouse pipeline run --tenant acme   (incremental: no new bronze rows, no new Delta versions)",
         "lakehouse dashboards   (Streamlit KPI packs on http://127.0.0.1:8501)",
         "lakehouse api   (control plane on http://127.0.0.1:8000/docs)",
+        "lakehouse table show gold.marketplace_usage --tenant acme   (usage billed to the Marketplace sandbox; the "
+        "metering clock ran 70 min ahead so the demo's own hour counts as closed)",
     ]
 
 
@@ -104,6 +148,7 @@ def as_rows(summaries: list[TenantSummary]) -> list[dict[str, Any]]:
             "monthly USD": f"{s.expected_monthly_spend_usd:,.2f}",
             "win rate": "n/a" if s.win_rate is None else f"{s.win_rate:.1%}",
             "open": s.open_count,
+            "billed (gold rows)": s.metered_hours,
         }
         for s in summaries
     ]

@@ -250,6 +250,12 @@ def overwrite_partition(
         if not exists(td):
             _append(td, checked)
             return
+        if _has_collection(td.schema):
+            # Sail's replaceWhere fails on any array or map column once other partitions exist (its union of kept
+            # and new rows disagrees on the list's field name); a MERGE that deletes the tenant's unmatched rows
+            # is the same replace in one commit
+            _run_merge(spark, td, checked.withColumn(_DELETE, F.lit(False)), tenant, td.keys, delete_unmatched=True)
+            return
         (
             checked.write.format("delta")
             .mode("overwrite")
@@ -258,6 +264,12 @@ def overwrite_partition(
         )
 
     return _write(spark, td, df, scope, batch_id, "overwrite", _do)
+
+
+def _has_collection(dt: DataType) -> bool:
+    if isinstance(dt, StructType):
+        return any(_has_collection(f.dataType) for f in dt.fields)
+    return isinstance(dt, (ArrayType, MapType))
 
 
 def merge(
@@ -317,27 +329,9 @@ def merge(
             source.write.format("delta").mode("overwrite").save(staged_path)
             source = spark.read.format("delta").load(staged_path)
         try:
-            if source.limit(1).count() == 0:
-                return
-            view = f"_merge_src_{uuid.uuid4().hex}"
-            source.createOrReplaceTempView(view)
-            cols = td.schema.fieldNames()
-            on = " AND ".join(
-                [f"t.`{TENANT_COLUMN}` = '{scope.tenant_id}'", f"t.`{TENANT_COLUMN}` = s.`{TENANT_COLUMN}`"]
-                + [f"t.`{k}` = s.`{k}`" for k in keys if k != TENANT_COLUMN]
-            )
-            update = f"WHEN MATCHED AND NOT s.`{_DELETE}`" + (f" AND ({update_condition})" if update_condition else "")
-            sql = (
-                f"MERGE INTO delta.`{td.path()}` AS t USING {view} AS s ON {on} "
-                + (f"WHEN MATCHED AND s.`{_DELETE}` THEN DELETE " if replace_within is not None else "")
-                + f"{update} THEN UPDATE SET {', '.join(f't.`{c}` = s.`{c}`' for c in cols)} "
-                f"WHEN NOT MATCHED AND NOT s.`{_DELETE}` THEN INSERT ({', '.join(f'`{c}`' for c in cols)}) "
-                f"VALUES ({', '.join(f's.`{c}`' for c in cols)})"
-            )
-            try:
-                spark.sql(sql).collect()
-            finally:
-                spark.catalog.dropTempView(view)
+            if source.limit(1).count():
+                _run_merge(spark, td, source, scope.tenant_id, keys, update_condition=update_condition,
+                           delete_marked=replace_within is not None)
         finally:
             if staged_path:
                 _remove_tree(staged_path)
@@ -346,6 +340,44 @@ def merge(
 
 
 _DELETE = "_lakehouse_delete"
+
+
+def _run_merge(
+    spark: SparkSession,
+    td: TableDef,
+    source: DataFrame,
+    tenant: str | None,
+    keys: Sequence[str],
+    *,
+    update_condition: str | None = None,
+    delete_marked: bool = False,
+    delete_unmatched: bool = False,
+) -> None:
+    """One MERGE of ``source`` (declared columns plus the ``_DELETE`` marker) into the tenant's partition.
+
+    Marked rows delete their match (``delete_marked``); with ``delete_unmatched`` the tenant's rows that match
+    no source row are deleted, which makes the merge a replace of the partition.
+    """
+    view = f"_merge_src_{uuid.uuid4().hex}"
+    source.createOrReplaceTempView(view)
+    cols = td.schema.fieldNames()
+    on = " AND ".join(
+        [f"t.`{TENANT_COLUMN}` = '{tenant}'", f"t.`{TENANT_COLUMN}` = s.`{TENANT_COLUMN}`"]
+        + [f"t.`{k}` = s.`{k}`" for k in keys if k != TENANT_COLUMN]
+    )
+    update = f"WHEN MATCHED AND NOT s.`{_DELETE}`" + (f" AND ({update_condition})" if update_condition else "")
+    sql = (
+        f"MERGE INTO delta.`{td.path()}` AS t USING {view} AS s ON {on} "
+        + (f"WHEN MATCHED AND s.`{_DELETE}` THEN DELETE " if delete_marked else "")
+        + f"{update} THEN UPDATE SET {', '.join(f't.`{c}` = s.`{c}`' for c in cols)} "
+        f"WHEN NOT MATCHED AND NOT s.`{_DELETE}` THEN INSERT ({', '.join(f'`{c}`' for c in cols)}) "
+        f"VALUES ({', '.join(f's.`{c}`' for c in cols)})"
+        + (f" WHEN NOT MATCHED BY SOURCE AND t.`{TENANT_COLUMN}` = '{tenant}' THEN DELETE" if delete_unmatched else "")
+    )
+    try:
+        spark.sql(sql).collect()
+    finally:
+        spark.catalog.dropTempView(view)
 
 
 def _append(td: TableDef, df: DataFrame) -> None:

@@ -18,9 +18,11 @@ def _gold(lake, table: str, tenant: str) -> list[dict]:
 
 
 def test_demo_lands_every_seeded_opportunity_and_reports_the_gold_kpis(spark, lake):
+    from control_plane.costs.demo import record_demo_usage
+
     from lakehouse.demo import run_demo
 
-    summaries = run_demo()
+    summaries = run_demo(usage_recorder=record_demo_usage)
 
     assert [s.tenant_id for s in summaries] == list(DEMO_TENANTS)
     for s in summaries:
@@ -34,3 +36,10 @@ def test_demo_lands_every_seeded_opportunity_and_reports_the_gold_kpis(spark, la
         assert win["open_count"] == s.open_count
         assert win["win_rate"] == s.win_rate
         assert {r["tenant_id"] for r in pipeline} == {s.tenant_id}
+        # ledger -> hourly metering -> Marketplace sandbox -> gold.marketplace_usage
+        usage = _gold(lake, "marketplace_usage", s.tenant_id)
+        assert len(usage) == s.metered_hours > 0
+        sent = {r["dimension"]: r["quantity_sent"] for r in usage}
+        assert sent["api_calls"] == s.api_calls
+        assert sent["rows_ingested"] * 1_000_000 == s.landed  # the dimension is priced per million rows
+        assert all(r["quantity_pending"] == 0 and r["quantity_dead_lettered"] == 0 for r in usage)
