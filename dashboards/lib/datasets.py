@@ -14,6 +14,11 @@ import pandas as pd
 
 from dashboards.lib import processing as P
 from dashboards.lib.data import Filter, LakeReader, TableStats, TableUnavailable, table_def  # noqa: F401
+from dashboards.lib.marketplace import (  # noqa: F401 - the Marketplace page queries these through ui.query
+    marketplace_options,
+    marketplace_subscriptions,
+    marketplace_usage,
+)
 from lakehouse import catalog
 
 GOLD_PIPELINE = "gold.ace_pipeline"
