@@ -127,7 +127,8 @@ def next_steps() -> list[str]:
         "lakehouse table show gold.ace_pipeline --tenant acme",
         "lakehouse table show silver.opportunity --tenant globex --format csv --limit 5",
         "lakehouse pipeline run --tenant acme   (incremental: no new bronze rows, no new Delta versions)",
-        "lakehouse dashboards   (Streamlit KPI packs on http://127.0.0.1:8501)",
+        "lakehouse api create-admin-key --reason demo   (prints a platform-admin key once)",
+        "lakehouse dashboards   (http://127.0.0.1:8501: sign in with that key, switch between the demo tenants)",
         "lakehouse api   (control plane on http://127.0.0.1:8000/docs)",
         "lakehouse table show gold.marketplace_usage --tenant acme   (usage billed to the Marketplace sandbox; the "
         "metering clock ran 70 min ahead so the demo's own hour counts as closed)",
