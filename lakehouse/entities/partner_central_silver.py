@@ -2,6 +2,13 @@
 
 Each table states its grain and classifies every column. No silver column is classified ``pii``: contact
 emails arrive here only as keyed hashes and names/phones are dropped or masked (lakehouse.privacy).
+
+File layout: ``silver.opportunity`` and its children (``opportunity_spend``, ``opportunity_contact``) are
+partitioned by ``tenant_id`` and then ``file_cluster`` = ``open-YYYY-MM`` / ``closed-YYYY-MM`` (closed: Launched
+or Closed Lost; the UTC month of the opportunity's LastModifiedDate; children carry their parent's value).
+Delta MERGE is copy-on-write: it rewrites every file holding a row it changes. Partner Central changes mostly hit
+open opportunities modified recently, so with this layout an incremental run rewrites the few recent clusters'
+files instead of the whole tenant partition (measured in docs/pipeline_bench.md).
 """
 from __future__ import annotations
 
@@ -17,7 +24,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from lakehouse.catalog import Classification, TableDef, declare
+from lakehouse.catalog import Classification, Column, TableDef, declare, register
 
 AMOUNT = DecimalType(18, 2)
 STAGES: tuple[str, ...] = (
@@ -34,6 +41,28 @@ _S, _TS, _D, _I = StringType(), TimestampType(), DateType(), IntegerType()
 _ARR = ArrayType(StringType())
 
 
+FILE_CLUSTER = "file_cluster"
+# the partition layout of the opportunity tables (see the module docstring)
+CLUSTERED: tuple[str, ...] = ("tenant_id", FILE_CLUSTER)
+_CLUSTER_COLUMN: tuple[str, DataType, Classification] = (FILE_CLUSTER, _S, "internal")
+
+
+def _clustered(name: str, columns: list[Column], *, keys: tuple[str, ...], grain: str, description: str) -> TableDef:
+    """``declare`` for a silver table partitioned by (tenant_id, file_cluster)."""
+    return register(
+        TableDef(
+            layer="silver",
+            name=name,
+            schema=StructType([StructField(c, t, True) for c, t, _ in columns]),
+            keys=keys,
+            grain=grain,
+            classification={c: k for c, _, k in columns},
+            description=description,
+            partition_by=CLUSTERED,
+        )
+    )
+
+
 _SOURCE_COLUMNS: list[tuple[str, DataType, Classification]] = [
     ("source_ingestion_run_id", _S, "internal"),
     ("source_ingested_at", _TS, "internal"),
@@ -42,8 +71,7 @@ _SOURCE_COLUMNS: list[tuple[str, DataType, Classification]] = [
 
 NEXT_STEPS_HISTORY = ArrayType(StructType([StructField("value", _S, True), StructField("at", _TS, True)]))
 
-OPPORTUNITY = declare(
-    "silver",
+OPPORTUNITY = _clustered(
     "opportunity",
     [
         ("tenant_id", _S, "internal"),
@@ -109,15 +137,16 @@ OPPORTUNITY = declare(
         ("opportunity_team_count", _I, "internal"),
         ("expected_customer_spend_count", _I, "internal"),
         *_SOURCE_COLUMNS,
+        _CLUSTER_COLUMN,
     ],
     keys=("tenant_id", "opportunity_id"),
     grain="one row per (tenant_id, opportunity_id): the latest version by LastModifiedDate, ties by ingested_at",
     description="Current ACE opportunities, flattened and typed from GetOpportunity payloads. Contacts are in "
-    "silver.opportunity_contact (redacted), spend entries in silver.opportunity_spend.",
+    "silver.opportunity_contact (redacted), spend entries in silver.opportunity_spend. Partitioned by file_cluster "
+    "(open|closed, month of last_modified_at) so incremental MERGEs rewrite only recent clusters.",
 )
 
-OPPORTUNITY_SPEND = declare(
-    "silver",
+OPPORTUNITY_SPEND = _clustered(
     "opportunity_spend",
     [
         ("tenant_id", _S, "internal"),
@@ -130,11 +159,13 @@ OPPORTUNITY_SPEND = declare(
         ("estimation_url", _S, "confidential"),
         ("last_modified_at", _TS, "internal"),
         ("source_ingestion_run_id", _S, "internal"),
+        _CLUSTER_COLUMN,
     ],
     keys=("tenant_id", "opportunity_id", "spend_index"),
     grain="one row per Project.ExpectedCustomerSpend entry of the current opportunity version "
     "(spend_index = position in the list)",
-    description="Expected customer spend; amounts decimal(18,2) in their own currency (not converted).",
+    description="Expected customer spend; amounts decimal(18,2) in their own currency (not converted). "
+    "file_cluster is the parent opportunity's.",
 )
 
 CONTACT_ROLES: tuple[str, ...] = ("customer", "opportunity_team")
@@ -147,8 +178,7 @@ CONTACT_SOURCE_CLASSIFICATION: dict[str, Classification] = {
 CONTACT_PII_KINDS = {"Email": "email", "FirstName": "name", "LastName": "name", "Phone": "phone"}
 PAYLOAD_PII_KEYS: tuple[str, ...] = tuple(k for k, v in CONTACT_SOURCE_CLASSIFICATION.items() if v == "pii")
 
-OPPORTUNITY_CONTACT = declare(
-    "silver",
+OPPORTUNITY_CONTACT = _clustered(
     "opportunity_contact",
     [
         ("tenant_id", _S, "internal"),
@@ -160,12 +190,13 @@ OPPORTUNITY_CONTACT = declare(
         ("business_title", _S, "confidential"),
         ("last_modified_at", _TS, "internal"),
         ("source_ingestion_run_id", _S, "internal"),
+        _CLUSTER_COLUMN,
     ],
     keys=("tenant_id", "opportunity_id", "contact_role", "contact_index"),
     grain="one row per contact of the current opportunity version: Customer.Contacts (role 'customer') and "
     "OpportunityTeam (role 'opportunity_team'), contact_index = position in its list",
     description="Redacted contacts: email_hash = HMAC-SHA256(per-tenant key, lower(trim(email))), phone "
-    "masked to '+' and its last two digits, first/last names dropped.",
+    "masked to '+' and its last two digits, first/last names dropped. file_cluster is the parent opportunity's.",
 )
 
 SOLUTION = declare(

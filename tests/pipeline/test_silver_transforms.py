@@ -183,8 +183,8 @@ def test_to_opportunity_spend_has_one_row_per_entry_in_list_order(spark):
     lm = datetime(2025, 1, 10, 10, 0)
     expected = spark.createDataFrame(
         [
-            ("acme", "O7", 0, Decimal("531.00"), "USD", "Monthly", "AWS", None, lm, "r1"),
-            ("acme", "O7", 1, Decimal("12.50"), "EUR", "Monthly", "AWS", None, lm, "r1"),
+            ("acme", "O7", 0, Decimal("531.00"), "USD", "Monthly", "AWS", None, lm, "r1", "open-2025-01"),
+            ("acme", "O7", 1, Decimal("12.50"), "EUR", "Monthly", "AWS", None, lm, "r1", "open-2025-01"),
         ],
         silver.OPPORTUNITY_SPEND.schema,
     )
@@ -194,6 +194,7 @@ def test_to_opportunity_spend_has_one_row_per_entry_in_list_order(spark):
 def test_to_opportunity_contact_hashes_emails_masks_phones_and_drops_names(spark):
     doc = opportunity(
         "O9",
+        stage="Launched",
         contacts=[{"Email": " Jane.Roe@Corp.Example ", "FirstName": "Jane", "LastName": "Roe",
                    "Phone": "+4915112345678", "BusinessTitle": "CFO"}],
         team=[{"Email": "rep@partner.example", "FirstName": "Rep", "LastName": "One", "Phone": None,
@@ -203,8 +204,10 @@ def test_to_opportunity_contact_hashes_emails_masks_phones_and_drops_names(spark
     lm = datetime(2025, 1, 10, 10, 0)
     expected = spark.createDataFrame(
         [
-            ("acme", "O9", "customer", 0, py_hmac("jane.roe@corp.example"), "+***********78", "CFO", lm, "r1"),
-            ("acme", "O9", "opportunity_team", 0, py_hmac("rep@partner.example"), None, "OpportunityOwner", lm, "r1"),
+            ("acme", "O9", "customer", 0, py_hmac("jane.roe@corp.example"), "+***********78", "CFO", lm, "r1",
+             "closed-2025-01"),
+            ("acme", "O9", "opportunity_team", 0, py_hmac("rep@partner.example"), None, "OpportunityOwner", lm, "r1",
+             "closed-2025-01"),
         ],
         silver.OPPORTUNITY_CONTACT.schema,
     )
@@ -216,6 +219,30 @@ def test_to_opportunity_projects_exactly_the_declared_silver_schema(spark):
     assert [(f.name, f.dataType.simpleString()) for f in got.schema.fields] == [
         (f.name, f.dataType.simpleString()) for f in silver.OPPORTUNITY.schema.fields
     ]
+
+
+@pytest.mark.parametrize(
+    ("stage", "modified", "cluster"),
+    [
+        ("Prospect", "2025-03-31T23:59:59Z", "open-2025-03"),
+        ("Committed", "2025-04-01T00:00:00Z", "open-2025-04"),
+        (None, "2024-12-15T08:00:00Z", "open-2024-12"),
+        ("Launched", "2025-03-31T23:59:59Z", "closed-2025-03"),
+        ("Closed Lost", "2023-07-02T10:00:00Z", "closed-2023-07"),
+    ],
+)
+def test_file_cluster_is_open_or_closed_and_the_utc_month_of_last_modified(spark, stage, modified, cluster):
+    parsed = tx.parse_opportunities(bronze_df(spark, [opportunity("O1", stage=stage, modified=modified)]),
+                                    email_key=KEY)
+    assert [r.file_cluster for r in tx.to_opportunity(parsed).collect()] == [cluster]
+
+
+def test_children_carry_their_parent_opportunitys_file_cluster(spark):
+    doc = opportunity("O5", stage="Closed Lost", modified="2024-02-29T12:00:00Z", spend=[("1", "USD", "Monthly")],
+                      team=[{"Email": "a@b.example", "BusinessTitle": "OpportunityOwner"}])
+    parsed = tx.parse_opportunities(bronze_df(spark, [doc]), email_key=KEY)
+    assert [r.file_cluster for r in tx.to_opportunity_spend(parsed).collect()] == ["closed-2024-02"]
+    assert [r.file_cluster for r in tx.to_opportunity_contact(parsed).collect()] == ["closed-2024-02"]
 
 
 def test_to_quarantine_keeps_reason_redacted_payload_and_source(spark):
