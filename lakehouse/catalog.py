@@ -87,7 +87,14 @@ Column = tuple[str, DataType, Classification]
 
 
 def declare(
-    layer: Layer, name: str, columns: list[Column], *, keys: tuple[str, ...], grain: str, description: str = ""
+    layer: Layer,
+    name: str,
+    columns: list[Column],
+    *,
+    keys: tuple[str, ...],
+    grain: str,
+    description: str = "",
+    partition_by: tuple[str, ...] = (TENANT_COLUMN,),
 ) -> TableDef:
     """Declare and register a table from ``(column, type, classification)`` triples (all columns nullable)."""
     return register(
@@ -99,6 +106,7 @@ def declare(
             grain=grain,
             classification={c: k for c, _, k in columns},
             description=description,
+            partition_by=partition_by,
         )
     )
 

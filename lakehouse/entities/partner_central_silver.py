@@ -24,7 +24,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from lakehouse.catalog import Classification, Column, TableDef, declare, register
+from lakehouse.catalog import Classification, Column, TableDef, declare
 
 AMOUNT = DecimalType(18, 2)
 STAGES: tuple[str, ...] = (
@@ -49,18 +49,7 @@ _CLUSTER_COLUMN: tuple[str, DataType, Classification] = (FILE_CLUSTER, _S, "inte
 
 def _clustered(name: str, columns: list[Column], *, keys: tuple[str, ...], grain: str, description: str) -> TableDef:
     """``declare`` for a silver table partitioned by (tenant_id, file_cluster)."""
-    return register(
-        TableDef(
-            layer="silver",
-            name=name,
-            schema=StructType([StructField(c, t, True) for c, t, _ in columns]),
-            keys=keys,
-            grain=grain,
-            classification={c: k for c, _, k in columns},
-            description=description,
-            partition_by=CLUSTERED,
-        )
-    )
+    return declare("silver", name, columns, keys=keys, grain=grain, description=description, partition_by=CLUSTERED)
 
 
 _SOURCE_COLUMNS: list[tuple[str, DataType, Classification]] = [
