@@ -39,7 +39,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-import pipeline_bench_data as gen  # noqa: E402
+import pipeline_bench_data as gen
 
 PII_SECRET = "bench-pii-secret-0123456789abcdef"
 ENGINES = ("duckdb", "classic", "sail", "sail-dv")
@@ -303,10 +303,10 @@ def run_worker(engine: str, work: Path) -> dict[str, Any]:
 
 def generate(work: Path, n: int, closed_share: float, fraction: float = 0.01) -> dict[str, Any]:
     """Bronze for the full build (a Delta table) and the 1% change (a Parquet file), with their statistics."""
+    import pickle
+
     import pyarrow.parquet as pq
     from deltalake import write_deltalake
-
-    import pickle
 
     stats, saved = work / "data.json", work / "history.pickle"
     known = json.loads(stats.read_text()) if stats.exists() else {}

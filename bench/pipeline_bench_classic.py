@@ -94,7 +94,7 @@ class ClassicPipeline:
             opp = tx.to_opportunity(passed)
             parents = passed.select(*KEYS)
             if prev >= 0:
-                keep = lambda name: spark.read.parquet(self.path(name, prev)).join(  # noqa: E731
+                keep = lambda name: spark.read.parquet(self.path(name, prev)).join(
                     parents, on=KEYS, how="left_anti")
                 opp = keep("opportunity").unionByName(opp)
                 spend = keep("spend").unionByName(spend)
@@ -146,7 +146,7 @@ class ClassicPipeline:
 def classic_worker(work: Path) -> None:
     """Full build from the generated bronze Parquet files, then the 1% change."""
     spark = session()
-    import lakehouse.quality.gate  # noqa: F401 - imported before timing
+    import lakehouse.quality.gate
     import lakehouse.transforms.silver_partner_central  # noqa: F401
     from lakehouse.quality.gate import _context
 

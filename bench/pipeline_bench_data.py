@@ -273,8 +273,8 @@ class ChangeMix:
     def describe(self) -> str:
         """One paragraph stating the distribution."""
         ages = np.array(self.age_days) if self.age_days else np.array([0.0])
-        share = lambda k: f"{100 * k / max(1, self.records):.1f}%"  # noqa: E731
-        within = lambda d: f"{100 * float((ages <= d).mean()):.0f}%"  # noqa: E731
+        share = lambda k: f"{100 * k / max(1, self.records):.1f}%"
+        within = lambda d: f"{100 * float((ages <= d).mean()):.0f}%"
         return (
             f"{self.records:,} records: {self.updates_open:,} updates of open opportunities ({share(self.updates_open)}; "
             f"{self.advancing:,} advance a stage, {self.closing:,} close as Launched/Closed Lost), "

@@ -10,15 +10,12 @@ plus the changed rows). Gold is recomputed from silver.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
-import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import duckdb
-
 import pipeline_bench as pb
 import pipeline_bench_data as gen
 
@@ -137,8 +134,8 @@ def parse_sql(source: str, key: bytes) -> str:
         ("marketing_aws_funding_used", f"{mkt}.AwsFundingUsed"),
         ("stage", f"{life}.Stage"), ("closed_lost_reason", f"{life}.ClosedLostReason"),
         ("next_steps", f"{life}.NextSteps"),
-        ("next_steps_history", f"list_transform({life}.NextStepsHistory, lambda h: struct_pack(value := h.Value, "
-                               f"at := {_ts('h.Time')}))"),
+        ("next_steps_history", (f"list_transform({life}.NextStepsHistory, lambda h: struct_pack(value := h.Value, "
+                               f"at := {_ts('h.Time')}))")),
         ("review_status", f"{life}.ReviewStatus"), ("review_comments", f"{life}.ReviewComments"),
         ("review_status_reason", f"{life}.ReviewStatusReason"),
         ("target_close_date", _day(f"{life}.TargetCloseDate")),
@@ -157,9 +154,9 @@ def parse_sql(source: str, key: bytes) -> str:
         ("expected_customer_spend_count", f"coalesce(len({proj}.ExpectedCustomerSpend), 0)::INTEGER"),
         ("source_ingestion_run_id", "ingestion_run_id"), ("source_ingested_at", "ingested_at"),
         ("source_payload_sha256", "payload_sha256"),
-        ("spend", f"list_transform({proj}.ExpectedCustomerSpend, lambda x: struct_pack(amount := {_amount('x.Amount')}, "
+        ("spend", (f"list_transform({proj}.ExpectedCustomerSpend, lambda x: struct_pack(amount := {_amount('x.Amount')}, "
                   "currency_code := x.CurrencyCode, frequency := x.Frequency, target_company := x.TargetCompany, "
-                  "estimation_url := x.EstimationUrl))"),
+                  "estimation_url := x.EstimationUrl))")),
         ("customer_contacts", f"list_transform({j}.Customer.Contacts, lambda c: {_contact_sql('c', key)})"),
         ("team_contacts", f"list_transform({j}.OpportunityTeam, lambda c: {_contact_sql('c', key)})"),
         ("quarantine_reason", reason),
@@ -317,7 +314,7 @@ class DuckPipeline:
             passed, gate_q = self.gate("silver.opportunity", "changed")
             cols = silver_columns("silver.opportunity")
             con.sql(f"CREATE OR REPLACE TEMP VIEW opp AS SELECT *, {_cluster()} AS file_cluster FROM {passed}")
-            self.copy(f"""SELECT tenant_id, opportunity_id, (s.i - 1)::INTEGER AS spend_index, s.e.amount AS amount,
+            self.copy("""SELECT tenant_id, opportunity_id, (s.i - 1)::INTEGER AS spend_index, s.e.amount AS amount,
                        s.e.currency_code AS currency_code, s.e.frequency AS frequency,
                        s.e.target_company AS target_company, s.e.estimation_url AS estimation_url, last_modified_at,
                        source_ingestion_run_id, file_cluster
@@ -338,7 +335,7 @@ class DuckPipeline:
             self.copy(keep("opportunity") + f"SELECT {', '.join(cols)} FROM opp", "opportunity")
             self.copy(keep("spend") + f"SELECT * FROM '{self.path('spend_new')}'", "spend")
             self.copy(keep("contact") + f"SELECT * FROM '{self.path('contact_new')}'", "contact")
-            quarantine = f"""SELECT tenant_id, opportunity_id, 'opportunity' AS entity, opportunity_id AS entity_id,
+            quarantine = """SELECT tenant_id, opportunity_id, 'opportunity' AS entity, opportunity_id AS entity_id,
                 quarantine_reason AS reason, payload_redacted AS payload, source_payload_sha256 AS payload_sha256,
                 source_ingestion_run_id AS ingestion_run_id, source_ingested_at AS ingested_at,
                 'bench' AS quarantine_run_id FROM parsed WHERE quarantine_reason <> ''"""
@@ -395,7 +392,7 @@ class DuckPipeline:
 
 def duckdb_worker(work: Path) -> None:
     """Full build from the generated bronze, then the 1% change; DuckDB with its default threads (2 cores)."""
-    import lakehouse.quality.suites  # noqa: F401 - imported before timing (pyspark types, yaml)
+    import lakehouse.quality.suites
     import lakehouse.transforms.partner_central_json  # noqa: F401
 
     p = DuckPipeline(work)
