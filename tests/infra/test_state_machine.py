@@ -38,8 +38,12 @@ def test_committed_definition_is_what_the_step_list_generates() -> None:
 
 
 def test_committed_definition_is_valid_states_language() -> None:
-    validate_definition(committed_definition())
-    validate_definition(rendered())
+    assert validate_definition(committed_definition()) is None  # raises InvalidStateMachine listing problems
+    assert validate_definition(rendered()) is None
+    broken = copy.deepcopy(committed_definition())
+    broken["StartAt"] = "NoSuchState"
+    with pytest.raises(InvalidStateMachine):
+        validate_definition(broken)
 
 
 def test_every_pipeline_step_is_a_glue_task_in_order() -> None:
