@@ -334,7 +334,7 @@ def merge(
                            delete_marked=replace_within is not None)
         finally:
             if staged_path:
-                _remove_tree(staged_path)
+                remove_tree(staged_path)
 
     return _write(spark, td, df, scope, batch_id, "merge", _do)
 
@@ -435,12 +435,16 @@ def with_retries(fn: Callable[[], T], *, what: str, retries: int | None = None, 
     raise AssertionError("unreachable")
 
 
-def _remove_tree(path: str) -> None:
+def remove_tree(path: str) -> None:
+    """Delete a directory tree (local or s3://); a missing tree is fine."""
     if path.startswith(("s3://", "s3a://")):
         import pyarrow.fs as pafs
 
         fs, root = pafs.FileSystem.from_uri(path.replace("s3a://", "s3://", 1))
-        fs.delete_dir(root)
+        try:
+            fs.delete_dir(root)
+        except FileNotFoundError:
+            pass
     else:
         import shutil
 

@@ -156,20 +156,12 @@ def _stage(rc: RunContext, name: str, df: DataFrame) -> DataFrame:
 
 
 def _remove_tree(path: str) -> None:
-    if path.startswith(("s3://", "s3a://")):
-        import pyarrow.fs as pafs
-
-        fs, root = pafs.FileSystem.from_uri(path.replace("s3a://", "s3://", 1))
-        try:
-            fs.delete_dir(root)
-        except FileNotFoundError:
-            pass
-    else:
+    """``io.remove_tree``, then the tenant's local staging folder too once no other run of it is staging."""
+    io.remove_tree(path)
+    if not path.startswith(("s3://", "s3a://")):
         import os
-        import shutil
 
-        shutil.rmtree(path, ignore_errors=True)
-        try:  # the tenant's staging folder too, once no other run of it is staging
+        try:
             os.rmdir(os.path.dirname(path))
         except OSError:
             pass
