@@ -65,6 +65,9 @@ class TableDef:
         if not_nullable:
             # Sail silently drops mergeSchema columns when any column is NOT NULL; keep lake columns nullable
             problems.append(f"lake columns must be nullable (enforce non-null with quality gates): {not_nullable}")
+        odd = [k for k in self.properties if not k.startswith("delta.")]
+        if odd:
+            problems.append(f"table properties must be Delta properties (delta.*): {odd}")
         if problems:
             raise ValueError(f"table {self.layer}.{self.name}: " + "; ".join(problems))
 
@@ -95,8 +98,12 @@ def declare(
     grain: str,
     description: str = "",
     partition_by: tuple[str, ...] = (TENANT_COLUMN,),
+    properties: dict[str, str] | None = None,
 ) -> TableDef:
-    """Declare and register a table from ``(column, type, classification)`` triples (all columns nullable)."""
+    """Declare and register a table from ``(column, type, classification)`` triples (all columns nullable).
+
+    ``properties`` are Delta table properties (``delta.*``) that ``lakehouse.io`` sets when it creates the table;
+    a table created before a property was declared keeps its own (rebuild it to change them)."""
     return register(
         TableDef(
             layer=layer,
@@ -107,6 +114,7 @@ def declare(
             classification={c: k for c, _, k in columns},
             description=description,
             partition_by=partition_by,
+            properties=dict(properties or {}),
         )
     )
 

@@ -29,7 +29,7 @@ from lakehouse import catalog, io
 from lakehouse.catalog import TENANT_COLUMN, TableDef
 from lakehouse.entities import ace_gold as gold
 from lakehouse.entities import partner_central_silver as silver
-from lakehouse.errors import BadInput, QualityGateFailed, SchemaMismatch
+from lakehouse.errors import BadInput, QualityGateFailed
 from lakehouse.io import WriteResult
 from lakehouse.lineage import RunEvents, edges, edges_frame
 from lakehouse.privacy import KeyProvider, assert_no_raw_pii, default_key_provider, redact_json_text
@@ -143,15 +143,10 @@ def step_run(rc: RunContext) -> Iterator[RunContext]:
         _remove_tree(rc.staging_root)
 
 
-# Sail's Delta writer holds each output file in memory until it closes it: at its default target size two
-# writers of wide silver rows took ~1.5 GB (measured at 1M opportunities); 32 MiB files keep a write under 1 GB.
-WRITE_OPTIONS: dict[str, str] = {"target_file_size": str(32 * 2**20)}
-
-
 def _stage(rc: RunContext, name: str, df: DataFrame) -> DataFrame:
     """Materialise ``df`` as a staging Delta table and return a plain read of it."""
     path = f"{rc.staging_root}/{name}"
-    df.write.format("delta").mode("overwrite").options(**WRITE_OPTIONS).save(path)
+    df.write.format("delta").mode("overwrite").options(**io.WRITE_OPTIONS).save(path)
     return rc.spark.read.format("delta").load(path)
 
 
@@ -493,12 +488,12 @@ def merge_into(
     rows (ops records): staging exists for plans Sail cannot MERGE from, and costs a Delta write per call.
     """
     before = io.table_version(td)
-    if target_filter:
-        result = merge_within(rc.spark, td, df, rc.scope, update_condition=update_condition,
-                              replace_within=replace_children_of, target_filter=target_filter)
-    else:
+    try:
         result = io.merge(rc.spark, td, df, rc.scope, update_condition=update_condition,
-                          replace_within=replace_children_of, stage=stage)
+                          replace_within=replace_children_of, stage=stage, target_filter=target_filter)
+    except io.LayoutMismatch as exc:
+        raise io.LayoutMismatch(f"{exc} - for {rc.job_name}: remove {td.path()} and the {rc.job_name} rows of "
+                                f"{gold.PIPELINE_WATERMARK.qualified_name}, then run the pipeline again") from exc
     return None if result.version == before else result
 
 
@@ -510,133 +505,6 @@ def touched_clusters(rc: RunContext, opportunities: DataFrame, parents: DataFram
     old = current.join(parents.select(*keys), on=keys, how="left_semi").select(silver.FILE_CLUSTER)
     both = old.unionByName(opportunities.select(silver.FILE_CLUSTER)).distinct()
     return sorted(r[0] for r in both.collect() if r[0] is not None)
-
-
-def merge_within(
-    spark: SparkSession,
-    td: TableDef,
-    df: DataFrame,
-    scope: TenantScope,
-    *,
-    target_filter: Mapping[str, Sequence[str]],
-    update_condition: str | None = None,
-    replace_within: DataFrame | None = None,
-) -> WriteResult:
-    """``io.merge(..., stage=True)`` restricted to the target rows whose ``target_filter`` columns take the given
-    values: ``t.<col> IN (...)`` joins the ON clause, so Delta reads and rewrites only the files of those
-    partitions. Every target row a source key matches must satisfy the filter (else it would be inserted twice).
-
-    Interim copy of ``lakehouse.io.merge`` plus ``target_filter``, until io.merge takes that parameter.
-    """
-    keys = tuple(td.keys)
-    not_partitions = [c for c in target_filter if c not in td.partition_by]
-    if not_partitions:
-        raise SchemaMismatch(f"merge into {td.qualified_name}: target_filter columns {not_partitions} are not "
-                             f"partition columns {list(td.partition_by)}")
-    if replace_within is not None:
-        stray = [c for c in replace_within.columns if c not in keys]
-        if stray:
-            raise SchemaMismatch(f"merge into {td.qualified_name}: replace_within columns {stray} are not keys")
-    in_target = F.lit(True)
-    for column, values in target_filter.items():
-        in_target = in_target & F.col(column).isin(*values)
-
-    def _do(checked: DataFrame) -> None:
-        null_key = F.lit(False)
-        for k in keys:
-            null_key = null_key | F.col(k).isNull()
-        if checked.where(null_key).limit(1).count():
-            raise SchemaMismatch(
-                f"merge into {td.qualified_name} refused, nothing written: null value in key column(s) {list(keys)}"
-            )
-        if not io.exists(td):
-            _append_by_partition_groups(td, checked, next(iter(target_filter)))
-            return
-        _require_layout(td)
-        source = checked.withColumn(io._DELETE, F.lit(False))
-        if replace_within is not None:
-            parents = replace_within.dropDuplicates()
-            existing = io.read(spark, td, scope).where(in_target).join(parents, on=list(parents.columns),
-                                                                       how="left_semi")
-            gone = existing.join(checked.select(*keys), on=list(keys), how="left_anti")
-            source = source.unionByName(gone.select(*checked.columns).withColumn(io._DELETE, F.lit(True)))
-        staged_path = f"{get_settings().lake_root}/_staging/merge-{td.layer}.{td.name}-{uuid.uuid4().hex}"
-        source.write.format("delta").mode("overwrite").options(**WRITE_OPTIONS).save(staged_path)
-        source = spark.read.format("delta").load(staged_path)
-        try:
-            if source.limit(1).count() == 0:
-                return
-            view = f"_merge_src_{uuid.uuid4().hex}"
-            source.createOrReplaceTempView(view)
-            cols = td.schema.fieldNames()
-            on = " AND ".join(
-                [f"t.`{TENANT_COLUMN}` = {_sql_text(scope.tenant_id)}", f"t.`{TENANT_COLUMN}` = s.`{TENANT_COLUMN}`"]
-                + [f"t.`{c}` IN ({', '.join(_sql_text(v) for v in values)})" for c, values in target_filter.items()]
-                + [f"t.`{k}` = s.`{k}`" for k in keys if k != TENANT_COLUMN]
-            )
-            update = f"WHEN MATCHED AND NOT s.`{io._DELETE}`" + (
-                f" AND ({update_condition})" if update_condition else ""
-            )
-            sql = (
-                f"MERGE INTO delta.`{td.path()}` AS t USING {view} AS s ON {on} "
-                + (f"WHEN MATCHED AND s.`{io._DELETE}` THEN DELETE " if replace_within is not None else "")
-                + f"{update} THEN UPDATE SET {', '.join(f't.`{c}` = s.`{c}`' for c in cols)} "
-                f"WHEN NOT MATCHED AND NOT s.`{io._DELETE}` THEN INSERT ({', '.join(f'`{c}`' for c in cols)}) "
-                f"VALUES ({', '.join(f's.`{c}`' for c in cols)})"
-            )
-            try:
-                spark.sql(sql).collect()
-            finally:
-                spark.catalog.dropTempView(view)
-        finally:
-            _remove_tree(staged_path)
-
-    return io._write(spark, td, df, scope, None, "merge", _do)
-
-
-APPEND_SLICE_ROWS = 250_000
-
-
-def _append_by_partition_groups(td: TableDef, df: DataFrame, column: str) -> None:
-    """Create ``td`` from ``df``, one append per group of ``column`` partitions holding at most ~250k rows.
-
-    Sail keeps a writer open per partition value until the input ends, so one partitioned write of a whole
-    first load buffers all of it (1.9 GB for 1M opportunities); groups of 250k rows stayed under 0.9 GB at the
-    same speed. Repartitioning by the column gives one file per partition (95 files instead of 190 for 1M
-    opportunities; a full scan for gold took 0.95 s instead of 1.3 s). A failure between groups leaves some
-    partitions written; the re-run MERGEs over them.
-    """
-    counts = sorted((r[0] or "", int(r[1])) for r in df.groupBy(column).count().collect())
-    groups: list[list[str]] = []
-    rows = 0
-    for value, n in counts:
-        if not groups or rows + n > APPEND_SLICE_ROWS:
-            groups.append([])
-            rows = 0
-        groups[-1].append(value)
-        rows += n
-    for group in groups:
-        part = df if len(groups) == 1 else df.where(F.coalesce(F.col(column), F.lit("")).isin(*group))
-        # one writer per partition: a file per cluster instead of one per cluster and task (fewer files to scan)
-        part.repartition(column).write.format("delta").mode("append").partitionBy(*td.partition_by).options(
-            **WRITE_OPTIONS, **td.properties).save(td.path())
-
-
-def _sql_text(value: str) -> str:
-    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _require_layout(td: TableDef) -> None:
-    """Refuse to MERGE into a table written before its declared partitioning (it must be rebuilt)."""
-    from deltalake import DeltaTable
-
-    actual = tuple(DeltaTable(td.path(), storage_options=io.storage_options() or None).metadata().partition_columns)
-    if actual != tuple(td.partition_by):
-        raise SchemaMismatch(
-            f"{td.qualified_name} is partitioned by {list(actual)} but declared by {list(td.partition_by)} (the "
-            f"file_cluster layout): rebuild it - remove {td.path()} and the silver_partner_central rows of "
-            f"ops.pipeline_watermark, then run the pipeline again"
-        )
 
 
 def _record_quality(rc: RunContext, gates: Sequence[GateResult]) -> None:
@@ -705,16 +573,25 @@ def extract_gold(rc: RunContext) -> GoldExtract:
 
 
 def transform_gold(rc: RunContext, extract: GoldExtract) -> dict[str, DataFrame]:
-    """The three ACE marts for the tenant."""
+    """The three ACE marts for the tenant, from one scan of silver.
+
+    The scan aggregates to ``ace_facts`` (the finest grain the marts need: a few thousand rows at most), which is
+    collected once; the marts are derived from that local copy and collected too, so no gate metric, comparison
+    or write check scans silver again.
+    """
     assert extract.opportunity is not None and extract.spend is not None
+    facts = _local(rc, gold_tx.ace_facts(extract.opportunity, extract.spend, as_of=rc.as_of))
     marts = {
-        gold.ACE_PIPELINE.qualified_name: gold_tx.ace_pipeline(extract.opportunity, extract.spend),
-        gold.ACE_WIN_RATE.qualified_name: gold_tx.ace_win_rate(extract.opportunity),
-        gold.ACE_PIPELINE_HEALTH.qualified_name: gold_tx.ace_pipeline_health(extract.opportunity, as_of=rc.as_of),
+        gold.ACE_PIPELINE.qualified_name: gold_tx.pipeline_from_facts(facts),
+        gold.ACE_WIN_RATE.qualified_name: gold_tx.win_rate_from_facts(facts),
+        gold.ACE_PIPELINE_HEALTH.qualified_name: gold_tx.health_from_facts(facts),
     }
-    # marts are small (groups, not opportunities): compute each once, rather than once per gate metric,
-    # comparison and write check, each of which would scan silver again
-    return {name: rc.spark.createDataFrame(df.collect(), df.schema) for name, df in marts.items()}
+    return {name: _local(rc, df) for name, df in marts.items()}
+
+
+def _local(rc: RunContext, df: DataFrame) -> DataFrame:
+    """``df`` computed once and held as local rows (for small results)."""
+    return rc.spark.createDataFrame(df.collect(), df.schema)
 
 
 def check_gold(rc: RunContext, extract: GoldExtract, marts: dict[str, DataFrame]) -> CheckedGold:
@@ -753,9 +630,11 @@ def load_gold(rc: RunContext, checked: CheckedGold) -> StepOutcome:
 
 
 def _same_rows(a: DataFrame, b: DataFrame) -> bool:
+    """Whether two small frames hold the same multiset of rows (compared locally: one collect each)."""
+    from collections import Counter
+
     cols = a.columns
-    b = b.select(*cols)
-    return a.exceptAll(b).limit(1).count() == 0 and b.exceptAll(a).limit(1).count() == 0
+    return Counter(tuple(r) for r in a.collect()) == Counter(tuple(r) for r in b.select(*cols).collect())
 
 
 def run_gold(rc: RunContext) -> StepOutcome:

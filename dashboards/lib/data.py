@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from urllib.parse import unquote
 
 import pandas as pd
 import pyarrow as pa
@@ -168,6 +169,50 @@ def empty_frame(td: TableDef, columns: Sequence[str] | None = None) -> pd.DataFr
 # --------------------------------------------------------------------------------------------- Delta Lake
 
 
+def has_deletion_vectors(dt: Any) -> bool:
+    """Whether the table's protocol has the ``deletionVectors`` reader feature (files alone are not its rows)."""
+    return "deletionVectors" in (dt.protocol().reader_features or [])
+
+
+def scan_tenant(dt: Any, tenant_id: str, columns: Iterable[str] | None = None) -> pa.Table:
+    """The tenant's rows through delta-rs's own scan, which applies deletion vectors: tenant_id and ``columns``
+    (the ones that exist), view types made plain so pyarrow compute and pandas treat them as usual."""
+    validate_tenant_id(tenant_id)  # a safe literal: letters, digits, '-' and '_'
+    names = dt.schema().to_arrow().names
+    wanted = list(dict.fromkeys(c for c in [TENANT_COLUMN, *(columns or names)] if c in names))
+    reader = dt.scan(columns=wanted, predicate=f"{TENANT_COLUMN} = '{tenant_id}'")
+    return _plain_types(pa.RecordBatchReader.from_stream(reader).read_all())
+
+
+def _plain_types(table: pa.Table) -> pa.Table:
+    def plain(t: pa.DataType) -> pa.DataType:
+        if t == pa.string_view():
+            return pa.string()
+        if t == pa.binary_view():
+            return pa.binary()
+        return t
+
+    schema = pa.schema([pa.field(f.name, plain(f.type), f.nullable) for f in table.schema])
+    return table if schema.equals(table.schema) else table.cast(schema)
+
+
+def deleted_rows(dt: Any, paths: set[str]) -> int:
+    """Rows of the files at ``paths`` (relative, as in the add actions) that deletion vectors remove."""
+    if not has_deletion_vectors(dt):
+        return 0
+    vectors = pa.table(dt.deletion_vectors())
+    if not vectors.num_rows:
+        return 0
+    root = dt.table_uri.rstrip("/") + "/"
+    deleted = 0
+    for uri, keep in zip(vectors["filepath"].to_pylist(), vectors["selection_vector"].to_pylist(), strict=True):
+        relative = uri[len(root):] if uri.startswith(root) else uri
+        if relative in paths or unquote(relative) in paths:
+            deleted += sum(1 for k in keep if not k)
+    return deleted
+
+
+
 def _arrow_expr(clause: Clause) -> Any:
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
@@ -284,11 +329,20 @@ class DeltaLakeReader:
             return None
         return DeltaTable(path, storage_options=self.storage_options)
 
-    def _dataset(self, td: TableDef, tenant_id: str) -> Any | None:
+    def _dataset(self, td: TableDef, tenant_id: str, columns: Iterable[str] | None = None) -> Any | None:
+        """The tenant's files of ``td`` as a pyarrow dataset (rows are filtered on the tenant again on top).
+
+        A table with deletion vectors (merge-on-read silver) cannot be read file by file: its rows come from
+        ``DeltaTable.scan``, which applies the vectors, projected to ``columns`` and held in memory.
+        """
         validate_tenant_id(tenant_id)
         dt = self._table(td)
         if dt is None:
             return None
+        if has_deletion_vectors(dt):
+            import pyarrow.dataset as pds
+
+            return pds.dataset(scan_tenant(dt, tenant_id, columns))
         # prune to the tenant's files (the row filter is applied on top); read the files with Arrow's own
         # filesystem: through delta-rs's object store, reads leave threads that abort the interpreter at exit
         return dt.to_pyarrow_dataset(file_pruning_predicate=[(TENANT_COLUMN, "=", tenant_id)],
@@ -325,11 +379,19 @@ class DeltaLakeReader:
         def load() -> pa.Table:
             import pyarrow.dataset as pds
 
-            options = pds.ParquetReadOptions(dictionary_columns=sorted(DICTIONARY_COLUMNS & set(hot)))
-            dataset = dt.to_pyarrow_dataset(file_pruning_predicate=[(TENANT_COLUMN, "=", tenant_id)],
-                                            filesystem=self._filesystem(td), parquet_read_options=options)
-            present = [c for c in hot if c in dataset.schema.names]
-            table = dataset.to_table(columns=present, filter=pds.field(TENANT_COLUMN) == tenant_id)
+            dictionary = sorted(DICTIONARY_COLUMNS & set(hot))
+            if has_deletion_vectors(dt):
+                table = scan_tenant(dt, tenant_id, hot)
+                present = table.column_names
+                for c in dictionary:
+                    if c in present:
+                        table = table.set_column(present.index(c), c, pa.compute.dictionary_encode(table[c]))
+            else:
+                options = pds.ParquetReadOptions(dictionary_columns=dictionary)
+                dataset = dt.to_pyarrow_dataset(file_pruning_predicate=[(TENANT_COLUMN, "=", tenant_id)],
+                                                filesystem=self._filesystem(td), parquet_read_options=options)
+                present = [c for c in hot if c in dataset.schema.names]
+                table = dataset.to_table(columns=present, filter=pds.field(TENANT_COLUMN) == tenant_id)
             for c in hot:
                 if c not in present:  # declared after the files were written: null
                     table = table.append_column(c, pa.nulls(table.num_rows, _arrow_type(td, c)))
@@ -377,7 +439,7 @@ class DeltaLakeReader:
             if TENANT_COLUMN in cols:
                 frame[TENANT_COLUMN] = pd.Series([tenant_id] * len(frame), dtype=object)
             return frame[cols]
-        dataset = self._dataset(td, tenant_id)
+        dataset = self._dataset(td, tenant_id, [*cols, *_clause_columns(where)])
         if dataset is None:
             return empty_frame(td, cols)
         predicate = self._predicate(td, tenant_id, where)
@@ -414,7 +476,7 @@ class DeltaLakeReader:
         hot = self._hot(td, tenant_id, _clause_columns(where))
         if hot is not None:
             return self._filter_memory(hot, where).num_rows
-        dataset = self._dataset(td, tenant_id)
+        dataset = self._dataset(td, tenant_id, _clause_columns(where))
         if dataset is None:
             return 0
         return int(dataset.count_rows(filter=self._predicate(td, tenant_id, where)))
@@ -426,7 +488,7 @@ class DeltaLakeReader:
         if hot is not None:
             values = hot[column]
         else:
-            dataset = self._dataset(td, tenant_id)
+            dataset = self._dataset(td, tenant_id, [column])
             if dataset is None or column not in dataset.schema.names:
                 return []
             values = dataset.to_table(columns=[column], filter=self._predicate(td, tenant_id, ()))[column]
@@ -448,7 +510,7 @@ class DeltaLakeReader:
         if mine["num_records"].isna().any():  # a writer without file statistics: count from the files
             rows = self.count(table, tenant_id)
         else:
-            rows = int(mine["num_records"].sum())
+            rows = int(mine["num_records"].sum()) - deleted_rows(dt, set(mine["path"]))
         last_dt = _as_utc(mine["modification_time"].max())
         return TableStats(table, True, rows, len(mine), int(mine["size_bytes"].sum()), last_dt, dt.version())
 

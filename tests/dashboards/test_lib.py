@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from dashboards.lib import datasets as D
@@ -185,3 +186,36 @@ def test_a_new_table_version_is_seen_by_the_in_memory_copy(spark, lake):
     io.append(spark, "silver.opportunity", frame(spark, "silver.opportunity", [{**row, "opportunity_id": "O-2"}]), scope)
     assert reader.count("silver.opportunity", "acme") == 2
     assert reader.distinct("silver.opportunity", "acme", "opportunity_id") == ["O-1", "O-2"]
+
+
+def test_silver_with_deletion_vectors_reads_each_current_row_once(spark, lake):
+    """silver.opportunity is merge-on-read: a MERGE marks replaced rows in deletion vectors instead of
+    rewriting files, so reading the files alone would return the old and the new version of a changed row."""
+    from deltalake import DeltaTable
+
+    from dashboards.lib.data import deleted_rows, has_deletion_vectors
+    from lakehouse import io
+    from lakehouse.tenancy import TenantScope
+    from tests.dashboards.lakedata import frame
+
+    scope = TenantScope.for_tenant("acme")
+    rows = [{"tenant_id": "acme", "opportunity_id": f"O-{i}", "stage": "Prospect", "file_cluster": "open-2026-06"}
+            for i in range(6)]
+    io.append(spark, "silver.opportunity", frame(spark, "silver.opportunity", rows), scope)
+    changed = [{**rows[1], "stage": "Qualified"}, {**rows[4], "stage": "Launched"}]
+    io.merge(spark, "silver.opportunity", frame(spark, "silver.opportunity", changed), scope)
+
+    dt = DeltaTable(str(lake / "silver" / "opportunity"))
+    assert has_deletion_vectors(dt)
+    files = set(pa.table(dt.get_add_actions(flatten=True))["path"].to_pylist())
+    assert deleted_rows(dt, files) == 2  # the two replaced rows stay in their file, marked deleted
+
+    hot, cold = DeltaLakeReader(str(lake)), DeltaLakeReader(str(lake), hot_columns={})
+    for reader in (hot, cold):
+        got = reader.read("silver.opportunity", "acme", columns=["opportunity_id", "stage"])
+        assert sorted(zip(got["opportunity_id"], got["stage"], strict=True)) == [
+            ("O-0", "Prospect"), ("O-1", "Qualified"), ("O-2", "Prospect"), ("O-3", "Prospect"),
+            ("O-4", "Launched"), ("O-5", "Prospect")]
+        assert reader.count("silver.opportunity", "acme", where=[Filter("stage", "=", "Prospect")]) == 4
+        assert reader.distinct("silver.opportunity", "acme", "stage") == ["Launched", "Prospect", "Qualified"]
+        assert reader.stats("silver.opportunity", "acme").rows == 6

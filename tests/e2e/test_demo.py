@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 
 def _gold(lake, table: str, tenant: str) -> list[dict]:
     return DeltaTable(str(lake / "gold" / table)).to_pyarrow_table(
-        partitions=[("tenant_id", "=", tenant)]
+        filters=[("tenant_id", "=", tenant)]
     ).to_pylist()
 
 

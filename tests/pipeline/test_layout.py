@@ -147,14 +147,15 @@ def test_a_table_written_before_the_layout_is_refused_with_how_to_rebuild(spark,
     old.write.format("delta").mode("overwrite").partitionBy("tenant_id").save(td.path())
     write_bronze(spark, "opportunity", bronze_rows(TENANT, [opportunity("O1")], run_id="b1",
                                                    ingested_at=utc(2025, 3, 1)))
-    with pytest.raises(SchemaMismatch, match=r"silver.opportunity is partitioned by \['tenant_id'\] but declared "
-                                             r"by \['tenant_id', 'file_cluster'\].*rebuild it"):
+    with pytest.raises(SchemaMismatch, match=r"silver.opportunity refused, nothing written: .* partitioned by "
+                                             r"\['tenant_id'\] but declared by \['tenant_id', 'file_cluster'\].*"
+                                             r"rebuild it.*silver_partner_central rows of ops.pipeline_watermark"):
         run(spark)
 
 
 def test_a_first_load_larger_than_a_slice_is_appended_in_partition_groups_one_file_per_cluster(
         spark, pipeline_lake, monkeypatch):
-    monkeypatch.setattr(pipeline, "APPEND_SLICE_ROWS", 4)  # 15 opportunities in 5 clusters of 3: 5 appends
+    monkeypatch.setattr(io, "APPEND_SLICE_ROWS", 4)  # 15 opportunities in 5 clusters of 3: 5 appends
     write_bronze(spark, "opportunity", bronze_rows(TENANT, history(pipeline_lake), run_id="b1",
                                                    ingested_at=utc(2025, 3, 1)))
     run(spark)

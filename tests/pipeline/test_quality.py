@@ -22,6 +22,28 @@ def exp(name, etype, action, **kwargs):
     return {"name": name, "expectation": etype, "kwargs": kwargs, "action": action}
 
 
+@pytest.fixture(params=["pandas", "spark"])
+def gx_engine(request, monkeypatch):
+    """Run a gate test once with GX's pandas engine (small batches) and once with its Spark engine; check that
+    every validation really went to the engine named."""
+    import pandas as pd
+
+    from lakehouse.quality import gate
+
+    if request.param == "spark":
+        monkeypatch.setattr(gate, "LOCAL_GATE_ROWS", -1)
+    seen: list[bool] = []
+    real = gate.validate
+
+    def spy(df, *args, **kwargs):
+        seen.append(isinstance(df, pd.DataFrame))
+        return real(df, *args, **kwargs)
+
+    monkeypatch.setattr(gate, "validate", spy)
+    yield request.param
+    assert seen and set(seen) == {request.param == "pandas"}
+
+
 def test_every_shipped_suite_loads_and_names_real_columns_of_its_table():
     files = sorted(quality_dir().glob("*.yaml"))
     assert len(files) >= 8
@@ -55,7 +77,7 @@ def test_bad_suites_are_refused_with_the_problem_named(doc, message):
         parse_suite(doc)
 
 
-def test_quarantine_moves_exactly_the_offending_rows(spark):
+def test_quarantine_moves_exactly_the_offending_rows(spark, gx_engine):
     df = spark.createDataFrame(
         [("O1", "Prospect", 1.0), ("O2", "Bogus", 2.0), ("O3", None, 3.0), ("O4", "Launched", -1.0),
          ("O5", "Weird", -2.0)],
@@ -87,7 +109,7 @@ def test_quarantine_moves_exactly_the_offending_rows(spark):
     result.raise_if_failed()  # quarantine and warn never fail the run
 
 
-def test_fail_expectation_raises_naming_expectation_count_and_keys(spark):
+def test_fail_expectation_raises_naming_expectation_count_and_keys(spark, gx_engine):
     df = spark.createDataFrame([("O1", "Prospect", 1.0), (None, "Prospect", 2.0), (None, "Launched", 3.0)], SCHEMA)
     s = suite(exp("id_present", "expect_column_values_to_not_be_null", "fail", column="opportunity_id"),
               exp("few_rows", "expect_table_row_count_to_be_between", "fail", max_value=10))
@@ -101,7 +123,7 @@ def test_fail_expectation_raises_naming_expectation_count_and_keys(spark):
     assert err.value.exit_code == 3
 
 
-def test_gate_results_become_dq_issue_and_dq_result_rows(spark):
+def test_gate_results_become_dq_issue_and_dq_result_rows(spark, gx_engine):
     df = spark.createDataFrame([("O1", "Prospect", 1.0), ("O2", "Bogus", 2.0)], SCHEMA)
     s = suite(exp("stage_known", "expect_column_values_to_be_in_set", "warn", column="stage", value_set=["Prospect"]),
               exp("id_present", "expect_column_values_to_not_be_null", "fail", column="opportunity_id"))
