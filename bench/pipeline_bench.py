@@ -117,7 +117,7 @@ def sail_worker(work: Path, copy_on_write: bool = False) -> None:
     def run(label: str) -> dict[str, Any]:
         stages = Stages()
         counts: dict[str, int] = {}
-        rc = pl.RunContext.create(spark, gen.TENANT, job_name=pl.SILVER_JOB, run_id=f"bench-{label}.silver",
+        rc = pl.RunContext.create(spark, gen.TENANT, job_name=pl.SILVER_JOB, run_id=f"bench-{label}.silver", fresh_run_id=True,
                                   as_of=gen.AS_OF)
         with pl.step_run(rc):
             with stages.time("silver: extract (bronze past the watermark)"):
@@ -129,7 +129,7 @@ def sail_worker(work: Path, copy_on_write: bool = False) -> None:
             with stages.time("silver: MERGE + ops records"):
                 out = pl.load_silver(rc, checked)
         counts.update(out.counts)
-        rc = pl.RunContext.create(spark, gen.TENANT, job_name=pl.GOLD_JOB, run_id=f"bench-{label}.gold",
+        rc = pl.RunContext.create(spark, gen.TENANT, job_name=pl.GOLD_JOB, run_id=f"bench-{label}.gold", fresh_run_id=True,
                                   as_of=gen.AS_OF)
         with pl.step_run(rc):
             with stages.time("gold: extract + marts + gates"):

@@ -150,6 +150,64 @@ def vacuum(table: str | TableDef, retention_hours: int = 168, dry_run: bool = Fa
     )
 
 
+def changed_partitions(
+    table: str | TableDef, scope: TenantScope, since_version: int, column: str
+) -> set[str | None] | None:
+    """The values of partition ``column`` in which the scope's rows changed after ``since_version``, read from
+    the add/remove actions of the Delta log's commits (since_version, current]; None when that cannot be told
+    (a commit file is gone, e.g. after log cleanup, or the table was recreated), so the caller recomputes all."""
+    import json
+
+    import pyarrow.fs as pafs
+
+    tenant = scope.require_single("reading changed partitions")
+    td = resolve(table)
+    if column not in td.partition_by:
+        raise SchemaMismatch(f"{td.qualified_name}: {column!r} is not a partition column {list(td.partition_by)}")
+    current = table_version(td)
+    if current is None or current < since_version:
+        return None
+    path = td.path()
+    if "://" in path:
+        fs, root = pafs.FileSystem.from_uri(path.replace("s3a://", "s3://", 1))
+    else:
+        import os
+
+        fs, root = pafs.LocalFileSystem(), os.path.abspath(path)
+    values: set[str | None] = set()
+    for version in range(since_version + 1, current + 1):
+        try:
+            with fs.open_input_stream(f"{root}/_delta_log/{version:020d}.json") as stream:
+                lines = stream.read().decode().splitlines()
+        except (FileNotFoundError, OSError):
+            return None
+        for line in lines:
+            action = json.loads(line) if line.strip() else {}
+            if "metaData" in action:
+                return None  # schema, partitioning or properties changed: the caller recomputes everything
+            for kind in ("add", "remove"):
+                if kind not in action:
+                    continue
+                parts = action[kind].get("partitionValues")
+                if parts is None:  # a remove without extended metadata: the hive-style path names them
+                    parts = _path_partitions(action[kind].get("path", ""))
+                if parts.get(TENANT_COLUMN) == tenant:
+                    values.add(parts.get(column))
+    return values
+
+
+def _path_partitions(path: str) -> dict[str, str | None]:
+    from urllib.parse import unquote
+
+    parts: dict[str, str | None] = {}
+    for segment in path.split("/")[:-1]:
+        key, sep, value = segment.partition("=")
+        if sep:
+            value = unquote(value)
+            parts[unquote(key)] = None if value == "__HIVE_DEFAULT_PARTITION__" else value
+    return parts
+
+
 # ---------------------------------------------------------------------------------------------------------
 # reads
 

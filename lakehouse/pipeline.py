@@ -33,7 +33,14 @@ from lakehouse.errors import BadInput, QualityGateFailed
 from lakehouse.io import WriteResult
 from lakehouse.lineage import RunEvents, edges, edges_frame
 from lakehouse.privacy import KeyProvider, assert_no_raw_pii, default_key_provider, redact_json_text
-from lakehouse.quality.gate import DataQualityIssue, GateResult, describe_failures, dq_frames, run_gate
+from lakehouse.quality.gate import (
+    LOCAL_GATE_ROWS,
+    DataQualityIssue,
+    GateResult,
+    describe_failures,
+    dq_frames,
+    run_gate,
+)
 from lakehouse.quality.suites import Suite, load_suite
 from lakehouse.settings import get_settings
 from lakehouse.tenancy import TenantScope
@@ -77,6 +84,7 @@ class RunContext:
     events: RunEvents | None = None
     inputs: dict[str, int | None] = field(default_factory=dict)
     outputs: dict[str, int | None] = field(default_factory=dict)
+    fresh_run_id: bool = False  # generated in this process (timestamp + random): nothing is recorded under it yet
 
     @classmethod
     def create(
@@ -89,12 +97,17 @@ class RunContext:
         as_of: date | None = None,
         key_provider: KeyProvider | None = None,
         events: RunEvents | None = None,
+        fresh_run_id: bool | None = None,
     ) -> RunContext:
-        """A context with a generated run id and today's UTC date unless given."""
+        """A context with a generated run id and today's UTC date unless given.
+
+        ``fresh_run_id``: the run id was generated for this run (default: when ``run_id`` is not given), so its
+        ops records are appended; a given run id may be a retry, so its records are merged (replaced)."""
         TenantScope.for_tenant(tenant_id)  # validates the id
-        run_id = run_id or f"{job_name}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        fresh = run_id is None if fresh_run_id is None else fresh_run_id
+        run_id = run_id or new_run_id(job_name)
         return cls(spark, tenant_id, run_id, job_name, as_of or datetime.now(UTC).date(), key_provider,
-                   events or RunEvents(job_name, run_id, tenant_id))
+                   events or RunEvents(job_name, run_id, tenant_id), fresh_run_id=fresh)
 
     @property
     def scope(self) -> TenantScope:
@@ -110,6 +123,11 @@ class RunContext:
     def staging_root(self) -> str:
         """Where this run materialises intermediates (removed when the step ends)."""
         return f"{get_settings().lake_root.rstrip('/')}/_staging/{self.tenant_id}/{self.run_id}"
+
+
+def new_run_id(prefix: str) -> str:
+    """A run id no earlier run has: prefix, UTC second and 32 random bits."""
+    return f"{prefix}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True)
@@ -358,12 +376,14 @@ def check_silver(rc: RunContext, batch: SilverBatch) -> CheckedSilver:
     counts = dict(batch.counts)
     quarantine = list(batch.quarantine)
 
-    def gate(df: DataFrame, table: str, allow: bool = False) -> GateResult:
-        return run_gate(df, _suite(table, allow_quarantine=allow), tenant_id=rc.tenant_id, run_id=rc.run_id)
+    def gate(df: DataFrame, table: str, allow: bool = False, rows: int | None = None) -> GateResult:
+        return run_gate(df, _suite(table, allow_quarantine=allow), tenant_id=rc.tenant_id, run_id=rc.run_id,
+                        rows=rows)
 
     opportunities = batch.changed.get("opportunity")
     if opportunities is not None and counts.get("opportunity.changed"):
-        g = gate(opportunities, silver.OPPORTUNITY.qualified_name, True)
+        changed = counts["opportunity.changed"]
+        g = gate(opportunities, silver.OPPORTUNITY.qualified_name, True, changed)
         gates.append(g)
         if g.quarantined is not None:
             quarantine.append(_gate_quarantine(rc, g.quarantined, batch.extract.sources["opportunity"].rows))
@@ -373,8 +393,11 @@ def check_silver(rc: RunContext, batch: SilverBatch) -> CheckedSilver:
         frames[silver.OPPORTUNITY.qualified_name] = silver_tx.to_opportunity(passed)
         for td, build in ((silver.OPPORTUNITY_SPEND, silver_tx.to_opportunity_spend),
                           (silver.OPPORTUNITY_CONTACT, silver_tx.to_opportunity_contact)):
-            # staged: each GX metric and the MERGE would otherwise explode the parsed rows again
-            child_gate = gate(_stage(rc, td.name, build(passed)), td.qualified_name)
+            # a large batch is staged: each GX metric on Spark and the MERGE would otherwise explode the parsed rows
+            # again; a small one is collected once for the gate and exploded again for the MERGE
+            children = build(passed)
+            child_gate = gate(_stage(rc, td.name, children) if changed > LOCAL_GATE_ROWS else children,
+                              td.qualified_name)
             gates.append(child_gate)
             frames[td.qualified_name] = child_gate.passed
     for entity, td, build in (("solution", silver.SOLUTION, silver_tx.to_solution),
@@ -382,7 +405,7 @@ def check_silver(rc: RunContext, batch: SilverBatch) -> CheckedSilver:
                                silver_tx.to_engagement_invitation)):
         rows = batch.changed.get(entity)
         if rows is not None and counts.get(f"{entity}.changed"):
-            g = gate(build(rows), td.qualified_name)
+            g = gate(build(rows), td.qualified_name, rows=counts[f"{entity}.changed"])
             gates.append(g)
             frames[td.qualified_name] = g.passed
     if quarantine:
@@ -438,11 +461,12 @@ def load_silver(rc: RunContext, checked: CheckedSilver) -> StepOutcome:
         touched = touched_clusters(rc, checked.frames[silver.OPPORTUNITY.qualified_name], checked.parents)
         clusters = {silver.FILE_CLUSTER: touched}
         counts["opportunity.clusters_touched"] = len(touched)
+    # the frames are projections, filters and explodes of the staged batches: Sail merges from them directly
     for td in (silver.OPPORTUNITY, silver.SOLUTION, silver.ENGAGEMENT_INVITATION):
         df = checked.frames.get(td.qualified_name)
         if df is not None:
             _write(rc, writes, td, df, update_condition=_NEWER,
-                   target_filter=clusters if td is silver.OPPORTUNITY else None)
+                   target_filter=clusters if td is silver.OPPORTUNITY else None, stage=False)
     if checked.parents is not None:
         for td in (silver.OPPORTUNITY_SPEND, silver.OPPORTUNITY_CONTACT):
             _write(rc, writes, td, checked.frames[td.qualified_name], replace_children_of=checked.parents,
@@ -513,14 +537,24 @@ def _record_quality(rc: RunContext, gates: Sequence[GateResult]) -> None:
         return
     issues, results = dq_frames(rc.spark, gates)
     if any(g.issues for g in gates):
-        merge_into(rc, gold.DQ_ISSUE, issues, stage=False)
-    merge_into(rc, gold.DQ_RESULT, results, stage=False)
+        _record(rc, gold.DQ_ISSUE, issues)
+    _record(rc, gold.DQ_RESULT, results)
 
 
 def _record_lineage(rc: RunContext) -> None:
     if rc.inputs and rc.outputs:
         rows = edges(rc.tenant_id, rc.run_id, rc.job_name, rc.inputs, rc.outputs)
-        merge_into(rc, gold.LINEAGE_EDGE, edges_frame(rc.spark, rows), stage=False)
+        _record(rc, gold.LINEAGE_EDGE, edges_frame(rc.spark, rows))
+
+
+def _record(rc: RunContext, td: TableDef, df: DataFrame) -> None:
+    """Write a run's ops records (keyed by run id; each step records each table once): appended under a fresh
+    run id, which has no records yet (an append is ~4x cheaper than a MERGE: ~0.04 s against ~0.15 s on Sail);
+    merged under a given run id, which may be a retry of a run that recorded some already."""
+    if rc.fresh_run_id:
+        io.append(rc.spark, td, df, rc.scope)
+    else:
+        merge_into(rc, td, df, stage=False)
 
 
 def run_silver(rc: RunContext) -> StepOutcome:
@@ -542,6 +576,8 @@ class GoldExtract:
     versions: dict[str, int | None]
     opportunity: DataFrame | None = None
     spend: DataFrame | None = None
+    # silver file clusters changed since the versions gold last consumed (None: recompute every cluster)
+    touched: set[str | None] | None = None
 
     @property
     def empty(self) -> bool:
@@ -569,24 +605,59 @@ def extract_gold(rc: RunContext) -> GoldExtract:
     opportunity = io.read(rc.spark, silver.OPPORTUNITY, rc.scope, version=versions[silver.OPPORTUNITY.qualified_name])
     spend = io.read(rc.spark, silver.OPPORTUNITY_SPEND, rc.scope,
                     version=versions[silver.OPPORTUNITY_SPEND.qualified_name])
-    return GoldExtract(versions, opportunity, spend)
+    return GoldExtract(versions, opportunity, spend, _touched_clusters(rc, marks, versions))
+
+
+def _touched_clusters(rc: RunContext, marks: dict[str, Watermark], versions: dict[str, int | None]
+                      ) -> set[str | None] | None:
+    """The silver file clusters whose rows changed since the versions gold last consumed (from the Delta log), or
+    None when gold must recompute all of them: no stored facts, a new run date (``stale`` depends on it), or a
+    history the log cannot tell."""
+    if not io.exists(gold.ACE_FACTS):
+        return None
+    touched: set[str | None] = set()
+    for name, version in versions.items():
+        mark = marks.get(name)
+        if mark is None or mark.source_version is None or mark.as_of != rc.as_of or version is None:
+            return None
+        if version == mark.source_version:
+            continue
+        changed = io.changed_partitions(name, rc.scope, mark.source_version, silver.FILE_CLUSTER)
+        if changed is None:
+            return None
+        touched |= changed
+    return touched
 
 
 def transform_gold(rc: RunContext, extract: GoldExtract) -> dict[str, DataFrame]:
-    """The three ACE marts for the tenant, from one scan of silver.
+    """The three ACE marts for the tenant and the ``gold.ace_facts`` they derive from.
 
-    The scan aggregates to ``ace_facts`` (the finest grain the marts need: a few thousand rows at most), which is
-    collected once; the marts are derived from that local copy and collected too, so no gate metric, comparison
-    or write check scans silver again.
+    Facts (the finest grain the marts need, per silver file cluster: a few thousand rows) are recomputed from
+    silver only for the clusters that changed since gold last ran (all clusters on a first run or a new run
+    date) and taken from the stored facts for the rest, then held as local rows; the marts are derived from that
+    local copy, so no gate metric, comparison or write check scans silver again.
     """
     assert extract.opportunity is not None and extract.spend is not None
-    facts = _local(rc, gold_tx.ace_facts(extract.opportunity, extract.spend, as_of=rc.as_of))
+    opportunity, spend = extract.opportunity, extract.spend
+    kept: list[Any] = []
+    if extract.touched is not None:
+        in_touched = _in_clusters(extract.touched)
+        opportunity, spend = opportunity.where(in_touched), spend.where(in_touched)
+        kept = io.read(rc.spark, gold.ACE_FACTS, rc.scope).where(~in_touched).collect()
+    fresh = gold_tx.ace_facts(opportunity, spend, as_of=rc.as_of).collect()
+    facts = rc.spark.createDataFrame(kept + fresh, gold.ACE_FACTS.schema)
     marts = {
         gold.ACE_PIPELINE.qualified_name: gold_tx.pipeline_from_facts(facts),
         gold.ACE_WIN_RATE.qualified_name: gold_tx.win_rate_from_facts(facts),
         gold.ACE_PIPELINE_HEALTH.qualified_name: gold_tx.health_from_facts(facts),
     }
-    return {name: _local(rc, df) for name, df in marts.items()}
+    return {**{name: _local(rc, df) for name, df in marts.items()}, gold.ACE_FACTS.qualified_name: facts}
+
+
+def _in_clusters(clusters: set[str | None]) -> Any:
+    values = sorted(c for c in clusters if c is not None)
+    cond = F.col(silver.FILE_CLUSTER).isin(*values) if values else F.lit(False)
+    return cond | F.col(silver.FILE_CLUSTER).isNull() if None in clusters else cond
 
 
 def _local(rc: RunContext, df: DataFrame) -> DataFrame:
@@ -667,7 +738,8 @@ def run_pipeline(
 
     if until not in ("silver", "gold"):
         raise BadInput(f"--until must be silver or gold, got {until!r}")
-    run_id = run_id or f"pipeline-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    fresh = run_id is None
+    run_id = run_id or new_run_id("pipeline")
     outcomes: list[StepOutcome] = []
     for step in pipeline_steps.until(until):
         if step.layer == "bronze":
@@ -676,7 +748,7 @@ def run_pipeline(
         if runner is None:
             raise BadInput(f"pipeline step {step.name!r} has no runner in lakehouse.pipeline.STEP_RUNNERS")
         rc = RunContext.create(spark, tenant_id, job_name=step.name, run_id=f"{run_id}.{step.name}", as_of=as_of,
-                               key_provider=key_provider)
+                               key_provider=key_provider, fresh_run_id=fresh)
         outcomes.append(runner(rc))
     return outcomes
 

@@ -8,6 +8,7 @@ from pyspark.sql.types import (
     ArrayType,
     BooleanType,
     DateType,
+    DecimalType,
     DoubleType,
     LongType,
     StringType,
@@ -18,6 +19,7 @@ from lakehouse.catalog import TableDef, declare
 from lakehouse.entities.partner_central_silver import AMOUNT
 
 _S, _L, _TS = StringType(), LongType(), TimestampType()
+SPEND_SUM = DecimalType(28, 2)  # a sum of decimal(18,2) amounts
 
 
 ACE_PIPELINE = declare(
@@ -73,6 +75,28 @@ ACE_PIPELINE_HEALTH = declare(
 )
 
 GOLD_TABLES: tuple[TableDef, ...] = (ACE_PIPELINE, ACE_WIN_RATE, ACE_PIPELINE_HEALTH)
+
+ACE_FACTS = declare(
+    "gold",
+    "ace_facts",
+    [
+        ("tenant_id", _S, "internal"),
+        ("file_cluster", _S, "internal"),
+        ("stage", _S, "internal"),
+        ("target_close_month", _S, "internal"),
+        ("review_status", _S, "internal"),
+        ("stale", BooleanType(), "internal"),
+        ("opportunity_count", _L, "internal"),
+        ("usd_monthly_spend", SPEND_SUM, "internal"),
+        ("as_of_date", DateType(), "internal"),
+    ],
+    keys=("tenant_id", "file_cluster", "stage", "target_close_month", "review_status", "stale"),
+    grain="one row per tenant x silver file_cluster x stage x target_close_month x review_status x stale",
+    description="The aggregate the three ACE marts are derived from (lakehouse.transforms.gold_ace.ace_facts), "
+    "per silver file cluster, so a gold run recomputes only the clusters silver changed since the versions gold "
+    "last consumed. usd_monthly_spend = sum of the cluster's USD monthly ExpectedCustomerSpend amounts (null when "
+    "none); stale as in ace_pipeline_health, for as_of_date.",
+)
 
 # --------------------------------------------------------------------------------------------------- ops
 

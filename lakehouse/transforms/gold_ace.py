@@ -7,7 +7,14 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from lakehouse.entities import ace_gold as gold
-from lakehouse.entities.partner_central_silver import AMOUNT, CLOSED_STAGES, LOST_STAGE, WON_STAGE
+from lakehouse.entities.ace_gold import SPEND_SUM
+from lakehouse.entities.partner_central_silver import (
+    AMOUNT,
+    CLOSED_STAGES,
+    FILE_CLUSTER,
+    LOST_STAGE,
+    WON_STAGE,
+)
 
 USD = "USD"
 MONTHLY = "Monthly"
@@ -15,15 +22,18 @@ ACTION_REQUIRED = "Action Required"
 
 
 def ace_facts(opportunity: DataFrame, spend: DataFrame | None = None, *, as_of: date | None = None) -> DataFrame:
-    """The finest grain the three marts need, in one pass over silver: per tenant x stage x target_close_month x
-    review_status x stale, the opportunity count and the sum of their USD monthly expected spend (null when none
-    of them has such an entry). ``stale`` (target close date before ``as_of``, stage open) is null without
-    ``as_of``, which is kept in ``as_of_date``. Without ``spend`` the spend is null."""
+    """gold.ace_facts: the finest grain the three marts need, in one pass over silver: per tenant x file_cluster x
+    stage x target_close_month x review_status x stale, the opportunity count and the sum of their USD monthly
+    expected spend (null when none of them has such an entry). ``stale`` (target close date before ``as_of``,
+    stage open) is null without ``as_of``, which is kept in ``as_of_date``. Without ``spend`` the spend is null;
+    without a file_cluster column (frames not read from silver) the cluster is null."""
     stage = F.col("stage")
     open_stage = stage.isNull() | ~stage.isin(*CLOSED_STAGES)
     as_of_col = F.lit(as_of).cast("date") if as_of is not None else F.lit(None).cast("date")
+    cluster = F.col(FILE_CLUSTER) if FILE_CLUSTER in opportunity.columns else F.lit(None).cast("string")
     per_opp = opportunity.select(
         "tenant_id",
+        cluster.alias(FILE_CLUSTER),
         "opportunity_id",
         "stage",
         F.date_format("target_close_date", "yyyy-MM").alias("target_close_month"),
@@ -40,10 +50,11 @@ def ace_facts(opportunity: DataFrame, spend: DataFrame | None = None, *, as_of: 
         per_opp = per_opp.join(usd_monthly, on=["tenant_id", "opportunity_id"], how="left")
     else:
         per_opp = per_opp.withColumn("_usd", F.lit(None).cast(AMOUNT))
-    return per_opp.groupBy("tenant_id", "stage", "target_close_month", "review_status", "stale").agg(
+    out = per_opp.groupBy("tenant_id", FILE_CLUSTER, "stage", "target_close_month", "review_status", "stale").agg(
         F.count(F.lit(1)).cast("long").alias("opportunity_count"),
-        F.sum("_usd").alias("usd_monthly_spend"),
+        F.sum("_usd").cast(SPEND_SUM).alias("usd_monthly_spend"),
     ).withColumn("as_of_date", as_of_col)
+    return out.select(*gold.ACE_FACTS.schema.fieldNames())
 
 
 def ace_pipeline(opportunity: DataFrame, spend: DataFrame) -> DataFrame:

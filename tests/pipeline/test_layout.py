@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +167,59 @@ def test_a_first_load_larger_than_a_slice_is_appended_in_partition_groups_one_fi
     scope = TenantScope.for_tenant(TENANT)
     assert sorted(r.opportunity_id for r in io.read(spark, silver.OPPORTUNITY, scope).collect()) == sorted(
         [f"C{i}" for i in range(9)] + [f"P{i}" for i in range(6)])
+
+
+# ----------------------------------------------------------------------------- gold from changed clusters only
+
+
+def full_facts(spark) -> list[tuple]:  # type: ignore[no-untyped-def]
+    """gold.ace_facts recomputed from the whole of silver (what the stored facts must equal)."""
+    from lakehouse.transforms import gold_ace
+
+    scope = TenantScope.for_tenant(TENANT)
+    facts = gold_ace.ace_facts(io.read(spark, silver.OPPORTUNITY, scope), io.read(spark, silver.OPPORTUNITY_SPEND, scope),
+                               as_of=AS_OF)
+    return sorted((tuple(r) for r in facts.collect()), key=repr)
+
+
+def stored_facts(spark) -> list[tuple]:  # type: ignore[no-untyped-def]
+    return sorted((tuple(r) for r in io.read(spark, "gold.ace_facts", TenantScope.for_tenant(TENANT)).collect()),
+                  key=repr)
+
+
+def test_gold_recomputes_only_the_clusters_silver_changed_and_equals_a_full_recompute(spark, pipeline_lake,
+                                                                                      monkeypatch):
+    from lakehouse.transforms import gold_ace
+
+    write_bronze(spark, "opportunity", bronze_rows(TENANT, history(pipeline_lake), run_id="b1",
+                                                   ingested_at=utc(2025, 3, 1)))
+    pipeline.run_pipeline(spark, TENANT, as_of=AS_OF)
+    assert stored_facts(spark) == full_facts(spark)
+    scope = TenantScope.for_tenant(TENANT)
+    before = io.table_version(silver.OPPORTUNITY)
+
+    # P0 (open-2025-01) closes in 2025-03 and P1 (open-2025-02) gets new spend: three clusters change
+    write_bronze(spark, "opportunity", bronze_rows(TENANT, [
+        opportunity("P0", stage="Launched", modified="2025-03-05T10:00:00Z", team=TEAM),
+        opportunity("P1", stage="Qualified", modified="2025-02-20T10:00:00Z", spend=[("900", "USD", "Monthly")],
+                    team=TEAM),
+    ], run_id="b2", ingested_at=utc(2025, 3, 6)))
+    assert io.changed_partitions(silver.OPPORTUNITY, scope, before, "file_cluster") == set()
+    seen: list[set] = []
+    real = gold_ace.ace_facts
+
+    def spy(opportunity_df, spend_df=None, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append({r[0] for r in opportunity_df.select("file_cluster").distinct().collect()})
+        return real(opportunity_df, spend_df, **kwargs)
+
+    monkeypatch.setattr(gold_ace, "ace_facts", spy)
+    pipeline.run_pipeline(spark, TENANT, as_of=AS_OF)
+    assert io.changed_partitions(silver.OPPORTUNITY, scope, before, "file_cluster") == {
+        "open-2025-01", "open-2025-02", "closed-2025-03"}
+    assert seen == [{"open-2025-01", "open-2025-02", "closed-2025-03"}]  # not the other three clusters
+    monkeypatch.setattr(gold_ace, "ace_facts", real)
+    assert stored_facts(spark) == full_facts(spark)
+    pipeline_rows = {(r.stage, r.target_close_month): (r.opportunity_count, r.expected_monthly_spend_usd)
+                     for r in io.read(spark, "gold.ace_pipeline", scope).collect()}
+    assert pipeline_rows[("Launched", "2025-06")] == (5, Decimal("500.00"))  # C1, C3, C5, C7 and now P0
+    assert pipeline_rows[("Qualified", "2025-06")] == (5, Decimal("1300.00"))  # P1's 900 + 4 x 100

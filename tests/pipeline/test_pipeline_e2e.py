@@ -327,3 +327,26 @@ def test_staging_is_removed_after_a_run(spark, pipeline_lake):
     pipeline.run_pipeline(spark, TENANT, as_of=AS_OF, until="silver")
     staging = pipeline_lake / "_staging"
     assert not staging.exists() or list(staging.iterdir()) == []
+
+
+def test_ops_records_are_appended_under_a_fresh_run_id_and_replaced_under_a_given_one(spark, pipeline_lake):
+    from lakehouse.entities import ace_gold as gold
+
+    write_bronze(spark, "opportunity", bronze_rows(TENANT, [opportunity("O1")], run_id="b1",
+                                                   ingested_at=utc(2025, 1, 1)))
+    silver_outcome = pipeline.run_pipeline(spark, TENANT, as_of=AS_OF, until="silver")[0]
+    fresh = silver_outcome.run_id
+    assert fresh.startswith("pipeline-") and fresh.endswith(".silver_partner_central")
+    recorded = [r for r in rows(spark, "ops.dq_result") if r["run_id"] == fresh]
+    assert recorded and len({(r["table_name"], r["expectation"]) for r in recorded}) == len(recorded)
+    operations = [h["operation"] for h in io.history(gold.DQ_RESULT)]
+    assert "MERGE" not in operations  # every record so far came under a fresh run id: appended
+
+    # a given run id may be a retry: recording its rows again replaces them (MERGE on the run-id key)
+    rc = pipeline.RunContext.create(spark, TENANT, job_name=pipeline.SILVER_JOB, run_id="given-1")
+    assert not rc.fresh_run_id
+    again = [{**r, "run_id": "given-1"} for r in recorded]
+    for _ in range(2):
+        pipeline._record(rc, gold.DQ_RESULT, spark.createDataFrame(again, gold.DQ_RESULT.schema))
+    assert len([r for r in rows(spark, "ops.dq_result") if r["run_id"] == "given-1"]) == len(recorded)
+    assert io.history(gold.DQ_RESULT, 1)[0]["operation"] == "MERGE"
