@@ -174,42 +174,61 @@ def has_deletion_vectors(dt: Any) -> bool:
     return "deletionVectors" in (dt.protocol().reader_features or [])
 
 
-def scan_tenant(dt: Any, tenant_id: str, columns: Iterable[str] | None = None) -> pa.Table:
-    """The tenant's rows through delta-rs's own scan, which applies deletion vectors: tenant_id and ``columns``
-    (the ones that exist), view types made plain so pyarrow compute and pandas treat them as usual."""
-    validate_tenant_id(tenant_id)  # a safe literal: letters, digits, '-' and '_'
-    names = dt.schema().to_arrow().names
-    wanted = list(dict.fromkeys(c for c in [TENANT_COLUMN, *(columns or names)] if c in names))
-    reader = dt.scan(columns=wanted, predicate=f"{TENANT_COLUMN} = '{tenant_id}'")
-    return _plain_types(pa.RecordBatchReader.from_stream(reader).read_all())
+def tenant_files(dt: Any, tenant_id: str, filesystem: Any, columns: Iterable[str] | None = None,
+                 read_options: Any = None) -> Any:
+    """The tenant's rows of a table with deletion vectors, as a pyarrow dataset read from its files directly
+    (``to_pyarrow_dataset`` refuses such tables; ``DeltaTable.scan`` applies the vectors but took 3x as long).
+
+    Files without a vector are scanned lazily; when some carry one, ``columns`` (and tenant_id) of all the
+    tenant's files are read and each vector's deleted rows removed, in memory.
+    """
+    import pyarrow.dataset as pds
+
+    validate_tenant_id(tenant_id)
+    actions = pa.table(dt.get_add_actions(flatten=True))
+    part = f"partition.{TENANT_COLUMN}"
+    paths = [r["path"] for r in actions.select(["path", part]).to_pylist() if r[part] == tenant_id]
+    partition_columns = list(dt.metadata().partition_columns)
+    fmt = pds.ParquetFileFormat(read_options=read_options) if read_options is not None else "parquet"
+    partitioning = pds.partitioning(pa.schema([(c, pa.string()) for c in partition_columns]), flavor="hive")
+
+    def files(selected: list[str]) -> Any:
+        return pds.dataset(selected, filesystem=filesystem, format=fmt, partitioning=partitioning,
+                           partition_base_dir="")
+
+    vectors = _deletion_vectors(dt)
+    marked = [p for p in paths if p in vectors]
+    if not marked:
+        return files(paths)
+    schema = files(paths[:1]).schema
+    wanted = [c for c in dict.fromkeys([TENANT_COLUMN, *(columns or schema.names)]) if c in schema.names]
+    clean = [p for p in paths if p not in vectors]
+    tables = [files(clean).to_table(columns=wanted)] if clean else []
+    for path in marked:
+        table = files([path]).to_table(columns=wanted)
+        keep = vectors[path][:table.num_rows]
+        tables.append(table.filter(pa.array(keep + [True] * (table.num_rows - len(keep)))))
+    return pds.dataset(pa.concat_tables(tables))
 
 
-def _plain_types(table: pa.Table) -> pa.Table:
-    def plain(t: pa.DataType) -> pa.DataType:
-        if t == pa.string_view():
-            return pa.string()
-        if t == pa.binary_view():
-            return pa.binary()
-        return t
-
-    schema = pa.schema([pa.field(f.name, plain(f.type), f.nullable) for f in table.schema])
-    return table if schema.equals(table.schema) else table.cast(schema)
+def _deletion_vectors(dt: Any) -> dict[str, list[bool]]:
+    """Keep-masks of the files that carry a deletion vector, by path relative to the table (as in add actions)."""
+    if not has_deletion_vectors(dt):
+        return {}
+    vectors = pa.table(dt.deletion_vectors())
+    root = dt.table_uri.rstrip("/") + "/"
+    out: dict[str, list[bool]] = {}
+    for uri, keep in zip(vectors["filepath"].to_pylist(), vectors["selection_vector"].to_pylist(), strict=True):
+        relative = uri[len(root):] if uri.startswith(root) else uri
+        out[relative] = keep
+        out[unquote(relative)] = keep
+    return out
 
 
 def deleted_rows(dt: Any, paths: set[str]) -> int:
     """Rows of the files at ``paths`` (relative, as in the add actions) that deletion vectors remove."""
-    if not has_deletion_vectors(dt):
-        return 0
-    vectors = pa.table(dt.deletion_vectors())
-    if not vectors.num_rows:
-        return 0
-    root = dt.table_uri.rstrip("/") + "/"
-    deleted = 0
-    for uri, keep in zip(vectors["filepath"].to_pylist(), vectors["selection_vector"].to_pylist(), strict=True):
-        relative = uri[len(root):] if uri.startswith(root) else uri
-        if relative in paths or unquote(relative) in paths:
-            deleted += sum(1 for k in keep if not k)
-    return deleted
+    vectors = _deletion_vectors(dt)
+    return sum(sum(1 for k in vectors[p] if not k) for p in paths if p in vectors)
 
 
 
@@ -330,19 +349,14 @@ class DeltaLakeReader:
         return DeltaTable(path, storage_options=self.storage_options)
 
     def _dataset(self, td: TableDef, tenant_id: str, columns: Iterable[str] | None = None) -> Any | None:
-        """The tenant's files of ``td`` as a pyarrow dataset (rows are filtered on the tenant again on top).
-
-        A table with deletion vectors (merge-on-read silver) cannot be read file by file: its rows come from
-        ``DeltaTable.scan``, which applies the vectors, projected to ``columns`` and held in memory.
-        """
+        """The tenant's files of ``td`` as a pyarrow dataset (rows are filtered on the tenant again on top); for a
+        table with deletion vectors (merge-on-read silver) without the rows they delete (``tenant_files``)."""
         validate_tenant_id(tenant_id)
         dt = self._table(td)
         if dt is None:
             return None
         if has_deletion_vectors(dt):
-            import pyarrow.dataset as pds
-
-            return pds.dataset(scan_tenant(dt, tenant_id, columns))
+            return tenant_files(dt, tenant_id, self._filesystem(td), columns)
         # prune to the tenant's files (the row filter is applied on top); read the files with Arrow's own
         # filesystem: through delta-rs's object store, reads leave threads that abort the interpreter at exit
         return dt.to_pyarrow_dataset(file_pruning_predicate=[(TENANT_COLUMN, "=", tenant_id)],
@@ -380,18 +394,14 @@ class DeltaLakeReader:
             import pyarrow.dataset as pds
 
             dictionary = sorted(DICTIONARY_COLUMNS & set(hot))
+            options = pds.ParquetReadOptions(dictionary_columns=dictionary)
             if has_deletion_vectors(dt):
-                table = scan_tenant(dt, tenant_id, hot)
-                present = table.column_names
-                for c in dictionary:
-                    if c in present:
-                        table = table.set_column(present.index(c), c, pa.compute.dictionary_encode(table[c]))
+                dataset = tenant_files(dt, tenant_id, self._filesystem(td), hot, read_options=options)
             else:
-                options = pds.ParquetReadOptions(dictionary_columns=dictionary)
                 dataset = dt.to_pyarrow_dataset(file_pruning_predicate=[(TENANT_COLUMN, "=", tenant_id)],
                                                 filesystem=self._filesystem(td), parquet_read_options=options)
-                present = [c for c in hot if c in dataset.schema.names]
-                table = dataset.to_table(columns=present, filter=pds.field(TENANT_COLUMN) == tenant_id)
+            present = [c for c in hot if c in dataset.schema.names]
+            table = dataset.to_table(columns=present, filter=pds.field(TENANT_COLUMN) == tenant_id)
             for c in hot:
                 if c not in present:  # declared after the files were written: null
                     table = table.append_column(c, pa.nulls(table.num_rows, _arrow_type(td, c)))
