@@ -12,7 +12,8 @@ tables are merge-on-read (``delta.enableDeletionVectors``): a MERGE marks the ro
 vector and writes only the new rows, instead of rewriting every file that holds a changed row (copy-on-write
 rewrote ~19% of silver for a 1% change, the hot recent open clusters; measured in docs/pipeline_bench.md).
 Readers must apply deletion vectors: Sail, delta-spark 3.x (Glue 5) and ``deltalake``'s ``DeltaTable.scan`` /
-``QueryBuilder`` do; ``deltalake``'s ``to_pyarrow_dataset`` refuses such tables (dashboards/lib/data.py scans).
+``QueryBuilder`` do; ``deltalake``'s ``to_pyarrow_dataset`` refuses such tables (the dashboards read the files and
+apply the vectors themselves: dashboards/lib/data.py).
 """
 from __future__ import annotations
 
