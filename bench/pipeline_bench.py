@@ -156,7 +156,6 @@ def sail_worker(work: Path, copy_on_write: bool = False) -> None:
 def _time_writes() -> list[tuple[str, float, float]]:
     """Record the seconds of every lakehouse.io write by table (wraps the functions; behaviour unchanged)."""
     from lakehouse import io
-    from lakehouse import pipeline as pl
 
     log: list[tuple[str, float, float]] = []
     for module, name in ((io, "merge"), (io, "overwrite_partition"), (io, "append")):
