@@ -53,12 +53,14 @@ _CONFLICT_MARKERS = (
 
 @dataclass(frozen=True)
 class WriteResult:
-    """What a write did: the table version it produced, rows written, and whether it was skipped."""
+    """What a write did: the table version it produced, rows written, whether it was skipped (a batch that had
+    already landed) and whether it made a commit (an empty append or merge makes none)."""
 
     table: str
     version: int | None
     rows: int
     skipped: bool = False
+    committed: bool = False
 
 
 class CommitConflict(LakehouseError):
@@ -543,6 +545,7 @@ def _write(
     if rows or kind != "append":  # an empty append would still make a commit
         with_retries(lambda: action(checked, rows, snapshot is not None or exists(td)),
                      what=f"{kind} into {td.qualified_name}")
+    before = None if snapshot is None else snapshot.version()
     if snapshot is None:
         version = table_version(td)
     else:
@@ -550,7 +553,7 @@ def _write(
         version = snapshot.version()
     if ledger is not None:
         ledger.record_committed(version, rows)
-    return WriteResult(td.qualified_name, version, rows)
+    return WriteResult(td.qualified_name, version, rows, committed=version != before)
 
 
 def _check_rows(td: TableDef, df: DataFrame, scope: TenantScope, tenant: str, not_null: Sequence[str]) -> int:

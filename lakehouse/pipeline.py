@@ -513,14 +513,13 @@ def merge_into(
     rewrites only the target files in those partitions. ``stage=False`` for small frames built from local
     rows (ops records): staging exists for plans Sail cannot MERGE from, and costs a Delta write per call.
     """
-    before = io.table_version(td)
     try:
         result = io.merge(rc.spark, td, df, rc.scope, update_condition=update_condition,
                           replace_within=replace_children_of, stage=stage, target_filter=target_filter)
     except io.LayoutMismatch as exc:
         raise io.LayoutMismatch(f"{exc} - for {rc.job_name}: remove {td.path()} and the {rc.job_name} rows of "
                                 f"{gold.PIPELINE_WATERMARK.qualified_name}, then run the pipeline again") from exc
-    return None if result.version == before else result
+    return result if result.committed else None
 
 
 def touched_clusters(rc: RunContext, opportunities: DataFrame, parents: DataFrame) -> list[str]:
@@ -607,10 +606,10 @@ def extract_gold(rc: RunContext) -> GoldExtract:
     opportunity = io.read(rc.spark, silver.OPPORTUNITY, rc.scope, version=versions[silver.OPPORTUNITY.qualified_name])
     spend = io.read(rc.spark, silver.OPPORTUNITY_SPEND, rc.scope,
                     version=versions[silver.OPPORTUNITY_SPEND.qualified_name])
-    return GoldExtract(versions, opportunity, spend, _touched_clusters(rc, marks, versions))
+    return GoldExtract(versions, opportunity, spend, _clusters_changed_since_gold(rc, marks, versions))
 
 
-def _touched_clusters(rc: RunContext, marks: dict[str, Watermark], versions: dict[str, int | None]
+def _clusters_changed_since_gold(rc: RunContext, marks: dict[str, Watermark], versions: dict[str, int | None]
                       ) -> set[str | None] | None:
     """The silver file clusters whose rows changed since the versions gold last consumed (from the Delta log), or
     None when gold must recompute all of them: no stored facts, a new run date (``stale`` depends on it), or a

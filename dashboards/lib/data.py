@@ -231,7 +231,6 @@ def deleted_rows(dt: Any, paths: set[str]) -> int:
     return sum(sum(1 for k in vectors[p] if not k) for p in paths if p in vectors)
 
 
-
 def _arrow_expr(clause: Clause) -> Any:
     import pyarrow.compute as pc
     import pyarrow.dataset as ds

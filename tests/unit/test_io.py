@@ -283,10 +283,12 @@ def test_empty_appends_and_merges_make_no_commit(spark, lake):
     before = io.table_version(EVENTS)
     empty = spark.createDataFrame([], SCHEMA)
 
-    assert io.append(spark, EVENTS, empty, A).rows == 0
-    io.merge(spark, EVENTS, empty, A)
+    appended = io.append(spark, EVENTS, empty, A)
+    assert (appended.rows, appended.committed) == (0, False)
+    assert not io.merge(spark, EVENTS, empty, A).committed
 
     assert io.table_version(EVENTS) == before
+    assert io.merge(spark, EVENTS, rows(spark, ("acme", 2, "2", "b")), A).committed
 
 
 NESTED = register(
