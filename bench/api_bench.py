@@ -14,6 +14,7 @@ latency then mostly measures the queue); it is run again at ``--provision-rate``
 
 Usage: ``python bench/api_bench.py [--backend sqlite|postgres] [--rate 200] [--duration 10]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,7 +49,9 @@ class Client:
         self.port = port
         self.conn: http.client.HTTPConnection | None = None
 
-    def request(self, method: str, path: str, headers: dict[str, str], body: dict | None = None) -> tuple[int, bytes]:
+    def request(
+        self, method: str, path: str, headers: dict[str, str], body: dict | None = None
+    ) -> tuple[int, bytes]:
         for attempt in (1, 2):
             if self.conn is None:
                 self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -85,10 +88,12 @@ class Result:
 
     def row(self) -> str:
         n = len(self.latencies_ms)
-        return (f"{self.name:<10} {self.target_rate:>7.0f} {n / self.elapsed_s if self.elapsed_s else 0:>9.1f} {n:>6}"
-                f" {sum(self.errors.values()):>6} {self.percentile(self.latencies_ms, 0.50):>8.2f}"
-                f" {self.percentile(self.latencies_ms, 0.99):>8.2f} {max(self.latencies_ms or [0]):>8.2f}"
-                f" {self.percentile(self.service_ms, 0.99):>10.2f}")
+        return (
+            f"{self.name:<10} {self.target_rate:>7.0f} {n / self.elapsed_s if self.elapsed_s else 0:>9.1f} {n:>6}"
+            f" {sum(self.errors.values()):>6} {self.percentile(self.latencies_ms, 0.50):>8.2f}"
+            f" {self.percentile(self.latencies_ms, 0.99):>8.2f} {max(self.latencies_ms or [0]):>8.2f}"
+            f" {self.percentile(self.service_ms, 0.99):>10.2f}"
+        )
 
 
 def run_open_loop(name: str, port: int, rate: float, duration: float, threads: int, make_request) -> Result:
@@ -140,8 +145,10 @@ def _pg_database() -> tuple[str, str, callable]:
     name = f"cp_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-        conn.execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'lakehouse_api_bench') THEN "
-                     "CREATE ROLE lakehouse_api_bench LOGIN NOINHERIT; END IF; END $$")
+        conn.execute(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'lakehouse_api_bench') THEN "
+            "CREATE ROLE lakehouse_api_bench LOGIN NOINHERIT; END IF; END $$"
+        )
     admin_url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     app_url = make_url(admin_url).set(username="lakehouse_api_bench").render_as_string(hide_password=False)
 
@@ -153,18 +160,28 @@ def _pg_database() -> tuple[str, str, callable]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--rate", type=float, default=200.0, help="target requests/s per scenario")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
-    parser.add_argument("--provision-rate", type=float, default=25.0,
-                        help="a second, sustainable provisioning rate (the first run offers --rate)")
+    parser.add_argument(
+        "--provision-rate",
+        type=float,
+        default=25.0,
+        help="a second, sustainable provisioning rate (the first run offers --rate)",
+    )
     parser.add_argument("--threads", type=int, default=16, help="client threads (concurrent connections)")
     args = parser.parse_args()
 
     lake = tempfile.mkdtemp(prefix="api-bench-")
-    env = {**os.environ, "LAKEHOUSE_LAKE_ROOT": lake, "LAKEHOUSE_ENVIRONMENT": "test",
-           "LAKEHOUSE_JWT_SECRET": "bench-" + uuid.uuid4().hex * 2}
+    env = {
+        **os.environ,
+        "LAKEHOUSE_LAKE_ROOT": lake,
+        "LAKEHOUSE_ENVIRONMENT": "test",
+        "LAKEHOUSE_JWT_SECRET": "bench-" + uuid.uuid4().hex * 2,
+    }
     drop = None
     if args.backend == "postgres":
         admin_url, app_url, drop = _pg_database()
@@ -186,8 +203,20 @@ def main() -> int:
     admin_key = create_admin_key("api bench", run_migrations=args.backend == "sqlite")
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from lakehouse.cli import main; sys.exit(main())", "api",
-         "--port", str(port)], env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys; from lakehouse.cli import main; sys.exit(main())",
+            "api",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         setup = Client(port)
         for _ in range(300):
@@ -203,15 +232,21 @@ def main() -> int:
         admin = {"X-API-Key": admin_key}
         suffix = uuid.uuid4().hex[:6]
         ent, org, ws = f"bench-ent-{suffix}", f"bench-org-{suffix}", f"bench-ws-{suffix}"
-        for tid, spec in ((ent, {"kind": "enterprise", "name": "Bench", "plan_id": "enterprise"}),
-                          (org, {"kind": "org", "name": "Bench org", "parent_id": ent}),
-                          (ws, {"kind": "workspace", "name": "Bench ws", "parent_id": org})):
+        for tid, spec in (
+            (ent, {"kind": "enterprise", "name": "Bench", "plan_id": "enterprise"}),
+            (org, {"kind": "org", "name": "Bench org", "parent_id": ent}),
+            (ws, {"kind": "workspace", "name": "Bench ws", "parent_id": org}),
+        ):
             status, body = setup.request("PUT", f"/tenants/{tid}", admin, spec)
             assert status == 201, body
 
         def key(tenant: str, role: str) -> dict[str, str]:
-            status, body = setup.request("POST", f"/tenants/{tenant}/api-keys", {**admin, "X-Audit-Reason": "bench"},
-                                         {"name": f"bench {role}", "role": role})
+            status, body = setup.request(
+                "POST",
+                f"/tenants/{tenant}/api-keys",
+                {**admin, "X-Audit-Reason": "bench"},
+                {"name": f"bench {role}", "role": role},
+            )
             assert status == 201, body
             return {"X-API-Key": json.loads(body)["key"]}
 
@@ -232,9 +267,13 @@ def main() -> int:
         def provision_next(i: int):
             return provision(next(counter))
 
-        results = [run_open_loop("read", port, args.rate, args.duration, args.threads, read),
-                   run_open_loop("provision", port, args.rate, args.duration / 2, args.threads, provision_next),
-                   run_open_loop("provision", port, args.provision_rate, args.duration, args.threads, provision_next)]
+        results = [
+            run_open_loop("read", port, args.rate, args.duration, args.threads, read),
+            run_open_loop("provision", port, args.rate, args.duration / 2, args.threads, provision_next),
+            run_open_loop(
+                "provision", port, args.provision_rate, args.duration, args.threads, provision_next
+            ),
+        ]
     finally:
         server.terminate()
         try:
@@ -244,11 +283,15 @@ def main() -> int:
         if drop is not None:
             drop()
 
-    print(f"control-plane API bench — backend {args.backend}, {os.cpu_count()} CPUs, Python "
-          f"{platform.python_version()}, uvicorn 1 process, load from a second process on 127.0.0.1, "
-          f"{args.threads} keep-alive connections, open loop, latency from scheduled start")
-    print(f"{'scenario':<10} {'target/s':>7} {'achieved/s':>9} {'count':>6} {'errors':>6} {'p50 ms':>8} {'p99 ms':>8}"
-          f" {'max ms':>8} {'p99 svc ms':>10}")
+    print(
+        f"control-plane API bench — backend {args.backend}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}, uvicorn 1 process, load from a second process on 127.0.0.1, "
+        f"{args.threads} keep-alive connections, open loop, latency from scheduled start"
+    )
+    print(
+        f"{'scenario':<10} {'target/s':>7} {'achieved/s':>9} {'count':>6} {'errors':>6} {'p50 ms':>8} {'p99 ms':>8}"
+        f" {'max ms':>8} {'p99 svc ms':>10}"
+    )
     for result in results:
         print(result.row())
         if result.errors:

@@ -11,6 +11,7 @@ database with an analyst key, then measures, each in a fresh process (cold cache
 
 Target: first render under 2 s. Usage: ``.venv/bin/python bench/dashboard_bench.py [--opportunities N]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,16 @@ def build_lake(root: Path, n: int) -> dict[str, Any]:
     from lakehouse.transforms import gold_ace
 
     spark = get_spark()
-    industries = ["Software and Internet", "Financial Services", "Healthcare", "Retail", "Manufacturing",
-                  "Media and Entertainment", "Education", "Government"]
+    industries = [
+        "Software and Internet",
+        "Financial Services",
+        "Healthcare",
+        "Retail",
+        "Manufacturing",
+        "Media and Entertainment",
+        "Education",
+        "Government",
+    ]
     countries = ["US", "DE", "GB", "FR", "JP", "IN", "BR", "CA", "AU", "SG"]
     timings: dict[str, float] = {}
 
@@ -64,7 +73,8 @@ def build_lake(root: Path, n: int) -> dict[str, Any]:
             "stage": pick(list(STAGES), F.col("h")),
             "review_status": pick(list(REVIEW_STATUSES), F.col("h") / 7),
             "target_close_date": F.when(F.col("h") % 50 == 0, F.lit(None).cast("date")).otherwise(
-                F.date_add(F.lit("2026-01-01").cast("date"), (F.col("h") % 540).cast("int"))),
+                F.date_add(F.lit("2026-01-01").cast("date"), (F.col("h") % 540).cast("int"))
+            ),
             "customer_industry": pick(industries, F.col("h") / 11),
             "customer_country_code": pick(countries, F.col("h") / 13),
             "opportunity_type": F.lit("Net New Business"),
@@ -73,8 +83,14 @@ def build_lake(root: Path, n: int) -> dict[str, Any]:
             "last_modified_at": F.lit("2026-06-01 00:00:00").cast("timestamp"),
             "expected_customer_spend_count": F.lit(1),
         }
-        opp = ids.select(*[given[f.name].cast(f.dataType).alias(f.name) if f.name in given
-                           else F.lit(None).cast(f.dataType).alias(f.name) for f in opp_td.schema.fields])
+        opp = ids.select(
+            *[
+                given[f.name].cast(f.dataType).alias(f.name)
+                if f.name in given
+                else F.lit(None).cast(f.dataType).alias(f.name)
+                for f in opp_td.schema.fields
+            ]
+        )
         spend_td = catalog.get("silver.opportunity_spend")
         spend_given = {
             "tenant_id": F.lit(tenant),
@@ -85,8 +101,14 @@ def build_lake(root: Path, n: int) -> dict[str, Any]:
             "frequency": F.lit("Monthly"),
             "last_modified_at": F.lit("2026-06-01 00:00:00").cast("timestamp"),
         }
-        spend = ids.select(*[spend_given[f.name].cast(f.dataType).alias(f.name) if f.name in spend_given
-                             else F.lit(None).cast(f.dataType).alias(f.name) for f in spend_td.schema.fields])
+        spend = ids.select(
+            *[
+                spend_given[f.name].cast(f.dataType).alias(f.name)
+                if f.name in spend_given
+                else F.lit(None).cast(f.dataType).alias(f.name)
+                for f in spend_td.schema.fields
+            ]
+        )
         t0 = time.perf_counter()
         io.overwrite_partition(spark, "silver.opportunity", opp, scope)
         io.overwrite_partition(spark, "silver.opportunity_spend", spend, scope)
@@ -98,8 +120,9 @@ def build_lake(root: Path, n: int) -> dict[str, Any]:
         io.overwrite_partition(spark, "gold.ace_win_rate", gold_ace.ace_win_rate(o), scope)
         from datetime import date
 
-        io.overwrite_partition(spark, "gold.ace_pipeline_health", gold_ace.ace_pipeline_health(o, as_of=date(2026, 6, 15)),
-                               scope)
+        io.overwrite_partition(
+            spark, "gold.ace_pipeline_health", gold_ace.ace_pipeline_health(o, as_of=date(2026, 6, 15)), scope
+        )
         timings[f"write_gold_{tenant}_s"] = time.perf_counter() - t0
     from lakehouse.engine import stop_spark
 
@@ -119,13 +142,19 @@ def seed_control_plane(root: Path) -> dict[str, str]:
     url = f"sqlite:///{root / 'control_plane.db'}"
     migrate(url)
     db = Database(url, pool_size=1)
-    admin = Principal(subject="user:bench", role="platform_admin", tenant_id=None, tenant_path=None, via="jwt")
+    admin = Principal(
+        subject="user:bench", role="platform_admin", tenant_id=None, tenant_path=None, via="jwt"
+    )
     ctx = RequestContext(principal=admin, environment="test", reason="dashboard benchmark", request_id=None)
     with db.session(DbScope.for_platform(), write=True) as session:
         flows.ensure_default_plans(session)
         provisioner = Provisioner(LakePrefixes(str(root)), DuckDBWarehouse(str(root / "warehouse.duckdb")))
-        tenant, _ = flows.provision(session, ctx, provisioner, TENANT, {"kind": "enterprise", "name": "BigCo"})
-        _, key = auth.create_key_committed(session, ctx, tenant, name="bench", role="analyst", expires_in_days=1)
+        tenant, _ = flows.provision(
+            session, ctx, provisioner, TENANT, {"kind": "enterprise", "name": "BigCo"}
+        )
+        _, key = auth.create_key_committed(
+            session, ctx, tenant, name="bench", role="analyst", expires_in_days=1
+        )
     db.dispose()
     return {"database_url": url, "api_key": key}
 
@@ -158,9 +187,14 @@ def _child_data() -> dict[str, float]:
     from dashboards.lib.data import MEMORY_TABLES
 
     in_memory = sum(t.nbytes for _, t in MEMORY_TABLES._entries.values())
-    return {"import_s": t_import, "ace_first_render_queries_s": t_first, "industry_filter_from_silver_s": t_silver,
-            "opportunities": view.kpis.opportunities, "in_memory_mb": in_memory / 2**20,
-            "rss_mb": psutil.Process().memory_info().rss / 2**20}
+    return {
+        "import_s": t_import,
+        "ace_first_render_queries_s": t_first,
+        "industry_filter_from_silver_s": t_silver,
+        "opportunities": view.kpis.opportunities,
+        "in_memory_mb": in_memory / 2**20,
+        "rss_mb": psutil.Process().memory_info().rss / 2**20,
+    }
 
 
 def _child_apptest(page: str, key: str) -> dict[str, float]:
@@ -183,10 +217,18 @@ def _child_apptest(page: str, key: str) -> dict[str, float]:
 
 
 def _run_child(kind: str, *args: str, env: dict[str, str]) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, __file__, "--child", kind, *args], env=env, cwd=REPO,
-                         capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if out.returncode != 0:
-        raise RuntimeError(f"benchmark child {kind} {args[:1]} failed ({out.returncode}):\n{out.stderr[-3000:]}")
+        raise RuntimeError(
+            f"benchmark child {kind} {args[:1]} failed ({out.returncode}):\n{out.stderr[-3000:]}"
+        )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -201,8 +243,14 @@ def _browser(env: dict[str, str], key: str, pages: list[str]) -> dict[str, Any]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     work = Path(tempfile.mkdtemp(prefix="dash-bench-browser-"))
-    server = subprocess.Popen([sys.executable, "-m", "lakehouse.cli", "dashboards", "--port", str(port)], env=env,
-                              cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "lakehouse.cli", "dashboards", "--port", str(port)],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     browser = None
     results: dict[str, Any] = {}
     try:
@@ -221,7 +269,10 @@ def _browser(env: dict[str, str], key: str, pages: list[str]) -> dict[str, Any]:
               && document.querySelectorAll('[data-testid="stMetricValue"]').length >= 4 })()"""
         for page in pages:
             timings = []
-            for _attempt in ("cold", "warm"):  # first visit in a fresh server, then a new session (cached data)
+            for _attempt in (
+                "cold",
+                "warm",
+            ):  # first visit in a fresh server, then a new session (cached data)
                 browser.navigate(f"http://127.0.0.1:{port}/{page}")
                 browser.type_into('input[type="password"]', key)
                 t0 = time.perf_counter()
@@ -229,7 +280,10 @@ def _browser(env: dict[str, str], key: str, pages: list[str]) -> dict[str, Any]:
                     .find(b => b.innerText.trim() === 'Sign in').click()""")
                 browser.wait_for(rendered, timeout=120, what="render")
                 timings.append(time.perf_counter() - t0)
-            results[page or "Home"] = {"first_render_cold_server_s": timings[0], "first_render_new_session_s": timings[1]}
+            results[page or "Home"] = {
+                "first_render_cold_server_s": timings[0],
+                "first_render_new_session_s": timings[1],
+            }
     finally:
         if browser is not None:
             browser.close()
@@ -240,7 +294,9 @@ def _browser(env: dict[str, str], key: str, pages: list[str]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--opportunities", type=int, default=1_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the generated lake and print its path")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -258,14 +314,30 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         build = build_lake(root, args.opportunities)
         cp = seed_control_plane(work)
-        print(f"built the lake in {time.perf_counter() - t0:.1f} s: {json.dumps({k: round(v, 2) for k, v in build.items()})}")
-        env = dict(os.environ, LAKEHOUSE_LAKE_ROOT=str(root), LAKEHOUSE_DATABASE_URL=cp["database_url"],
-                   LAKEHOUSE_ENVIRONMENT="test", PYTHONPATH=str(REPO), RUST_LOG="warn")
+        print(
+            f"built the lake in {time.perf_counter() - t0:.1f} s: {json.dumps({k: round(v, 2) for k, v in build.items()})}"
+        )
+        env = dict(
+            os.environ,
+            LAKEHOUSE_LAKE_ROOT=str(root),
+            LAKEHOUSE_DATABASE_URL=cp["database_url"],
+            LAKEHOUSE_ENVIRONMENT="test",
+            PYTHONPATH=str(REPO),
+            RUST_LOG="warn",
+        )
         data = _run_child("data", env=env)
-        rows = [("data layer (dashboards.lib), cold process", "ACE first-render queries",
-                 data["ace_first_render_queries_s"]),
-                ("data layer (dashboards.lib), cold process", "industry filter (silver, 1M rows)",
-                 data["industry_filter_from_silver_s"])]
+        rows = [
+            (
+                "data layer (dashboards.lib), cold process",
+                "ACE first-render queries",
+                data["ace_first_render_queries_s"],
+            ),
+            (
+                "data layer (dashboards.lib), cold process",
+                "industry filter (silver, 1M rows)",
+                data["industry_filter_from_silver_s"],
+            ),
+        ]
         for page in ("Home.py", "pages/01_ACE_Pipeline.py", "pages/02_Pipeline_Health.py"):
             r = _run_child("apptest", page, cp["api_key"], env=env)
             rows.append((f"AppTest {page}", "sign in → first render (cold process)", r["first_render_s"]))
@@ -275,14 +347,26 @@ def main(argv: list[str] | None = None) -> int:
         for label, result in (("pages in order", browser), ("deep link, first page", deep)):
             for page, r in result.items():
                 if isinstance(r, dict):
-                    rows.append((f"Chromium /{page} ({label})", "sign in → rendered, fresh server",
-                                 r["first_render_cold_server_s"]))
-                    rows.append((f"Chromium /{page} ({label})", "sign in → rendered, new session",
-                                 r["first_render_new_session_s"]))
+                    rows.append(
+                        (
+                            f"Chromium /{page} ({label})",
+                            "sign in → rendered, fresh server",
+                            r["first_render_cold_server_s"],
+                        )
+                    )
+                    rows.append(
+                        (
+                            f"Chromium /{page} ({label})",
+                            "sign in → rendered, new session",
+                            r["first_render_new_session_s"],
+                        )
+                    )
                 else:
                     print(f"browser: {r}")
-        print(f"\ntenant {TENANT}: {data['opportunities']:,} opportunities in gold (silver: {args.opportunities:,}); "
-              f"hot columns in memory {data['in_memory_mb']:.0f} MB, data-layer process RSS {data['rss_mb']:.0f} MB")
+        print(
+            f"\ntenant {TENANT}: {data['opportunities']:,} opportunities in gold (silver: {args.opportunities:,}); "
+            f"hot columns in memory {data['in_memory_mb']:.0f} MB, data-layer process RSS {data['rss_mb']:.0f} MB"
+        )
         print(f"{'what':<56} {'measure':<40} {'seconds':>8}  target < {TARGET_S} s")
         worst = 0.0
         for what, measure, seconds in rows:
@@ -290,7 +374,9 @@ def main(argv: list[str] | None = None) -> int:
             if "first" in measure or "rendered" in measure:
                 worst = max(worst, seconds)
             print(f"{what:<56} {measure:<40} {seconds:8.3f}{flag}")
-        print(f"\nslowest first render: {worst:.3f} s ({'meets' if worst < TARGET_S else 'misses'} the {TARGET_S} s target)")
+        print(
+            f"\nslowest first render: {worst:.3f} s ({'meets' if worst < TARGET_S else 'misses'} the {TARGET_S} s target)"
+        )
         return 0
     finally:
         if args.keep:

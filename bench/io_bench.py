@@ -3,6 +3,7 @@
 Prints rows/s per operation and the peak RSS of this process (the embedded Sail server runs in-process, so it
 is included). Usage: ``python bench/io_bench.py [--rows 1000000]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,23 +35,35 @@ def main() -> None:
     from lakehouse.engine import get_spark
     from lakehouse.tenancy import TenantScope
 
-    table = register(TableDef(
-        layer="silver", name="bench_event",
-        schema=StructType([StructField("tenant_id", StringType()), StructField("event_id", LongType()),
-                           StructField("amount", DecimalType(18, 2)), StructField("stage", StringType()),
-                           StructField("updated_at", TimestampType())]),
-        keys=("tenant_id", "event_id"), grain="one row per tenant and event",
-        classification={c: "internal" for c in ("tenant_id", "event_id", "amount", "stage", "updated_at")},
-    ))
+    table = register(
+        TableDef(
+            layer="silver",
+            name="bench_event",
+            schema=StructType(
+                [
+                    StructField("tenant_id", StringType()),
+                    StructField("event_id", LongType()),
+                    StructField("amount", DecimalType(18, 2)),
+                    StructField("stage", StringType()),
+                    StructField("updated_at", TimestampType()),
+                ]
+            ),
+            keys=("tenant_id", "event_id"),
+            grain="one row per tenant and event",
+            classification=dict.fromkeys(("tenant_id", "event_id", "amount", "stage", "updated_at"), "internal"),
+        )
+    )
     spark = get_spark()
     scope = TenantScope.for_tenant("bench")
     n = args.rows
 
     def frame(start: int, count: int, stage: str):
         return spark.range(start, start + count).select(
-            F.lit("bench").alias("tenant_id"), F.col("id").alias("event_id"),
+            F.lit("bench").alias("tenant_id"),
+            F.col("id").alias("event_id"),
             (F.col("id") % 100000 / 100).cast("decimal(18,2)").alias("amount"),
-            F.lit(stage).alias("stage"), F.current_timestamp().alias("updated_at"),
+            F.lit(stage).alias("stage"),
+            F.current_timestamp().alias("updated_at"),
         )
 
     results = []
@@ -60,19 +73,29 @@ def main() -> None:
 
     t = time.perf_counter()
     skipped = io.append(spark, table, frame(0, n, "Prospect"), scope, batch_id="bench-append").skipped
-    results.append(("append retry (skipped)" if skipped else "append retry (NOT skipped)", n, time.perf_counter() - t))
+    results.append(
+        ("append retry (skipped)" if skipped else "append retry (NOT skipped)", n, time.perf_counter() - t)
+    )
 
     updates = int(n * args.merge_fraction)
     merge_rows = n  # half update existing keys, half new: a 1M-row merge batch
     start = n - updates
     t = time.perf_counter()
     io.merge(spark, table, frame(start, merge_rows, "Qualified"), scope)
-    results.append((f"merge ({updates:,} updates + {merge_rows - updates:,} inserts)", merge_rows, time.perf_counter() - t))
+    results.append(
+        (
+            f"merge ({updates:,} updates + {merge_rows - updates:,} inserts)",
+            merge_rows,
+            time.perf_counter() - t,
+        )
+    )
 
     total = io.read(spark, table, scope).count()
     assert total == start + merge_rows, total
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"engine: Sail (pysail) + Delta, lake: local disk")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"engine: Sail (pysail) + Delta, lake: local disk"
+    )
     print(f"{'operation':<48} {'rows':>10} {'seconds':>8} {'rows/s':>12}")
     for name, rows, secs in results:
         print(f"{name:<48} {rows:>10,} {secs:>8.2f} {rows / secs:>12,.0f}")

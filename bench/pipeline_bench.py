@@ -19,6 +19,7 @@ produced the same gold. Usage::
     .venv/bin/python bench/pipeline_bench.py --opportunities 50000          # quick
     .venv/bin/python bench/pipeline_bench.py                                # 1M, as reported in docs/pipeline_bench.md
 """
+
 from __future__ import annotations
 
 import argparse
@@ -95,8 +96,14 @@ def sail_worker(work: Path, copy_on_write: bool = False) -> None:
     shipped they are merge-on-read: MERGE marks replaced rows in a deletion vector instead of rewriting files),
     for comparison.
     """
-    os.environ.update({"LAKEHOUSE_LAKE_ROOT": str(work / "lake"), "LAKEHOUSE_PII_SECRET": PII_SECRET,
-                       "LAKEHOUSE_OPENLINEAGE_FILE": str(work / "openlineage.jsonl"), "RUST_LOG": "error"})
+    os.environ.update(
+        {
+            "LAKEHOUSE_LAKE_ROOT": str(work / "lake"),
+            "LAKEHOUSE_PII_SECRET": PII_SECRET,
+            "LAKEHOUSE_OPENLINEAGE_FILE": str(work / "openlineage.jsonl"),
+            "RUST_LOG": "error",
+        }
+    )
     from lakehouse import pipeline as pl
     from lakehouse.engine import get_spark
 
@@ -117,8 +124,14 @@ def sail_worker(work: Path, copy_on_write: bool = False) -> None:
     def run(label: str) -> dict[str, Any]:
         stages = Stages()
         counts: dict[str, int] = {}
-        rc = pl.RunContext.create(spark, gen.TENANT, job_name=pl.SILVER_JOB, run_id=f"bench-{label}.silver", fresh_run_id=True,
-                                  as_of=gen.AS_OF)
+        rc = pl.RunContext.create(
+            spark,
+            gen.TENANT,
+            job_name=pl.SILVER_JOB,
+            run_id=f"bench-{label}.silver",
+            fresh_run_id=True,
+            as_of=gen.AS_OF,
+        )
         with pl.step_run(rc):
             with stages.time("silver: extract (bronze past the watermark)"):
                 ex = pl.extract_silver(rc)
@@ -129,8 +142,14 @@ def sail_worker(work: Path, copy_on_write: bool = False) -> None:
             with stages.time("silver: MERGE + ops records"):
                 out = pl.load_silver(rc, checked)
         counts.update(out.counts)
-        rc = pl.RunContext.create(spark, gen.TENANT, job_name=pl.GOLD_JOB, run_id=f"bench-{label}.gold", fresh_run_id=True,
-                                  as_of=gen.AS_OF)
+        rc = pl.RunContext.create(
+            spark,
+            gen.TENANT,
+            job_name=pl.GOLD_JOB,
+            run_id=f"bench-{label}.gold",
+            fresh_run_id=True,
+            as_of=gen.AS_OF,
+        )
         with pl.step_run(rc):
             with stages.time("gold: extract + marts + gates"):
                 gex = pl.extract_gold(rc)
@@ -180,8 +199,12 @@ def _append_change(work: Path) -> None:
     import pyarrow.parquet as pq
     from deltalake import write_deltalake
 
-    write_deltalake(str(work / "lake" / BRONZE_DIR), pq.read_table(work / "change.parquet"), mode="append",
-                    partition_by=["tenant_id"])
+    write_deltalake(
+        str(work / "lake" / BRONZE_DIR),
+        pq.read_table(work / "change.parquet"),
+        mode="append",
+        partition_by=["tenant_id"],
+    )
 
 
 def _delta_files(lake: Path) -> dict[str, dict[str, int]]:
@@ -196,7 +219,7 @@ def _delta_files(lake: Path) -> dict[str, dict[str, int]]:
             continue
         for table in sorted(p for p in base.iterdir() if (p / "_delta_log").exists()):
             actions = pa.table(DeltaTable(str(table)).get_add_actions(flatten=True)).to_pydict()
-            out[f"{layer}.{table.name}"] = dict(zip(actions["path"], actions["size_bytes"]))
+            out[f"{layer}.{table.name}"] = dict(zip(actions["path"], actions["size_bytes"], strict=False))
             out[f"{layer}.{table.name}"]["__rows__"] = int(sum(actions.get("num_records") or [0]))
     return out
 
@@ -211,8 +234,10 @@ def _file_delta(before: dict[str, dict[str, int]], after: dict[str, dict[str, in
         out[name] = {
             "files_before": len([p for p in old if p != "__rows__"]),
             "bytes_before": sum(v for p, v in old.items() if p != "__rows__"),
-            "files_removed": len(removed), "bytes_removed": sum(old[p] for p in removed),
-            "files_added": len(added), "bytes_added": sum(files[p] for p in added),
+            "files_removed": len(removed),
+            "bytes_removed": sum(old[p] for p in removed),
+            "files_added": len(added),
+            "bytes_added": sum(files[p] for p in added),
             "rows": files.get("__rows__", 0),
         }
     return out
@@ -230,18 +255,37 @@ def _gold_summary_sail(spark) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     )
 
 
-def gold_summary(pipeline: list[dict[str, Any]], win: list[dict[str, Any]], health: list[dict[str, Any]]) -> dict:
+def gold_summary(
+    pipeline: list[dict[str, Any]], win: list[dict[str, Any]], health: list[dict[str, Any]]
+) -> dict:
     """An engine-independent digest of the three marts (to compare engines)."""
     return {
         "ace_pipeline": sorted(
-            [str(r["stage"]), str(r["target_close_month"]), int(r["opportunity_count"]),
-             f"{float(r['expected_monthly_spend_usd']):.2f}"] for r in pipeline
+            [
+                str(r["stage"]),
+                str(r["target_close_month"]),
+                int(r["opportunity_count"]),
+                f"{float(r['expected_monthly_spend_usd']):.2f}",
+            ]
+            for r in pipeline
         ),
-        "ace_win_rate": [[int(r["won_count"]), int(r["lost_count"]), int(r["open_count"]),
-                          None if r["win_rate"] is None else round(float(r["win_rate"]), 12)] for r in win],
+        "ace_win_rate": [
+            [
+                int(r["won_count"]),
+                int(r["lost_count"]),
+                int(r["open_count"]),
+                None if r["win_rate"] is None else round(float(r["win_rate"]), 12),
+            ]
+            for r in win
+        ],
         "ace_pipeline_health": sorted(
-            [str(r["review_status"]), int(r["opportunity_count"]), int(r["stale_count"]),
-             int(r["action_required_count"])] for r in health
+            [
+                str(r["review_status"]),
+                int(r["opportunity_count"]),
+                int(r["stale_count"]),
+                int(r["action_required_count"]),
+            ]
+            for r in health
         ),
     }
 
@@ -282,11 +326,21 @@ class RssSampler(threading.Thread):
 
 def run_worker(engine: str, work: Path) -> dict[str, Any]:
     """Run one engine's worker in its own process; its result plus peak RSS and load averages."""
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", "RUST_LOG": "error"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        "RUST_LOG": "error",
+    }
     load_before = os.getloadavg()
     t = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--worker", engine, "--work-dir", str(work)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "--worker", engine, "--work-dir", str(work)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     sampler = RssSampler(proc.pid)
     sampler.start()
     stdout, stderr = proc.communicate()
@@ -295,8 +349,10 @@ def run_worker(engine: str, work: Path) -> dict[str, Any]:
     wall = time.perf_counter() - t
     lines = [line for line in stdout.splitlines() if line.startswith("@@RESULT ")]
     if proc.returncode != 0 or not lines:
-        raise SystemExit(f"{engine} worker failed (exit {proc.returncode}):\n{stderr[-4000:]}\n{stdout[-2000:]}")
-    result = json.loads(lines[-1][len("@@RESULT "):])
+        raise SystemExit(
+            f"{engine} worker failed (exit {proc.returncode}):\n{stderr[-4000:]}\n{stdout[-2000:]}"
+        )
+    result = json.loads(lines[-1][len("@@RESULT ") :])
     result.update(peak_rss=sampler.peak, wall=wall, load=(load_before, os.getloadavg()))
     return result
 
@@ -312,8 +368,9 @@ def generate(work: Path, n: int, closed_share: float, fraction: float = 0.01) ->
     known = json.loads(stats.read_text()) if stats.exists() else {}
     t = time.perf_counter()
     if known.get("opportunities") == n and saved.exists():  # --work-dir reused: same generated bronze
-        if (known.get("closed_share"), known.get("change_fraction")) == (closed_share, fraction) and \
-                (work / "change.parquet").exists():
+        if (known.get("closed_share"), known.get("change_fraction")) == (closed_share, fraction) and (
+            work / "change.parquet"
+        ).exists():
             return known
         hist = pickle.loads(saved.read_bytes())
     else:
@@ -326,11 +383,20 @@ def generate(work: Path, n: int, closed_share: float, fraction: float = 0.01) ->
     mix, change = gen.change_batch(hist, fraction, closed_share=closed_share)
     pq.write_table(gen.arrow_table(change), work / "change.parquet")
     bronze_bytes = sum(f.stat().st_size for f in (work / BRONZE_SRC).rglob("*.parquet"))
-    data = {"opportunities": n, "records": hist.records, "older_versions": hist.older_versions,
-            "malformed": hist.malformed, "open": sum(1 for o in hist.opps if o.stage in gen.OPEN_STAGES),
-            "current": len(hist.opps), "bronze_bytes": bronze_bytes, "change": mix.describe(),
-            "change_records": mix.records, "closed_share": closed_share, "change_fraction": fraction,
-            "seconds": time.perf_counter() - t}
+    data = {
+        "opportunities": n,
+        "records": hist.records,
+        "older_versions": hist.older_versions,
+        "malformed": hist.malformed,
+        "open": sum(1 for o in hist.opps if o.stage in gen.OPEN_STAGES),
+        "current": len(hist.opps),
+        "bronze_bytes": bronze_bytes,
+        "change": mix.describe(),
+        "change_records": mix.records,
+        "closed_share": closed_share,
+        "change_fraction": fraction,
+        "seconds": time.perf_counter() - t,
+    }
     stats.write_text(json.dumps(data))
     return data
 
@@ -343,20 +409,28 @@ def report(data: dict[str, Any], results: dict[str, dict[str, Any]]) -> None:
     """Print the tables."""
     records = data["records"]
     print()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {_mem_gib()} GiB RAM, Python "
-          f"{platform.python_version()}, {platform.platform()}")
-    print(f"bronze: {data['opportunities']:,} opportunities -> {records:,} records "
-          f"({data['older_versions']:,} older versions, {data['malformed']:,} malformed), "
-          f"{data['open']:,} of {data['current']:,} valid opportunities open, {_mb(data['bronze_bytes'])} of Parquet "
-          f"(generated in {data['seconds']:.0f} s)")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, {_mem_gib()} GiB RAM, Python "
+        f"{platform.python_version()}, {platform.platform()}"
+    )
+    print(
+        f"bronze: {data['opportunities']:,} opportunities -> {records:,} records "
+        f"({data['older_versions']:,} older versions, {data['malformed']:,} malformed), "
+        f"{data['open']:,} of {data['current']:,} valid opportunities open, {_mb(data['bronze_bytes'])} of Parquet "
+        f"(generated in {data['seconds']:.0f} s)"
+    )
     print(f"{100 * data.get('change_fraction', 0.01):g}% change: {data['change']}")
     for engine, r in results.items():
         print()
-        print(f"== {engine}  (peak RSS {_mb(r['peak_rss'])} for the process tree, process wall {r['wall']:.0f} s incl. "
-              f"start-up, load average {r['load'][0][0]:.1f} before / {r['load'][1][0]:.1f} after)")
+        print(
+            f"== {engine}  (peak RSS {_mb(r['peak_rss'])} for the process tree, process wall {r['wall']:.0f} s incl. "
+            f"start-up, load average {r['load'][0][0]:.1f} before / {r['load'][1][0]:.1f} after)"
+        )
         if engine == "classic":
-            print(f"  Spark {r.get('spark')}, local[2], driver memory 3g; per-stage RSS below is the Python driver "
-                  "only (the JVM is in the process-tree peak)")
+            print(
+                f"  Spark {r.get('spark')}, local[2], driver memory 3g; per-stage RSS below is the Python driver "
+                "only (the JVM is in the process-tree peak)"
+            )
         if engine == "duckdb":
             print(f"  DuckDB {r.get('version')}, {r.get('threads')} threads")
         for label, n in (("full", records), ("incremental", data["change_records"])):
@@ -365,44 +439,56 @@ def report(data: dict[str, Any], results: dict[str, dict[str, Any]]) -> None:
             for name, secs, rss in run["stages"]:
                 print(f"    {name:<58} {secs:8.2f} s   (worker peak RSS so far {rss:,.0f} MB)")
             if run.get("writes"):
-                print("      writes (s, peak RSS MB so far): " + ", ".join(
-                    f"{name} {secs:.2f} ({rss:,.0f})" for name, secs, rss in run["writes"]))
+                print(
+                    "      writes (s, peak RSS MB so far): "
+                    + ", ".join(f"{name} {secs:.2f} ({rss:,.0f})" for name, secs, rss in run["writes"])
+                )
         ratio = r["incremental"]["seconds"] / r["full"]["seconds"]
         print(f"  incremental / full build: {100 * ratio:.1f}%")
         files = r["incremental"].get("files") or {}
         for name in ("silver.opportunity", "silver.opportunity_spend", "silver.opportunity_contact"):
             f = files.get(name)
             if f:
-                print(f"    {name:<28} incremental rewrote {f['files_removed']:>4} of {f['files_before']:>4} files, "
-                      f"{_mb(f['bytes_removed'])} of {_mb(f['bytes_before'])} "
-                      f"({100 * f['bytes_removed'] / max(1, f['bytes_before']):.1f}%), added {f['files_added']} files")
+                print(
+                    f"    {name:<28} incremental rewrote {f['files_removed']:>4} of {f['files_before']:>4} files, "
+                    f"{_mb(f['bytes_removed'])} of {_mb(f['bytes_before'])} "
+                    f"({100 * f['bytes_removed'] / max(1, f['bytes_before']):.1f}%), added {f['files_added']} files"
+                )
     print()
     if "sail" in results:
         sail = results["sail"]
         checks = []
         if "classic" in results:
             speed = results["classic"]["full"]["seconds"] / sail["full"]["seconds"]
-            checks.append(f"throughput vs classic Spark: {speed:.2f}x (target >= 3x: {'met' if speed >= 3 else 'NOT met'})")
+            checks.append(
+                f"throughput vs classic Spark: {speed:.2f}x (target >= 3x: {'met' if speed >= 3 else 'NOT met'})"
+            )
         if "duckdb" in results:
             slow = sail["full"]["seconds"] / results["duckdb"]["full"]["seconds"]
             checks.append(f"time vs DuckDB: {slow:.2f}x (target <= 2x: {'met' if slow <= 2 else 'NOT met'})")
         rss = sail["peak_rss"] / 2**30
         checks.append(f"peak RSS {rss:.2f} GB (target <= 2 GB: {'met' if rss <= 2 else 'NOT met'})")
         ratio = sail["incremental"]["seconds"] / sail["full"]["seconds"]
-        checks.append(f"1% incremental {100 * ratio:.1f}% of a full build (target <= 10%: "
-                      f"{'met' if ratio <= 0.10 else 'NOT met'})")
+        checks.append(
+            f"1% incremental {100 * ratio:.1f}% of a full build (target <= 10%: "
+            f"{'met' if ratio <= 0.10 else 'NOT met'})"
+        )
         if "sail-cow" in results:
             cow = results["sail-cow"]
             ratio = cow["incremental"]["seconds"] / cow["full"]["seconds"]
-            checks.append(f"copy-on-write silver (sail-cow): 1% incremental {100 * ratio:.1f}% of a full build, "
-                          f"peak RSS {cow['peak_rss'] / 2**30:.2f} GB")
+            checks.append(
+                f"copy-on-write silver (sail-cow): 1% incremental {100 * ratio:.1f}% of a full build, "
+                f"peak RSS {cow['peak_rss'] / 2**30:.2f} GB"
+            )
         print("targets (sail = our pipeline as shipped):")
         for c in checks:
             print(f"  {c}")
     golds = {e: json.dumps(r.get("gold"), sort_keys=True) for e, r in results.items() if r.get("gold")}
     if len(golds) > 1:
         same = len(set(golds.values())) == 1
-        print(f"gold after the incremental run identical across {', '.join(golds)}: {'yes' if same else 'NO'}")
+        print(
+            f"gold after the incremental run identical across {', '.join(golds)}: {'yes' if same else 'NO'}"
+        )
         if not same:
             for e, g in golds.items():
                 print(f"  {e}: {g[:400]}")
@@ -418,17 +504,35 @@ def _mem_gib() -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--opportunities", type=int, default=1_000_000)
-    parser.add_argument("--change-fraction", type=float, default=0.01,
-                        help="size of the incremental change as a share of the opportunities (default 0.01)")
-    parser.add_argument("--closed-changes", type=float, default=0.01,
-                        help="share of the 1%% change that hits recently closed opportunities (default 0.01)")
-    parser.add_argument("--engines", default=",".join(ENGINES),
-                        help="comma-separated subset of duckdb,classic,sail,sail-cow (sail, silver copy-on-write)")
-    parser.add_argument("--work-dir", type=Path, help="where bronze and the engines' outputs go (default: a temp dir)")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the work dir (a later run with the same --work-dir and N reuses its bronze)")
+    parser.add_argument(
+        "--change-fraction",
+        type=float,
+        default=0.01,
+        help="size of the incremental change as a share of the opportunities (default 0.01)",
+    )
+    parser.add_argument(
+        "--closed-changes",
+        type=float,
+        default=0.01,
+        help="share of the 1%% change that hits recently closed opportunities (default 0.01)",
+    )
+    parser.add_argument(
+        "--engines",
+        default=",".join(ENGINES),
+        help="comma-separated subset of duckdb,classic,sail,sail-cow (sail, silver copy-on-write)",
+    )
+    parser.add_argument(
+        "--work-dir", type=Path, help="where bronze and the engines' outputs go (default: a temp dir)"
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the work dir (a later run with the same --work-dir and N reuses its bronze)",
+    )
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -447,8 +551,11 @@ def main() -> None:
             print(f"running {engine} ...", flush=True)
             results[engine] = run_worker(engine, work)
             r = results[engine]
-            print(f"  full {r['full']['seconds']:.1f} s, incremental {r['incremental']['seconds']:.1f} s, "
-                  f"peak RSS {_mb(r['peak_rss'])}", flush=True)
+            print(
+                f"  full {r['full']['seconds']:.1f} s, incremental {r['incremental']['seconds']:.1f} s, "
+                f"peak RSS {_mb(r['peak_rss'])}",
+                flush=True,
+            )
         report(data, results)
         if args.json:
             args.json.write_text(json.dumps({"data": data, "results": results}, indent=1, default=str))
@@ -469,8 +576,12 @@ def _duckdb(work: Path) -> None:
     duckdb_worker(work)
 
 
-WORKERS = {"sail": sail_worker, "sail-cow": lambda work: sail_worker(work, copy_on_write=True),
-           "classic": _classic, "duckdb": _duckdb}
+WORKERS = {
+    "sail": sail_worker,
+    "sail-cow": lambda work: sail_worker(work, copy_on_write=True),
+    "classic": _classic,
+    "duckdb": _duckdb,
+}
 
 if __name__ == "__main__":
     main()

@@ -7,6 +7,7 @@ quarantine, ``latest_versions`` + ``newer_than_current`` on a narrow projection 
 ``to_quarantine``, the three ACE marts and their gates. Parquet has no MERGE: the incremental run writes a new
 silver snapshot (previous rows minus the changed keys, plus the changed rows).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -76,13 +77,24 @@ class ClassicPipeline:
         with stages.time("silver: parse + redact + latest version (staged)"):
             parsed = self.stage(tx.parse_opportunities(bronze, email_key=self.key), "parsed")
             valid, bad = tx.split_quarantine(parsed)
-            current = (spark.read.parquet(self.path("opportunity", prev)).select(*KEYS, "last_modified_at",
-                                                                                 "source_ingested_at")
-                       if prev >= 0 else spark.createDataFrame([], "tenant_id string, opportunity_id string, "
-                                                                   "last_modified_at timestamp, source_ingested_at timestamp"))
-            winners = tx.newer_than_current(tx.latest_versions(valid.select(*KEYS, *VERSION), KEYS), current, KEYS)
-            changed = self.stage(valid.join(winners.select(*KEYS, *VERSION[1:]), on=[*KEYS, *VERSION[1:]],
-                                            how="left_semi"), "changed")
+            current = (
+                spark.read.parquet(self.path("opportunity", prev)).select(
+                    *KEYS, "last_modified_at", "source_ingested_at"
+                )
+                if prev >= 0
+                else spark.createDataFrame(
+                    [],
+                    "tenant_id string, opportunity_id string, "
+                    "last_modified_at timestamp, source_ingested_at timestamp",
+                )
+            )
+            winners = tx.newer_than_current(
+                tx.latest_versions(valid.select(*KEYS, *VERSION), KEYS), current, KEYS
+            )
+            changed = self.stage(
+                valid.join(winners.select(*KEYS, *VERSION[1:]), on=[*KEYS, *VERSION[1:]], how="left_semi"),
+                "changed",
+            )
         with stages.time("silver: quality gates"):
             g = self.gate(changed, "silver.opportunity", allow_quarantine=True)
             passed = g.passed
@@ -95,32 +107,54 @@ class ClassicPipeline:
             parents = passed.select(*KEYS)
             if prev >= 0:
                 keep = lambda name: spark.read.parquet(self.path(name, prev)).join(
-                    parents, on=KEYS, how="left_anti")
+                    parents, on=KEYS, how="left_anti"
+                )
                 opp = keep("opportunity").unionByName(opp)
                 spend = keep("spend").unionByName(spend)
                 contact = keep("contact").unionByName(contact)
             opp.write.mode("overwrite").parquet(self.path("opportunity"))
             spend.write.mode("overwrite").parquet(self.path("spend"))
             contact.write.mode("overwrite").parquet(self.path("contact"))
-            quarantine = tx.to_quarantine(bad, entity="opportunity", id_column="opportunity_id", run_id="bench")
+            quarantine = tx.to_quarantine(
+                bad, entity="opportunity", id_column="opportunity_id", run_id="bench"
+            )
             if g.quarantined is not None:
                 on = ["source_payload_sha256", "source_ingestion_run_id", "source_ingested_at"]
-                payloads = (bronze.select(F.col("payload_sha256").alias(on[0]), F.col("ingestion_run_id").alias(on[1]),
-                                          F.col("ingested_at").alias(on[2]), "payload")
-                            .join(g.quarantined.select(*on), on=on, how="left_semi").dropDuplicates(on)
-                            .select(*on, redact_json_text(F.col("payload")).alias("_p")))
-                gq = g.quarantined.select("tenant_id", "opportunity_id", "gate_reason", *on).join(payloads, on, "left")
-                quarantine = quarantine.unionByName(gq.select(
-                    "tenant_id", "opportunity_id", F.lit("opportunity").alias("entity"),
-                    F.col("opportunity_id").alias("entity_id"), F.col("gate_reason").alias("reason"),
-                    F.col("_p").alias("payload"), F.col(on[0]).alias("payload_sha256"),
-                    F.col(on[1]).alias("ingestion_run_id"), F.col(on[2]).alias("ingested_at"),
-                    F.lit("bench").alias("quarantine_run_id")))
+                payloads = (
+                    bronze.select(
+                        F.col("payload_sha256").alias(on[0]),
+                        F.col("ingestion_run_id").alias(on[1]),
+                        F.col("ingested_at").alias(on[2]),
+                        "payload",
+                    )
+                    .join(g.quarantined.select(*on), on=on, how="left_semi")
+                    .dropDuplicates(on)
+                    .select(*on, redact_json_text(F.col("payload")).alias("_p"))
+                )
+                gq = g.quarantined.select("tenant_id", "opportunity_id", "gate_reason", *on).join(
+                    payloads, on, "left"
+                )
+                quarantine = quarantine.unionByName(
+                    gq.select(
+                        "tenant_id",
+                        "opportunity_id",
+                        F.lit("opportunity").alias("entity"),
+                        F.col("opportunity_id").alias("entity_id"),
+                        F.col("gate_reason").alias("reason"),
+                        F.col("_p").alias("payload"),
+                        F.col(on[0]).alias("payload_sha256"),
+                        F.col(on[1]).alias("ingestion_run_id"),
+                        F.col(on[2]).alias("ingested_at"),
+                        F.lit("bench").alias("quarantine_run_id"),
+                    )
+                )
             if prev >= 0:
                 quarantine = spark.read.parquet(self.path("quarantine", prev)).unionByName(quarantine)
-            tx.latest_versions(quarantine, ["tenant_id", "entity", "payload_sha256"],
-                               order=("ingested_at", "ingestion_run_id")).write.mode("overwrite").parquet(
-                self.path("quarantine"))
+            tx.latest_versions(
+                quarantine,
+                ["tenant_id", "entity", "payload_sha256"],
+                order=("ingested_at", "ingestion_run_id"),
+            ).write.mode("overwrite").parquet(self.path("quarantine"))
 
     def gold(self, stages: pb.Stages) -> dict[str, Any]:
         from lakehouse.transforms import gold_ace

@@ -18,6 +18,7 @@ close the opportunity, 12% advance it a stage), a few are late changes to recent
 9% are new opportunities, ~1% malformed. ``ChangeMix`` states it.
 Copied from nothing in tests/ (bench must not import tests).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,19 +38,60 @@ TENANT = "bench"
 OPEN_STAGES = ["Prospect", "Qualified", "Technical Validation", "Business Validation", "Committed"]
 REVIEWS = ["Pending Submission", "Submitted", "In review", "Approved", "Rejected", "Action Required"]
 REVIEW_WEIGHTS = [4, 6, 5, 75, 3, 7]
-INDUSTRIES = ["Software and Internet", "Financial Services", "Healthcare", "Retail", "Manufacturing",
-              "Media and Entertainment", "Non-Profit Organization", "Education", "Government", "Energy - Power and Utilities"]
+INDUSTRIES = [
+    "Software and Internet",
+    "Financial Services",
+    "Healthcare",
+    "Retail",
+    "Manufacturing",
+    "Media and Entertainment",
+    "Non-Profit Organization",
+    "Education",
+    "Government",
+    "Energy - Power and Utilities",
+]
 COUNTRIES = ["US", "GB", "DE", "FR", "LT", "IN", "JP", "BR", "CA", "AU"]
-USE_CASES = ["Database", "Migration", "Analytics", "AI Machine Learning and Analytics", "Business Applications",
-             "Containers & Serverless", "Security & Compliance", "Storage & Backup"]
+USE_CASES = [
+    "Database",
+    "Migration",
+    "Analytics",
+    "AI Machine Learning and Analytics",
+    "Business Applications",
+    "Containers & Serverless",
+    "Security & Compliance",
+    "Storage & Backup",
+]
 DELIVERY = ["SaaS or PaaS", "Professional Services", "Managed Services", "Resell"]
-ACTIVITIES = ["Initialized discussions with customer", "Customer has shown interest in solution",
-              "Conducted POC / Demo", "In evaluation / planning stage", "Agreed on solution to Business Problem",
-              "Completed Action Plan", "SOW Signed"]
-NEEDS = ["Co-Sell - Architectural Validation", "Co-Sell - Business Presentation", "Co-Sell - Competitive Information",
-         "Co-Sell - Pricing Assistance", "Co-Sell - Technical Consultation", "Co-Sell - Deal Support"]
+ACTIVITIES = [
+    "Initialized discussions with customer",
+    "Customer has shown interest in solution",
+    "Conducted POC / Demo",
+    "In evaluation / planning stage",
+    "Agreed on solution to Business Problem",
+    "Completed Action Plan",
+    "SOW Signed",
+]
+NEEDS = [
+    "Co-Sell - Architectural Validation",
+    "Co-Sell - Business Presentation",
+    "Co-Sell - Competitive Information",
+    "Co-Sell - Pricing Assistance",
+    "Co-Sell - Technical Consultation",
+    "Co-Sell - Deal Support",
+]
 FIRST = ["Ada", "Grace", "Linus", "Margaret", "Dennis", "Barbara", "Ken", "Frances", "Edsger", "Radia"]
-LAST = ["Lovelace", "Hopper", "Torvalds", "Hamilton", "Ritchie", "Liskov", "Thompson", "Allen", "Dijkstra", "Perlman"]
+LAST = [
+    "Lovelace",
+    "Hopper",
+    "Torvalds",
+    "Hamilton",
+    "Ritchie",
+    "Liskov",
+    "Thompson",
+    "Allen",
+    "Dijkstra",
+    "Perlman",
+]
 TITLES = ["CTO", "VP Engineering", "Head of Data", "Procurement Lead", "Cloud Architect"]
 
 
@@ -88,17 +130,23 @@ def payload(rng: random.Random, o: Opp, n: int) -> dict[str, Any]:
     """A GetOpportunity response for ``o``'s current version (``n`` varies synthetic text)."""
     company = f"Customer {n % 50000} {rng.choice(['Inc', 'GmbH', 'Ltd', 'SA', 'UAB'])}"
     closed = o.stage in ("Launched", "Closed Lost")
-    history = [{"Time": _iso(o.created + timedelta(days=d)), "Value": f"Call {i + 1}: {rng.choice(ACTIVITIES)}"}
-               for i, d in enumerate(sorted(rng.sample(range(1, 30), rng.randint(0, 3))))]
+    history = [
+        {"Time": _iso(o.created + timedelta(days=d)), "Value": f"Call {i + 1}: {rng.choice(ACTIVITIES)}"}
+        for i, d in enumerate(sorted(rng.sample(range(1, 30), rng.randint(0, 3))))
+    ]
     return {
         "Arn": f"arn:aws:partnercentral:us-east-1::catalog/AWS/opportunity/{o.oid}",
         "Catalog": "AWS",
         "CreatedDate": _iso(o.created),
         "Customer": {
             "Account": {
-                "Address": {"City": rng.choice([None, "Vilnius", "Seattle", "Berlin", "Tokyo"]),
-                            "CountryCode": rng.choice(COUNTRIES), "PostalCode": f"{rng.randint(10000, 99999)}",
-                            "StateOrRegion": None, "StreetAddress": None},
+                "Address": {
+                    "City": rng.choice([None, "Vilnius", "Seattle", "Berlin", "Tokyo"]),
+                    "CountryCode": rng.choice(COUNTRIES),
+                    "PostalCode": f"{rng.randint(10000, 99999)}",
+                    "StateOrRegion": None,
+                    "StreetAddress": None,
+                },
                 "AwsAccountId": f"{rng.randint(10**11, 10**12 - 1)}" if rng.random() < 0.4 else None,
                 "CompanyName": company,
                 "Duns": None,
@@ -111,7 +159,8 @@ def payload(rng: random.Random, o: Opp, n: int) -> dict[str, Any]:
         "Id": o.oid,
         "LastModifiedDate": _iso(o.modified),
         "LifeCycle": {
-            "ClosedLostReason": rng.choice(["Price", "Lost to Competitor", "No Opportunity"]) if o.stage == "Closed Lost"
+            "ClosedLostReason": rng.choice(["Price", "Lost to Competitor", "No Opportunity"])
+            if o.stage == "Closed Lost"
             else None,
             "NextSteps": None if closed else f"Follow up on {rng.choice(USE_CASES).lower()} scoping",
             "NextStepsHistory": history or None,
@@ -121,8 +170,13 @@ def payload(rng: random.Random, o: Opp, n: int) -> dict[str, Any]:
             "Stage": o.stage,
             "TargetCloseDate": o.close.isoformat() if o.close else None,
         },
-        "Marketing": {"AwsFundingUsed": None, "CampaignName": None, "Channels": None,
-                      "Source": rng.choice(["None", "Marketing Activity"]), "UseCases": None},
+        "Marketing": {
+            "AwsFundingUsed": None,
+            "CampaignName": None,
+            "Channels": None,
+            "Source": rng.choice(["None", "Marketing Activity"]),
+            "UseCases": None,
+        },
         "NationalSecurity": "No",
         "OpportunityTeam": [_person(rng, n * 3 + 2, "OpportunityOwner")],
         "OpportunityType": rng.choice(["Net New Business", "Net New Business", "Expansion", "Flat Renewal"]),
@@ -133,13 +187,18 @@ def payload(rng: random.Random, o: Opp, n: int) -> dict[str, Any]:
             "ApnPrograms": None,
             "CompetitorName": None,
             "CustomerBusinessProblem": f"{company} needs to {rng.choice(USE_CASES).lower()} for its "
-                                       f"{rng.choice(['order platform', 'data warehouse', 'ERP', 'web shop'])} "
-                                       f"before the next peak season without downtime",
+            f"{rng.choice(['order platform', 'data warehouse', 'ERP', 'web shop'])} "
+            f"before the next peak season without downtime",
             "CustomerUseCase": rng.choice(USE_CASES),
             "DeliveryModels": rng.sample(DELIVERY, rng.randint(1, 2)),
             "ExpectedCustomerSpend": [
-                {"Amount": _amount(rng), "CurrencyCode": rng.choices(["USD", "EUR", "GBP"], [90, 6, 4])[0],
-                 "EstimationUrl": None, "Frequency": "Monthly", "TargetCompany": "AWS"}
+                {
+                    "Amount": _amount(rng),
+                    "CurrencyCode": rng.choices(["USD", "EUR", "GBP"], [90, 6, 4])[0],
+                    "EstimationUrl": None,
+                    "Frequency": "Monthly",
+                    "TargetCompany": "AWS",
+                }
                 for _ in range(rng.choice([1, 1, 2, 3]))
             ],
             "OtherCompetitorNames": None,
@@ -148,8 +207,11 @@ def payload(rng: random.Random, o: Opp, n: int) -> dict[str, Any]:
             "SalesActivities": rng.sample(ACTIVITIES, rng.randint(1, 3)),
             "Title": f"{rng.choice(USE_CASES)} for {company}",
         },
-        "RelatedEntityIdentifiers": {"AwsMarketplaceOffers": [], "AwsProducts": [],
-                                     "Solutions": [f"S-{rng.randint(1, 40):07d}"] if rng.random() < 0.5 else []},
+        "RelatedEntityIdentifiers": {
+            "AwsMarketplaceOffers": [],
+            "AwsProducts": [],
+            "Solutions": [f"S-{rng.randint(1, 40):07d}"] if rng.random() < 0.5 else [],
+        },
         "SoftwareRevenue": None,
     }
 
@@ -173,8 +235,13 @@ def _history_opp(rng: random.Random, i: int) -> Opp:
     return Opp(f"O{10_000_000 + i}", created, min(modified, NOW - timedelta(minutes=1)), stage, close)
 
 
-MALFORMED_KINDS = ("missing Id", "unparseable LastModifiedDate", "Amount not a decimal", "not JSON",
-                   "unknown stage (gate)")
+MALFORMED_KINDS = (
+    "missing Id",
+    "unparseable LastModifiedDate",
+    "Amount not a decimal",
+    "not JSON",
+    "unknown stage (gate)",
+)
 
 
 def malformed(rng: random.Random, o: Opp, n: int) -> str:
@@ -204,11 +271,28 @@ def _row(text: str, run_id: str, ingested_at: datetime) -> tuple[Any, ...]:
         modified = datetime.fromisoformat(doc["LastModifiedDate"]) if isinstance(doc, dict) else None
     except (KeyError, ValueError, TypeError):
         modified = None
-    return (TENANT, "AWS", oid, modified, text, hashlib.sha256(text.encode()).hexdigest(), run_id, ingested_at)
+    return (
+        TENANT,
+        "AWS",
+        oid,
+        modified,
+        text,
+        hashlib.sha256(text.encode()).hexdigest(),
+        run_id,
+        ingested_at,
+    )
 
 
-BRONZE_COLUMNS = ("tenant_id", "catalog", "entity_id", "last_modified_at", "payload", "payload_sha256",
-                  "ingestion_run_id", "ingested_at")
+BRONZE_COLUMNS = (
+    "tenant_id",
+    "catalog",
+    "entity_id",
+    "last_modified_at",
+    "payload",
+    "payload_sha256",
+    "ingestion_run_id",
+    "ingested_at",
+)
 
 
 @dataclass
@@ -221,8 +305,9 @@ class History:
     malformed: int = 0
 
 
-def history_chunks(n: int, *, seed: int = 42, chunk: int = 50_000, older: float = 0.10, bad: float = 0.01,
-                   runs: int = 10) -> tuple[History, Iterator[list[tuple[Any, ...]]]]:
+def history_chunks(
+    n: int, *, seed: int = 42, chunk: int = 50_000, older: float = 0.10, bad: float = 0.01, runs: int = 10
+) -> tuple[History, Iterator[list[tuple[Any, ...]]]]:
     """The initial bronze of ``n`` opportunities as row chunks (one ingestion run per ~n/runs opportunities)."""
     hist = History()
 
@@ -240,9 +325,15 @@ def history_chunks(n: int, *, seed: int = 42, chunk: int = 50_000, older: float 
             else:
                 hist.opps.append(o)
                 if rng.random() < older:
-                    earlier = Opp(o.oid, o.created, max(o.created, o.modified - timedelta(days=rng.uniform(1, 60))),
-                                  OPEN_STAGES[OPEN_STAGES.index(o.stage) - 1] if o.stage in OPEN_STAGES[1:]
-                                  else "Prospect", o.close)
+                    earlier = Opp(
+                        o.oid,
+                        o.created,
+                        max(o.created, o.modified - timedelta(days=rng.uniform(1, 60))),
+                        OPEN_STAGES[OPEN_STAGES.index(o.stage) - 1]
+                        if o.stage in OPEN_STAGES[1:]
+                        else "Prospect",
+                        o.close,
+                    )
                     rows.append(_row(json.dumps(payload(rng, earlier, i), separators=(",", ":")), run_id, at))
                     hist.older_versions += 1
                 rows.append(_row(json.dumps(payload(rng, o, i), separators=(",", ":")), run_id, at))
@@ -286,8 +377,15 @@ class ChangeMix:
         )
 
 
-def change_batch(hist: History, fraction: float = 0.01, *, closed_share: float = 0.01, seed: int = 7,
-                 run_id: str = "bench-change-1", at: datetime | None = None) -> tuple[ChangeMix, list[tuple[Any, ...]]]:
+def change_batch(
+    hist: History,
+    fraction: float = 0.01,
+    *,
+    closed_share: float = 0.01,
+    seed: int = 7,
+    run_id: str = "bench-change-1",
+    at: datetime | None = None,
+) -> tuple[ChangeMix, list[tuple[Any, ...]]]:
     """A sync's worth of changes: ``fraction`` of the tenant's opportunity count, distributed as Partner Central
     changes: 9% new opportunities, 1% malformed, ``closed_share`` late changes to recently closed ones (AWS-side
     review or Marketplace fields; partners cannot edit Launched / Closed Lost opportunities), the rest updates of
@@ -311,8 +409,9 @@ def change_batch(hist: History, fraction: float = 0.01, *, closed_share: float =
 
     open_pool = [o for o in hist.opps if o.stage in OPEN_STAGES]
     closed_pool = [o for o in hist.opps if o.stage not in OPEN_STAGES]
-    for k, (o, is_open) in enumerate([(o, True) for o in pick(open_pool, n_open)]
-                                      + [(o, False) for o in pick(closed_pool, n_closed)]):
+    for k, (o, is_open) in enumerate(
+        [(o, True) for o in pick(open_pool, n_open)] + [(o, False) for o in pick(closed_pool, n_closed)]
+    ):
         mix.age_days.append((NOW - o.modified).total_seconds() / 86400)
         modified = NOW + timedelta(seconds=rng.uniform(0, 86000))
         stage = o.stage
@@ -331,8 +430,13 @@ def change_batch(hist: History, fraction: float = 0.01, *, closed_share: float =
         rows.append(_row(json.dumps(payload(rng, new, 7_000_000 + k), separators=(",", ":")), run_id, at))
     base = 10_000_000 + len(hist.opps) * 2
     for j in range(n_new):
-        o = Opp(f"O{base + j}", NOW, NOW + timedelta(seconds=rng.uniform(0, 86000)), rng.choice(OPEN_STAGES[:2]),
-                (NOW + timedelta(days=rng.uniform(30, 300))).date())
+        o = Opp(
+            f"O{base + j}",
+            NOW,
+            NOW + timedelta(seconds=rng.uniform(0, 86000)),
+            rng.choice(OPEN_STAGES[:2]),
+            (NOW + timedelta(days=rng.uniform(30, 300))).date(),
+        )
         rows.append(_row(json.dumps(payload(rng, o, 8_000_000 + j), separators=(",", ":")), run_id, at))
     for j in range(n_bad):
         o = Opp(f"O{base + n_new + j}", NOW, NOW, "Prospect", None)
@@ -344,7 +448,7 @@ def arrow_table(rows: list[tuple[Any, ...]]):  # type: ignore[no-untyped-def]
     """Bronze rows as a pyarrow table in bronze.partner_central_opportunity's column order."""
     import pyarrow as pa
 
-    cols = list(zip(*rows)) if rows else [[] for _ in BRONZE_COLUMNS]
+    cols = list(zip(*rows, strict=False)) if rows else [[] for _ in BRONZE_COLUMNS]
     ts = pa.timestamp("us", tz="UTC")
     types = [pa.string(), pa.string(), pa.string(), ts, pa.string(), pa.string(), pa.string(), ts]
-    return pa.table({name: pa.array(list(c), type=t) for name, c, t in zip(BRONZE_COLUMNS, cols, types)})
+    return pa.table({name: pa.array(list(c), type=t) for name, c, t in zip(BRONZE_COLUMNS, cols, types, strict=False)})

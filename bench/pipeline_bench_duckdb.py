@@ -7,6 +7,7 @@ same columns in silver, and the same YAML quality suites evaluated as SQL counts
 Parquet has no MERGE: the incremental run writes a new silver snapshot (previous rows minus the changed keys,
 plus the changed rows). Gold is recomputed from silver.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,17 +45,21 @@ def _hmac_sql(value: str, key: bytes) -> str:
     """HMAC-SHA256(key, value) as hex, in SQL (as lakehouse.privacy.hmac_sha256_hex)."""
     block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
     ipad, opad = bytes(b ^ 0x36 for b in block).hex(), bytes(b ^ 0x5C for b in block).hex()
-    return (f"sha256(unhex('{opad}') || unhex(sha256(unhex('{ipad}') || encode({value}))))")
+    return f"sha256(unhex('{opad}') || unhex(sha256(unhex('{ipad}') || encode({value}))))"
 
 
 def _contact_sql(c: str, key: bytes) -> str:
     email = f"nullif(lower(trim({c}.Email)), '')"
     digits = f"regexp_replace({c}.Phone, '[^0-9]', '', 'g')"
-    phone = (f"CASE WHEN {c}.Phone IS NULL OR length({digits}) = 0 THEN NULL "
-             f"WHEN length({digits}) <= 2 THEN '+' || repeat('*', length({digits})) "
-             f"ELSE '+' || repeat('*', length({digits}) - 2) || right({digits}, 2) END")
-    return (f"struct_pack(email_hash := CASE WHEN {email} IS NULL THEN NULL ELSE {_hmac_sql(email, key)} END, "
-            f"phone_masked := {phone}, business_title := {c}.BusinessTitle)")
+    phone = (
+        f"CASE WHEN {c}.Phone IS NULL OR length({digits}) = 0 THEN NULL "
+        f"WHEN length({digits}) <= 2 THEN '+' || repeat('*', length({digits})) "
+        f"ELSE '+' || repeat('*', length({digits}) - 2) || right({digits}, 2) END"
+    )
+    return (
+        f"struct_pack(email_hash := CASE WHEN {email} IS NULL THEN NULL ELSE {_hmac_sql(email, key)} END, "
+        f"phone_masked := {phone}, business_title := {c}.BusinessTitle)"
+    )
 
 
 def _blank(v: str) -> str:
@@ -97,30 +102,55 @@ def parse_sql(source: str, key: bytes) -> str:
         (f"is_object AND {_blank(j + '.Id')}", "missing Id"),
         (f"is_object AND ({lm}) IS NULL", "missing or unparseable LastModifiedDate"),
         (f"({spend_bad} OR NOT {_amount_ok(sw_amount)})", "Amount is not a decimal number"),
-        (f"(NOT {_blank(j + '.CreatedDate')} AND ({_ts(j + '.CreatedDate')}) IS NULL)", "unparseable CreatedDate"),
-        (f"(NOT {_blank(j + '.LifeCycle.TargetCloseDate')} AND ({_day(j + '.LifeCycle.TargetCloseDate')}) IS NULL)",
-         "unparseable LifeCycle.TargetCloseDate"),
+        (
+            f"(NOT {_blank(j + '.CreatedDate')} AND ({_ts(j + '.CreatedDate')}) IS NULL)",
+            "unparseable CreatedDate",
+        ),
+        (
+            f"(NOT {_blank(j + '.LifeCycle.TargetCloseDate')} AND ({_day(j + '.LifeCycle.TargetCloseDate')}) IS NULL)",
+            "unparseable LifeCycle.TargetCloseDate",
+        ),
     ]
-    reason = "concat_ws('; ', " + ", ".join(f"CASE WHEN coalesce({c}, false) THEN {_q(t)} END" for c, t in reasons) + ")"
+    reason = (
+        "concat_ws('; ', "
+        + ", ".join(f"CASE WHEN coalesce({c}, false) THEN {_q(t)} END" for c, t in reasons)
+        + ")"
+    )
     acc, addr, proj = f"{j}.Customer.Account", f"{j}.Customer.Account.Address", f"{j}.Project"
-    life, mkt, sw, rel = f"{j}.LifeCycle", f"{j}.Marketing", f"{j}.SoftwareRevenue", f"{j}.RelatedEntityIdentifiers"
+    life, mkt, sw, rel = (
+        f"{j}.LifeCycle",
+        f"{j}.Marketing",
+        f"{j}.SoftwareRevenue",
+        f"{j}.RelatedEntityIdentifiers",
+    )
     cols = [
         ("tenant_id", "tenant_id"),
         ("opportunity_id", f"CASE WHEN NOT {_blank(j + '.Id')} THEN trim({j}.Id) END"),
         ("catalog", f"coalesce({j}.Catalog, bronze_catalog)"),
-        ("arn", f"{j}.Arn"), ("partner_opportunity_identifier", f"{j}.PartnerOpportunityIdentifier"),
-        ("opportunity_type", f"{j}.OpportunityType"), ("national_security", f"{j}.NationalSecurity"),
+        ("arn", f"{j}.Arn"),
+        ("partner_opportunity_identifier", f"{j}.PartnerOpportunityIdentifier"),
+        ("opportunity_type", f"{j}.OpportunityType"),
+        ("national_security", f"{j}.NationalSecurity"),
         ("primary_needs_from_aws", f"{j}.PrimaryNeedsFromAws"),
-        ("created_at", _ts(f"{j}.CreatedDate")), ("last_modified_at", lm),
-        ("customer_company_name", f"{acc}.CompanyName"), ("customer_industry", f"{acc}.Industry"),
-        ("customer_other_industry", f"{acc}.OtherIndustry"), ("customer_website_url", f"{acc}.WebsiteUrl"),
-        ("customer_aws_account_id", f"{acc}.AwsAccountId"), ("customer_duns", f"{acc}.Duns"),
-        ("customer_country_code", f"{addr}.CountryCode"), ("customer_state_or_region", f"{addr}.StateOrRegion"),
-        ("customer_city", f"{addr}.City"), ("customer_postal_code", f"{addr}.PostalCode"),
+        ("created_at", _ts(f"{j}.CreatedDate")),
+        ("last_modified_at", lm),
+        ("customer_company_name", f"{acc}.CompanyName"),
+        ("customer_industry", f"{acc}.Industry"),
+        ("customer_other_industry", f"{acc}.OtherIndustry"),
+        ("customer_website_url", f"{acc}.WebsiteUrl"),
+        ("customer_aws_account_id", f"{acc}.AwsAccountId"),
+        ("customer_duns", f"{acc}.Duns"),
+        ("customer_country_code", f"{addr}.CountryCode"),
+        ("customer_state_or_region", f"{addr}.StateOrRegion"),
+        ("customer_city", f"{addr}.City"),
+        ("customer_postal_code", f"{addr}.PostalCode"),
         ("customer_street_address", f"{addr}.StreetAddress"),
-        ("project_title", f"{proj}.Title"), ("project_customer_business_problem", f"{proj}.CustomerBusinessProblem"),
-        ("project_customer_use_case", f"{proj}.CustomerUseCase"), ("project_delivery_models", f"{proj}.DeliveryModels"),
-        ("project_sales_activities", f"{proj}.SalesActivities"), ("project_apn_programs", f"{proj}.ApnPrograms"),
+        ("project_title", f"{proj}.Title"),
+        ("project_customer_business_problem", f"{proj}.CustomerBusinessProblem"),
+        ("project_customer_use_case", f"{proj}.CustomerUseCase"),
+        ("project_delivery_models", f"{proj}.DeliveryModels"),
+        ("project_sales_activities", f"{proj}.SalesActivities"),
+        ("project_apn_programs", f"{proj}.ApnPrograms"),
         ("project_competitor_name", f"{proj}.CompetitorName"),
         ("project_other_competitor_names", f"{proj}.OtherCompetitorNames"),
         ("project_other_solution_description", f"{proj}.OtherSolutionDescription"),
@@ -129,14 +159,23 @@ def parse_sql(source: str, key: bytes) -> str:
         ("project_aws_partition", f"{proj}.AwsPartition"),
         ("expected_contract_duration_term", f"{proj}.ExpectedContractDuration.Term"),
         ("expected_contract_duration_value", f"{proj}.ExpectedContractDuration.Value"),
-        ("marketing_campaign_name", f"{mkt}.CampaignName"), ("marketing_source", f"{mkt}.Source"),
-        ("marketing_use_cases", f"{mkt}.UseCases"), ("marketing_channels", f"{mkt}.Channels"),
+        ("marketing_campaign_name", f"{mkt}.CampaignName"),
+        ("marketing_source", f"{mkt}.Source"),
+        ("marketing_use_cases", f"{mkt}.UseCases"),
+        ("marketing_channels", f"{mkt}.Channels"),
         ("marketing_aws_funding_used", f"{mkt}.AwsFundingUsed"),
-        ("stage", f"{life}.Stage"), ("closed_lost_reason", f"{life}.ClosedLostReason"),
+        ("stage", f"{life}.Stage"),
+        ("closed_lost_reason", f"{life}.ClosedLostReason"),
         ("next_steps", f"{life}.NextSteps"),
-        ("next_steps_history", (f"list_transform({life}.NextStepsHistory, lambda h: struct_pack(value := h.Value, "
-                               f"at := {_ts('h.Time')}))")),
-        ("review_status", f"{life}.ReviewStatus"), ("review_comments", f"{life}.ReviewComments"),
+        (
+            "next_steps_history",
+            (
+                f"list_transform({life}.NextStepsHistory, lambda h: struct_pack(value := h.Value, "
+                f"at := {_ts('h.Time')}))"
+            ),
+        ),
+        ("review_status", f"{life}.ReviewStatus"),
+        ("review_comments", f"{life}.ReviewComments"),
         ("review_status_reason", f"{life}.ReviewStatusReason"),
         ("target_close_date", _day(f"{life}.TargetCloseDate")),
         ("software_revenue_delivery_model", f"{sw}.DeliveryModel"),
@@ -144,7 +183,8 @@ def parse_sql(source: str, key: bytes) -> str:
         ("software_revenue_currency_code", f"{sw}.Value.CurrencyCode"),
         ("software_revenue_effective_date", _day(f"{sw}.EffectiveDate")),
         ("software_revenue_expiration_date", _day(f"{sw}.ExpirationDate")),
-        ("related_solution_ids", f"{rel}.Solutions"), ("related_aws_product_ids", f"{rel}.AwsProducts"),
+        ("related_solution_ids", f"{rel}.Solutions"),
+        ("related_aws_product_ids", f"{rel}.AwsProducts"),
         ("related_aws_marketplace_offer_ids", f"{rel}.AwsMarketplaceOffers"),
         ("related_aws_marketplace_offer_set_ids", f"{rel}.AwsMarketplaceOfferSets"),
         ("related_aws_marketplace_solution_ids", f"{rel}.AwsMarketplaceSolutions"),
@@ -152,11 +192,17 @@ def parse_sql(source: str, key: bytes) -> str:
         ("customer_contact_count", f"coalesce(len({j}.Customer.Contacts), 0)::INTEGER"),
         ("opportunity_team_count", f"coalesce(len({j}.OpportunityTeam), 0)::INTEGER"),
         ("expected_customer_spend_count", f"coalesce(len({proj}.ExpectedCustomerSpend), 0)::INTEGER"),
-        ("source_ingestion_run_id", "ingestion_run_id"), ("source_ingested_at", "ingested_at"),
+        ("source_ingestion_run_id", "ingestion_run_id"),
+        ("source_ingested_at", "ingested_at"),
         ("source_payload_sha256", "payload_sha256"),
-        ("spend", (f"list_transform({proj}.ExpectedCustomerSpend, lambda x: struct_pack(amount := {_amount('x.Amount')}, "
-                  "currency_code := x.CurrencyCode, frequency := x.Frequency, target_company := x.TargetCompany, "
-                  "estimation_url := x.EstimationUrl))")),
+        (
+            "spend",
+            (
+                f"list_transform({proj}.ExpectedCustomerSpend, lambda x: struct_pack(amount := {_amount('x.Amount')}, "
+                "currency_code := x.CurrencyCode, frequency := x.Frequency, target_company := x.TargetCompany, "
+                "estimation_url := x.EstimationUrl))"
+            ),
+        ),
         ("customer_contacts", f"list_transform({j}.Customer.Contacts, lambda c: {_contact_sql('c', key)})"),
         ("team_contacts", f"list_transform({j}.OpportunityTeam, lambda c: {_contact_sql('c', key)})"),
         ("quarantine_reason", reason),
@@ -178,8 +224,10 @@ FROM typed"""
 
 
 def _cluster(stage: str = "stage", lm: str = "last_modified_at") -> str:
-    return (f"CASE WHEN coalesce({stage} IN ('Launched', 'Closed Lost'), false) THEN 'closed-' ELSE 'open-' END "
-            f"|| coalesce(strftime({lm}, '%Y-%m'), 'unknown')")
+    return (
+        f"CASE WHEN coalesce({stage} IN ('Launched', 'Closed Lost'), false) THEN 'closed-' ELSE 'open-' END "
+        f"|| coalesce(strftime({lm}, '%Y-%m'), 'unknown')"
+    )
 
 
 def silver_columns(table: str) -> list[str]:
@@ -222,8 +270,10 @@ class Gate:
     def _count(self, spec: Any, relation: str) -> int:
         if spec.type == "expect_column_values_to_be_unique":
             c = spec.kwargs["column"]
-            sql = (f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {relation} WHERE {c} IS NOT NULL "
-                   f"GROUP BY {c} HAVING count(*) > 1)")
+            sql = (
+                f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {relation} WHERE {c} IS NOT NULL "
+                f"GROUP BY {c} HAVING count(*) > 1)"
+            )
         elif spec.type == "expect_table_row_count_to_be_between":
             n = self.con.sql(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
             lo, hi = spec.kwargs.get("min_value"), spec.kwargs.get("max_value")
@@ -241,12 +291,21 @@ class Gate:
             self.issues.append((s.name, s.action, self._count(s, relation)))
         if hit:
             any_bad = " OR ".join(f"coalesce({p}, false)" for _, p in hit)
-            reason = "concat_ws('; ', " + ", ".join(
-                f"CASE WHEN coalesce({p}, false) THEN {_q('quality: ' + s.name)} END" for s, p in hit) + ")"
+            reason = (
+                "concat_ws('; ', "
+                + ", ".join(
+                    f"CASE WHEN coalesce({p}, false) THEN {_q('quality: ' + s.name)} END" for s, p in hit
+                )
+                + ")"
+            )
             name = relation.strip("()").replace(" ", "_")[-20:]
-            self.con.sql(f"CREATE OR REPLACE TEMP VIEW q_{name} AS SELECT *, {reason} AS gate_reason FROM {relation} "
-                         f"WHERE {any_bad}")
-            self.con.sql(f"CREATE OR REPLACE TEMP VIEW p_{name} AS SELECT * FROM {relation} WHERE NOT ({any_bad})")
+            self.con.sql(
+                f"CREATE OR REPLACE TEMP VIEW q_{name} AS SELECT *, {reason} AS gate_reason FROM {relation} "
+                f"WHERE {any_bad}"
+            )
+            self.con.sql(
+                f"CREATE OR REPLACE TEMP VIEW p_{name} AS SELECT * FROM {relation} WHERE NOT ({any_bad})"
+            )
             relation, quarantined = f"p_{name}", f"q_{name}"
         failed = []
         for s in self.suite.by_action("warn", "fail"):
@@ -294,11 +353,17 @@ class DuckPipeline:
         with stages.time("silver: parse + redact + latest version (staged)"):
             self.copy(parse_sql(source, self.key), "parsed")
             con.sql(f"CREATE OR REPLACE TEMP VIEW parsed AS SELECT * FROM '{self.path('parsed')}'")
-            current = (f"SELECT tenant_id, opportunity_id, last_modified_at AS c_lm, source_ingested_at AS c_ing, "
-                       f"true AS present FROM '{self.path('opportunity', prev)}'") if prev >= 0 else \
-                "SELECT NULL::VARCHAR AS tenant_id, NULL::VARCHAR AS opportunity_id, NULL::TIMESTAMPTZ AS c_lm, " \
+            current = (
+                (
+                    f"SELECT tenant_id, opportunity_id, last_modified_at AS c_lm, source_ingested_at AS c_ing, "
+                    f"true AS present FROM '{self.path('opportunity', prev)}'"
+                )
+                if prev >= 0
+                else "SELECT NULL::VARCHAR AS tenant_id, NULL::VARCHAR AS opportunity_id, NULL::TIMESTAMPTZ AS c_lm, "
                 "NULL::TIMESTAMPTZ AS c_ing, true AS present WHERE false"
-            self.copy(f"""
+            )
+            self.copy(
+                f"""
                 WITH latest AS (
                   SELECT * FROM parsed WHERE quarantine_reason = ''
                   QUALIFY row_number() OVER (PARTITION BY tenant_id, opportunity_id ORDER BY last_modified_at DESC
@@ -308,30 +373,50 @@ class DuckPipeline:
                 WHERE cur.present IS NULL
                    OR latest.last_modified_at > cur.c_lm
                    OR (latest.last_modified_at = cur.c_lm AND latest.source_ingested_at > cur.c_ing)
-            """, "changed")
+            """,
+                "changed",
+            )
             con.sql(f"CREATE OR REPLACE TEMP VIEW changed AS SELECT * FROM '{self.path('changed')}'")
         with stages.time("silver: quality gates"):
             passed, gate_q = self.gate("silver.opportunity", "changed")
             cols = silver_columns("silver.opportunity")
-            con.sql(f"CREATE OR REPLACE TEMP VIEW opp AS SELECT *, {_cluster()} AS file_cluster FROM {passed}")
-            self.copy("""SELECT tenant_id, opportunity_id, (s.i - 1)::INTEGER AS spend_index, s.e.amount AS amount,
+            con.sql(
+                f"CREATE OR REPLACE TEMP VIEW opp AS SELECT *, {_cluster()} AS file_cluster FROM {passed}"
+            )
+            self.copy(
+                """SELECT tenant_id, opportunity_id, (s.i - 1)::INTEGER AS spend_index, s.e.amount AS amount,
                        s.e.currency_code AS currency_code, s.e.frequency AS frequency,
                        s.e.target_company AS target_company, s.e.estimation_url AS estimation_url, last_modified_at,
                        source_ingestion_run_id, file_cluster
                        FROM opp, LATERAL (SELECT unnest(spend) AS e, generate_subscripts(spend, 1) AS i) s""",
-                      "spend_new")
-            self.copy(" UNION ALL ".join(
-                f"""SELECT tenant_id, opportunity_id, '{role}' AS contact_role, (s.i - 1)::INTEGER AS contact_index,
+                "spend_new",
+            )
+            self.copy(
+                " UNION ALL ".join(
+                    f"""SELECT tenant_id, opportunity_id, '{role}' AS contact_role, (s.i - 1)::INTEGER AS contact_index,
                     s.c.email_hash AS email_hash, s.c.phone_masked AS phone_masked,
                     s.c.business_title AS business_title, last_modified_at, source_ingestion_run_id, file_cluster
                     FROM opp, LATERAL (SELECT unnest({col}) AS c, generate_subscripts({col}, 1) AS i) s"""
-                for role, col in (("customer", "customer_contacts"), ("opportunity_team", "team_contacts"))),
-                "contact_new")
+                    for role, col in (
+                        ("customer", "customer_contacts"),
+                        ("opportunity_team", "team_contacts"),
+                    )
+                ),
+                "contact_new",
+            )
             self.gate("silver.opportunity_spend", f"'{self.path('spend_new')}'")
             self.gate("silver.opportunity_contact", f"'{self.path('contact_new')}'")
         with stages.time("silver: write (new Parquet snapshot)"):
-            keep = (lambda name: f"SELECT p.* FROM '{self.path(name, prev)}' p ANTI JOIN opp USING (tenant_id, "
-                    f"opportunity_id) UNION ALL ") if prev >= 0 else (lambda name: "")
+            keep = (
+                (
+                    lambda name: (
+                        f"SELECT p.* FROM '{self.path(name, prev)}' p ANTI JOIN opp USING (tenant_id, "
+                        f"opportunity_id) UNION ALL "
+                    )
+                )
+                if prev >= 0
+                else (lambda name: "")
+            )
             self.copy(keep("opportunity") + f"SELECT {', '.join(cols)} FROM opp", "opportunity")
             self.copy(keep("spend") + f"SELECT * FROM '{self.path('spend_new')}'", "spend")
             self.copy(keep("contact") + f"SELECT * FROM '{self.path('contact_new')}'", "contact")
@@ -341,13 +426,15 @@ class DuckPipeline:
                 'bench' AS quarantine_run_id FROM parsed WHERE quarantine_reason <> ''"""
             if gate_q:
                 quarantine += f""" UNION ALL SELECT g.tenant_id, g.opportunity_id, 'opportunity', g.opportunity_id,
-                    g.gate_reason, {_redact('b.payload')}, g.source_payload_sha256, g.source_ingestion_run_id,
+                    g.gate_reason, {_redact("b.payload")}, g.source_payload_sha256, g.source_ingestion_run_id,
                     g.source_ingested_at, 'bench' FROM {gate_q} g JOIN {source} b
                     ON b.payload_sha256 = g.source_payload_sha256 AND b.ingestion_run_id = g.source_ingestion_run_id"""
             old_q = f"SELECT * FROM '{self.path('quarantine', prev)}' UNION ALL " if prev >= 0 else ""
-            self.copy(f"""SELECT * FROM ({old_q}{quarantine}) QUALIFY row_number() OVER (PARTITION BY tenant_id,
+            self.copy(
+                f"""SELECT * FROM ({old_q}{quarantine}) QUALIFY row_number() OVER (PARTITION BY tenant_id,
                 entity, payload_sha256 ORDER BY ingested_at DESC NULLS LAST, ingestion_run_id DESC NULLS LAST) = 1""",
-                      "quarantine")
+                "quarantine",
+            )
 
     def gold(self, stages: pb.Stages) -> None:
         con = self.con
@@ -385,7 +472,7 @@ class DuckPipeline:
     def summary(self) -> dict[str, Any]:
         def rows(mart: str) -> list[dict[str, Any]]:
             rel = self.con.sql(f"SELECT * FROM '{self.path('gold_' + mart)}'")
-            return [dict(zip(rel.columns, r)) for r in rel.fetchall()]
+            return [dict(zip(rel.columns, r, strict=False)) for r in rel.fetchall()]
 
         return pb.gold_summary(rows("ace_pipeline"), rows("ace_win_rate"), rows("ace_pipeline_health"))
 
@@ -396,20 +483,27 @@ def duckdb_worker(work: Path) -> None:
     import lakehouse.transforms.partner_central_json  # noqa: F401
 
     p = DuckPipeline(work)
-    result: dict[str, Any] = {"engine": "duckdb", "version": duckdb.__version__,
-                              "threads": p.con.sql("SELECT current_setting('threads')").fetchall()[0][0]}
+    result: dict[str, Any] = {
+        "engine": "duckdb",
+        "version": duckdb.__version__,
+        "threads": p.con.sql("SELECT current_setting('threads')").fetchall()[0][0],
+    }
     bronze = f"read_parquet('{work / pb.BRONZE_SRC}/*/*.parquet', hive_partitioning = true)"
     stages = pb.Stages()
     with stages.time("silver: extract (bronze rows)"):
-        p.con.sql(f"CREATE OR REPLACE TEMP VIEW bronze AS SELECT * FROM {bronze} WHERE tenant_id = '{gen.TENANT}'")
+        p.con.sql(
+            f"CREATE OR REPLACE TEMP VIEW bronze AS SELECT * FROM {bronze} WHERE tenant_id = '{gen.TENANT}'"
+        )
     p.silver(stages, "bronze")
     p.gold(stages)
     result["full"] = {"stages": stages.items, "seconds": stages.total()}
     p.snapshot = 1
     stages = pb.Stages()
     with stages.time("silver: extract (bronze rows)"):
-        p.con.sql(f"CREATE OR REPLACE TEMP VIEW bronze_new AS SELECT * FROM '{work / 'change.parquet'}' "
-                  f"WHERE tenant_id = '{gen.TENANT}'")
+        p.con.sql(
+            f"CREATE OR REPLACE TEMP VIEW bronze_new AS SELECT * FROM '{work / 'change.parquet'}' "
+            f"WHERE tenant_id = '{gen.TENANT}'"
+        )
     p.silver(stages, "bronze_new")
     p.gold(stages)
     result["incremental"] = {"stages": stages.items, "seconds": stages.total()}

@@ -8,6 +8,7 @@ The sandbox and the canned server each run in their own process (as Partner Cent
 client process's GIL is not shared with the server's. Reported: opportunities/s, API calls (as counted by the
 sandbox), calls/s, and peak RSS of the client process (which hosts the embedded Sail engine) and of the sandbox.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,10 @@ class _Canned(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     body = FIXTURE.read_bytes()
-    head = (f"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {len(body)}\r\n"
-            "x-amzn-RequestId: canned\r\n\r\n").encode()
+    head = (
+        f"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {len(body)}\r\n"
+        "x-amzn-RequestId: canned\r\n\r\n"
+    ).encode()
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -54,8 +57,13 @@ def serve_canned() -> None:
 
 
 def _spawn(args: list[str]) -> tuple[subprocess.Popen, dict[str, Any]]:
-    proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, text=True, cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     line = proc.stdout.readline()
     if not line:
         raise RuntimeError(f"{args} did not start")
@@ -74,8 +82,13 @@ class Ceiling:
 
         self.calls = calls
         self.proc, info = _spawn([__file__, "--serve-canned"])
-        self.client = boto3.client("partnercentral-selling", endpoint_url=info["url"], region_name="us-east-1",
-                                   aws_access_key_id="AKIABENCH", aws_secret_access_key="bench")
+        self.client = boto3.client(
+            "partnercentral-selling",
+            endpoint_url=info["url"],
+            region_name="us-east-1",
+            aws_access_key_id="AKIABENCH",
+            aws_secret_access_key="bench",
+        )
         self.measure(200)
 
     def measure(self, calls: int | None = None) -> float:
@@ -95,7 +108,9 @@ class Ceiling:
 
 def _control(url: str, path: str, payload: dict | None = None) -> Any:
     data = json.dumps(payload).encode() if payload is not None else None
-    with urllib.request.urlopen(urllib.request.Request(url + path, data=data, method="POST" if data else "GET")) as r:
+    with urllib.request.urlopen(
+        urllib.request.Request(url + path, data=data, method="POST" if data else "GET")
+    ) as r:
         return json.loads(r.read())
 
 
@@ -131,20 +146,38 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     ceiling = Ceiling(args.ceiling_calls)
-    print(f"ceiling: boto3 -> bare loopback server, canned GetOpportunity: {ceiling.measure():,.0f} calls/s "
-          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)", flush=True)
+    print(
+        f"ceiling: boto3 -> bare loopback server, canned GetOpportunity: {ceiling.measure():,.0f} calls/s "
+        f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)",
+        flush=True,
+    )
 
     started = time.perf_counter()
-    sandbox, info = _spawn(["-m", "lakehouse.connectors.sandbox", "--port", "0", "--tenant",
-                            f"bench={args.opportunities}", "--ready-json"])
-    print(f"sandbox seeded with {args.opportunities:,} opportunities in {time.perf_counter() - started:.1f}s",
-          flush=True)
+    sandbox, info = _spawn(
+        [
+            "-m",
+            "lakehouse.connectors.sandbox",
+            "--port",
+            "0",
+            "--tenant",
+            f"bench={args.opportunities}",
+            "--ready-json",
+        ]
+    )
+    print(
+        f"sandbox seeded with {args.opportunities:,} opportunities in {time.perf_counter() - started:.1f}s",
+        flush=True,
+    )
     results: dict[str, Any] = {"opportunities": args.opportunities, "workers": args.workers}
     try:
         creds = next(t for t in info["tenants"] if t["tenant_id"] == "bench")
-        config = ConnectorConfig(endpoint_url=info["url"], aws_access_key_id=creds["aws_access_key_id"],
-                                 aws_secret_access_key=creds["aws_secret_access_key"], rate_per_second=None,
-                                 workers=args.workers)
+        config = ConnectorConfig(
+            endpoint_url=info["url"],
+            aws_access_key_id=creds["aws_access_key_id"],
+            aws_secret_access_key=creds["aws_secret_access_key"],
+            rate_per_second=None,
+            workers=args.workers,
+        )
         only = ("opportunity",)
 
         def timed(label: str, run: Any) -> dict[str, Any]:
@@ -158,20 +191,34 @@ def main(argv: list[str] | None = None) -> int:
             calls = _calls(info["url"])
             total = sum(calls.values())
             fetched = calls.get("GetOpportunity", 0)
-            row = {"seconds": round(elapsed, 2), "opportunities": fetched,
-                   "opportunities_per_s": round(fetched / elapsed), "api_calls": total, "calls": calls,
-                   "calls_per_s": round(total / elapsed), "ceiling_calls_per_s": [round(before), round(after)],
-                   "of_ceiling": round(total / elapsed / reference, 2), "load_average": round(os.getloadavg()[0], 1)}
-            print(f"{label}: {fetched:,} opportunities in {elapsed:.1f}s = {row['opportunities_per_s']:,}/s; "
-                  f"{total:,} API calls ({calls}) = {row['calls_per_s']:,} calls/s = {row['of_ceiling']:.0%} of "
-                  f"the ceiling ({before:,.0f} before, {after:,.0f} after)", flush=True)
+            row = {
+                "seconds": round(elapsed, 2),
+                "opportunities": fetched,
+                "opportunities_per_s": round(fetched / elapsed),
+                "api_calls": total,
+                "calls": calls,
+                "calls_per_s": round(total / elapsed),
+                "ceiling_calls_per_s": [round(before), round(after)],
+                "of_ceiling": round(total / elapsed / reference, 2),
+                "load_average": round(os.getloadavg()[0], 1),
+            }
+            print(
+                f"{label}: {fetched:,} opportunities in {elapsed:.1f}s = {row['opportunities_per_s']:,}/s; "
+                f"{total:,} API calls ({calls}) = {row['calls_per_s']:,} calls/s = {row['of_ceiling']:.0%} of "
+                f"the ceiling ({before:,.0f} before, {after:,.0f} after)",
+                flush=True,
+            )
             results[label] = row
             return outcome
 
         # fetch only: the connector into memory (no Spark), to separate API cost from landing cost
         memory = MemorySink()
-        timed("full_fetch_only", lambda: PartnerCentralSync(PartnerCentralReader.from_config(config), memory,
-                                                            entities=only, land_batch=args.land_batch).run())
+        timed(
+            "full_fetch_only",
+            lambda: PartnerCentralSync(
+                PartnerCentralReader.from_config(config), memory, entities=only, land_batch=args.land_batch
+            ).run(),
+        )
 
         # end to end: into bronze on the embedded Sail engine
         os.environ["LAKEHOUSE_LAKE_ROOT"] = tempfile.mkdtemp(prefix="sync-bench-lake-")
@@ -186,8 +233,15 @@ def main(argv: list[str] | None = None) -> int:
         scope = TenantScope.for_tenant("bench")
 
         def sync() -> Any:
-            return sync_partner_central(spark, scope, PartnerCentralReader.from_config(config), catalog="Sandbox",
-                                        daily_call_budget=None, land_batch=args.land_batch, entities=only)
+            return sync_partner_central(
+                spark,
+                scope,
+                PartnerCentralReader.from_config(config),
+                catalog="Sandbox",
+                daily_call_budget=None,
+                land_batch=args.land_batch,
+                entities=only,
+            )
 
         full = timed("full_sync_to_bronze", sync)
         assert full.status == "succeeded" and full.landed == args.opportunities, full
@@ -198,8 +252,11 @@ def main(argv: list[str] | None = None) -> int:
         results["incremental_sync_to_bronze"]["changed"] = changes
         results["peak_rss_mb_client"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         results["rss_mb_sandbox"] = round(_rss_mb(sandbox.pid))
-        print(f"peak RSS: client (with embedded Sail) {results['peak_rss_mb_client']:,} MB; sandbox "
-              f"{results['rss_mb_sandbox']:,} MB", flush=True)
+        print(
+            f"peak RSS: client (with embedded Sail) {results['peak_rss_mb_client']:,} MB; sandbox "
+            f"{results['rss_mb_sandbox']:,} MB",
+            flush=True,
+        )
     finally:
         sandbox.terminate()
         sandbox.wait()

@@ -1,4 +1,5 @@
 """The FastAPI application factory: ``create_app(settings=None)``."""
+
 from __future__ import annotations
 
 import logging
@@ -29,25 +30,38 @@ class Health(BaseModel):
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        body = Problem(detail=exc.detail, problems=exc.problems, reasons=exc.reasons,
-                       request_id=getattr(request.state, "request_id", None))
+        body = Problem(
+            detail=exc.detail,
+            problems=exc.problems,
+            reasons=exc.reasons,
+            request_id=getattr(request.state, "request_id", None),
+        )
         return JSONResponse(body.model_dump(), status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
-                    for e in exc.errors()]
-        body = Problem(detail=f"invalid request: {len(problems)} problem(s)", problems=problems,
-                       request_id=getattr(request.state, "request_id", None))
+        problems = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in exc.errors()
+        ]
+        body = Problem(
+            detail=f"invalid request: {len(problems)} problem(s)",
+            problems=problems,
+            request_id=getattr(request.state, "request_id", None),
+        )
         return JSONResponse(body.model_dump(), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         body = Problem(detail=str(exc.detail), request_id=getattr(request.state, "request_id", None))
-        return JSONResponse(body.model_dump(), status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            body.model_dump(), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        )
 
 
-def create_app(settings: ControlPlaneSettings | None = None, *, provisioner: Provisioner | None = None) -> FastAPI:
+def create_app(
+    settings: ControlPlaneSettings | None = None, *, provisioner: Provisioner | None = None
+) -> FastAPI:
     """Build the API: migrate (if enabled), seed plans and the registry, mount every domain's routes."""
     settings = settings or ControlPlaneSettings()
     if settings.auto_migrate:
@@ -73,7 +87,7 @@ def create_app(settings: ControlPlaneSettings | None = None, *, provisioner: Pro
         try:
             with db.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-        except Exception as exc:  # noqa: BLE001 - any database failure makes the service unhealthy
+        except Exception as exc:
             body = Problem(detail=f"database unreachable: {type(exc).__name__}")
             return JSONResponse(body.model_dump(), status_code=503)
         return Health(status="ok", database=db.engine.dialect.name)
@@ -88,8 +102,17 @@ def create_app(settings: ControlPlaneSettings | None = None, *, provisioner: Pro
     from control_plane.registry.views import router as registry_router
     from control_plane.tenants.views import router as tenants_router
 
-    for router in (tenants_router, auth_router, authz_router, audit_router, registry_router,
-                   approvals_router, quotas_router, costs_router, marketplace_router):
+    for router in (
+        tenants_router,
+        auth_router,
+        authz_router,
+        audit_router,
+        registry_router,
+        approvals_router,
+        quotas_router,
+        costs_router,
+        marketplace_router,
+    ):
         app.include_router(router)
     return app
 

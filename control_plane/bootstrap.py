@@ -5,6 +5,7 @@
 prints a new key once. ``LAKEHOUSE_BOOTSTRAP_ADMIN_KEY`` (a key in the ``lh._platform.<id>.<secret>`` format)
 is an alternative: the app ensures that exact key exists at startup.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,17 +26,33 @@ def _insert(db: Database, key_id: str, secret_hash: str, name: str, reason: str)
             if existing.secret_hash != secret_hash or existing.tenant_id is not None:
                 raise ValueError(f"API key id {key_id!r} already exists with another secret or scope")
             return
-        session.add(ApiKey(id=key_id, tenant_id=None, name=name, role="platform_admin", secret_hash=secret_hash,
-                           created_at=utcnow(), created_by="bootstrap"))
+        session.add(
+            ApiKey(
+                id=key_id,
+                tenant_id=None,
+                name=name,
+                role="platform_admin",
+                secret_hash=secret_hash,
+                created_at=utcnow(),
+                created_by="bootstrap",
+            )
+        )
         session.flush()
-        audit_record(session, actor=SYSTEM, action="api_key.create", tenant_id=None,
-                     resource=f"platform/api-key/{key_id}", reason=reason,
-                     after={"id": key_id, "role": "platform_admin", "name": name})
+        audit_record(
+            session,
+            actor=SYSTEM,
+            action="api_key.create",
+            tenant_id=None,
+            resource=f"platform/api-key/{key_id}",
+            reason=reason,
+            after={"id": key_id, "role": "platform_admin", "name": name},
+        )
         session.commit()
 
 
-def create_admin_key(reason: str, *, name: str = "bootstrap", database_url: str | None = None,
-                     run_migrations: bool = True) -> str:
+def create_admin_key(
+    reason: str, *, name: str = "bootstrap", database_url: str | None = None, run_migrations: bool = True
+) -> str:
     """Create a platform_admin API key and return its plaintext (shown once; only its hash is stored)."""
     if not reason or not reason.strip():
         raise ValueError("a reason is required to create a platform_admin key (it is audited)")

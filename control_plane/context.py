@@ -1,4 +1,5 @@
 """The per-request context every state-changing flow receives."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,6 +5,7 @@ Every transaction of a ``ScopedSession`` starts with
 both are transaction-local, so nothing leaks to the next user of a pooled connection. A session without a
 scope runs as the application role with no tenant, and therefore sees no tenant-owned row.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -132,7 +133,10 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=pool_size, max_overflow=pool_size
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=pool_size,
+            max_overflow=pool_size,
         )
 
         @event.listens_for(engine, "connect")
@@ -148,7 +152,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
             # Writers take the write lock up front, so two read-then-write transactions cannot deadlock.
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("cp_write") else "BEGIN")
+            conn.exec_driver_sql(
+                "BEGIN IMMEDIATE" if conn.get_execution_options().get("cp_write") else "BEGIN"
+            )
 
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)

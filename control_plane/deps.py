@@ -1,4 +1,5 @@
 """FastAPI dependencies: database session, authentication, and the authorization gate every route passes."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -55,25 +56,38 @@ async def get_db(request: Request, state: StateDep) -> AsyncIterator[Session]:
 
 DbSession = Annotated[Session, Depends(get_db)]
 
-_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKey",
-                        description="An API key: lh.<tenant id or _platform>.<key id>.<secret>")
-_bearer = HTTPBearer(auto_error=False, scheme_name="Bearer", bearerFormat="JWT",
-                     description="A JWT (HS256 platform/tenant token, or an OIDC token when configured)")
+_api_key = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key: lh.<tenant id or _platform>.<key id>.<secret>",
+)
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="Bearer",
+    bearerFormat="JWT",
+    description="A JWT (HS256 platform/tenant token, or an OIDC token when configured)",
+)
 
 
 ApiKeyCredential = Annotated[str | None, Security(_api_key)]
 BearerCredential = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 
 
-def _authenticate(db: Session, state: AppState, api_key: str | None,
-                  bearer: HTTPAuthorizationCredentials | None) -> Principal:
+def _authenticate(
+    db: Session, state: AppState, api_key: str | None, bearer: HTTPAuthorizationCredentials | None
+) -> Principal:
     """The authenticated caller (401 otherwise); scopes the request's session to the caller."""
     return authenticate(db, state.settings, api_key=api_key, bearer=bearer.credentials if bearer else None)
 
 
 ReasonHeader = Annotated[
     str | None,
-    Header(alias="X-Audit-Reason", max_length=1000, description="Why: written to the audit entry; required on sensitive actions"),
+    Header(
+        alias="X-Audit-Reason",
+        max_length=1000,
+        description="Why: written to the audit entry; required on sensitive actions",
+    ),
 ]
 
 
@@ -88,9 +102,12 @@ class Authorized:
 
 
 def _context(request: Request, state: AppState, principal: Principal, reason: str | None) -> RequestContext:
-    return RequestContext(principal=principal, environment=state.settings.environment or "development",
-                          reason=reason.strip() if reason and reason.strip() else None,
-                          request_id=getattr(request.state, "request_id", None))
+    return RequestContext(
+        principal=principal,
+        environment=state.settings.environment or "development",
+        reason=reason.strip() if reason and reason.strip() else None,
+        request_id=getattr(request.state, "request_id", None),
+    )
 
 
 class AuthorizeTenant:
@@ -99,16 +116,29 @@ class AuthorizeTenant:
     def __init__(self, action: str) -> None:
         self.action = action
 
-    def __call__(self, request: Request, state: StateDep, db: DbSession, api_key: ApiKeyCredential,
-                 bearer: BearerCredential, reason: ReasonHeader = None,
-                 tenant_id: str = Path(pattern=TENANT_ID_PATTERN, description="Tenant id")) -> Authorized:
+    def __call__(
+        self,
+        request: Request,
+        state: StateDep,
+        db: DbSession,
+        api_key: ApiKeyCredential,
+        bearer: BearerCredential,
+        reason: ReasonHeader = None,
+        tenant_id: str = Path(pattern=TENANT_ID_PATTERN, description="Tenant id"),
+    ) -> Authorized:
         principal = _authenticate(db, state, api_key, bearer)
         tenant = get_tenant(db, principal, tenant_id)
         if tenant is None:
             raise NotFound(f"tenant {tenant_id!r} not found")
         ctx = _context(request, state, principal, reason)
-        require(principal, self.action, tenant_resource(tenant.id, tenant.path), environment=ctx.environment,
-                reason=ctx.reason, request_id=ctx.request_id)
+        require(
+            principal,
+            self.action,
+            tenant_resource(tenant.id, tenant.path),
+            environment=ctx.environment,
+            reason=ctx.reason,
+            request_id=ctx.request_id,
+        )
         return Authorized(ctx, db, tenant, state)
 
 
@@ -119,8 +149,15 @@ class AuthorizeGlobal:
         self.action = action
         self.resource_type = resource_type  # None: the caller's own tenant is the resource
 
-    def __call__(self, request: Request, state: StateDep, db: DbSession, api_key: ApiKeyCredential,
-                 bearer: BearerCredential, reason: ReasonHeader = None) -> Authorized:
+    def __call__(
+        self,
+        request: Request,
+        state: StateDep,
+        db: DbSession,
+        api_key: ApiKeyCredential,
+        bearer: BearerCredential,
+        reason: ReasonHeader = None,
+    ) -> Authorized:
         principal = _authenticate(db, state, api_key, bearer)
         ctx = _context(request, state, principal, reason)
         if self.resource_type is not None:
@@ -129,8 +166,14 @@ class AuthorizeGlobal:
             resource = global_resource("platform")
         else:
             resource = tenant_resource(principal.tenant_id or "", principal.tenant_path or "")
-        require(principal, self.action, resource, environment=ctx.environment, reason=ctx.reason,
-                request_id=ctx.request_id)
+        require(
+            principal,
+            self.action,
+            resource,
+            environment=ctx.environment,
+            reason=ctx.reason,
+            request_id=ctx.request_id,
+        )
         return Authorized(ctx, db, None, state)
 
 
@@ -140,7 +183,14 @@ class Authenticated:
     def __init__(self, action: str) -> None:
         self.action = action
 
-    def __call__(self, request: Request, state: StateDep, db: DbSession, api_key: ApiKeyCredential,
-                 bearer: BearerCredential, reason: ReasonHeader = None) -> Authorized:
+    def __call__(
+        self,
+        request: Request,
+        state: StateDep,
+        db: DbSession,
+        api_key: ApiKeyCredential,
+        bearer: BearerCredential,
+        reason: ReasonHeader = None,
+    ) -> Authorized:
         principal = _authenticate(db, state, api_key, bearer)
         return Authorized(_context(request, state, principal, reason), db, None, state)

@@ -1,4 +1,5 @@
 """API errors: one JSON problem shape for every non-2xx answer, and the OpenAPI entries that document it."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -10,7 +11,9 @@ class Problem(BaseModel):
     """An error answer: what was wrong (``detail``) and, for invalid input, every problem found."""
 
     detail: str = Field(description="What was wrong, in one sentence")
-    problems: list[dict[str, Any]] = Field(default_factory=list, description="Each problem: location and message")
+    problems: list[dict[str, Any]] = Field(
+        default_factory=list, description="Each problem: location and message"
+    )
     reasons: list[str] = Field(default_factory=list, description="Policy reasons of a refusal (403)")
     request_id: str | None = None
 
@@ -20,8 +23,14 @@ class ApiError(Exception):
 
     status = 400
 
-    def __init__(self, detail: str, *, problems: list[dict[str, Any]] | None = None,
-                 reasons: list[str] | None = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        problems: list[dict[str, Any]] | None = None,
+        reasons: list[str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.problems = problems or []

@@ -1,4 +1,5 @@
 """Request id: taken from ``X-Request-ID`` (if sane) or generated, echoed on the response (pure ASGI, cheap)."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Imports every domain's models so ``Base.metadata`` is complete (Alembic, tests)."""
+
 from __future__ import annotations
 
 from control_plane.approvals.models import ApprovalPolicy, ApprovalRequest
@@ -11,7 +12,21 @@ from control_plane.registry.models import ModuleVersion
 from control_plane.tenants.models import Plan, ProvisioningStep, Tenant
 
 __all__ = [
-    "ApiKey", "ApprovalPolicy", "ApprovalRequest", "AuditEntry", "AuditHead", "Base", "CostAlert",
-    "CostLedgerEntry", "MarketplaceBuyer", "ModuleVersion", "Plan", "ProvisioningStep", "Quota",
-    "QuotaReservation", "SigningKey", "Tenant", "User",
+    "ApiKey",
+    "ApprovalPolicy",
+    "ApprovalRequest",
+    "AuditEntry",
+    "AuditHead",
+    "Base",
+    "CostAlert",
+    "CostLedgerEntry",
+    "MarketplaceBuyer",
+    "ModuleVersion",
+    "Plan",
+    "ProvisioningStep",
+    "Quota",
+    "QuotaReservation",
+    "SigningKey",
+    "Tenant",
+    "User",
 ]

@@ -1,4 +1,5 @@
 """Control-plane settings (env prefix ``LAKEHOUSE_``); lake root, database and environment default to the spine's."""
+
 from __future__ import annotations
 
 import secrets
@@ -23,9 +24,13 @@ class ControlPlaneSettings(BaseSettings):
     )
     lake_root: str | None = Field(None, description="Lake root; default: the spine's LAKEHOUSE_LAKE_ROOT")
     environment: Literal["development", "test", "production"] | None = None
-    warehouse_path: str | None = Field(None, description="Local DuckDB warehouse; default {lake_root}/warehouse.duckdb")
+    warehouse_path: str | None = Field(
+        None, description="Local DuckDB warehouse; default {lake_root}/warehouse.duckdb"
+    )
 
-    jwt_secret: SecretStr | None = Field(None, description="HS256 secret for platform tokens (random in dev/test)")
+    jwt_secret: SecretStr | None = Field(
+        None, description="HS256 secret for platform tokens (random in dev/test)"
+    )
     jwt_issuer: str = "lakehouse"
     jwt_audience: str = "lakehouse-api"
     jwt_ttl_seconds: int = Field(900, ge=30, le=86_400)
@@ -57,7 +62,9 @@ class ControlPlaneSettings(BaseSettings):
             self.jwt_secret = SecretStr(secrets.token_urlsafe(48))
         secret = self.jwt_secret.get_secret_value()
         if self.environment == "production" and (len(secret) < 32 or secret.lower() in _PLACEHOLDERS):
-            raise ValueError("LAKEHOUSE_JWT_SECRET must be at least 32 characters and not a placeholder in production")
+            raise ValueError(
+                "LAKEHOUSE_JWT_SECRET must be at least 32 characters and not a placeholder in production"
+            )
         if bool(self.oidc_issuer) != bool(self.oidc_jwks_url):
             raise ValueError("LAKEHOUSE_OIDC_ISSUER and LAKEHOUSE_OIDC_JWKS_URL must be set together")
         return self

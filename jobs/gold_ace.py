@@ -7,6 +7,7 @@ Thin by design: arguments -> JobContext -> extract (silver at pinned versions; n
 -> transform (the three marts) -> check (quality gates; a violated ``fail`` exits 3 and promotes nothing) ->
 load (overwrite the tenant's partition of each changed mart, quality records, lineage, watermark).
 """
+
 from __future__ import annotations
 
 import json
@@ -33,16 +34,24 @@ def _as_of(text: str | None) -> date | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the gold step for one tenant; returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    ctx = parse_job_args(argv, job_name=JOB_NAME, extra={"as_of": None, "pure_input": None, "pure_output": None})
+    ctx = parse_job_args(
+        argv, job_name=JOB_NAME, extra={"as_of": None, "pure_input": None, "pure_output": None}
+    )
     as_of = _as_of(ctx.extra["as_of"])
     from lakehouse.engine import get_spark
 
     if ctx.extra["pure_input"]:
-        return run_pure(get_spark(ctx.settings), ctx.tenant_id, as_of or date.today(), ctx.extra["pure_input"],
-                        ctx.extra["pure_output"])
+        return run_pure(
+            get_spark(ctx.settings),
+            ctx.tenant_id,
+            as_of or date.today(),
+            ctx.extra["pure_input"],
+            ctx.extra["pure_output"],
+        )
 
-    rc = pipeline.RunContext.create(get_spark(ctx.settings), ctx.tenant_id, job_name=JOB_NAME, run_id=ctx.run_id,
-                                    as_of=as_of)
+    rc = pipeline.RunContext.create(
+        get_spark(ctx.settings), ctx.tenant_id, job_name=JOB_NAME, run_id=ctx.run_id, as_of=as_of
+    )
     with pipeline.step_run(rc):
         extracted = pipeline.extract_gold(rc)
         if extracted.empty:
@@ -51,8 +60,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             marts = pipeline.transform_gold(rc, extracted)
             checked = pipeline.check_gold(rc, extracted, marts)
             outcome = pipeline.load_gold(rc, checked)
-    print(json.dumps({"job": JOB_NAME, "tenant_id": outcome.tenant_id, "run_id": outcome.run_id,
-                      "status": outcome.status, "counts": outcome.counts}, sort_keys=True))
+    print(
+        json.dumps(
+            {
+                "job": JOB_NAME,
+                "tenant_id": outcome.tenant_id,
+                "run_id": outcome.run_id,
+                "status": outcome.status,
+                "counts": outcome.counts,
+            },
+            sort_keys=True,
+        )
+    )
     return 0
 
 

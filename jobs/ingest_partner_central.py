@@ -7,6 +7,7 @@
 Thin by design: arguments -> JobContext (lakehouse.jobs_runtime) -> ``lakehouse.ingest.sync_partner_central``
 (extract and load; bronze has no transform) -> exit code (0 succeeded or stopped at the daily budget, 1 failed).
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,8 +24,15 @@ if TYPE_CHECKING:
 
 JOB_NAME = "ingest_partner_central"
 EXTRA: dict[str, str | None] = {
-    "catalog": "Sandbox", "since": None, "endpoint_url": None, "role_arn": None, "external_id": None,
-    "sts_endpoint_url": None, "rate_limit": "on", "daily_budget": "100000", "land_batch": "2000",
+    "catalog": "Sandbox",
+    "since": None,
+    "endpoint_url": None,
+    "role_arn": None,
+    "external_id": None,
+    "sts_endpoint_url": None,
+    "rate_limit": "on",
+    "daily_budget": "100000",
+    "land_batch": "2000",
 }
 
 
@@ -68,9 +76,15 @@ def options(ctx: JobContext) -> SyncOptions:
             raise BadInput(f"--since must be an ISO-8601 timestamp, got {x['since']!r}") from None
         since = since if since.tzinfo else since.replace(tzinfo=UTC)
     return SyncOptions(
-        catalog=x["catalog"], since=since, endpoint_url=x["endpoint_url"], role_arn=x["role_arn"],
-        external_id=x["external_id"], sts_endpoint_url=x["sts_endpoint_url"], rate_limit=x["rate_limit"] == "on",
-        daily_budget=_int("daily_budget", x["daily_budget"]), land_batch=_int("land_batch", x["land_batch"]),
+        catalog=x["catalog"],
+        since=since,
+        endpoint_url=x["endpoint_url"],
+        role_arn=x["role_arn"],
+        external_id=x["external_id"],
+        sts_endpoint_url=x["sts_endpoint_url"],
+        rate_limit=x["rate_limit"] == "on",
+        daily_budget=_int("daily_budget", x["daily_budget"]),
+        land_batch=_int("land_batch", x["land_batch"]),
     )
 
 
@@ -81,13 +95,21 @@ def run(ctx: JobContext, opts: SyncOptions) -> IngestionRun:
     from lakehouse.ingest import sync_partner_central
 
     config = ConnectorConfig(
-        endpoint_url=opts.endpoint_url, role_arn=opts.role_arn, external_id=opts.external_id,
+        endpoint_url=opts.endpoint_url,
+        role_arn=opts.role_arn,
+        external_id=opts.external_id,
         sts_endpoint_url=(opts.sts_endpoint_url or opts.endpoint_url) if opts.role_arn else None,
         rate_per_second=10.0 if opts.rate_limit else None,
     )
     return sync_partner_central(
-        get_spark(ctx.settings), ctx.scope, PartnerCentralReader.from_config(config), catalog=opts.catalog,
-        since=opts.since, daily_call_budget=opts.daily_budget, land_batch=opts.land_batch, run_id=ctx.run_id,
+        get_spark(ctx.settings),
+        ctx.scope,
+        PartnerCentralReader.from_config(config),
+        catalog=opts.catalog,
+        since=opts.since,
+        daily_call_budget=opts.daily_budget,
+        land_batch=opts.land_batch,
+        run_id=ctx.run_id,
     )
 
 
@@ -98,8 +120,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = run(ctx, options(ctx))
     logging.getLogger(JOB_NAME).info(
         "run %s: %s, landed %d, duplicates %d, api calls %d, watermark %s -> %s",
-        result.ingestion_run_id, result.status, result.landed, result.duplicates, result.api_calls,
-        result.watermark_before, result.watermark_after)
+        result.ingestion_run_id,
+        result.status,
+        result.landed,
+        result.duplicates,
+        result.api_calls,
+        result.watermark_before,
+        result.watermark_after,
+    )
     return 1 if result.status == "failed" else 0
 
 

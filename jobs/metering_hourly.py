@@ -7,13 +7,21 @@
 Glue passes the same arguments as ``--usage_source ...``. A run that leaves records pending exits 1 (the next
 run re-sends them identically, so Step Functions may simply retry).
 """
+
 from __future__ import annotations
 
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
-EXTRA = {"hour": None, "usage_source": None, "buyers": None, "endpoint_url": None, "zero_usage": "skip",
-         "identify_by": "license", "dimensions": None}
+EXTRA = {
+    "hour": None,
+    "usage_source": None,
+    "buyers": None,
+    "endpoint_url": None,
+    "zero_usage": "skip",
+    "identify_by": "license",
+    "dimensions": None,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -24,10 +32,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx = parse_job_args(argv, extra=EXTRA, job_name="metering_hourly")
     x = ctx.extra
     options = MeteringOptions(
-        hour=parse_hour(x["hour"]), usage_spec=x["usage_source"], buyers_spec=x["buyers"],
-        endpoint_url=x["endpoint_url"], zero_usage=x["zero_usage"] or "skip",
+        hour=parse_hour(x["hour"]),
+        usage_spec=x["usage_source"],
+        buyers_spec=x["buyers"],
+        endpoint_url=x["endpoint_url"],
+        zero_usage=x["zero_usage"] or "skip",
         identify_by=x["identify_by"] or "license",
-        dimensions=tuple(d.strip() for d in (x["dimensions"] or "").split(",") if d.strip()), run_id=ctx.run_id)
+        dimensions=tuple(d.strip() for d in (x["dimensions"] or "").split(",") if d.strip()),
+        run_id=ctx.run_id,
+    )
     result, gold_rows = run_metering(get_spark(), ctx.tenant_id, options)
     print(result.summary())
     print(f"gold.marketplace_usage: {gold_rows} row(s)")

@@ -7,6 +7,7 @@ Thin by design: arguments -> JobContext -> extract (bronze past the watermark) -
 redact, latest version) -> check (quality gates; a violated ``fail`` exits 3 and promotes nothing) -> load
 (MERGE into silver, quality records, lineage, watermark).
 """
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx = parse_job_args(argv, job_name=JOB_NAME)
     from lakehouse.engine import get_spark
 
-    rc = pipeline.RunContext.create(get_spark(ctx.settings), ctx.tenant_id, job_name=JOB_NAME, run_id=ctx.run_id)
+    rc = pipeline.RunContext.create(
+        get_spark(ctx.settings), ctx.tenant_id, job_name=JOB_NAME, run_id=ctx.run_id
+    )
     with pipeline.step_run(rc):
         extracted = pipeline.extract_silver(rc)
         if extracted.empty:
@@ -34,8 +37,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             batch = pipeline.transform_silver(rc, extracted)
             checked = pipeline.check_silver(rc, batch)
             outcome = pipeline.load_silver(rc, checked)
-    print(json.dumps({"job": JOB_NAME, "tenant_id": outcome.tenant_id, "run_id": outcome.run_id,
-                      "status": outcome.status, "counts": outcome.counts}, sort_keys=True))
+    print(
+        json.dumps(
+            {
+                "job": JOB_NAME,
+                "tenant_id": outcome.tenant_id,
+                "run_id": outcome.run_id,
+                "status": outcome.status,
+                "counts": outcome.counts,
+            },
+            sort_keys=True,
+        )
+    )
     return 0
 
 

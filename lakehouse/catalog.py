@@ -3,6 +3,7 @@
 Paths are derived here and nowhere else: ``{lake_root}/{layer}/{name}``; the Delta table is partitioned by
 ``tenant_id`` so each tenant's rows live under ``tenant_id=<id>/``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -45,7 +46,11 @@ class TableDef:
         problems: list[str] = []
         if self.layer not in LAYERS:
             problems.append(f"layer {self.layer!r} is not one of {LAYERS}")
-        if not names or names[0] != TENANT_COLUMN or not isinstance(self.schema[TENANT_COLUMN].dataType, StringType):
+        if (
+            not names
+            or names[0] != TENANT_COLUMN
+            or not isinstance(self.schema[TENANT_COLUMN].dataType, StringType)
+        ):
             problems.append("the first column must be tenant_id (string)")
         if self.partition_by[:1] != (TENANT_COLUMN,):
             problems.append("the table must be partitioned by tenant_id first")
@@ -64,7 +69,9 @@ class TableDef:
         not_nullable = [f.name for f in self.schema.fields if not f.nullable]
         if not_nullable:
             # Sail silently drops mergeSchema columns when any column is NOT NULL; keep lake columns nullable
-            problems.append(f"lake columns must be nullable (enforce non-null with quality gates): {not_nullable}")
+            problems.append(
+                f"lake columns must be nullable (enforce non-null with quality gates): {not_nullable}"
+            )
         odd = [k for k in self.properties if not k.startswith("delta.")]
         if odd:
             problems.append(f"table properties must be Delta properties (delta.*): {odd}")

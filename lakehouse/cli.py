@@ -4,13 +4,14 @@ Commands live in ``lakehouse/commands/<name>.py``; each module exposes ``registe
 DESIGN.md: 0 success, 2 bad usage or input, 3 a quality gate failed the run, 4 a tenancy/authorization/quota
 refusal. Errors print one line naming what was wrong; ``LAKEHOUSE_DEBUG=1`` adds the traceback.
 """
+
 from __future__ import annotations
 
 import importlib
 import os
 import pkgutil
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 import typer
 from rich.console import Console
@@ -51,7 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (the console script exits with it)."""
     _register_commands()
     try:
-        result = app(args=list(argv) if argv is not None else None, prog_name="lakehouse", standalone_mode=False)
+        result = app(
+            args=list(argv) if argv is not None else None, prog_name="lakehouse", standalone_mode=False
+        )
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:

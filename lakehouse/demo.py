@@ -3,12 +3,14 @@
 Starts the seeded Partner Central sandbox in-process, then for each demo tenant: sync → bronze, bronze →
 silver → gold, and reads the KPIs back from the gold Delta tables it wrote.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from lakehouse.settings import get_settings
 
@@ -80,7 +82,10 @@ def run_demo(
                     quarantined=io.read(spark, "silver.opportunity_quarantine", scope).count(),
                     pipeline_groups=len(marts.get("gold.ace_pipeline", [])),
                     expected_monthly_spend_usd=sum(
-                        (Decimal(r["expected_monthly_spend_usd"] or 0) for r in marts.get("gold.ace_pipeline", [])),
+                        (
+                            Decimal(r["expected_monthly_spend_usd"] or 0)
+                            for r in marts.get("gold.ace_pipeline", [])
+                        ),
                         Decimal("0.00"),
                     ),
                     win_rate=win.get("win_rate"),
@@ -97,7 +102,9 @@ def run_demo(
     return summaries
 
 
-def _meter(spark: Any, summaries: list[TenantSummary], recorder: UsageRecorder, say: Callable[[str], None]) -> None:
+def _meter(
+    spark: Any, summaries: list[TenantSummary], recorder: UsageRecorder, say: Callable[[str], None]
+) -> None:
     """Ledger → hourly metering → Marketplace sandbox → gold.marketplace_usage, for the demo tenants."""
     from lakehouse import io
     from lakehouse.guardrails import RecordedRun, Usage
@@ -107,16 +114,24 @@ def _meter(spark: Any, summaries: list[TenantSummary], recorder: UsageRecorder, 
     say("recording usage in the cost ledger and metering it to AWS Marketplace (sandbox)")
     now = datetime.now(UTC)
     runs = [
-        RecordedRun(s.tenant_id, s.ingestion_run_id,
-                    Usage(compute_seconds=s.compute_seconds, api_calls=s.api_calls, rows_ingested=s.landed), now)
+        RecordedRun(
+            s.tenant_id,
+            s.ingestion_run_id,
+            Usage(compute_seconds=s.compute_seconds, api_calls=s.api_calls, rows_ingested=s.landed),
+            now,
+        )
         for s in summaries
     ]
     # An hour is billed once it has closed and settled (10 min); the demo's usage is in the current hour, so the
     # metering job runs as it will after that hour: with its clock 70 minutes ahead. Usage keeps its real time.
     metering_clock = now + timedelta(minutes=70)
-    marketplace_demo(spark, tenants=[s.tenant_id for s in summaries], usage=recorder(runs), now=metering_clock)
+    marketplace_demo(
+        spark, tenants=[s.tenant_id for s in summaries], usage=recorder(runs), now=metering_clock
+    )
     for s in summaries:
-        s.metered_hours = io.read(spark, "gold.marketplace_usage", TenantScope.for_tenant(s.tenant_id)).count()
+        s.metered_hours = io.read(
+            spark, "gold.marketplace_usage", TenantScope.for_tenant(s.tenant_id)
+        ).count()
 
 
 def next_steps() -> list[str]:

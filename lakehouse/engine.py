@@ -4,6 +4,7 @@ Modes (``LAKEHOUSE_ENGINE``): ``sail`` starts one embedded Sail Spark Connect se
 ``connect`` attaches to ``LAKEHOUSE_SPARK_REMOTE``; ``classic`` uses the JVM session of Glue / EMR / spark-submit,
 where delta-spark is on the classpath. Job code is the same in all three.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -53,8 +54,11 @@ def get_spark(settings: Settings | None = None) -> SparkSession:
             _session = SparkSession.builder.appName("partner-central-lakehouse").getOrCreate()
             missing = [k for k in _DELTA_CONF if not _session.conf.get(k, None)]
             if missing:
-                log.warning("classic Spark session without Delta configuration (%s): Delta tables will not "
-                            "work; pass --datalake-formats delta on Glue or Delta's --packages/--conf", missing)
+                log.warning(
+                    "classic Spark session without Delta configuration (%s): Delta tables will not "
+                    "work; pass --datalake-formats delta on Glue or Delta's --packages/--conf",
+                    missing,
+                )
         _session.conf.set("spark.sql.session.timeZone", "UTC")
         atexit.register(stop_spark)
         return _session
@@ -113,12 +117,12 @@ def stop_spark() -> None:
         if _session is not None:
             try:
                 _session.stop()
-            except Exception:  # noqa: BLE001 - shutting down; the server may already be gone
+            except Exception:
                 log.debug("spark session stop failed", exc_info=True)
             _session = None
         if _server is not None:
             try:
                 _server.stop()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.debug("sail server stop failed", exc_info=True)
             _server = None

@@ -1,4 +1,5 @@
 """Typed errors. Each carries the CLI exit code of DESIGN.md: 2 bad input, 3 quality gate, 4 tenancy/authz."""
+
 from __future__ import annotations
 
 

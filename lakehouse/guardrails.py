@@ -14,6 +14,7 @@ from the control plane arrives through these protocols:
 quota), ``guarded_run`` the context manager that wraps a run in a reservation, and ``NoGuardrails`` the gate
 for code paths with no control plane (unprovisioned tenants in development, unit tests).
 """
+
 from __future__ import annotations
 
 import threading
@@ -48,10 +49,30 @@ class QuotaExceeded(Refused):
 
 
 __all__ = [
-    "API_CALLS_PER_MINUTE", "CONCURRENT_CONNECTOR_SYNCS", "CONCURRENT_PIPELINE_RUNS", "MONTHLY_BUDGET_USD",
-    "ROWS_INGESTED_PER_DAY", "RUN_KINDS", "UNITS", "ApprovalRefused", "ApprovalTicket", "AuditSink",
-    "ExecutionGate", "MemoryAuditSink", "NoGuardrails", "QuotaExceeded", "QuotaGate", "RecordedRun", "Reservation",
-    "RunGuard", "TokenBucket", "Usage", "UsageRecorder", "guarded_run", "new_run_id", "payload_digest",
+    "API_CALLS_PER_MINUTE",
+    "CONCURRENT_CONNECTOR_SYNCS",
+    "CONCURRENT_PIPELINE_RUNS",
+    "MONTHLY_BUDGET_USD",
+    "ROWS_INGESTED_PER_DAY",
+    "RUN_KINDS",
+    "UNITS",
+    "ApprovalRefused",
+    "ApprovalTicket",
+    "AuditSink",
+    "ExecutionGate",
+    "MemoryAuditSink",
+    "NoGuardrails",
+    "QuotaExceeded",
+    "QuotaGate",
+    "RecordedRun",
+    "Reservation",
+    "RunGuard",
+    "TokenBucket",
+    "Usage",
+    "UsageRecorder",
+    "guarded_run",
+    "new_run_id",
+    "payload_digest",
 ]
 
 
@@ -88,8 +109,11 @@ class Usage:
 
     def items(self) -> list[tuple[str, Decimal]]:
         """(resource, quantity) pairs, in ledger order."""
-        return [("compute_seconds", self.compute_seconds), ("api_calls", Decimal(self.api_calls)),
-                ("rows_ingested", Decimal(self.rows_ingested))]
+        return [
+            ("compute_seconds", self.compute_seconds),
+            ("api_calls", Decimal(self.api_calls)),
+            ("rows_ingested", Decimal(self.rows_ingested)),
+        ]
 
 
 @dataclass(frozen=True)
@@ -132,7 +156,9 @@ class QuotaGate(Protocol):
     def reserve(self, tenant_id: str, kind: str, *, run_id: str) -> Reservation:
         """Reserve a slot for a run, or raise ``QuotaExceeded`` naming the quota and what to do."""
 
-    def release(self, reservation: Reservation, *, usage: Usage | None, usage_at: datetime, source: str) -> None:
+    def release(
+        self, reservation: Reservation, *, usage: Usage | None, usage_at: datetime, source: str
+    ) -> None:
         """Free the reservation and record the run's usage in the cost ledger (idempotent per run)."""
 
 
@@ -153,7 +179,9 @@ class NoGuardrails:
     def reserve(self, tenant_id: str, kind: str, *, run_id: str) -> Reservation:
         return Reservation(f"none-{uuid.uuid4().hex[:12]}", tenant_id, kind, run_id, {}, enforced=False)
 
-    def release(self, reservation: Reservation, *, usage: Usage | None, usage_at: datetime, source: str) -> None:
+    def release(
+        self, reservation: Reservation, *, usage: Usage | None, usage_at: datetime, source: str
+    ) -> None:
         self.released.append((reservation, usage))
 
 
@@ -176,9 +204,16 @@ class RunGuard:
 
 
 @contextmanager
-def guarded_run(gate: QuotaGate, tenant_id: str, kind: str, *, run_id: str | None = None,
-                source: str | None = None, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                on_release_error: Callable[[Exception], None] | None = None) -> Iterator[RunGuard]:
+def guarded_run(
+    gate: QuotaGate,
+    tenant_id: str,
+    kind: str,
+    *,
+    run_id: str | None = None,
+    source: str | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    on_release_error: Callable[[Exception], None] | None = None,
+) -> Iterator[RunGuard]:
     """Reserve before the run, release (recording its usage) after it, whether it succeeded or not."""
     if kind not in RUN_KINDS:
         raise BadInput(f"unknown run kind {kind!r}: use one of {', '.join(RUN_KINDS)}")
@@ -209,8 +244,14 @@ class TokenBucket:
     The clock and sleep are injectable so tests need no real waiting.
     """
 
-    def __init__(self, rate: float, burst: int = 1, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        rate: float,
+        burst: int = 1,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if rate <= 0:
             raise BadInput(f"token bucket rate must be positive, got {rate}")
         if burst < 1:
@@ -274,8 +315,10 @@ class ApprovalTicket:
     def check_payload(self) -> None:
         """Refuse a ticket whose payload no longer matches the digest that was approved."""
         if payload_digest(self.payload) != self.payload_sha256:
-            raise ApprovalRefused(f"approval {self.approval_id}: the stored payload does not match the approved "
-                                  "digest; nothing was sent")
+            raise ApprovalRefused(
+                f"approval {self.approval_id}: the stored payload does not match the approved "
+                "digest; nothing was sent"
+            )
 
 
 class ExecutionGate(Protocol):
@@ -294,8 +337,16 @@ class ExecutionGate(Protocol):
 class AuditSink(Protocol):
     """Where the results of approval-gated actions are audited (the control plane's hash-chained log)."""
 
-    def record(self, tenant_id: str, action: str, resource: str, *, actor: str, reason: str | None,
-               detail: Mapping[str, Any]) -> None:
+    def record(
+        self,
+        tenant_id: str,
+        action: str,
+        resource: str,
+        *,
+        actor: str,
+        reason: str | None,
+        detail: Mapping[str, Any],
+    ) -> None:
         """Append one audit entry."""
 
 
@@ -305,7 +356,23 @@ class MemoryAuditSink:
     def __init__(self) -> None:
         self.entries: list[dict[str, Any]] = []
 
-    def record(self, tenant_id: str, action: str, resource: str, *, actor: str, reason: str | None,
-               detail: Mapping[str, Any]) -> None:
-        self.entries.append({"tenant_id": tenant_id, "action": action, "resource": resource, "actor": actor,
-                             "reason": reason, "detail": dict(detail)})
+    def record(
+        self,
+        tenant_id: str,
+        action: str,
+        resource: str,
+        *,
+        actor: str,
+        reason: str | None,
+        detail: Mapping[str, Any],
+    ) -> None:
+        self.entries.append(
+            {
+                "tenant_id": tenant_id,
+                "action": action,
+                "resource": resource,
+                "actor": actor,
+                "reason": reason,
+                "detail": dict(detail),
+            }
+        )

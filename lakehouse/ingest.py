@@ -10,6 +10,7 @@
 * ``ingest_file`` loads a JSON Lines file or a JSON array of GetOpportunity-shaped objects; every line that is not
   such an object lands in ``bronze.partner_central_opportunity_rejected`` with its line number and reason.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,11 @@ from lakehouse.tenancy import TenantScope
 log = logging.getLogger(__name__)
 
 SOURCE = "partner-central"
-BRONZE = {"opportunity": tables.OPPORTUNITY, "solution": tables.SOLUTION,
-          "engagement_invitation": tables.ENGAGEMENT_INVITATION}
+BRONZE = {
+    "opportunity": tables.OPPORTUNITY,
+    "solution": tables.SOLUTION,
+    "engagement_invitation": tables.ENGAGEMENT_INVITATION,
+}
 
 
 def _now() -> datetime:
@@ -86,9 +90,24 @@ class IngestionRun:
     details: dict[str, Any] = field(default_factory=dict)
 
     def row(self) -> tuple[Any, ...]:
-        return (self.tenant_id, self.ingestion_run_id, self.source, self.catalog, self.status, self.started_at,
-                self.finished_at, self.fetched, self.landed, self.duplicates, self.rejected, self.api_calls,
-                self.watermark_before, self.watermark_after, self.error, json.dumps(self.details, sort_keys=True))
+        return (
+            self.tenant_id,
+            self.ingestion_run_id,
+            self.source,
+            self.catalog,
+            self.status,
+            self.started_at,
+            self.finished_at,
+            self.fetched,
+            self.landed,
+            self.duplicates,
+            self.rejected,
+            self.api_calls,
+            self.watermark_before,
+            self.watermark_after,
+            self.error,
+            json.dumps(self.details, sort_keys=True),
+        )
 
 
 def record_run(spark: SparkSession, scope: TenantScope, run: IngestionRun) -> None:
@@ -102,9 +121,12 @@ def calls_in_last_day(spark: SparkSession, scope: TenantScope, now: datetime | N
     if not io.exists(tables.INGESTION_RUN):
         return 0
     since = (now or _now()) - timedelta(days=1)
-    row = (io.read(spark, tables.INGESTION_RUN, scope)
-           .where((F.col("source") == SOURCE) & (F.col("started_at") >= F.lit(since)))
-           .agg(F.sum("api_calls").alias("calls")).collect())
+    row = (
+        io.read(spark, tables.INGESTION_RUN, scope)
+        .where((F.col("source") == SOURCE) & (F.col("started_at") >= F.lit(since)))
+        .agg(F.sum("api_calls").alias("calls"))
+        .collect()
+    )
     return int(row[0]["calls"] or 0) if row else 0
 
 
@@ -122,9 +144,12 @@ class BronzeSink:
         td = tables.SYNC_WATERMARK
         if not io.exists(td):
             return None
-        row = (io.read(self.spark, td, self.scope)
-               .where((F.col("source") == SOURCE) & (F.col("catalog") == catalog) & (F.col("entity") == entity))
-               .agg(F.max(F.unix_micros("watermark_at")).alias("wm")).collect())
+        row = (
+            io.read(self.spark, td, self.scope)
+            .where((F.col("source") == SOURCE) & (F.col("catalog") == catalog) & (F.col("entity") == entity))
+            .agg(F.max(F.unix_micros("watermark_at")).alias("wm"))
+            .collect()
+        )
         value = row[0]["wm"] if row else None
         return int(value) if value is not None else None
 
@@ -134,7 +159,11 @@ class BronzeSink:
             return set()
         df = io.read(self.spark, td, self.scope).where(F.col("catalog") == catalog)
         if entity == "engagement_invitation":
-            rows = df.select("entity_id", F.get_json_object("payload", "$.Status").alias("v")).distinct().collect()
+            rows = (
+                df.select("entity_id", F.get_json_object("payload", "$.Status").alias("v"))
+                .distinct()
+                .collect()
+            )
             return {(r["entity_id"], r["v"]) for r in rows}
         if since_us is not None:
             df = df.where(F.unix_micros("last_modified_at") >= F.lit(since_us))
@@ -147,8 +176,11 @@ class BronzeSink:
         if not keys or not io.exists(td):
             return set()
         wanted = self.spark.createDataFrame(sorted(keys), "entity_id string, payload_sha256 string")
-        existing = (io.read(self.spark, td, self.scope).where(F.col("catalog") == catalog)
-                    .select("entity_id", "payload_sha256"))
+        existing = (
+            io.read(self.spark, td, self.scope)
+            .where(F.col("catalog") == catalog)
+            .select("entity_id", "payload_sha256")
+        )
         rows = existing.join(wanted, ["entity_id", "payload_sha256"], "left_semi").distinct().collect()
         return {(r["entity_id"], r["payload_sha256"]) for r in rows}
 
@@ -164,8 +196,9 @@ class BronzeSink:
                 "tenant_id": [self.tenant_id] * len(new),
                 "catalog": [catalog] * len(new),
                 "entity_id": [r.entity_id for r in new],
-                "last_modified_at": [from_us(r.last_modified_us) if r.last_modified_us is not None else None
-                                     for r in new],
+                "last_modified_at": [
+                    from_us(r.last_modified_us) if r.last_modified_us is not None else None for r in new
+                ],
                 "payload": [r.payload for r in new],
                 "payload_sha256": [r.payload_sha256 for r in new],
                 "ingestion_run_id": [self.run_id] * len(new),
@@ -177,8 +210,12 @@ class BronzeSink:
 
     def advance_watermark(self, catalog: str, entity: str, watermark_us: int) -> None:
         row = [(self.tenant_id, SOURCE, catalog, entity, from_us(watermark_us), self.run_id, _now())]
-        io.append(self.spark, tables.SYNC_WATERMARK,
-                  self.spark.createDataFrame(row, tables.SYNC_WATERMARK.schema), self.scope)
+        io.append(
+            self.spark,
+            tables.SYNC_WATERMARK,
+            self.spark.createDataFrame(row, tables.SYNC_WATERMARK.schema),
+            self.scope,
+        )
 
 
 @contextmanager
@@ -191,7 +228,7 @@ def _staged(spark: SparkSession, td: Any, columns: dict[str, list[Any]]) -> Iter
     """
     settings = get_settings()
     if settings.is_s3:
-        rows = list(zip(*columns.values()))
+        rows = list(zip(*columns.values(), strict=False))
         yield spark.createDataFrame(rows, td.schema)
         return
     import pyarrow as pa
@@ -200,8 +237,12 @@ def _staged(spark: SparkSession, td: Any, columns: dict[str, list[Any]]) -> Iter
     staging = Path(settings.lake_root) / "_staging" / "partner_central"
     staging.mkdir(parents=True, exist_ok=True)
     path = staging / f"{td.name}-{uuid.uuid4().hex}.parquet"
-    schema = pa.schema([(f.name, pa.timestamp("us", tz="UTC") if f.dataType.typeName() == "timestamp"
-                         else pa.string()) for f in td.schema.fields])
+    schema = pa.schema(
+        [
+            (f.name, pa.timestamp("us", tz="UTC") if f.dataType.typeName() == "timestamp" else pa.string())
+            for f in td.schema.fields
+        ]
+    )
     pq.write_table(pa.table(columns, schema=schema), path)
     try:
         yield spark.read.parquet(str(path))
@@ -237,7 +278,9 @@ def sync_partner_central(
     validate_catalog(catalog)
     run_id = run_id or new_run_id(tenant)
     started = _now()
-    budget = CallBudget(daily_call_budget, calls_in_last_day(spark, scope, started) if daily_call_budget else 0)
+    budget = CallBudget(
+        daily_call_budget, calls_in_last_day(spark, scope, started) if daily_call_budget else 0
+    )
     if isinstance(client, PartnerCentralReader):
         reader = client
         reader.budget = budget
@@ -245,19 +288,44 @@ def sync_partner_central(
         reader = PartnerCentralReader(client, rate_per_second=rate_per_second, budget=budget)
     calls_before = reader.stats.total
     sink = BronzeSink(spark, scope, run_id)
-    result = PartnerCentralSync(reader, sink, catalog=catalog, since=since, overlap=overlap, land_batch=land_batch,
-                                progress=progress, entities=entities).run()
+    result = PartnerCentralSync(
+        reader,
+        sink,
+        catalog=catalog,
+        since=since,
+        overlap=overlap,
+        land_batch=land_batch,
+        progress=progress,
+        entities=entities,
+    ).run()
     run = IngestionRun(
-        tenant_id=tenant, ingestion_run_id=run_id, source=SOURCE, catalog=catalog, status=result.status,
-        started_at=started, finished_at=_now(), fetched=_payloads_received(result),
-        landed=result.total("landed"), duplicates=result.total("duplicates"),
+        tenant_id=tenant,
+        ingestion_run_id=run_id,
+        source=SOURCE,
+        catalog=catalog,
+        status=result.status,
+        started_at=started,
+        finished_at=_now(),
+        fetched=_payloads_received(result),
+        landed=result.total("landed"),
+        duplicates=result.total("duplicates"),
         api_calls=reader.stats.total - calls_before,
-        watermark_before=from_us(result.watermark_before_us) if result.watermark_before_us is not None else None,
+        watermark_before=from_us(result.watermark_before_us)
+        if result.watermark_before_us is not None
+        else None,
         watermark_after=from_us(result.watermark_after_us) if result.watermark_after_us is not None else None,
         error=result.error,
-        details={"entities": {k: asdict(v) for k, v in result.entities.items()}, "api_calls": result.api_calls,
-                 "retries": result.retries, "throttled": result.throttled, "server_errors": result.server_errors,
-                 "budget": {"limit": budget.limit, "used_before": budget.used - (reader.stats.total - calls_before)}},
+        details={
+            "entities": {k: asdict(v) for k, v in result.entities.items()},
+            "api_calls": result.api_calls,
+            "retries": result.retries,
+            "throttled": result.throttled,
+            "server_errors": result.server_errors,
+            "budget": {
+                "limit": budget.limit,
+                "used_before": budget.used - (reader.stats.total - calls_before),
+            },
+        },
     )
     record_run(spark, scope, run)
     return run
@@ -269,8 +337,9 @@ def _payloads_received(result: Any) -> int:
     return result.total("fetched") + (solutions.listed if solutions is not None else 0)
 
 
-def handle_partner_central_event(spark: SparkSession, scope: TenantScope, event: dict[str, Any],
-                                 client: Any) -> EventResult:
+def handle_partner_central_event(
+    spark: SparkSession, scope: TenantScope, event: dict[str, Any], client: Any
+) -> EventResult:
     """Land the one opportunity / invitation an EventBridge event names (duplicates are harmless)."""
     tenant = scope.require_single("a Partner Central event")
     reader = client if isinstance(client, PartnerCentralReader) else PartnerCentralReader(client)
@@ -318,7 +387,12 @@ def _array_items(text: str) -> Iterator[tuple[int, str, Any, str | None]]:
         elif i < n and text[i] == "]":
             return
         else:
-            yield line_of(i), text[i:].strip(), None, "invalid JSON: expected ',' or ']' after an array element"
+            yield (
+                line_of(i),
+                text[i:].strip(),
+                None,
+                "invalid JSON: expected ',' or ']' after an array element",
+            )
             return
 
 
@@ -328,10 +402,20 @@ def _check_opportunity(value: Any) -> tuple[str | None, str, int | None, str]:
         return f"not a JSON object (a JSON {type(value).__name__})", "", None, ""
     opp_id = value.get("Id")
     if not isinstance(opp_id, str) or not opp_id.startswith("O") or not opp_id[1:].isdigit():
-        return "not a GetOpportunity object: Id is missing or not an opportunity id (O followed by digits)", "", None, ""
+        return (
+            "not a GetOpportunity object: Id is missing or not an opportunity id (O followed by digits)",
+            "",
+            None,
+            "",
+        )
     catalog = value.get("Catalog")
     if catalog not in CATALOGS:
-        return f"not a GetOpportunity object: Catalog {catalog!r} is not one of {', '.join(CATALOGS)}", "", None, ""
+        return (
+            f"not a GetOpportunity object: Catalog {catalog!r} is not one of {', '.join(CATALOGS)}",
+            "",
+            None,
+            "",
+        )
     modified = value.get("LastModifiedDate")
     try:
         lmd = parse_timestamp(modified) if isinstance(modified, str) else None
@@ -420,7 +504,11 @@ def ingest_file(
                 line = raw_line.decode("utf-8")
             except UnicodeDecodeError as exc:
                 counts["lines"] += 1
-                reject(number, f"not UTF-8 text: {exc.reason} at byte {exc.start}", raw_line.decode("utf-8", "replace"))
+                reject(
+                    number,
+                    f"not UTF-8 text: {exc.reason} at byte {exc.start}",
+                    raw_line.decode("utf-8", "replace"),
+                )
                 continue
             try:
                 value = json.loads(line)
@@ -431,9 +519,17 @@ def ingest_file(
             accept(number, line, value)
     flush(final=True)
     run = IngestionRun(
-        tenant_id=tenant, ingestion_run_id=run_id, source=f"{source}:file", catalog=None, status="succeeded",
-        started_at=started, finished_at=_now(), fetched=counts["fetched"], landed=counts["landed"],
-        duplicates=counts["duplicates"], rejected=counts["rejected"],
+        tenant_id=tenant,
+        ingestion_run_id=run_id,
+        source=f"{source}:file",
+        catalog=None,
+        status="succeeded",
+        started_at=started,
+        finished_at=_now(),
+        fetched=counts["fetched"],
+        landed=counts["landed"],
+        duplicates=counts["duplicates"],
+        rejected=counts["rejected"],
         details={"file": source_file, "lines": counts["lines"]},
     )
     record_run(spark, scope, run)
@@ -445,10 +541,15 @@ def _land_rejected(spark: SparkSession, scope: TenantScope, rows: list[tuple[Any
     td = tables.OPPORTUNITY_REJECTED
     unique = {(r[1], r[2], r[4]): r for r in rows}
     if io.exists(td):
-        keys = spark.createDataFrame([(k[0], k[1], k[2]) for k in unique],
-                                     "source_file string, line_number long, raw_text string")
-        existing = (io.read(spark, td, scope).select("source_file", "line_number", "raw_text")
-                    .join(keys, ["source_file", "line_number", "raw_text"], "left_semi").collect())
+        keys = spark.createDataFrame(
+            [(k[0], k[1], k[2]) for k in unique], "source_file string, line_number long, raw_text string"
+        )
+        existing = (
+            io.read(spark, td, scope)
+            .select("source_file", "line_number", "raw_text")
+            .join(keys, ["source_file", "line_number", "raw_text"], "left_semi")
+            .collect()
+        )
         for r in existing:
             unique.pop((r["source_file"], r["line_number"], r["raw_text"]), None)
     if unique:

@@ -9,6 +9,7 @@ Every write is checked before anything touches storage:
   (Sail ignores Delta's ``txnAppId``/``txnVersion``, so a ledger in ``ops.write_batch`` does the job).
 History, compaction and vacuum use the ``deltalake`` package (they do not parse on Sail).
 """
+
 from __future__ import annotations
 
 import logging
@@ -86,8 +87,14 @@ def storage_options() -> dict[str, str]:
 
     opts: dict[str, str] = {}
     if get_settings().is_s3:
-        for key in ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ALLOW_HTTP", "AWS_ACCESS_KEY_ID",
-                    "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        for key in (
+            "AWS_ENDPOINT_URL",
+            "AWS_REGION",
+            "AWS_ALLOW_HTTP",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+        ):
             if os.environ.get(key):
                 opts[key] = os.environ[key]
         opts.setdefault("AWS_REGION", get_settings().aws_region)
@@ -165,7 +172,9 @@ def changed_partitions(
     tenant = scope.require_single("reading changed partitions")
     td = resolve(table)
     if column not in td.partition_by:
-        raise SchemaMismatch(f"{td.qualified_name}: {column!r} is not a partition column {list(td.partition_by)}")
+        raise SchemaMismatch(
+            f"{td.qualified_name}: {column!r} is not a partition column {list(td.partition_by)}"
+        )
     current = table_version(td)
     if current is None or current < since_version:
         return None
@@ -214,7 +223,9 @@ def _path_partitions(path: str) -> dict[str, str | None]:
 # reads
 
 
-def read(spark: SparkSession, table: str | TableDef, scope: TenantScope, *, version: int | None = None) -> DataFrame:
+def read(
+    spark: SparkSession, table: str | TableDef, scope: TenantScope, *, version: int | None = None
+) -> DataFrame:
     """The scope's rows of ``table`` in declared column order (an empty frame if the table does not exist)."""
     td = resolve(table)
     if scope.platform_admin:
@@ -233,7 +244,10 @@ def read(spark: SparkSession, table: str | TableDef, scope: TenantScope, *, vers
     present = set(df.columns)
     # columns declared after the table was created read as null until rewritten
     return df.select(
-        *[F.col(f.name) if f.name in present else F.lit(None).cast(f.dataType).alias(f.name) for f in td.schema.fields]
+        *[
+            F.col(f.name) if f.name in present else F.lit(None).cast(f.dataType).alias(f.name)
+            for f in td.schema.fields
+        ]
     )
 
 
@@ -306,15 +320,27 @@ def check_tenant(td: TableDef, df: DataFrame, scope: TenantScope) -> str:
 
 
 def append(
-    spark: SparkSession, table: str | TableDef, df: DataFrame, scope: TenantScope, *, batch_id: str | None = None
+    spark: SparkSession,
+    table: str | TableDef,
+    df: DataFrame,
+    scope: TenantScope,
+    *,
+    batch_id: str | None = None,
 ) -> WriteResult:
     """Append ``df`` to the scope's partition of ``table``."""
     td = resolve(table)
-    return _write(spark, td, df, scope, batch_id, "append", lambda checked, rows, exists_now: _append(td, checked))
+    return _write(
+        spark, td, df, scope, batch_id, "append", lambda checked, rows, exists_now: _append(td, checked)
+    )
 
 
 def overwrite_partition(
-    spark: SparkSession, table: str | TableDef, df: DataFrame, scope: TenantScope, *, batch_id: str | None = None
+    spark: SparkSession,
+    table: str | TableDef,
+    df: DataFrame,
+    scope: TenantScope,
+    *,
+    batch_id: str | None = None,
 ) -> WriteResult:
     """Replace the scope's tenant partition of ``table`` with ``df``; other tenants' files are untouched."""
     td = resolve(table)
@@ -328,7 +354,9 @@ def overwrite_partition(
             # Sail's replaceWhere fails on any array or map column once other partitions exist (its union of kept
             # and new rows disagrees on the list's field name); a MERGE that deletes the tenant's unmatched rows
             # is the same replace in one commit
-            _run_merge(spark, td, checked.withColumn(_DELETE, F.lit(False)), tenant, td.keys, delete_unmatched=True)
+            _run_merge(
+                spark, td, checked.withColumn(_DELETE, F.lit(False)), tenant, td.keys, delete_unmatched=True
+            )
             return
         (
             checked.write.format("delta")
@@ -381,12 +409,16 @@ def merge(
     if replace_within is not None:
         stray = [c for c in replace_within.columns if c not in keys]
         if stray:
-            raise SchemaMismatch(f"merge into {td.qualified_name}: replace_within columns {stray} are not keys")
+            raise SchemaMismatch(
+                f"merge into {td.qualified_name}: replace_within columns {stray} are not keys"
+            )
     target_filter = {c: list(v) for c, v in (target_filter or {}).items()}
     outside = [c for c in target_filter if c not in td.partition_by]
     if outside:
-        raise SchemaMismatch(f"merge into {td.qualified_name}: target_filter columns {outside} are not partition "
-                             f"columns {list(td.partition_by)}")
+        raise SchemaMismatch(
+            f"merge into {td.qualified_name}: target_filter columns {outside} are not partition "
+            f"columns {list(td.partition_by)}"
+        )
     in_target = F.lit(True)
     for column, values in target_filter.items():
         in_target = in_target & F.col(column).isin(*values)
@@ -399,8 +431,11 @@ def merge(
         source = checked.withColumn(_DELETE, F.lit(False))
         if replace_within is not None:
             parents = replace_within.dropDuplicates()
-            existing = read(spark, td, scope).where(in_target).join(parents, on=list(parents.columns),
-                                                                    how="left_semi")
+            existing = (
+                read(spark, td, scope)
+                .where(in_target)
+                .join(parents, on=list(parents.columns), how="left_semi")
+            )
             gone = existing.join(checked.select(*keys), on=list(keys), how="left_anti")
             source = source.unionByName(gone.select(*checked.columns).withColumn(_DELETE, F.lit(True)))
         elif not rows:
@@ -412,8 +447,16 @@ def merge(
             source = spark.read.format("delta").load(staged_path)
         try:
             if rows or source.limit(1).count():
-                _run_merge(spark, td, source, scope.tenant_id, keys, update_condition=update_condition,
-                           delete_marked=replace_within is not None, target_filter=target_filter)
+                _run_merge(
+                    spark,
+                    td,
+                    source,
+                    scope.tenant_id,
+                    keys,
+                    update_condition=update_condition,
+                    delete_marked=replace_within is not None,
+                    target_filter=target_filter,
+                )
         finally:
             if staged_path:
                 remove_tree(staged_path)
@@ -448,18 +491,26 @@ def _run_merge(
     cols = td.schema.fieldNames()
     on = " AND ".join(
         [f"t.`{TENANT_COLUMN}` = {_sql_literal(tenant)}", f"t.`{TENANT_COLUMN}` = s.`{TENANT_COLUMN}`"]
-        + [f"t.`{c}` IN ({', '.join(_sql_literal(v) for v in values)})" for c, values in (target_filter or {}).items()]
+        + [
+            f"t.`{c}` IN ({', '.join(_sql_literal(v) for v in values)})"
+            for c, values in (target_filter or {}).items()
+        ]
         + [f"t.`{k}` = s.`{k}`" for k in keys if k != TENANT_COLUMN]
     )
-    update = f"WHEN MATCHED AND NOT s.`{_DELETE}`" + (f" AND ({update_condition})" if update_condition else "")
+    update = f"WHEN MATCHED AND NOT s.`{_DELETE}`" + (
+        f" AND ({update_condition})" if update_condition else ""
+    )
     sql = (
         f"MERGE INTO delta.`{td.path()}` AS t USING {view} AS s ON {on} "
         + (f"WHEN MATCHED AND s.`{_DELETE}` THEN DELETE " if delete_marked else "")
         + f"{update} THEN UPDATE SET {', '.join(f't.`{c}` = s.`{c}`' for c in cols)} "
         f"WHEN NOT MATCHED AND NOT s.`{_DELETE}` THEN INSERT ({', '.join(f'`{c}`' for c in cols)}) "
         f"VALUES ({', '.join(f's.`{c}`' for c in cols)})"
-        + (f" WHEN NOT MATCHED BY SOURCE AND t.`{TENANT_COLUMN}` = {_sql_literal(tenant)} THEN DELETE"
-           if delete_unmatched else "")
+        + (
+            f" WHEN NOT MATCHED BY SOURCE AND t.`{TENANT_COLUMN}` = {_sql_literal(tenant)} THEN DELETE"
+            if delete_unmatched
+            else ""
+        )
     )
     try:
         spark.sql(sql).collect()
@@ -487,8 +538,10 @@ def _append(td: TableDef, df: DataFrame, *, grouped: bool = False) -> None:
     column = td.partition_by[1] if grouped and len(td.partition_by) == 2 else None
     if column is not None:
         rows = 0
-        for value, n in sorted(((r[0], int(r[1])) for r in df.groupBy(column).count().collect()),
-                               key=lambda vn: (vn[0] is not None, vn[0] or "")):
+        for value, n in sorted(
+            ((r[0], int(r[1])) for r in df.groupBy(column).count().collect()),
+            key=lambda vn: (vn[0] is not None, vn[0] or ""),
+        ):
             if groups[-1] and rows + n > APPEND_SLICE_ROWS:
                 groups.append([])
                 rows = 0
@@ -504,13 +557,17 @@ def _append(td: TableDef, df: DataFrame, *, grouped: bool = False) -> None:
                 in_group = in_group | F.col(column).isNull()
             # one writer per partition: a file per partition instead of one per partition and task
             part = (df if len(groups) == 1 else df.where(in_group)).repartition(column)
-        (part.write.format("delta").mode("append").partitionBy(*td.partition_by)
-         .options(**WRITE_OPTIONS, **td.properties).save(td.path()))
+        (
+            part.write.format("delta")
+            .mode("append")
+            .partitionBy(*td.partition_by)
+            .options(**WRITE_OPTIONS, **td.properties)
+            .save(td.path())
+        )
 
 
 def _sql_literal(value: Any) -> str:
     return "NULL" if value is None else "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
-
 
 
 def _write(
@@ -539,12 +596,19 @@ def _write(
     if ledger is not None:
         done = ledger.already_landed(checked, kind)
         if done is not None:
-            log.info("batch %s already landed in %s (version %s); skipping", batch_id, td.qualified_name, done.version)
+            log.info(
+                "batch %s already landed in %s (version %s); skipping",
+                batch_id,
+                td.qualified_name,
+                done.version,
+            )
             return done
         ledger.record_pending(None if snapshot is None else snapshot.version())
     if rows or kind != "append":  # an empty append would still make a commit
-        with_retries(lambda: action(checked, rows, snapshot is not None or exists(td)),
-                     what=f"{kind} into {td.qualified_name}")
+        with_retries(
+            lambda: action(checked, rows, snapshot is not None or exists(td)),
+            what=f"{kind} into {td.qualified_name}",
+        )
     before = None if snapshot is None else snapshot.version()
     if snapshot is None:
         version = table_version(td)
@@ -594,7 +658,9 @@ def is_commit_conflict(exc: BaseException) -> bool:
     return any(marker in text for marker in _CONFLICT_MARKERS)
 
 
-def with_retries(fn: Callable[[], T], *, what: str, retries: int | None = None, base_delay: float = 0.05) -> T:
+def with_retries(
+    fn: Callable[[], T], *, what: str, retries: int | None = None, base_delay: float = 0.05
+) -> T:
     """Run ``fn``, retrying commit conflicts with exponential backoff and full jitter."""
     retries = get_settings().write_retries if retries is None else retries
     for attempt in range(retries + 1):
@@ -655,10 +721,9 @@ class _BatchLedger:
         if self.td.qualified_name == self.ledger.qualified_name or not exists(self.ledger):
             return []
         df = read(self.spark, self.ledger, TenantScope.for_tenant(self.tenant))
-        return (
-            df.where((F.col("table_name") == self.td.qualified_name) & (F.col("batch_id") == self.batch_id))
-            .collect()
-        )
+        return df.where(
+            (F.col("table_name") == self.td.qualified_name) & (F.col("batch_id") == self.batch_id)
+        ).collect()
 
     def already_landed(self, batch: DataFrame, kind: str) -> WriteResult | None:
         records = self._records()
@@ -690,7 +755,17 @@ class _BatchLedger:
     def _record(self, state: str, base: int | None, version: int | None, rows: int | None) -> None:
         if self.td.qualified_name == self.ledger.qualified_name:
             return
-        row = [(self.tenant, self.td.qualified_name, self.batch_id, state, base, version, rows,
-                datetime.now(UTC).replace(tzinfo=None))]
+        row = [
+            (
+                self.tenant,
+                self.td.qualified_name,
+                self.batch_id,
+                state,
+                base,
+                version,
+                rows,
+                datetime.now(UTC).replace(tzinfo=None),
+            )
+        ]
         df = self.spark.createDataFrame(row, self.ledger.schema)
         with_retries(lambda: _append(self.ledger, df), what="recording a write batch")

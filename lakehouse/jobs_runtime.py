@@ -15,6 +15,7 @@ which passes every job parameter as separate ``--key value`` tokens (``--JOB_NAM
 travel as ``--lakehouse_<field> value`` (``--lakehouse_lake_root s3://bucket/lake``) and are exported as
 ``LAKEHOUSE_<FIELD>`` before the settings are read, so ``get_settings()`` agrees everywhere in the process.
 """
+
 from __future__ import annotations
 
 import os
@@ -106,7 +107,9 @@ def parse_job_args(
     """
     args = list(sys.argv[1:] if argv is None else argv)
     declared: dict[str, str | None] = (
-        {_canonical(k): v for k, v in extra.items()} if isinstance(extra, Mapping) else {_canonical(k): None for k in extra}
+        {_canonical(k): v for k, v in extra.items()}
+        if isinstance(extra, Mapping)
+        else {_canonical(k): None for k in extra}
     )
     for reserved in ("tenant_id", "run_id", "job_name"):
         if reserved in declared:
@@ -128,7 +131,7 @@ def parse_job_args(
         if key in _GLUE_MARKERS:
             continue
         if key.startswith(_SETTING_PREFIX):
-            field_name = key[len(_SETTING_PREFIX):]
+            field_name = key[len(_SETTING_PREFIX) :]
             if field_name not in Settings.model_fields:
                 raise BadInput(
                     f"unknown setting argument --{key}: settings are {', '.join(sorted(Settings.model_fields))}"

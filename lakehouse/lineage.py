@@ -5,6 +5,7 @@ is given (``OPENLINEAGE_URL``, ``OPENLINEAGE_CONFIG`` or ``OPENLINEAGE__TRANSPOR
 file, ``LAKEHOUSE_OPENLINEAGE_FILE`` or ``<lake_root>/_lineage/openlineage.jsonl`` (``./.openlineage.jsonl``
 when the lake is on S3). Emitting is best effort: a broken sink is logged and never fails the data run.
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,13 +40,24 @@ class LineageEdge:
 
     def as_row(self) -> tuple[Any, ...]:
         """The ops.lineage_edge row."""
-        return (self.tenant_id, self.run_id, self.job_name, self.input_table, self.input_version,
-                self.output_table, self.output_version, self.recorded_at)
+        return (
+            self.tenant_id,
+            self.run_id,
+            self.job_name,
+            self.input_table,
+            self.input_version,
+            self.output_table,
+            self.output_version,
+            self.recorded_at,
+        )
 
 
 def edges(
-    tenant_id: str, run_id: str, job_name: str,
-    inputs: dict[str, int | None], outputs: dict[str, int | None],
+    tenant_id: str,
+    run_id: str,
+    job_name: str,
+    inputs: dict[str, int | None],
+    outputs: dict[str, int | None],
 ) -> list[LineageEdge]:
     """Every input -> every output of one run."""
     now = datetime.now(UTC)
@@ -125,7 +137,10 @@ class RunEvents:
         self._emit("FAIL", inputs, {}, error=error)
 
     def _emit(
-        self, state: str, inputs: dict[str, int | None], outputs: dict[str, int | None],
+        self,
+        state: str,
+        inputs: dict[str, int | None],
+        outputs: dict[str, int | None],
         error: BaseException | None = None,
     ) -> None:
         try:
@@ -134,7 +149,10 @@ class RunEvents:
             log.warning("could not emit OpenLineage %s event for %s", state, self.job_name, exc_info=True)
 
     def _event(
-        self, state: str, inputs: dict[str, int | None], outputs: dict[str, int | None],
+        self,
+        state: str,
+        inputs: dict[str, int | None],
+        outputs: dict[str, int | None],
         error: BaseException | None,
     ) -> Any:
         from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
@@ -150,7 +168,9 @@ class RunEvents:
                 "dataSource": datasource_dataset.DatasourceDatasetFacet(name=NAMESPACE, uri=_lake_uri()),
             }
             if version is not None:
-                base["version"] = dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=str(version))
+                base["version"] = dataset_version_dataset.DatasetVersionDatasetFacet(
+                    datasetVersion=str(version)
+                )
             return base
 
         run_facets: dict[str, Any] = {}
@@ -165,12 +185,18 @@ class RunEvents:
             job=Job(
                 namespace=f"{NAMESPACE}/{self.tenant_id}",
                 name=self.job_name,
-                facets={"jobType": job_type_job.JobTypeJobFacet(processingType="BATCH", integration="SPARK",
-                                                                jobType="JOB")},
+                facets={
+                    "jobType": job_type_job.JobTypeJobFacet(
+                        processingType="BATCH", integration="SPARK", jobType="JOB"
+                    )
+                },
             ),
-            inputs=[InputDataset(namespace=NAMESPACE, name=t, facets=facets(v)) for t, v in sorted(inputs.items())],
+            inputs=[
+                InputDataset(namespace=NAMESPACE, name=t, facets=facets(v)) for t, v in sorted(inputs.items())
+            ],
             outputs=[
-                OutputDataset(namespace=NAMESPACE, name=t, facets=facets(v)) for t, v in sorted(outputs.items())
+                OutputDataset(namespace=NAMESPACE, name=t, facets=facets(v))
+                for t, v in sorted(outputs.items())
             ],
             producer=PRODUCER,
         )

@@ -12,6 +12,7 @@ lambdas plus ``row_number``) is materialised once into a staging Delta table und
 ``<lake_root>/_staging/<tenant>/<run_id>/``, removed when the step ends. Raw personal data never reaches
 staging: contacts are redacted while parsing.
 """
+
 from __future__ import annotations
 
 import logging
@@ -86,7 +87,9 @@ class RunContext:
     events: RunEvents | None = None
     inputs: dict[str, int | None] = field(default_factory=dict)
     outputs: dict[str, int | None] = field(default_factory=dict)
-    fresh_run_id: bool = False  # generated in this process (timestamp + random): nothing is recorded under it yet
+    fresh_run_id: bool = (
+        False  # generated in this process (timestamp + random): nothing is recorded under it yet
+    )
 
     @classmethod
     def create(
@@ -108,8 +111,16 @@ class RunContext:
         TenantScope.for_tenant(tenant_id)  # validates the id
         fresh = run_id is None if fresh_run_id is None else fresh_run_id
         run_id = run_id or new_run_id(job_name)
-        return cls(spark, tenant_id, run_id, job_name, as_of or datetime.now(UTC).date(), key_provider,
-                   events or RunEvents(job_name, run_id, tenant_id), fresh_run_id=fresh)
+        return cls(
+            spark,
+            tenant_id,
+            run_id,
+            job_name,
+            as_of or datetime.now(UTC).date(),
+            key_provider,
+            events or RunEvents(job_name, run_id, tenant_id),
+            fresh_run_id=fresh,
+        )
 
     @property
     def scope(self) -> TenantScope:
@@ -193,7 +204,9 @@ def _suite(table: str, *, allow_quarantine: bool) -> Suite:
     suite = load_suite(table)
     if not allow_quarantine and suite.by_action("quarantine"):
         names = [e.name for e in suite.by_action("quarantine")]
-        raise BadInput(f"{suite.source}: {table} rows carry no payload to quarantine; use warn or fail for {names}")
+        raise BadInput(
+            f"{suite.source}: {table} rows carry no payload to quarantine; use warn or fail for {names}"
+        )
     return suite
 
 
@@ -217,13 +230,19 @@ def read_watermarks(spark: SparkSession, scope: TenantScope, pipeline: str) -> d
     rows = (
         io.read(spark, gold.PIPELINE_WATERMARK, scope)
         .where(F.col("pipeline") == F.lit(pipeline))
-        .select("source_table", F.date_format("high_ingested_at", _TS_TEXT).alias("high"), "run_ids_at_high",
-                "source_version", "as_of_date")
+        .select(
+            "source_table",
+            F.date_format("high_ingested_at", _TS_TEXT).alias("high"),
+            "run_ids_at_high",
+            "source_version",
+            "as_of_date",
+        )
         .collect()
     )
     return {
-        r["source_table"]: Watermark(r["high"], tuple(r["run_ids_at_high"] or ()), r["source_version"],
-                                     r["as_of_date"])
+        r["source_table"]: Watermark(
+            r["high"], tuple(r["run_ids_at_high"] or ()), r["source_version"], r["as_of_date"]
+        )
         for r in rows
     }
 
@@ -239,9 +258,14 @@ def _watermark_frame(rc: RunContext, pipeline: str, marks: dict[str, Watermark])
         "source_version bigint, as_of_date date, updated_run_id string",
     )
     return raw.select(
-        "tenant_id", "pipeline", "source_table",
+        "tenant_id",
+        "pipeline",
+        "source_table",
         F.to_timestamp("high").alias("high_ingested_at"),
-        "run_ids_at_high", "source_version", "as_of_date", "updated_run_id",
+        "run_ids_at_high",
+        "source_version",
+        "as_of_date",
+        "updated_run_id",
         F.current_timestamp().alias("updated_at"),
     )
 
@@ -324,16 +348,26 @@ def extract_silver(rc: RunContext) -> SilverExtract:
         if mark is not None and mark.high == high:
             run_ids |= set(mark.run_ids)
         rc.inputs[name] = version
-        sources[entity] = SourceBatch(entity, td, version, rows, int(stats["n"]),
-                                      Watermark(high, tuple(sorted(r for r in run_ids if r is not None)), version))
+        sources[entity] = SourceBatch(
+            entity,
+            td,
+            version,
+            rows,
+            int(stats["n"]),
+            Watermark(high, tuple(sorted(r for r in run_ids if r is not None)), version),
+        )
     return SilverExtract(sources)
 
 
 _PARSE = {
     "opportunity": (silver_tx.parse_opportunities, silver.OPPORTUNITY, "opportunity_id", True),
     "solution": (silver_tx.parse_solutions, silver.SOLUTION, "solution_id", False),
-    "engagement_invitation": (silver_tx.parse_engagement_invitations, silver.ENGAGEMENT_INVITATION,
-                              "invitation_id", True),
+    "engagement_invitation": (
+        silver_tx.parse_engagement_invitations,
+        silver.ENGAGEMENT_INVITATION,
+        "invitation_id",
+        True,
+    ),
 }
 
 
@@ -379,8 +413,9 @@ def check_silver(rc: RunContext, batch: SilverBatch) -> CheckedSilver:
     quarantine = list(batch.quarantine)
 
     def gate(df: DataFrame, table: str, allow: bool = False, rows: int | None = None) -> GateResult:
-        return run_gate(df, _suite(table, allow_quarantine=allow), tenant_id=rc.tenant_id, run_id=rc.run_id,
-                        rows=rows)
+        return run_gate(
+            df, _suite(table, allow_quarantine=allow), tenant_id=rc.tenant_id, run_id=rc.run_id, rows=rows
+        )
 
     opportunities = batch.changed.get("opportunity")
     if opportunities is not None and counts.get("opportunity.changed"):
@@ -393,18 +428,22 @@ def check_silver(rc: RunContext, batch: SilverBatch) -> CheckedSilver:
         passed = g.passed
         parents = passed.select(*OPPORTUNITY_KEYS)
         frames[silver.OPPORTUNITY.qualified_name] = silver_tx.to_opportunity(passed)
-        for td, build in ((silver.OPPORTUNITY_SPEND, silver_tx.to_opportunity_spend),
-                          (silver.OPPORTUNITY_CONTACT, silver_tx.to_opportunity_contact)):
+        for td, build in (
+            (silver.OPPORTUNITY_SPEND, silver_tx.to_opportunity_spend),
+            (silver.OPPORTUNITY_CONTACT, silver_tx.to_opportunity_contact),
+        ):
             # a large batch is staged: each GX metric on Spark and the MERGE would otherwise explode the parsed rows
             # again; a small one is collected once for the gate and exploded again for the MERGE
             children = build(passed)
-            child_gate = gate(_stage(rc, td.name, children) if changed > LOCAL_GATE_ROWS else children,
-                              td.qualified_name)
+            child_gate = gate(
+                _stage(rc, td.name, children) if changed > LOCAL_GATE_ROWS else children, td.qualified_name
+            )
             gates.append(child_gate)
             frames[td.qualified_name] = child_gate.passed
-    for entity, td, build in (("solution", silver.SOLUTION, silver_tx.to_solution),
-                              ("engagement_invitation", silver.ENGAGEMENT_INVITATION,
-                               silver_tx.to_engagement_invitation)):
+    for entity, td, build in (
+        ("solution", silver.SOLUTION, silver_tx.to_solution),
+        ("engagement_invitation", silver.ENGAGEMENT_INVITATION, silver_tx.to_engagement_invitation),
+    ):
         rows = batch.changed.get(entity)
         if rows is not None and counts.get(f"{entity}.changed"):
             g = gate(build(rows), td.qualified_name, rows=counts[f"{entity}.changed"])
@@ -432,8 +471,10 @@ def _gate_quarantine(rc: RunContext, rows: DataFrame, bronze_rows: DataFrame) ->
     # the join cost 2.7 s per 100k rows
     payloads = (
         bronze_rows.select(
-            F.col("payload_sha256").alias(on[0]), F.col("ingestion_run_id").alias(on[1]),
-            F.col("ingested_at").alias(on[2]), "payload",
+            F.col("payload_sha256").alias(on[0]),
+            F.col("ingestion_run_id").alias(on[1]),
+            F.col("ingested_at").alias(on[2]),
+            "payload",
         )
         .join(rows.select(*on), on=on, how="left_semi")
         .dropDuplicates(on)
@@ -467,12 +508,25 @@ def load_silver(rc: RunContext, checked: CheckedSilver) -> StepOutcome:
     for td in (silver.OPPORTUNITY, silver.SOLUTION, silver.ENGAGEMENT_INVITATION):
         df = checked.frames.get(td.qualified_name)
         if df is not None:
-            _write(rc, writes, td, df, update_condition=_NEWER,
-                   target_filter=clusters if td is silver.OPPORTUNITY else None, stage=False)
+            _write(
+                rc,
+                writes,
+                td,
+                df,
+                update_condition=_NEWER,
+                target_filter=clusters if td is silver.OPPORTUNITY else None,
+                stage=False,
+            )
     if checked.parents is not None:
         for td in (silver.OPPORTUNITY_SPEND, silver.OPPORTUNITY_CONTACT):
-            _write(rc, writes, td, checked.frames[td.qualified_name], replace_children_of=checked.parents,
-                   target_filter=clusters)
+            _write(
+                rc,
+                writes,
+                td,
+                checked.frames[td.qualified_name],
+                replace_children_of=checked.parents,
+                target_filter=clusters,
+            )
     q = checked.frames.get(silver.OPPORTUNITY_QUARANTINE.qualified_name)
     if q is not None:
         _write(rc, writes, silver.OPPORTUNITY_QUARANTINE, q)
@@ -488,7 +542,9 @@ def load_silver(rc: RunContext, checked: CheckedSilver) -> StepOutcome:
     return StepOutcome(rc.job_name, rc.tenant_id, rc.run_id, "written", writes, counts, issues)
 
 
-def _write(rc: RunContext, writes: dict[str, WriteResult], td: TableDef, df: DataFrame, **merge_options: Any) -> None:
+def _write(
+    rc: RunContext, writes: dict[str, WriteResult], td: TableDef, df: DataFrame, **merge_options: Any
+) -> None:
     """Merge ``df`` into ``td`` unless it is empty; refuses frames that carry raw personal data."""
     assert_no_raw_pii(df, td)
     result = merge_into(rc, td, df, **merge_options)
@@ -514,11 +570,21 @@ def merge_into(
     rows (ops records): staging exists for plans Sail cannot MERGE from, and costs a Delta write per call.
     """
     try:
-        result = io.merge(rc.spark, td, df, rc.scope, update_condition=update_condition,
-                          replace_within=replace_children_of, stage=stage, target_filter=target_filter)
+        result = io.merge(
+            rc.spark,
+            td,
+            df,
+            rc.scope,
+            update_condition=update_condition,
+            replace_within=replace_children_of,
+            stage=stage,
+            target_filter=target_filter,
+        )
     except io.LayoutMismatch as exc:
-        raise io.LayoutMismatch(f"{exc} - for {rc.job_name}: remove {td.path()} and the {rc.job_name} rows of "
-                                f"{gold.PIPELINE_WATERMARK.qualified_name}, then run the pipeline again") from exc
+        raise io.LayoutMismatch(
+            f"{exc} - for {rc.job_name}: remove {td.path()} and the {rc.job_name} rows of "
+            f"{gold.PIPELINE_WATERMARK.qualified_name}, then run the pipeline again"
+        ) from exc
     return result if result.committed else None
 
 
@@ -603,14 +669,21 @@ def extract_gold(rc: RunContext) -> GoldExtract:
     if consumed or versions[silver.OPPORTUNITY.qualified_name] is None:
         return GoldExtract(versions)
     rc.inputs.update(versions)
-    opportunity = io.read(rc.spark, silver.OPPORTUNITY, rc.scope, version=versions[silver.OPPORTUNITY.qualified_name])
-    spend = io.read(rc.spark, silver.OPPORTUNITY_SPEND, rc.scope,
-                    version=versions[silver.OPPORTUNITY_SPEND.qualified_name])
+    opportunity = io.read(
+        rc.spark, silver.OPPORTUNITY, rc.scope, version=versions[silver.OPPORTUNITY.qualified_name]
+    )
+    spend = io.read(
+        rc.spark,
+        silver.OPPORTUNITY_SPEND,
+        rc.scope,
+        version=versions[silver.OPPORTUNITY_SPEND.qualified_name],
+    )
     return GoldExtract(versions, opportunity, spend, _clusters_changed_since_gold(rc, marks, versions))
 
 
-def _clusters_changed_since_gold(rc: RunContext, marks: dict[str, Watermark], versions: dict[str, int | None]
-                      ) -> set[str | None] | None:
+def _clusters_changed_since_gold(
+    rc: RunContext, marks: dict[str, Watermark], versions: dict[str, int | None]
+) -> set[str | None] | None:
     """The silver file clusters whose rows changed since the versions gold last consumed (from the Delta log), or
     None when gold must recompute all of them: no stored facts, a new run date (``stale`` depends on it), or a
     history the log cannot tell."""
@@ -761,8 +834,15 @@ def run_pipeline(
         runner = STEP_RUNNERS.get(step.name)
         if runner is None:
             raise BadInput(f"pipeline step {step.name!r} has no runner in lakehouse.pipeline.STEP_RUNNERS")
-        rc = RunContext.create(spark, tenant_id, job_name=step.name, run_id=f"{run_id}.{step.name}", as_of=as_of,
-                               key_provider=key_provider, fresh_run_id=fresh)
+        rc = RunContext.create(
+            spark,
+            tenant_id,
+            job_name=step.name,
+            run_id=f"{run_id}.{step.name}",
+            as_of=as_of,
+            key_provider=key_provider,
+            fresh_run_id=fresh,
+        )
         outcomes.append(runner(rc))
     return outcomes
 

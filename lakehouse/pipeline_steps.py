@@ -4,6 +4,7 @@ Everything that runs the pipeline reads this list: ``lakehouse pipeline run`` lo
 ``lakehouse.deploy``, the Glue jobs and the Step Functions state machine that Terraform deploys. Add a step
 here (and its script under ``jobs/``), run ``lakehouse package``, and the infrastructure follows.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -87,16 +88,26 @@ def validate_steps(steps: tuple[PipelineStep, ...]) -> tuple[PipelineStep, ...]:
         if step.name in by_name:
             problems.append(f"step {step.name!r} is declared twice")
         by_name[step.name] = step
-        if not step.name.replace("_", "").isalnum() or not step.name[:1].isalpha() or step.name.lower() != step.name:
+        if (
+            not step.name.replace("_", "").isalnum()
+            or not step.name[:1].isalpha()
+            or step.name.lower() != step.name
+        ):
             problems.append(f"step name {step.name!r} must be lower_snake_case (it becomes a Glue job name)")
-        if not (step.script.startswith("jobs/") and step.script.endswith(".py") and step.script.count("/") == 1):
+        if not (
+            step.script.startswith("jobs/") and step.script.endswith(".py") and step.script.count("/") == 1
+        ):
             problems.append(f"step {step.name!r}: script {step.script!r} must be jobs/<name>.py")
         if step.layer not in LAYERS:
             problems.append(f"step {step.name!r}: layer {step.layer!r} is not one of {LAYERS}")
         if step.number_of_workers < 2:
-            problems.append(f"step {step.name!r}: Glue needs at least 2 workers, got {step.number_of_workers}")
+            problems.append(
+                f"step {step.name!r}: Glue needs at least 2 workers, got {step.number_of_workers}"
+            )
         if not 1 <= step.timeout_minutes <= 2880:
-            problems.append(f"step {step.name!r}: timeout_minutes must be 1..2880, got {step.timeout_minutes}")
+            problems.append(
+                f"step {step.name!r}: timeout_minutes must be 1..2880, got {step.timeout_minutes}"
+            )
     for step in steps:
         for dep in step.depends_on:
             if dep not in by_name:

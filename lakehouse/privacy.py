@@ -8,6 +8,7 @@
   Outside production an unset secret falls back to a fixed development secret (logged); in production it is
   an error. A KMS- or Secrets-Manager-backed provider only has to implement ``key_for``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -154,7 +155,10 @@ def redacted_name(column: str, kind: PiiKind) -> str | None:
 
 
 def _redacted_fields(
-    fields: list[str], classification: Mapping[str, str], kinds: Mapping[str, PiiKind], key: bytes,
+    fields: list[str],
+    classification: Mapping[str, str],
+    kinds: Mapping[str, PiiKind],
+    key: bytes,
     get: Callable[[str], Column],
 ) -> list[Column]:
     """Each field redacted by its classification: pii by kind (hash / mask / drop), others unchanged."""
@@ -190,7 +194,10 @@ def redact(
 
 
 def redact_struct(
-    value: Column, classification: Mapping[str, str], kinds: Mapping[str, PiiKind], key: bytes,
+    value: Column,
+    classification: Mapping[str, str],
+    kinds: Mapping[str, PiiKind],
+    key: bytes,
 ) -> Column:
     """A struct's redacted copy (fields in ``classification`` order, snake_case names); usable inside lambdas."""
     return F.struct(*_redacted_fields(list(classification), classification, kinds, key, lambda f: value[f]))

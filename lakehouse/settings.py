@@ -1,4 +1,5 @@
 """Process-wide settings, read from the environment (prefix ``LAKEHOUSE_``)."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -14,9 +15,15 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LAKEHOUSE_", extra="ignore")
 
     lake_root: str = Field("./.lake", description="Root of the lake: a local path or s3://bucket/prefix")
-    engine: Literal["sail", "connect", "classic"] = Field("sail", description="How get_spark() builds a session")
-    spark_remote: str | None = Field(None, description="Spark Connect URL (sc://host:port) for engine=connect")
-    database_url: str | None = Field(None, description="Control-plane database; SQLite under the lake root if unset")
+    engine: Literal["sail", "connect", "classic"] = Field(
+        "sail", description="How get_spark() builds a session"
+    )
+    spark_remote: str | None = Field(
+        None, description="Spark Connect URL (sc://host:port) for engine=connect"
+    )
+    database_url: str | None = Field(
+        None, description="Control-plane database; SQLite under the lake root if unset"
+    )
     environment: Literal["development", "test", "production"] = "development"
     aws_region: str = "us-east-1"
     write_retries: int = Field(8, ge=0, description="Commit-conflict retries for a lake write")

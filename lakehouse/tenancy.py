@@ -1,4 +1,5 @@
 """Tenant scope: the one object that says which tenant's data a piece of code may touch."""
+
 from __future__ import annotations
 
 import re
@@ -40,11 +41,11 @@ class TenantScope:
             validate_tenant_id(self.tenant_id)  # type: ignore[arg-type]
 
     @classmethod
-    def for_tenant(cls, tenant_id: str) -> "TenantScope":
+    def for_tenant(cls, tenant_id: str) -> TenantScope:
         return cls(tenant_id=tenant_id)
 
     @classmethod
-    def admin(cls, reason: str) -> "TenantScope":
+    def admin(cls, reason: str) -> TenantScope:
         """Cross-tenant scope for platform operators; every use is written to the audit trail."""
         return cls(tenant_id=None, platform_admin=True, reason=reason)
 

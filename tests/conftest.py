@@ -1,9 +1,10 @@
 """Session-wide fixtures: one Spark session per test session, and a fresh lake per test."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

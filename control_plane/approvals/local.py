@@ -4,6 +4,7 @@ The CLI is a trusted local tool: ``--as USER`` names a user of the tenant (or of
 ``users`` table, and that user's role is checked with the same policy decision point as the API (``approver`` to
 decide; a requester never decides their own request).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -63,8 +64,10 @@ class LocalApprovals:
         with self.db.session(DbScope.for_platform()) as session:
             tenant = session.get(Tenant, tenant_id)
         if tenant is None:
-            raise Refused(f"tenant {tenant_id!r} is not provisioned in the control plane; approvals need a "
-                          f"provisioned tenant with users (PUT /tenants/{tenant_id})")
+            raise Refused(
+                f"tenant {tenant_id!r} is not provisioned in the control plane; approvals need a "
+                f"provisioned tenant with users (PUT /tenants/{tenant_id})"
+            )
         return tenant
 
     def get(self, approval_id: str) -> ApprovalRequest:
@@ -78,34 +81,61 @@ class LocalApprovals:
         """``user_id`` of the tenant or an ancestor, active, allowed one of ``actions`` (else Refused)."""
         chain = [*tenant.ancestors, tenant.id]
         with self.db.session(DbScope.for_platform()) as session:
-            rows = {u.tenant_id: u for u in session.execute(
-                select(User).where(User.id == user_id, User.tenant_id.in_(chain))).scalars()}
-            paths = {t.id: t.path for t in session.execute(select(Tenant).where(Tenant.id.in_(chain))).scalars()}
+            rows = {
+                u.tenant_id: u
+                for u in session.execute(
+                    select(User).where(User.id == user_id, User.tenant_id.in_(chain))
+                ).scalars()
+            }
+            paths = {
+                t.id: t.path for t in session.execute(select(Tenant).where(Tenant.id.in_(chain))).scalars()
+            }
         user = next((rows[t] for t in reversed(chain) if t in rows), None)
         if user is None or user.status != "active":
-            raise Refused(f"{user_id!r} is not an active user of tenant {tenant.id} or its ancestors; add the user "
-                          f"(PUT /tenants/{tenant.id}/users/{user_id}) before they can {what}")
-        principal = Principal(subject=f"user:{user.id}", role=user.role, tenant_id=user.tenant_id,
-                              tenant_path=paths[user.tenant_id], via="cli")
+            raise Refused(
+                f"{user_id!r} is not an active user of tenant {tenant.id} or its ancestors; add the user "
+                f"(PUT /tenants/{tenant.id}/users/{user_id}) before they can {what}"
+            )
+        principal = Principal(
+            subject=f"user:{user.id}",
+            role=user.role,
+            tenant_id=user.tenant_id,
+            tenant_path=paths[user.tenant_id],
+            via="cli",
+        )
         reasons: list[str] = []
         for action in actions:
-            decision = decide(policy_input(principal, action, tenant_resource(tenant.id, tenant.path),
-                                           environment=_environment()))
+            decision = decide(
+                policy_input(
+                    principal, action, tenant_resource(tenant.id, tenant.path), environment=_environment()
+                )
+            )
             if decision["result"]["allow"]:
                 return CliUser(principal)
             reasons += decision["result"]["reasons"]
-        raise Refused(f"user {user_id} ({user.role}) may not {what} in tenant {tenant.id}: {'; '.join(reasons)}")
+        raise Refused(
+            f"user {user_id} ({user.role}) may not {what} in tenant {tenant.id}: {'; '.join(reasons)}"
+        )
 
     # ------------------------------------------------------------------------------------- operations
 
-    def request(self, tenant_id: str, *, action: str, payload: Any, target: str | None, reason: str,
-                user_id: str) -> ApprovalRequest:
+    def request(
+        self, tenant_id: str, *, action: str, payload: Any, target: str | None, reason: str, user_id: str
+    ) -> ApprovalRequest:
         tenant = self.tenant(tenant_id)
         who = self.user(tenant, user_id, ("approvals:request", "data:write"), "request approvals")
         with self.db.session(DbScope.for_tenant(tenant.id), write=True) as session:
-            row = service.request(session, tenant=tenant, action=action, payload=payload, target=target,
-                                  reason=reason, requester=who.principal.actor, request_id=None,
-                                  settings=self.settings)
+            row = service.request(
+                session,
+                tenant=tenant,
+                action=action,
+                payload=payload,
+                target=target,
+                reason=reason,
+                requester=who.principal.actor,
+                request_id=None,
+                settings=self.settings,
+            )
             session.commit()
             return row
 
@@ -115,11 +145,19 @@ class LocalApprovals:
         verb = "approve" if approve else "reject"
         who = self.user(tenant, user_id, ("approvals:approve",), f"{verb} requests")
         if who.principal.role != "approver":
-            raise Refused(f"user {user_id} has role {who.principal.role}; only a user with the approver role may "
-                          f"{verb} requests")
+            raise Refused(
+                f"user {user_id} has role {who.principal.role}; only a user with the approver role may "
+                f"{verb} requests"
+            )
         with self.db.session(DbScope.for_tenant(tenant.id), write=True) as session:
-            decided = service.decide(session, approval_id=approval_id, approve=approve, decider=who.principal.actor,
-                                     reason=reason, request_id=None)
+            decided = service.decide(
+                session,
+                approval_id=approval_id,
+                approve=approve,
+                decider=who.principal.actor,
+                reason=reason,
+                request_id=None,
+            )
             session.commit()
             return decided
 
@@ -127,10 +165,14 @@ class LocalApprovals:
         """The approval to execute and the user executing it (allowed to execute: approvals or data:write)."""
         row = self.get(approval_id)
         if row.action not in _executable():
-            raise BadInput(f"approval {approval_id} is for {row.action}, which `lakehouse actions execute` does not "
-                           "run (Marketplace change sets are applied by `lakehouse marketplace package --apply`)")
+            raise BadInput(
+                f"approval {approval_id} is for {row.action}, which `lakehouse actions execute` does not "
+                "run (Marketplace change sets are applied by `lakehouse marketplace package --apply`)"
+            )
         tenant = self.tenant(row.tenant_id)
-        return row, self.user(tenant, user_id, ("approvals:execute", "data:write"), "execute approved actions")
+        return row, self.user(
+            tenant, user_id, ("approvals:execute", "data:write"), "execute approved actions"
+        )
 
     def gate(self, tenant_id: str) -> DbApprovalGate:
         return DbApprovalGate(self.db, tenant_id=tenant_id, settings=self.settings)

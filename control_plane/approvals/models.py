@@ -1,4 +1,5 @@
 """Approval requests and each tenant's approval policy."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -32,8 +33,10 @@ class ApprovalRequest(Base):
     """One request to perform a sensitive action, bound to the SHA-256 of its exact payload."""
 
     __tablename__ = "approval_requests"
-    __table_args__ = (Index("ix_approval_requests_tenant_status", "tenant_id", "status"),
-                      {"info": {"tenant_owned": True}})
+    __table_args__ = (
+        Index("ix_approval_requests_tenant_status", "tenant_id", "status"),
+        {"info": {"tenant_owned": True}},
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(String(63), ForeignKey("tenants.id"))

@@ -1,4 +1,5 @@
 """Request and response bodies of the approvals domain."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -16,10 +17,16 @@ class ApprovalSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     tenant_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", max_length=63)
-    action: str = Field(min_length=1, max_length=64, description="partner_central.create_opportunity, "
-                        "partner_central.update_opportunity, partner_central.accept_invitation, "
-                        "partner_central.reject_invitation or marketplace.change_set.apply")
-    target: str | None = Field(None, max_length=400, description="What the action changes (default: from the payload)")
+    action: str = Field(
+        min_length=1,
+        max_length=64,
+        description="partner_central.create_opportunity, "
+        "partner_central.update_opportunity, partner_central.accept_invitation, "
+        "partner_central.reject_invitation or marketplace.change_set.apply",
+    )
+    target: str | None = Field(
+        None, max_length=400, description="What the action changes (default: from the payload)"
+    )
     payload: dict[str, Any] = Field(description="The exact action input; see docs/approvals_and_costs.md")
     reason: str = Field(min_length=1, max_length=1000, description="Why (audited)")
 
@@ -54,7 +61,8 @@ class PolicySpec(BaseModel):
 
     mode: Literal["manual", "dry_run", "auto_sandbox"] = Field(
         description="manual: an approver decides; dry_run: execution validates and never sends; auto_sandbox: "
-                    "requests on the Sandbox catalog are approved by the system")
+        "requests on the Sandbox catalog are approved by the system"
+    )
     ttl_hours: float = Field(24.0, gt=0, le=24 * 90, description="How long an approval stays valid")
 
 

@@ -1,4 +1,5 @@
 """Routes of the approvals domain."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -41,8 +42,14 @@ def require_any(ctx: RequestContext, actions: tuple[str, ...], tenant: Tenant) -
     first: Forbidden | None = None
     for action in actions:
         try:
-            require(ctx.principal, action, tenant_resource(tenant.id, tenant.path), environment=ctx.environment,
-                    reason=ctx.reason, request_id=ctx.request_id)
+            require(
+                ctx.principal,
+                action,
+                tenant_resource(tenant.id, tenant.path),
+                environment=ctx.environment,
+                reason=ctx.reason,
+                request_id=ctx.request_id,
+            )
             return
         except Forbidden as exc:
             first = first or exc
@@ -53,8 +60,13 @@ def require_any(ctx: RequestContext, actions: tuple[str, ...], tenant: Tenant) -
 def _visible(auth: Authorized, approval_id: str) -> tuple[ApprovalRequest, Tenant]:
     """The approval and its tenant if the caller can see them (404 otherwise)."""
     principal = auth.ctx.principal
-    row = auth.db.execute(scoped(select(ApprovalRequest).where(ApprovalRequest.id == approval_id),
-                                 ApprovalRequest.tenant_id, principal)).scalar_one_or_none()
+    row = auth.db.execute(
+        scoped(
+            select(ApprovalRequest).where(ApprovalRequest.id == approval_id),
+            ApprovalRequest.tenant_id,
+            principal,
+        )
+    ).scalar_one_or_none()
     tenant = get_tenant(auth.db, principal, row.tenant_id) if row is not None else None
     if row is None or tenant is None:
         raise NotFound(f"approval {approval_id!r} not found")
@@ -62,17 +74,26 @@ def _visible(auth: Authorized, approval_id: str) -> tuple[ApprovalRequest, Tenan
 
 
 @router.post("/approvals", response_model=ApprovalOut, status_code=201, responses=responses(*AUTH, 400, 404))
-def request_approval(spec: ApprovalSpec,
-                     auth: Annotated[Authorized, Depends(Authenticated("approvals:request"))]) -> ApprovalOut:
+def request_approval(
+    spec: ApprovalSpec, auth: Annotated[Authorized, Depends(Authenticated("approvals:request"))]
+) -> ApprovalOut:
     """Request an action (``pending``; approved by the system in ``auto_sandbox`` mode on the Sandbox catalog)."""
     tenant = get_tenant(auth.db, auth.ctx.principal, spec.tenant_id)
     if tenant is None:
         raise NotFound(f"tenant {spec.tenant_id!r} not found")
     require_any(auth.ctx, ("approvals:request", "data:write"), tenant)
     try:
-        row = service.request(auth.db, tenant=tenant, action=spec.action, payload=spec.payload, target=spec.target,
-                              reason=spec.reason, requester=auth.ctx.principal.actor,
-                              request_id=auth.ctx.request_id, settings=GuardrailSettings())
+        row = service.request(
+            auth.db,
+            tenant=tenant,
+            action=spec.action,
+            payload=spec.payload,
+            target=spec.target,
+            reason=spec.reason,
+            requester=auth.ctx.principal.actor,
+            request_id=auth.ctx.request_id,
+            settings=GuardrailSettings(),
+        )
     except BadInput as exc:
         auth.db.rollback()
         raise Invalid(str(exc), problems=[{"loc": ["body"], "msg": str(exc)}]) from None
@@ -80,10 +101,14 @@ def request_approval(spec: ApprovalSpec,
     return out(row)
 
 
-@router.get("/tenants/{tenant_id}/approvals", response_model=list[ApprovalOut], responses=responses(*AUTH, 404))
+@router.get(
+    "/tenants/{tenant_id}/approvals", response_model=list[ApprovalOut], responses=responses(*AUTH, 404)
+)
 def list_approvals(
     auth: Annotated[Authorized, Depends(AuthorizeTenant("audit:read"))],
-    status: Annotated[str | None, Query(pattern="^(pending|approved|rejected|executing|executed|failed|expired)$")] = None,
+    status: Annotated[
+        str | None, Query(pattern="^(pending|approved|rejected|executing|executed|failed|expired)$")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ApprovalOut]:
     """The tenant's approval requests, newest first."""
@@ -92,8 +117,9 @@ def list_approvals(
 
 
 @router.get("/approvals/{approval_id}", response_model=ApprovalOut, responses=responses(*AUTH, 404))
-def get_approval(approval_id: ApprovalId,
-                 auth: Annotated[Authorized, Depends(Authenticated("approvals:read"))]) -> ApprovalOut:
+def get_approval(
+    approval_id: ApprovalId, auth: Annotated[Authorized, Depends(Authenticated("approvals:read"))]
+) -> ApprovalOut:
     """One approval request."""
     row, tenant = _visible(auth, approval_id)
     require_any(auth.ctx, ("approvals:read", "audit:read"), tenant)
@@ -103,14 +129,28 @@ def get_approval(approval_id: ApprovalId,
 def _decide(auth: Authorized, approval_id: str, approve: bool) -> ApprovalOut:
     row, tenant = _visible(auth, approval_id)
     principal = auth.ctx.principal
-    require(principal, "approvals:approve", tenant_resource(tenant.id, tenant.path), environment=auth.ctx.environment,
-            reason=auth.ctx.reason, request_id=auth.ctx.request_id)
+    require(
+        principal,
+        "approvals:approve",
+        tenant_resource(tenant.id, tenant.path),
+        environment=auth.ctx.environment,
+        reason=auth.ctx.reason,
+        request_id=auth.ctx.request_id,
+    )
     if principal.role != "approver":
-        raise Forbidden(f"only a user with the approver role may {'approve' if approve else 'reject'} requests",
-                        reasons=[f"role {principal.role} is not approver"])
+        raise Forbidden(
+            f"only a user with the approver role may {'approve' if approve else 'reject'} requests",
+            reasons=[f"role {principal.role} is not approver"],
+        )
     try:
-        row = service.decide(auth.db, approval_id=row.id, approve=approve, decider=principal.actor,
-                             reason=auth.ctx.reason, request_id=auth.ctx.request_id)
+        row = service.decide(
+            auth.db,
+            approval_id=row.id,
+            approve=approve,
+            decider=principal.actor,
+            reason=auth.ctx.reason,
+            request_id=auth.ctx.request_id,
+        )
     except service.SelfApproval as exc:
         auth.db.rollback()
         raise Forbidden(str(exc), reasons=["a requester cannot decide their own request"]) from None
@@ -121,16 +161,22 @@ def _decide(auth: Authorized, approval_id: str, approve: bool) -> ApprovalOut:
     return out(row)
 
 
-@router.post("/approvals/{approval_id}/approve", response_model=ApprovalOut, responses=responses(*AUTH, 404, 409))
-def approve(approval_id: ApprovalId,
-            auth: Annotated[Authorized, Depends(Authenticated("approvals:approve"))]) -> ApprovalOut:
+@router.post(
+    "/approvals/{approval_id}/approve", response_model=ApprovalOut, responses=responses(*AUTH, 404, 409)
+)
+def approve(
+    approval_id: ApprovalId, auth: Annotated[Authorized, Depends(Authenticated("approvals:approve"))]
+) -> ApprovalOut:
     """Approve a pending, unexpired request (approver role; never your own request). Reason: X-Audit-Reason."""
     return _decide(auth, approval_id, True)
 
 
-@router.post("/approvals/{approval_id}/reject", response_model=ApprovalOut, responses=responses(*AUTH, 404, 409))
-def reject(approval_id: ApprovalId,
-           auth: Annotated[Authorized, Depends(Authenticated("approvals:approve"))]) -> ApprovalOut:
+@router.post(
+    "/approvals/{approval_id}/reject", response_model=ApprovalOut, responses=responses(*AUTH, 404, 409)
+)
+def reject(
+    approval_id: ApprovalId, auth: Annotated[Authorized, Depends(Authenticated("approvals:approve"))]
+) -> ApprovalOut:
     """Reject a pending request (approver role; never your own request). Reason: X-Audit-Reason."""
     return _decide(auth, approval_id, False)
 
@@ -143,11 +189,22 @@ def get_policy(auth: Annotated[Authorized, Depends(AuthorizeTenant("audit:read")
     return PolicyOut(tenant_id=auth.tenant.id, mode=mode, ttl_hours=ttl / 3600)
 
 
-@router.put("/tenants/{tenant_id}/approval-policy", response_model=PolicyOut, responses=responses(*AUTH, 400, 404))
-def put_policy(spec: PolicySpec, auth: Annotated[Authorized, Depends(AuthorizeTenant("tenants:write"))]) -> PolicyOut:
+@router.put(
+    "/tenants/{tenant_id}/approval-policy", response_model=PolicyOut, responses=responses(*AUTH, 400, 404)
+)
+def put_policy(
+    spec: PolicySpec, auth: Annotated[Authorized, Depends(AuthorizeTenant("tenants:write"))]
+) -> PolicyOut:
     """Set the tenant's approval mode (manual, dry_run, auto_sandbox) and TTL (audited)."""
     assert auth.tenant is not None
-    row = service.set_policy(auth.db, tenant=auth.tenant, mode=spec.mode, ttl_hours=spec.ttl_hours,
-                             actor=auth.ctx.principal.actor, reason=auth.ctx.reason, request_id=auth.ctx.request_id)
+    row = service.set_policy(
+        auth.db,
+        tenant=auth.tenant,
+        mode=spec.mode,
+        ttl_hours=spec.ttl_hours,
+        actor=auth.ctx.principal.actor,
+        reason=auth.ctx.reason,
+        request_id=auth.ctx.request_id,
+    )
     auth.db.commit()
     return PolicyOut(tenant_id=auth.tenant.id, mode=row.mode, ttl_hours=row.ttl_seconds / 3600)

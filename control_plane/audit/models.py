@@ -1,4 +1,5 @@
 """Audit entries and chain heads."""
+
 from __future__ import annotations
 
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
@@ -13,7 +14,10 @@ class AuditEntry(Base):
     """Who did what, when, why, to which tenant; ``hash`` covers every other field and the previous hash."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (UniqueConstraint("chain", "seq", name="uq_audit_chain_seq"), {"info": {"tenant_owned": True}})
+    __table_args__ = (
+        UniqueConstraint("chain", "seq", name="uq_audit_chain_seq"),
+        {"info": {"tenant_owned": True}},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     chain: Mapped[str] = mapped_column(String(63))

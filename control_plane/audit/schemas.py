@@ -1,4 +1,5 @@
 """Response bodies of the audit domain."""
+
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict

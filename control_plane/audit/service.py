@@ -4,6 +4,7 @@ Each tenant has its own chain (``chain = tenant_id``) and platform actions go to
 can verify its own chain under row-level security. ``hash = sha256(canonical JSON of the entry's fields and
 the previous hash)``; the chain head (``audit_heads``) serialises appends (row lock) and anchors the tail.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,8 +20,19 @@ from control_plane.db import utcnow
 
 GENESIS = "0" * 64
 _HASHED_FIELDS = (
-    "chain", "seq", "tenant_id", "at", "actor", "actor_role", "action", "resource", "reason", "request_id",
-    "before_digest", "after_digest", "prev_hash",
+    "chain",
+    "seq",
+    "tenant_id",
+    "at",
+    "actor",
+    "actor_role",
+    "action",
+    "resource",
+    "reason",
+    "request_id",
+    "before_digest",
+    "after_digest",
+    "prev_hash",
 )
 
 
@@ -77,7 +89,10 @@ def record(
     chain = tenant_id or PLATFORM_CHAIN
     _insert_head_if_missing(db, chain, tenant_id)
     head = db.execute(
-        select(AuditHead).where(AuditHead.chain == chain).with_for_update().execution_options(populate_existing=True)
+        select(AuditHead)
+        .where(AuditHead.chain == chain)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).scalar_one()
     fields: dict[str, Any] = {
         "chain": chain,
@@ -133,7 +148,9 @@ def verify_chain(db: Session, chain: str) -> ChainReport:
         expected_seq = entry.seq + 1
     head = db.get(AuditHead, chain)
     if head is not None and (head.seq != expected_seq - 1 or head.hash != expected_prev):
-        problems.append(f"chain ends at seq {expected_seq - 1} but its head records seq {head.seq}: entries were removed")
+        problems.append(
+            f"chain ends at seq {expected_seq - 1} but its head records seq {head.seq}: entries were removed"
+        )
     return ChainReport(chain=chain, entries=count, ok=not problems, problems=problems)
 
 

@@ -1,4 +1,5 @@
 """Routes of the audit domain."""
+
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -19,7 +20,9 @@ from control_plane.tenants.service import get_tenant, scoped
 router = APIRouter(tags=["audit"])
 
 
-@router.get("/tenants/{tenant_id}/audit", response_model=list[AuditEntryOut], responses=responses(401, 403, 404, 422))
+@router.get(
+    "/tenants/{tenant_id}/audit", response_model=list[AuditEntryOut], responses=responses(401, 403, 404, 422)
+)
 def list_entries(
     auth: Annotated[Authorized, Depends(AuthorizeTenant("audit:read"))],
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -27,8 +30,10 @@ def list_entries(
 ) -> list[AuditEntryOut]:
     """The tenant's audit chain, oldest first (page with ``after_seq``)."""
     rows = auth.db.execute(
-        select(AuditEntry).where(AuditEntry.chain == auth.tenant.id, AuditEntry.seq > after_seq)
-        .order_by(AuditEntry.seq).limit(limit)
+        select(AuditEntry)
+        .where(AuditEntry.chain == auth.tenant.id, AuditEntry.seq > after_seq)
+        .order_by(AuditEntry.seq)
+        .limit(limit)
     ).scalars()
     return [AuditEntryOut.model_validate(r) for r in rows]
 
@@ -36,7 +41,9 @@ def list_entries(
 @router.get("/audit/verify", response_model=VerifyOut, responses=responses(401, 403, 404, 422))
 def verify(
     auth: Annotated[Authorized, Depends(AuthorizeGlobal("audit:verify"))],
-    tenant_id: Annotated[str | None, Query(pattern=TENANT_ID_PATTERN, description="Only this tenant's chain")] = None,
+    tenant_id: Annotated[
+        str | None, Query(pattern=TENANT_ID_PATTERN, description="Only this tenant's chain")
+    ] = None,
 ) -> VerifyOut:
     """Recompute the audit chains the caller can see (one tenant's with ``tenant_id``; the platform's for admins)."""
     principal = auth.ctx.principal
@@ -44,8 +51,14 @@ def verify(
         tenant = get_tenant(auth.db, principal, tenant_id)
         if tenant is None:
             raise NotFound(f"tenant {tenant_id!r} not found")
-        require(principal, "audit:verify", tenant_resource(tenant.id, tenant.path), environment=auth.ctx.environment,
-                reason=auth.ctx.reason, request_id=auth.ctx.request_id)
+        require(
+            principal,
+            "audit:verify",
+            tenant_resource(tenant.id, tenant.path),
+            environment=auth.ctx.environment,
+            reason=auth.ctx.reason,
+            request_id=auth.ctx.request_id,
+        )
         chains = [tenant.id]
     elif principal.is_platform:
         chains = service.visible_chains(auth.db, None)

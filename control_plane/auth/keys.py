@@ -1,4 +1,5 @@
 """API key format and hashing: ``lh.<tenant id or _platform>.<key id>.<secret>``; only SHA-256 is stored."""
+
 from __future__ import annotations
 
 import hashlib

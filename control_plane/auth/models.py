@@ -1,4 +1,5 @@
 """Users, API keys and tenant signing keys."""
+
 from __future__ import annotations
 
 from datetime import datetime

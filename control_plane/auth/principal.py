@@ -1,4 +1,5 @@
 """The authenticated caller."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,4 +34,9 @@ class Principal:
 
     def as_input(self) -> dict[str, Any]:
         """The ``subject`` part of a policy input."""
-        return {"id": self.subject, "role": self.role, "tenant_id": self.tenant_id, "tenant_path": self.tenant_path}
+        return {
+            "id": self.subject,
+            "role": self.role,
+            "tenant_id": self.tenant_id,
+            "tenant_path": self.tenant_path,
+        }

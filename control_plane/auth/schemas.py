@@ -1,4 +1,5 @@
 """Request and response bodies of the auth domain."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Authentication (API key or bearer token → Principal) and the user / API key / token flows."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -20,8 +21,9 @@ from control_plane.settings import ControlPlaneSettings
 from control_plane.tenants.models import Tenant
 
 
-def authenticate(db: Session, settings: ControlPlaneSettings, *, api_key: str | None,
-                 bearer: str | None) -> Principal:
+def authenticate(
+    db: Session, settings: ControlPlaneSettings, *, api_key: str | None, bearer: str | None
+) -> Principal:
     """Resolve credentials to a Principal and scope ``db`` to it; raises Unauthorized (401)."""
     if api_key:
         return _from_api_key(db, api_key)
@@ -35,25 +37,39 @@ def _from_api_key(db: Session, presented: str) -> Principal:
     if parsed is None:
         raise Unauthorized("malformed API key")
     # The key names its tenant, so the lookup itself runs under that tenant's row-level security.
-    set_scope(db, DbScope.for_platform() if parsed.tenant_id is None else DbScope.for_tenant(parsed.tenant_id))
+    set_scope(
+        db, DbScope.for_platform() if parsed.tenant_id is None else DbScope.for_tenant(parsed.tenant_id)
+    )
     # One round trip: the key and its tenant (the tenant row then sits in the session's identity map).
     found = db.execute(
-        select(ApiKey, Tenant).outerjoin(Tenant, Tenant.id == ApiKey.tenant_id).where(ApiKey.id == parsed.key_id)
+        select(ApiKey, Tenant)
+        .outerjoin(Tenant, Tenant.id == ApiKey.tenant_id)
+        .where(ApiKey.id == parsed.key_id)
     ).one_or_none()
     row, tenant = (found[0], found[1]) if found is not None else (None, None)
     now = utcnow()
-    if (row is None or row.tenant_id != parsed.tenant_id or not keys.matches(presented, row.secret_hash)
-            or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now)):
+    if (
+        row is None
+        or row.tenant_id != parsed.tenant_id
+        or not keys.matches(presented, row.secret_hash)
+        or row.revoked_at is not None
+        or (row.expires_at is not None and row.expires_at <= now)
+    ):
         raise Unauthorized("unknown, revoked or expired API key")
     if row.tenant_id is None:
         if row.role != "platform_admin":
             raise Unauthorized("a platform key must have the platform_admin role")
-        return Principal(subject=f"key:{row.id}", role=row.role, tenant_id=None, tenant_path=None, via="api_key")
+        return Principal(
+            subject=f"key:{row.id}", role=row.role, tenant_id=None, tenant_path=None, via="api_key"
+        )
     if tenant is None:
         raise Unauthorized("the key's tenant no longer exists")
-    db.info["principal_tenant"] = tenant  # the identity map holds objects weakly; keep this one for the request
-    return Principal(subject=f"key:{row.id}", role=row.role, tenant_id=tenant.id, tenant_path=tenant.path,
-                     via="api_key")
+    db.info["principal_tenant"] = (
+        tenant  # the identity map holds objects weakly; keep this one for the request
+    )
+    return Principal(
+        subject=f"key:{row.id}", role=row.role, tenant_id=tenant.id, tenant_path=tenant.path, via="api_key"
+    )
 
 
 def _from_token(db: Session, settings: ControlPlaneSettings, token: str) -> Principal:
@@ -67,11 +83,15 @@ def _from_token(db: Session, settings: ControlPlaneSettings, token: str) -> Prin
         if claims.signing_key_id is not None:
             raise Unauthorized("a tenant signing key cannot sign platform tokens")
         set_scope(db, DbScope.for_platform())
-        return Principal(subject=f"user:{claims.subject}", role=claims.role, tenant_id=None, tenant_path=None,
-                         via="jwt")
+        return Principal(
+            subject=f"user:{claims.subject}", role=claims.role, tenant_id=None, tenant_path=None, via="jwt"
+        )
     if claims.tenant_id is None or claims.role == "platform_admin":
-        raise Unauthorized(f"a {claims.role} token must carry a {settings.tenant_claim!r} claim"
-                           if claims.tenant_id is None else "a platform_admin token cannot be tenant-scoped")
+        raise Unauthorized(
+            f"a {claims.role} token must carry a {settings.tenant_claim!r} claim"
+            if claims.tenant_id is None
+            else "a platform_admin token cannot be tenant-scoped"
+        )
     from lakehouse.tenancy import validate_tenant_id
 
     try:
@@ -91,14 +111,23 @@ def _from_token(db: Session, settings: ControlPlaneSettings, token: str) -> Prin
     if user is not None and user.status != "active":
         raise Unauthorized(f"user {claims.subject!r} is disabled")
     subject = claims.subject if ":" in claims.subject else f"user:{claims.subject}"
-    return Principal(subject=subject, role=claims.role, tenant_id=tenant.id, tenant_path=tenant.path, via="jwt")
+    return Principal(
+        subject=subject, role=claims.role, tenant_id=tenant.id, tenant_path=tenant.path, via="jwt"
+    )
 
 
 # --- users -----------------------------------------------------------------------------------------------
 
+
 def user_state(user: User) -> dict[str, Any]:
-    return {"tenant_id": user.tenant_id, "id": user.id, "email": user.email, "display_name": user.display_name,
-            "role": user.role, "status": user.status}
+    return {
+        "tenant_id": user.tenant_id,
+        "id": user.id,
+        "email": user.email,
+        "display_name": user.display_name,
+        "role": user.role,
+        "status": user.status,
+    }
 
 
 def list_users(db: Session, tenant: Tenant) -> list[User]:
@@ -112,20 +141,35 @@ def get_user(db: Session, tenant: Tenant, user_id: str) -> User:
     return user
 
 
-def put_user(db: Session, ctx: RequestContext, tenant: Tenant, user_id: str, spec: dict[str, Any]) -> tuple[User, bool]:
+def put_user(
+    db: Session, ctx: RequestContext, tenant: Tenant, user_id: str, spec: dict[str, Any]
+) -> tuple[User, bool]:
     """Create or update a user; granting a role is checked by the PDP. Returns (user, created)."""
     action = "users:disable" if spec["status"] == "disabled" else "users:write"
-    require(ctx.principal, action, tenant_resource(tenant.id, tenant.path, type_="user", id_=user_id, role=spec["role"]),
-            environment=ctx.environment, reason=ctx.reason, request_id=ctx.request_id)
+    require(
+        ctx.principal,
+        action,
+        tenant_resource(tenant.id, tenant.path, type_="user", id_=user_id, role=spec["role"]),
+        environment=ctx.environment,
+        reason=ctx.reason,
+        request_id=ctx.request_id,
+    )
     user = db.get(User, (tenant.id, user_id))
     now = utcnow()
     if user is None:
         user = User(tenant_id=tenant.id, id=user_id, created_at=now, updated_at=now, **spec)
         db.add(user)
         db.flush()
-        audit_record(db, actor=ctx.principal.actor, action="user.create", tenant_id=tenant.id,
-                     resource=f"tenant/{tenant.id}/user/{user_id}", reason=ctx.reason, request_id=ctx.request_id,
-                     after=user_state(user))
+        audit_record(
+            db,
+            actor=ctx.principal.actor,
+            action="user.create",
+            tenant_id=tenant.id,
+            resource=f"tenant/{tenant.id}/user/{user_id}",
+            reason=ctx.reason,
+            request_id=ctx.request_id,
+            after=user_state(user),
+        )
         db.commit()
         return user, True
     before = user_state(user)
@@ -134,22 +178,40 @@ def put_user(db: Session, ctx: RequestContext, tenant: Tenant, user_id: str, spe
     for k, v in spec.items():
         setattr(user, k, v)
     user.updated_at = now
-    audit_record(db, actor=ctx.principal.actor, action="user.update", tenant_id=tenant.id,
-                 resource=f"tenant/{tenant.id}/user/{user_id}", reason=ctx.reason, request_id=ctx.request_id,
-                 before=before, after=user_state(user))
+    audit_record(
+        db,
+        actor=ctx.principal.actor,
+        action="user.update",
+        tenant_id=tenant.id,
+        resource=f"tenant/{tenant.id}/user/{user_id}",
+        reason=ctx.reason,
+        request_id=ctx.request_id,
+        before=before,
+        after=user_state(user),
+    )
     db.commit()
     return user, False
 
 
 # --- API keys --------------------------------------------------------------------------------------------
 
+
 def key_state(key: ApiKey) -> dict[str, Any]:
-    return {"id": key.id, "tenant_id": key.tenant_id, "name": key.name, "role": key.role,
-            "expires_at": key.expires_at, "revoked_at": key.revoked_at, "replaced_by": key.replaced_by}
+    return {
+        "id": key.id,
+        "tenant_id": key.tenant_id,
+        "name": key.name,
+        "role": key.role,
+        "expires_at": key.expires_at,
+        "revoked_at": key.revoked_at,
+        "replaced_by": key.replaced_by,
+    }
 
 
 def list_keys(db: Session, tenant: Tenant) -> list[ApiKey]:
-    return list(db.execute(select(ApiKey).where(ApiKey.tenant_id == tenant.id).order_by(ApiKey.created_at)).scalars())
+    return list(
+        db.execute(select(ApiKey).where(ApiKey.tenant_id == tenant.id).order_by(ApiKey.created_at)).scalars()
+    )
 
 
 def _get_key(db: Session, tenant: Tenant, key_id: str) -> ApiKey:
@@ -159,25 +221,55 @@ def _get_key(db: Session, tenant: Tenant, key_id: str) -> ApiKey:
     return key
 
 
-def create_key(db: Session, ctx: RequestContext, tenant: Tenant, *, name: str, role: str,
-               expires_in_days: int | None, action: str = "keys:create") -> tuple[ApiKey, str]:
+def create_key(
+    db: Session,
+    ctx: RequestContext,
+    tenant: Tenant,
+    *,
+    name: str,
+    role: str,
+    expires_in_days: int | None,
+    action: str = "keys:create",
+) -> tuple[ApiKey, str]:
     """A new key scoped to ``tenant`` and ``role``; returns the row and the plaintext (shown once)."""
-    require(ctx.principal, action, tenant_resource(tenant.id, tenant.path, type_="api_key", role=role),
-            environment=ctx.environment, reason=ctx.reason, request_id=ctx.request_id)
+    require(
+        ctx.principal,
+        action,
+        tenant_resource(tenant.id, tenant.path, type_="api_key", role=role),
+        environment=ctx.environment,
+        reason=ctx.reason,
+        request_id=ctx.request_id,
+    )
     key_id, plaintext, secret_hash = keys.generate(tenant.id)
     now = utcnow()
-    key = ApiKey(id=key_id, tenant_id=tenant.id, name=name, role=role, secret_hash=secret_hash, created_at=now,
-                 created_by=ctx.principal.subject,
-                 expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None)
+    key = ApiKey(
+        id=key_id,
+        tenant_id=tenant.id,
+        name=name,
+        role=role,
+        secret_hash=secret_hash,
+        created_at=now,
+        created_by=ctx.principal.subject,
+        expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+    )
     db.add(key)
     db.flush()
-    audit_record(db, actor=ctx.principal.actor, action="api_key.create", tenant_id=tenant.id,
-                 resource=f"tenant/{tenant.id}/api-key/{key_id}", reason=ctx.reason, request_id=ctx.request_id,
-                 after=key_state(key))
+    audit_record(
+        db,
+        actor=ctx.principal.actor,
+        action="api_key.create",
+        tenant_id=tenant.id,
+        resource=f"tenant/{tenant.id}/api-key/{key_id}",
+        reason=ctx.reason,
+        request_id=ctx.request_id,
+        after=key_state(key),
+    )
     return key, plaintext
 
 
-def create_key_committed(db: Session, ctx: RequestContext, tenant: Tenant, **kwargs: Any) -> tuple[ApiKey, str]:
+def create_key_committed(
+    db: Session, ctx: RequestContext, tenant: Tenant, **kwargs: Any
+) -> tuple[ApiKey, str]:
     key, plaintext = create_key(db, ctx, tenant, **kwargs)
     db.commit()
     return key, plaintext
@@ -191,13 +283,22 @@ def rotate_key(db: Session, ctx: RequestContext, tenant: Tenant, key_id: str) ->
     expires_in = None
     if old.expires_at is not None:
         expires_in = max(1, (old.expires_at - old.created_at).days)
-    new, plaintext = create_key(db, ctx, tenant, name=old.name, role=old.role, expires_in_days=expires_in,
-                                action="keys:rotate")
+    new, plaintext = create_key(
+        db, ctx, tenant, name=old.name, role=old.role, expires_in_days=expires_in, action="keys:rotate"
+    )
     before = key_state(old)
     old.revoked_at, old.revoked_reason, old.replaced_by = utcnow(), f"rotated: {ctx.reason}", new.id
-    audit_record(db, actor=ctx.principal.actor, action="api_key.rotate", tenant_id=tenant.id,
-                 resource=f"tenant/{tenant.id}/api-key/{key_id}", reason=ctx.reason, request_id=ctx.request_id,
-                 before=before, after=key_state(old))
+    audit_record(
+        db,
+        actor=ctx.principal.actor,
+        action="api_key.rotate",
+        tenant_id=tenant.id,
+        resource=f"tenant/{tenant.id}/api-key/{key_id}",
+        reason=ctx.reason,
+        request_id=ctx.request_id,
+        before=before,
+        after=key_state(old),
+    )
     db.commit()
     return new, plaintext
 
@@ -205,32 +306,68 @@ def rotate_key(db: Session, ctx: RequestContext, tenant: Tenant, key_id: str) ->
 def revoke_key(db: Session, ctx: RequestContext, tenant: Tenant, key_id: str) -> ApiKey:
     """Revoke a key (idempotent: revoking a revoked key changes nothing)."""
     key = _get_key(db, tenant, key_id)
-    require(ctx.principal, "keys:revoke", tenant_resource(tenant.id, tenant.path, type_="api_key", id_=key_id),
-            environment=ctx.environment, reason=ctx.reason, request_id=ctx.request_id)
+    require(
+        ctx.principal,
+        "keys:revoke",
+        tenant_resource(tenant.id, tenant.path, type_="api_key", id_=key_id),
+        environment=ctx.environment,
+        reason=ctx.reason,
+        request_id=ctx.request_id,
+    )
     if key.revoked_at is not None:
         return key
     before = key_state(key)
     key.revoked_at, key.revoked_reason = utcnow(), ctx.reason
-    audit_record(db, actor=ctx.principal.actor, action="api_key.revoke", tenant_id=tenant.id,
-                 resource=f"tenant/{tenant.id}/api-key/{key_id}", reason=ctx.reason, request_id=ctx.request_id,
-                 before=before, after=key_state(key))
+    audit_record(
+        db,
+        actor=ctx.principal.actor,
+        action="api_key.revoke",
+        tenant_id=tenant.id,
+        resource=f"tenant/{tenant.id}/api-key/{key_id}",
+        reason=ctx.reason,
+        request_id=ctx.request_id,
+        before=before,
+        after=key_state(key),
+    )
     db.commit()
     return key
 
 
 # --- tokens ----------------------------------------------------------------------------------------------
 
-def issue_token(db: Session, settings: ControlPlaneSettings, principal: Principal,
-                ttl_seconds: int | None) -> tuple[str, int]:
+
+def issue_token(
+    db: Session, settings: ControlPlaneSettings, principal: Principal, ttl_seconds: int | None
+) -> tuple[str, int]:
     """A short-lived JWT for the caller, signed with its tenant's signing key (platform secret for admins)."""
     if principal.is_platform:
-        return tokens.issue(settings, subject=principal.subject, tenant_id=None, role=principal.role,
-                            signing_key_id=None, ttl_seconds=ttl_seconds)
-    key = db.execute(
-        select(SigningKey).where(SigningKey.tenant_id == principal.tenant_id, SigningKey.status == "active")
-    ).scalars().first()
+        return tokens.issue(
+            settings,
+            subject=principal.subject,
+            tenant_id=None,
+            role=principal.role,
+            signing_key_id=None,
+            ttl_seconds=ttl_seconds,
+        )
+    key = (
+        db.execute(
+            select(SigningKey).where(
+                SigningKey.tenant_id == principal.tenant_id, SigningKey.status == "active"
+            )
+        )
+        .scalars()
+        .first()
+    )
     if key is None:
         raise Conflict(f"tenant {principal.tenant_id!r} has no active signing key; re-run its provisioning")
-    subject = principal.subject.split(":", 1)[1] if principal.subject.startswith("user:") else principal.subject
-    return tokens.issue(settings, subject=subject, tenant_id=principal.tenant_id, role=principal.role,
-                        signing_key_id=key.id, ttl_seconds=ttl_seconds)
+    subject = (
+        principal.subject.split(":", 1)[1] if principal.subject.startswith("user:") else principal.subject
+    )
+    return tokens.issue(
+        settings,
+        subject=subject,
+        tenant_id=principal.tenant_id,
+        role=principal.role,
+        signing_key_id=key.id,
+        ttl_seconds=ttl_seconds,
+    )

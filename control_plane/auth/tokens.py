@@ -3,6 +3,7 @@
 A tenant signing key's secret is ``HMAC-SHA256(platform secret, key id)``: nothing secret is stored, and
 retiring the key row invalidates every token signed with it. Tenant tokens carry ``kid = t.<tenant>.<key id>``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,14 +40,26 @@ def tenant_secret(settings: ControlPlaneSettings, key_id: str) -> bytes:
     return hmac.new(master, f"signing-key:{key_id}".encode(), hashlib.sha256).digest()
 
 
-def issue(settings: ControlPlaneSettings, *, subject: str, tenant_id: str | None, role: str,
-          signing_key_id: str | None, ttl_seconds: int | None = None) -> tuple[str, int]:
+def issue(
+    settings: ControlPlaneSettings,
+    *,
+    subject: str,
+    tenant_id: str | None,
+    role: str,
+    signing_key_id: str | None,
+    ttl_seconds: int | None = None,
+) -> tuple[str, int]:
     """A signed token and its lifetime in seconds (tenant key when given, else the platform secret)."""
     ttl = ttl_seconds or settings.jwt_ttl_seconds
     now = int(time.time())
     claims: dict[str, Any] = {
-        "iss": settings.jwt_issuer, "aud": settings.jwt_audience, "sub": subject, "iat": now, "nbf": now,
-        "exp": now + ttl, settings.role_claim: role,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "sub": subject,
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl,
+        settings.role_claim: role,
     }
     if tenant_id is not None:
         claims[settings.tenant_claim] = tenant_id
@@ -79,19 +92,27 @@ def verify(settings: ControlPlaneSettings, token: str) -> TokenClaims:
         if settings.oidc_issuer and issuer == settings.oidc_issuer:
             key = _jwks_client(settings.oidc_jwks_url).get_signing_key_from_jwt(token).key  # type: ignore[arg-type]
             claims = jwt.decode(
-                token, key, algorithms=["RS256", "ES256", "PS256"], issuer=settings.oidc_issuer,
-                audience=settings.oidc_audience, options={**options, "verify_aud": bool(settings.oidc_audience)},
+                token,
+                key,
+                algorithms=["RS256", "ES256", "PS256"],
+                issuer=settings.oidc_issuer,
+                audience=settings.oidc_audience,
+                options={**options, "verify_aud": bool(settings.oidc_audience)},
             )
         else:
             if isinstance(kid, str) and kid.startswith(TENANT_KID_PREFIX):
-                kid_tenant, _, signing_key_id = kid[len(TENANT_KID_PREFIX):].rpartition(".")
+                kid_tenant, _, signing_key_id = kid[len(TENANT_KID_PREFIX) :].rpartition(".")
                 if not signing_key_id or kid_tenant != unverified.get(settings.tenant_claim):
                     raise TokenError("token kid does not match its tenant claim")
                 key = tenant_secret(settings, signing_key_id)
             else:
                 key = settings.jwt_secret.get_secret_value()  # type: ignore[union-attr,assignment]
             claims = jwt.decode(
-                token, key, algorithms=["HS256"], issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+                token,
+                key,
+                algorithms=["HS256"],
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
                 options=options,
             )
     except jwt.PyJWTError as exc:

@@ -1,4 +1,5 @@
 """Routes of the auth domain: users, API keys, tokens."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -39,10 +40,17 @@ def get_user(auth: Annotated[Authorized, Depends(AuthorizeTenant("users:read"))]
     return UserOut.model_validate(service.get_user(auth.db, auth.tenant, user_id))
 
 
-@router.put("/tenants/{tenant_id}/users/{user_id}", response_model=UserOut,
-            responses={201: {"model": UserOut, "description": "Created"}, **responses(*AUTH, 400, 404)})
-def put_user(spec: UserSpec, response: Response, auth: Annotated[Authorized, Depends(AuthorizeTenant("users:write"))],
-             user_id: UserId) -> UserOut:
+@router.put(
+    "/tenants/{tenant_id}/users/{user_id}",
+    response_model=UserOut,
+    responses={201: {"model": UserOut, "description": "Created"}, **responses(*AUTH, 400, 404)},
+)
+def put_user(
+    spec: UserSpec,
+    response: Response,
+    auth: Annotated[Authorized, Depends(AuthorizeTenant("users:write"))],
+    user_id: UserId,
+) -> UserOut:
     """Create or update a user; the role must be grantable by the caller. Disabling needs a reason."""
     user, created = service.put_user(auth.db, auth.ctx, auth.tenant, user_id, spec.model_dump())
     if created:
@@ -56,32 +64,50 @@ def list_keys(auth: Annotated[Authorized, Depends(AuthorizeTenant("keys:read"))]
     return [ApiKeyOut.model_validate(k) for k in service.list_keys(auth.db, auth.tenant)]
 
 
-@router.post("/tenants/{tenant_id}/api-keys", response_model=ApiKeyCreated, status_code=201,
-             responses=responses(*AUTH, 400, 404))
-def create_key(spec: ApiKeySpec, auth: Annotated[Authorized, Depends(AuthorizeTenant("keys:create"))]) -> ApiKeyCreated:
+@router.post(
+    "/tenants/{tenant_id}/api-keys",
+    response_model=ApiKeyCreated,
+    status_code=201,
+    responses=responses(*AUTH, 400, 404),
+)
+def create_key(
+    spec: ApiKeySpec, auth: Annotated[Authorized, Depends(AuthorizeTenant("keys:create"))]
+) -> ApiKeyCreated:
     """A new API key scoped to this tenant and a role (reason required). The plaintext is returned once."""
-    key, plaintext = service.create_key_committed(auth.db, auth.ctx, auth.tenant, name=spec.name, role=spec.role,
-                                                  expires_in_days=spec.expires_in_days)
+    key, plaintext = service.create_key_committed(
+        auth.db, auth.ctx, auth.tenant, name=spec.name, role=spec.role, expires_in_days=spec.expires_in_days
+    )
     return ApiKeyCreated.model_validate({**ApiKeyOut.model_validate(key).model_dump(), "key": plaintext})
 
 
-@router.post("/tenants/{tenant_id}/api-keys/{key_id}/rotate", response_model=ApiKeyCreated, status_code=201,
-             responses=responses(*AUTH, 400, 404, 409))
-def rotate_key(auth: Annotated[Authorized, Depends(AuthorizeTenant("keys:rotate"))], key_id: KeyId) -> ApiKeyCreated:
+@router.post(
+    "/tenants/{tenant_id}/api-keys/{key_id}/rotate",
+    response_model=ApiKeyCreated,
+    status_code=201,
+    responses=responses(*AUTH, 400, 404, 409),
+)
+def rotate_key(
+    auth: Annotated[Authorized, Depends(AuthorizeTenant("keys:rotate"))], key_id: KeyId
+) -> ApiKeyCreated:
     """Replace a key by a new one (same name and role); the old key stops working at once."""
     key, plaintext = service.rotate_key(auth.db, auth.ctx, auth.tenant, key_id)
     return ApiKeyCreated.model_validate({**ApiKeyOut.model_validate(key).model_dump(), "key": plaintext})
 
 
-@router.delete("/tenants/{tenant_id}/api-keys/{key_id}", response_model=ApiKeyOut,
-               responses=responses(*AUTH, 400, 404))
-def revoke_key(auth: Annotated[Authorized, Depends(AuthorizeTenant("keys:revoke"))], key_id: KeyId) -> ApiKeyOut:
+@router.delete(
+    "/tenants/{tenant_id}/api-keys/{key_id}", response_model=ApiKeyOut, responses=responses(*AUTH, 400, 404)
+)
+def revoke_key(
+    auth: Annotated[Authorized, Depends(AuthorizeTenant("keys:revoke"))], key_id: KeyId
+) -> ApiKeyOut:
     """Revoke a key (reason required; revoking twice changes nothing)."""
     return ApiKeyOut.model_validate(service.revoke_key(auth.db, auth.ctx, auth.tenant, key_id))
 
 
 @router.post("/auth/token", response_model=TokenOut, responses=responses(*AUTH, 400, 409))
-def token(body: TokenRequest, auth: Annotated[Authorized, Depends(AuthorizeGlobal("auth:token"))]) -> TokenOut:
+def token(
+    body: TokenRequest, auth: Annotated[Authorized, Depends(AuthorizeGlobal("auth:token"))]
+) -> TokenOut:
     """Exchange the caller's credentials for a short-lived JWT signed with its tenant's signing key."""
     text, ttl = service.issue_token(auth.db, auth.state.settings, auth.ctx.principal, body.ttl_seconds)
     return TokenOut(access_token=text, expires_in=ttl)

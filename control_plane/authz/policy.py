@@ -11,6 +11,7 @@ next to ``policy.rego``. Input (OPA's ``input``)::
 ``tenant_path`` is ``/enterprise/org/workspace/``; a subject covers every tenant whose path contains its own
 tenant id as a segment (a tenant_admin of an org covers its workspaces).
 """
+
 from __future__ import annotations
 
 import copy
@@ -24,32 +25,80 @@ POLICY: dict[str, Any] = {
     "classifications": list(CLASSIFICATIONS),
     "roles": {
         "platform_admin": {
-            "actions": ["*"], "cross_tenant": True, "clearance": "pii", "grantable_roles": list(ROLES),
+            "actions": ["*"],
+            "cross_tenant": True,
+            "clearance": "pii",
+            "grantable_roles": list(ROLES),
         },
         "tenant_admin": {
-            "actions": ["tenants:*", "users:*", "keys:*", "quotas:read", "audit:*", "plans:read", "registry:read",
-                        "authz:*", "auth:*", "data:read", "data:write"],
-            "cross_tenant": False, "clearance": "confidential",
+            "actions": [
+                "tenants:*",
+                "users:*",
+                "keys:*",
+                "quotas:read",
+                "audit:*",
+                "plans:read",
+                "registry:read",
+                "authz:*",
+                "auth:*",
+                "data:read",
+                "data:write",
+            ],
+            "cross_tenant": False,
+            "clearance": "confidential",
             "grantable_roles": ["tenant_admin", "approver", "analyst", "viewer", "service"],
         },
         "approver": {
-            "actions": ["tenants:read", "users:read", "keys:read", "quotas:read", "audit:*", "plans:read",
-                        "registry:read", "authz:decide", "auth:*", "data:read", "approvals:*"],
-            "cross_tenant": False, "clearance": "confidential", "grantable_roles": [],
+            "actions": [
+                "tenants:read",
+                "users:read",
+                "keys:read",
+                "quotas:read",
+                "audit:*",
+                "plans:read",
+                "registry:read",
+                "authz:decide",
+                "auth:*",
+                "data:read",
+                "approvals:*",
+            ],
+            "cross_tenant": False,
+            "clearance": "confidential",
+            "grantable_roles": [],
         },
         "analyst": {
-            "actions": ["tenants:read", "quotas:read", "plans:read", "registry:read", "authz:decide", "auth:*",
-                        "data:read"],
-            "cross_tenant": False, "clearance": "confidential", "grantable_roles": [],
+            "actions": [
+                "tenants:read",
+                "quotas:read",
+                "plans:read",
+                "registry:read",
+                "authz:decide",
+                "auth:*",
+                "data:read",
+            ],
+            "cross_tenant": False,
+            "clearance": "confidential",
+            "grantable_roles": [],
         },
         "viewer": {
             "actions": ["tenants:read", "plans:read", "registry:read", "authz:decide", "auth:*", "data:read"],
-            "cross_tenant": False, "clearance": "internal", "grantable_roles": [],
+            "cross_tenant": False,
+            "clearance": "internal",
+            "grantable_roles": [],
         },
         "service": {
-            "actions": ["tenants:read", "quotas:read", "registry:read", "authz:decide", "auth:*",
-                        "data:read", "data:write"],
-            "cross_tenant": False, "clearance": "pii", "grantable_roles": [],
+            "actions": [
+                "tenants:read",
+                "quotas:read",
+                "registry:read",
+                "authz:decide",
+                "auth:*",
+                "data:read",
+                "data:write",
+            ],
+            "cross_tenant": False,
+            "clearance": "pii",
+            "grantable_roles": [],
         },
     },
     # Only a strict ancestor may provision a tenant: nobody but the platform creates an enterprise, and a
@@ -62,7 +111,11 @@ POLICY: dict[str, Any] = {
     "environments": {
         "production": {
             "reason_required_classifications": ["pii"],
-            "denied_actions": {"analyst": ["data:write"], "viewer": ["data:write"], "approver": ["data:write"]},
+            "denied_actions": {
+                "analyst": ["data:write"],
+                "viewer": ["data:write"],
+                "approver": ["data:write"],
+            },
         },
         "development": {"reason_required_classifications": [], "denied_actions": {}},
         "test": {"reason_required_classifications": [], "denied_actions": {}},
@@ -119,8 +172,12 @@ def decide(inp: dict[str, Any], policy: dict[str, Any] | None = None) -> dict[st
     elif resource.get("type") in policy["global_resource_types"] and not resource.get("tenant_id"):
         allow.append(f"{resource.get('type')} is a platform-wide resource")
     elif not covers(subject.get("tenant_id"), resource_path):
-        deny.append(f"tenant {resource.get('tenant_id')!r} is outside the subject's tenant {subject.get('tenant_id')!r}")
-    elif action in policy["strict_ancestor_actions"] and resource_path.rstrip("/").endswith(f"/{subject.get('tenant_id')}"):
+        deny.append(
+            f"tenant {resource.get('tenant_id')!r} is outside the subject's tenant {subject.get('tenant_id')!r}"
+        )
+    elif action in policy["strict_ancestor_actions"] and resource_path.rstrip("/").endswith(
+        f"/{subject.get('tenant_id')}"
+    ):
         deny.append(f"{action} needs an ancestor tenant's admin, not the tenant's own")
     else:
         allow.append(f"tenant {resource.get('tenant_id')} is within {subject.get('tenant_id')}")

@@ -1,4 +1,5 @@
 """Routes of the authorization domain: OPA-compatible decisions and the policy as a data document."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -67,8 +68,9 @@ class DecisionResponse(BaseModel):
 
 
 @router.post("/authz/decide", response_model=DecisionResponse, responses=responses(400, 401, 403, 422))
-def decide_route(body: DecisionRequest,
-                 auth: Annotated[Authorized, Depends(AuthorizeGlobal("authz:decide", "policy"))]) -> DecisionResponse:
+def decide_route(
+    body: DecisionRequest, auth: Annotated[Authorized, Depends(AuthorizeGlobal("authz:decide", "policy"))]
+) -> DecisionResponse:
     """Evaluate one input with the platform policy (the same function every route uses)."""
     inp: dict[str, Any] = body.input.model_dump(exclude_none=False)
     if inp["context"].get("environment") is None:
@@ -77,6 +79,8 @@ def decide_route(body: DecisionRequest,
 
 
 @router.get("/authz/policy", response_model=dict[str, Any], responses=responses(401, 403))
-def policy_document(auth: Annotated[Authorized, Depends(AuthorizeGlobal("authz:policy", "policy"))]) -> dict[str, Any]:
+def policy_document(
+    auth: Annotated[Authorized, Depends(AuthorizeGlobal("authz:policy", "policy"))],
+) -> dict[str, Any]:
     """The policy as an OPA data document (load it as ``data``; rules in control_plane/authz/policy.rego)."""
     return export_data()

@@ -9,6 +9,7 @@
 Tenants the control plane does not know yet are provisioned as enterprises on the default plan first (the ledger
 belongs to provisioned tenants). Recording the same run again adds nothing.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -34,21 +35,27 @@ def ensure_tenants(db: Database, tenant_ids: Iterable[str], *, lake_root: str | 
     root = lake_root or get_settings().lake_root
     warehouse = DuckDBWarehouse(f"{root}/warehouse.duckdb")
     provisioner = Provisioner(LakePrefixes(root), warehouse)
-    principal = Principal(subject="system:demo", role="platform_admin", tenant_id=None, tenant_path=None, via="cli")
-    ctx = RequestContext(principal=principal, environment=get_settings().environment, reason="lakehouse demo",
-                         request_id=None)
+    principal = Principal(
+        subject="system:demo", role="platform_admin", tenant_id=None, tenant_path=None, via="cli"
+    )
+    ctx = RequestContext(
+        principal=principal, environment=get_settings().environment, reason="lakehouse demo", request_id=None
+    )
     try:
         with db.session(DbScope.for_platform(), write=True) as session:
             ensure_default_plans(session)
             for tenant_id in missing:
-                provision(session, ctx, provisioner, tenant_id, {"kind": "enterprise", "name": tenant_id.title()})
+                provision(
+                    session, ctx, provisioner, tenant_id, {"kind": "enterprise", "name": tenant_id.title()}
+                )
     finally:
         warehouse.close()
     return missing
 
 
-def record_demo_usage(runs: Iterable[RecordedRun], *, database_url: str | None = None,
-                      settings: GuardrailSettings | None = None) -> LedgerUsageSource:
+def record_demo_usage(
+    runs: Iterable[RecordedRun], *, database_url: str | None = None, settings: GuardrailSettings | None = None
+) -> LedgerUsageSource:
     """Record each run's usage in the ledger (idempotent per run) and return a ``UsageSource`` over the ledger."""
     runs = list(runs)
     db = open_database(database_url)

@@ -1,5 +1,6 @@
 """The cost ledger as the library sees it: ``DbUsageRecorder`` (a ``UsageRecorder``) and ``LedgerUsageSource``
 (the Marketplace ``UsageSource`` that metering reads)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -33,8 +34,15 @@ class DbUsageRecorder:
 
     def record(self, tenant_id: str, run_id: str, usage: Usage, *, usage_at: datetime, source: str) -> None:
         with self.db.session(DbScope.for_tenant(tenant_id), write=True) as session:
-            service.record_usage(session, tenant_id=tenant_id, run_id=run_id, usage=usage,
-                                 usage_at=usage_at.astimezone(UTC), source=source, settings=self.settings)
+            service.record_usage(
+                session,
+                tenant_id=tenant_id,
+                run_id=run_id,
+                usage=usage,
+                usage_at=usage_at.astimezone(UTC),
+                source=source,
+                settings=self.settings,
+            )
             session.commit()
 
 
@@ -52,10 +60,16 @@ class LedgerUsageSource:
     def usage(self, tenant_id: str, start: datetime, end: datetime) -> Iterable[UsageRow]:
         start, end = utc(start), utc(end)
         with self.db.session(DbScope.for_platform()) as session:
-            query = (select(CostLedgerEntry).join(Tenant, Tenant.id == CostLedgerEntry.tenant_id)
-                     .where(Tenant.path.contains(f"/{tenant_id}/", autoescape=True),
-                            CostLedgerEntry.usage_at >= start, CostLedgerEntry.usage_at < end)
-                     .order_by(CostLedgerEntry.usage_at, CostLedgerEntry.id))
+            query = (
+                select(CostLedgerEntry)
+                .join(Tenant, Tenant.id == CostLedgerEntry.tenant_id)
+                .where(
+                    Tenant.path.contains(f"/{tenant_id}/", autoescape=True),
+                    CostLedgerEntry.usage_at >= start,
+                    CostLedgerEntry.usage_at < end,
+                )
+                .order_by(CostLedgerEntry.usage_at, CostLedgerEntry.id)
+            )
             rows = []
             for entry in session.execute(query).scalars():
                 mapped = self.dimensions.get(entry.resource)
@@ -63,6 +77,14 @@ class LedgerUsageSource:
                     continue
                 dimension, per_unit = mapped
                 quantity = Decimal(entry.quantity_micros) / service.MICRO / per_unit
-                rows.append(UsageRow(tenant_id, entry.tenant_id if entry.tenant_id != tenant_id else None,
-                                     dimension, entry.usage_at, quantity, entry.run_id))
+                rows.append(
+                    UsageRow(
+                        tenant_id,
+                        entry.tenant_id if entry.tenant_id != tenant_id else None,
+                        dimension,
+                        entry.usage_at,
+                        quantity,
+                        entry.run_id,
+                    )
+                )
             return rows

@@ -1,5 +1,6 @@
 """Marketplace routes: ``POST /marketplace/register`` and ``GET /entitlements/check`` (wrapping
 ``lakehouse.marketplace.registration``), with the buyer links in the control-plane database."""
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,9 @@ class RegisterSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     tenant_id: str = Field(pattern=TENANT_ID_PATTERN, max_length=63)
-    token: str = Field(min_length=1, max_length=4096, description="The x-amzn-marketplace-token from the "
-                       "fulfillment URL")
+    token: str = Field(
+        min_length=1, max_length=4096, description="The x-amzn-marketplace-token from the fulfillment URL"
+    )
 
 
 class BuyerOut(BaseModel):
@@ -69,8 +71,11 @@ def marketplace_reader(request: Request) -> Any:
         from lakehouse.connectors.marketplace import MarketplaceConfig, MarketplaceReader
         from lakehouse.settings import get_settings
 
-        reader = MarketplaceReader.from_config(MarketplaceConfig(region=get_settings().aws_region,
-                                                                 endpoint_url=os.environ.get(ENDPOINT_ENV) or None))
+        reader = MarketplaceReader.from_config(
+            MarketplaceConfig(
+                region=get_settings().aws_region, endpoint_url=os.environ.get(ENDPOINT_ENV) or None
+            )
+        )
         request.app.state.marketplace_reader = reader
     return reader
 
@@ -93,11 +98,21 @@ def _marketplace_failure(exc: Exception) -> Exception:
     return Unavailable(f"AWS Marketplace did not answer: {exc}")
 
 
-@router.post("/marketplace/register", response_model=BuyerOut, status_code=201,
-             responses={200: {"model": BuyerOut, "description": "Already linked to this tenant (no change)"},
-                        **responses(400, 401, 403, 404, 409, 422, 503)})
-def register(spec: RegisterSpec, request: Request, response: Response,
-             auth: Annotated[Authorized, Depends(Authenticated("tenants:write"))]) -> BuyerOut:
+@router.post(
+    "/marketplace/register",
+    response_model=BuyerOut,
+    status_code=201,
+    responses={
+        200: {"model": BuyerOut, "description": "Already linked to this tenant (no change)"},
+        **responses(400, 401, 403, 404, 409, 422, 503),
+    },
+)
+def register(
+    spec: RegisterSpec,
+    request: Request,
+    response: Response,
+    auth: Annotated[Authorized, Depends(Authenticated("tenants:write"))],
+) -> BuyerOut:
     """Resolve a Marketplace registration token (ResolveCustomer) and link the buyer to the tenant (404 when
     Marketplace is not enabled on this deployment)."""
     from lakehouse.connectors.marketplace import MarketplaceError
@@ -114,8 +129,9 @@ def register(spec: RegisterSpec, request: Request, response: Response,
     directory = DbBuyerDirectory(auth.state.db)
     started = utcnow()
     try:
-        buyer = register_buyer(spec.token, tenant_id=tenant_id, reader=marketplace_reader(request),
-                               directory=directory)
+        buyer = register_buyer(
+            spec.token, tenant_id=tenant_id, reader=marketplace_reader(request), directory=directory
+        )
     except BuyerAlreadyLinked as exc:
         raise Conflict(str(exc)) from None
     except BadInput as exc:
@@ -125,15 +141,21 @@ def register(spec: RegisterSpec, request: Request, response: Response,
     request.app.state.entitlement_cache = None  # decisions made before the link are stale now
     if buyer.linked_at is not None and buyer.linked_at < started:
         response.status_code = 200
-    return BuyerOut(**{k: getattr(buyer, k) for k in BuyerOut.model_fields if k != "rate_card"},
-                    rate_card=dict(buyer.rate_card))
+    return BuyerOut(
+        **{k: getattr(buyer, k) for k in BuyerOut.model_fields if k != "rate_card"},
+        rate_card=dict(buyer.rate_card),
+    )
 
 
-@router.get("/entitlements/check", response_model=EntitlementOut, responses=responses(401, 403, 404, 422, 503))
-def check(request: Request, auth: Annotated[Authorized, Depends(Authenticated("tenants:read"))],
-          tenant_id: Annotated[str, Query(pattern=TENANT_ID_PATTERN)],
-          dimension: Annotated[str, Query(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")]
-          ) -> EntitlementOut:
+@router.get(
+    "/entitlements/check", response_model=EntitlementOut, responses=responses(401, 403, 404, 422, 503)
+)
+def check(
+    request: Request,
+    auth: Annotated[Authorized, Depends(Authenticated("tenants:read"))],
+    tenant_id: Annotated[str, Query(pattern=TENANT_ID_PATTERN)],
+    dimension: Annotated[str, Query(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")],
+) -> EntitlementOut:
     """Whether the tenant's Marketplace buyer is entitled to ``dimension`` now (GetEntitlements, cached 5 min)."""
     from lakehouse.connectors.marketplace import MarketplaceError
     from lakehouse.marketplace.registration import check_entitlement
@@ -149,8 +171,13 @@ def check(request: Request, auth: Annotated[Authorized, Depends(Authenticated("t
     directory = DbBuyerDirectory(auth.state.db)
     try:
         reader = marketplace_reader(request) if directory.buyer_for(tenant_id) is not None else None
-        decision = check_entitlement(tenant_id, dimension, directory=directory, reader=reader,  # type: ignore[arg-type]
-                                     cache=_cache(request))
+        decision = check_entitlement(
+            tenant_id,
+            dimension,
+            directory=directory,
+            reader=reader,  # type: ignore[arg-type]
+            cache=_cache(request),
+        )
     except (MarketplaceError, BotoCoreError, ClientError) as exc:
         raise _marketplace_failure(exc) from None
     return EntitlementOut(**decision.as_dict())

@@ -3,6 +3,7 @@
 Quantities and costs are stored as integers (micro-units and nano-USD) so sums are exact on SQLite and
 PostgreSQL alike: ``quantity = quantity_micros / 10**6``, ``cost_usd = cost_nano_usd / 10**9``.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -18,13 +19,17 @@ class CostLedgerEntry(Base):
     """Usage of one resource by one run, with its estimated cost at the configured rate (append-only)."""
 
     __tablename__ = "cost_ledger"
-    __table_args__ = (UniqueConstraint("entry_key", name="uq_cost_ledger_entry_key"),
-                      Index("ix_cost_ledger_tenant_usage_at", "tenant_id", "usage_at"),
-                      {"info": {"tenant_owned": True}})
+    __table_args__ = (
+        UniqueConstraint("entry_key", name="uq_cost_ledger_entry_key"),
+        Index("ix_cost_ledger_tenant_usage_at", "tenant_id", "usage_at"),
+        {"info": {"tenant_owned": True}},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(String(63), ForeignKey("tenants.id"))
-    entry_key: Mapped[str] = mapped_column(String(64))  # sha256(tenant|run|source|resource): a re-record is a no-op
+    entry_key: Mapped[str] = mapped_column(
+        String(64)
+    )  # sha256(tenant|run|source|resource): a re-record is a no-op
     run_id: Mapped[str | None] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(String(64))
     resource: Mapped[str] = mapped_column(String(32))

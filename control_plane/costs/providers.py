@@ -5,6 +5,7 @@ database::
     lakehouse metering run --tenant acme --usage-source python:control_plane.costs.providers:usage_source \\
         --buyers python:control_plane.costs.providers:buyer_directory
 """
+
 from __future__ import annotations
 
 from control_plane.approvals.gate import DbApprovalGate

@@ -1,4 +1,5 @@
 """The cost ledger: record usage at the configured rates, month-to-date spend, budgets and 80%/100% alerts."""
+
 from __future__ import annotations
 
 import hashlib
@@ -64,8 +65,16 @@ def entry_key(tenant_id: str, run_id: str | None, source: str, resource: str) ->
     return hashlib.sha256(f"{tenant_id}|{run}|{source}|{resource}".encode()).hexdigest()
 
 
-def record_usage(db: Session, *, tenant_id: str, run_id: str | None, usage: Usage, usage_at: datetime,
-                 source: str, settings: GuardrailSettings) -> int:
+def record_usage(
+    db: Session,
+    *,
+    tenant_id: str,
+    run_id: str | None,
+    usage: Usage,
+    usage_at: datetime,
+    source: str,
+    settings: GuardrailSettings,
+) -> int:
     """Append the run's non-zero usage to the ledger (idempotent per run, source and resource) and raise any
     budget alert it crosses, in the caller's transaction. Returns the number of new entries."""
     rates = settings.rates()
@@ -78,13 +87,24 @@ def record_usage(db: Session, *, tenant_id: str, run_id: str | None, usage: Usag
             continue
         rate = rates[resource]
         values = {
-            "tenant_id": tenant_id, "entry_key": entry_key(tenant_id, run_id, source, resource), "run_id": run_id,
-            "source": source, "resource": resource, "unit": UNITS[resource], "quantity_micros": micros,
-            "unit_cost_nano_usd": to_nano(rate), "cost_nano_usd": to_nano(Decimal(micros) / MICRO * rate),
-            "usage_at": usage_at.astimezone(UTC), "recorded_at": now,
+            "tenant_id": tenant_id,
+            "entry_key": entry_key(tenant_id, run_id, source, resource),
+            "run_id": run_id,
+            "source": source,
+            "resource": resource,
+            "unit": UNITS[resource],
+            "quantity_micros": micros,
+            "unit_cost_nano_usd": to_nano(rate),
+            "cost_nano_usd": to_nano(Decimal(micros) / MICRO * rate),
+            "usage_at": usage_at.astimezone(UTC),
+            "recorded_at": now,
         }
-        inserted = db.execute(insert(CostLedgerEntry).values(**values).on_conflict_do_nothing(
-            index_elements=["entry_key"]).returning(CostLedgerEntry.id)).first()
+        inserted = db.execute(
+            insert(CostLedgerEntry)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["entry_key"])
+            .returning(CostLedgerEntry.id)
+        ).first()
         added += inserted is not None
     if added:
         check_budget(db, tenant_id=tenant_id, moment=usage_at, run_id=run_id, settings=settings)
@@ -94,17 +114,26 @@ def record_usage(db: Session, *, tenant_id: str, run_id: str | None, usage: Usag
 
 def spent_nano(db: Session, tenant_id: str, start: datetime, end: datetime) -> int:
     """Estimated nano-USD of the tenant's usage with ``start <= usage_at < end``."""
-    total = db.execute(select(func.coalesce(func.sum(CostLedgerEntry.cost_nano_usd), 0)).where(
-        CostLedgerEntry.tenant_id == tenant_id, CostLedgerEntry.usage_at >= start, CostLedgerEntry.usage_at < end)
+    total = db.execute(
+        select(func.coalesce(func.sum(CostLedgerEntry.cost_nano_usd), 0)).where(
+            CostLedgerEntry.tenant_id == tenant_id,
+            CostLedgerEntry.usage_at >= start,
+            CostLedgerEntry.usage_at < end,
+        )
     ).scalar_one()
     return int(total)
 
 
 def used_quantity(db: Session, tenant_id: str, resource: str, start: datetime, end: datetime) -> Decimal:
     """How much of ``resource`` the tenant used with ``start <= usage_at < end``."""
-    total = db.execute(select(func.coalesce(func.sum(CostLedgerEntry.quantity_micros), 0)).where(
-        CostLedgerEntry.tenant_id == tenant_id, CostLedgerEntry.resource == resource,
-        CostLedgerEntry.usage_at >= start, CostLedgerEntry.usage_at < end)).scalar_one()
+    total = db.execute(
+        select(func.coalesce(func.sum(CostLedgerEntry.quantity_micros), 0)).where(
+            CostLedgerEntry.tenant_id == tenant_id,
+            CostLedgerEntry.resource == resource,
+            CostLedgerEntry.usage_at >= start,
+            CostLedgerEntry.usage_at < end,
+        )
+    ).scalar_one()
     return Decimal(int(total)) / MICRO
 
 
@@ -116,8 +145,9 @@ def budget_usd(db: Session, tenant_id: str, settings: GuardrailSettings) -> tupl
     return settings.default_monthly_budget_usd, "default"
 
 
-def check_budget(db: Session, *, tenant_id: str, moment: datetime, run_id: str | None,
-                 settings: GuardrailSettings) -> list[CostAlert]:
+def check_budget(
+    db: Session, *, tenant_id: str, moment: datetime, run_id: str | None, settings: GuardrailSettings
+) -> list[CostAlert]:
     """Raise (once per month and level) the alerts whose threshold the month's spend has crossed; each one also
     goes to the tenant's audit chain."""
     month, start, end = month_of(moment)
@@ -129,38 +159,74 @@ def check_budget(db: Session, *, tenant_id: str, moment: datetime, run_id: str |
     for threshold in sorted(settings.budget_alert_thresholds):
         if spent * 100 < budget_nano * threshold:
             continue
-        inserted = db.execute(insert(CostAlert).values(
-            tenant_id=tenant_id, month=month, threshold=threshold, spent_nano_usd=spent,
-            budget_nano_usd=budget_nano, run_id=run_id, raised_at=utcnow(),
-        ).on_conflict_do_nothing(index_elements=["tenant_id", "month", "threshold"])
-            .returning(CostAlert.threshold)).first()
+        inserted = db.execute(
+            insert(CostAlert)
+            .values(
+                tenant_id=tenant_id,
+                month=month,
+                threshold=threshold,
+                spent_nano_usd=spent,
+                budget_nano_usd=budget_nano,
+                run_id=run_id,
+                raised_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["tenant_id", "month", "threshold"])
+            .returning(CostAlert.threshold)
+        ).first()
         if inserted is None:  # raised before (rowcount is not reliable for ORM inserts on every driver)
             continue
         alert = db.get(CostAlert, (tenant_id, month, threshold))
         assert alert is not None
         raised.append(alert)
-        audit_record(db, actor=SYSTEM, action="cost.budget_alert", tenant_id=tenant_id,
-                     resource=f"tenant/{tenant_id}/costs/{month}",
-                     reason=f"estimated spend ${usd(spent):.2f} reached {threshold}% of the monthly budget "
-                            f"${budget:.2f} ({source})" + (f" with run {run_id}" if run_id else ""),
-                     after={"month": month, "threshold": threshold, "spent_nano_usd": spent,
-                            "budget_nano_usd": budget_nano, "run_id": run_id})
+        audit_record(
+            db,
+            actor=SYSTEM,
+            action="cost.budget_alert",
+            tenant_id=tenant_id,
+            resource=f"tenant/{tenant_id}/costs/{month}",
+            reason=f"estimated spend ${usd(spent):.2f} reached {threshold}% of the monthly budget "
+            f"${budget:.2f} ({source})" + (f" with run {run_id}" if run_id else ""),
+            after={
+                "month": month,
+                "threshold": threshold,
+                "spent_nano_usd": spent,
+                "budget_nano_usd": budget_nano,
+                "run_id": run_id,
+            },
+        )
     return raised
 
 
-def ledger_totals(db: Session, tenant_id: str, start: datetime | None = None,
-                  end: datetime | None = None) -> list[dict[str, Any]]:
+def ledger_totals(
+    db: Session, tenant_id: str, start: datetime | None = None, end: datetime | None = None
+) -> list[dict[str, Any]]:
     """Quantity and estimated cost per resource (exact decimals)."""
-    query = select(CostLedgerEntry.resource, CostLedgerEntry.unit, func.sum(CostLedgerEntry.quantity_micros),
-                   func.sum(CostLedgerEntry.cost_nano_usd), func.count()).where(
-        CostLedgerEntry.tenant_id == tenant_id).group_by(CostLedgerEntry.resource, CostLedgerEntry.unit)
+    query = (
+        select(
+            CostLedgerEntry.resource,
+            CostLedgerEntry.unit,
+            func.sum(CostLedgerEntry.quantity_micros),
+            func.sum(CostLedgerEntry.cost_nano_usd),
+            func.count(),
+        )
+        .where(CostLedgerEntry.tenant_id == tenant_id)
+        .group_by(CostLedgerEntry.resource, CostLedgerEntry.unit)
+    )
     if start is not None:
         query = query.where(CostLedgerEntry.usage_at >= start)
     if end is not None:
         query = query.where(CostLedgerEntry.usage_at < end)
     rows = db.execute(query.order_by(CostLedgerEntry.resource)).all()
-    return [{"resource": r[0], "unit": r[1], "quantity": Decimal(int(r[2])) / MICRO,
-             "estimated_cost_usd": usd(int(r[3])), "entries": int(r[4])} for r in rows]
+    return [
+        {
+            "resource": r[0],
+            "unit": r[1],
+            "quantity": Decimal(int(r[2])) / MICRO,
+            "estimated_cost_usd": usd(int(r[3])),
+            "entries": int(r[4]),
+        }
+        for r in rows
+    ]
 
 
 def summary(db: Session, tenant_id: str, *, moment: datetime, settings: GuardrailSettings) -> dict[str, Any]:
@@ -169,12 +235,22 @@ def summary(db: Session, tenant_id: str, *, moment: datetime, settings: Guardrai
     spent = spent_nano(db, tenant_id, start, end)
     budget, source = budget_usd(db, tenant_id, settings)
     percent = (Decimal(spent) / to_nano(budget) * 100) if budget > 0 else None
-    alerts = list(db.execute(select(CostAlert).where(CostAlert.tenant_id == tenant_id, CostAlert.month == month)
-                             .order_by(CostAlert.threshold)).scalars())
+    alerts = list(
+        db.execute(
+            select(CostAlert)
+            .where(CostAlert.tenant_id == tenant_id, CostAlert.month == month)
+            .order_by(CostAlert.threshold)
+        ).scalars()
+    )
     level = max((a.threshold for a in alerts), default=0)
     return {
-        "tenant_id": tenant_id, "month": month, "budget_usd": budget, "budget_source": source,
-        "spent_usd": usd(spent), "percent_of_budget": percent.quantize(Decimal("0.01")) if percent is not None else None,
+        "tenant_id": tenant_id,
+        "month": month,
+        "budget_usd": budget,
+        "budget_source": source,
+        "spent_usd": usd(spent),
+        "percent_of_budget": percent.quantize(Decimal("0.01")) if percent is not None else None,
         "status": "over_budget" if level >= 100 else "warning" if level else "ok",
-        "by_resource": ledger_totals(db, tenant_id, start, end), "alerts": alerts,
+        "by_resource": ledger_totals(db, tenant_id, start, end),
+        "alerts": alerts,
     }

@@ -1,4 +1,5 @@
 """Guardrail configuration (env prefix ``LAKEHOUSE_``): cost rates, default quota limits, leases, approval TTL."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -22,9 +23,13 @@ class GuardrailSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LAKEHOUSE_", extra="ignore")
 
     guardrails: Literal["auto", "enforce", "off"] = Field(
-        "auto", description="auto: enforce for provisioned tenants; unprovisioned ones are refused in production "
-                            "and let through with a warning elsewhere. enforce: refuse unprovisioned tenants too.")
-    cost_rate_compute_second_usd: Decimal = Field(Decimal("0.0001"), ge=0, description="USD per compute second")
+        "auto",
+        description="auto: enforce for provisioned tenants; unprovisioned ones are refused in production "
+        "and let through with a warning elsewhere. enforce: refuse unprovisioned tenants too.",
+    )
+    cost_rate_compute_second_usd: Decimal = Field(
+        Decimal("0.0001"), ge=0, description="USD per compute second"
+    )
     cost_rate_api_call_usd: Decimal = Field(Decimal("0.00001"), ge=0, description="USD per API call")
     cost_rate_row_ingested_usd: Decimal = Field(Decimal(0), ge=0, description="USD per row landed in bronze")
     default_monthly_budget_usd: Decimal = Field(Decimal(100), ge=0)
@@ -33,15 +38,21 @@ class GuardrailSettings(BaseSettings):
     default_rows_ingested_per_day: int = Field(5_000_000, ge=0)
     default_api_calls_per_minute: int = Field(600, ge=0)
     budget_alert_thresholds: tuple[int, ...] = (80, 100)
-    reservation_lease_seconds: int = Field(6 * 3600, ge=1, description="A crashed run's slot frees after this")
+    reservation_lease_seconds: int = Field(
+        6 * 3600, ge=1, description="A crashed run's slot frees after this"
+    )
     approval_ttl_hours: float = Field(24.0, gt=0, le=24 * 90, description="Default approval expiry")
     approval_execution_lease_seconds: int = Field(
-        900, ge=1, description="An execution that stopped reporting this long ago may be taken over (crash)")
+        900, ge=1, description="An execution that stopped reporting this long ago may be taken over (crash)"
+    )
 
     def rates(self) -> dict[str, Decimal]:
         """USD per unit of each ledger resource."""
-        return {"compute_seconds": self.cost_rate_compute_second_usd, "api_calls": self.cost_rate_api_call_usd,
-                "rows_ingested": self.cost_rate_row_ingested_usd}
+        return {
+            "compute_seconds": self.cost_rate_compute_second_usd,
+            "api_calls": self.cost_rate_api_call_usd,
+            "rows_ingested": self.cost_rate_row_ingested_usd,
+        }
 
     def default_limits(self) -> dict[str, float]:
         """The guardrail quotas' limits when the tenant has no quota row for them."""

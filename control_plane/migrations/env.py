@@ -1,4 +1,5 @@
 """Alembic environment: uses the connection handed over by ``control_plane.db.migrate`` or the settings' URL."""
+
 from __future__ import annotations
 
 from alembic import context

@@ -5,6 +5,7 @@ command function). With ``LAKEHOUSE_GUARDRAILS=auto`` (default) a tenant the con
 through with a warning outside production (a fresh local lake has no provisioned tenants) and refused in
 production; ``enforce`` refuses it everywhere; ``off`` disables reservations and the ledger.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -34,8 +35,9 @@ def is_provisioned(db: Database, tenant_id: str) -> bool:
         return session.get(Tenant, tenant_id) is not None
 
 
-def local_quota_gate(tenant_id: str, *, warn: Callable[[str], None] | None = None,
-                     settings: GuardrailSettings | None = None) -> QuotaGate:
+def local_quota_gate(
+    tenant_id: str, *, warn: Callable[[str], None] | None = None, settings: GuardrailSettings | None = None
+) -> QuotaGate:
     """The quota gate a CLI run of ``tenant_id`` reserves through (see the module docstring for the modes)."""
     from lakehouse.settings import get_settings
 
@@ -47,9 +49,13 @@ def local_quota_gate(tenant_id: str, *, warn: Callable[[str], None] | None = Non
         return DbQuotaGate(db, settings, owns_db=True)
     db.dispose()
     if settings.guardrails == "enforce" or get_settings().environment == "production":
-        raise QuotaExceeded(f"tenant {tenant_id!r} is not provisioned in the control plane, so no quota or budget "
-                            f"can be reserved for it; provision it (PUT /tenants/{tenant_id}) first")
+        raise QuotaExceeded(
+            f"tenant {tenant_id!r} is not provisioned in the control plane, so no quota or budget "
+            f"can be reserved for it; provision it (PUT /tenants/{tenant_id}) first"
+        )
     if warn is not None:
-        warn(f"tenant {tenant_id} is not provisioned in the control plane: quotas, budget and the cost ledger do not "
-             "apply to this run (provision it, or set LAKEHOUSE_GUARDRAILS=enforce to refuse such runs)")
+        warn(
+            f"tenant {tenant_id} is not provisioned in the control plane: quotas, budget and the cost ledger do not "
+            "apply to this run (provision it, or set LAKEHOUSE_GUARDRAILS=enforce to refuse such runs)"
+        )
     return NoGuardrails(f"tenant {tenant_id} not provisioned")

@@ -1,4 +1,5 @@
 """Per-tenant quota limits (defaults come from the effective plan at provisioning) and quota reservations."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -27,8 +28,10 @@ class QuotaReservation(Base):
     or until ``expires_at``, so a crashed run frees its slot after the lease)."""
 
     __tablename__ = "quota_reservations"
-    __table_args__ = (Index("ix_quota_reservations_tenant_kind_status", "tenant_id", "kind", "status"),
-                      {"info": {"tenant_owned": True}})
+    __table_args__ = (
+        Index("ix_quota_reservations_tenant_kind_status", "tenant_id", "kind", "status"),
+        {"info": {"tenant_owned": True}},
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(String(63), ForeignKey("tenants.id"))

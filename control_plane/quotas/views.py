@@ -1,4 +1,5 @@
 """Routes of the quotas domain: guardrail limits and current use, and setting a tenant's limits."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -22,9 +23,14 @@ class QuotaLimits(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    limits: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")], Annotated[float, Field(ge=0, le=1e15)]] = (
-        Field(min_length=1, max_length=50, description="e.g. concurrent_pipeline_runs, rows_ingested_per_day, "
-              "api_calls_per_minute, monthly_compute_usd (the monthly budget)"))
+    limits: dict[
+        Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")], Annotated[float, Field(ge=0, le=1e15)]
+    ] = Field(
+        min_length=1,
+        max_length=50,
+        description="e.g. concurrent_pipeline_runs, rows_ingested_per_day, "
+        "api_calls_per_minute, monthly_compute_usd (the monthly budget)",
+    )
 
 
 class GuardrailsOut(BaseModel):
@@ -45,12 +51,21 @@ def guardrails(auth: Annotated[Authorized, Depends(AuthorizeTenant("quotas:read"
     return GuardrailsOut(**service.usage_state(auth.db, auth.tenant.id, GuardrailSettings()))
 
 
-@router.put("/tenants/{tenant_id}/quotas", response_model=list[QuotaOut], responses=responses(*AUTH, 400, 404))
-def put_quotas(body: QuotaLimits,
-               auth: Annotated[Authorized, Depends(AuthorizeTenant("quotas:write"))]) -> list[QuotaOut]:
+@router.put(
+    "/tenants/{tenant_id}/quotas", response_model=list[QuotaOut], responses=responses(*AUTH, 400, 404)
+)
+def put_quotas(
+    body: QuotaLimits, auth: Annotated[Authorized, Depends(AuthorizeTenant("quotas:write"))]
+) -> list[QuotaOut]:
     """Set quota limits of the tenant (platform admins; audited). Returns the limits set."""
     assert auth.tenant is not None
-    rows = service.set_limits(auth.db, tenant=auth.tenant, values=body.limits, actor=auth.ctx.principal.actor,
-                              reason=auth.ctx.reason, request_id=auth.ctx.request_id)
+    rows = service.set_limits(
+        auth.db,
+        tenant=auth.tenant,
+        values=body.limits,
+        actor=auth.ctx.principal.actor,
+        reason=auth.ctx.reason,
+        request_id=auth.ctx.request_id,
+    )
     auth.db.commit()
     return [QuotaOut.model_validate(r) for r in rows]

@@ -1,4 +1,5 @@
 """Published module versions (platform-owned; published rows are never updated)."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Semantic versions (2.0.0) and npm-style ranges: ``^1.2``, ``~1.2.3``, ``>=1.0.0 <2.0.0``, ``1.x``, ``*``, ``||``."""
+
 from __future__ import annotations
 
 import re
@@ -142,16 +143,23 @@ class Range:
     def contains(self, version: Version) -> bool:
         """Whether ``version`` is in the range (prereleases only match a comparator on the same x.y.z)."""
         for comparators in self.alternatives:
-            if all(_holds(op, version, bound) for op, bound in comparators) and (not version.prerelease or any(
-                (b.major, b.minor, b.patch) == (version.major, version.minor, version.patch) and b.prerelease
-                for _, b in comparators
-            )):
+            if all(_holds(op, version, bound) for op, bound in comparators) and (
+                not version.prerelease
+                or any(
+                    (b.major, b.minor, b.patch) == (version.major, version.minor, version.patch)
+                    and b.prerelease
+                    for _, b in comparators
+                )
+            ):
                 return True
         return False
 
 
 def _holds(op: str, version: Version, bound: Version) -> bool:
     return {
-        "=": version == bound, ">": version > bound, ">=": version >= bound, "<": version < bound,
+        "=": version == bound,
+        ">": version > bound,
+        ">=": version >= bound,
+        "<": version < bound,
         "<=": version <= bound,
     }[op]

@@ -1,4 +1,5 @@
 """Validate, publish and list module manifests."""
+
 from __future__ import annotations
 
 import json
@@ -73,38 +74,61 @@ def validate(db: Session, manifest: Any) -> list[dict[str, Any]]:
     if isinstance(deps, list):
         seen: set[str] = set()
         for i, dep in enumerate(deps):
-            if not isinstance(dep, dict) or not isinstance(dep.get("name"), str) or not isinstance(dep.get("version"), str):
+            if (
+                not isinstance(dep, dict)
+                or not isinstance(dep.get("name"), str)
+                or not isinstance(dep.get("version"), str)
+            ):
                 continue  # already reported by the schema
             name = dep["name"]
             if name == manifest.get("name"):
-                problems.append({"loc": ["body", "dependencies", i, "name"], "msg": "a module cannot depend on itself"})
+                problems.append(
+                    {"loc": ["body", "dependencies", i, "name"], "msg": "a module cannot depend on itself"}
+                )
                 continue
             if name in seen:
-                problems.append({"loc": ["body", "dependencies", i, "name"], "msg": f"duplicate dependency {name!r}"})
+                problems.append(
+                    {"loc": ["body", "dependencies", i, "name"], "msg": f"duplicate dependency {name!r}"}
+                )
             seen.add(name)
             try:
                 wanted = Range.parse(dep["version"])
             except ValueError as exc:
                 problems.append({"loc": ["body", "dependencies", i, "version"], "msg": str(exc)})
                 continue
-            published = [Version.parse(v) for v in db.execute(
-                select(ModuleVersion.version).where(ModuleVersion.name == name)).scalars()]
+            published = [
+                Version.parse(v)
+                for v in db.execute(select(ModuleVersion.version).where(ModuleVersion.name == name)).scalars()
+            ]
             if not published:
-                problems.append({"loc": ["body", "dependencies", i, "name"], "msg": f"module {name!r} is not published"})
+                problems.append(
+                    {"loc": ["body", "dependencies", i, "name"], "msg": f"module {name!r} is not published"}
+                )
             elif not any(wanted.contains(v) for v in published):
-                problems.append({"loc": ["body", "dependencies", i, "version"],
-                                 "msg": f"no published version of {name!r} satisfies {dep['version']!r} "
-                                        f"(published: {', '.join(sorted(map(str, published)))})"})
+                problems.append(
+                    {
+                        "loc": ["body", "dependencies", i, "version"],
+                        "msg": f"no published version of {name!r} satisfies {dep['version']!r} "
+                        f"(published: {', '.join(sorted(map(str, published)))})",
+                    }
+                )
     entities = manifest.get("entities")
-    if isinstance(entities, dict) and isinstance(entities.get("produces"), list) and isinstance(entities.get("consumes"), list):
+    if (
+        isinstance(entities, dict)
+        and isinstance(entities.get("produces"), list)
+        and isinstance(entities.get("consumes"), list)
+    ):
         both = sorted(set(map(str, entities["produces"])) & set(map(str, entities["consumes"])))
         if both:
-            problems.append({"loc": ["body", "entities"], "msg": f"produces and consumes the same tables: {both}"})
+            problems.append(
+                {"loc": ["body", "entities"], "msg": f"produces and consumes the same tables: {both}"}
+            )
     return problems
 
 
-def publish(db: Session, manifest: Any, *, actor: Actor, reason: str | None,
-            request_id: str | None) -> tuple[ModuleVersion, bool]:
+def publish(
+    db: Session, manifest: Any, *, actor: Actor, reason: str | None, request_id: str | None
+) -> tuple[ModuleVersion, bool]:
     """Publish one version; returns (row, created). Same content again is a no-op; changed content is refused."""
     problems = validate(db, manifest)
     if problems:
@@ -116,11 +140,21 @@ def publish(db: Session, manifest: Any, *, actor: Actor, reason: str | None,
     if existing is not None:
         if existing.digest == content_digest:
             return existing, False
-        raise Conflict(f"{name} {version_text} is already published with different content; publish a new version")
+        raise Conflict(
+            f"{name} {version_text} is already published with different content; publish a new version"
+        )
     row = ModuleVersion(
-        name=name, version=version_text, module_type=manifest["type"], major=version.major, minor=version.minor,
-        patch=version.patch, prerelease=".".join(version.prerelease), manifest=json.loads(canonical(manifest)),
-        digest=content_digest, published_at=utcnow(), published_by=actor.subject,
+        name=name,
+        version=version_text,
+        module_type=manifest["type"],
+        major=version.major,
+        minor=version.minor,
+        patch=version.patch,
+        prerelease=".".join(version.prerelease),
+        manifest=json.loads(canonical(manifest)),
+        digest=content_digest,
+        published_at=utcnow(),
+        published_by=actor.subject,
     )
     db.add(row)
     try:
@@ -128,16 +162,31 @@ def publish(db: Session, manifest: Any, *, actor: Actor, reason: str | None,
     except IntegrityError:
         db.rollback()
         raise Conflict(f"{name} {version_text} was published concurrently; read it back") from None
-    audit_record(db, actor=actor, action="module.publish", tenant_id=None, resource=f"module/{name}/{version_text}",
-                 reason=reason, request_id=request_id, after={"name": name, "version": version_text,
-                                                               "digest": content_digest})
+    audit_record(
+        db,
+        actor=actor,
+        action="module.publish",
+        tenant_id=None,
+        resource=f"module/{name}/{version_text}",
+        reason=reason,
+        request_id=request_id,
+        after={"name": name, "version": version_text, "digest": content_digest},
+    )
     db.commit()
     return row, True
 
 
-def list_modules(db: Session, *, name: str | None = None, module_type: str | None = None,
-                 produces: str | None = None, consumes: str | None = None, isolation_mode: str | None = None,
-                 tenant_kind: str | None = None, latest: bool = False) -> list[ModuleVersion]:
+def list_modules(
+    db: Session,
+    *,
+    name: str | None = None,
+    module_type: str | None = None,
+    produces: str | None = None,
+    consumes: str | None = None,
+    isolation_mode: str | None = None,
+    tenant_kind: str | None = None,
+    latest: bool = False,
+) -> list[ModuleVersion]:
     """Published versions matching every given filter, by name then newest version first."""
     query = select(ModuleVersion)
     if name:
@@ -189,8 +238,14 @@ def seed_manifests() -> list[dict[str, Any]]:
     names = {m["name"] for m in manifests}
     pending = list(manifests)
     while pending:
-        ready = [m for m in pending if all(d["name"] not in names or d["name"] in {o["name"] for o in ordered}
-                                           for d in m.get("dependencies", []))]
+        ready = [
+            m
+            for m in pending
+            if all(
+                d["name"] not in names or d["name"] in {o["name"] for o in ordered}
+                for d in m.get("dependencies", [])
+            )
+        ]
         if not ready:
             raise ValueError(f"seed manifests have a dependency cycle: {[m['name'] for m in pending]}")
         ordered.extend(ready)

@@ -1,4 +1,5 @@
 """Routes of the module registry."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -32,9 +33,16 @@ class ModuleOut(BaseModel):
     "/registry/modules",
     response_model=ModuleOut,
     status_code=201,
-    responses={200: {"model": ModuleOut, "description": "Already published with identical content (no change)"},
-               **responses(400, 401, 403, 409, 422)},
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": service.openapi_manifest_schema()}}}},
+    responses={
+        200: {"model": ModuleOut, "description": "Already published with identical content (no change)"},
+        **responses(400, 401, 403, 409, 422),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": service.openapi_manifest_schema()}},
+        }
+    },
 )
 def publish(
     response: Response,
@@ -42,8 +50,13 @@ def publish(
     manifest: Annotated[Any, Body()] = None,
 ) -> ModuleOut:
     """Publish a module version. Every problem of an invalid manifest is listed (422); versions are immutable (409)."""
-    row, created = service.publish(auth.db, manifest, actor=auth.ctx.principal.actor, reason=auth.ctx.reason,
-                                   request_id=auth.ctx.request_id)
+    row, created = service.publish(
+        auth.db,
+        manifest,
+        actor=auth.ctx.principal.actor,
+        reason=auth.ctx.reason,
+        request_id=auth.ctx.request_id,
+    )
     if not created:
         response.status_code = 200
     return ModuleOut.model_validate(row)
@@ -53,21 +66,38 @@ def publish(
 def list_modules(
     auth: Annotated[Authorized, Depends(AuthorizeGlobal("registry:read", "module"))],
     name: Annotated[str | None, Query(pattern=NAME)] = None,
-    type: Annotated[str | None, Query(pattern="^(connector|pipeline|dashboard|notebook|export|feature_set)$")] = None,
-    produces: Annotated[str | None, Query(max_length=80, description="Only modules producing this table")] = None,
-    consumes: Annotated[str | None, Query(max_length=80, description="Only modules consuming this table")] = None,
+    type: Annotated[
+        str | None, Query(pattern="^(connector|pipeline|dashboard|notebook|export|feature_set)$")
+    ] = None,
+    produces: Annotated[
+        str | None, Query(max_length=80, description="Only modules producing this table")
+    ] = None,
+    consumes: Annotated[
+        str | None, Query(max_length=80, description="Only modules consuming this table")
+    ] = None,
     isolation_mode: Annotated[str | None, Query(pattern="^(pooled|siloed)$")] = None,
     tenant_kind: Annotated[str | None, Query(pattern="^(enterprise|org|workspace)$")] = None,
     latest: Annotated[bool, Query(description="Only the newest version of each module")] = False,
 ) -> list[ModuleOut]:
     """Published module versions matching every filter."""
-    rows = service.list_modules(auth.db, name=name, module_type=type, produces=produces, consumes=consumes,
-                                isolation_mode=isolation_mode, tenant_kind=tenant_kind, latest=latest)
+    rows = service.list_modules(
+        auth.db,
+        name=name,
+        module_type=type,
+        produces=produces,
+        consumes=consumes,
+        isolation_mode=isolation_mode,
+        tenant_kind=tenant_kind,
+        latest=latest,
+    )
     return [ModuleOut.model_validate(r) for r in rows]
 
 
-@router.get("/registry/modules/{name}/versions/{version}", response_model=ModuleOut,
-            responses=responses(401, 403, 404, 422))
+@router.get(
+    "/registry/modules/{name}/versions/{version}",
+    response_model=ModuleOut,
+    responses=responses(401, 403, 404, 422),
+)
 def get_version(
     auth: Annotated[Authorized, Depends(AuthorizeGlobal("registry:read", "module"))],
     name: Annotated[str, Path(pattern=NAME)],

@@ -1,4 +1,5 @@
 """Tenant hierarchy, plans and provisioning steps."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -3,6 +3,7 @@
 Each step is recorded in ``provisioning_steps`` once done (in the same transaction for database steps; the
 external steps are idempotent), so repeating ``PUT /tenants/{id}`` after a failure resumes at the failed step.
 """
+
 from __future__ import annotations
 
 import re
@@ -120,7 +121,12 @@ class DuckDBWarehouse:
                 f"CREATE RLS POLICY {policy} WITH (tenant_id VARCHAR(63)) USING ({predicate});",
                 f"ATTACH RLS POLICY {policy} ON {schema}.<table> TO ROLE {_ident(tenant.id)};",
             ]
-        return {"mode": tenant.isolation_mode, "schema": schema, "predicate": predicate, "redshift_ddl": redshift}
+        return {
+            "mode": tenant.isolation_mode,
+            "schema": schema,
+            "predicate": predicate,
+            "redshift_ddl": redshift,
+        }
 
 
 class Provisioner:
@@ -159,11 +165,21 @@ class Provisioner:
         return ran
 
 
-def _record(db: Session, tenant_id: str, step: str, status: str, attempts: int, detail: dict[str, Any]) -> None:
+def _record(
+    db: Session, tenant_id: str, step: str, status: str, attempts: int, detail: dict[str, Any]
+) -> None:
     record = db.get(ProvisioningStep, (tenant_id, step))
     if record is None:
-        db.add(ProvisioningStep(tenant_id=tenant_id, step=step, status=status, attempts=attempts, detail=detail,
-                                updated_at=utcnow()))
+        db.add(
+            ProvisioningStep(
+                tenant_id=tenant_id,
+                step=step,
+                status=status,
+                attempts=attempts,
+                detail=detail,
+                updated_at=utcnow(),
+            )
+        )
     else:
         record.status, record.attempts, record.detail, record.updated_at = status, attempts, detail, utcnow()
     db.flush()
@@ -174,12 +190,21 @@ def default_quotas(db: Session, tenant: Tenant) -> dict[str, Any]:
     plan = db.get(Plan, tenant.plan_id)
     if plan is None:
         raise LookupError(f"plan {tenant.plan_id!r} does not exist")
-    existing = {q.resource: q for q in db.execute(select(Quota).where(Quota.tenant_id == tenant.id)).scalars()}
+    existing = {
+        q.resource: q for q in db.execute(select(Quota).where(Quota.tenant_id == tenant.id)).scalars()
+    }
     for resource, limit in sorted(plan.quotas.items()):
         quota = existing.get(resource)
         if quota is None:
-            db.add(Quota(tenant_id=tenant.id, resource=resource, limit=float(limit), source=f"plan:{plan.id}",
-                         updated_at=utcnow()))
+            db.add(
+                Quota(
+                    tenant_id=tenant.id,
+                    resource=resource,
+                    limit=float(limit),
+                    source=f"plan:{plan.id}",
+                    updated_at=utcnow(),
+                )
+            )
         elif quota.limit != float(limit) or quota.source != f"plan:{plan.id}":
             quota.limit, quota.source, quota.updated_at = float(limit), f"plan:{plan.id}", utcnow()
     db.flush()
@@ -188,12 +213,15 @@ def default_quotas(db: Session, tenant: Tenant) -> dict[str, Any]:
 
 def ensure_signing_key(db: Session, tenant: Tenant) -> dict[str, Any]:
     """An active HS256 signing key for the tenant's tokens (its secret is derived, never stored)."""
-    key = db.execute(
-        select(SigningKey).where(SigningKey.tenant_id == tenant.id, SigningKey.status == "active")
-    ).scalars().first()
+    key = (
+        db.execute(select(SigningKey).where(SigningKey.tenant_id == tenant.id, SigningKey.status == "active"))
+        .scalars()
+        .first()
+    )
     if key is None:
-        key = SigningKey(id=new_id("s", 8), tenant_id=tenant.id, algorithm="HS256", status="active",
-                         created_at=utcnow())
+        key = SigningKey(
+            id=new_id("s", 8), tenant_id=tenant.id, algorithm="HS256", status="active", created_at=utcnow()
+        )
         db.add(key)
         db.flush()
     return {"signing_key_id": key.id, "algorithm": key.algorithm}

@@ -1,4 +1,5 @@
 """Request and response bodies of the tenants domain."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -17,12 +18,21 @@ class TenantSpec(BaseModel):
 
     kind: Literal["enterprise", "org", "workspace"]
     name: str = Field(min_length=1, max_length=200)
-    parent_id: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", max_length=63,
-                                  description="The enterprise of an org, the org of a workspace; null for an enterprise")
-    plan_id: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", max_length=64,
-                                description="Enterprises and orgs only; default: the parent's plan, else 'free'")
+    parent_id: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
+        max_length=63,
+        description="The enterprise of an org, the org of a workspace; null for an enterprise",
+    )
+    plan_id: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
+        max_length=64,
+        description="Enterprises and orgs only; default: the parent's plan, else 'free'",
+    )
     isolation_mode: Literal["pooled", "siloed"] | None = Field(
-        None, description="Enterprises only (default pooled); orgs and workspaces inherit their enterprise's")
+        None, description="Enterprises only (default pooled); orgs and workspaces inherit their enterprise's"
+    )
 
 
 class TenantOut(BaseModel):
@@ -71,7 +81,9 @@ class PlanSpec(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     quotas: dict[str, float] = Field(description="Default limit per resource")
-    allowed_module_types: list[Literal["connector", "pipeline", "dashboard", "notebook", "export", "feature_set"]]
+    allowed_module_types: list[
+        Literal["connector", "pipeline", "dashboard", "notebook", "export", "feature_set"]
+    ]
 
 
 class PlanOut(BaseModel):

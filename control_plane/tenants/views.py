@@ -1,4 +1,5 @@
 """Routes of the tenants domain: views translate; flows and services do the work."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -34,7 +35,9 @@ def list_tenants(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[TenantOut]:
     """Tenants the caller can see (its own and its descendants; all for a platform admin)."""
-    rows = service.list_tenants(auth.db, auth.ctx.principal, kind=kind, parent_id=parent_id, limit=limit, offset=offset)
+    rows = service.list_tenants(
+        auth.db, auth.ctx.principal, kind=kind, parent_id=parent_id, limit=limit, offset=offset
+    )
     return [TenantOut.model_validate(t) for t in rows]
 
 
@@ -49,8 +52,10 @@ async def get_tenant(auth: Annotated[Authorized, Depends(AuthorizeTenant("tenant
     "/tenants/{tenant_id}",
     response_model=ProvisionResult,
     status_code=200,
-    responses={201: {"model": ProvisionResult, "description": "Created and provisioned"},
-               **responses(*AUTH, 400, 404, 409, 503)},
+    responses={
+        201: {"model": ProvisionResult, "description": "Created and provisioned"},
+        **responses(*AUTH, 400, 404, 409, 503),
+    },
 )
 def put_tenant(
     spec: TenantSpec,
@@ -62,10 +67,14 @@ def put_tenant(
     tenant, outcome = flows.provision(auth.db, auth.ctx, auth.state.provisioner, tenant_id, spec.model_dump())
     if outcome == "created":
         response.status_code = 201
-    return ProvisionResult.model_validate({**TenantOut.model_validate(tenant).model_dump(), "outcome": outcome})
+    return ProvisionResult.model_validate(
+        {**TenantOut.model_validate(tenant).model_dump(), "outcome": outcome}
+    )
 
 
-@router.get("/tenants/{tenant_id}/provisioning", response_model=list[StepOut], responses=responses(*AUTH, 404))
+@router.get(
+    "/tenants/{tenant_id}/provisioning", response_model=list[StepOut], responses=responses(*AUTH, 404)
+)
 def get_provisioning(auth: Annotated[Authorized, Depends(AuthorizeTenant("tenants:read"))]) -> list[StepOut]:
     """The recorded provisioning steps (a failed step says why; repeating the PUT resumes there)."""
     return [StepOut.model_validate(s) for s in service.steps(auth.db, auth.tenant.id)]
@@ -74,7 +83,9 @@ def get_provisioning(auth: Annotated[Authorized, Depends(AuthorizeTenant("tenant
 @router.get("/tenants/{tenant_id}/quotas", response_model=list[QuotaOut], responses=responses(*AUTH, 404))
 def get_quotas(auth: Annotated[Authorized, Depends(AuthorizeTenant("quotas:read"))]) -> list[QuotaOut]:
     """The tenant's quota limits."""
-    rows = auth.db.execute(select(Quota).where(Quota.tenant_id == auth.tenant.id).order_by(Quota.resource)).scalars()
+    rows = auth.db.execute(
+        select(Quota).where(Quota.tenant_id == auth.tenant.id).order_by(Quota.resource)
+    ).scalars()
     return [QuotaOut.model_validate(q) for q in rows]
 
 
@@ -96,8 +107,11 @@ def get_plan(
     return PlanOut.model_validate(plan)
 
 
-@router.put("/plans/{plan_id}", response_model=PlanOut,
-            responses={201: {"model": PlanOut, "description": "Created"}, **responses(*AUTH, 400)})
+@router.put(
+    "/plans/{plan_id}",
+    response_model=PlanOut,
+    responses={201: {"model": PlanOut, "description": "Created"}, **responses(*AUTH, 400)},
+)
 def put_plan(
     spec: PlanSpec,
     response: Response,

@@ -5,6 +5,7 @@ functions (the same ``authenticate`` the API runs, and the policy decision point
 against the control-plane database (``LAKEHOUSE_DATABASE_URL``, SQLite beside the lake by default). Tokens are
 verified with ``LAKEHOUSE_JWT_SECRET`` (and OIDC settings), so set the same secret as the API that issued them.
 """
+
 from __future__ import annotations
 
 import logging
@@ -56,8 +57,7 @@ class Viewer:
 class TenantAccess(Protocol):
     """Resolves a credential to a ``Viewer``; raises ``SignInFailed`` when it is refused."""
 
-    def sign_in(self, credential: str) -> Viewer:
-        ...
+    def sign_in(self, credential: str) -> Viewer: ...
 
     def record_view(self, viewer: Viewer, tenant_id: str) -> None:
         """Audit a viewer looking at a tenant other than their own (platform admins, parent-tenant admins)."""
@@ -88,8 +88,12 @@ class ControlPlaneAccess:
         is_key = credential.startswith("lh.")
         try:
             with self.db.session() as session:
-                principal = authenticate(session, self.settings, api_key=credential if is_key else None,
-                                         bearer=None if is_key else credential)
+                principal = authenticate(
+                    session,
+                    self.settings,
+                    api_key=credential if is_key else None,
+                    bearer=None if is_key else credential,
+                )
                 tenants = list_tenants(session, principal, kind=None, parent_id=None, limit=10_000, offset=0)
                 visible = [(t.id, t.path, t.name) for t in tenants]
         except ApiError as exc:
@@ -100,12 +104,17 @@ class ControlPlaneAccess:
                 f"({type(exc).__name__}); start the control plane or run `lakehouse demo` first"
             ) from None
         environment = self.settings.environment or "development"
-        readable = [(tid, path, name) for tid, path, name in visible
-                    if self._allowed(principal, READ_ACTION, tid, path, None, environment)]
+        readable = [
+            (tid, path, name)
+            for tid, path, name in visible
+            if self._allowed(principal, READ_ACTION, tid, path, None, environment)
+        ]
         clearance = "public"
         probe = readable[0] if readable else (principal.tenant_id or "", principal.tenant_path or "", "")
         for level in CLASSIFICATIONS:
-            if level != "pii" and self._allowed(principal, READ_ACTION, probe[0], probe[1], level, environment):
+            if level != "pii" and self._allowed(
+                principal, READ_ACTION, probe[0], probe[1], level, environment
+            ):
                 clearance = level
         return Viewer(
             subject=principal.subject,
@@ -124,14 +133,26 @@ class ControlPlaneAccess:
         if not needs_audit(viewer, tenant_id):
             return
         with self.db.session(DbScope.for_platform(), write=True) as session:
-            record(session, actor=Actor(viewer.subject, viewer.role), action="dashboard.view", tenant_id=tenant_id,
-                   resource=f"tenant/{tenant_id}/dashboards", reason="dashboard tenant switch")
+            record(
+                session,
+                actor=Actor(viewer.subject, viewer.role),
+                action="dashboard.view",
+                tenant_id=tenant_id,
+                resource=f"tenant/{tenant_id}/dashboards",
+                reason="dashboard tenant switch",
+            )
             session.commit()
         audit_log.warning("dashboard: %s (%s) views tenant %s", viewer.subject, viewer.role, tenant_id)
 
     @staticmethod
-    def _allowed(principal: Any, action: str, tenant_id: str, tenant_path: str, classification: str | None,
-                 environment: str) -> bool:
+    def _allowed(
+        principal: Any,
+        action: str,
+        tenant_id: str,
+        tenant_path: str,
+        classification: str | None,
+        environment: str,
+    ) -> bool:
         from control_plane.authz.policy import decide
         from control_plane.authz.service import policy_input, tenant_resource
 

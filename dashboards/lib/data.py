@@ -5,6 +5,7 @@
 warehouse (Redshift, or DuckDB locally): identifiers come from the catalog and every value is a bound parameter.
 Filters are data (``Filter`` / ``AnyOf``), never SQL text, so neither backend formats user input into a query.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -148,7 +149,9 @@ def _check_clauses(td: TableDef, where: Sequence[Clause]) -> None:
 
 
 def _clause_columns(where: Sequence[Clause]) -> list[str]:
-    return [f.column for clause in where for f in (clause.filters if isinstance(clause, AnyOf) else (clause,))]
+    return [
+        f.column for clause in where for f in (clause.filters if isinstance(clause, AnyOf) else (clause,))
+    ]
 
 
 def _arrow_type(td: TableDef, column: str) -> pa.DataType:
@@ -174,8 +177,9 @@ def has_deletion_vectors(dt: Any) -> bool:
     return "deletionVectors" in (dt.protocol().reader_features or [])
 
 
-def tenant_files(dt: Any, tenant_id: str, filesystem: Any, columns: Iterable[str] | None = None,
-                 read_options: Any = None) -> Any:
+def tenant_files(
+    dt: Any, tenant_id: str, filesystem: Any, columns: Iterable[str] | None = None, read_options: Any = None
+) -> Any:
     """The tenant's rows of a table with deletion vectors, as a pyarrow dataset read from its files directly
     (``to_pyarrow_dataset`` refuses such tables; ``DeltaTable.scan`` applies the vectors but took 3x as long).
 
@@ -193,8 +197,9 @@ def tenant_files(dt: Any, tenant_id: str, filesystem: Any, columns: Iterable[str
     partitioning = pds.partitioning(pa.schema([(c, pa.string()) for c in partition_columns]), flavor="hive")
 
     def files(selected: list[str]) -> Any:
-        return pds.dataset(selected, filesystem=filesystem, format=fmt, partitioning=partitioning,
-                           partition_base_dir="")
+        return pds.dataset(
+            selected, filesystem=filesystem, format=fmt, partitioning=partitioning, partition_base_dir=""
+        )
 
     vectors = _deletion_vectors(dt)
     marked = [p for p in paths if p in vectors]
@@ -206,7 +211,7 @@ def tenant_files(dt: Any, tenant_id: str, filesystem: Any, columns: Iterable[str
     tables = [files(clean).to_table(columns=wanted)] if clean else []
     for path in marked:
         table = files([path]).to_table(columns=wanted)
-        keep = vectors[path][:table.num_rows]
+        keep = vectors[path][: table.num_rows]
         tables.append(table.filter(pa.array(keep + [True] * (table.num_rows - len(keep)))))
     return pds.dataset(pa.concat_tables(tables))
 
@@ -218,8 +223,10 @@ def _deletion_vectors(dt: Any) -> dict[str, list[bool]]:
     vectors = pa.table(dt.deletion_vectors())
     root = dt.table_uri.rstrip("/") + "/"
     out: dict[str, list[bool]] = {}
-    for uri, keep in zip(vectors["filepath"].to_pylist(), vectors["selection_vector"].to_pylist(), strict=True):
-        relative = uri[len(root):] if uri.startswith(root) else uri
+    for uri, keep in zip(
+        vectors["filepath"].to_pylist(), vectors["selection_vector"].to_pylist(), strict=True
+    ):
+        relative = uri.removeprefix(root)
         out[relative] = keep
         out[unquote(relative)] = keep
     return out
@@ -252,8 +259,12 @@ def _arrow_expr(clause: Clause) -> Any:
     if op == "not in":
         return ~field.isin(list(value)) | field.is_null()  # SQL would drop nulls; keep "not in" total
     return {
-        "=": field == value, "!=": field != value, "<": field < value, "<=": field <= value,
-        ">": field > value, ">=": field >= value,
+        "=": field == value,
+        "!=": field != value,
+        "<": field < value,
+        "<=": field <= value,
+        ">": field > value,
+        ">=": field >= value,
     }[op]
 
 
@@ -263,16 +274,30 @@ def _arrow_expr(clause: Clause) -> Any:
 # loading the columns once). ``hot_columns={}`` turns this off.
 HOT_COLUMNS: dict[str, tuple[str, ...]] = {
     "silver.opportunity": (
-        "opportunity_id", "stage", "review_status", "target_close_date", "opportunity_type", "customer_industry",
-        "customer_country_code", "project_title", "last_modified_at",
+        "opportunity_id",
+        "stage",
+        "review_status",
+        "target_close_date",
+        "opportunity_type",
+        "customer_industry",
+        "customer_country_code",
+        "project_title",
+        "last_modified_at",
     ),
     "silver.opportunity_spend": ("opportunity_id", "amount", "currency_code", "frequency"),
 }
 # low-cardinality strings kept dictionary-encoded in memory (half the load time and memory of plain strings)
-DICTIONARY_COLUMNS: frozenset[str] = frozenset({
-    "stage", "review_status", "opportunity_type", "customer_industry", "customer_country_code", "currency_code",
-    "frequency",
-})
+DICTIONARY_COLUMNS: frozenset[str] = frozenset(
+    {
+        "stage",
+        "review_status",
+        "opportunity_type",
+        "customer_industry",
+        "customer_country_code",
+        "currency_code",
+        "frequency",
+    }
+)
 
 
 class _MemoryTables:
@@ -307,7 +332,10 @@ class _MemoryTables:
             with self._lock:
                 self._entries[key] = (version, table)
                 self._entries.move_to_end(key)
-                while len(self._entries) > 1 and sum(t.nbytes for _, t in self._entries.values()) > self.budget_bytes:
+                while (
+                    len(self._entries) > 1
+                    and sum(t.nbytes for _, t in self._entries.values()) > self.budget_bytes
+                ):
                     self._entries.popitem(last=False)
         return table
 
@@ -322,8 +350,14 @@ MEMORY_TABLES = _MemoryTables(int(os.environ.get("LAKEHOUSE_DASHBOARD_MEMORY_MB"
 class DeltaLakeReader:
     """``LakeReader`` over the Delta tables of a lake root, with the ``deltalake`` package."""
 
-    def __init__(self, lake_root: str | None = None, storage_options: dict[str, str] | None = None, *,
-                 decimals_as_float: bool = True, hot_columns: dict[str, tuple[str, ...]] | None = None) -> None:
+    def __init__(
+        self,
+        lake_root: str | None = None,
+        storage_options: dict[str, str] | None = None,
+        *,
+        decimals_as_float: bool = True,
+        hot_columns: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
         from lakehouse.settings import get_settings
 
         self.decimals_as_float = decimals_as_float
@@ -358,8 +392,9 @@ class DeltaLakeReader:
             return tenant_files(dt, tenant_id, self._filesystem(td), columns)
         # prune to the tenant's files (the row filter is applied on top); read the files with Arrow's own
         # filesystem: through delta-rs's object store, reads leave threads that abort the interpreter at exit
-        return dt.to_pyarrow_dataset(file_pruning_predicate=[(TENANT_COLUMN, "=", tenant_id)],
-                                     filesystem=self._filesystem(td))
+        return dt.to_pyarrow_dataset(
+            file_pruning_predicate=[(TENANT_COLUMN, "=", tenant_id)], filesystem=self._filesystem(td)
+        )
 
     def _filesystem(self, td: TableDef) -> Any:
         import pyarrow.fs as pafs
@@ -397,8 +432,11 @@ class DeltaLakeReader:
             if has_deletion_vectors(dt):
                 dataset = tenant_files(dt, tenant_id, self._filesystem(td), hot, read_options=options)
             else:
-                dataset = dt.to_pyarrow_dataset(file_pruning_predicate=[(TENANT_COLUMN, "=", tenant_id)],
-                                                filesystem=self._filesystem(td), parquet_read_options=options)
+                dataset = dt.to_pyarrow_dataset(
+                    file_pruning_predicate=[(TENANT_COLUMN, "=", tenant_id)],
+                    filesystem=self._filesystem(td),
+                    parquet_read_options=options,
+                )
             present = [c for c in hot if c in dataset.schema.names]
             table = dataset.to_table(columns=present, filter=pds.field(TENANT_COLUMN) == tenant_id)
             for c in hot:
@@ -457,8 +495,13 @@ class DeltaLakeReader:
             data = dataset.to_table(columns=present, filter=predicate)
         else:
             # small batches, no read-ahead: a list of a few hundred rows should not decode whole files
-            data = dataset.scanner(columns=present, filter=predicate, batch_size=min(max(limit, 256), 8192),
-                                   batch_readahead=0, fragment_readahead=0).head(limit)
+            data = dataset.scanner(
+                columns=present,
+                filter=predicate,
+                batch_size=min(max(limit, 256), 8192),
+                batch_readahead=0,
+                fragment_readahead=0,
+            ).head(limit)
         frame = self._to_pandas(data)
         if len(present) != len(cols):
             # columns declared after the table was written read as null (as lakehouse.io.read does)
@@ -471,10 +514,18 @@ class DeltaLakeReader:
         """Arrow to pandas; decimals become float64 (exact to the cent below 9e13, and 50x faster to sum);
         dictionary-encoded columns (in-memory tables) become plain values again."""
         if any(pa.types.is_dictionary(f.type) for f in data.schema):
-            data = data.cast(pa.schema([pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type) else f
-                                        for f in data.schema]))
+            data = data.cast(
+                pa.schema(
+                    [
+                        pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type) else f
+                        for f in data.schema
+                    ]
+                )
+            )
         if self.decimals_as_float:
-            fields = [pa.field(f.name, pa.float64()) if pa.types.is_decimal(f.type) else f for f in data.schema]
+            fields = [
+                pa.field(f.name, pa.float64()) if pa.types.is_decimal(f.type) else f for f in data.schema
+            ]
             if any(pa.types.is_decimal(f.type) for f in data.schema):
                 data = data.cast(pa.schema(fields))
         return data.to_pandas()
@@ -561,8 +612,9 @@ class SqlLakeReader:
     (``qmark`` for DuckDB, ``format`` for redshift_connector / psycopg). Every value is bound, never formatted.
     """
 
-    def __init__(self, connection: Any, *, schema: str = "public", paramstyle: str = "qmark",
-                 source_id: str = "sql") -> None:
+    def __init__(
+        self, connection: Any, *, schema: str = "public", paramstyle: str = "qmark", source_id: str = "sql"
+    ) -> None:
         if paramstyle not in ("qmark", "format"):
             raise BadInput(f"unsupported paramstyle {paramstyle!r}; use qmark or format")
         self.connection = connection
@@ -663,7 +715,9 @@ class SqlLakeReader:
         if not self._table_present(td):
             return []
         condition, params = self._where(td, tenant_id, ())
-        _, rows = self._fetch(f"SELECT DISTINCT {_quote(column)} FROM {self.relation(td)} WHERE {condition}", params)
+        _, rows = self._fetch(
+            f"SELECT DISTINCT {_quote(column)} FROM {self.relation(td)} WHERE {condition}", params
+        )
         return sorted(r[0] for r in rows if r[0] is not None)
 
     def stats(self, table: str, tenant_id: str) -> TableStats:

@@ -3,6 +3,7 @@
 Every function reads through the reader (one tenant, partition-pruned) and hands the rows to the pure
 functions of ``dashboards.lib.processing``. Pages wrap these in ``st.cache_data``; notebooks call them directly.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -36,15 +37,32 @@ INGESTION_RUN = "ops.ingestion_run"
 SEMI_JOIN_MAX_IDS = 200_000
 # drill-down columns (non-PII; each is further limited to the viewer's clearance)
 DRILL_COLUMNS: tuple[str, ...] = (
-    "opportunity_id", "stage", "review_status", "target_close_date", "opportunity_type", "customer_industry",
-    "customer_country_code", "project_title", "last_modified_at",
+    "opportunity_id",
+    "stage",
+    "review_status",
+    "target_close_date",
+    "opportunity_type",
+    "customer_industry",
+    "customer_country_code",
+    "project_title",
+    "last_modified_at",
 )
 LIST_COLUMNS: tuple[str, ...] = (
-    "opportunity_id", "stage", "review_status", "target_close_date", "customer_industry", "customer_country_code",
+    "opportunity_id",
+    "stage",
+    "review_status",
+    "target_close_date",
+    "customer_industry",
+    "customer_country_code",
     "last_modified_at",
 )
 FACT_COLUMNS: tuple[str, ...] = (
-    "opportunity_id", "stage", "target_close_date", "review_status", "customer_industry", "customer_country_code",
+    "opportunity_id",
+    "stage",
+    "target_close_date",
+    "review_status",
+    "customer_industry",
+    "customer_country_code",
     "opportunity_type",
 )
 
@@ -88,8 +106,12 @@ def filter_options(reader: LakeReader, tenant: str) -> dict[str, list[str]]:
     }
 
 
-def opportunity_facts(reader: LakeReader, tenant: str, filters: P.PipelineFilters | None = None,
-                      columns: Sequence[str] = FACT_COLUMNS) -> pd.DataFrame:
+def opportunity_facts(
+    reader: LakeReader,
+    tenant: str,
+    filters: P.PipelineFilters | None = None,
+    columns: Sequence[str] = FACT_COLUMNS,
+) -> pd.DataFrame:
     """Current opportunities (optionally filtered at the source) with their USD monthly spend."""
     clauses = P.opportunity_clauses(filters) if filters else []
     opps = reader.read(OPPORTUNITY, tenant, columns=list(columns), where=clauses)
@@ -99,7 +121,9 @@ def opportunity_facts(reader: LakeReader, tenant: str, filters: P.PipelineFilter
     return P.with_usd_monthly(opps, usd_monthly_spend(reader, tenant, ids if narrow else None))
 
 
-def usd_monthly_spend(reader: LakeReader, tenant: str, opportunity_ids: Sequence[str] | None = None) -> pd.DataFrame:
+def usd_monthly_spend(
+    reader: LakeReader, tenant: str, opportunity_ids: Sequence[str] | None = None
+) -> pd.DataFrame:
     """The tenant's USD / Monthly spend entries (opportunity_id, amount), optionally for some opportunities."""
     where: list[Any] = [Filter("currency_code", "=", P.USD), Filter("frequency", "=", P.MONTHLY)]
     if opportunity_ids is not None:
@@ -114,7 +138,9 @@ def silver_pipeline(reader: LakeReader, tenant: str, filters: P.PipelineFilters)
     be computed over every stage.
     """
     source_filters = P.PipelineFilters(industries=filters.industries, countries=filters.countries)
-    facts = opportunity_facts(reader, tenant, source_filters, columns=("opportunity_id", "stage", "target_close_date"))
+    facts = opportunity_facts(
+        reader, tenant, source_filters, columns=("opportunity_id", "stage", "target_close_date")
+    )
     return P.aggregate_opportunities(facts)
 
 
@@ -122,12 +148,12 @@ def silver_pipeline(reader: LakeReader, tenant: str, filters: P.PipelineFilters)
 class PipelineView:
     """What the KPI pack shows for one set of filters."""
 
-    rows: pd.DataFrame            # gold.ace_pipeline grain, every filter applied
+    rows: pd.DataFrame  # gold.ace_pipeline grain, every filter applied
     kpis: P.PipelineKpis
     stale: int
     action_required: int
     as_of_date: date | None
-    empty: bool                   # the tenant has no gold pipeline at all
+    empty: bool  # the tenant has no gold pipeline at all
 
 
 def pipeline_view(reader: LakeReader, tenant: str, filters: P.PipelineFilters) -> PipelineView:
@@ -141,8 +167,9 @@ def pipeline_view(reader: LakeReader, tenant: str, filters: P.PipelineFilters) -
     gold_win = None
     if not (filters.needs_silver or filters.month_filtered):
         gold_win = gold_win_rate(reader, tenant)
-    kpis = P.pipeline_kpis(month_rows, shown, source="silver" if filters.needs_silver else "gold",
-                           gold_win=gold_win)
+    kpis = P.pipeline_kpis(
+        month_rows, shown, source="silver" if filters.needs_silver else "gold", gold_win=gold_win
+    )
     as_of = totals["as_of_date"]
     if filters.is_default:
         stale, action = totals["stale"], totals["action_required"]
@@ -150,14 +177,28 @@ def pipeline_view(reader: LakeReader, tenant: str, filters: P.PipelineFilters) -
         clauses = P.opportunity_clauses(filters)
         stale = reader.count(OPPORTUNITY, tenant, where=clauses + P.stale_clauses(as_of or date.today()))
         action = reader.count(OPPORTUNITY, tenant, where=clauses + P.action_required_clauses())
-    return PipelineView(rows=shown.reset_index(drop=True), kpis=kpis, stale=int(stale), action_required=int(action),
-                        as_of_date=as_of, empty=gold.empty)
+    return PipelineView(
+        rows=shown.reset_index(drop=True),
+        kpis=kpis,
+        stale=int(stale),
+        action_required=int(action),
+        as_of_date=as_of,
+        empty=gold.empty,
+    )
 
 
-def opportunity_list(reader: LakeReader, tenant: str, filters: P.PipelineFilters, kind: str, *,
-                     as_of: date | None = None, columns: Sequence[str] = LIST_COLUMNS,
-                     limit: int | None = 500, with_spend: bool = False,
-                     count: bool = True) -> tuple[pd.DataFrame, int | None]:
+def opportunity_list(
+    reader: LakeReader,
+    tenant: str,
+    filters: P.PipelineFilters,
+    kind: str,
+    *,
+    as_of: date | None = None,
+    columns: Sequence[str] = LIST_COLUMNS,
+    limit: int | None = 500,
+    with_spend: bool = False,
+    count: bool = True,
+) -> tuple[pd.DataFrame, int | None]:
     """Opportunities of a list ('stale', 'action_required' or 'all'): up to ``limit`` rows and the total.
 
     ``with_spend`` adds each listed opportunity's expected monthly spend (USD); ``count=False`` skips counting
@@ -177,8 +218,11 @@ def opportunity_list(reader: LakeReader, tenant: str, filters: P.PipelineFilters
     if "target_close_date" in rows.columns and len(rows):
         rows = rows.sort_values(["target_close_date", "opportunity_id"], na_position="last")
     if with_spend and "opportunity_id" in rows.columns:
-        spend = usd_monthly_spend(reader, tenant, rows["opportunity_id"].dropna().tolist()) if len(rows) else \
-            pd.DataFrame(columns=["opportunity_id", "amount"])
+        spend = (
+            usd_monthly_spend(reader, tenant, rows["opportunity_id"].dropna().tolist())
+            if len(rows)
+            else pd.DataFrame(columns=["opportunity_id", "amount"])
+        )
         rows = P.with_usd_monthly(rows, spend).rename(columns={"usd_monthly": "expected_monthly_spend_usd"})
     return rows.reset_index(drop=True), (None if total is None else int(total))
 
@@ -188,8 +232,11 @@ def opportunity_list(reader: LakeReader, tenant: str, filters: P.PipelineFilters
 
 def table_stats(reader: LakeReader, tenant: str) -> list[TableStats]:
     """Size and last write of the tenant's partition of every declared table."""
-    return [reader.stats(td.qualified_name, tenant) for td in catalog.all_tables()
-            if td.qualified_name != "ops.write_batch"]
+    return [
+        reader.stats(td.qualified_name, tenant)
+        for td in catalog.all_tables()
+        if td.qualified_name != "ops.write_batch"
+    ]
 
 
 def ops_table(reader: LakeReader, tenant: str, table: str) -> pd.DataFrame:
@@ -209,11 +256,16 @@ def health_data(reader: LakeReader, tenant: str) -> dict[str, Any]:
         "dq_result": ops_table(reader, tenant, DQ_RESULT),
         "dq_issue": ops_table(reader, tenant, DQ_ISSUE),
         "lineage": lineage,
-        "ingestion_runs": runs.sort_values("started_at", ascending=False).reset_index(drop=True) if len(runs) else runs,
+        "ingestion_runs": runs.sort_values("started_at", ascending=False).reset_index(drop=True)
+        if len(runs)
+        else runs,
         "watermarks": ops_table(reader, tenant, WATERMARK),
-        "quarantine": safe_read(reader, QUARANTINE, tenant,
-                                columns=["entity", "entity_id", "reason", "ingestion_run_id", "ingested_at",
-                                         "quarantine_run_id"]),
+        "quarantine": safe_read(
+            reader,
+            QUARANTINE,
+            tenant,
+            columns=["entity", "entity_id", "reason", "ingestion_run_id", "ingested_at", "quarantine_run_id"],
+        ),
     }
 
 

@@ -6,6 +6,7 @@ caller passes (the page passes only those the viewer is cleared for, so confiden
 never read for a viewer). Pages call the datasets through ``ui.query`` (``datasets`` re-exports them); the
 summaries, formatting and charts below are pure.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -24,8 +25,11 @@ SUBSCRIPTIONS = "gold.marketplace_subscriptions"
 QUANTITY_COLUMNS: tuple[str, ...] = ("quantity_sent", "quantity_pending", "quantity_dead_lettered")
 MEASURE_COLUMNS: tuple[str, ...] = (*QUANTITY_COLUMNS, "records_sent", "estimated_revenue")
 STATUS_COLUMNS: tuple[str, ...] = ("active", "pending_cancellation", "expired")
-STATUS_LABELS: dict[str, str] = {"active": "Active", "pending_cancellation": "Pending cancellation",
-                                 "expired": "Expired"}
+STATUS_LABELS: dict[str, str] = {
+    "active": "Active",
+    "pending_cancellation": "Pending cancellation",
+    "expired": "Expired",
+}
 UNKNOWN_CURRENCY = "(no currency)"
 
 
@@ -103,15 +107,17 @@ def marketplace_options(reader: LakeReader, tenant: str) -> MarketplaceOptions:
     except TableUnavailable:
         subscriptions = False
     return MarketplaceOptions(
-        first_date=min(days) if days else None, last_date=max(days) if days else None,
+        first_date=min(days) if days else None,
+        last_date=max(days) if days else None,
         products=tuple(_distinct(reader, USAGE, tenant, "product_code")),
         dimensions=tuple(_distinct(reader, USAGE, tenant, "dimension")),
         has_subscriptions=subscriptions,
     )
 
 
-def _read(reader: LakeReader, table: str, tenant: str, columns: Sequence[str], where: Sequence[Filter] = ()
-          ) -> pd.DataFrame:
+def _read(
+    reader: LakeReader, table: str, tenant: str, columns: Sequence[str], where: Sequence[Filter] = ()
+) -> pd.DataFrame:
     cols = [c for c in columns if c != TENANT_COLUMN]
     try:
         return reader.read(table, tenant, columns=cols, where=list(where))
@@ -119,8 +125,9 @@ def _read(reader: LakeReader, table: str, tenant: str, columns: Sequence[str], w
         return pd.DataFrame(columns=cols)
 
 
-def marketplace_usage(reader: LakeReader, tenant: str, filters: UsageFilters,
-                      columns: Sequence[str]) -> pd.DataFrame:
+def marketplace_usage(
+    reader: LakeReader, tenant: str, filters: UsageFilters, columns: Sequence[str]
+) -> pd.DataFrame:
     """gold.marketplace_usage rows of the tenant matching ``filters``, only ``columns`` (never tenant_id), by day."""
     rows = _read(reader, USAGE, tenant, columns, filters.clauses())
     for c in MEASURE_COLUMNS:
@@ -160,8 +167,11 @@ def revenue_by_currency(rows: pd.DataFrame) -> dict[str, float]:
     """Estimated revenue summed per currency (rows without revenue are left out), rounded to the cent."""
     if "estimated_revenue" not in rows.columns or rows.empty:
         return {}
-    currency = rows["currency_code"].fillna(UNKNOWN_CURRENCY) if "currency_code" in rows.columns else \
-        pd.Series([UNKNOWN_CURRENCY] * len(rows), index=rows.index)
+    currency = (
+        rows["currency_code"].fillna(UNKNOWN_CURRENCY)
+        if "currency_code" in rows.columns
+        else pd.Series([UNKNOWN_CURRENCY] * len(rows), index=rows.index)
+    )
     sums = rows.groupby(currency)["estimated_revenue"].sum()
     return {str(k): round(float(v), 2) for k, v in sums.items() if v != 0}
 
@@ -182,7 +192,7 @@ def usage_by_dimension(rows: pd.DataFrame) -> pd.DataFrame:
     measures = [c for c in MEASURE_COLUMNS if c in rows.columns]
     if rows.empty or not keys:
         return pd.DataFrame(columns=[*keys, "days", *measures])
-    grouped = rows.fillna({k: "" for k in keys}).groupby(keys, sort=True)
+    grouped = rows.fillna(dict.fromkeys(keys, "")).groupby(keys, sort=True)
     out = grouped[measures].sum() if measures else pd.DataFrame(index=grouped.size().index)
     out.insert(0, "days", grouped["usage_date"].nunique() if "usage_date" in rows.columns else grouped.size())
     out = out.reset_index()
@@ -220,7 +230,9 @@ def format_money(amounts: dict[str, float] | None) -> str:
 
 def series_label(product_code: Any, dimension: Any) -> str:
     """'product / dimension' (one metered series; its quantities share a unit)."""
-    return f"{product_code if product_code is not None else '?'} / {dimension if dimension is not None else '?'}"
+    return (
+        f"{product_code if product_code is not None else '?'} / {dimension if dimension is not None else '?'}"
+    )
 
 
 def usage_series(rows: pd.DataFrame) -> list[str]:
@@ -231,9 +243,10 @@ def usage_series(rows: pd.DataFrame) -> list[str]:
 
 
 def _with_day_and_series(rows: pd.DataFrame) -> pd.DataFrame:
-    return rows.assign(day=rows["usage_date"].astype(str),
-                       series=[series_label(p, d) for p, d in zip(rows["product_code"], rows["dimension"],
-                                                                  strict=True)])
+    return rows.assign(
+        day=rows["usage_date"].astype(str),
+        series=[series_label(p, d) for p, d in zip(rows["product_code"], rows["dimension"], strict=True)],
+    )
 
 
 def quantity_chart(rows: pd.DataFrame, series: str) -> alt.Chart:
@@ -241,20 +254,34 @@ def quantity_chart(rows: pd.DataFrame, series: str) -> alt.Chart:
     between dimensions, so quantities are never added across them."""
     frame = _with_day_and_series(rows)
     frame = frame[frame["series"] == series]
-    states = {"quantity_sent": "sent", "quantity_pending": "pending", "quantity_dead_lettered": "dead-lettered"}
+    states = {
+        "quantity_sent": "sent",
+        "quantity_pending": "pending",
+        "quantity_dead_lettered": "dead-lettered",
+    }
     long = frame.melt(id_vars=["day"], value_vars=list(states), var_name="state", value_name="quantity")
     long["state"] = long["state"].map(states)
     order = list(states.values())
-    return alt.Chart(long).mark_bar().encode(
-        x=alt.X("day:O", title="Usage day (UTC)", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("sum(quantity):Q", title="Quantity"),
-        color=alt.Color("state:N", title="State", sort=order,
-                        scale=alt.Scale(domain=order, range=["#4c9a2a", "#f2a900", "#d62728"])),
-        order=alt.Order("state_order:Q"),
-        tooltip=["day", "state", alt.Tooltip("sum(quantity):Q", title="Quantity", format=",.6~f")],
-    ).transform_calculate(
-        state_order="indexof(['sent', 'pending', 'dead-lettered'], datum.state)",
-    ).properties(height=300, title=series)
+    return (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            x=alt.X("day:O", title="Usage day (UTC)", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("sum(quantity):Q", title="Quantity"),
+            color=alt.Color(
+                "state:N",
+                title="State",
+                sort=order,
+                scale=alt.Scale(domain=order, range=["#4c9a2a", "#f2a900", "#d62728"]),
+            ),
+            order=alt.Order("state_order:Q"),
+            tooltip=["day", "state", alt.Tooltip("sum(quantity):Q", title="Quantity", format=",.6~f")],
+        )
+        .transform_calculate(
+            state_order="indexof(['sent', 'pending', 'dead-lettered'], datum.state)",
+        )
+        .properties(height=300, title=series)
+    )
 
 
 def usage_chart(rows: pd.DataFrame, measure: str) -> alt.Chart:
@@ -263,27 +290,48 @@ def usage_chart(rows: pd.DataFrame, measure: str) -> alt.Chart:
     title = {"records_sent": "Records sent", "estimated_revenue": "Estimated revenue"}.get(measure, measure)
     if measure == "estimated_revenue" and "currency_code" in frame.columns:
         currencies = sorted(frame["currency_code"].dropna().unique())
-        title += f" ({currencies[0]})" if len(currencies) == 1 else " (mixed currencies)" if currencies else ""
+        title += (
+            f" ({currencies[0]})" if len(currencies) == 1 else " (mixed currencies)" if currencies else ""
+        )
     fmt = ",.2f" if measure == "estimated_revenue" else ",d"
-    return alt.Chart(frame).mark_bar().encode(
-        x=alt.X("day:O", title="Usage day (UTC)", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y(f"sum({measure}):Q", title=title),
-        color=alt.Color("series:N", title="Product / dimension"),
-        tooltip=["day", "series", alt.Tooltip(f"sum({measure}):Q", title=title, format=fmt)],
-    ).properties(height=300)
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("day:O", title="Usage day (UTC)", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y(f"sum({measure}):Q", title=title),
+            color=alt.Color("series:N", title="Product / dimension"),
+            tooltip=["day", "series", alt.Tooltip(f"sum({measure}):Q", title=title, format=fmt)],
+        )
+        .properties(height=300)
+    )
 
 
 def subscriptions_chart(rows: pd.DataFrame) -> alt.Chart:
     """Agreements per product, stacked by state (active, pending cancellation, expired)."""
-    frame = rows.assign(product=rows["product_title"].fillna(rows["product_id"]) if "product_title" in rows.columns
-                        else rows["product_id"])
-    long = frame.melt(id_vars=["product"], value_vars=list(STATUS_COLUMNS), var_name="state", value_name="agreements")
+    frame = rows.assign(
+        product=rows["product_title"].fillna(rows["product_id"])
+        if "product_title" in rows.columns
+        else rows["product_id"]
+    )
+    long = frame.melt(
+        id_vars=["product"], value_vars=list(STATUS_COLUMNS), var_name="state", value_name="agreements"
+    )
     long["state"] = long["state"].map(STATUS_LABELS)
     order = [STATUS_LABELS[c] for c in STATUS_COLUMNS]
-    return alt.Chart(long).mark_bar().encode(
-        y=alt.Y("product:N", title="Product"),
-        x=alt.X("sum(agreements):Q", title="Agreements"),
-        color=alt.Color("state:N", title="State", sort=order,
-                        scale=alt.Scale(domain=order, range=["#4c9a2a", "#f2a900", "#9e9e9e"])),
-        tooltip=["product", "state", alt.Tooltip("sum(agreements):Q", title="Agreements", format=",d")],
-    ).properties(height=max(120, 40 * frame["product"].nunique()))
+    return (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            y=alt.Y("product:N", title="Product"),
+            x=alt.X("sum(agreements):Q", title="Agreements"),
+            color=alt.Color(
+                "state:N",
+                title="State",
+                sort=order,
+                scale=alt.Scale(domain=order, range=["#4c9a2a", "#f2a900", "#9e9e9e"]),
+            ),
+            tooltip=["product", "state", alt.Tooltip("sum(agreements):Q", title="Agreements", format=",d")],
+        )
+        .properties(height=max(120, 40 * frame["product"].nunique()))
+    )

@@ -4,6 +4,7 @@ Definitions follow the gold marts (``lakehouse.entities.ace_gold``): won = stage
 win rate = won / (won + lost); expected monthly spend = ExpectedCustomerSpend in USD with frequency Monthly;
 an opportunity is stale when its target close date is before the run date and its stage is still open.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,13 @@ PIPELINE_COLUMNS = ["stage", "target_close_month", "opportunity_count", "expecte
 FUNNEL_STAGES: tuple[str, ...] = tuple(s for s in STAGES if s != LOST_STAGE)
 # default stage weights of the forecast notebook: the share of spend expected to land (explained there)
 DEFAULT_STAGE_WEIGHTS: dict[str, float] = {
-    "Prospect": 0.10, "Qualified": 0.20, "Technical Validation": 0.40, "Business Validation": 0.60,
-    "Committed": 0.80, "Launched": 1.00, "Closed Lost": 0.00,
+    "Prospect": 0.10,
+    "Qualified": 0.20,
+    "Technical Validation": 0.40,
+    "Business Validation": 0.60,
+    "Committed": 0.80,
+    "Launched": 1.00,
+    "Closed Lost": 0.00,
 }
 
 
@@ -74,8 +80,14 @@ class PipelineKpis:
 
 def to_float(values: pd.Series) -> pd.Series:
     """Decimal / numeric / null values as float64 (sums of cents stay exact well beyond any pipeline size)."""
-    return pd.to_numeric(values.map(lambda v: None if v is None else float(v)) if values.dtype == object
-                         else values, errors="coerce").astype("float64").fillna(0.0)
+    return (
+        pd.to_numeric(
+            values.map(lambda v: None if v is None else float(v)) if values.dtype == object else values,
+            errors="coerce",
+        )
+        .astype("float64")
+        .fillna(0.0)
+    )
 
 
 def month_of(value: Any) -> str | None:
@@ -128,7 +140,9 @@ def sort_stages(stages: Iterable[str | None]) -> list[str | None]:
 def normalise_pipeline(rows: pd.DataFrame) -> pd.DataFrame:
     """gold.ace_pipeline-shaped rows with spend as float and stable order."""
     out = rows.reindex(columns=PIPELINE_COLUMNS).copy()
-    out["opportunity_count"] = pd.to_numeric(out["opportunity_count"], errors="coerce").fillna(0).astype("int64")
+    out["opportunity_count"] = (
+        pd.to_numeric(out["opportunity_count"], errors="coerce").fillna(0).astype("int64")
+    )
     out["expected_monthly_spend_usd"] = to_float(out["expected_monthly_spend_usd"])
     order = {s: i for i, s in enumerate(sort_stages(out["stage"].tolist()))}
     out["_o"] = out["stage"].map(lambda s: order.get(s, len(order)))
@@ -155,8 +169,13 @@ def filter_stages(rows: pd.DataFrame, filters: PipelineFilters) -> pd.DataFrame:
     return rows[rows["stage"].isin(filters.stages)]
 
 
-def pipeline_kpis(month_rows: pd.DataFrame, shown_rows: pd.DataFrame, *, source: str,
-                  gold_win: Mapping[str, Any] | None = None) -> PipelineKpis:
+def pipeline_kpis(
+    month_rows: pd.DataFrame,
+    shown_rows: pd.DataFrame,
+    *,
+    source: str,
+    gold_win: Mapping[str, Any] | None = None,
+) -> PipelineKpis:
     """KPIs: counts and spend of the shown rows; win rate over every stage of ``month_rows``.
 
     The win rate ignores the stage filter (it is defined over the closed stages). With no other filter the
@@ -184,13 +203,16 @@ def aggregate_opportunities(facts: pd.DataFrame) -> pd.DataFrame:
     """Opportunity-grain facts (stage, target_close_date, usd_monthly) to the gold.ace_pipeline grain."""
     if facts.empty:
         return normalise_pipeline(pd.DataFrame(columns=PIPELINE_COLUMNS))
-    frame = pd.DataFrame({
-        "stage": facts["stage"],
-        "target_close_month": facts["target_close_date"].map(month_of),
-        "usd": to_float(facts["usd_monthly"]) if "usd_monthly" in facts else 0.0,
-    })
+    frame = pd.DataFrame(
+        {
+            "stage": facts["stage"],
+            "target_close_month": facts["target_close_date"].map(month_of),
+            "usd": to_float(facts["usd_monthly"]) if "usd_monthly" in facts else 0.0,
+        }
+    )
     grouped = frame.groupby(["stage", "target_close_month"], dropna=False, sort=False).agg(
-        opportunity_count=("usd", "size"), expected_monthly_spend_usd=("usd", "sum"))
+        opportunity_count=("usd", "size"), expected_monthly_spend_usd=("usd", "sum")
+    )
     out = grouped.reset_index()
     out = out.astype({"stage": object, "target_close_month": object})
     out = out.where(out.notna(), None) if len(out) else out
@@ -219,8 +241,11 @@ def by_stage(rows: pd.DataFrame) -> pd.DataFrame:
     """Count and spend per stage, in pipeline order."""
     if rows.empty:
         return pd.DataFrame(columns=["stage", "opportunity_count", "expected_monthly_spend_usd"])
-    grouped = rows.assign(stage=rows["stage"].fillna(NO_VALUE)).groupby("stage", sort=False)[
-        ["opportunity_count", "expected_monthly_spend_usd"]].sum()
+    grouped = (
+        rows.assign(stage=rows["stage"].fillna(NO_VALUE))
+        .groupby("stage", sort=False)[["opportunity_count", "expected_monthly_spend_usd"]]
+        .sum()
+    )
     order = [s if s is not None else NO_VALUE for s in sort_stages(rows["stage"].tolist())]
     return grouped.reindex([s for s in order if s in grouped.index]).reset_index()
 
@@ -239,9 +264,13 @@ def opportunity_clauses(filters: PipelineFilters, *, stages: bool = True) -> lis
         if filters.include_undated:
             # (lower <= d < upper) OR d IS NULL, as two AND-ed disjunctions
             if lower:
-                clauses.append(AnyOf((Filter("target_close_date", "is null"), Filter("target_close_date", ">=", lower))))
+                clauses.append(
+                    AnyOf((Filter("target_close_date", "is null"), Filter("target_close_date", ">=", lower)))
+                )
             if upper:
-                clauses.append(AnyOf((Filter("target_close_date", "is null"), Filter("target_close_date", "<", upper))))
+                clauses.append(
+                    AnyOf((Filter("target_close_date", "is null"), Filter("target_close_date", "<", upper)))
+                )
         else:
             clauses.append(Filter("target_close_date", "not null"))
             if lower:
@@ -253,8 +282,10 @@ def opportunity_clauses(filters: PipelineFilters, *, stages: bool = True) -> lis
 
 def stale_clauses(as_of: date) -> list[Clause]:
     """Open opportunities whose target close date is before ``as_of``."""
-    return [Filter("target_close_date", "<", as_of),
-            AnyOf((Filter("stage", "is null"), Filter("stage", "not in", tuple(CLOSED_STAGES))))]
+    return [
+        Filter("target_close_date", "<", as_of),
+        AnyOf((Filter("stage", "is null"), Filter("stage", "not in", tuple(CLOSED_STAGES)))),
+    ]
 
 
 def action_required_clauses() -> list[Clause]:
@@ -279,8 +310,11 @@ def health_totals(health: pd.DataFrame) -> dict[str, Any]:
 
 def stage_counts(rows: pd.DataFrame) -> dict[str | None, int]:
     """Opportunities per current stage."""
-    grouped = rows.assign(stage=rows["stage"].where(rows["stage"].notna(), None)).groupby(
-        "stage", dropna=False)["opportunity_count"].sum()
+    grouped = (
+        rows.assign(stage=rows["stage"].where(rows["stage"].notna(), None))
+        .groupby("stage", dropna=False)["opportunity_count"]
+        .sum()
+    )
     return {(None if (isinstance(k, float) and math.isnan(k)) else k): int(v) for k, v in grouped.items()}
 
 
@@ -295,29 +329,47 @@ def stage_conversion(counts: Mapping[str | None, int]) -> pd.DataFrame:
     reached = [sum(int(counts.get(s, 0)) for s in FUNNEL_STAGES[i:]) for i in range(len(FUNNEL_STAGES))]
     for i, stage in enumerate(FUNNEL_STAGES[:-1]):
         nxt = FUNNEL_STAGES[i + 1]
-        rows.append({
-            "from_stage": stage, "to_stage": nxt, "reached_from": reached[i], "reached_to": reached[i + 1],
-            "conversion": reached[i + 1] / reached[i] if reached[i] else None,
-        })
+        rows.append(
+            {
+                "from_stage": stage,
+                "to_stage": nxt,
+                "reached_from": reached[i],
+                "reached_to": reached[i + 1],
+                "conversion": reached[i + 1] / reached[i] if reached[i] else None,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def pipeline_by_segment(opportunities: pd.DataFrame, segment: str) -> pd.DataFrame:
     """Count, USD monthly spend, won / lost and win rate per value of ``segment`` (missing → '(none)')."""
     if opportunities.empty:
-        return pd.DataFrame(columns=[segment, "opportunity_count", "expected_monthly_spend_usd", "won", "lost",
-                                     "win_rate"])
-    frame = pd.DataFrame({
-        segment: opportunities[segment].fillna(NO_VALUE),
-        "usd": to_float(opportunities["usd_monthly"]),
-        "won": (opportunities["stage"] == WON_STAGE).astype(int),
-        "lost": (opportunities["stage"] == LOST_STAGE).astype(int),
-    })
-    out = frame.groupby(segment).agg(opportunity_count=("usd", "size"), expected_monthly_spend_usd=("usd", "sum"),
-                                     won=("won", "sum"), lost=("lost", "sum")).reset_index()
-    out["win_rate"] = [win_rate(w, lo) for w, lo in zip(out["won"], out["lost"])]
+        return pd.DataFrame(
+            columns=[segment, "opportunity_count", "expected_monthly_spend_usd", "won", "lost", "win_rate"]
+        )
+    frame = pd.DataFrame(
+        {
+            segment: opportunities[segment].fillna(NO_VALUE),
+            "usd": to_float(opportunities["usd_monthly"]),
+            "won": (opportunities["stage"] == WON_STAGE).astype(int),
+            "lost": (opportunities["stage"] == LOST_STAGE).astype(int),
+        }
+    )
+    out = (
+        frame.groupby(segment)
+        .agg(
+            opportunity_count=("usd", "size"),
+            expected_monthly_spend_usd=("usd", "sum"),
+            won=("won", "sum"),
+            lost=("lost", "sum"),
+        )
+        .reset_index()
+    )
+    out["win_rate"] = [win_rate(w, lo) for w, lo in zip(out["won"], out["lost"], strict=False)]
     out["expected_monthly_spend_usd"] = out["expected_monthly_spend_usd"].round(2)
-    return out.sort_values(["expected_monthly_spend_usd", segment], ascending=[False, True]).reset_index(drop=True)
+    return out.sort_values(["expected_monthly_spend_usd", segment], ascending=[False, True]).reset_index(
+        drop=True
+    )
 
 
 def spend_forecast(rows: pd.DataFrame, weights: Mapping[str, float] | None = None) -> pd.DataFrame:
@@ -329,14 +381,20 @@ def spend_forecast(rows: pd.DataFrame, weights: Mapping[str, float] | None = Non
     weights = dict(DEFAULT_STAGE_WEIGHTS if weights is None else weights)
     dated = rows[rows["target_close_month"].notna()]
     if dated.empty:
-        return pd.DataFrame(columns=["target_close_month", "unweighted_usd", "weighted_usd", "cumulative_weighted_usd"])
-    frame = pd.DataFrame({
-        "target_close_month": dated["target_close_month"],
-        "unweighted_usd": to_float(dated["expected_monthly_spend_usd"]),
-        "weight": dated["stage"].map(lambda s: float(weights.get(s, 0.0))),
-    })
+        return pd.DataFrame(
+            columns=["target_close_month", "unweighted_usd", "weighted_usd", "cumulative_weighted_usd"]
+        )
+    frame = pd.DataFrame(
+        {
+            "target_close_month": dated["target_close_month"],
+            "unweighted_usd": to_float(dated["expected_monthly_spend_usd"]),
+            "weight": dated["stage"].map(lambda s: float(weights.get(s, 0.0))),
+        }
+    )
     frame["weighted_usd"] = frame["unweighted_usd"] * frame["weight"]
-    out = frame.groupby("target_close_month", sort=True)[["unweighted_usd", "weighted_usd"]].sum().reset_index()
+    out = (
+        frame.groupby("target_close_month", sort=True)[["unweighted_usd", "weighted_usd"]].sum().reset_index()
+    )
     out["unweighted_usd"] = out["unweighted_usd"].round(2)
     out["weighted_usd"] = out["weighted_usd"].round(2)
     out["cumulative_weighted_usd"] = out["weighted_usd"].cumsum().round(2)
@@ -365,8 +423,9 @@ def age_text(last: datetime | None, now: datetime) -> str:
     return f"{int(seconds // 86400)} d"
 
 
-def table_overview(stats: Sequence[Any], last_runs: Mapping[str, datetime], now: datetime,
-                   layers: Sequence[str] = ()) -> pd.DataFrame:
+def table_overview(
+    stats: Sequence[Any], last_runs: Mapping[str, datetime], now: datetime, layers: Sequence[str] = ()
+) -> pd.DataFrame:
     """One row per table with the tenant's rows, files, last write, last successful run and freshness."""
     rows = []
     for s in stats:
@@ -374,14 +433,35 @@ def table_overview(stats: Sequence[Any], last_runs: Mapping[str, datetime], now:
         if layers and layer not in layers:
             continue
         last_run = last_runs.get(s.table)
-        rows.append({
-            "layer": layer, "table": s.table, "rows": s.rows, "files": s.files, "size_bytes": s.size_bytes,
-            "last_written_at": s.last_modified, "last_successful_run_at": last_run,
-            "freshness": freshness(s.last_modified, now), "age": age_text(s.last_modified, now),
-            "version": s.version,
-        })
-    return pd.DataFrame(rows, columns=["layer", "table", "rows", "files", "size_bytes", "last_written_at",
-                                       "last_successful_run_at", "freshness", "age", "version"])
+        rows.append(
+            {
+                "layer": layer,
+                "table": s.table,
+                "rows": s.rows,
+                "files": s.files,
+                "size_bytes": s.size_bytes,
+                "last_written_at": s.last_modified,
+                "last_successful_run_at": last_run,
+                "freshness": freshness(s.last_modified, now),
+                "age": age_text(s.last_modified, now),
+                "version": s.version,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "layer",
+            "table",
+            "rows",
+            "files",
+            "size_bytes",
+            "last_written_at",
+            "last_successful_run_at",
+            "freshness",
+            "age",
+            "version",
+        ],
+    )
 
 
 def rows_per_layer(overview: pd.DataFrame) -> pd.DataFrame:
@@ -390,8 +470,9 @@ def rows_per_layer(overview: pd.DataFrame) -> pd.DataFrame:
     return overview.groupby("layer", sort=False)["rows"].sum().reset_index()
 
 
-def last_successful_runs(lineage: pd.DataFrame, ingestion_runs: pd.DataFrame,
-                         bronze_tables: Sequence[str]) -> dict[str, datetime]:
+def last_successful_runs(
+    lineage: pd.DataFrame, ingestion_runs: pd.DataFrame, bronze_tables: Sequence[str]
+) -> dict[str, datetime]:
     """Per table, when a job last produced it: lineage edges for silver/gold, succeeded ingestion runs for bronze."""
     out: dict[str, datetime] = {}
     if not lineage.empty:
@@ -413,48 +494,85 @@ def quality_over_time(results: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=["run_id", "table_name", "validated_at", "passed", "failed", "run"])
     frame = results.assign(passed=results["success"].fillna(False).astype(bool).astype(int))
     frame["failed"] = 1 - frame["passed"]
-    out = frame.groupby(["run_id", "table_name"]).agg(
-        validated_at=("validated_at", "min"), passed=("passed", "sum"), failed=("failed", "sum")).reset_index()
+    out = (
+        frame.groupby(["run_id", "table_name"])
+        .agg(validated_at=("validated_at", "min"), passed=("passed", "sum"), failed=("failed", "sum"))
+        .reset_index()
+    )
     out = out.sort_values(["validated_at", "table_name"]).reset_index(drop=True)
-    out["run"] = [f"{pd.Timestamp(t):%Y-%m-%d %H:%M} {r}" for t, r in zip(out["validated_at"], out["run_id"])]
+    out["run"] = [f"{pd.Timestamp(t):%Y-%m-%d %H:%M} {r}" for t, r in zip(out["validated_at"], out["run_id"], strict=False)]
     return out
 
 
 def failing_expectations(results: pd.DataFrame) -> pd.DataFrame:
     """The expectations that failed, newest first."""
-    cols = ["validated_at", "table_name", "expectation", "column_name", "action", "unexpected_count",
-            "element_count", "run_id"]
+    cols = [
+        "validated_at",
+        "table_name",
+        "expectation",
+        "column_name",
+        "action",
+        "unexpected_count",
+        "element_count",
+        "run_id",
+    ]
     if results.empty:
         return pd.DataFrame(columns=cols)
     failed = results[~results["success"].fillna(False).astype(bool)]
-    return failed.reindex(columns=cols).sort_values(["validated_at", "table_name"], ascending=[False, True]) \
+    return (
+        failed.reindex(columns=cols)
+        .sort_values(["validated_at", "table_name"], ascending=[False, True])
         .reset_index(drop=True)
+    )
 
 
 def quarantine_summary(quarantine: pd.DataFrame) -> pd.DataFrame:
     """Quarantined records per entity and reason."""
     if quarantine.empty:
         return pd.DataFrame(columns=["entity", "reason", "records"])
-    frame = quarantine.assign(entity=quarantine["entity"].fillna(NO_VALUE), reason=quarantine["reason"].fillna(NO_VALUE))
-    return frame.groupby(["entity", "reason"]).size().rename("records").reset_index() \
-        .sort_values(["records", "entity", "reason"], ascending=[False, True, True]).reset_index(drop=True)
+    frame = quarantine.assign(
+        entity=quarantine["entity"].fillna(NO_VALUE), reason=quarantine["reason"].fillna(NO_VALUE)
+    )
+    return (
+        frame.groupby(["entity", "reason"])
+        .size()
+        .rename("records")
+        .reset_index()
+        .sort_values(["records", "entity", "reason"], ascending=[False, True, True])
+        .reset_index(drop=True)
+    )
 
 
 def lineage_dot(edges: pd.DataFrame, highlight: Iterable[str] = ()) -> str | None:
     """A Graphviz DOT digraph of table-level lineage (None when there are no edges)."""
     if edges.empty:
         return None
-    pairs = sorted({(str(a), str(b)) for a, b in zip(edges["input_table"], edges["output_table"])
-                    if a is not None and b is not None})
+    pairs = sorted(
+        {
+            (str(a), str(b))
+            for a, b in zip(edges["input_table"], edges["output_table"], strict=False)
+            if a is not None and b is not None
+        }
+    )
     if not pairs:
         return None
     marked = set(highlight)
     nodes = sorted({n for p in pairs for n in p})
-    colours = {"bronze": "#cd7f32", "silver": "#c0c0c0", "gold": "#ffd700", "platinum": "#e5e4e2", "ops": "#9fc5e8"}
-    lines = ["digraph lineage {", '  rankdir="LR";', '  node [shape=box, style="rounded,filled", fontsize=11];']
+    colours = {
+        "bronze": "#cd7f32",
+        "silver": "#c0c0c0",
+        "gold": "#ffd700",
+        "platinum": "#e5e4e2",
+        "ops": "#9fc5e8",
+    }
+    lines = [
+        "digraph lineage {",
+        '  rankdir="LR";',
+        '  node [shape=box, style="rounded,filled", fontsize=11];',
+    ]
     for n in nodes:
         colour = colours.get(n.split(".", 1)[0], "#ffffff")
-        pen = ', penwidth=3' if n in marked else ""
+        pen = ", penwidth=3" if n in marked else ""
         lines.append(f"  {json.dumps(n)} [fillcolor={json.dumps(colour)}{pen}];")
     lines += [f"  {json.dumps(a)} -> {json.dumps(b)};" for a, b in pairs]
     lines.append("}")

@@ -1,4 +1,5 @@
 """Streamlit glue shared by the pages: sign-in gate, tenant picker, cached queries, tables with CSV, empty states."""
+
 from __future__ import annotations
 
 import logging
@@ -47,7 +48,9 @@ def current_reader() -> LakeReader:
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, show_spinner=False, max_entries=512)
-def _cached(name: str, source_id: str, tenant: str, args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]) -> Any:
+def _cached(
+    name: str, source_id: str, tenant: str, args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]
+) -> Any:
     fn: Callable[..., Any] = getattr(datasets, name)
     return fn(_readers[source_id], tenant, *args, **dict(kwargs))
 
@@ -96,12 +99,18 @@ def tenant_access() -> TenantAccess:
 
 def _sign_in_form() -> None:
     st.title(APP_TITLE)
-    st.write("Sign in with a control-plane **API key** (`lh.<tenant>.<key id>.<secret>`) or a **bearer token** "
-             "issued by the control plane. You will see only the tenants its policy lets you read.")
+    st.write(
+        "Sign in with a control-plane **API key** (`lh.<tenant>.<key id>.<secret>`) or a **bearer token** "
+        "issued by the control plane. You will see only the tenants its policy lets you read."
+    )
     error = st.session_state.pop("_signin_error", None)
     with st.form("signin", clear_on_submit=True):
-        credential = st.text_input("API key or token", type="password", key="signin_credential",
-                                   placeholder="lh.acme.k0123456789abcdef.…")
+        credential = st.text_input(
+            "API key or token",
+            type="password",
+            key="signin_credential",
+            placeholder="lh.acme.k0123456789abcdef.…",
+        )
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
         try:
@@ -143,19 +152,27 @@ def signed_in_viewer() -> Viewer:
 def _pick_tenant(viewer: Viewer) -> str:
     tenants = list(viewer.tenants)
     if not tenants:
-        st.warning(f"Signed in as {viewer.subject} ({viewer.role}), but the policy lets you read no tenant's data.")
+        st.warning(
+            f"Signed in as {viewer.subject} ({viewer.role}), but the policy lets you read no tenant's data."
+        )
         st.stop()
     current = st.session_state.get("_tenant")
     if current not in tenants:
         current = viewer.home_tenant if viewer.home_tenant in tenants else tenants[0]
     if len(tenants) > 1:
+
         def label(t: str) -> str:
             name = viewer.tenant_names.get(t)
             return f"{name} ({t})" if name and name != t else t
 
-        choice = st.sidebar.selectbox("Tenant", tenants, index=tenants.index(current), format_func=label,
-                                      key="tenant_picker",
-                                      help="Platform admins and admins of a parent tenant can switch tenant.")
+        choice = st.sidebar.selectbox(
+            "Tenant",
+            tenants,
+            index=tenants.index(current),
+            format_func=label,
+            key="tenant_picker",
+            help="Platform admins and admins of a parent tenant can switch tenant.",
+        )
     else:
         st.sidebar.markdown(f"**Tenant:** `{current}`")
         choice = current
@@ -170,12 +187,16 @@ def page(title: str, icon: str) -> PageContext:
     st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=icon, layout="wide")
     viewer = signed_in_viewer()
     tenant = _pick_tenant(viewer)
-    if not viewer.may_read(tenant):  # the picker only offers readable tenants; never trust session state blindly
+    if not viewer.may_read(
+        tenant
+    ):  # the picker only offers readable tenants; never trust session state blindly
         st.error(f"Not allowed to read tenant {tenant!r}.")
         st.stop()
     with st.sidebar:
-        st.caption(f"Signed in as **{viewer.subject}** · role **{viewer.role}** · cleared for "
-                   f"**{viewer.clearance}** data")
+        st.caption(
+            f"Signed in as **{viewer.subject}** · role **{viewer.role}** · cleared for "
+            f"**{viewer.clearance}** data"
+        )
         left, right = st.columns(2)
         if left.button("Refresh data", key="refresh", help=f"Data is cached for {CACHE_TTL_SECONDS} s"):
             clear_cache()
@@ -226,14 +247,23 @@ def empty_state(message: str, hint: str | None = None) -> None:
     st.info(message + (f"\n\n{hint}" if hint else ""), icon=":material/inbox:")
 
 
-def table(frame: pd.DataFrame | None, *, key: str, file_name: str, empty: str = "No rows.",
-          caption: str | None = None, column_config: dict[str, Any] | None = None,
-          csv: Callable[[], bytes] | None = None) -> None:
+def table(
+    frame: pd.DataFrame | None,
+    *,
+    key: str,
+    file_name: str,
+    empty: str = "No rows.",
+    caption: str | None = None,
+    column_config: dict[str, Any] | None = None,
+    csv: Callable[[], bytes] | None = None,
+) -> None:
     """A dataframe with a CSV download button (of ``frame``, or of what ``csv`` builds), or an empty state."""
     if frame is None or frame.empty:
         st.caption(f"_{empty}_")
         return
-    config = {c: st.column_config.NumberColumn(c, format="dollar") for c in frame.columns if c.endswith("_usd")}
+    config = {
+        c: st.column_config.NumberColumn(c, format="dollar") for c in frame.columns if c.endswith("_usd")
+    }
     config.update(column_config or {})
     st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
     if caption:
@@ -244,5 +274,11 @@ def table(frame: pd.DataFrame | None, *, key: str, file_name: str, empty: str = 
         def csv() -> bytes:
             return data.to_csv(index=False).encode("utf-8")
 
-    st.download_button("Download CSV", data=csv,
-                       file_name=f"{file_name}.csv", mime="text/csv", key=f"csv_{key}", icon=":material/download:")
+    st.download_button(
+        "Download CSV",
+        data=csv,
+        file_name=f"{file_name}.csv",
+        mime="text/csv",
+        key=f"csv_{key}",
+        icon=":material/download:",
+    )

@@ -1,4 +1,5 @@
-"""Pipeline health: per table freshness and rows, quarantine, data quality over time, ingestion runs, lineage."""  # noqa: N999 - Streamlit page file names
+"""Pipeline health: per table freshness and rows, quarantine, data quality over time, ingestion runs, lineage."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -23,8 +24,11 @@ if not any(s.exists for s in stats):
     )
     st.stop()
 
-present_layers = [layer for layer in ("bronze", "silver", "gold", "platinum", "ops")
-                  if any(s.exists and s.table.startswith(f"{layer}.") for s in stats)]
+present_layers = [
+    layer
+    for layer in ("bronze", "silver", "gold", "platinum", "ops")
+    if any(s.exists and s.table.startswith(f"{layer}.") for s in stats)
+]
 with st.sidebar:
     st.header("Filters")
     layers = st.multiselect("Layer", present_layers, key=f"h_layers_{tenant}", placeholder="All layers")
@@ -51,9 +55,14 @@ k2.metric("Rows", P.format_count(int(overview["rows"].sum())), help="Rows of the
 k3.metric("Quarantined records", P.format_count(len(quarantine)))
 k4.metric("Failing expectations", P.format_count(len(failing)), help=f"{window.lower()}")
 k5.metric("Failed ingestion runs", P.format_count(len(failed_runs)), help=f"{window.lower()}")
-st.caption("Last successful ingestion: "
-           + (f"{last_success:%Y-%m-%d %H:%M} UTC ({P.age_text(last_success.to_pydatetime(), current)} ago)"
-              if last_success is not None else "none recorded"))
+st.caption(
+    "Last successful ingestion: "
+    + (
+        f"{last_success:%Y-%m-%d %H:%M} UTC ({P.age_text(last_success.to_pydatetime(), current)} ago)"
+        if last_success is not None
+        else "none recorded"
+    )
+)
 
 # ------------------------------------------------------------------------------------------------ tables
 st.subheader("Tables")
@@ -62,8 +71,12 @@ if overview.empty:
 else:
     left, right = st.columns([3, 1])
     with left:
-        ui.table(overview, key="tables", file_name=f"{tenant}_tables",
-                 column_config={"size_bytes": st.column_config.NumberColumn("size_bytes", format="%d B")})
+        ui.table(
+            overview,
+            key="tables",
+            file_name=f"{tenant}_tables",
+            column_config={"size_bytes": st.column_config.NumberColumn("size_bytes", format="%d B")},
+        )
     right.altair_chart(charts.rows_per_layer(P.rows_per_layer(overview)), width="stretch")
     stale = overview[overview["freshness"] == "stale"]
     if len(stale):
@@ -76,30 +89,44 @@ if quarantine.empty:
 else:
     left, right = st.columns([2, 3])
     with left:
-        ui.table(P.quarantine_summary(quarantine), key="quarantine_summary", file_name=f"{tenant}_quarantine_summary")
+        ui.table(
+            P.quarantine_summary(quarantine),
+            key="quarantine_summary",
+            file_name=f"{tenant}_quarantine_summary",
+        )
     with right:
-        ui.table(quarantine, key="quarantine", file_name=f"{tenant}_quarantine",
-                 caption="Payloads stay in bronze; only ids and reasons are shown here.")
+        ui.table(
+            quarantine,
+            key="quarantine",
+            file_name=f"{tenant}_quarantine",
+            caption="Payloads stay in bronze; only ids and reasons are shown here.",
+        )
 
 # ------------------------------------------------------------------------------------------ data quality
 st.subheader("Data quality")
 if dq.empty:
     ui.empty_state(f"No quality results ({window.lower()}).")
 else:
-    tables = ["All tables"] + sorted(dq["table_name"].dropna().unique().tolist())
+    tables = ["All tables", *sorted(dq["table_name"].dropna().unique().tolist())]
     chosen = st.selectbox("Table", tables, key=f"h_dq_table_{tenant}")
     if chosen != "All tables":
         dq = dq[dq["table_name"] == chosen]
         failing = P.failing_expectations(dq)
     st.altair_chart(charts.quality_over_time(P.quality_over_time(dq)), width="stretch")
     st.markdown(f"**Failing expectations** ({len(failing):,})")
-    ui.table(failing, key="failing", file_name=f"{tenant}_failing_expectations", empty="All expectations passed.")
+    ui.table(
+        failing, key="failing", file_name=f"{tenant}_failing_expectations", empty="All expectations passed."
+    )
     issues = P.recent(data["dq_issue"], "observed_at", since)
     if chosen != "All tables" and len(issues):
         issues = issues[issues["table_name"] == chosen]
     with st.expander(f"Data quality issues with sample keys ({len(issues):,})"):
-        ui.table(issues.drop(columns=["tenant_id"], errors="ignore"), key="issues",
-                 file_name=f"{tenant}_dq_issues", empty="No issues.")
+        ui.table(
+            issues.drop(columns=["tenant_id"], errors="ignore"),
+            key="issues",
+            file_name=f"{tenant}_dq_issues",
+            empty="No issues.",
+        )
 
 # ---------------------------------------------------------------------------------------- ingestion runs
 st.subheader("Ingestion runs")
@@ -107,9 +134,13 @@ if runs.empty:
     ui.empty_state(f"No ingestion runs ({window.lower()}).")
 else:
     for _, run in failed_runs.head(5).iterrows():
-        st.error(f"{run['ingestion_run_id']} ({run['status']}, started {run['started_at']:%Y-%m-%d %H:%M}): "
-                 f"{run['error'] or 'no error message'}")
-    ui.table(runs.drop(columns=["tenant_id"], errors="ignore"), key="runs", file_name=f"{tenant}_ingestion_runs")
+        st.error(
+            f"{run['ingestion_run_id']} ({run['status']}, started {run['started_at']:%Y-%m-%d %H:%M}): "
+            f"{run['error'] or 'no error message'}"
+        )
+    ui.table(
+        runs.drop(columns=["tenant_id"], errors="ignore"), key="runs", file_name=f"{tenant}_ingestion_runs"
+    )
 
 # ------------------------------------------------------------------------------------------------ lineage
 st.subheader("Lineage")
@@ -118,10 +149,18 @@ if dot is None:
     ui.empty_state("No lineage recorded for this tenant yet.")
 else:
     st.graphviz_chart(dot)
-    edges = data["lineage"].drop(columns=["tenant_id"], errors="ignore").sort_values("recorded_at", ascending=False)
+    edges = (
+        data["lineage"]
+        .drop(columns=["tenant_id"], errors="ignore")
+        .sort_values("recorded_at", ascending=False)
+    )
     with st.expander(f"Lineage edges ({len(edges):,})"):
         ui.table(edges, key="lineage", file_name=f"{tenant}_lineage_edges")
 
 st.subheader("Watermarks")
-ui.table(data["watermarks"].drop(columns=["tenant_id"], errors="ignore"), key="watermarks",
-         file_name=f"{tenant}_watermarks", empty="No watermarks recorded.")
+ui.table(
+    data["watermarks"].drop(columns=["tenant_id"], errors="ignore"),
+    key="watermarks",
+    file_name=f"{tenant}_watermarks",
+    empty="No watermarks recorded.",
+)

@@ -4,6 +4,7 @@ Also home of ``quota_gate``, the wiring through which ``lakehouse ingest partner
 pipeline run`` reserve quota before they start. ``control_plane`` is imported lazily, inside command functions
 only (``lakehouse`` itself never imports it).
 """
+
 from __future__ import annotations
 
 import getpass
@@ -20,8 +21,10 @@ from rich.table import Table
 
 from lakehouse.errors import BadInput
 
-actions_app = typer.Typer(help="Approval-gated Partner Central writes: request → approve → execute, exactly once.",
-                          no_args_is_help=True)
+actions_app = typer.Typer(
+    help="Approval-gated Partner Central writes: request → approve → execute, exactly once.",
+    no_args_is_help=True,
+)
 console = Console()
 err = Console(stderr=True)
 
@@ -40,22 +43,30 @@ def _default_user() -> str:
     return os.environ.get("LAKEHOUSE_USER") or getpass.getuser()
 
 
-AS_USER = typer.Option(None, "--as", help="Who is acting: a user of the tenant in the control plane "
-                       "(default: $LAKEHOUSE_USER, else the OS user).")
+AS_USER = typer.Option(
+    None,
+    "--as",
+    help="Who is acting: a user of the tenant in the control plane "
+    "(default: $LAKEHOUSE_USER, else the OS user).",
+)
 
 
 def quota_gate(tenant_id: str) -> Any:
     """The control plane's quota gate for a CLI run of ``tenant_id`` (warnings go to stderr)."""
     from control_plane.quotas.local import local_quota_gate
 
-    return local_quota_gate(tenant_id, warn=lambda msg: err.print(f"[yellow]warning[/]: {msg}", soft_wrap=True,
-                                                                   highlight=False))
+    return local_quota_gate(
+        tenant_id, warn=lambda msg: err.print(f"[yellow]warning[/]: {msg}", soft_wrap=True, highlight=False)
+    )
 
 
 def release_warning(exc: Exception) -> None:
     """A run finished but its reservation could not be released (it expires with its lease)."""
-    err.print(f"[yellow]warning[/]: could not release the quota reservation or record usage: {exc}", soft_wrap=True,
-              highlight=False)
+    err.print(
+        f"[yellow]warning[/]: could not release the quota reservation or record usage: {exc}",
+        soft_wrap=True,
+        highlight=False,
+    )
 
 
 def _payload(path: str) -> Any:
@@ -72,11 +83,22 @@ def _payload(path: str) -> Any:
 def _row(row: Any) -> dict[str, Any]:
     from control_plane.approvals.service import effective_status
 
-    return {"id": row.id, "tenant_id": row.tenant_id, "action": row.action, "target": row.target,
-            "status": effective_status(row), "mode": row.mode, "requested_by": row.requested_by,
-            "decided_by": row.decided_by, "expires_at": row.expires_at.isoformat(), "attempts": row.attempts,
-            "payload_sha256": row.payload_sha256, "reason": row.reason, "last_error": row.last_error,
-            "result": row.result}
+    return {
+        "id": row.id,
+        "tenant_id": row.tenant_id,
+        "action": row.action,
+        "target": row.target,
+        "status": effective_status(row),
+        "mode": row.mode,
+        "requested_by": row.requested_by,
+        "decided_by": row.decided_by,
+        "expires_at": row.expires_at.isoformat(),
+        "attempts": row.attempts,
+        "payload_sha256": row.payload_sha256,
+        "reason": row.reason,
+        "last_error": row.last_error,
+        "result": row.result,
+    }
 
 
 def _show(rows: list[dict[str, Any]], title: str) -> None:
@@ -91,12 +113,22 @@ def _show(rows: list[dict[str, Any]], title: str) -> None:
 
 @actions_app.command("request")
 def request(
-    tenant: str = typer.Option(..., "--tenant", help="Tenant whose Partner Central account the action changes."),
-    action: str = typer.Option(..., "--action", help="create-opportunity, update-opportunity, accept-invitation or "
-                               "reject-invitation (or the full partner_central.* name)."),
-    payload: str = typer.Option(..., "--payload", help="JSON file with the action's payload ('-' for stdin)."),
+    tenant: str = typer.Option(
+        ..., "--tenant", help="Tenant whose Partner Central account the action changes."
+    ),
+    action: str = typer.Option(
+        ...,
+        "--action",
+        help="create-opportunity, update-opportunity, accept-invitation or "
+        "reject-invitation (or the full partner_central.* name).",
+    ),
+    payload: str = typer.Option(
+        ..., "--payload", help="JSON file with the action's payload ('-' for stdin)."
+    ),
     reason: str = typer.Option(..., "--reason", help="Why (audited)."),
-    target: str | None = typer.Option(None, "--target", help="What the action changes (default: from the payload)."),
+    target: str | None = typer.Option(
+        None, "--target", help="What the action changes (default: from the payload)."
+    ),
     user: str | None = AS_USER,
 ) -> None:
     """Request approval for an action; prints the approval id an approver decides on."""
@@ -104,12 +136,16 @@ def request(
 
     body = _payload(payload)
     with LocalApprovals.open() as local:
-        row = local.request(tenant, action=action, payload=body, target=target, reason=reason,
-                            user_id=user or _default_user())
+        row = local.request(
+            tenant, action=action, payload=body, target=target, reason=reason, user_id=user or _default_user()
+        )
         data = _row(row)
-    console.print(f"approval [bold]{data['id']}[/] {data['status']} · {data['action']} on {data['target']} · "
-                  f"payload sha256 {data['payload_sha256'][:16]}… · expires {data['expires_at']}", highlight=False,
-                  soft_wrap=True)
+    console.print(
+        f"approval [bold]{data['id']}[/] {data['status']} · {data['action']} on {data['target']} · "
+        f"payload sha256 {data['payload_sha256'][:16]}… · expires {data['expires_at']}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _decide(approval_id: str, approve: bool, user: str | None, reason: str | None) -> None:
@@ -122,25 +158,31 @@ def _decide(approval_id: str, approve: bool, user: str | None, reason: str | Non
 
 
 @actions_app.command("approve")
-def approve(approval_id: str = typer.Argument(..., help="The approval id."),
-            reason: str | None = typer.Option(None, "--reason", help="Why (audited)."),
-            user: str | None = AS_USER) -> None:
+def approve(
+    approval_id: str = typer.Argument(..., help="The approval id."),
+    reason: str | None = typer.Option(None, "--reason", help="Why (audited)."),
+    user: str | None = AS_USER,
+) -> None:
     """Approve a pending request (a user with the approver role who is not the requester)."""
     _decide(approval_id, True, user, reason)
 
 
 @actions_app.command("reject")
-def reject(approval_id: str = typer.Argument(..., help="The approval id."),
-           reason: str = typer.Option(..., "--reason", help="Why (audited)."),
-           user: str | None = AS_USER) -> None:
+def reject(
+    approval_id: str = typer.Argument(..., help="The approval id."),
+    reason: str = typer.Option(..., "--reason", help="Why (audited)."),
+    user: str | None = AS_USER,
+) -> None:
     """Reject a pending request (approver role; not the requester)."""
     _decide(approval_id, False, user, reason)
 
 
 @actions_app.command("list")
-def list_(tenant: Annotated[str, typer.Option("--tenant")],
-          status: Annotated[Status | None, typer.Option("--status", help="Only requests in this status.")] = None,
-          as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False) -> None:
+def list_(
+    tenant: Annotated[str, typer.Option("--tenant")],
+    status: Annotated[Status | None, typer.Option("--status", help="Only requests in this status.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
+) -> None:
     """The tenant's approval requests, newest first."""
     from control_plane.approvals.local import LocalApprovals
 
@@ -157,15 +199,23 @@ def list_(tenant: Annotated[str, typer.Option("--tenant")],
 def execute(
     approval_id: str = typer.Argument(..., help="The approval id."),
     user: str | None = AS_USER,
-    endpoint_url: str | None = typer.Option(None, "--endpoint-url", envvar="LAKEHOUSE_PARTNER_CENTRAL_ENDPOINT_URL",
-                                            help="Partner Central endpoint (e.g. the local sandbox)."),
+    endpoint_url: str | None = typer.Option(
+        None,
+        "--endpoint-url",
+        envvar="LAKEHOUSE_PARTNER_CENTRAL_ENDPOINT_URL",
+        help="Partner Central endpoint (e.g. the local sandbox).",
+    ),
     role_arn: str | None = typer.Option(None, "--role-arn", envvar="LAKEHOUSE_PARTNER_CENTRAL_ROLE_ARN"),
-    external_id: str | None = typer.Option(None, "--external-id", envvar="LAKEHOUSE_PARTNER_CENTRAL_EXTERNAL_ID"),
-    sts_endpoint_url: str | None = typer.Option(None, "--sts-endpoint-url",
-                                                envvar="LAKEHOUSE_PARTNER_CENTRAL_STS_ENDPOINT_URL"),
+    external_id: str | None = typer.Option(
+        None, "--external-id", envvar="LAKEHOUSE_PARTNER_CENTRAL_EXTERNAL_ID"
+    ),
+    sts_endpoint_url: str | None = typer.Option(
+        None, "--sts-endpoint-url", envvar="LAKEHOUSE_PARTNER_CENTRAL_STS_ENDPOINT_URL"
+    ),
     region: str = typer.Option("us-east-1", "--region"),
-    bronze: bool = typer.Option(True, "--bronze/--no-bronze", help="Land the step results in "
-                                "bronze.partner_central_write_result."),
+    bronze: bool = typer.Option(
+        True, "--bronze/--no-bronze", help="Land the step results in bronze.partner_central_write_result."
+    ),
 ) -> None:
     """Execute an approved action once (Create → Associate → Start engagement, Update, Accept/Reject)."""
     from control_plane.approvals.local import LocalApprovals
@@ -184,30 +234,68 @@ def execute(
         else:
             from lakehouse.connectors.partner_central import ConnectorConfig, PartnerCentralReader
 
-            reader = PartnerCentralReader.from_config(ConnectorConfig(
-                region=region, endpoint_url=endpoint_url, role_arn=role_arn, external_id=external_id,
-                sts_endpoint_url=(sts_endpoint_url or endpoint_url) if role_arn else None))
-        with guarded_run(quota_gate(tenant), tenant, "partner_central_write", run_id=f"{approval_id}.{row.attempts + 1}",
-                         source="partner_central_write", on_release_error=release_warning) as guard:
+            reader = PartnerCentralReader.from_config(
+                ConnectorConfig(
+                    region=region,
+                    endpoint_url=endpoint_url,
+                    role_arn=role_arn,
+                    external_id=external_id,
+                    sts_endpoint_url=(sts_endpoint_url or endpoint_url) if role_arn else None,
+                )
+            )
+        with guarded_run(
+            quota_gate(tenant),
+            tenant,
+            "partner_central_write",
+            run_id=f"{approval_id}.{row.attempts + 1}",
+            source="partner_central_write",
+            on_release_error=release_warning,
+        ) as guard:
             if bronze:
                 from lakehouse.engine import get_spark
 
                 results = BronzeWriteResults(get_spark(), TenantScope.for_tenant(tenant))
-            writer = PartnerCentralWriter(reader, tenant_id=tenant, gate=local.gate(tenant), audit=local.audit(),
-                                          results=results, validator=validator)
+            writer = PartnerCentralWriter(
+                reader,
+                tenant_id=tenant,
+                gate=local.gate(tenant),
+                audit=local.audit(),
+                results=results,
+                validator=validator,
+            )
             try:
                 outcome = writer.execute(approval_id, executor=who.subject)
             finally:
                 guard.usage = Usage(api_calls=reader.stats.total if reader is not None else 0)
     table = Table(title=f"approval {approval_id} · {outcome.action} · {outcome.status}")
-    for column in ("step", "operation", "status", "entity", "task", "task status", "engagement", "reason code"):
+    for column in (
+        "step",
+        "operation",
+        "status",
+        "entity",
+        "task",
+        "task status",
+        "engagement",
+        "reason code",
+    ):
         table.add_column(column)
     for s in outcome.steps:
-        table.add_row(s.step, s.operation, s.status, s.entity_id or "", s.task_id or "", s.task_status or "",
-                      s.engagement_id or "", s.reason_code or "")
+        table.add_row(
+            s.step,
+            s.operation,
+            s.status,
+            s.entity_id or "",
+            s.task_id or "",
+            s.task_status or "",
+            s.engagement_id or "",
+            s.reason_code or "",
+        )
     console.print(table)
-    console.print(f"{outcome.api_calls} API call(s); result: {json.dumps(outcome.result, sort_keys=True, default=str)}",
-                  highlight=False, soft_wrap=True)
+    console.print(
+        f"{outcome.api_calls} API call(s); result: {json.dumps(outcome.result, sort_keys=True, default=str)}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def register(app: typer.Typer) -> None:

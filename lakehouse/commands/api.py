@@ -1,4 +1,5 @@
 """``lakehouse api``: serve the control-plane API with uvicorn (``control_plane`` is imported lazily)."""
+
 from __future__ import annotations
 
 import typer
@@ -24,8 +25,14 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         # asyncio sets TCP_NODELAY on accepted sockets; uvicorn writes each response itself.
-        uvicorn.run("control_plane.app:create_app", factory=True, host=host, port=port, log_level=log_level,
-                    access_log=False)
+        uvicorn.run(
+            "control_plane.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=False,
+        )
 
     @api_app.command("create-admin-key")
     def create_admin_key(

@@ -1,4 +1,5 @@
 """``lakehouse dashboards``: serve the Streamlit dashboards on 127.0.0.1."""
+
 from __future__ import annotations
 
 import typer
@@ -20,7 +21,9 @@ def locate_app() -> tuple[str, str]:
         home = package / "Home.py"
         if home.is_file():
             return str(home), str(package.parent)
-    raise BadInput("the dashboards are not installed: dashboards/Home.py was not found next to the lakehouse package")
+    raise BadInput(
+        "the dashboards are not installed: dashboards/Home.py was not found next to the lakehouse package"
+    )
 
 
 def streamlit_command(port: int, home: str) -> list[str]:
@@ -28,20 +31,34 @@ def streamlit_command(port: int, home: str) -> list[str]:
     import sys
 
     return [
-        sys.executable, "-m", "streamlit", "run", home,
-        "--server.address", "127.0.0.1",
-        "--server.port", str(port),
-        "--server.headless", "true",
-        "--server.fileWatcherType", "none",
-        "--browser.gatherUsageStats", "false",
-        "--client.toolbarMode", "minimal",
-        "--browser.serverAddress", "127.0.0.1",
-        "--browser.serverPort", str(port),
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        home,
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "minimal",
+        "--browser.serverAddress",
+        "127.0.0.1",
+        "--browser.serverPort",
+        str(port),
     ]
 
 
 def dashboards(
-    port: int = typer.Option(8501, "--port", "-p", min=1, max=65535, help="Port to listen on (127.0.0.1 only)"),
+    port: int = typer.Option(
+        8501, "--port", "-p", min=1, max=65535, help="Port to listen on (127.0.0.1 only)"
+    ),
 ) -> None:
     """Serve the dashboards (ACE KPI pack, pipeline health) at http://127.0.0.1:PORT until Ctrl-C."""
     import os
@@ -54,8 +71,10 @@ def dashboards(
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
     settings = get_settings()
-    typer.echo(f"Dashboards for lake {settings.lake_root}: open http://127.0.0.1:{port} and sign in with a "
-               "control-plane API key or token (Ctrl-C stops).")
+    typer.echo(
+        f"Dashboards for lake {settings.lake_root}: open http://127.0.0.1:{port} and sign in with a "
+        "control-plane API key or token (Ctrl-C stops)."
+    )
     proc = subprocess.Popen(streamlit_command(port, home), env=env)
     # stopping this command stops the server too (no orphaned streamlit)
     previous = signal.signal(signal.SIGTERM, lambda *_: proc.terminate())

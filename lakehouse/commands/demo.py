@@ -1,4 +1,5 @@
 """``lakehouse demo``: end to end on embedded defaults (what ``make run`` calls)."""
+
 from __future__ import annotations
 
 import time
@@ -11,13 +12,12 @@ from rich.table import Table
 def demo() -> None:
     """Sandbox → bronze → silver → gold for three demo tenants; prints KPIs read back from the gold tables."""
     from control_plane.costs.demo import record_demo_usage  # the CLI wires the control plane in
-
     from lakehouse.demo import as_rows, next_steps, run_demo
 
     console = Console(width=max(Console().width, 140))
     started = time.perf_counter()
     with console.status("starting the embedded engine and the Partner Central sandbox...") as status:
-        summaries = run_demo(progress=lambda msg: status.update(msg), usage_recorder=record_demo_usage)
+        summaries = run_demo(progress=status.update, usage_recorder=record_demo_usage)
     rows = as_rows(summaries)
     table = Table(title=f"Partner Central Lakehouse demo · {time.perf_counter() - started:.1f}s")
     for column in rows[0]:

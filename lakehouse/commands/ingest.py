@@ -1,4 +1,5 @@
 """``lakehouse ingest``: land source data in bronze (Partner Central API sync, bulk files)."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -28,7 +29,9 @@ def _since(value: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise BadInput(f"--since {value!r} is not an ISO-8601 timestamp (e.g. 2025-01-31T00:00:00Z)") from None
+        raise BadInput(
+            f"--since {value!r} is not an ISO-8601 timestamp (e.g. 2025-01-31T00:00:00Z)"
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -46,8 +49,13 @@ def _summary(run: Any) -> Table:
     for col in ("entity", "listed", "fetched", "landed", "duplicates"):
         table.add_column(col, justify="left" if col == "entity" else "right")
     for entity, stats in (run.details.get("entities") or {}).items():
-        table.add_row(entity, str(stats["listed"]), str(stats["fetched"]), str(stats["landed"]),
-                      str(stats["duplicates"]))
+        table.add_row(
+            entity,
+            str(stats["listed"]),
+            str(stats["fetched"]),
+            str(stats["landed"]),
+            str(stats["duplicates"]),
+        )
     return table
 
 
@@ -55,20 +63,34 @@ def _summary(run: Any) -> Table:
 def partner_central(
     tenant: str = typer.Option(..., "--tenant", help="Tenant id whose Partner Central account is synced."),
     catalog: Catalog = typer.Option(Catalog.Sandbox, "--catalog", help="Partner Central catalog."),
-    since: str | None = typer.Option(None, "--since", help="Sync changes after this ISO-8601 time instead of "
-                                        "the stored watermark."),
-    endpoint_url: str | None = typer.Option(None, "--endpoint-url", envvar="LAKEHOUSE_PARTNER_CENTRAL_ENDPOINT_URL",
-                                               help="Partner Central endpoint (e.g. the local sandbox)."),
-    role_arn: str | None = typer.Option(None, "--role-arn", envvar="LAKEHOUSE_PARTNER_CENTRAL_ROLE_ARN",
-                                           help="The tenant's linked-account role to assume."),
-    external_id: str | None = typer.Option(None, "--external-id", envvar="LAKEHOUSE_PARTNER_CENTRAL_EXTERNAL_ID"),
-    sts_endpoint_url: str | None = typer.Option(None, "--sts-endpoint-url",
-                                                   envvar="LAKEHOUSE_PARTNER_CENTRAL_STS_ENDPOINT_URL"),
+    since: str | None = typer.Option(
+        None, "--since", help="Sync changes after this ISO-8601 time instead of the stored watermark."
+    ),
+    endpoint_url: str | None = typer.Option(
+        None,
+        "--endpoint-url",
+        envvar="LAKEHOUSE_PARTNER_CENTRAL_ENDPOINT_URL",
+        help="Partner Central endpoint (e.g. the local sandbox).",
+    ),
+    role_arn: str | None = typer.Option(
+        None,
+        "--role-arn",
+        envvar="LAKEHOUSE_PARTNER_CENTRAL_ROLE_ARN",
+        help="The tenant's linked-account role to assume.",
+    ),
+    external_id: str | None = typer.Option(
+        None, "--external-id", envvar="LAKEHOUSE_PARTNER_CENTRAL_EXTERNAL_ID"
+    ),
+    sts_endpoint_url: str | None = typer.Option(
+        None, "--sts-endpoint-url", envvar="LAKEHOUSE_PARTNER_CENTRAL_STS_ENDPOINT_URL"
+    ),
     region: str = typer.Option("us-east-1", "--region"),
-    rate_limit: bool = typer.Option(True, "--rate-limit/--no-rate-limit",
-                                    help="Client-side limit at the documented 10 reads/s."),
-    daily_budget: int = typer.Option(100_000, "--daily-budget", min=1,
-                                     help="API calls this tenant may spend in a rolling 24 hours."),
+    rate_limit: bool = typer.Option(
+        True, "--rate-limit/--no-rate-limit", help="Client-side limit at the documented 10 reads/s."
+    ),
+    daily_budget: int = typer.Option(
+        100_000, "--daily-budget", min=1, help="API calls this tenant may spend in a rolling 24 hours."
+    ),
 ) -> None:
     """Incrementally sync opportunities, solutions and engagement invitations into bronze."""
     from lakehouse.commands.actions import quota_gate, release_warning
@@ -80,15 +102,31 @@ def partner_central(
     scope = _scope(tenant)
     since_at = _since(since)
     # Quota before anything starts: over the rows-per-day quota or the budget, this raises QuotaExceeded (exit 4).
-    with guarded_run(quota_gate(tenant), tenant, "connector_sync", run_id=new_run_id(tenant),
-                     source="partner_central_sync", on_release_error=release_warning) as guard:
-        config = ConnectorConfig(region=region, endpoint_url=endpoint_url, role_arn=role_arn, external_id=external_id,
-                                 sts_endpoint_url=(sts_endpoint_url or endpoint_url) if role_arn else None,
-                                 rate_per_second=guard.reservation.api_rate_per_second(10.0 if rate_limit else None))
+    with guarded_run(
+        quota_gate(tenant),
+        tenant,
+        "connector_sync",
+        run_id=new_run_id(tenant),
+        source="partner_central_sync",
+        on_release_error=release_warning,
+    ) as guard:
+        config = ConnectorConfig(
+            region=region,
+            endpoint_url=endpoint_url,
+            role_arn=role_arn,
+            external_id=external_id,
+            sts_endpoint_url=(sts_endpoint_url or endpoint_url) if role_arn else None,
+            rate_per_second=guard.reservation.api_rate_per_second(10.0 if rate_limit else None),
+        )
         reader = PartnerCentralReader.from_config(config)
         spark = get_spark()
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                      transient=True) as bar:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
             tasks: dict[str, Any] = {}
 
             def progress(entity: str, listed: int, fetched: int) -> None:
@@ -97,20 +135,35 @@ def partner_central(
                 bar.update(tasks[entity], description=f"{entity}: listed {listed}, fetched {fetched}")
 
             try:
-                run = sync_partner_central(spark, scope, reader, catalog=catalog.value, since=since_at,
-                                           progress=progress, daily_call_budget=daily_budget, run_id=guard.run_id)
+                run = sync_partner_central(
+                    spark,
+                    scope,
+                    reader,
+                    catalog=catalog.value,
+                    since=since_at,
+                    progress=progress,
+                    daily_call_budget=daily_budget,
+                    run_id=guard.run_id,
+                )
             finally:
                 guard.usage = Usage(api_calls=reader.stats.total)
-        guard.usage = Usage(compute_seconds=Usage.seconds_between(run.started_at, run.finished_at or run.started_at),
-                            api_calls=run.api_calls, rows_ingested=run.landed)
+        guard.usage = Usage(
+            compute_seconds=Usage.seconds_between(run.started_at, run.finished_at or run.started_at),
+            api_calls=run.api_calls,
+            rows_ingested=run.landed,
+        )
     console.print(_summary(run))
-    console.print(f"API calls {run.api_calls}; watermark {run.watermark_before} -> {run.watermark_after}",
-                  soft_wrap=True)
+    console.print(
+        f"API calls {run.api_calls}; watermark {run.watermark_before} -> {run.watermark_after}",
+        soft_wrap=True,
+    )
     if run.status == "partial":
         console.print(f"[yellow]stopped early[/]: {run.error}", soft_wrap=True)
     elif run.status == "failed":
-        raise LakehouseError(f"Partner Central sync for {tenant} failed (run {run.ingestion_run_id} recorded; "
-                             f"a rerun resumes from the watermark): {run.error}")
+        raise LakehouseError(
+            f"Partner Central sync for {tenant} failed (run {run.ingestion_run_id} recorded; "
+            f"a rerun resumes from the watermark): {run.error}"
+        )
 
 
 @ingest_app.command("file")
@@ -126,14 +179,28 @@ def file(
 
     scope = _scope(tenant)
     spark = get_spark()
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                  transient=True) as bar:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
         task = bar.add_task(f"reading {path.name}", total=None)
-        run = ingest_file(spark, scope, path, source=source, entity=entity,
-                          progress=lambda lines: bar.update(task, description=f"{path.name}: {lines} lines"))
-    console.print(f"run {run.ingestion_run_id}: {run.details['lines']} lines, {run.landed} landed, "
-                  f"{run.duplicates} duplicates, {run.rejected} rejected"
-                  + (" (see bronze.partner_central_opportunity_rejected)" if run.rejected else ""), soft_wrap=True)
+        run = ingest_file(
+            spark,
+            scope,
+            path,
+            source=source,
+            entity=entity,
+            progress=lambda lines: bar.update(task, description=f"{path.name}: {lines} lines"),
+        )
+    console.print(
+        f"run {run.ingestion_run_id}: {run.details['lines']} lines, {run.landed} landed, "
+        f"{run.duplicates} duplicates, {run.rejected} rejected"
+        + (" (see bronze.partner_central_opportunity_rejected)" if run.rejected else ""),
+        soft_wrap=True,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,5 @@
 """``lakehouse package``: build the Glue bundle (wheel + job scripts) and regenerate what Terraform reads."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,14 +9,17 @@ import typer
 
 
 def package(
-    out: Annotated[Path, typer.Option("--out", help="Where to write the wheel, job scripts and manifest.")] = Path(
-        "dist/glue"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", help="Where to write the wheel, job scripts and manifest.")
+    ] = Path("dist/glue"),
     no_wheel: Annotated[
         bool, typer.Option("--no-wheel", help="Reuse the wheel already in --out (scripts and manifest only).")
     ] = False,
     check: Annotated[
-        bool, typer.Option("--check", help="Only check that the generated Terraform inputs match the pipeline steps.")
+        bool,
+        typer.Option(
+            "--check", help="Only check that the generated Terraform inputs match the pipeline steps."
+        ),
     ] = False,
 ) -> None:
     """Build dist/glue for the Glue jobs and regenerate the state machine and Glue job list from the step list."""

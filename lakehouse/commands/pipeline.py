@@ -1,4 +1,5 @@
 """``lakehouse pipeline run``: bronze -> silver -> gold for one tenant, then print its ACE KPIs."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -11,7 +12,9 @@ from rich.table import Table
 
 from lakehouse.errors import BadInput
 
-pipeline_app = typer.Typer(help="Run the silver and gold steps of the lakehouse pipeline.", no_args_is_help=True)
+pipeline_app = typer.Typer(
+    help="Run the silver and gold steps of the lakehouse pipeline.", no_args_is_help=True
+)
 
 
 class Until(str, Enum):
@@ -47,18 +50,30 @@ def run(
 
     console = Console()
     # Quota before anything starts: over the concurrent-runs quota or the budget, this raises QuotaExceeded (exit 4).
-    with guarded_run(quota_gate(tenant), tenant, "pipeline_run", run_id=run_id or new_run_id("pipeline"),
-                     source="pipeline", on_release_error=release_warning) as guard:
+    with guarded_run(
+        quota_gate(tenant),
+        tenant,
+        "pipeline_run",
+        run_id=run_id or new_run_id("pipeline"),
+        source="pipeline",
+        on_release_error=release_warning,
+    ) as guard:
         spark = get_spark()
         with console.status(f"running the pipeline for tenant {tenant} until {until.value}..."):
             outcomes = pipeline.run_pipeline(spark, tenant, until=until.value, run_id=guard.run_id, as_of=day)
     for outcome in outcomes:
-        written = ", ".join(f"{t} v{w.version} ({w.rows} rows)" for t, w in outcome.writes.items()) or "nothing"
-        console.print(f"[bold]{outcome.job_name}[/] {outcome.status} · run {outcome.run_id} · wrote {written}",
-                      highlight=False)
+        written = (
+            ", ".join(f"{t} v{w.version} ({w.rows} rows)" for t, w in outcome.writes.items()) or "nothing"
+        )
+        console.print(
+            f"[bold]{outcome.job_name}[/] {outcome.status} · run {outcome.run_id} · wrote {written}",
+            highlight=False,
+        )
         for issue in outcome.issues:
-            console.print(f"  {issue.action}: {issue.table_name} {issue.expectation} "
-                          f"({issue.unexpected_count} row(s))", highlight=False)
+            console.print(
+                f"  {issue.action}: {issue.table_name} {issue.expectation} ({issue.unexpected_count} row(s))",
+                highlight=False,
+            )
     if until is Until.gold:
         print_kpis(console, tenant, pipeline.kpis(spark, tenant))
 

@@ -1,4 +1,5 @@
 """``lakehouse table``: look at lake tables."""
+
 from __future__ import annotations
 
 import csv
@@ -62,7 +63,9 @@ def render(columns: list[str], records: list[dict[str, Any]], fmt: OutputFormat,
 
 @table_app.command("show")
 def show(
-    name: str = typer.Argument(..., metavar="LAYER.TABLE", help="Qualified table name, e.g. gold.ace_pipeline"),
+    name: str = typer.Argument(
+        ..., metavar="LAYER.TABLE", help="Qualified table name, e.g. gold.ace_pipeline"
+    ),
     tenant: str = typer.Option(..., "--tenant", "-t", help="Tenant whose rows to show"),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format"),
     limit: int = typer.Option(50, "--limit", "-n", min=1, help="At most this many rows"),
@@ -101,8 +104,12 @@ def history_cmd(
 
     td = _table_def(name)
     records = [
-        {"version": h.get("version"), "timestamp": h.get("timestamp"), "operation": h.get("operation"),
-         "parameters": json.dumps(h.get("operationParameters") or {}, sort_keys=True)}
+        {
+            "version": h.get("version"),
+            "timestamp": h.get("timestamp"),
+            "operation": h.get("operation"),
+            "parameters": json.dumps(h.get("operationParameters") or {}, sort_keys=True),
+        }
         for h in io.history(td, limit)
     ]
     typer.echo(render(["version", "timestamp", "operation", "parameters"], records, fmt, f"{name} history"))
@@ -118,15 +125,21 @@ def compact_cmd(
     from lakehouse.tenancy import TenantScope
 
     metrics = io.compact(_table_def(name), TenantScope.for_tenant(tenant))
-    typer.echo(f"{name} tenant {tenant}: {metrics.get('numFilesRemoved', 0)} files compacted into "
-               f"{metrics.get('numFilesAdded', 0)}")
+    typer.echo(
+        f"{name} tenant {tenant}: {metrics.get('numFilesRemoved', 0)} files compacted into "
+        f"{metrics.get('numFilesAdded', 0)}"
+    )
 
 
 @table_app.command("vacuum")
 def vacuum_cmd(
     name: str = typer.Argument(..., metavar="LAYER.TABLE"),
-    retention_hours: int = typer.Option(168, "--retention-hours", min=0,
-                                        help="Keep files needed by versions this recent (below 168 h disables time travel)"),
+    retention_hours: int = typer.Option(
+        168,
+        "--retention-hours",
+        min=0,
+        help="Keep files needed by versions this recent (below 168 h disables time travel)",
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="List what would be deleted"),
 ) -> None:
     """Delete data files no longer referenced by recent versions."""

@@ -17,6 +17,7 @@
 
 This module never imports the sandbox (``lakehouse.connectors.marketplace_sandbox``): the sandbox is the check.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,15 +38,27 @@ from lakehouse.marketplace.interfaces import ApprovalGate, payload_digest
 
 log = logging.getLogger(__name__)
 
-SERVICES = {"catalog": "marketplace-catalog", "agreement": "marketplace-agreement",
-            "entitlement": "marketplace-entitlement", "metering": "meteringmarketplace"}
+SERVICES = {
+    "catalog": "marketplace-catalog",
+    "agreement": "marketplace-agreement",
+    "entitlement": "marketplace-entitlement",
+    "metering": "meteringmarketplace",
+}
 CATALOG = "AWSMarketplace"
 CATALOG_ENTITY_TYPES = ("SaaSProduct", "Offer", "ResaleAuthorization")
 MAX_METERING_RECORDS = 25
 DESCRIBE_BATCH = 20
 APPLY_ACTION = "marketplace.change_set.apply"
-_RETRYABLE = {"ThrottlingException", "Throttling", "TooManyRequestsException", "InternalServiceErrorException",
-              "InternalServiceException", "InternalServerException", "InternalFailure", "ServiceUnavailable"}
+_RETRYABLE = {
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "InternalServiceErrorException",
+    "InternalServiceException",
+    "InternalServerException",
+    "InternalFailure",
+    "ServiceUnavailable",
+}
 TERMINAL_STATUSES = ("SUCCEEDED", "FAILED", "CANCELLED")
 
 
@@ -85,7 +98,9 @@ class MarketplaceConfig:
     """How to reach the four Marketplace services (one seller account)."""
 
     region: str = "us-east-1"
-    endpoint_url: str | None = None  # one URL for all four (the sandbox); None: boto3's defaults / AWS_ENDPOINT_URL_*
+    endpoint_url: str | None = (
+        None  # one URL for all four (the sandbox); None: boto3's defaults / AWS_ENDPOINT_URL_*
+    )
     aws_access_key_id: str | None = None
     aws_secret_access_key: str | None = None
     aws_session_token: str | None = None
@@ -108,14 +123,22 @@ def _session(config: MarketplaceConfig) -> Any:
 
     if not config.aws_access_key_id:
         return boto3.Session(region_name=config.region, profile_name=config.profile_name)
-    key = (config.region, config.profile_name, config.aws_access_key_id, config.aws_secret_access_key,
-           config.aws_session_token)
+    key = (
+        config.region,
+        config.profile_name,
+        config.aws_access_key_id,
+        config.aws_secret_access_key,
+        config.aws_session_token,
+    )
     with _SESSIONS_LOCK:
         if key not in _SESSIONS:
             _SESSIONS[key] = boto3.Session(
-                region_name=config.region, profile_name=config.profile_name,
-                aws_access_key_id=config.aws_access_key_id, aws_secret_access_key=config.aws_secret_access_key,
-                aws_session_token=config.aws_session_token)
+                region_name=config.region,
+                profile_name=config.profile_name,
+                aws_access_key_id=config.aws_access_key_id,
+                aws_secret_access_key=config.aws_secret_access_key,
+                aws_session_token=config.aws_session_token,
+            )
         return _SESSIONS[key]
 
 
@@ -126,9 +149,17 @@ def build_client(service: str, config: MarketplaceConfig, *, session: Any = None
     name = SERVICES.get(service, service)
     session = session or _session(config)
     with _SESSIONS_LOCK:  # creating clients from one Session is not thread-safe
-            return session.client(name, region_name=config.region, endpoint_url=config.endpoint_url, config=Config(
-            retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=config.connect_timeout_s,
-            read_timeout=config.read_timeout_s, tcp_keepalive=True))
+        return session.client(
+            name,
+            region_name=config.region,
+            endpoint_url=config.endpoint_url,
+            config=Config(
+                retries={"total_max_attempts": 1, "mode": "standard"},
+                connect_timeout=config.connect_timeout_s,
+                read_timeout=config.read_timeout_s,
+                tcp_keepalive=True,
+            ),
+        )
 
 
 def _plain(value: Any) -> Any:
@@ -160,8 +191,15 @@ def _transient(exc: Exception) -> bool:
 class _Caller:
     """Shared retry loop: throttling, 5xx and connection failures are retried with capped, jittered backoff."""
 
-    def __init__(self, *, max_attempts: int = 6, backoff_base_s: float = 0.2, backoff_cap_s: float = 10.0,
-                 sleep: Callable[[float], None] = time.sleep, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_attempts: int = 6,
+        backoff_base_s: float = 0.2,
+        backoff_cap_s: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
+        seed: int | None = None,
+    ) -> None:
         self.max_attempts = max(1, max_attempts)
         self.backoff_base_s, self.backoff_cap_s = backoff_base_s, backoff_cap_s
         self.sleep = sleep
@@ -188,15 +226,17 @@ class _Caller:
                     self.retries += 1
                     self.sleep(self.backoff(attempt))
                     continue
-                raise self.error(operation, code, exc.response.get("Error", {}).get("Message", str(exc)), exc) \
-                    from exc
+                raise self.error(
+                    operation, code, exc.response.get("Error", {}).get("Message", str(exc)), exc
+                ) from exc
             except (BotoConnectionError, ConnectionClosedError, ReadTimeoutError) as exc:
                 if attempt < self.max_attempts:
                     self.retries += 1
                     self.sleep(self.backoff(attempt))
                     continue
-                raise MarketplaceError(f"Marketplace {operation} failed after {attempt} attempts: {exc}",
-                                       "ConnectionError") from exc
+                raise MarketplaceError(
+                    f"Marketplace {operation} failed after {attempt} attempts: {exc}", "ConnectionError"
+                ) from exc
         raise AssertionError("unreachable")
 
     def error(self, operation: str, code: str, message: str, exc: Exception) -> MarketplaceError:
@@ -225,10 +265,18 @@ class RawEntity:
     payload_sha256: str
 
     @classmethod
-    def of(cls, entity_type: str, entity_id: str, entity_arn: str | None, last_modified: datetime | None,
-           payload: Any) -> RawEntity:
+    def of(
+        cls,
+        entity_type: str,
+        entity_id: str,
+        entity_arn: str | None,
+        last_modified: datetime | None,
+        payload: Any,
+    ) -> RawEntity:
         text = canonical_json(payload)
-        return cls(entity_type, entity_id, entity_arn, last_modified, text, hashlib.sha256(text.encode()).hexdigest())
+        return cls(
+            entity_type, entity_id, entity_arn, last_modified, text, hashlib.sha256(text.encode()).hexdigest()
+        )
 
 
 def parse_iso(text: str | None) -> datetime | None:
@@ -245,10 +293,23 @@ def iso_z(moment: datetime) -> str:
 class MarketplaceReader(_Caller):
     """Catalog, agreement and entitlement reads for one seller account."""
 
-    def __init__(self, catalog: Any = None, agreement: Any = None, entitlement: Any = None, metering: Any = None,
-                 *, factory: Callable[[str], Any] | None = None, **retry: Any) -> None:
+    def __init__(
+        self,
+        catalog: Any = None,
+        agreement: Any = None,
+        entitlement: Any = None,
+        metering: Any = None,
+        *,
+        factory: Callable[[str], Any] | None = None,
+        **retry: Any,
+    ) -> None:
         super().__init__(**retry)
-        self._clients = {"catalog": catalog, "agreement": agreement, "entitlement": entitlement, "metering": metering}
+        self._clients = {
+            "catalog": catalog,
+            "agreement": agreement,
+            "entitlement": entitlement,
+            "metering": metering,
+        }
         self._factory = factory
 
     def _client(self, service: str) -> Any:
@@ -265,7 +326,9 @@ class MarketplaceReader(_Caller):
     metering = property(lambda self: self._client("metering"))
 
     @classmethod
-    def from_config(cls, config: MarketplaceConfig, *, session: Any = None, **retry: Any) -> MarketplaceReader:
+    def from_config(
+        cls, config: MarketplaceConfig, *, session: Any = None, **retry: Any
+    ) -> MarketplaceReader:
         """A reader whose clients are built on first use."""
         retry.setdefault("max_attempts", config.max_attempts)
         retry.setdefault("backoff_base_s", config.backoff_base_s)
@@ -274,7 +337,9 @@ class MarketplaceReader(_Caller):
 
     # catalog ------------------------------------------------------------------------------------------
 
-    def list_entity_ids(self, entity_type: str, *, page_size: int = 50) -> Iterator[tuple[str, datetime | None]]:
+    def list_entity_ids(
+        self, entity_type: str, *, page_size: int = 50
+    ) -> Iterator[tuple[str, datetime | None]]:
         """``(EntityId, LastModifiedDate)`` of every entity of ``entity_type`` the seller owns."""
         if entity_type not in CATALOG_ENTITY_TYPES:
             raise BadInput(f"unknown catalog entity type {entity_type!r}: use one of {CATALOG_ENTITY_TYPES}")
@@ -295,24 +360,41 @@ class MarketplaceReader(_Caller):
         records: list[RawEntity] = []
         errors: dict[str, str] = {}
         for start in range(0, len(entity_ids), DESCRIBE_BATCH):
-            chunk = entity_ids[start:start + DESCRIBE_BATCH]
-            response = self.call(self.catalog, "BatchDescribeEntities",
-                                 EntityRequestList=[{"Catalog": CATALOG, "EntityId": i} for i in chunk])
+            chunk = entity_ids[start : start + DESCRIBE_BATCH]
+            response = self.call(
+                self.catalog,
+                "BatchDescribeEntities",
+                EntityRequestList=[{"Catalog": CATALOG, "EntityId": i} for i in chunk],
+            )
             for entity_id, detail in response.get("EntityDetails", {}).items():
-                records.append(RawEntity.of(detail.get("EntityType", "").split("@")[0], entity_id,
-                                            detail.get("EntityArn"), parse_iso(detail.get("LastModifiedDate")),
-                                            detail))
+                records.append(
+                    RawEntity.of(
+                        detail.get("EntityType", "").split("@")[0],
+                        entity_id,
+                        detail.get("EntityArn"),
+                        parse_iso(detail.get("LastModifiedDate")),
+                        detail,
+                    )
+                )
             for entity_id, error in response.get("Errors", {}).items():
                 errors[entity_id] = f"{error.get('ErrorCode')}: {error.get('ErrorMessage')}"
         return records, errors
 
     # agreements ---------------------------------------------------------------------------------------
 
-    def search_agreements(self, *, after: datetime | None = None, offer_id: str | None = None,
-                          status: str | None = None, page_size: int = 50) -> Iterator[dict[str, Any]]:
+    def search_agreements(
+        self,
+        *,
+        after: datetime | None = None,
+        offer_id: str | None = None,
+        status: str | None = None,
+        page_size: int = 50,
+    ) -> Iterator[dict[str, Any]]:
         """The seller's purchase agreements, oldest ``lastUpdateTime`` first, updated after ``after``."""
-        filters = [{"name": "PartyType", "values": ["Proposer"]},
-                   {"name": "AgreementType", "values": ["PurchaseAgreement"]}]
+        filters = [
+            {"name": "PartyType", "values": ["Proposer"]},
+            {"name": "AgreementType", "values": ["PurchaseAgreement"]},
+        ]
         if after is not None:
             filters.append({"name": "AfterLastUpdateTime", "values": [iso_z(after)]})
         if offer_id:
@@ -321,8 +403,12 @@ class MarketplaceReader(_Caller):
             filters.append({"name": "Status", "values": [status]})
         token: str | None = None
         while True:
-            params: dict[str, Any] = {"catalog": CATALOG, "filters": filters, "maxResults": page_size,
-                                      "sort": {"sortBy": "LastUpdateTime", "sortOrder": "ASCENDING"}}
+            params: dict[str, Any] = {
+                "catalog": CATALOG,
+                "filters": filters,
+                "maxResults": page_size,
+                "sort": {"sortBy": "LastUpdateTime", "sortOrder": "ASCENDING"},
+            }
             if token:
                 params["nextToken"] = token
             page = self.call(self.agreement, "SearchAgreements", **params)
@@ -348,13 +434,24 @@ class MarketplaceReader(_Caller):
     def agreement_record(self, summary: Mapping[str, Any]) -> RawEntity:
         """An agreement summary plus its terms as one raw record."""
         terms = self.agreement_terms(summary["agreementId"])
-        return RawEntity.of("Agreement", summary["agreementId"], None, summary.get("lastUpdateTime"),
-                            {"agreement": summary, "acceptedTerms": terms})
+        return RawEntity.of(
+            "Agreement",
+            summary["agreementId"],
+            None,
+            summary.get("lastUpdateTime"),
+            {"agreement": summary, "acceptedTerms": terms},
+        )
 
     # entitlements -------------------------------------------------------------------------------------
 
-    def entitlements(self, product_code: str, *, customer_aws_account_id: str | None = None,
-                     license_arn: str | None = None, dimension: str | None = None) -> list[dict[str, Any]]:
+    def entitlements(
+        self,
+        product_code: str,
+        *,
+        customer_aws_account_id: str | None = None,
+        license_arn: str | None = None,
+        dimension: str | None = None,
+    ) -> list[dict[str, Any]]:
         """GetEntitlements of a product, filtered by customer account / license / dimension, all pages."""
         filters: dict[str, list[str]] = {}
         if customer_aws_account_id:
@@ -379,8 +476,11 @@ class MarketplaceReader(_Caller):
 
     @staticmethod
     def entitlement_record(entitlement: Mapping[str, Any]) -> RawEntity:
-        who = entitlement.get("LicenseArn") or entitlement.get("CustomerAWSAccountId") or \
-            entitlement.get("CustomerIdentifier")
+        who = (
+            entitlement.get("LicenseArn")
+            or entitlement.get("CustomerAWSAccountId")
+            or entitlement.get("CustomerIdentifier")
+        )
         entity_id = f"{entitlement.get('ProductCode')}/{who}/{entitlement.get('Dimension')}"
         return RawEntity.of("Entitlement", entity_id, entitlement.get("LicenseArn"), None, entitlement)
 
@@ -431,7 +531,9 @@ class MeteringSender(_Caller):
         if not records:
             return BatchOutcome()
         if len(records) > MAX_METERING_RECORDS:
-            raise BadInput(f"a BatchMeterUsage call takes at most {MAX_METERING_RECORDS} records, got {len(records)}")
+            raise BadInput(
+                f"a BatchMeterUsage call takes at most {MAX_METERING_RECORDS} records, got {len(records)}"
+            )
         outcome = BatchOutcome()
         pending = [dict(r) for r in records]
         for attempt in range(1, self.max_attempts + 1):
@@ -478,13 +580,20 @@ class ChangeSetResult:
     entities: tuple[tuple[str, str], ...] = ()  # (entity type, identifier) the changes resolved to
 
     def as_dict(self) -> dict[str, Any]:
-        return {"change_set_id": self.change_set_id, "intent": self.intent, "status": self.status,
-                "failure_code": self.failure_code, "failure_description": self.failure_description,
-                "errors": [e.__dict__ for e in self.errors], "entities": [list(e) for e in self.entities]}
+        return {
+            "change_set_id": self.change_set_id,
+            "intent": self.intent,
+            "status": self.status,
+            "failure_code": self.failure_code,
+            "failure_description": self.failure_description,
+            "errors": [e.__dict__ for e in self.errors],
+            "entities": [list(e) for e in self.entities],
+        }
 
 
-def change_set_payload(changes: Sequence[Mapping[str, Any]], *, catalog: str = CATALOG,
-                       name: str | None = None) -> dict[str, Any]:
+def change_set_payload(
+    changes: Sequence[Mapping[str, Any]], *, catalog: str = CATALOG, name: str | None = None
+) -> dict[str, Any]:
     """What an APPLY approval is bound to: the catalog, the change set name and the exact changes."""
     return {"catalog": catalog, "change_set_name": name, "changes": _plain(list(changes))}
 
@@ -503,11 +612,22 @@ def apply_change_set_name(name: str | None, approval_id: str) -> str:
 class ChangeSets(_Caller):
     """Catalog change sets: VALIDATE freely, APPLY only through an approval."""
 
-    def __init__(self, client: Any, *, poll_interval_s: float = 5.0, poll_timeout_s: float = 900.0,
-                 lock_retries: int = 8, **retry: Any) -> None:
+    def __init__(
+        self,
+        client: Any,
+        *,
+        poll_interval_s: float = 5.0,
+        poll_timeout_s: float = 900.0,
+        lock_retries: int = 8,
+        **retry: Any,
+    ) -> None:
         super().__init__(**retry)
         self.client = client
-        self.poll_interval_s, self.poll_timeout_s, self.lock_retries = poll_interval_s, poll_timeout_s, lock_retries
+        self.poll_interval_s, self.poll_timeout_s, self.lock_retries = (
+            poll_interval_s,
+            poll_timeout_s,
+            lock_retries,
+        )
 
     @classmethod
     def from_config(cls, config: MarketplaceConfig, *, session: Any = None, **options: Any) -> ChangeSets:
@@ -521,14 +641,22 @@ class ChangeSets(_Caller):
             return EntityLocked(f"{operation}: {message}", code)
         return super().error(operation, code, message, exc)
 
-    def validate(self, changes: Sequence[Mapping[str, Any]], *, name: str | None = None,
-                 catalog: str = CATALOG) -> ChangeSetResult:
+    def validate(
+        self, changes: Sequence[Mapping[str, Any]], *, name: str | None = None, catalog: str = CATALOG
+    ) -> ChangeSetResult:
         """Run the change set with ``Intent=VALIDATE`` and wait for its verdict (nothing changes)."""
         change_set_id = self._start(changes, intent="VALIDATE", name=name, catalog=catalog, token=None)
         return self.wait(change_set_id, catalog=catalog)
 
-    def apply(self, changes: Sequence[Mapping[str, Any]], *, approval_id: str, gate: ApprovalGate,
-              name: str | None = None, catalog: str = CATALOG) -> ChangeSetResult:
+    def apply(
+        self,
+        changes: Sequence[Mapping[str, Any]],
+        *,
+        approval_id: str,
+        gate: ApprovalGate,
+        name: str | None = None,
+        catalog: str = CATALOG,
+    ) -> ChangeSetResult:
         """APPLY an approved change set exactly once; raises ``ApprovalRefused`` / ``ChangeSetFailed`` /
         ``EntityLocked`` (deferred: the approval stays unexecuted, re-run later)."""
         if not approval_id:
@@ -544,8 +672,13 @@ class ChangeSets(_Caller):
             checked = self.validate(changes, name=name, catalog=catalog)
             if checked.status != "SUCCEEDED":
                 raise ChangeSetFailed(_failure_text("VALIDATE", checked), checked)
-            started = self._start(changes, intent="APPLY", name=apply_name, catalog=catalog,
-                                  token=client_request_token(approval_id))
+            started = self._start(
+                changes,
+                intent="APPLY",
+                name=apply_name,
+                catalog=catalog,
+                token=client_request_token(approval_id),
+            )
         result = self.wait(started, catalog=catalog)
         gate.mark_executed(approval_id, result=result.as_dict())
         if result.status != "SUCCEEDED":
@@ -554,13 +687,24 @@ class ChangeSets(_Caller):
 
     def _find(self, change_set_name: str, *, catalog: str) -> str | None:
         """The id of the change set called ``change_set_name``, if one was started."""
-        listed = self.call(self.client, "ListChangeSets", Catalog=catalog,
-                           FilterList=[{"Name": "ChangeSetName", "ValueList": [change_set_name]}])
+        listed = self.call(
+            self.client,
+            "ListChangeSets",
+            Catalog=catalog,
+            FilterList=[{"Name": "ChangeSetName", "ValueList": [change_set_name]}],
+        )
         found = listed.get("ChangeSetSummaryList", [])
         return found[0]["ChangeSetId"] if found else None
 
-    def _start(self, changes: Sequence[Mapping[str, Any]], *, intent: str, name: str | None, catalog: str,
-               token: str | None) -> str:
+    def _start(
+        self,
+        changes: Sequence[Mapping[str, Any]],
+        *,
+        intent: str,
+        name: str | None,
+        catalog: str,
+        token: str | None,
+    ) -> str:
         params: dict[str, Any] = {"Catalog": catalog, "ChangeSet": list(changes), "Intent": intent}
         if name:
             params["ChangeSetName"] = name
@@ -571,9 +715,11 @@ class ChangeSets(_Caller):
                 return self.call(self.client, "StartChangeSet", **params)["ChangeSetId"]
             except EntityLocked:
                 if attempt == self.lock_retries:
-                    raise EntityLocked(f"StartChangeSet ({intent}): an entity is still locked by another change set "
-                                       f"after {attempt} attempts; nothing was started, retry later",
-                                       "ResourceInUseException") from None
+                    raise EntityLocked(
+                        f"StartChangeSet ({intent}): an entity is still locked by another change set "
+                        f"after {attempt} attempts; nothing was started, retry later",
+                        "ResourceInUseException",
+                    ) from None
                 self.sleep(self.backoff(attempt + 2))
         raise AssertionError("unreachable")
 
@@ -582,15 +728,22 @@ class ChangeSets(_Caller):
         deadline = time.monotonic() + self.poll_timeout_s
         delay = min(0.05, self.poll_interval_s)
         while True:
-            described = self.call(self.client, "DescribeChangeSet", Catalog=catalog, ChangeSetId=change_set_id)
+            described = self.call(
+                self.client, "DescribeChangeSet", Catalog=catalog, ChangeSetId=change_set_id
+            )
             status = described.get("Status", "")
             if status in TERMINAL_STATUSES:
                 return _result(described)
             if time.monotonic() > deadline:
-                raise MarketplaceError(f"change set {change_set_id} still {status} after {self.poll_timeout_s}s; "
-                                       "poll it again later", "Timeout")
+                raise MarketplaceError(
+                    f"change set {change_set_id} still {status} after {self.poll_timeout_s}s; "
+                    "poll it again later",
+                    "Timeout",
+                )
             self.sleep(delay)
-            delay = min(self.poll_interval_s, delay * 1.5)  # quick for the sandbox, gentle for real change sets
+            delay = min(
+                self.poll_interval_s, delay * 1.5
+            )  # quick for the sandbox, gentle for real change sets
 
 
 def _result(described: Mapping[str, Any]) -> ChangeSetResult:
@@ -601,15 +754,29 @@ def _result(described: Mapping[str, Any]) -> ChangeSetResult:
         if entity.get("Identifier"):
             entities.append((entity.get("Type", ""), entity["Identifier"]))
         for error in change.get("ErrorDetailList", []) or []:
-            errors.append(ChangeError(change.get("ChangeType", ""), entity.get("Identifier"),
-                                      error.get("ErrorCode", ""), error.get("ErrorMessage", "")))
-    return ChangeSetResult(described["ChangeSetId"], described.get("Intent", ""), described["Status"],
-                           described.get("FailureCode"), described.get("FailureDescription"), tuple(errors),
-                           tuple(entities))
+            errors.append(
+                ChangeError(
+                    change.get("ChangeType", ""),
+                    entity.get("Identifier"),
+                    error.get("ErrorCode", ""),
+                    error.get("ErrorMessage", ""),
+                )
+            )
+    return ChangeSetResult(
+        described["ChangeSetId"],
+        described.get("Intent", ""),
+        described["Status"],
+        described.get("FailureCode"),
+        described.get("FailureDescription"),
+        tuple(errors),
+        tuple(entities),
+    )
 
 
 def _failure_text(step: str, result: ChangeSetResult) -> str:
-    lines = [f"{step} change set {result.change_set_id} ended {result.status}"
-             + (f" ({result.failure_code}: {result.failure_description})" if result.failure_code else "")]
+    lines = [
+        f"{step} change set {result.change_set_id} ended {result.status}"
+        + (f" ({result.failure_code}: {result.failure_description})" if result.failure_code else "")
+    ]
     lines += [f"  - {e.change_type}: {e.code}: {e.message}" for e in result.errors]
     return "\n".join(lines)

@@ -18,6 +18,7 @@ jitter. Payloads are kept exactly as received (the raw response bytes), hashed w
 
 This module never imports the sandbox (``lakehouse.connectors.sandbox``); the sandbox is the independent check.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -45,9 +46,17 @@ DAILY_CALL_QUOTA = 100_000
 PAGE_SIZE = 100
 ENTITIES = ("opportunity", "solution", "engagement_invitation")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_RETRYABLE_CODES = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
-                    "InternalServerException", "ServiceUnavailable", "ServiceUnavailableException",
-                    "InternalFailure", "InternalError"}
+_RETRYABLE_CODES = {
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "InternalServerException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "InternalFailure",
+    "InternalError",
+}
 
 
 class PartnerCentralError(LakehouseError):
@@ -91,8 +100,13 @@ def validate_catalog(catalog: str) -> str:
 class RateLimiter:
     """Token bucket shared by all threads of a reader: at most ``rate`` calls per second, ``burst`` at once."""
 
-    def __init__(self, rate: float, burst: int = 1, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        rate: float,
+        burst: int = 1,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if rate <= 0:
             raise ValueError(f"rate must be positive, got {rate}")
         self.rate, self.burst = float(rate), max(1, burst)
@@ -133,7 +147,8 @@ class CallBudget:
             if self.limit is not None and self.used >= self.limit:
                 raise BudgetExhausted(
                     f"daily Partner Central call budget of {self.limit} calls is spent; the sync stopped at its "
-                    "watermark and resumes there on the next run")
+                    "watermark and resumes there on the next run"
+                )
             self.used += 1
 
 
@@ -184,18 +199,25 @@ def build_client(config: ConnectorConfig, *, session: Any = None) -> Any:
     from botocore.config import Config
 
     session = session or boto3.Session(
-        botocore_session=_core_session(), region_name=config.region, profile_name=config.profile_name,
-        aws_access_key_id=config.aws_access_key_id, aws_secret_access_key=config.aws_secret_access_key,
+        botocore_session=_core_session(),
+        region_name=config.region,
+        profile_name=config.profile_name,
+        aws_access_key_id=config.aws_access_key_id,
+        aws_secret_access_key=config.aws_secret_access_key,
         aws_session_token=config.aws_session_token,
     )
     if config.role_arn:
         session = _assumed_session(session, config)
     return session.client(
-        SERVICE, region_name=config.region, endpoint_url=config.endpoint_url,
+        SERVICE,
+        region_name=config.region,
+        endpoint_url=config.endpoint_url,
         config=Config(
             retries={"total_max_attempts": 1, "mode": "standard"},  # our own retry policy runs instead
             max_pool_connections=max(10, 2 * config.workers),
-            connect_timeout=config.connect_timeout_s, read_timeout=config.read_timeout_s, tcp_keepalive=True,
+            connect_timeout=config.connect_timeout_s,
+            read_timeout=config.read_timeout_s,
+            tcp_keepalive=True,
         ),
     )
 
@@ -235,12 +257,17 @@ def _assumed_session(base: Any, config: ConnectorConfig) -> Any:
         if config.external_id:
             kwargs["ExternalId"] = config.external_id
         creds = sts.assume_role(**kwargs)["Credentials"]
-        return {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"],
-                "token": creds["SessionToken"], "expiry_time": creds["Expiration"].isoformat()}
+        return {
+            "access_key": creds["AccessKeyId"],
+            "secret_key": creds["SecretAccessKey"],
+            "token": creds["SessionToken"],
+            "expiry_time": creds["Expiration"].isoformat(),
+        }
 
     try:
         credentials = RefreshableCredentials.create_from_metadata(
-            metadata=fetch(), refresh_using=fetch, method="sts-assume-role")
+            metadata=fetch(), refresh_using=fetch, method="sts-assume-role"
+        )
     except Exception as exc:
         from lakehouse.errors import Refused
 
@@ -279,18 +306,33 @@ def _api_error(exc: Any) -> PartnerCentralError:
     err = exc.response.get("Error", {})
     detail = ""
     if exc.response.get("ErrorList"):
-        detail = " (" + "; ".join(f"{e.get('FieldName')}: {e.get('Code')}" for e in exc.response["ErrorList"]) + ")"
+        detail = (
+            " ("
+            + "; ".join(f"{e.get('FieldName')}: {e.get('Code')}" for e in exc.response["ErrorList"])
+            + ")"
+        )
     return PartnerCentralError(
-        f"Partner Central {exc.operation_name} failed: {err.get('Code')}: {err.get('Message')}{detail}")
+        f"Partner Central {exc.operation_name} failed: {err.get('Code')}: {err.get('Message')}{detail}"
+    )
 
 
 class PartnerCentralReader:
     """Read operations over one boto3 client, with rate limiting, budget, retries and raw-payload capture."""
 
-    def __init__(self, client: Any, *, rate_per_second: float | None = READ_QUOTA_PER_SECOND,
-                 budget: CallBudget | None = None, max_attempts: int = 8, backoff_base_s: float = 0.25,
-                 backoff_cap_s: float = 20.0, page_size: int = PAGE_SIZE, workers: int = 4,
-                 limiter: RateLimiter | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        client: Any,
+        *,
+        rate_per_second: float | None = READ_QUOTA_PER_SECOND,
+        budget: CallBudget | None = None,
+        max_attempts: int = 8,
+        backoff_base_s: float = 0.25,
+        backoff_cap_s: float = 20.0,
+        page_size: int = PAGE_SIZE,
+        workers: int = 4,
+        limiter: RateLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.client = client
         self.limiter = limiter or (RateLimiter(rate_per_second) if rate_per_second else None)
         self.budget = budget or CallBudget(None)
@@ -313,11 +355,18 @@ class PartnerCentralReader:
             events.register(f"after-call.{event_name}.{op}", self._keep_raw, unique_id=f"{uid}-raw-{op}")
 
     @classmethod
-    def from_config(cls, config: ConnectorConfig, *, budget: CallBudget | None = None,
-                    session: Any = None) -> PartnerCentralReader:
-        return cls(build_client(config, session=session), rate_per_second=config.rate_per_second, budget=budget,
-                   max_attempts=config.max_attempts, backoff_base_s=config.backoff_base_s,
-                   backoff_cap_s=config.backoff_cap_s, workers=config.workers)
+    def from_config(
+        cls, config: ConnectorConfig, *, budget: CallBudget | None = None, session: Any = None
+    ) -> PartnerCentralReader:
+        return cls(
+            build_client(config, session=session),
+            rate_per_second=config.rate_per_second,
+            budget=budget,
+            max_attempts=config.max_attempts,
+            backoff_base_s=config.backoff_base_s,
+            backoff_cap_s=config.backoff_cap_s,
+            workers=config.workers,
+        )
 
     # ------------------------------------------------------------------------------------- botocore hooks
 
@@ -331,8 +380,9 @@ class PartnerCentralReader:
             self.stats.attempts[op.rsplit(".", 1)[-1]] += 1
             self.stats.waited_s += waited
 
-    def _needs_retry(self, response: Any = None, attempts: int = 1, caught_exception: Any = None,
-                     **kwargs: Any) -> float | None:
+    def _needs_retry(
+        self, response: Any = None, attempts: int = 1, caught_exception: Any = None, **kwargs: Any
+    ) -> float | None:
         """Backoff (seconds) for a throttled, 5xx or connection-failed attempt; None to stop retrying."""
         if isinstance(caught_exception, BudgetExhausted):
             return None
@@ -346,7 +396,11 @@ class PartnerCentralReader:
             http, parsed = response
             code = (parsed or {}).get("Error", {}).get("Code")
             status = http.status_code
-            throttled = status == 429 or code in ("ThrottlingException", "Throttling", "TooManyRequestsException")
+            throttled = status == 429 or code in (
+                "ThrottlingException",
+                "Throttling",
+                "TooManyRequestsException",
+            )
             retry = throttled or status >= 500 or code in _RETRYABLE_CODES
             if retry:
                 with self._stats_lock:
@@ -391,12 +445,16 @@ class PartnerCentralReader:
 
     def list_opportunities(self, catalog: str, after_us: int | None = None) -> Iterator[list[Listed]]:
         """Pages of ``(Id, LastModifiedDate µs)`` modified after ``after_us``, oldest first."""
-        params: dict[str, Any] = {"Catalog": catalog,
-                                  "Sort": {"SortBy": "LastModifiedDate", "SortOrder": "ASCENDING"}}
+        params: dict[str, Any] = {
+            "Catalog": catalog,
+            "Sort": {"SortBy": "LastModifiedDate", "SortOrder": "ASCENDING"},
+        }
         if after_us is not None:
             params["LastModifiedDate"] = {"AfterLastModifiedDate": from_us(after_us)}
         for page in self._pages("list_opportunities", **params):
-            yield [Listed(s["Id"], to_us(s["LastModifiedDate"])) for s in page.get("OpportunitySummaries", [])]
+            yield [
+                Listed(s["Id"], to_us(s["LastModifiedDate"])) for s in page.get("OpportunitySummaries", [])
+            ]
 
     def get_opportunity(self, catalog: str, opportunity_id: str) -> RawRecord:
         response = self._call("get_opportunity", Catalog=catalog, Identifier=opportunity_id)
@@ -410,10 +468,14 @@ class PartnerCentralReader:
             for item in items:
                 text = json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()
                 created = item.get("CreatedDate")
-                out.append(RawRecord.from_bytes(item["Id"], parse_timestamp(created) if created else None, text))
+                out.append(
+                    RawRecord.from_bytes(item["Id"], parse_timestamp(created) if created else None, text)
+                )
             yield out
 
-    def list_engagement_invitations(self, catalog: str, participant: str = "RECEIVER") -> Iterator[list[Listed]]:
+    def list_engagement_invitations(
+        self, catalog: str, participant: str = "RECEIVER"
+    ) -> Iterator[list[Listed]]:
         """Pages of ``(Id, Status)`` of the invitations where the partner is ``participant``."""
         for page in self._pages("list_engagement_invitations", Catalog=catalog, ParticipantType=participant):
             yield [Listed(s["Id"], s.get("Status")) for s in page.get("EngagementInvitationSummaries", [])]
@@ -432,7 +494,9 @@ class PartnerCentralReader:
         from botocore.exceptions import ClientError
 
         try:
-            response = self.client.get_aws_opportunity_summary(Catalog=catalog, RelatedOpportunityIdentifier=opportunity_id)
+            response = self.client.get_aws_opportunity_summary(
+                Catalog=catalog, RelatedOpportunityIdentifier=opportunity_id
+            )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
                 return None
@@ -482,8 +546,11 @@ class MemorySink:
         rows = self.rows.get((catalog, entity), [])
         if entity == "engagement_invitation":
             return {(r.entity_id, json.loads(r.payload).get("Status")) for r in rows}
-        return {(r.entity_id, r.last_modified_us) for r in rows
-                if since_us is None or (r.last_modified_us is not None and r.last_modified_us >= since_us)}
+        return {
+            (r.entity_id, r.last_modified_us)
+            for r in rows
+            if since_us is None or (r.last_modified_us is not None and r.last_modified_us >= since_us)
+        }
 
     def land(self, catalog: str, entity: str, records: Sequence[RawRecord]) -> LandResult:
         self.land_calls += 1
@@ -541,10 +608,18 @@ ProgressFn = Callable[[str, int, int], None]  # (entity, listed so far, fetched 
 class PartnerCentralSync:
     """Incremental sync of one tenant's catalog into a ``Sink``."""
 
-    def __init__(self, reader: PartnerCentralReader, sink: Sink, *, catalog: str = "Sandbox",
-                 since: datetime | None = None, overlap: timedelta = timedelta(minutes=5),
-                 land_batch: int = 2000, progress: ProgressFn | None = None,
-                 entities: Sequence[str] = ENTITIES) -> None:
+    def __init__(
+        self,
+        reader: PartnerCentralReader,
+        sink: Sink,
+        *,
+        catalog: str = "Sandbox",
+        since: datetime | None = None,
+        overlap: timedelta = timedelta(minutes=5),
+        land_batch: int = 2000,
+        progress: ProgressFn | None = None,
+        entities: Sequence[str] = ENTITIES,
+    ) -> None:
         unknown = [e for e in entities if e not in ENTITIES]
         if unknown:
             raise BadInput(f"unknown Partner Central entities {unknown}: use {', '.join(ENTITIES)}")
@@ -558,8 +633,11 @@ class PartnerCentralSync:
 
     def run(self) -> SyncResult:
         result = SyncResult(self.catalog)
-        steps = {"opportunity": self._sync_opportunities, "solution": self._sync_solutions,
-                 "engagement_invitation": self._sync_invitations}
+        steps = {
+            "opportunity": self._sync_opportunities,
+            "solution": self._sync_solutions,
+            "engagement_invitation": self._sync_invitations,
+        }
         try:
             for entity in self.entities:
                 result.entities[entity] = EntityStats()
@@ -573,14 +651,20 @@ class PartnerCentralSync:
         finally:
             stats = self.reader.stats
             result.api_calls = dict(stats.attempts)
-            result.retries, result.throttled, result.server_errors = stats.retries, stats.throttled, stats.server_errors
+            result.retries, result.throttled, result.server_errors = (
+                stats.retries,
+                stats.throttled,
+                stats.server_errors,
+            )
         return result
 
     def _tick(self, entity: str, stats: EntityStats) -> None:
         if self.progress is not None:
             self.progress(entity, stats.listed, stats.fetched)
 
-    def _fetch(self, fetch: Callable[[str], RawRecord], ids: Sequence[str]) -> tuple[list[RawRecord | None], BaseException | None]:
+    def _fetch(
+        self, fetch: Callable[[str], RawRecord], ids: Sequence[str]
+    ) -> tuple[list[RawRecord | None], BaseException | None]:
         """Fetch ``ids`` (in parallel, in order); results past the first failure may be None."""
         if not ids:
             return [], None
@@ -620,7 +704,9 @@ class PartnerCentralSync:
                 stats.landed += landed.landed
                 stats.duplicates += landed.duplicates
                 pending.clear()
-            if covered is not None and (result.watermark_after_us is None or covered > result.watermark_after_us):
+            if covered is not None and (
+                result.watermark_after_us is None or covered > result.watermark_after_us
+            ):
                 self.sink.advance_watermark(self.catalog, "opportunity", covered)
                 result.watermark_after_us = covered
 
@@ -629,13 +715,17 @@ class PartnerCentralSync:
             for page in self.reader.list_opportunities(self.catalog, after):
                 stats.listed += len(page)
                 for start_at in range(0, len(page), chunk):  # land within long pages too
-                    part = page[start_at:start_at + chunk]
+                    part = page[start_at : start_at + chunk]
                     todo = [item for item in part if (item.entity_id, item.version) not in known]
                     stats.skipped_known += len(part) - len(todo)
-                    records, error = self._fetch(lambda i: self.reader.get_opportunity(self.catalog, i),
-                                                 [item.entity_id for item in todo])
-                    fetched = {item.entity_id: rec for item, rec in zip(todo, records) if rec is not None}
-                    for item in part:  # the watermark covers the contiguous done prefix of the ascending listing
+                    records, error = self._fetch(
+                        lambda i: self.reader.get_opportunity(self.catalog, i),
+                        [item.entity_id for item in todo],
+                    )
+                    fetched = {item.entity_id: rec for item, rec in zip(todo, records, strict=False) if rec is not None}
+                    for (
+                        item
+                    ) in part:  # the watermark covers the contiguous done prefix of the ascending listing
                         if (item.entity_id, item.version) in known or item.entity_id in fetched:
                             covered = item.version if covered is None else max(covered, item.version)
                         else:
@@ -677,9 +767,11 @@ class PartnerCentralSync:
                     stats.listed += len(page)
                     todo = [item for item in page if (item.entity_id, item.version) not in known]
                     stats.skipped_known += len(page) - len(todo)
-                    records, error = self._fetch(lambda i: self.reader.get_engagement_invitation(self.catalog, i),
-                                                 [item.entity_id for item in todo])
-                    for item, rec in zip(todo, records):
+                    records, error = self._fetch(
+                        lambda i: self.reader.get_engagement_invitation(self.catalog, i),
+                        [item.entity_id for item in todo],
+                    )
+                    for item, rec in zip(todo, records, strict=False):
                         if rec is not None:
                             known.add((item.entity_id, item.version))
                             pending.append(rec)
@@ -697,9 +789,18 @@ class PartnerCentralSync:
 # ----------------------------------------------------------------------------------------------- events
 
 
-_OPPORTUNITY_EVENTS = {"Opportunity Created", "Opportunity Updated", "Opportunity Accepted", "Opportunity Rejected"}
-_INVITATION_EVENTS = {"Engagement Invitation Created", "Engagement Invitation Accepted",
-                      "Engagement Invitation Rejected", "Engagement Invitation Expired"}
+_OPPORTUNITY_EVENTS = {
+    "Opportunity Created",
+    "Opportunity Updated",
+    "Opportunity Accepted",
+    "Opportunity Rejected",
+}
+_INVITATION_EVENTS = {
+    "Engagement Invitation Created",
+    "Engagement Invitation Accepted",
+    "Engagement Invitation Rejected",
+    "Engagement Invitation Expired",
+}
 
 
 @dataclass(frozen=True)
@@ -720,7 +821,9 @@ def handle_event(event: dict[str, Any], reader: PartnerCentralReader, sink: Sink
     as already known, and a duplicate event lands nothing (same payload hash).
     """
     if not isinstance(event, dict) or event.get("source") != EVENT_SOURCE:
-        raise BadInput(f"not a Partner Central event: source is {event.get('source') if isinstance(event, dict) else event!r}")
+        raise BadInput(
+            f"not a Partner Central event: source is {event.get('source') if isinstance(event, dict) else event!r}"
+        )
     detail_type = event.get("detail-type") or ""
     detail = event.get("detail") or {}
     catalog = detail.get("catalog")
@@ -733,10 +836,15 @@ def handle_event(event: dict[str, Any], reader: PartnerCentralReader, sink: Sink
         return EventResult(detail_type, "ignored")
     if not ident or catalog not in CATALOGS:
         raise BadInput(f"Partner Central event {detail_type!r} lacks a catalog or an identifier: {detail}")
-    record = (reader.get_opportunity(catalog, ident) if entity == "opportunity"
-              else reader.get_engagement_invitation(catalog, ident))
+    record = (
+        reader.get_opportunity(catalog, ident)
+        if entity == "opportunity"
+        else reader.get_engagement_invitation(catalog, ident)
+    )
     landed = sink.land(catalog, entity, [record])
-    return EventResult(detail_type, "landed" if landed.landed else "duplicate", entity, record.entity_id, catalog)
+    return EventResult(
+        detail_type, "landed" if landed.landed else "duplicate", entity, record.entity_id, catalog
+    )
 
 
 def iter_ids(pages: Iterable[list[Listed]]) -> Iterator[str]:

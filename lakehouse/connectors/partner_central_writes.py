@@ -24,6 +24,7 @@ given, to ``bronze.partner_central_write_result``.
 This module never imports the sandbox; a server-side ``validator`` (e.g. the sandbox's) can be passed in for
 dry runs.
 """
+
 from __future__ import annotations
 
 import copy
@@ -51,16 +52,26 @@ ACTION_ACCEPT = "partner_central.accept_invitation"
 ACTION_REJECT = "partner_central.reject_invitation"
 ACTIONS: tuple[str, ...] = (ACTION_CREATE, ACTION_UPDATE, ACTION_ACCEPT, ACTION_REJECT)
 ALIASES: dict[str, str] = {
-    "create-opportunity": ACTION_CREATE, "update-opportunity": ACTION_UPDATE,
-    "accept-invitation": ACTION_ACCEPT, "reject-invitation": ACTION_REJECT,
+    "create-opportunity": ACTION_CREATE,
+    "update-opportunity": ACTION_UPDATE,
+    "accept-invitation": ACTION_ACCEPT,
+    "reject-invitation": ACTION_REJECT,
 }
 WRITE_RATE_PER_SECOND = 1.0
 CHANGED_SINCE_APPROVAL = "changed since approval — re-approve"
 TASK_DONE = ("COMPLETE", "FAILED")
 # LifeCycle members Partner Central maintains itself; a full-replace update does not send them back.
 SYSTEM_LIFECYCLE = ("ReviewStatus", "ReviewComments", "ReviewStatusReason", "NextStepsHistory")
-_RETRYABLE = {"ThrottlingException", "Throttling", "TooManyRequestsException", "InternalServerException",
-              "ServiceUnavailable", "ServiceUnavailableException", "InternalFailure", "InternalError"}
+_RETRYABLE = {
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "InternalServerException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "InternalFailure",
+    "InternalError",
+}
 _PLACEHOLDER_OPPORTUNITY = "O1"
 
 
@@ -153,8 +164,11 @@ def param_problems(operation: str, params: Mapping[str, Any]) -> list[str]:
 
     shape = service_model().operation_model(operation).input_shape
     report = ParamValidator().validate(dict(params), shape)
-    problems = [line.strip() for line in report.generate_report().splitlines() if line.strip()] \
-        if report.has_errors() else []
+    problems = (
+        [line.strip() for line in report.generate_report().splitlines() if line.strip()]
+        if report.has_errors()
+        else []
+    )
     _enums(params, shape, "", problems)
     return problems
 
@@ -193,23 +207,44 @@ def prepare(action: str, payload: Any) -> PreparedAction:
         _check_keys(payload, ("catalog", "opportunity", "associations", "start_engagement"), action)
         opportunity = _require(payload, "opportunity", dict, action)
         if {"Catalog", "ClientToken"} & set(opportunity):
-            raise BadInput(f"{action} payload: opportunity must not carry Catalog or ClientToken (set from the "
-                           "payload's catalog and derived from the approval id)")
-        calls.append(PlannedCall("create", "CreateOpportunity",
-                                 {"Catalog": catalog, "ClientToken": client_token("plan", "create"), **opportunity}))
+            raise BadInput(
+                f"{action} payload: opportunity must not carry Catalog or ClientToken (set from the "
+                "payload's catalog and derived from the approval id)"
+            )
+        calls.append(
+            PlannedCall(
+                "create",
+                "CreateOpportunity",
+                {"Catalog": catalog, "ClientToken": client_token("plan", "create"), **opportunity},
+            )
+        )
         associations = payload.get("associations") or []
         if not isinstance(associations, list) or not all(isinstance(a, dict) for a in associations):
             raise BadInput(f"{action} payload: associations must be a list of objects")
         for i, assoc in enumerate(associations):
-            calls.append(PlannedCall(f"associate-{i + 1}", "AssociateOpportunity",
-                                     {"Catalog": catalog, "OpportunityIdentifier": _PLACEHOLDER_OPPORTUNITY, **assoc}))
+            calls.append(
+                PlannedCall(
+                    f"associate-{i + 1}",
+                    "AssociateOpportunity",
+                    {"Catalog": catalog, "OpportunityIdentifier": _PLACEHOLDER_OPPORTUNITY, **assoc},
+                )
+            )
         start = payload.get("start_engagement")
         if start is not None:
             if not isinstance(start, dict):
                 raise BadInput(f"{action} payload: start_engagement must be an object or null")
-            calls.append(PlannedCall("start-engagement", "StartEngagementFromOpportunityTask",
-                                     {"Catalog": catalog, "ClientToken": client_token("plan", "start"),
-                                      "Identifier": _PLACEHOLDER_OPPORTUNITY, **start}))
+            calls.append(
+                PlannedCall(
+                    "start-engagement",
+                    "StartEngagementFromOpportunityTask",
+                    {
+                        "Catalog": catalog,
+                        "ClientToken": client_token("plan", "start"),
+                        "Identifier": _PLACEHOLDER_OPPORTUNITY,
+                        **start,
+                    },
+                )
+            )
         target = f"{catalog}/opportunity/new"
     elif action == ACTION_UPDATE:
         _check_keys(payload, ("catalog", "opportunity_id", "last_modified_date", "changes"), action)
@@ -222,9 +257,13 @@ def prepare(action: str, payload: Any) -> PreparedAction:
         forbidden = sorted({"Catalog", "Identifier", "LastModifiedDate"} & set(changes))
         if forbidden:
             raise BadInput(f"{action} payload: changes must not set {forbidden} (they come from the payload)")
-        calls.append(PlannedCall("update", "UpdateOpportunity",
-                                 {"Catalog": catalog, "Identifier": opp_id, "LastModifiedDate": lmd,
-                                  **strip_nulls(changes)}))
+        calls.append(
+            PlannedCall(
+                "update",
+                "UpdateOpportunity",
+                {"Catalog": catalog, "Identifier": opp_id, "LastModifiedDate": lmd, **strip_nulls(changes)},
+            )
+        )
         target = f"{catalog}/opportunity/{opp_id}"
     else:
         allowed = ("catalog", "invitation_id") + (("rejection_reason",) if action == ACTION_REJECT else ())
@@ -281,7 +320,11 @@ def conform(value: Any, shape: Any) -> Any:
                     out[key] = kept
         return out
     if kind == "list":
-        return [kept for kept in (conform(v, shape.member) for v in value) if kept is not None] if isinstance(value, list) else None
+        return (
+            [kept for kept in (conform(v, shape.member) for v in value) if kept is not None]
+            if isinstance(value, list)
+            else None
+        )
     return value
 
 
@@ -303,7 +346,9 @@ def contains(record: Any, changes: Any) -> bool:
     if isinstance(changes, dict):
         if not isinstance(record, dict):
             return False
-        return all((record.get(k) is None) if v is None else contains(record.get(k), v) for k, v in changes.items())
+        return all(
+            (record.get(k) is None) if v is None else contains(record.get(k), v) for k, v in changes.items()
+        )
     return _jsonable(record) == _jsonable(changes)
 
 
@@ -321,8 +366,11 @@ def full_replace_body(current: Mapping[str, Any], changes: Mapping[str, Any]) ->
     """The UpdateOpportunity members for a full replace: the current record (input members only, system-managed
     LifeCycle members dropped) with the approved changes merged in."""
     shape = service_model().operation_model("UpdateOpportunity").input_shape
-    base = {k: conform(current.get(k), shape.members[k]) for k in shape.members
-            if k not in ("Catalog", "Identifier", "LastModifiedDate") and current.get(k) is not None}
+    base = {
+        k: conform(current.get(k), shape.members[k])
+        for k in shape.members
+        if k not in ("Catalog", "Identifier", "LastModifiedDate") and current.get(k) is not None
+    }
     base = {k: v for k, v in base.items() if v is not None}
     if isinstance(base.get("LifeCycle"), dict):
         base["LifeCycle"] = {k: v for k, v in base["LifeCycle"].items() if k not in SYSTEM_LIFECYCLE}
@@ -353,8 +401,18 @@ class StepResult:
 
     def summary(self) -> dict[str, Any]:
         """The ids and statuses (what the audit log and the approval's result keep)."""
-        keys = ("step", "operation", "status", "entity_id", "task_id", "task_status", "engagement_id",
-                "reason_code", "error_code", "error_message")
+        keys = (
+            "step",
+            "operation",
+            "status",
+            "entity_id",
+            "task_id",
+            "task_status",
+            "engagement_id",
+            "reason_code",
+            "error_code",
+            "error_message",
+        )
         return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
 
 
@@ -374,11 +432,10 @@ class WriteOutcome:
 class WriteResultSink(Protocol):
     """Where execution results land (``BronzeWriteResults`` on the lake)."""
 
-    def land_results(self, ticket: ApprovalTicket, catalog: str, action: str, executor: str,
-                     steps: Sequence[StepResult]) -> int:
+    def land_results(
+        self, ticket: ApprovalTicket, catalog: str, action: str, executor: str, steps: Sequence[StepResult]
+    ) -> int:
         """Append one row per step; returns rows written (0 when this attempt already landed)."""
-
-
 
 
 class BronzeWriteResults:
@@ -387,20 +444,41 @@ class BronzeWriteResults:
     def __init__(self, spark: Any, scope: Any) -> None:
         self.spark, self.scope = spark, scope
 
-    def land_results(self, ticket: ApprovalTicket, catalog: str, action: str, executor: str,
-                     steps: Sequence[StepResult]) -> int:
+    def land_results(
+        self, ticket: ApprovalTicket, catalog: str, action: str, executor: str, steps: Sequence[StepResult]
+    ) -> int:
         from lakehouse import io
 
         if not steps:
             return 0
-        rows = [(ticket.tenant_id, catalog, ticket.approval_id, ticket.attempt, action, s.step, s.operation,
-                 s.status, s.entity_id, s.task_id, s.task_status, s.engagement_id, s.reason_code, s.error_code,
-                 s.error_message, json.dumps(_jsonable(s.request), sort_keys=True),
-                 json.dumps(_jsonable(s.response), sort_keys=True) if s.response is not None else None,
-                 executor, s.at) for s in steps]
+        rows = [
+            (
+                ticket.tenant_id,
+                catalog,
+                ticket.approval_id,
+                ticket.attempt,
+                action,
+                s.step,
+                s.operation,
+                s.status,
+                s.entity_id,
+                s.task_id,
+                s.task_status,
+                s.engagement_id,
+                s.reason_code,
+                s.error_code,
+                s.error_message,
+                json.dumps(_jsonable(s.request), sort_keys=True),
+                json.dumps(_jsonable(s.response), sort_keys=True) if s.response is not None else None,
+                executor,
+                s.at,
+            )
+            for s in steps
+        ]
         df = self.spark.createDataFrame(rows, WRITE_RESULT.schema)
-        written = io.append(self.spark, WRITE_RESULT, df, self.scope,
-                            batch_id=f"write-{ticket.approval_id}-{ticket.attempt}")
+        written = io.append(
+            self.spark, WRITE_RESULT, df, self.scope, batch_id=f"write-{ticket.approval_id}-{ticket.attempt}"
+        )
         return 0 if written.skipped else written.rows
 
 
@@ -417,10 +495,21 @@ class PartnerCentralWriter:
     budget; ``None`` is only allowed for dry runs). Writes additionally pass ``write_limiter`` (1/s).
     """
 
-    def __init__(self, reader: Any, *, tenant_id: str, gate: ExecutionGate, audit: AuditSink,
-                 results: WriteResultSink | None = None, write_limiter: TokenBucket | None = None,
-                 validator: Validator | None = None, poll_interval_s: float = 2.0, poll_timeout_s: float = 300.0,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        reader: Any,
+        *,
+        tenant_id: str,
+        gate: ExecutionGate,
+        audit: AuditSink,
+        results: WriteResultSink | None = None,
+        write_limiter: TokenBucket | None = None,
+        validator: Validator | None = None,
+        poll_interval_s: float = 2.0,
+        poll_timeout_s: float = 300.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.reader = reader
         self.tenant_id = tenant_id
         self.gate, self.audit, self.results = gate, audit, results
@@ -439,8 +528,11 @@ class PartnerCentralWriter:
         catalog = ""
         try:
             if ticket.tenant_id != self.tenant_id:
-                raise WriteFailed(f"approval {approval_id} belongs to tenant {ticket.tenant_id!r}, not "
-                                  f"{self.tenant_id!r}; nothing was sent", retryable=True)
+                raise WriteFailed(
+                    f"approval {approval_id} belongs to tenant {ticket.tenant_id!r}, not "
+                    f"{self.tenant_id!r}; nothing was sent",
+                    retryable=True,
+                )
             try:
                 ticket.check_payload()
                 prepared = prepare(ticket.action, ticket.payload)
@@ -453,39 +545,70 @@ class PartnerCentralWriter:
             else:
                 if self.reader is None:
                     raise WriteFailed("no Partner Central client to send with", retryable=True)
-                handler = {ACTION_CREATE: self._create, ACTION_UPDATE: self._update,
-                           ACTION_ACCEPT: self._decide, ACTION_REJECT: self._decide}[prepared.action]
+                handler = {
+                    ACTION_CREATE: self._create,
+                    ACTION_UPDATE: self._update,
+                    ACTION_ACCEPT: self._decide,
+                    ACTION_REJECT: self._decide,
+                }[prepared.action]
                 outcome.result = handler(ticket, prepared, outcome.steps)
                 outcome.status = "executed"
         except WriteFailed as exc:
             outcome.error = str(exc)
             outcome.api_calls = self._calls() - calls_before
-            result = {"status": "failed", "error": str(exc), "error_code": exc.code, "retryable": exc.retryable,
-                      "steps": [s.summary() for s in outcome.steps], "api_calls": outcome.api_calls}
+            result = {
+                "status": "failed",
+                "error": str(exc),
+                "error_code": exc.code,
+                "retryable": exc.retryable,
+                "steps": [s.summary() for s in outcome.steps],
+                "api_calls": outcome.api_calls,
+            }
             self._finish(ticket, catalog, executor, outcome, failed=True)
             self.gate.fail(approval_id, error=str(exc), retryable=exc.retryable, result=result)
             raise
         except BaseException as exc:  # anything unexpected: keep the approval retryable, then re-raise
             outcome.error = f"{type(exc).__name__}: {exc}"
-            self.gate.fail(approval_id, error=outcome.error, retryable=True,
-                           result={"status": "failed", "error": outcome.error,
-                                   "steps": [s.summary() for s in outcome.steps]})
+            self.gate.fail(
+                approval_id,
+                error=outcome.error,
+                retryable=True,
+                result={
+                    "status": "failed",
+                    "error": outcome.error,
+                    "steps": [s.summary() for s in outcome.steps],
+                },
+            )
             raise
         outcome.api_calls = self._calls() - calls_before
-        outcome.result.update({"status": outcome.status, "api_calls": outcome.api_calls,
-                               "steps": [s.summary() for s in outcome.steps]})
+        outcome.result.update(
+            {
+                "status": outcome.status,
+                "api_calls": outcome.api_calls,
+                "steps": [s.summary() for s in outcome.steps],
+            }
+        )
         self._finish(ticket, catalog, executor, outcome, failed=False)
         self.gate.complete(approval_id, result=outcome.result)
         return outcome
 
-    def _finish(self, ticket: ApprovalTicket, catalog: str, executor: str, outcome: WriteOutcome,
-                failed: bool) -> None:
+    def _finish(
+        self, ticket: ApprovalTicket, catalog: str, executor: str, outcome: WriteOutcome, failed: bool
+    ) -> None:
         """Audit the outcome and land the step results in bronze (failures to land are logged, not fatal)."""
-        self.audit.record(ticket.tenant_id, f"{ticket.action}.{'failed' if failed else outcome.status}",
-                          f"partner-central/{ticket.target}", actor=executor,
-                          reason=f"approval {ticket.approval_id}" + (f": {ticket.reason}" if ticket.reason else ""),
-                          detail={"approval_id": ticket.approval_id, "attempt": ticket.attempt,
-                                  "error": outcome.error, "steps": [s.summary() for s in outcome.steps]})
+        self.audit.record(
+            ticket.tenant_id,
+            f"{ticket.action}.{'failed' if failed else outcome.status}",
+            f"partner-central/{ticket.target}",
+            actor=executor,
+            reason=f"approval {ticket.approval_id}" + (f": {ticket.reason}" if ticket.reason else ""),
+            detail={
+                "approval_id": ticket.approval_id,
+                "attempt": ticket.attempt,
+                "error": outcome.error,
+                "steps": [s.summary() for s in outcome.steps],
+            },
+        )
         if self.results is not None and outcome.steps:
             try:
                 self.results.land_results(ticket, catalog, ticket.action, executor, outcome.steps)
@@ -498,14 +621,30 @@ class PartnerCentralWriter:
     # ------------------------------------------------------------------------------------- calls
 
     def _audit_step(self, ticket: ApprovalTicket, step: StepResult) -> None:
-        resource = f"partner-central/{ticket.target}" if step.entity_id is None else \
-            f"partner-central/{ticket.target.rsplit('/', 1)[0]}/{step.entity_id}"
-        self.audit.record(ticket.tenant_id, f"partner_central.{step.operation}.{step.status}", resource,
-                          actor=f"approval:{ticket.approval_id}", reason=f"approval {ticket.approval_id}",
-                          detail=step.summary())
+        resource = (
+            f"partner-central/{ticket.target}"
+            if step.entity_id is None
+            else f"partner-central/{ticket.target.rsplit('/', 1)[0]}/{step.entity_id}"
+        )
+        self.audit.record(
+            ticket.tenant_id,
+            f"partner_central.{step.operation}.{step.status}",
+            resource,
+            actor=f"approval:{ticket.approval_id}",
+            reason=f"approval {ticket.approval_id}",
+            detail=step.summary(),
+        )
 
-    def _send(self, ticket: ApprovalTicket, steps: list[StepResult], step: str, operation: str,
-              params: dict[str, Any], *, write: bool = True) -> dict[str, Any]:
+    def _send(
+        self,
+        ticket: ApprovalTicket,
+        steps: list[StepResult],
+        step: str,
+        operation: str,
+        params: dict[str, Any],
+        *,
+        write: bool = True,
+    ) -> dict[str, Any]:
         """Send one request (writes wait for the write limiter); records the step, maps errors to WriteFailed."""
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -524,15 +663,21 @@ class PartnerCentralWriter:
             if write:
                 steps.append(record)
                 self._audit_step(ticket, record)
-            raise WriteFailed(f"Partner Central {operation} failed: {record.error_code}: {record.error_message}",
-                              retryable=record.error_code in _RETRYABLE, code=record.error_code) from exc
+            raise WriteFailed(
+                f"Partner Central {operation} failed: {record.error_code}: {record.error_message}",
+                retryable=record.error_code in _RETRYABLE,
+                code=record.error_code,
+            ) from exc
         except (BotoCoreError, BudgetExhausted) as exc:
             record.status, record.error_code, record.error_message = "failed", type(exc).__name__, str(exc)
             if write:
                 steps.append(record)
                 self._audit_step(ticket, record)
-            raise WriteFailed(f"Partner Central {operation} failed: {exc} (retrying this approval is safe)",
-                              retryable=True, code=type(exc).__name__) from exc
+            raise WriteFailed(
+                f"Partner Central {operation} failed: {exc} (retrying this approval is safe)",
+                retryable=True,
+                code=type(exc).__name__,
+            ) from exc
         response = {k: v for k, v in response.items() if k not in ("ResponseMetadata", "__raw_body__")}
         record.response = response
         if write:
@@ -547,84 +692,154 @@ class PartnerCentralWriter:
 
     # ------------------------------------------------------------------------------------- flows
 
-    def _create(self, ticket: ApprovalTicket, prepared: PreparedAction, steps: list[StepResult]) -> dict[str, Any]:
+    def _create(
+        self, ticket: ApprovalTicket, prepared: PreparedAction, steps: list[StepResult]
+    ) -> dict[str, Any]:
         payload, catalog = ticket.payload, prepared.catalog
-        response = self._send(ticket, steps, "create", "CreateOpportunity",
-                              {"Catalog": catalog, "ClientToken": client_token(ticket.approval_id, "create"),
-                               **payload["opportunity"]})
+        response = self._send(
+            ticket,
+            steps,
+            "create",
+            "CreateOpportunity",
+            {
+                "Catalog": catalog,
+                "ClientToken": client_token(ticket.approval_id, "create"),
+                **payload["opportunity"],
+            },
+        )
         opp_id = response["Id"]
         self._mark(ticket, steps, entity_id=opp_id)
         result: dict[str, Any] = {"opportunity_id": opp_id, "associations": []}
         for i, assoc in enumerate(payload.get("associations") or []):
-            self._send(ticket, steps, f"associate-{i + 1}", "AssociateOpportunity",
-                       {"Catalog": catalog, "OpportunityIdentifier": opp_id, **assoc})
+            self._send(
+                ticket,
+                steps,
+                f"associate-{i + 1}",
+                "AssociateOpportunity",
+                {"Catalog": catalog, "OpportunityIdentifier": opp_id, **assoc},
+            )
             self._mark(ticket, steps, entity_id=opp_id)
             result["associations"].append(dict(assoc))
         start = payload.get("start_engagement")
         if start is not None:
-            task = self._send(ticket, steps, "start-engagement", "StartEngagementFromOpportunityTask",
-                              {"Catalog": catalog, "ClientToken": client_token(ticket.approval_id, "start-engagement"),
-                               "Identifier": opp_id, **start})
+            task = self._send(
+                ticket,
+                steps,
+                "start-engagement",
+                "StartEngagementFromOpportunityTask",
+                {
+                    "Catalog": catalog,
+                    "ClientToken": client_token(ticket.approval_id, "start-engagement"),
+                    "Identifier": opp_id,
+                    **start,
+                },
+            )
             if task.get("TaskStatus") not in TASK_DONE:
                 task = self._poll(ticket, catalog, task["TaskId"], task)
-            self._mark(ticket, steps, entity_id=opp_id, task_id=task.get("TaskId"), task_status=task.get("TaskStatus"),
-                       engagement_id=task.get("EngagementId"), reason_code=task.get("ReasonCode"))
-            result.update(task_id=task.get("TaskId"), task_status=task.get("TaskStatus"),
-                          engagement_id=task.get("EngagementId"), reason_code=task.get("ReasonCode"))
+            self._mark(
+                ticket,
+                steps,
+                entity_id=opp_id,
+                task_id=task.get("TaskId"),
+                task_status=task.get("TaskStatus"),
+                engagement_id=task.get("EngagementId"),
+                reason_code=task.get("ReasonCode"),
+            )
+            result.update(
+                task_id=task.get("TaskId"),
+                task_status=task.get("TaskStatus"),
+                engagement_id=task.get("EngagementId"),
+                reason_code=task.get("ReasonCode"),
+            )
             if task.get("TaskStatus") == "FAILED":
                 raise EngagementTaskFailed(
                     f"StartEngagementFromOpportunityTask {task.get('TaskId')} for opportunity {opp_id} FAILED with "
                     f"ReasonCode {task.get('ReasonCode')}: {task.get('Message')} (the opportunity was created; a new "
-                    "approval is needed to start the engagement)", task.get("ReasonCode"))
+                    "approval is needed to start the engagement)",
+                    task.get("ReasonCode"),
+                )
         return result
 
-    def _poll(self, ticket: ApprovalTicket, catalog: str, task_id: str, first: dict[str, Any]) -> dict[str, Any]:
+    def _poll(
+        self, ticket: ApprovalTicket, catalog: str, task_id: str, first: dict[str, Any]
+    ) -> dict[str, Any]:
         """Poll the engagement task until COMPLETE or FAILED (a timeout is retryable: the token finds it again)."""
         deadline = self._clock() + self.poll_timeout_s
         task = first
         while task.get("TaskStatus") not in TASK_DONE:
             if self._clock() >= deadline:
-                raise WriteFailed(f"engagement task {task_id} still {task.get('TaskStatus')} after "
-                                  f"{self.poll_timeout_s:.0f} s; executing the approval again resumes polling",
-                                  retryable=True, code="TaskTimeout")
+                raise WriteFailed(
+                    f"engagement task {task_id} still {task.get('TaskStatus')} after "
+                    f"{self.poll_timeout_s:.0f} s; executing the approval again resumes polling",
+                    retryable=True,
+                    code="TaskTimeout",
+                )
             self._sleep(self.poll_interval_s)
-            listed = self._send(ticket, [], "poll", "ListEngagementFromOpportunityTasks",
-                                {"Catalog": catalog, "TaskIdentifier": [task_id]}, write=False)
+            listed = self._send(
+                ticket,
+                [],
+                "poll",
+                "ListEngagementFromOpportunityTasks",
+                {"Catalog": catalog, "TaskIdentifier": [task_id]},
+                write=False,
+            )
             summaries = listed.get("TaskSummaries") or []
             if summaries:
                 task = summaries[0]
         return task
 
-    def _update(self, ticket: ApprovalTicket, prepared: PreparedAction, steps: list[StepResult]) -> dict[str, Any]:
+    def _update(
+        self, ticket: ApprovalTicket, prepared: PreparedAction, steps: list[StepResult]
+    ) -> dict[str, Any]:
         payload, catalog = ticket.payload, prepared.catalog
         opp_id, changes = payload["opportunity_id"], payload["changes"]
         approved_lmd = parse_time(payload["last_modified_date"], "last_modified_date")
-        current = self._send(ticket, steps, "read", "GetOpportunity", {"Catalog": catalog, "Identifier": opp_id},
-                             write=False)
+        current = self._send(
+            ticket, steps, "read", "GetOpportunity", {"Catalog": catalog, "Identifier": opp_id}, write=False
+        )
         body = full_replace_body(current, changes)
         sent_before = self.reader.stats.attempts.get("UpdateOpportunity", 0)
         try:
-            response = self._send(ticket, steps, "update", "UpdateOpportunity",
-                                  {"Catalog": catalog, "Identifier": opp_id, "LastModifiedDate": approved_lmd, **body})
+            response = self._send(
+                ticket,
+                steps,
+                "update",
+                "UpdateOpportunity",
+                {"Catalog": catalog, "Identifier": opp_id, "LastModifiedDate": approved_lmd, **body},
+            )
         except WriteFailed as exc:
             if exc.code != "ConflictException":
                 raise
-            resent = ticket.attempt > 1 or self.reader.stats.attempts.get("UpdateOpportunity", 0) - sent_before > 1
-            now = self._send(ticket, [], "reread", "GetOpportunity", {"Catalog": catalog, "Identifier": opp_id},
-                             write=False)
+            resent = (
+                ticket.attempt > 1 or self.reader.stats.attempts.get("UpdateOpportunity", 0) - sent_before > 1
+            )
+            now = self._send(
+                ticket,
+                [],
+                "reread",
+                "GetOpportunity",
+                {"Catalog": catalog, "Identifier": opp_id},
+                write=False,
+            )
             if resent and contains(now, strip_nulls(changes)) and contains(full_replace_body(now, {}), body):
                 steps[-1].status = "already_applied"
                 self._mark(ticket, steps, entity_id=opp_id)
-                return {"opportunity_id": opp_id, "last_modified_date": _iso(now.get("LastModifiedDate")),
-                        "already_applied": True}
+                return {
+                    "opportunity_id": opp_id,
+                    "last_modified_date": _iso(now.get("LastModifiedDate")),
+                    "already_applied": True,
+                }
             raise ChangedSinceApproval(
                 f"opportunity {opp_id} {CHANGED_SINCE_APPROVAL}: it was modified at "
                 f"{_iso(now.get('LastModifiedDate'))}, after the version approved "
-                f"({payload['last_modified_date']}); nothing was changed") from exc
+                f"({payload['last_modified_date']}); nothing was changed"
+            ) from exc
         self._mark(ticket, steps, entity_id=opp_id)
         return {"opportunity_id": opp_id, "last_modified_date": _iso(response.get("LastModifiedDate"))}
 
-    def _decide(self, ticket: ApprovalTicket, prepared: PreparedAction, steps: list[StepResult]) -> dict[str, Any]:
+    def _decide(
+        self, ticket: ApprovalTicket, prepared: PreparedAction, steps: list[StepResult]
+    ) -> dict[str, Any]:
         call = prepared.calls[0]
         wanted = "ACCEPTED" if prepared.action == ACTION_ACCEPT else "REJECTED"
         inv_id = call.params["Identifier"]
@@ -637,35 +852,56 @@ class PartnerCentralWriter:
             resent = ticket.attempt > 1 or self.reader.stats.attempts.get(call.operation, 0) - sent_before > 1
             if not resent:
                 raise
-            invitation = self._send(ticket, [], "reread", "GetEngagementInvitation",
-                                    {"Catalog": prepared.catalog, "Identifier": inv_id}, write=False)
+            invitation = self._send(
+                ticket,
+                [],
+                "reread",
+                "GetEngagementInvitation",
+                {"Catalog": prepared.catalog, "Identifier": inv_id},
+                write=False,
+            )
             if invitation.get("Status") != wanted:
                 raise
             steps[-1].status = "already_applied"
         self._mark(ticket, steps, entity_id=inv_id)
         return {"invitation_id": inv_id, "invitation_status": wanted}
 
-    def _dry_run(self, ticket: ApprovalTicket, prepared: PreparedAction, steps: list[StepResult]) -> dict[str, Any]:
+    def _dry_run(
+        self, ticket: ApprovalTicket, prepared: PreparedAction, steps: list[StepResult]
+    ) -> dict[str, Any]:
         """Validate every planned request with botocore (and the server-side ``validator``); send nothing."""
         problems: list[str] = []
         for call in prepared.calls:
             params = dict(call.params)
             if "ClientToken" in params:
-                params["ClientToken"] = client_token(ticket.approval_id, "create" if call.step == "create"
-                                                     else "start-engagement")
+                params["ClientToken"] = client_token(
+                    ticket.approval_id, "create" if call.step == "create" else "start-engagement"
+                )
             found = param_problems(call.operation, params)
             if self.validator is not None:
                 found += [e.get("Message", str(e)) for e in self.validator(call.operation, _jsonable(params))]
-            steps.append(StepResult(call.step, call.operation, "invalid" if found else "validated", request=params,
-                                    error_message="; ".join(found) or None))
+            steps.append(
+                StepResult(
+                    call.step,
+                    call.operation,
+                    "invalid" if found else "validated",
+                    request=params,
+                    error_message="; ".join(found) or None,
+                )
+            )
             problems += [f"{call.operation}: {p}" for p in found]
         for step in steps:
             self._audit_step(ticket, step)
         if problems:
-            raise WriteFailed("dry run: the request would be refused: " + "; ".join(problems), retryable=False,
-                              code="ValidationException")
-        return {"dry_run": True, "requests": [{"operation": s.operation, "params": _jsonable(s.request)}
-                                              for s in steps]}
+            raise WriteFailed(
+                "dry run: the request would be refused: " + "; ".join(problems),
+                retryable=False,
+                code="ValidationException",
+            )
+        return {
+            "dry_run": True,
+            "requests": [{"operation": s.operation, "params": _jsonable(s.request)} for s in steps],
+        }
 
 
 def _snake(operation: str) -> str:

@@ -10,6 +10,7 @@ The output is a Terraform template: ``${glue_job_prefix}`` and ``${dlq_url}`` ar
 in ``terraform/modules/orchestration``; ``render()`` does the same substitution for tests. Nothing else in the
 document may contain ``${`` or ``%{`` (Terraform would try to interpolate it).
 """
+
 from __future__ import annotations
 
 import json
@@ -158,7 +159,14 @@ def _tenant_states(selected: tuple[PipelineStep, ...] | None) -> tuple[str, dict
             },
         },
         "ResultPath": None,
-        "Retry": [{"ErrorEquals": list(SQS_TRANSIENT_ERRORS), "IntervalSeconds": 5, "MaxAttempts": 3, "BackoffRate": 2.0}],
+        "Retry": [
+            {
+                "ErrorEquals": list(SQS_TRANSIENT_ERRORS),
+                "IntervalSeconds": 5,
+                "MaxAttempts": 3,
+                "BackoffRate": 2.0,
+            }
+        ],
         "Next": TENANT_FAILED,
     }
     states[TENANT_FAILED] = {
@@ -213,7 +221,10 @@ def build_definition(selected: tuple[PipelineStep, ...] | None = None) -> dict[s
             },
             CHECK_STATUSES: {
                 "Type": "Pass",
-                "Parameters": {"results.$": "$.results", "any_failed.$": "States.ArrayContains($.statuses, 'FAILED')"},
+                "Parameters": {
+                    "results.$": "$.results",
+                    "any_failed.$": "States.ArrayContains($.statuses, 'FAILED')",
+                },
                 "Next": ANY_TENANT_FAILED,
             },
             ANY_TENANT_FAILED: {

@@ -4,6 +4,7 @@ It covers the top level and the state types Task, Pass, Choice, Map (inline), Pa
 with their Retry / Catch blocks and Choice rules, field by field (unknown fields are errors). Rules that JSON
 Schema cannot express (targets exist, every state reachable, States.ALL last) are in ``validate.py``.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -50,29 +51,55 @@ _COMPARATORS = {
     **{
         op: {"type": "string"}
         for op in (
-            "StringEquals", "StringLessThan", "StringGreaterThan", "StringLessThanEquals",
-            "StringGreaterThanEquals", "StringMatches", "TimestampEquals", "TimestampLessThan",
-            "TimestampGreaterThan", "TimestampLessThanEquals", "TimestampGreaterThanEquals",
+            "StringEquals",
+            "StringLessThan",
+            "StringGreaterThan",
+            "StringLessThanEquals",
+            "StringGreaterThanEquals",
+            "StringMatches",
+            "TimestampEquals",
+            "TimestampLessThan",
+            "TimestampGreaterThan",
+            "TimestampLessThanEquals",
+            "TimestampGreaterThanEquals",
         )
     },
     **{
         op: {"type": "number"}
         for op in (
-            "NumericEquals", "NumericLessThan", "NumericGreaterThan", "NumericLessThanEquals",
+            "NumericEquals",
+            "NumericLessThan",
+            "NumericGreaterThan",
+            "NumericLessThanEquals",
             "NumericGreaterThanEquals",
         )
     },
     **{
         op + "Path": _PATH
         for op in (
-            "StringEquals", "StringLessThan", "StringGreaterThan", "StringLessThanEquals",
-            "StringGreaterThanEquals", "NumericEquals", "NumericLessThan", "NumericGreaterThan",
-            "NumericLessThanEquals", "NumericGreaterThanEquals", "BooleanEquals", "TimestampEquals",
-            "TimestampLessThan", "TimestampGreaterThan", "TimestampLessThanEquals", "TimestampGreaterThanEquals",
+            "StringEquals",
+            "StringLessThan",
+            "StringGreaterThan",
+            "StringLessThanEquals",
+            "StringGreaterThanEquals",
+            "NumericEquals",
+            "NumericLessThan",
+            "NumericGreaterThan",
+            "NumericLessThanEquals",
+            "NumericGreaterThanEquals",
+            "BooleanEquals",
+            "TimestampEquals",
+            "TimestampLessThan",
+            "TimestampGreaterThan",
+            "TimestampLessThanEquals",
+            "TimestampGreaterThanEquals",
         )
     },
     "BooleanEquals": {"type": "boolean"},
-    **{op: {"type": "boolean"} for op in ("IsPresent", "IsNull", "IsBoolean", "IsNumeric", "IsString", "IsTimestamp")},
+    **{
+        op: {"type": "boolean"}
+        for op in ("IsPresent", "IsNull", "IsBoolean", "IsNumeric", "IsString", "IsTimestamp")
+    },
 }
 
 _CHOICE_RULE: dict[str, Any] = {
@@ -81,46 +108,75 @@ _CHOICE_RULE: dict[str, Any] = {
     "oneOf": [
         {
             "required": ["Variable"],
-            "properties": {"Variable": _PATH, "Next": _STATE_NAME, "Comment": {"type": "string"}, **_COMPARATORS},
+            "properties": {
+                "Variable": _PATH,
+                "Next": _STATE_NAME,
+                "Comment": {"type": "string"},
+                **_COMPARATORS,
+            },
             "additionalProperties": False,
             "minProperties": 2,
             # exactly one comparator besides Variable/Next/Comment
-            "not": {"anyOf": [
-                {"required": [a, b]}
-                for i, a in enumerate(sorted(_COMPARATORS)) for b in sorted(_COMPARATORS)[i + 1:]
-            ]},
+            "not": {
+                "anyOf": [
+                    {"required": [a, b]}
+                    for i, a in enumerate(sorted(_COMPARATORS))
+                    for b in sorted(_COMPARATORS)[i + 1 :]
+                ]
+            },
             "anyOf": [{"required": [op]} for op in sorted(_COMPARATORS)],
         },
         {
             "required": ["And"],
-            "properties": {"And": {"type": "array", "minItems": 1, "items": {"$ref": "#choiceRule"}},
-                           "Next": _STATE_NAME, "Comment": {"type": "string"}},
+            "properties": {
+                "And": {"type": "array", "minItems": 1, "items": {"$ref": "#choiceRule"}},
+                "Next": _STATE_NAME,
+                "Comment": {"type": "string"},
+            },
             "additionalProperties": False,
         },
         {
             "required": ["Or"],
-            "properties": {"Or": {"type": "array", "minItems": 1, "items": {"$ref": "#choiceRule"}},
-                           "Next": _STATE_NAME, "Comment": {"type": "string"}},
+            "properties": {
+                "Or": {"type": "array", "minItems": 1, "items": {"$ref": "#choiceRule"}},
+                "Next": _STATE_NAME,
+                "Comment": {"type": "string"},
+            },
             "additionalProperties": False,
         },
         {
             "required": ["Not"],
-            "properties": {"Not": {"$ref": "#choiceRule"}, "Next": _STATE_NAME, "Comment": {"type": "string"}},
+            "properties": {
+                "Not": {"$ref": "#choiceRule"},
+                "Next": _STATE_NAME,
+                "Comment": {"type": "string"},
+            },
             "additionalProperties": False,
         },
     ],
 }
 
-_NEXT_XOR_END = {"oneOf": [{"required": ["Next"], "not": {"required": ["End"]}},
-                           {"required": ["End"], "not": {"required": ["Next"]}}]}
+_NEXT_XOR_END = {
+    "oneOf": [
+        {"required": ["Next"], "not": {"required": ["End"]}},
+        {"required": ["End"], "not": {"required": ["Next"]}},
+    ]
+}
 
 
-def _state(type_name: str, properties: dict[str, Any], required: list[str], transition: bool) -> dict[str, Any]:
+def _state(
+    type_name: str, properties: dict[str, Any], required: list[str], transition: bool
+) -> dict[str, Any]:
     schema: dict[str, Any] = {
         "type": "object",
         "required": ["Type", *required],
         "additionalProperties": False,
-        "properties": {**_COMMON, "Type": {"const": type_name}, **properties, **(_TRANSITION if transition else {})},
+        "properties": {
+            **_COMMON,
+            "Type": {"const": type_name},
+            **properties,
+            **(_TRANSITION if transition else {}),
+        },
     }
     if transition:
         schema["allOf"] = [_NEXT_XOR_END]
@@ -170,8 +226,13 @@ _STATES: dict[str, Any] = {
     "Wait": {
         **_state(
             "Wait",
-            {**_IO, "Seconds": _POSITIVE_INT, "SecondsPath": _PATH, "Timestamp": {"type": "string"},
-             "TimestampPath": _PATH},
+            {
+                **_IO,
+                "Seconds": _POSITIVE_INT,
+                "SecondsPath": _PATH,
+                "Timestamp": {"type": "string"},
+                "TimestampPath": _PATH,
+            },
             [],
             True,
         ),

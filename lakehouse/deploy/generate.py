@@ -6,6 +6,7 @@
 They are committed, so a plan shows exactly what will be deployed; ``check_generated()`` (and the tests) fail
 when they drift from the step list. Regenerate with ``lakehouse package`` or ``python -m lakehouse.deploy.generate``.
 """
+
 from __future__ import annotations
 
 import json

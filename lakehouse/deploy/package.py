@@ -11,6 +11,7 @@ API stack as dependencies, none of which belong on Glue (Glue brings its own Spa
 can pull incompatible numpy/pyarrow releases (see DESIGN.md). So Glue installs with ``--no-deps`` and the
 manifest lists the exact closure of what the jobs need, pinned to the versions of this environment.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -33,8 +34,25 @@ from lakehouse.pipeline_steps import steps
 GLUE_EXCLUDED: frozenset[str] = frozenset({"pyspark", "pysail", "streamlit", "fastapi", "uvicorn"})
 # Already in the AWS Glue 5.1 Python runtime; installing another version beside Spark's would break it.
 GLUE_PROVIDED: frozenset[str] = frozenset(
-    {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six", "numpy", "pandas",
-     "pyarrow", "pytz", "tzdata", "packaging", "setuptools", "pip", "wheel", "py4j"}
+    {
+        "boto3",
+        "botocore",
+        "s3transfer",
+        "jmespath",
+        "urllib3",
+        "python-dateutil",
+        "six",
+        "numpy",
+        "pandas",
+        "pyarrow",
+        "pytz",
+        "tzdata",
+        "packaging",
+        "setuptools",
+        "pip",
+        "wheel",
+        "py4j",
+    }
 )
 
 
@@ -52,7 +70,9 @@ def glue_python_modules(top_level: list[str] | None = None) -> list[str]:
     if top_level is None:
         project = metadata.distribution("partner-central-lakehouse")
         top_level = [
-            r for r in (project.requires or []) if not Requirement(r).marker or Requirement(r).marker.evaluate({"extra": ""})
+            r
+            for r in (project.requires or [])
+            if not Requirement(r).marker or Requirement(r).marker.evaluate({"extra": ""})
         ]
     pinned: dict[str, str] = {}
     expanded: set[tuple[str, str]] = set()
@@ -68,7 +88,9 @@ def glue_python_modules(top_level: list[str] | None = None) -> list[str]:
         try:
             dist = metadata.distribution(name)
         except metadata.PackageNotFoundError as exc:
-            raise BadInput(f"{name} is needed on Glue but is not installed here; install the project first") from exc
+            raise BadInput(
+                f"{name} is needed on Glue but is not installed here; install the project first"
+            ) from exc
         pinned[name] = dist.version
         for extra in ("", *sorted(extras)):
             if (name, extra) in expanded:
@@ -106,8 +128,22 @@ def missing_scripts(root: Path) -> list[str]:
     return [s.script for s in steps() if not (root / s.script).is_file()]
 
 
-_NOT_IN_WHEEL_BUILD = (".git", ".venv*", "dist", "build", ".lake", "*.egg-info", "__pycache__", ".pytest_cache",
-                       "node_modules", "terraform", "tests", "bench", "notebooks", ".ruff_cache")
+_NOT_IN_WHEEL_BUILD = (
+    ".git",
+    ".venv*",
+    "dist",
+    "build",
+    ".lake",
+    "*.egg-info",
+    "__pycache__",
+    ".pytest_cache",
+    "node_modules",
+    "terraform",
+    "tests",
+    "bench",
+    "notebooks",
+    ".ruff_cache",
+)
 
 
 def build_wheel(root: Path, out: Path) -> Path:
@@ -119,8 +155,18 @@ def build_wheel(root: Path, out: Path) -> Path:
         source = Path(tmp) / "src"
         shutil.copytree(root, source, ignore=shutil.ignore_patterns(*_NOT_IN_WHEEL_BUILD))
         wheel_dir = Path(tmp) / "wheel"
-        cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
-               "-w", str(wheel_dir), str(source)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--quiet",
+            "-w",
+            str(wheel_dir),
+            str(source),
+        ]
         result = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=tmp)
         if result.returncode != 0:
             raise BadInput(f"building the wheel failed ({' '.join(cmd)}):\n{result.stderr.strip()[-2000:]}")

@@ -1,4 +1,5 @@
 """Check a state machine definition: the JSON Schema of ``asl_schema`` plus the rules a schema cannot state."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -46,7 +47,9 @@ def _check_machine(machine: dict[str, Any], where: str, seen_names: set[str], pr
         for field in ("Retry", "Catch"):
             rules = state.get(field, [])
             for i, rule in enumerate(rules):
-                if "States.ALL" in rule["ErrorEquals"] and (len(rule["ErrorEquals"]) > 1 or i != len(rules) - 1):
+                if "States.ALL" in rule["ErrorEquals"] and (
+                    len(rule["ErrorEquals"]) > 1 or i != len(rules) - 1
+                ):
                     problems.append(f"{here}: {field}[{i}] uses States.ALL, which must be alone and last")
         for i, choice in enumerate(state.get("Choices", [])):
             for nested in ("And", "Or"):

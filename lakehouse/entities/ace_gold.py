@@ -2,6 +2,7 @@
 
 Mart definitions are part of the contract; each table's grain is stated beside its schema.
 """
+
 from __future__ import annotations
 
 from pyspark.sql.types import (

@@ -1,4 +1,5 @@
 """Operational tables written by the I/O layer itself."""
+
 from __future__ import annotations
 
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType

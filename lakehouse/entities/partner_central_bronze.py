@@ -3,6 +3,7 @@
 Bronze is append-only and keeps payloads exactly as received: one row per fetched payload version, identified by
 ``(tenant_id, catalog, entity_id, payload_sha256)``; landing an identical payload again adds nothing.
 """
+
 from __future__ import annotations
 
 from pyspark.sql.types import LongType, StringType, TimestampType
@@ -14,7 +15,8 @@ _S, _TS, _L = StringType(), TimestampType(), LongType()
 
 def _payload_table(entity: str, what: str, modified: str) -> TableDef:
     return declare(
-        "bronze", f"partner_central_{entity}",
+        "bronze",
+        f"partner_central_{entity}",
         [
             ("tenant_id", _S, "internal"),
             ("catalog", _S, "internal"),
@@ -28,18 +30,23 @@ def _payload_table(entity: str, what: str, modified: str) -> TableDef:
         keys=("tenant_id", "catalog", "entity_id", "payload_sha256"),
         grain=f"one row per fetched {what} payload version (append-only; identical payloads land once)",
         description=f"Partner Central {what} payloads exactly as received (JSON text); last_modified_at is "
-                    f"{modified}.",
+        f"{modified}.",
     )
 
 
 OPPORTUNITY = _payload_table("opportunity", "GetOpportunity", "the payload's LastModifiedDate")
-SOLUTION = _payload_table("solution", "ListSolutions item", "the solution's CreatedDate (solutions have no "
-                          "modified date)")
-ENGAGEMENT_INVITATION = _payload_table("engagement_invitation", "GetEngagementInvitation",
-                                       "the InvitationDate (invitations have no modified date)")
+SOLUTION = _payload_table(
+    "solution", "ListSolutions item", "the solution's CreatedDate (solutions have no modified date)"
+)
+ENGAGEMENT_INVITATION = _payload_table(
+    "engagement_invitation",
+    "GetEngagementInvitation",
+    "the InvitationDate (invitations have no modified date)",
+)
 
 OPPORTUNITY_REJECTED = declare(
-    "bronze", "partner_central_opportunity_rejected",
+    "bronze",
+    "partner_central_opportunity_rejected",
     [
         ("tenant_id", _S, "internal"),
         ("source_file", _S, "internal"),
@@ -55,7 +62,8 @@ OPPORTUNITY_REJECTED = declare(
 )
 
 INGESTION_RUN = declare(
-    "ops", "ingestion_run",
+    "ops",
+    "ingestion_run",
     [
         ("tenant_id", _S, "internal"),
         ("ingestion_run_id", _S, "internal"),
@@ -77,11 +85,12 @@ INGESTION_RUN = declare(
     keys=("tenant_id", "ingestion_run_id"),
     grain="one row per finished ingestion run",
     description="Ingestion runs (API syncs and file loads): counts, watermarks, status; also the record of API "
-                "calls spent, from which the rolling daily call budget is computed.",
+    "calls spent, from which the rolling daily call budget is computed.",
 )
 
 SYNC_WATERMARK = declare(
-    "ops", "sync_watermark",
+    "ops",
+    "sync_watermark",
     [
         ("tenant_id", _S, "internal"),
         ("source", _S, "internal"),
@@ -100,13 +109,25 @@ WRITE_RESULT = declare(
     "bronze",
     "partner_central_write_result",
     [
-        ("tenant_id", _S, "internal"), ("catalog", _S, "internal"), ("approval_id", _S, "internal"),
-        ("attempt", _L, "internal"), ("action", _S, "internal"), ("step", _S, "internal"),
-        ("operation", _S, "internal"), ("status", _S, "internal"), ("entity_id", _S, "internal"),
-        ("task_id", _S, "internal"), ("task_status", _S, "internal"), ("engagement_id", _S, "internal"),
-        ("reason_code", _S, "internal"), ("error_code", _S, "internal"), ("error_message", _S, "confidential"),
-        ("request", _S, "pii"), ("response", _S, "pii"),  # opportunity payloads carry customer contacts
-        ("executed_by", _S, "internal"), ("executed_at", _TS, "internal"),
+        ("tenant_id", _S, "internal"),
+        ("catalog", _S, "internal"),
+        ("approval_id", _S, "internal"),
+        ("attempt", _L, "internal"),
+        ("action", _S, "internal"),
+        ("step", _S, "internal"),
+        ("operation", _S, "internal"),
+        ("status", _S, "internal"),
+        ("entity_id", _S, "internal"),
+        ("task_id", _S, "internal"),
+        ("task_status", _S, "internal"),
+        ("engagement_id", _S, "internal"),
+        ("reason_code", _S, "internal"),
+        ("error_code", _S, "internal"),
+        ("error_message", _S, "confidential"),
+        ("request", _S, "pii"),
+        ("response", _S, "pii"),  # opportunity payloads carry customer contacts
+        ("executed_by", _S, "internal"),
+        ("executed_at", _TS, "internal"),
     ],
     keys=("tenant_id", "approval_id", "attempt", "step"),
     grain="one row per request sent (or validated, in dry-run mode) by one execution attempt of an approval",

@@ -15,6 +15,7 @@ Readers must apply deletion vectors: Sail, delta-spark 3.x (Glue 5) and ``deltal
 ``QueryBuilder`` do; ``deltalake``'s ``to_pyarrow_dataset`` refuses such tables (the dashboards read the files and
 apply the vectors themselves: dashboards/lib/data.py).
 """
+
 from __future__ import annotations
 
 from pyspark.sql.types import (
@@ -33,13 +34,24 @@ from lakehouse.catalog import Classification, Column, TableDef, declare
 
 AMOUNT = DecimalType(18, 2)
 STAGES: tuple[str, ...] = (
-    "Prospect", "Qualified", "Technical Validation", "Business Validation", "Committed", "Launched", "Closed Lost",
+    "Prospect",
+    "Qualified",
+    "Technical Validation",
+    "Business Validation",
+    "Committed",
+    "Launched",
+    "Closed Lost",
 )
 WON_STAGE = "Launched"
 LOST_STAGE = "Closed Lost"
 CLOSED_STAGES: tuple[str, ...] = (WON_STAGE, LOST_STAGE)
 REVIEW_STATUSES: tuple[str, ...] = (
-    "Pending Submission", "Submitted", "In review", "Approved", "Rejected", "Action Required",
+    "Pending Submission",
+    "Submitted",
+    "In review",
+    "Approved",
+    "Rejected",
+    "Action Required",
 )
 
 _S, _TS, _D, _I = StringType(), TimestampType(), DateType(), IntegerType()
@@ -54,10 +66,20 @@ _CLUSTER_COLUMN: tuple[str, DataType, Classification] = (FILE_CLUSTER, _S, "inte
 MERGE_ON_READ: dict[str, str] = {"delta.enableDeletionVectors": "true"}
 
 
-def _clustered(name: str, columns: list[Column], *, keys: tuple[str, ...], grain: str, description: str) -> TableDef:
+def _clustered(
+    name: str, columns: list[Column], *, keys: tuple[str, ...], grain: str, description: str
+) -> TableDef:
     """``declare`` for a merge-on-read silver table partitioned by (tenant_id, file_cluster)."""
-    return declare("silver", name, columns, keys=keys, grain=grain, description=description, partition_by=CLUSTERED,
-                   properties=dict(MERGE_ON_READ))
+    return declare(
+        "silver",
+        name,
+        columns,
+        keys=keys,
+        grain=grain,
+        description=description,
+        partition_by=CLUSTERED,
+        properties=dict(MERGE_ON_READ),
+    )
 
 
 _SOURCE_COLUMNS: list[tuple[str, DataType, Classification]] = [
@@ -170,7 +192,11 @@ CONTACT_ROLES: tuple[str, ...] = ("customer", "opportunity_team")
 # classification drives redaction (lakehouse.privacy.redact_struct), so silver gets email_hash, phone_masked and
 # business_title, and never a name.
 CONTACT_SOURCE_CLASSIFICATION: dict[str, Classification] = {
-    "Email": "pii", "FirstName": "pii", "LastName": "pii", "Phone": "pii", "BusinessTitle": "confidential",
+    "Email": "pii",
+    "FirstName": "pii",
+    "LastName": "pii",
+    "Phone": "pii",
+    "BusinessTitle": "confidential",
 }
 CONTACT_PII_KINDS = {"Email": "email", "FirstName": "name", "LastName": "name", "Phone": "phone"}
 PAYLOAD_PII_KEYS: tuple[str, ...] = tuple(k for k, v in CONTACT_SOURCE_CLASSIFICATION.items() if v == "pii")
@@ -284,5 +310,10 @@ OPPORTUNITY_QUARANTINE = declare(
 )
 
 SILVER_TABLES: tuple[TableDef, ...] = (
-    OPPORTUNITY, OPPORTUNITY_SPEND, OPPORTUNITY_CONTACT, SOLUTION, ENGAGEMENT_INVITATION, OPPORTUNITY_QUARANTINE,
+    OPPORTUNITY,
+    OPPORTUNITY_SPEND,
+    OPPORTUNITY_CONTACT,
+    SOLUTION,
+    ENGAGEMENT_INVITATION,
+    OPPORTUNITY_QUARANTINE,
 )

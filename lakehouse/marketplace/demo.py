@@ -5,12 +5,14 @@ sandbox, registers each tenant's buyer from its ``x-amzn-marketplace-token`` (Re
 the ledger reports for the last hours (synthetic usage when no source is given), syncs the platform seller's
 catalog and agreements, and rebuilds gold.marketplace_usage / gold.marketplace_subscriptions.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 
 from lakehouse.marketplace.interfaces import (
     MemoryBuyerDirectory,
@@ -37,8 +39,10 @@ class DemoReport:
         out = [f"Marketplace sandbox: {self.sandbox_url}"]
         out += [f"  {summary}" for summary in self.metering.values()]
         out.append(f"  billed in the sandbox: {self.billed_records} usage record(s)")
-        out.append(f"  gold.marketplace_usage rows: {self.gold_usage_rows}; "
-                   f"gold.marketplace_subscriptions rows (tenant {PLATFORM_TENANT}): {self.subscriptions_rows}")
+        out.append(
+            f"  gold.marketplace_usage rows: {self.gold_usage_rows}; "
+            f"gold.marketplace_subscriptions rows (tenant {PLATFORM_TENANT}): {self.subscriptions_rows}"
+        )
         return out
 
 
@@ -48,16 +52,22 @@ def synthetic_usage(tenants: Sequence[str], now: datetime, hours: int = 3) -> Me
     for t, tenant in enumerate(tenants):
         for h in range(2, 2 + hours):
             at = hour_of(now) - timedelta(hours=h) + timedelta(minutes=7)
-            for d, (dimension, amount) in enumerate((("pipeline_hours", "0.75"), ("api_calls", "120"),
-                                                     ("rows_ingested", "0.2"))):
+            for d, (dimension, amount) in enumerate(
+                (("pipeline_hours", "0.75"), ("api_calls", "120"), ("rows_ingested", "0.2"))
+            ):
                 for w in range(2):
                     qty = Decimal(amount) * (t + 1) * (w + 1)
                     source.add(UsageRow(tenant, f"{tenant}-ws{w + 1}", dimension, at, qty, f"demo-run-{h}"))
     return source
 
 
-def run_demo(spark: Any, tenants: Sequence[str] = ("acme", "globex"), *, usage: UsageSource | None = None,
-             now: datetime | None = None) -> DemoReport:
+def run_demo(
+    spark: Any,
+    tenants: Sequence[str] = ("acme", "globex"),
+    *,
+    usage: UsageSource | None = None,
+    now: datetime | None = None,
+) -> DemoReport:
     """Run the Marketplace flow end to end on a fresh in-process sandbox."""
     from lakehouse.connectors.marketplace import MarketplaceConfig, MarketplaceReader, MeteringSender
     from lakehouse.connectors.marketplace_sandbox import DEMO_BUYERS, PLATFORM_SELLER, start_demo_sandbox
@@ -65,25 +75,34 @@ def run_demo(spark: Any, tenants: Sequence[str] = ("acme", "globex"), *, usage: 
     from lakehouse.marketplace.registration import register_buyer
     from lakehouse.marketplace.sync import MarketplaceSync, build_usage_gold
 
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     sandbox = start_demo_sandbox()
     try:
         creds = sandbox.credentials(PLATFORM_SELLER)
-        config = MarketplaceConfig(endpoint_url=creds["endpoint_url"], aws_access_key_id=creds["aws_access_key_id"],
-                                   aws_secret_access_key=creds["aws_secret_access_key"])
+        config = MarketplaceConfig(
+            endpoint_url=creds["endpoint_url"],
+            aws_access_key_id=creds["aws_access_key_id"],
+            aws_secret_access_key=creds["aws_secret_access_key"],
+        )
         reader = MarketplaceReader.from_config(config)
         sender = MeteringSender.from_config(config)
         buyers = MemoryBuyerDirectory()
         world = sandbox.world  # type: ignore[attr-defined]
         known = [t for t in tenants if t in DEMO_BUYERS]
         for tenant in known:
-            register_buyer(world.buyers[tenant]["registration_token"], tenant_id=tenant, reader=reader,
-                           directory=buyers)
+            register_buyer(
+                world.buyers[tenant]["registration_token"], tenant_id=tenant, reader=reader, directory=buyers
+            )
         source = usage or synthetic_usage(known, now)
         report = DemoReport(sandbox.url)
-        run = MeteringRun(spark, usage=source, buyers=buyers, sender=sender,
-                          config=MeteringConfig(dimensions=frozenset({"pipeline_hours", "api_calls", "rows_ingested"})),
-                          clock=lambda: now)
+        run = MeteringRun(
+            spark,
+            usage=source,
+            buyers=buyers,
+            sender=sender,
+            config=MeteringConfig(dimensions=frozenset({"pipeline_hours", "api_calls", "rows_ingested"})),
+            clock=lambda: now,
+        )
         for tenant in known:
             result = run.run(tenant)
             report.metering[tenant] = result.summary()

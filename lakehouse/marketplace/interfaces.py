@@ -5,6 +5,7 @@ tenant <-> buyer links and the approvals reach it through these protocols. The c
 over its database (see docs/marketplace.md, "What the control plane provides"); tests and the local demo use the
 in-memory / JSON-file versions here.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -13,18 +14,19 @@ import os
 import tempfile
 import threading
 import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from lakehouse.errors import BadInput, Refused
 
 
 def utc(moment: datetime) -> datetime:
     """``moment`` as an aware UTC datetime (naive values are taken as UTC)."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def hour_of(moment: datetime) -> datetime:
@@ -88,9 +90,14 @@ class JsonLinesUsageSource:
                 continue
             try:
                 raw = json.loads(line)
-                row = UsageRow(raw["tenant_id"], raw.get("workspace_id"), raw["dimension"],
-                               utc(datetime.fromisoformat(raw["usage_at"].replace("Z", "+00:00"))),
-                               Decimal(str(raw["quantity"])), raw.get("run_id"))
+                row = UsageRow(
+                    raw["tenant_id"],
+                    raw.get("workspace_id"),
+                    raw["dimension"],
+                    utc(datetime.fromisoformat(raw["usage_at"].replace("Z", "+00:00"))),
+                    Decimal(str(raw["quantity"])),
+                    raw.get("run_id"),
+                )
             except (ValueError, KeyError, ArithmeticError) as exc:
                 raise BadInput(f"{self.path}:{n}: not a usage row ({exc})") from None
             if row.tenant_id == tenant_id and utc(start) <= row.usage_at < utc(end):
@@ -134,8 +141,13 @@ class BuyerDirectory(Protocol):
     def buyer_for(self, tenant_id: str) -> Buyer | None:
         """The buyer that tenant's usage is billed to (its most recent link), or None."""
 
-    def find(self, product_code: str, customer_aws_account_id: str | None, license_arn: str | None,
-             customer_identifier: str | None) -> Buyer | None:
+    def find(
+        self,
+        product_code: str,
+        customer_aws_account_id: str | None,
+        license_arn: str | None,
+        customer_identifier: str | None,
+    ) -> Buyer | None:
         """The link of a buyer identity, if any."""
 
     def link(self, buyer: Buyer) -> Buyer:
@@ -156,8 +168,13 @@ class MemoryBuyerDirectory:
             mine = [b for b in self.buyers if b.tenant_id == tenant_id]
         return mine[-1] if mine else None
 
-    def find(self, product_code: str, customer_aws_account_id: str | None, license_arn: str | None,
-             customer_identifier: str | None) -> Buyer | None:
+    def find(
+        self,
+        product_code: str,
+        customer_aws_account_id: str | None,
+        license_arn: str | None,
+        customer_identifier: str | None,
+    ) -> Buyer | None:
         wanted = (product_code, customer_aws_account_id, license_arn, customer_identifier)
         with self._lock:
             return next((b for b in self.buyers if b.identity == wanted), None)
@@ -169,9 +186,10 @@ class MemoryBuyerDirectory:
                 if existing.tenant_id != buyer.tenant_id:
                     raise BuyerAlreadyLinked(
                         f"Marketplace buyer {buyer.customer_aws_account_id or buyer.customer_identifier} of product "
-                        f"{buyer.product_code} is already linked to tenant {existing.tenant_id!r}")
+                        f"{buyer.product_code} is already linked to tenant {existing.tenant_id!r}"
+                    )
                 return existing
-            stored = buyer if buyer.linked_at else replace(buyer, linked_at=datetime.now(timezone.utc))
+            stored = buyer if buyer.linked_at else replace(buyer, linked_at=datetime.now(UTC))
             self.buyers.append(stored)
             self._saved()
             return stored
@@ -195,8 +213,14 @@ class JsonFileBuyerDirectory(MemoryBuyerDirectory):
 
     def _saved(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = [{**asdict(b), "rate_card": dict(b.rate_card),
-                 "linked_at": b.linked_at.isoformat() if b.linked_at else None} for b in self.buyers]
+        data = [
+            {
+                **asdict(b),
+                "rate_card": dict(b.rate_card),
+                "linked_at": b.linked_at.isoformat() if b.linked_at else None,
+            }
+            for b in self.buyers
+        ]
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".buyers-")
         with os.fdopen(fd, "w") as handle:
             json.dump(data, handle, indent=2)
@@ -247,15 +271,22 @@ class MemoryApprovalGate:
 
     def __init__(self, ttl: timedelta = timedelta(hours=24), clock: Any = None) -> None:
         self.ttl = ttl
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.approvals: dict[str, Approval] = {}
         self._lock = threading.Lock()
 
     def request(self, action: str, payload: Any, *, requested_by: str) -> str:
         approval_id = f"apr-{uuid.uuid4().hex[:16]}"
         with self._lock:
-            self.approvals[approval_id] = Approval(approval_id, action, payload_digest(payload), "pending",
-                                                   requested_by, None, self.clock() + self.ttl)
+            self.approvals[approval_id] = Approval(
+                approval_id,
+                action,
+                payload_digest(payload),
+                "pending",
+                requested_by,
+                None,
+                self.clock() + self.ttl,
+            )
         return approval_id
 
     def approve(self, approval_id: str, *, approver: str) -> None:
@@ -269,7 +300,9 @@ class MemoryApprovalGate:
 
     def reject(self, approval_id: str, *, approver: str) -> None:
         with self._lock:
-            self.approvals[approval_id] = replace(self.approvals[approval_id], status="rejected", approved_by=approver)
+            self.approvals[approval_id] = replace(
+                self.approvals[approval_id], status="rejected", approved_by=approver
+            )
 
     def verify(self, approval_id: str, *, action: str, payload_sha256: str) -> Approval:
         with self._lock:
@@ -279,7 +312,9 @@ class MemoryApprovalGate:
         if approval.action != action:
             raise ApprovalRefused(f"approval {approval_id} is for action {approval.action!r}, not {action!r}")
         if approval.payload_sha256 != payload_sha256:
-            raise ApprovalRefused(f"approval {approval_id} was given for a different payload; request a new approval")
+            raise ApprovalRefused(
+                f"approval {approval_id} was given for a different payload; request a new approval"
+            )
         if approval.status == "executed":
             raise ApprovalRefused(f"approval {approval_id} was already executed at {approval.executed_at}")
         if approval.status != "approved":
@@ -293,12 +328,26 @@ class MemoryApprovalGate:
             approval = self.approvals[approval_id]
             if approval.status == "executed":
                 raise ApprovalRefused(f"approval {approval_id} was already executed")
-            self.approvals[approval_id] = replace(approval, status="executed", executed_at=self.clock(),
-                                                  result=dict(result))
+            self.approvals[approval_id] = replace(
+                approval, status="executed", executed_at=self.clock(), result=dict(result)
+            )
 
 
 __all__: Sequence[str] = (
-    "Approval", "ApprovalGate", "ApprovalRefused", "Buyer", "BuyerAlreadyLinked", "BuyerDirectory",
-    "JsonFileBuyerDirectory", "JsonLinesUsageSource", "MemoryApprovalGate", "MemoryBuyerDirectory",
-    "MemoryUsageSource", "UsageRow", "UsageSource", "hour_of", "payload_digest", "utc",
+    "Approval",
+    "ApprovalGate",
+    "ApprovalRefused",
+    "Buyer",
+    "BuyerAlreadyLinked",
+    "BuyerDirectory",
+    "JsonFileBuyerDirectory",
+    "JsonLinesUsageSource",
+    "MemoryApprovalGate",
+    "MemoryBuyerDirectory",
+    "MemoryUsageSource",
+    "UsageRow",
+    "UsageSource",
+    "hour_of",
+    "payload_digest",
+    "utc",
 )

@@ -20,6 +20,7 @@ For one tenant the run
 
 A re-run for an hour that is already sent reads, compares and writes nothing: no call, no new table version.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,11 +28,12 @@ import json
 import logging
 import uuid
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import Enum
-from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 from lakehouse.errors import BadInput
 from lakehouse.marketplace.interfaces import Buyer, BuyerDirectory, UsageRow, UsageSource, hour_of, utc
@@ -55,10 +57,14 @@ class ZeroUsagePolicy(str, Enum):
 class MeteringConfig:
     """Metering policy for a run (see docs/marketplace.md)."""
 
-    dimensions: frozenset[str] | None = None  # the product's metered dimensions; others are dead-lettered unsent
+    dimensions: frozenset[str] | None = (
+        None  # the product's metered dimensions; others are dead-lettered unsent
+    )
     zero_usage: ZeroUsagePolicy = ZeroUsagePolicy.skip
     zero_usage_dimensions: tuple[str, ...] = ()  # dimensions that get zero records (default: ``dimensions``)
-    identify_by: IdentifyBy = "license"  # license: LicenseArn + account; account: ProductCode + account; legacy
+    identify_by: IdentifyBy = (
+        "license"  # license: LicenseArn + account; account: ProductCode + account; legacy
+    )
     settle: timedelta = timedelta(minutes=10)  # an hour is due once it ended this long ago (late ledger rows)
     window: timedelta = timedelta(hours=24)  # Marketplace refuses usage this old
     safety: timedelta = timedelta(minutes=30)  # don't start sending a record this close to the window's edge
@@ -84,7 +90,7 @@ class HourlyUsage:
     run_ids: tuple[str, ...] = ()
 
 
-def quantize(value: Decimal | int | float | str) -> Decimal:
+def quantize(value: Decimal | float | str) -> Decimal:
     """A quantity at Marketplace's precision (6 decimals, half up)."""
     try:
         return Decimal(str(value)).quantize(SIX_PLACES, rounding=ROUND_HALF_UP)
@@ -111,10 +117,20 @@ def aggregate_usage(rows: Iterable[UsageRow], *, tenant_id: str) -> list[HourlyU
             runs[key].add(row.run_id)
     out = []
     for (dimension, hour), by_workspace in sorted(per.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        shares = tuple(sorted(((ws, quantize(q)) for ws, q in by_workspace.items()), key=lambda x: x[0] or ""))
+        shares = tuple(
+            sorted(((ws, quantize(q)) for ws, q in by_workspace.items()), key=lambda x: x[0] or "")
+        )
         total = sum((q for _, q in shares), Decimal(0))
         allocations = shares if any(ws is not None for ws, _ in shares) else ()
-        out.append(HourlyUsage(dimension, hour, total.quantize(SIX_PLACES), allocations, tuple(sorted(runs[(dimension, hour)]))))
+        out.append(
+            HourlyUsage(
+                dimension,
+                hour,
+                total.quantize(SIX_PLACES),
+                allocations,
+                tuple(sorted(runs[(dimension, hour)])),
+            )
+        )
     return out
 
 
@@ -145,15 +161,24 @@ def record_key(buyer: Buyer, identify_by: IdentifyBy, dimension: str, hour: date
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def usage_record(buyer: Buyer, usage: HourlyUsage, *, identify_by: IdentifyBy, workspace_tag: str) -> dict[str, Any]:
+def usage_record(
+    buyer: Buyer, usage: HourlyUsage, *, identify_by: IdentifyBy, workspace_tag: str
+) -> dict[str, Any]:
     """The exact UsageRecord to send (JSON-ready; ``Timestamp`` is the start of the usage hour)."""
-    record: dict[str, Any] = {"Timestamp": iso_hour(usage.usage_hour), "Dimension": usage.dimension,
-                              "QuantityAsDecimal": decimal_text(usage.quantity), **identity(buyer, identify_by)}
+    record: dict[str, Any] = {
+        "Timestamp": iso_hour(usage.usage_hour),
+        "Dimension": usage.dimension,
+        "QuantityAsDecimal": decimal_text(usage.quantity),
+        **identity(buyer, identify_by),
+    }
     if usage.allocations:
         record["UsageAllocations"] = [
-            {"AllocatedUsageQuantityAsDecimal": decimal_text(q),
-             **({"Tags": [{"Key": workspace_tag, "Value": ws}]} if ws is not None else {})}
-            for ws, q in usage.allocations]
+            {
+                "AllocatedUsageQuantityAsDecimal": decimal_text(q),
+                **({"Tags": [{"Key": workspace_tag, "Value": ws}]} if ws is not None else {}),
+            }
+            for ws, q in usage.allocations
+        ]
     return record
 
 
@@ -168,8 +193,13 @@ def result_match_key(record: Mapping[str, Any]) -> tuple[str, str, str | None, s
     """How a result's UsageRecord is matched to what was sent: dimension, hour and customer fields."""
     ts = record["Timestamp"]
     moment = ts if isinstance(ts, datetime) else datetime.fromisoformat(str(ts).replace("Z", "+00:00"))
-    return (record["Dimension"], iso_hour(hour_of(moment)), record.get("CustomerAWSAccountId"),
-            record.get("LicenseArn"), record.get("CustomerIdentifier"))
+    return (
+        record["Dimension"],
+        iso_hour(hour_of(moment)),
+        record.get("CustomerAWSAccountId"),
+        record.get("LicenseArn"),
+        record.get("CustomerIdentifier"),
+    )
 
 
 def in_window(hour: datetime, now: datetime, config: MeteringConfig, margin: timedelta | None = None) -> bool:
@@ -200,15 +230,19 @@ def due_hours(now: datetime, config: MeteringConfig) -> list[datetime]:
     return sorted(hours)
 
 
-def batches(rows: Sequence[Mapping[str, Any]], size: int = MAX_BATCH) -> list[tuple[str, list[Mapping[str, Any]]]]:
+def batches(
+    rows: Sequence[Mapping[str, Any]], size: int = MAX_BATCH
+) -> list[tuple[str, list[Mapping[str, Any]]]]:
     """Rows grouped by product, in chunks of at most ``size`` (one product per call)."""
     by_product: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for row in sorted(rows, key=lambda r: (r["product_code"], r["usage_hour"], r["dimension"], r["record_key"])):
+    for row in sorted(
+        rows, key=lambda r: (r["product_code"], r["usage_hour"], r["dimension"], r["record_key"])
+    ):
         by_product[row["product_code"]].append(row)
     out = []
     for product, items in sorted(by_product.items()):
         for start in range(0, len(items), size):
-            out.append((product, items[start:start + size]))
+            out.append((product, items[start : start + size]))
     return out
 
 
@@ -234,10 +268,12 @@ class MeteringResult:
     errors: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (f"tenant {self.tenant_id}: {self.records} record(s) over {len(self.hours)} hour(s); "
-                f"{self.new_pending} new, {self.sent} sent, {self.already_sent} already sent, "
-                f"{self.dead_lettered} dead-lettered, {self.still_pending} still pending; "
-                f"{self.calls} BatchMeterUsage call(s) [{self.status}]")
+        return (
+            f"tenant {self.tenant_id}: {self.records} record(s) over {len(self.hours)} hour(s); "
+            f"{self.new_pending} new, {self.sent} sent, {self.already_sent} already sent, "
+            f"{self.dead_lettered} dead-lettered, {self.still_pending} still pending; "
+            f"{self.calls} BatchMeterUsage call(s) [{self.status}]"
+        )
 
 
 ChunkHook = Callable[[list[Mapping[str, Any]], Any], None]
@@ -246,17 +282,26 @@ ChunkHook = Callable[[list[Mapping[str, Any]], Any], None]
 class MeteringRun:
     """Meters one tenant's usage into Marketplace (see the module docstring for the rules)."""
 
-    def __init__(self, spark: Any, *, usage: UsageSource, buyers: BuyerDirectory, sender: Any,
-                 config: MeteringConfig | None = None, clock: Callable[[], datetime] | None = None,
-                 after_send: ChunkHook | None = None) -> None:
+    def __init__(
+        self,
+        spark: Any,
+        *,
+        usage: UsageSource,
+        buyers: BuyerDirectory,
+        sender: Any,
+        config: MeteringConfig | None = None,
+        clock: Callable[[], datetime] | None = None,
+        after_send: ChunkHook | None = None,
+    ) -> None:
         self.spark = spark
         self.usage, self.buyers, self.sender = usage, buyers, sender
         self.config = config or MeteringConfig()
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.after_send = after_send  # called after each BatchMeterUsage, before its result is recorded
 
-    def run(self, tenant_id: str, *, hours: Sequence[datetime] | None = None,
-            run_id: str | None = None) -> MeteringResult:
+    def run(
+        self, tenant_id: str, *, hours: Sequence[datetime] | None = None, run_id: str | None = None
+    ) -> MeteringResult:
         from lakehouse.marketplace.store import MeterStore
 
         now = utc(self.clock())
@@ -264,9 +309,11 @@ class MeteringRun:
         target = sorted({hour_of(h) for h in hours}) if hours else due_hours(now, self.config)
         open_hours = [h for h in target if h + timedelta(hours=1) + self.config.settle > now]
         if open_hours:
-            raise BadInput(f"usage hour {iso_hour(open_hours[0])} has not closed and settled yet (it can be metered "
-                           f"from {iso_hour(open_hours[0] + timedelta(hours=1) + self.config.settle)} on); metering "
-                           "an open hour would freeze a partial quantity")
+            raise BadInput(
+                f"usage hour {iso_hour(open_hours[0])} has not closed and settled yet (it can be metered "
+                f"from {iso_hour(open_hours[0] + timedelta(hours=1) + self.config.settle)} on); metering "
+                "an open hour would freeze a partial quantity"
+            )
         result = MeteringResult(tenant_id, run_id, target)
         store = MeterStore(self.spark, tenant_id)
         buyer = self.buyers.buyer_for(tenant_id)
@@ -281,52 +328,104 @@ class MeteringRun:
         dead: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
 
-        def dead_letter(key: str, code: str, reason: str, *, dimension: str, hour: datetime, quantity: Decimal | None,
-                        record: Mapping[str, Any] | None = None, response: Any = None,
-                        product_code: str | None = None) -> None:
+        def dead_letter(
+            key: str,
+            code: str,
+            reason: str,
+            *,
+            dimension: str,
+            hour: datetime,
+            quantity: Decimal | None,
+            record: Mapping[str, Any] | None = None,
+            response: Any = None,
+            product_code: str | None = None,
+        ) -> None:
             dl_id = hashlib.sha256(f"{key}|{code}|{quantity}".encode()).hexdigest()[:32]
             if dl_id in known_dead or any(d["deadletter_id"] == dl_id for d in dead):
                 return
-            dead.append({"tenant_id": tenant_id, "deadletter_id": dl_id, "record_key": key,
-                         "product_code": product_code, "dimension": dimension, "usage_hour": hour,
-                         "quantity": quantity, "reason_code": code, "reason": reason,
-                         "usage_record": json.dumps(record, sort_keys=True) if record is not None else None,
-                         "response": json.dumps(response, sort_keys=True, default=str) if response is not None else None,
-                         "metering_run_id": run_id, "dead_lettered_at": now})
+            dead.append(
+                {
+                    "tenant_id": tenant_id,
+                    "deadletter_id": dl_id,
+                    "record_key": key,
+                    "product_code": product_code,
+                    "dimension": dimension,
+                    "usage_hour": hour,
+                    "quantity": quantity,
+                    "reason_code": code,
+                    "reason": reason,
+                    "usage_record": json.dumps(record, sort_keys=True) if record is not None else None,
+                    "response": json.dumps(response, sort_keys=True, default=str)
+                    if response is not None
+                    else None,
+                    "metering_run_id": run_id,
+                    "dead_lettered_at": now,
+                }
+            )
 
         for u in usage:
             result.records += 1
             if buyer is None:
-                key = hashlib.sha256(f"unlinked|{tenant_id}|{u.dimension}|{iso_hour(u.usage_hour)}".encode()).hexdigest()[:32]
-                dead_letter(key, "NoLinkedBuyer", f"tenant {tenant_id} has no linked Marketplace buyer; register the "
-                            "buyer (ResolveCustomer) and re-run within 24 hours of the usage",
-                            dimension=u.dimension, hour=u.usage_hour, quantity=u.quantity)
+                key = hashlib.sha256(
+                    f"unlinked|{tenant_id}|{u.dimension}|{iso_hour(u.usage_hour)}".encode()
+                ).hexdigest()[:32]
+                dead_letter(
+                    key,
+                    "NoLinkedBuyer",
+                    f"tenant {tenant_id} has no linked Marketplace buyer; register the "
+                    "buyer (ResolveCustomer) and re-run within 24 hours of the usage",
+                    dimension=u.dimension,
+                    hour=u.usage_hour,
+                    quantity=u.quantity,
+                )
                 continue
             key = record_key(buyer, self.config.identify_by, u.dimension, u.usage_hour)
-            record = usage_record(buyer, u, identify_by=self.config.identify_by, workspace_tag=self.config.workspace_tag)
+            record = usage_record(
+                buyer, u, identify_by=self.config.identify_by, workspace_tag=self.config.workspace_tag
+            )
             problem = self._invalid(u)
             if problem:
-                dead_letter(key, problem[0], problem[1], dimension=u.dimension, hour=u.usage_hour, quantity=u.quantity,
-                            record=record, product_code=buyer.product_code)
+                dead_letter(
+                    key,
+                    problem[0],
+                    problem[1],
+                    dimension=u.dimension,
+                    hour=u.usage_hour,
+                    quantity=u.quantity,
+                    record=record,
+                    product_code=buyer.product_code,
+                )
                 continue
             row = existing.get(key)
             if row is None:
                 if not in_window(u.usage_hour, now, self.config):
-                    dead_letter(key, "OutsideAcceptedWindow",
-                                f"usage hour {iso_hour(u.usage_hour)} is outside the window Marketplace accepts "
-                                "(24 hours; previous month until 06:00 UTC on the 1st); not sent",
-                                dimension=u.dimension, hour=u.usage_hour, quantity=u.quantity, record=record,
-                                product_code=buyer.product_code)
+                    dead_letter(
+                        key,
+                        "OutsideAcceptedWindow",
+                        f"usage hour {iso_hour(u.usage_hour)} is outside the window Marketplace accepts "
+                        "(24 hours; previous month until 06:00 UTC on the 1st); not sent",
+                        dimension=u.dimension,
+                        hour=u.usage_hour,
+                        quantity=u.quantity,
+                        record=record,
+                        product_code=buyer.product_code,
+                    )
                     continue
                 new_rows.append(self._pending_row(tenant_id, key, buyer, u, record, run_id, now))
             elif Decimal(row["quantity"]) != u.quantity:
-                dead_letter(key, "QuantityChangedAfterSend",
-                            f"usage of {u.dimension} for {iso_hour(u.usage_hour)} changed from "
-                            f"{decimal_text(Decimal(row['quantity']))} to {decimal_text(u.quantity)} after the record "
-                            f"was {row['state'].replace('_', '-')}; a second record for the hour would be a "
-                            "DuplicateRecord, so the difference is not billed",
-                            dimension=u.dimension, hour=u.usage_hour, quantity=u.quantity, record=record,
-                            product_code=buyer.product_code)
+                dead_letter(
+                    key,
+                    "QuantityChangedAfterSend",
+                    f"usage of {u.dimension} for {iso_hour(u.usage_hour)} changed from "
+                    f"{decimal_text(Decimal(row['quantity']))} to {decimal_text(u.quantity)} after the record "
+                    f"was {row['state'].replace('_', '-')}; a second record for the hour would be a "
+                    "DuplicateRecord, so the difference is not billed",
+                    dimension=u.dimension,
+                    hour=u.usage_hour,
+                    quantity=u.quantity,
+                    record=record,
+                    product_code=buyer.product_code,
+                )
             elif row["state"] == "sent":
                 result.already_sent += 1
 
@@ -337,13 +436,26 @@ class MeteringRun:
             if in_window(row["usage_hour"], now, self.config, margin=RESEND_MARGIN):
                 to_send.append(row)
             else:
-                updates.append({**row, "state": "dead_lettered", "status": "OutsideAcceptedWindow", "updated_at": now,
-                                "metering_run_id": run_id})
-                dead_letter(row["record_key"], "OutsideAcceptedWindow",
-                            "the record stayed pending (interrupted run or unprocessed) until it left the accepted "
-                            "window; Marketplace may or may not have accepted it before the interruption",
-                            dimension=row["dimension"], hour=row["usage_hour"], quantity=Decimal(row["quantity"]),
-                            record=json.loads(row["usage_record"]), product_code=row["product_code"])
+                updates.append(
+                    {
+                        **row,
+                        "state": "dead_lettered",
+                        "status": "OutsideAcceptedWindow",
+                        "updated_at": now,
+                        "metering_run_id": run_id,
+                    }
+                )
+                dead_letter(
+                    row["record_key"],
+                    "OutsideAcceptedWindow",
+                    "the record stayed pending (interrupted run or unprocessed) until it left the accepted "
+                    "window; Marketplace may or may not have accepted it before the interruption",
+                    dimension=row["dimension"],
+                    hour=row["usage_hour"],
+                    quantity=Decimal(row["quantity"]),
+                    record=json.loads(row["usage_record"]),
+                    product_code=row["product_code"],
+                )
         result.new_pending = len(new_rows)
         if not to_send and not dead and not updates:
             result.status = "nothing_to_do"
@@ -364,7 +476,9 @@ class MeteringRun:
 
     # ------------------------------------------------------------------------------------------- helpers
 
-    def _zero_usage(self, usage: list[HourlyUsage], hours: list[datetime], buyer: Buyer | None) -> list[HourlyUsage]:
+    def _zero_usage(
+        self, usage: list[HourlyUsage], hours: list[datetime], buyer: Buyer | None
+    ) -> list[HourlyUsage]:
         if self.config.zero_usage is not ZeroUsagePolicy.send or buyer is None:
             return []
         dims = self.config.zero_usage_dimensions or tuple(sorted(self.config.dimensions or ()))
@@ -373,59 +487,115 @@ class MeteringRun:
 
     def _invalid(self, u: HourlyUsage) -> tuple[str, str] | None:
         if self.config.dimensions is not None and u.dimension not in self.config.dimensions:
-            return ("InvalidUsageDimension", f"{u.dimension!r} is not a metered dimension of the product "
-                                             f"({', '.join(sorted(self.config.dimensions))}); not sent")
+            return (
+                "InvalidUsageDimension",
+                f"{u.dimension!r} is not a metered dimension of the product "
+                f"({', '.join(sorted(self.config.dimensions))}); not sent",
+            )
         if u.quantity < 0 or any(q < 0 for _, q in u.allocations):
-            return ("NegativeQuantity", f"usage of {u.dimension} for {iso_hour(u.usage_hour)} is negative "
-                                        f"({decimal_text(u.quantity)}); credits are not metered")
+            return (
+                "NegativeQuantity",
+                f"usage of {u.dimension} for {iso_hour(u.usage_hour)} is negative "
+                f"({decimal_text(u.quantity)}); credits are not metered",
+            )
         if u.quantity > MAX_QUANTITY:
             return ("QuantityOutOfRange", f"usage {u.quantity} exceeds what QuantityAsDecimal can carry")
         if len(u.allocations) > 2500:
-            return ("TooManyAllocations", f"{len(u.allocations)} workspaces exceed 2,500 allocations per record")
+            return (
+                "TooManyAllocations",
+                f"{len(u.allocations)} workspaces exceed 2,500 allocations per record",
+            )
         return None
 
-    def _pending_row(self, tenant_id: str, key: str, buyer: Buyer, u: HourlyUsage, record: Mapping[str, Any],
-                     run_id: str, now: datetime) -> dict[str, Any]:
+    def _pending_row(
+        self,
+        tenant_id: str,
+        key: str,
+        buyer: Buyer,
+        u: HourlyUsage,
+        record: Mapping[str, Any],
+        run_id: str,
+        now: datetime,
+    ) -> dict[str, Any]:
         price = buyer.rate_card.get(u.dimension)
         return {
-            "tenant_id": tenant_id, "record_key": key, "product_code": buyer.product_code,
-            "customer_aws_account_id": record.get("CustomerAWSAccountId"), "license_arn": record.get("LicenseArn"),
-            "customer_identifier": record.get("CustomerIdentifier"), "dimension": u.dimension,
-            "usage_hour": u.usage_hour, "quantity": u.quantity,
+            "tenant_id": tenant_id,
+            "record_key": key,
+            "product_code": buyer.product_code,
+            "customer_aws_account_id": record.get("CustomerAWSAccountId"),
+            "license_arn": record.get("LicenseArn"),
+            "customer_identifier": record.get("CustomerIdentifier"),
+            "dimension": u.dimension,
+            "usage_hour": u.usage_hour,
+            "quantity": u.quantity,
             "allocations": [{"workspace_id": ws, "quantity": q} for ws, q in u.allocations],
-            "usage_record": json.dumps(record, sort_keys=True), "state": "pending", "status": None,
-            "metering_record_id": None, "response": None, "attempts": 0,
+            "usage_record": json.dumps(record, sort_keys=True),
+            "state": "pending",
+            "status": None,
+            "metering_record_id": None,
+            "response": None,
+            "attempts": 0,
             "unit_price": Decimal(price).quantize(SIX_PLACES) if price is not None else None,
             "currency_code": buyer.currency_code if price is not None else None,
-            "source_run_ids": list(u.run_ids), "metering_run_id": run_id, "created_at": now, "sent_at": None,
+            "source_run_ids": list(u.run_ids),
+            "metering_run_id": run_id,
+            "created_at": now,
+            "sent_at": None,
             "updated_at": now,
         }
 
-    def _send(self, chunk: list[Mapping[str, Any]], product_code: str, result: MeteringResult, run_id: str,
-              now: datetime, dead_letter: Callable[..., None]) -> list[dict[str, Any]]:
+    def _send(
+        self,
+        chunk: list[Mapping[str, Any]],
+        product_code: str,
+        result: MeteringResult,
+        run_id: str,
+        now: datetime,
+        dead_letter: Callable[..., None],
+    ) -> list[dict[str, Any]]:
         """Send one chunk; a refused request is split until the refused record is alone, then dead-lettered."""
         from lakehouse.connectors.marketplace import MarketplaceError, MeteringRejected
 
         records = [wire_record(json.loads(row["usage_record"])) for row in chunk]
         try:
-            outcome = self.sender.send(records, product_code=None if self.config.identify_by == "license"
-                                       else product_code)
+            outcome = self.sender.send(
+                records, product_code=None if self.config.identify_by == "license" else product_code
+            )
         except MeteringRejected as exc:
             result.calls += 1
             if len(chunk) > 1:
                 mid = len(chunk) // 2
-                return (self._send(chunk[:mid], product_code, result, run_id, now, dead_letter)
-                        + self._send(chunk[mid:], product_code, result, run_id, now, dead_letter))
+                return self._send(chunk[:mid], product_code, result, run_id, now, dead_letter) + self._send(
+                    chunk[mid:], product_code, result, run_id, now, dead_letter
+                )
             row = chunk[0]
-            dead_letter(row["record_key"], exc.code or "Rejected", str(exc), dimension=row["dimension"],
-                        hour=row["usage_hour"], quantity=Decimal(row["quantity"]),
-                        record=json.loads(row["usage_record"]), product_code=product_code)
-            return [{**row, "state": "dead_lettered", "status": exc.code, "response": json.dumps({"error": str(exc)}),
-                     "attempts": (row["attempts"] or 0) + 1, "updated_at": now, "metering_run_id": run_id}]
+            dead_letter(
+                row["record_key"],
+                exc.code or "Rejected",
+                str(exc),
+                dimension=row["dimension"],
+                hour=row["usage_hour"],
+                quantity=Decimal(row["quantity"]),
+                record=json.loads(row["usage_record"]),
+                product_code=product_code,
+            )
+            return [
+                {
+                    **row,
+                    "state": "dead_lettered",
+                    "status": exc.code,
+                    "response": json.dumps({"error": str(exc)}),
+                    "attempts": (row["attempts"] or 0) + 1,
+                    "updated_at": now,
+                    "metering_run_id": run_id,
+                }
+            ]
         except MarketplaceError as exc:
             result.errors.append(str(exc))
-            return [{**row, "attempts": (row["attempts"] or 0) + 1, "updated_at": now, "metering_run_id": run_id}
-                    for row in chunk]
+            return [
+                {**row, "attempts": (row["attempts"] or 0) + 1, "updated_at": now, "metering_run_id": run_id}
+                for row in chunk
+            ]
         result.calls += outcome.calls
         result.batch_sizes.append(len(chunk))
         if self.after_send is not None:
@@ -439,24 +609,47 @@ class MeteringRun:
                 continue
             status = item.get("Status")
             response = {k: v for k, v in item.items() if k != "UsageRecord"}
-            base = {**row, "status": status, "response": json.dumps(response, sort_keys=True),
-                    "attempts": (row["attempts"] or 0) + 1, "updated_at": now, "metering_run_id": run_id}
+            base = {
+                **row,
+                "status": status,
+                "response": json.dumps(response, sort_keys=True),
+                "attempts": (row["attempts"] or 0) + 1,
+                "updated_at": now,
+                "metering_run_id": run_id,
+            }
             if status == "Success":
-                out[row["record_key"]] = {**base, "state": "sent", "metering_record_id": item.get("MeteringRecordId"),
-                                          "sent_at": now, "_fresh": True}
+                out[row["record_key"]] = {
+                    **base,
+                    "state": "sent",
+                    "metering_record_id": item.get("MeteringRecordId"),
+                    "sent_at": now,
+                    "_fresh": True,
+                }
             else:
                 reason = {
                     "CustomerNotSubscribed": "the customer has no active subscription to the product at the usage "
-                                             "hour (invalid, unsubscribed or suspended account)",
+                    "hour (invalid, unsubscribed or suspended account)",
                     "DuplicateRecord": "Marketplace already has a record for this customer, dimension and hour with "
-                                       "a different quantity",
+                    "a different quantity",
                 }.get(status or "", f"BatchMeterUsage returned status {status}")
                 out[row["record_key"]] = {**base, "state": "dead_lettered"}
-                dead_letter(row["record_key"], status or "Unknown", reason, dimension=row["dimension"],
-                            hour=row["usage_hour"], quantity=Decimal(row["quantity"]),
-                            record=json.loads(row["usage_record"]), response=response, product_code=product_code)
+                dead_letter(
+                    row["record_key"],
+                    status or "Unknown",
+                    reason,
+                    dimension=row["dimension"],
+                    hour=row["usage_hour"],
+                    quantity=Decimal(row["quantity"]),
+                    record=json.loads(row["usage_record"]),
+                    response=response,
+                    product_code=product_code,
+                )
         for row in chunk:  # unprocessed after the retries, or missing from the answer: stays pending
             if row["record_key"] not in out:
-                out[row["record_key"]] = {**row, "attempts": (row["attempts"] or 0) + 1, "updated_at": now,
-                                          "metering_run_id": run_id}
+                out[row["record_key"]] = {
+                    **row,
+                    "attempts": (row["attempts"] or 0) + 1,
+                    "updated_at": now,
+                    "metering_run_id": run_id,
+                }
         return list(out.values())

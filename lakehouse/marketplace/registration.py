@@ -3,13 +3,15 @@
 ``register_buyer`` backs ``POST /marketplace/register`` (the ``x-amzn-marketplace-token`` from the fulfillment
 URL) and ``check_entitlement`` backs ``GET /entitlements/check`` (plan features and module installs).
 """
+
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from lakehouse.connectors.marketplace import MarketplaceError, MarketplaceReader
 from lakehouse.marketplace.interfaces import Buyer, BuyerDirectory, utc
@@ -30,7 +32,9 @@ def rate_card_of(terms: list[dict[str, Any]]) -> tuple[str, dict[str, str]]:
     return currency, card
 
 
-def register_buyer(token: str, *, tenant_id: str, reader: MarketplaceReader, directory: BuyerDirectory) -> Buyer:
+def register_buyer(
+    token: str, *, tenant_id: str, reader: MarketplaceReader, directory: BuyerDirectory
+) -> Buyer:
     """Resolve a registration token (ResolveCustomer) and link the buyer to ``tenant_id``, idempotently.
 
     The link keeps CustomerAWSAccountId and LicenseArn (and CustomerIdentifier only when the product is legacy,
@@ -46,10 +50,16 @@ def register_buyer(token: str, *, tenant_id: str, reader: MarketplaceReader, dir
             currency, card = rate_card_of(reader.agreement_terms(agreement_id))
         except MarketplaceError:  # prices only feed revenue estimates; the link must not depend on them
             pass
-    buyer = Buyer(tenant_id=tenant_id, product_code=resolved["ProductCode"],
-                  customer_aws_account_id=resolved.get("CustomerAWSAccountId"),
-                  license_arn=resolved.get("LicenseArn"), customer_identifier=resolved.get("CustomerIdentifier"),
-                  agreement_id=agreement_id, currency_code=currency, rate_card=card)
+    buyer = Buyer(
+        tenant_id=tenant_id,
+        product_code=resolved["ProductCode"],
+        customer_aws_account_id=resolved.get("CustomerAWSAccountId"),
+        license_arn=resolved.get("LicenseArn"),
+        customer_identifier=resolved.get("CustomerIdentifier"),
+        agreement_id=agreement_id,
+        currency_code=currency,
+        rate_card=card,
+    )
     return directory.link(buyer)
 
 
@@ -65,9 +75,14 @@ class EntitlementDecision:
     expires_at: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"tenant_id": self.tenant_id, "dimension": self.dimension, "allowed": self.allowed,
-                "reason": self.reason, "value": self.value,
-                "expires_at": self.expires_at.isoformat() if self.expires_at else None}
+        return {
+            "tenant_id": self.tenant_id,
+            "dimension": self.dimension,
+            "allowed": self.allowed,
+            "reason": self.reason,
+            "value": self.value,
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+        }
 
 
 def _truthy(value: dict[str, Any]) -> tuple[bool, Any]:
@@ -102,32 +117,54 @@ class EntitlementCache:
             self._items[key] = (self.clock(), decision)
 
 
-def check_entitlement(tenant_id: str, dimension: str, *, directory: BuyerDirectory, reader: MarketplaceReader,
-                      now: datetime | None = None, cache: EntitlementCache | None = None) -> EntitlementDecision:
+def check_entitlement(
+    tenant_id: str,
+    dimension: str,
+    *,
+    directory: BuyerDirectory,
+    reader: MarketplaceReader,
+    now: datetime | None = None,
+    cache: EntitlementCache | None = None,
+) -> EntitlementDecision:
     """Whether ``tenant_id``'s Marketplace buyer is entitled to ``dimension`` right now (GetEntitlements)."""
     key = (tenant_id, dimension)
     if cache is not None:
         hit = cache.get(key)
         if hit is not None:
             return hit
-    now = utc(now or datetime.now(timezone.utc))
+    now = utc(now or datetime.now(UTC))
     buyer = directory.buyer_for(tenant_id)
     if buyer is None:
-        decision = EntitlementDecision(tenant_id, dimension, False, "no Marketplace buyer is linked to the tenant")
+        decision = EntitlementDecision(
+            tenant_id, dimension, False, "no Marketplace buyer is linked to the tenant"
+        )
     else:
-        rows = reader.entitlements(buyer.product_code, license_arn=buyer.license_arn,
-                                   customer_aws_account_id=buyer.customer_aws_account_id if not buyer.license_arn
-                                   else None, dimension=dimension)
+        rows = reader.entitlements(
+            buyer.product_code,
+            license_arn=buyer.license_arn,
+            customer_aws_account_id=buyer.customer_aws_account_id if not buyer.license_arn else None,
+            dimension=dimension,
+        )
         live = [r for r in rows if r.get("ExpirationDate") is None or utc(r["ExpirationDate"]) > now]
-        decision = EntitlementDecision(tenant_id, dimension, False,
-                                       f"no current entitlement to {dimension}" if not rows
-                                       else f"the entitlement to {dimension} has expired")
+        decision = EntitlementDecision(
+            tenant_id,
+            dimension,
+            False,
+            f"no current entitlement to {dimension}"
+            if not rows
+            else f"the entitlement to {dimension} has expired",
+        )
         for row in live:
             allowed, value = _truthy(row.get("Value") or {})
             expires = utc(row["ExpirationDate"]) if row.get("ExpirationDate") else None
-            decision = EntitlementDecision(tenant_id, dimension, allowed,
-                                           "entitled" if allowed else f"entitlement value {value!r} grants nothing",
-                                           value, expires)
+            decision = EntitlementDecision(
+                tenant_id,
+                dimension,
+                allowed,
+                "entitled" if allowed else f"entitlement value {value!r} grants nothing",
+                value,
+                expires,
+            )
             if allowed:
                 break
     if cache is not None:

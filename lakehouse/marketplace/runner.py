@@ -4,15 +4,17 @@ Providers are named by spec strings so the library never imports the control pla
 usage / JSON buyer links), ``python:package.module:attribute`` (an object, or a zero-argument factory, that
 implements the interface — how the control plane plugs in its CostLedger, buyer links and approvals).
 """
+
 from __future__ import annotations
 
 import importlib
 import inspect
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from lakehouse.errors import BadInput, LakehouseError
 from lakehouse.marketplace.interfaces import (
@@ -111,8 +113,14 @@ class MeteringOptions:
     run_id: str | None = None
 
 
-def run_metering(spark: Any, tenant_id: str, options: MeteringOptions, *, sender: Any = None,
-                 clock: Callable[[], datetime] | None = None) -> tuple[MeteringResult, int]:
+def run_metering(
+    spark: Any,
+    tenant_id: str,
+    options: MeteringOptions,
+    *,
+    sender: Any = None,
+    clock: Callable[[], datetime] | None = None,
+) -> tuple[MeteringResult, int]:
     """Meter one tenant (one hour, or every due hour) and rebuild its gold.marketplace_usage."""
     from lakehouse.connectors.marketplace import MarketplaceConfig, MeteringSender
     from lakehouse.marketplace.sync import build_usage_gold
@@ -123,13 +131,21 @@ def run_metering(spark: Any, tenant_id: str, options: MeteringOptions, *, sender
         raise BadInput(f"--zero-usage must be skip or send, not {options.zero_usage!r}") from None
     if options.identify_by not in ("license", "account", "legacy"):
         raise BadInput(f"--identify-by must be license, account or legacy, not {options.identify_by!r}")
-    config = MeteringConfig(dimensions=frozenset(options.dimensions) or None, zero_usage=zero,
-                            identify_by=options.identify_by)  # type: ignore[arg-type]
+    config = MeteringConfig(
+        dimensions=frozenset(options.dimensions) or None, zero_usage=zero, identify_by=options.identify_by
+    )  # type: ignore[arg-type]
     if sender is None:
-        sender = MeteringSender.from_config(MarketplaceConfig(region=get_settings().aws_region,
-                                                              endpoint_url=options.endpoint_url))
-    run = MeteringRun(spark, usage=usage_source(options.usage_spec), buyers=buyer_directory(options.buyers_spec),
-                      sender=sender, config=config, clock=clock or (lambda: datetime.now(timezone.utc)))
+        sender = MeteringSender.from_config(
+            MarketplaceConfig(region=get_settings().aws_region, endpoint_url=options.endpoint_url)
+        )
+    run = MeteringRun(
+        spark,
+        usage=usage_source(options.usage_spec),
+        buyers=buyer_directory(options.buyers_spec),
+        sender=sender,
+        config=config,
+        clock=clock or (lambda: datetime.now(UTC)),
+    )
     result = run.run(tenant_id, hours=[options.hour] if options.hour else None, run_id=options.run_id)
     gold_rows = build_usage_gold(spark, tenant_id) if result.status != "nothing_to_do" else 0
     return result, gold_rows

@@ -1,9 +1,11 @@
 """Lake persistence of the metering state machine: ``silver.meter_usage`` and its dead-letter table."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from pyspark.sql import functions as F
 
@@ -16,7 +18,7 @@ def from_spark_ts(value: datetime | None) -> datetime | None:
     """A timestamp collected from Spark (naive, in the process's local time) as an aware UTC datetime."""
     if value is None:
         return None
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def _plain_row(row: Any) -> dict[str, Any]:
@@ -40,7 +42,7 @@ class MeterStore:
         if not io.exists(METER_USAGE):
             return {}
         df = io.read(self.spark, METER_USAGE, self.scope)
-        cutoff = (since - timedelta(days=1)).astimezone(timezone.utc)
+        cutoff = (since - timedelta(days=1)).astimezone(UTC)
         df = df.where((F.col("usage_hour") >= F.lit(cutoff)) | (F.col("state") == F.lit("pending")))
         return {row["record_key"]: _plain_row(row) for row in df.collect()}
 
@@ -73,8 +75,12 @@ class MeterStore:
         data = [_ordered(METER_USAGE_DEADLETTER.schema.fieldNames(), r) for r in rows]
         if not data:
             return 0
-        io.merge(self.spark, METER_USAGE_DEADLETTER,
-                 self.spark.createDataFrame(data, METER_USAGE_DEADLETTER.schema), self.scope)
+        io.merge(
+            self.spark,
+            METER_USAGE_DEADLETTER,
+            self.spark.createDataFrame(data, METER_USAGE_DEADLETTER.schema),
+            self.scope,
+        )
         return len(data)
 
 

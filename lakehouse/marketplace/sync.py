@@ -5,12 +5,14 @@ in bronze at the listed ``LastModifiedDate`` are not described again; agreements
 ``lastUpdateTime`` in bronze minus an overlap (the watermark lives in the data it covers, so a crash can't move it
 past unlanded data); entitlements are fetched whole and replace the tenant's ``silver.entitlement`` partition.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -49,25 +51,49 @@ class SyncResult:
 
     def summary(self) -> str:
         parts = ", ".join(f"{k}: {self.fetched.get(k, 0)}/{self.listed.get(k, 0)}" for k in self.listed)
-        return (f"tenant {self.tenant_id}: fetched/listed {parts}; {self.landed} payload(s) landed, "
-                f"{self.duplicates} unchanged; {len(self.errors)} error(s); api calls {dict(self.api_calls)}")
+        return (
+            f"tenant {self.tenant_id}: fetched/listed {parts}; {self.landed} payload(s) landed, "
+            f"{self.duplicates} unchanged; {len(self.errors)} error(s); api calls {dict(self.api_calls)}"
+        )
 
 
-def bronze_frame(spark: Any, tenant_id: str, records: Sequence[RawEntity], run_id: str, now: datetime) -> DataFrame:
+def bronze_frame(
+    spark: Any, tenant_id: str, records: Sequence[RawEntity], run_id: str, now: datetime
+) -> DataFrame:
     """Raw records as rows of bronze.marketplace_entity."""
-    rows = [(tenant_id, r.entity_type, r.entity_id, r.entity_arn, r.last_modified, r.payload, r.payload_sha256,
-             run_id, now) for r in records]
+    rows = [
+        (
+            tenant_id,
+            r.entity_type,
+            r.entity_id,
+            r.entity_arn,
+            r.last_modified,
+            r.payload,
+            r.payload_sha256,
+            run_id,
+            now,
+        )
+        for r in records
+    ]
     return spark.createDataFrame(rows, MARKETPLACE_ENTITY.schema)
 
 
 class MarketplaceSync:
     """Reads one seller tenant's Marketplace data into the lake."""
 
-    def __init__(self, spark: Any, reader: MarketplaceReader, tenant_id: str, *, run_id: str,
-                 clock: Callable[[], datetime] | None = None, overlap: timedelta = timedelta(minutes=5)) -> None:
+    def __init__(
+        self,
+        spark: Any,
+        reader: MarketplaceReader,
+        tenant_id: str,
+        *,
+        run_id: str,
+        clock: Callable[[], datetime] | None = None,
+        overlap: timedelta = timedelta(minutes=5),
+    ) -> None:
         self.spark, self.reader, self.tenant_id, self.run_id = spark, reader, tenant_id, run_id
         self.scope = TenantScope.for_tenant(tenant_id)
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.overlap = overlap
         self.result = SyncResult(tenant_id, run_id)
 
@@ -79,10 +105,16 @@ class MarketplaceSync:
     def _known(self, entity_type: str) -> tuple[set[tuple[str, datetime | None]], set[str]]:
         if not io.exists(MARKETPLACE_ENTITY):
             return set(), set()
-        rows = (self._bronze().where(F.col("entity_type") == F.lit(entity_type))
-                .select("entity_id", "last_modified_at", "payload_sha256").collect())
-        return ({(r["entity_id"], from_spark_ts(r["last_modified_at"])) for r in rows},
-                {r["payload_sha256"] for r in rows})
+        rows = (
+            self._bronze()
+            .where(F.col("entity_type") == F.lit(entity_type))
+            .select("entity_id", "last_modified_at", "payload_sha256")
+            .collect()
+        )
+        return (
+            {(r["entity_id"], from_spark_ts(r["last_modified_at"])) for r in rows},
+            {r["payload_sha256"] for r in rows},
+        )
 
     def land(self, entity_type: str, records: Sequence[RawEntity]) -> int:
         """Append records whose payload is not in bronze yet; returns how many landed."""
@@ -115,12 +147,17 @@ class MarketplaceSync:
         """The newest lastUpdateTime among landed agreements (None before the first sync)."""
         if not io.exists(MARKETPLACE_ENTITY):
             return None
-        row = (self._bronze().where(F.col("entity_type") == F.lit("Agreement"))
-               .agg(F.max("last_modified_at").alias("m")).collect()[0])
+        row = (
+            self._bronze()
+            .where(F.col("entity_type") == F.lit("Agreement"))
+            .agg(F.max("last_modified_at").alias("m"))
+            .collect()[0]
+        )
         return from_spark_ts(row["m"])
 
-    def sync_agreements(self, *, offer_id: str | None = None, status: str | None = None,
-                        since: datetime | None = None) -> SyncResult:
+    def sync_agreements(
+        self, *, offer_id: str | None = None, status: str | None = None, since: datetime | None = None
+    ) -> SyncResult:
         """SearchAgreements after the watermark (minus an overlap) + GetAgreementTerms for each; land them."""
         mark = since or self.agreement_watermark()
         after = mark - self.overlap if mark is not None else None
@@ -134,13 +171,19 @@ class MarketplaceSync:
         self._calls()
         return self.result
 
-    def sync_entitlements(self, product_codes: Sequence[str], *, customer_aws_account_id: str | None = None,
-                          license_arn: str | None = None) -> SyncResult:
+    def sync_entitlements(
+        self,
+        product_codes: Sequence[str],
+        *,
+        customer_aws_account_id: str | None = None,
+        license_arn: str | None = None,
+    ) -> SyncResult:
         """GetEntitlements for the products; land raw; replace the tenant's silver.entitlement partition."""
         records: list[RawEntity] = []
         for code in product_codes:
-            for entitlement in self.reader.entitlements(code, customer_aws_account_id=customer_aws_account_id,
-                                                        license_arn=license_arn):
+            for entitlement in self.reader.entitlements(
+                code, customer_aws_account_id=customer_aws_account_id, license_arn=license_arn
+            ):
                 records.append(self.reader.entitlement_record(entitlement))
         self.result.listed["Entitlement"] = self.result.fetched["Entitlement"] = len(records)
         self.land("Entitlement", records)
@@ -161,8 +204,11 @@ class MarketplaceSync:
             return {}
         bronze = self._bronze()
         out = {}
-        for table, transform in ((MARKETPLACE_PRODUCT, T.silver_products), (MARKETPLACE_OFFER, T.silver_offers),
-                                 (MARKETPLACE_AGREEMENT, T.silver_agreements)):
+        for table, transform in (
+            (MARKETPLACE_PRODUCT, T.silver_products),
+            (MARKETPLACE_OFFER, T.silver_offers),
+            (MARKETPLACE_AGREEMENT, T.silver_agreements),
+        ):
             written = io.overwrite_partition(self.spark, table, transform(bronze), self.scope)
             out[table.qualified_name] = written.rows
         return out

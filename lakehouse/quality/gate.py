@@ -10,6 +10,7 @@ collected once, as the columns the suite reads, and validated by GX's pandas eng
 engine. Same suite, same expectations, same results (tests run both); on Spark every metric is its own Spark
 job, ~0.1 s each, which dominated the gates of a small incremental run.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,8 +56,17 @@ class DataQualityIssue:
     def as_row(self) -> tuple[Any, ...]:
         """The ops.dq_issue row."""
         return (
-            self.tenant_id, self.run_id, self.table_name, self.suite, self.expectation, self.expectation_type,
-            self.column_name, self.action, self.unexpected_count, self.element_count, list(self.sample_keys),
+            self.tenant_id,
+            self.run_id,
+            self.table_name,
+            self.suite,
+            self.expectation,
+            self.expectation_type,
+            self.column_name,
+            self.action,
+            self.unexpected_count,
+            self.element_count,
+            list(self.sample_keys),
             self.observed_at,
         )
 
@@ -96,8 +106,18 @@ class GateResult:
         """A DataQualityIssue per violated expectation (quarantine ones count even if GX's 'mostly' passed)."""
         return [
             DataQualityIssue(
-                self.tenant_id, self.run_id, self.table, self.suite.source or self.table, o.spec.name, o.spec.type,
-                o.spec.column, o.spec.action, o.unexpected_count, o.element_count, o.sample_keys, self.validated_at,
+                self.tenant_id,
+                self.run_id,
+                self.table,
+                self.suite.source or self.table,
+                o.spec.name,
+                o.spec.type,
+                o.spec.column,
+                o.spec.action,
+                o.unexpected_count,
+                o.element_count,
+                o.sample_keys,
+                self.validated_at,
             )
             for o in self.outcomes
             if not o.success or o.unexpected_count > 0
@@ -107,9 +127,19 @@ class GateResult:
         """Rows of ops.dq_result, one per evaluated expectation."""
         return [
             (
-                self.tenant_id, self.run_id, self.table, self.suite.source or self.table, o.spec.name, o.spec.type,
-                o.spec.column, o.spec.action, o.success, o.element_count, o.unexpected_count,
-                json.dumps(o.result, default=str, sort_keys=True), self.validated_at,
+                self.tenant_id,
+                self.run_id,
+                self.table,
+                self.suite.source or self.table,
+                o.spec.name,
+                o.spec.type,
+                o.spec.column,
+                o.spec.action,
+                o.success,
+                o.element_count,
+                o.unexpected_count,
+                json.dumps(o.result, default=str, sort_keys=True),
+                self.validated_at,
             )
             for o in self.outcomes
         ]
@@ -131,13 +161,16 @@ def describe_failures(results: Sequence[GateResult]) -> str:
     return "quality gate failed, nothing promoted: " + "; ".join(parts)
 
 
-def run_gate(df: DataFrame, suite: Suite, *, tenant_id: str, run_id: str, rows: int | None = None) -> GateResult:
+def run_gate(
+    df: DataFrame, suite: Suite, *, tenant_id: str, run_id: str, rows: int | None = None
+) -> GateResult:
     """Validate ``df`` against ``suite``; split off quarantined rows (with ``quarantine_reason``).
 
     ``rows``: the batch's row count when the caller knows it (else it is counted); it picks GX's engine.
     """
-    result = GateResult(table=suite.table, suite=suite, tenant_id=tenant_id, run_id=run_id, passed=df,
-                        quarantined=None)
+    result = GateResult(
+        table=suite.table, suite=suite, tenant_id=tenant_id, run_id=run_id, passed=df, quarantined=None
+    )
     if not suite.expectations:
         return result
     local = _local(df, suite) if (df.count() if rows is None else rows) <= LOCAL_GATE_ROWS else None
@@ -162,8 +195,14 @@ def run_gate(df: DataFrame, suite: Suite, *, tenant_id: str, run_id: str, rows: 
         result.outcomes.extend(validate(result.passed if local is None else local, others, suite.key_columns))
     for o in result.outcomes:
         if not o.success or o.unexpected_count:
-            log.warning("%s: %s %s: %d unexpected (%s)", suite.table, o.spec.action, o.spec.name,
-                        o.unexpected_count, ", ".join(o.sample_keys[:5]))
+            log.warning(
+                "%s: %s %s: %d unexpected (%s)",
+                suite.table,
+                o.spec.action,
+                o.spec.name,
+                o.unexpected_count,
+                ", ".join(o.sample_keys[:5]),
+            )
     return result
 
 
@@ -200,10 +239,14 @@ def _batch_definition(engine: str) -> Any:
     with _gx_lock:
         if engine not in _batch_definitions:
             name = f"lakehouse_{engine}"
-            source = ctx.data_sources.add_pandas(name=name) if engine == "pandas" else ctx.data_sources.add_spark(
-                name=name)
-            _batch_definitions[engine] = source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe(
-                name)
+            source = (
+                ctx.data_sources.add_pandas(name=name)
+                if engine == "pandas"
+                else ctx.data_sources.add_spark(name=name)
+            )
+            _batch_definitions[engine] = source.add_dataframe_asset(
+                name=name
+            ).add_batch_definition_whole_dataframe(name)
         return _batch_definitions[engine]
 
 
@@ -212,7 +255,9 @@ def _local(df: DataFrame, suite: Suite) -> pd.DataFrame:
     return df.select(*_needed(df.columns, suite.expectations, suite.key_columns)).toPandas()
 
 
-def _needed(columns: Sequence[str], specs: Sequence[ExpectationSpec], key_columns: Sequence[str]) -> list[str]:
+def _needed(
+    columns: Sequence[str], specs: Sequence[ExpectationSpec], key_columns: Sequence[str]
+) -> list[str]:
     referenced = _referenced_columns(specs)
     needed = [c for c in columns if c in (referenced or set()) or c in key_columns]
     if referenced is None or not referenced <= set(columns) or not needed:

@@ -5,6 +5,7 @@ Each expectation names a Great Expectations 1.x expectation type, its kwargs, an
 from the run is promoted). Quarantine needs a row condition, so it is allowed only for expectation types
 whose row-level meaning is known here (``row_condition``); the split is one Spark filter, not a collect.
 """
+
 from __future__ import annotations
 
 import os
@@ -101,7 +102,9 @@ def parse_suite(doc: Any, *, source: str = "<inline>", table: str | None = None)
         if action not in ACTIONS:
             raise BadInput(f"{where} ({name}): action {action!r} must be one of {ACTIONS}")
         if not isinstance(etype, str) or not etype.startswith("expect_"):
-            raise BadInput(f"{where} ({name}): expectation {etype!r} must be a GX expectation type (expect_...)")
+            raise BadInput(
+                f"{where} ({name}): expectation {etype!r} must be a GX expectation type (expect_...)"
+            )
         if not isinstance(kwargs, dict):
             raise BadInput(f"{where} ({name}): kwargs must be a mapping")
         gx_class(etype)  # unknown types fail at load time, not mid-run

@@ -1,4 +1,5 @@
 """Silver -> gold ACE marts (definitions in lakehouse.entities.ace_gold, which states each grain)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -21,7 +22,9 @@ MONTHLY = "Monthly"
 ACTION_REQUIRED = "Action Required"
 
 
-def ace_facts(opportunity: DataFrame, spend: DataFrame | None = None, *, as_of: date | None = None) -> DataFrame:
+def ace_facts(
+    opportunity: DataFrame, spend: DataFrame | None = None, *, as_of: date | None = None
+) -> DataFrame:
     """gold.ace_facts: the finest grain the three marts need, in one pass over silver: per tenant x file_cluster x
     stage x target_close_month x review_status x stale, the opportunity count and the sum of their USD monthly
     expected spend (null when none of them has such an entry). ``stale`` (target close date before ``as_of``,
@@ -39,7 +42,8 @@ def ace_facts(opportunity: DataFrame, spend: DataFrame | None = None, *, as_of: 
         F.date_format("target_close_date", "yyyy-MM").alias("target_close_month"),
         "review_status",
         F.coalesce((F.col("target_close_date") < as_of_col) & open_stage, F.lit(False)).alias("stale")
-        if as_of is not None else F.lit(None).cast("boolean").alias("stale"),
+        if as_of is not None
+        else F.lit(None).cast("boolean").alias("stale"),
     )
     if spend is not None:
         usd_monthly = (
@@ -50,10 +54,14 @@ def ace_facts(opportunity: DataFrame, spend: DataFrame | None = None, *, as_of: 
         per_opp = per_opp.join(usd_monthly, on=["tenant_id", "opportunity_id"], how="left")
     else:
         per_opp = per_opp.withColumn("_usd", F.lit(None).cast(AMOUNT))
-    out = per_opp.groupBy("tenant_id", FILE_CLUSTER, "stage", "target_close_month", "review_status", "stale").agg(
-        F.count(F.lit(1)).cast("long").alias("opportunity_count"),
-        F.sum("_usd").cast(SPEND_SUM).alias("usd_monthly_spend"),
-    ).withColumn("as_of_date", as_of_col)
+    out = (
+        per_opp.groupBy("tenant_id", FILE_CLUSTER, "stage", "target_close_month", "review_status", "stale")
+        .agg(
+            F.count(F.lit(1)).cast("long").alias("opportunity_count"),
+            F.sum("_usd").cast(SPEND_SUM).alias("usd_monthly_spend"),
+        )
+        .withColumn("as_of_date", as_of_col)
+    )
     return out.select(*gold.ACE_FACTS.schema.fieldNames())
 
 
@@ -112,5 +120,11 @@ def health_from_facts(facts: DataFrame) -> DataFrame:
             "action_required_count"
         ),
     )
-    return out.select("tenant_id", "review_status", "opportunity_count", "stale_count", "action_required_count",
-                      "as_of_date")
+    return out.select(
+        "tenant_id",
+        "review_status",
+        "opportunity_count",
+        "stale_count",
+        "action_required_count",
+        "as_of_date",
+    )

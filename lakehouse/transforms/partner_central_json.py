@@ -5,6 +5,7 @@ ListSolutions' SolutionBase); tests check every member of those shapes is declar
 amounts are read as strings and typed afterwards, so an unparseable value is caught (quarantined) rather than
 silently becoming null.
 """
+
 from __future__ import annotations
 
 from pyspark.sql.types import ArrayType, DataType, StringType, StructField, StructType
@@ -41,7 +42,10 @@ OPPORTUNITY = _struct(
                     ("CompanyName", S),
                     ("WebsiteUrl", S),
                     ("AwsAccountId", S),
-                    ("Address", _strings("City", "PostalCode", "StateOrRegion", "CountryCode", "StreetAddress")),
+                    (
+                        "Address",
+                        _strings("City", "PostalCode", "StateOrRegion", "CountryCode", "StreetAddress"),
+                    ),
                     ("Duns", S),
                 ),
             ),
@@ -118,7 +122,9 @@ OPPORTUNITY = _struct(
     ("OpportunityTeam", ArrayType(CONTACT)),
 )
 
-SOLUTION = _strings("Catalog", "Id", "Arn", "Name", "Status", "Category", "CreatedDate", "AwsMarketplaceSolutionArn")
+SOLUTION = _strings(
+    "Catalog", "Id", "Arn", "Name", "Status", "Category", "CreatedDate", "AwsMarketplaceSolutionArn"
+)
 
 _ENGAGEMENT_CUSTOMER = _strings("Industry", "CompanyName", "WebsiteUrl", "CountryCode")
 
@@ -162,8 +168,14 @@ ENGAGEMENT_INVITATION = _struct(
                 _struct(
                     (
                         "Customer",
-                        _strings("Industry", "CompanyName", "WebsiteUrl", "CountryCode", "AwsMaturity",
-                                 "MarketSegment"),
+                        _strings(
+                            "Industry",
+                            "CompanyName",
+                            "WebsiteUrl",
+                            "CountryCode",
+                            "AwsMaturity",
+                            "MarketSegment",
+                        ),
                     ),
                     (
                         "Interaction",
@@ -194,15 +206,27 @@ ENGAGEMENT_INVITATION = _struct(
                     (
                         "Customer",
                         _struct(
-                            ("AccountName", S), ("Geo", S), ("Region", S), ("SubRegion", S), ("Country", S),
-                            ("Industry", S), ("SubIndustry", S), ("Segment", S), ("CompanySize", S),
-                            ("EligiblePrograms", STRING_LIST), ("PublicProfileSummary", S),
+                            ("AccountName", S),
+                            ("Geo", S),
+                            ("Region", S),
+                            ("SubRegion", S),
+                            ("Country", S),
+                            ("Industry", S),
+                            ("SubIndustry", S),
+                            ("Segment", S),
+                            ("CompanySize", S),
+                            ("EligiblePrograms", STRING_LIST),
+                            ("PublicProfileSummary", S),
                         ),
                     ),
                     (
                         "Insights",
-                        _strings("MarketplaceEngagementScore", "SolutionScore", "SolutionCategory",
-                                 "SolutionSubCategory"),
+                        _strings(
+                            "MarketplaceEngagementScore",
+                            "SolutionScore",
+                            "SolutionCategory",
+                            "SolutionSubCategory",
+                        ),
                     ),
                 ),
             ),

@@ -12,6 +12,7 @@ The flow for one batch of new bronze rows:
    ``to_engagement_invitation`` project the silver tables (no lambdas); the opportunity tables get their
    ``file_cluster`` (partition) from the opportunity's stage and last_modified_at.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -24,7 +25,13 @@ from lakehouse.privacy import redact_json_text, redact_struct
 from lakehouse.transforms import partner_central_json as pcj
 
 BRONZE_COLUMNS: tuple[str, ...] = (
-    "tenant_id", "catalog", "entity_id", "last_modified_at", "payload", "payload_sha256", "ingestion_run_id",
+    "tenant_id",
+    "catalog",
+    "entity_id",
+    "last_modified_at",
+    "payload",
+    "payload_sha256",
+    "ingestion_run_id",
     "ingested_at",
 )
 # Amount: a decimal number that fits decimal(18,2) exactly (the API's own pattern, minus the empty string)
@@ -62,9 +69,9 @@ def amount_ok(value: Column) -> Column:
 
 def to_amount(value: Column) -> Column:
     """Amount text -> decimal(18,2); null when blank or not a decimal number (never raises)."""
-    return F.when(_blank(value) | ~F.trim(value).rlike(AMOUNT_PATTERN), F.lit(None).cast(silver.AMOUNT)).otherwise(
-        F.trim(value).cast(silver.AMOUNT)
-    )
+    return F.when(
+        _blank(value) | ~F.trim(value).rlike(AMOUNT_PATTERN), F.lit(None).cast(silver.AMOUNT)
+    ).otherwise(F.trim(value).cast(silver.AMOUNT))
 
 
 def _unparseable(text: Column, typed: Column) -> Column:
@@ -129,8 +136,10 @@ def parse_opportunities(bronze: DataFrame, *, email_key: bytes) -> DataFrame:
         (F.col("_is_object") & last_modified.isNull(), REASON_BAD_LAST_MODIFIED),
         (spend_bad | ~amount_ok(sw_amount), REASON_BAD_AMOUNT),
         (_unparseable(j["CreatedDate"], to_ts(j["CreatedDate"])), "unparseable CreatedDate"),
-        (_unparseable(j["LifeCycle"]["TargetCloseDate"], to_day(j["LifeCycle"]["TargetCloseDate"])),
-         "unparseable LifeCycle.TargetCloseDate"),
+        (
+            _unparseable(j["LifeCycle"]["TargetCloseDate"], to_day(j["LifeCycle"]["TargetCloseDate"])),
+            "unparseable LifeCycle.TargetCloseDate",
+        ),
     )
     acc, addr, proj = j["Customer"]["Account"], j["Customer"]["Account"]["Address"], j["Project"]
     life, mkt, sw, rel = j["LifeCycle"], j["Marketing"], j["SoftwareRevenue"], j["RelatedEntityIdentifiers"]
@@ -277,7 +286,11 @@ def to_opportunity(rows: DataFrame) -> DataFrame:
 def to_opportunity_spend(rows: DataFrame) -> DataFrame:
     """silver.opportunity_spend: one row per ExpectedCustomerSpend entry (spend_index = list position)."""
     exploded = _with_cluster(rows).select(
-        "tenant_id", "opportunity_id", "last_modified_at", "source_ingestion_run_id", silver.FILE_CLUSTER,
+        "tenant_id",
+        "opportunity_id",
+        "last_modified_at",
+        "source_ingestion_run_id",
+        silver.FILE_CLUSTER,
         F.posexplode("spend").alias("spend_index", "s"),
     )
     return exploded.select(
@@ -302,7 +315,11 @@ def to_opportunity_contact(rows: DataFrame) -> DataFrame:
     for role, column in (("customer", "customer_contacts"), ("opportunity_team", "team_contacts")):
         parts.append(
             clustered.select(
-                "tenant_id", "opportunity_id", "last_modified_at", "source_ingestion_run_id", silver.FILE_CLUSTER,
+                "tenant_id",
+                "opportunity_id",
+                "last_modified_at",
+                "source_ingestion_run_id",
+                silver.FILE_CLUSTER,
                 F.lit(role).alias("contact_role"),
                 F.posexplode(column).alias("contact_index", "c"),
             )
@@ -346,9 +363,13 @@ def parse_solutions(bronze: DataFrame) -> DataFrame:
     """Bronze SolutionBase rows -> typed silver.solution columns plus ``quarantine_reason``/``payload_redacted``."""
     j = F.col(_J)
     raw = bronze.select(
-        "tenant_id", F.col("catalog").alias("_bronze_catalog"), F.col("last_modified_at").alias("_bronze_lm"),
-        *_SOURCE, F.from_json("payload", pcj.SOLUTION).alias(_J),
-        _is_json_object(F.col("payload")).alias("_is_object"), F.col("payload").alias("_payload"),
+        "tenant_id",
+        F.col("catalog").alias("_bronze_catalog"),
+        F.col("last_modified_at").alias("_bronze_lm"),
+        *_SOURCE,
+        F.from_json("payload", pcj.SOLUTION).alias(_J),
+        _is_json_object(F.col("payload")).alias("_is_object"),
+        F.col("payload").alias("_payload"),
     )
     created = to_ts(j["CreatedDate"])
     reason = _reasons(
@@ -387,11 +408,17 @@ def parse_engagement_invitations(bronze: DataFrame, *, email_key: bytes) -> Data
     """Bronze GetEngagementInvitation rows -> typed, redacted silver.engagement_invitation columns + reason."""
     j = F.col(_J)
     raw = bronze.select(
-        "tenant_id", F.col("catalog").alias("_bronze_catalog"), F.col("last_modified_at").alias("_bronze_lm"),
-        *_SOURCE, F.from_json("payload", pcj.ENGAGEMENT_INVITATION).alias(_J),
-        _is_json_object(F.col("payload")).alias("_is_object"), F.col("payload").alias("_payload"),
+        "tenant_id",
+        F.col("catalog").alias("_bronze_catalog"),
+        F.col("last_modified_at").alias("_bronze_lm"),
+        *_SOURCE,
+        F.from_json("payload", pcj.ENGAGEMENT_INVITATION).alias(_J),
+        _is_json_object(F.col("payload")).alias("_is_object"),
+        F.col("payload").alias("_payload"),
     )
-    opp, lead, plan = (j["Payload"][k] for k in ("OpportunityInvitation", "LeadInvitation", "AccountPlanningInvitation"))
+    opp, lead, plan = (
+        j["Payload"][k] for k in ("OpportunityInvitation", "LeadInvitation", "AccountPlanningInvitation")
+    )
     flat = raw.select("*", F.coalesce(opp["SenderContacts"], plan["SenderContacts"]).alias("_senders"))
     invited, expires = to_ts(j["InvitationDate"]), to_ts(j["ExpirationDate"])
     reason = _reasons(

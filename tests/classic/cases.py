@@ -1,17 +1,25 @@
 """Pure transforms run on both engines by the conformance test. Each case builds tiny inputs inline."""
+
 from __future__ import annotations
 
 import copy
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
-FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "partner_central" / "get_opportunity_response.json"
+FIXTURE = (
+    Path(__file__).resolve().parents[3]
+    / "shared"
+    / "fixtures"
+    / "partner_central"
+    / "get_opportunity_response.json"
+)
 BRONZE_DDL = (
     "tenant_id string, catalog string, entity_id string, last_modified_at timestamp, payload string, "
     "payload_sha256 string, ingestion_run_id string, ingested_at timestamp"
@@ -37,7 +45,9 @@ def _variants() -> list[tuple[str, str, datetime]]:
     ]
     bad_amount = copy.deepcopy(base)
     bad_amount["Id"] = "O8888888"
-    bad_amount["Project"]["ExpectedCustomerSpend"] = [{"Amount": "lots", "CurrencyCode": "USD", "Frequency": "Monthly"}]
+    bad_amount["Project"]["ExpectedCustomerSpend"] = [
+        {"Amount": "lots", "CurrencyCode": "USD", "Frequency": "Monthly"}
+    ]
     no_id = copy.deepcopy(base)
     no_id.pop("Id", None)
     t1, t2 = datetime(2030, 1, 1, 12), datetime(2030, 1, 2, 12)
@@ -58,8 +68,18 @@ def bronze(spark: SparkSession) -> DataFrame:
             doc = json.loads(payload)
         except ValueError:
             doc = {}
-        rows.append((tenant, "Sandbox", doc.get("Id"), None, payload, hashlib.sha256(payload.encode()).hexdigest(),
-                     f"run-{i % 2}", ingested))
+        rows.append(
+            (
+                tenant,
+                "Sandbox",
+                doc.get("Id"),
+                None,
+                payload,
+                hashlib.sha256(payload.encode()).hexdigest(),
+                f"run-{i % 2}",
+                ingested,
+            )
+        )
     return spark.createDataFrame(rows, BRONZE_DDL)
 
 
@@ -102,7 +122,13 @@ def gold_ace_pipeline_health(spark: SparkSession) -> DataFrame:
 
 CASES: dict[str, Callable[[SparkSession], DataFrame]] = {
     f.__name__: f
-    for f in (parse_opportunities, silver_opportunity, gold_ace_pipeline, gold_ace_win_rate, gold_ace_pipeline_health)
+    for f in (
+        parse_opportunities,
+        silver_opportunity,
+        gold_ace_pipeline,
+        gold_ace_win_rate,
+        gold_ace_pipeline_health,
+    )
 }
 
 

@@ -1,4 +1,5 @@
 """Runs every conformance case on embedded Sail and prints the results as JSON (started by the classic test)."""
+
 from __future__ import annotations
 
 import json

@@ -3,6 +3,7 @@
 Runs in its own pytest process (`-m classic`): a classic and a Spark Connect session cannot share one process,
 so the Sail side runs in a subprocess and reports its results as JSON.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,14 @@ def classic_spark():
 @pytest.fixture(scope="module")
 def sail_results():
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RUST_LOG": "error", "LAKEHOUSE_ENGINE": "sail"}
-    proc = subprocess.run([sys.executable, "-m", "tests.classic.sail_runner"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.classic.sail_runner"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 

@@ -1,4 +1,5 @@
 """A job runs through `spark-submit` on classic Spark (no Delta jars) on its pure steps."""
+
 from __future__ import annotations
 
 import json
@@ -53,13 +54,27 @@ def expected(tenant: str) -> dict[str, list[dict]]:
         row[2] += review == "Action Required"
     return {
         "gold.ace_pipeline": sorted(
-            [{"stage": s, "target_close_month": m, "opportunity_count": c, "expected_monthly_spend_usd": v}
-             for (s, m), (c, v) in pipeline.items()], key=repr),
-        "gold.ace_win_rate": [{"won_count": won, "lost_count": lost, "open_count": len(opps) - won - lost,
-                               "win_rate": won / (won + lost)}],
+            [
+                {"stage": s, "target_close_month": m, "opportunity_count": c, "expected_monthly_spend_usd": v}
+                for (s, m), (c, v) in pipeline.items()
+            ],
+            key=repr,
+        ),
+        "gold.ace_win_rate": [
+            {
+                "won_count": won,
+                "lost_count": lost,
+                "open_count": len(opps) - won - lost,
+                "win_rate": won / (won + lost),
+            }
+        ],
         "gold.ace_pipeline_health": sorted(
-            [{"review_status": r, "opportunity_count": c, "stale_count": st, "action_required_count": a}
-             for r, (c, st, a) in health.items()], key=repr),
+            [
+                {"review_status": r, "opportunity_count": c, "stale_count": st, "action_required_count": a}
+                for r, (c, st, a) in health.items()
+            ],
+            key=repr,
+        ),
     }
 
 
@@ -70,7 +85,9 @@ def read_mart(path: Path, columns: list[str]) -> list[dict]:
         assert r.get("tenant_id") == "acme"
         row = {c: r.get(c) for c in columns}
         if "expected_monthly_spend_usd" in row:
-            row["expected_monthly_spend_usd"] = Decimal(str(row["expected_monthly_spend_usd"])).quantize(Decimal("0.01"))
+            row["expected_monthly_spend_usd"] = Decimal(str(row["expected_monthly_spend_usd"])).quantize(
+                Decimal("0.01")
+            )
         out.append(row)
     return sorted(out, key=repr)
 
@@ -79,24 +96,69 @@ def test_gold_job_runs_under_spark_submit_on_its_pure_steps(tmp_path):
     inp, out = tmp_path / "in", tmp_path / "out"
     inp.mkdir()
     with open(inp / "silver.opportunity.jsonl", "w") as f:
-        for tenant, oid, stage, close, review in OPPORTUNITIES:
-            f.write(json.dumps({"tenant_id": tenant, "opportunity_id": oid, "stage": stage,
-                                "target_close_date": close, "review_status": review}) + "\n")
+        f.writelines(json.dumps(
+                    {
+                        "tenant_id": tenant,
+                        "opportunity_id": oid,
+                        "stage": stage,
+                        "target_close_date": close,
+                        "review_status": review,
+                    }
+                )
+                + "\n" for tenant, oid, stage, close, review in OPPORTUNITIES)
     with open(inp / "silver.opportunity_spend.jsonl", "w") as f:
-        for i, (tenant, oid, amount, currency, frequency) in enumerate(SPEND):
-            f.write(json.dumps({"tenant_id": tenant, "opportunity_id": oid, "spend_index": i, "amount": float(amount),
-                                "currency_code": currency, "frequency": frequency}) + "\n")
+        f.writelines(json.dumps(
+                    {
+                        "tenant_id": tenant,
+                        "opportunity_id": oid,
+                        "spend_index": i,
+                        "amount": float(amount),
+                        "currency_code": currency,
+                        "frequency": frequency,
+                    }
+                )
+                + "\n" for i, (tenant, oid, amount, currency, frequency) in enumerate(SPEND))
     bindir = Path(sys.executable).parent
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
-           "LAKEHOUSE_LAKE_ROOT": str(tmp_path / "lake")}
+    env = {
+        **os.environ,
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+        "LAKEHOUSE_LAKE_ROOT": str(tmp_path / "lake"),
+    }
     env.pop("SPARK_HOME", None)
 
     proc = subprocess.run(
-        [str(bindir / "spark-submit"), "--master", "local[2]", "--conf", "spark.ui.enabled=false",
-         "--conf", "spark.sql.session.timeZone=UTC", "--conf", "spark.driver.bindAddress=127.0.0.1",
-         str(ROOT / "jobs" / "gold_ace.py"), "--JOB_NAME", "gold_ace", "--tenant_id", "acme", "--run_id", "submit-1",
-         "--as_of", AS_OF, "--pure_input", str(inp), "--pure_output", str(out), "--lakehouse_engine", "classic"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        [
+            str(bindir / "spark-submit"),
+            "--master",
+            "local[2]",
+            "--conf",
+            "spark.ui.enabled=false",
+            "--conf",
+            "spark.sql.session.timeZone=UTC",
+            "--conf",
+            "spark.driver.bindAddress=127.0.0.1",
+            str(ROOT / "jobs" / "gold_ace.py"),
+            "--JOB_NAME",
+            "gold_ace",
+            "--tenant_id",
+            "acme",
+            "--run_id",
+            "submit-1",
+            "--as_of",
+            AS_OF,
+            "--pure_input",
+            str(inp),
+            "--pure_output",
+            str(out),
+            "--lakehouse_engine",
+            "classic",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
     assert proc.returncode == 0, proc.stderr[-4000:]

@@ -1,4 +1,5 @@
 """Fixtures for the Partner Central connector tests: a seeded sandbox over real HTTP, and readers for it."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -33,9 +34,13 @@ def config_for(server: SandboxServer, tenant: str, **overrides: Any) -> Connecto
     """Connector settings for ``tenant`` against ``server``: limiter off, fast backoff (tests measure no time)."""
     account = server.state.tenants[tenant]
     settings: dict[str, Any] = {
-        "endpoint_url": server.url, "aws_access_key_id": account.access_key_id,
-        "aws_secret_access_key": account.secret_access_key, "rate_per_second": None, "backoff_base_s": 0.002,
-        "backoff_cap_s": 0.05, "max_attempts": 12,
+        "endpoint_url": server.url,
+        "aws_access_key_id": account.access_key_id,
+        "aws_secret_access_key": account.secret_access_key,
+        "rate_per_second": None,
+        "backoff_base_s": 0.002,
+        "backoff_cap_s": 0.05,
+        "max_attempts": 12,
     }
     settings.update(overrides)
     return ConnectorConfig(**settings)
@@ -52,7 +57,10 @@ def boto_client(server: SandboxServer, tenant: str, **config: Any) -> Any:
 
     account = server.state.tenants[tenant]
     return boto3.client(
-        "partnercentral-selling", endpoint_url=server.url, region_name="us-east-1",
-        aws_access_key_id=account.access_key_id, aws_secret_access_key=account.secret_access_key,
+        "partnercentral-selling",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id=account.access_key_id,
+        aws_secret_access_key=account.secret_access_key,
         config=Config(retries={"total_max_attempts": 1}, **config),
     )

@@ -1,4 +1,5 @@
 """Partner Central into bronze on Spark: exactly-once landing, resumable watermark, file ingest, CLI and job."""
+
 from __future__ import annotations
 
 import hashlib
@@ -36,15 +37,26 @@ ACME = TenantScope.for_tenant("acme")
 
 def versions(spark, scope=ACME, entity="opportunity") -> list[tuple]:
     """Bronze content that must match across runs (run ids and ingestion times legitimately differ)."""
-    rows = read_bronze(spark, scope, entity).select(
-        "tenant_id", "catalog", "entity_id", F.unix_micros("last_modified_at").alias("lmd"), "payload_sha256",
-        "payload").collect()
+    rows = (
+        read_bronze(spark, scope, entity)
+        .select(
+            "tenant_id",
+            "catalog",
+            "entity_id",
+            F.unix_micros("last_modified_at").alias("lmd"),
+            "payload_sha256",
+            "payload",
+        )
+        .collect()
+    )
     return sorted(tuple(r) for r in rows)
 
 
 def served(server, tenant="acme", catalog="Sandbox") -> list[tuple[str, str]]:
-    return sorted((i, server.state.opportunity_body(tenant, catalog, i).decode())
-                  for i in server.state.opportunity_ids(tenant, catalog))
+    return sorted(
+        (i, server.state.opportunity_body(tenant, catalog, i).decode())
+        for i in server.state.opportunity_ids(tenant, catalog)
+    )
 
 
 def use_lake(monkeypatch, path: Path) -> None:
@@ -74,7 +86,8 @@ def test_first_second_and_third_sync_into_bronze(spark, lake, sandbox):
     assert sandbox.calls("ListOpportunities") <= -(-opp["listed"] // 100) + 1
     newest = read_bronze(spark, ACME).where(F.col("ingestion_run_id") == third.ingestion_run_id)
     assert sorted((r.entity_id, r.payload) for r in newest.collect()) == sorted(
-        (i, sandbox.state.opportunity_body("acme", "Sandbox", i).decode()) for i in changed)
+        (i, sandbox.state.opportunity_body("acme", "Sandbox", i).decode()) for i in changed
+    )
     assert len(versions(spark)) == SIZES["acme"] + 3
     runs = spark.read.format("delta").load(str(lake / "ops" / "ingestion_run")).where("tenant_id = 'acme'")
     assert sorted(r.landed for r in runs.collect()) == [0, 3, SIZES["acme"] + 8]
@@ -91,8 +104,9 @@ def test_thirty_percent_throttled_sync_lands_every_record_exactly_once(spark, la
 
 
 def test_the_fixture_response_lands_in_bronze_byte_for_byte(spark, lake, sandbox):
-    run = sync_partner_central(spark, ACME, reader_for(sandbox, "acme"), catalog="AWS",
-                               entities=("opportunity",))
+    run = sync_partner_central(
+        spark, ACME, reader_for(sandbox, "acme"), catalog="AWS", entities=("opportunity",)
+    )
     assert run.status == "succeeded"
     row = read_bronze(spark, ACME).where(F.col("entity_id") == "O1111111").collect()
     expected = (SHARED_FIXTURE if SHARED_FIXTURE.is_file() else FIXTURE).read_bytes()
@@ -105,18 +119,38 @@ def test_killed_midway_then_rerun_ends_identical_to_an_uninterrupted_sync(spark,
     server = serve_in_thread(seeded_state(), faults=Faults(latency_ms=40, operations=["GetOpportunity"]))
     try:
         account = server.state.tenants["acme"]
-        env = {**os.environ, "LAKEHOUSE_LAKE_ROOT": str(lake), "AWS_ACCESS_KEY_ID": account.access_key_id,
-               "AWS_SECRET_ACCESS_KEY": account.secret_access_key, "AWS_DEFAULT_REGION": "us-east-1",
-               "RUST_LOG": "error"}
+        env = {
+            **os.environ,
+            "LAKEHOUSE_LAKE_ROOT": str(lake),
+            "AWS_ACCESS_KEY_ID": account.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": account.secret_access_key,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "RUST_LOG": "error",
+        }
         env.pop("AWS_PROFILE", None)
         job = subprocess.Popen(
-            [sys.executable, str(ROOT / "jobs" / "ingest_partner_central.py"), "--tenant-id", "acme",
-             "--endpoint-url", server.url, "--rate-limit", "off", "--land-batch", "8"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            [
+                sys.executable,
+                str(ROOT / "jobs" / "ingest_partner_central.py"),
+                "--tenant-id",
+                "acme",
+                "--endpoint-url",
+                server.url,
+                "--rate-limit",
+                "off",
+                "--land-batch",
+                "8",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         log_dir = lake / "bronze" / "partner_central_opportunity" / "_delta_log"
         deadline = time.monotonic() + 120  # a safety net, not a timing assertion
         while len(list(log_dir.glob("*.json"))) < 2:  # two batches have committed: kill it now
-            assert job.poll() is None, f"the job finished before it could be killed: {job.stderr.read()[-2000:]!r}"
+            assert job.poll() is None, (
+                f"the job finished before it could be killed: {job.stderr.read()[-2000:]!r}"
+            )
             assert time.monotonic() < deadline, "the job never landed two batches"
             time.sleep(0.005)
         os.kill(job.pid, signal.SIGKILL)
@@ -158,13 +192,19 @@ class _CrashBeforeSecondWatermark(BronzeSink):
 def test_a_crash_between_landing_and_watermark_resumes_without_gaps_or_duplicates(spark, lake, sandbox):
     sink = _CrashBeforeSecondWatermark(spark, ACME, "run-crashed")
     with pytest.raises(_Crash):
-        PartnerCentralSync(reader_for(sandbox, "acme", workers=1), sink, catalog="Sandbox", land_batch=20,
-                           entities=("opportunity",)).run()
+        PartnerCentralSync(
+            reader_for(sandbox, "acme", workers=1),
+            sink,
+            catalog="Sandbox",
+            land_batch=20,
+            entities=("opportunity",),
+        ).run()
     assert len(versions(spark)) == 40  # two batches landed, only the first one's watermark was recorded
     assert sink.watermark("Sandbox", "opportunity") is not None
     sandbox.reset_counters()
-    rerun = sync_partner_central(spark, ACME, reader_for(sandbox, "acme"), catalog="Sandbox",
-                                 entities=("opportunity",))
+    rerun = sync_partner_central(
+        spark, ACME, reader_for(sandbox, "acme"), catalog="Sandbox", entities=("opportunity",)
+    )
     assert (rerun.status, rerun.landed, rerun.duplicates) == ("succeeded", SIZES["acme"] - 40, 0)
     assert sandbox.calls("GetOpportunity") == SIZES["acme"] - 40  # landed versions are not fetched again
     assert [(r[2], r[5]) for r in versions(spark)] == served(sandbox)
@@ -172,12 +212,22 @@ def test_a_crash_between_landing_and_watermark_resumes_without_gaps_or_duplicate
 
 def test_the_daily_call_budget_rolls_over_runs_and_stops_cleanly(spark, lake, sandbox):
     only = ("opportunity",)
-    first = sync_partner_central(spark, ACME, reader_for(sandbox, "acme"), daily_call_budget=30, entities=only)
+    first = sync_partner_central(
+        spark, ACME, reader_for(sandbox, "acme"), daily_call_budget=30, entities=only
+    )
     assert (first.status, first.api_calls, sandbox.calls()) == ("partial", 30, 30)
     assert first.watermark_after is not None
-    second = sync_partner_central(spark, ACME, reader_for(sandbox, "acme"), daily_call_budget=30, entities=only)
-    assert (second.status, second.api_calls, sandbox.calls()) == ("partial", 0, 30)  # the day's budget is spent
-    third = sync_partner_central(spark, ACME, reader_for(sandbox, "acme"), daily_call_budget=1000, entities=only)
+    second = sync_partner_central(
+        spark, ACME, reader_for(sandbox, "acme"), daily_call_budget=30, entities=only
+    )
+    assert (second.status, second.api_calls, sandbox.calls()) == (
+        "partial",
+        0,
+        30,
+    )  # the day's budget is spent
+    third = sync_partner_central(
+        spark, ACME, reader_for(sandbox, "acme"), daily_call_budget=1000, entities=only
+    )
     assert third.status == "succeeded"
     assert [(r[2], r[5]) for r in versions(spark)] == served(sandbox)
     assert sandbox.calls("GetOpportunity") == SIZES["acme"]  # each opportunity fetched once across the runs
@@ -185,8 +235,12 @@ def test_the_daily_call_budget_rolls_over_runs_and_stops_cleanly(spark, lake, sa
 
 def test_events_land_the_named_opportunity_once(spark, lake, sandbox):
     target = sandbox.state.opportunity_ids("acme", "Sandbox")[3]
-    event = {"id": "ev-1", "source": "aws.partnercentral-selling", "detail-type": "Opportunity Created",
-             "detail": {"catalog": "Sandbox", "opportunity": {"identifier": target}}}
+    event = {
+        "id": "ev-1",
+        "source": "aws.partnercentral-selling",
+        "detail-type": "Opportunity Created",
+        "detail": {"catalog": "Sandbox", "opportunity": {"identifier": target}},
+    }
     assert handle_partner_central_event(spark, ACME, event, reader_for(sandbox, "acme")).action == "landed"
     assert handle_partner_central_event(spark, ACME, event, reader_for(sandbox, "acme")).action == "duplicate"
     assert [r[2] for r in versions(spark)] == [target]
@@ -196,20 +250,28 @@ def test_file_ingest_lands_objects_and_rejects_other_lines_with_their_numbers(sp
     ids = sandbox.state.opportunity_ids("acme", "Sandbox")[:2]
     bodies = [sandbox.state.opportunity_body("acme", "Sandbox", i).decode() for i in ids]
     path = tmp_path / "export.jsonl"
-    path.write_text("\n".join([bodies[0], "not json", "[1, 2]", "", '"text"', bodies[1], '{"Id": "x"}']) + "\n")
+    path.write_text(
+        "\n".join([bodies[0], "not json", "[1, 2]", "", '"text"', bodies[1], '{"Id": "x"}']) + "\n"
+    )
     run = ingest_file(spark, ACME, path)
     assert (run.landed, run.rejected, run.duplicates) == (2, 4, 0)
-    assert sorted((r[2], r[5]) for r in versions(spark)) == sorted(zip(ids, bodies))
+    assert sorted((r[2], r[5]) for r in versions(spark)) == sorted(zip(ids, bodies, strict=False))
     rejected = spark.read.format("delta").load(str(lake / "bronze" / "partner_central_opportunity_rejected"))
     got = sorted((r.line_number, r.raw_text, r.reason.split(":")[0]) for r in rejected.collect())
-    assert got == [(2, "not json", "invalid JSON"), (3, "[1, 2]", "not a JSON object (a JSON list)"),
-                   (5, '"text"', "not a JSON object (a JSON str)"), (7, '{"Id": "x"}', "not a GetOpportunity object")]
+    assert got == [
+        (2, "not json", "invalid JSON"),
+        (3, "[1, 2]", "not a JSON object (a JSON list)"),
+        (5, '"text"', "not a JSON object (a JSON str)"),
+        (7, '{"Id": "x"}', "not a GetOpportunity object"),
+    ]
     again = ingest_file(spark, ACME, path)
     assert (again.landed, again.duplicates, again.rejected) == (0, 2, 4)
     assert rejected.count() == 4 and len(versions(spark)) == 2
 
 
-def test_a_json_array_file_keeps_each_element_exactly_and_dedups_against_api_payloads(spark, lake, sandbox, tmp_path):
+def test_a_json_array_file_keeps_each_element_exactly_and_dedups_against_api_payloads(
+    spark, lake, sandbox, tmp_path
+):
     sync_partner_central(spark, ACME, reader_for(sandbox, "acme"), catalog="AWS", entities=("opportunity",))
     before = versions(spark)
     fixture = FIXTURE.read_text()
@@ -229,33 +291,74 @@ def test_cli_ingest_commands(spark, lake, sandbox, tmp_path, monkeypatch, capsys
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", account.access_key_id)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", account.secret_access_key)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    code = main(["ingest", "partner-central", "--tenant", "globex", "--endpoint-url", sandbox.url,
-                 "--no-rate-limit"])
+    code = main(
+        ["ingest", "partner-central", "--tenant", "globex", "--endpoint-url", sandbox.url, "--no-rate-limit"]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "succeeded" in out
     assert len(versions(spark, TenantScope.for_tenant("globex"))) == SIZES["globex"]
     path = tmp_path / "bad.jsonl"
     path.write_text("nope\n")
-    assert main(["ingest", "file", "--tenant", "globex", "--source", "partner-central", "--entity",
-                 "opportunity", str(path)]) == 0
+    assert (
+        main(
+            [
+                "ingest",
+                "file",
+                "--tenant",
+                "globex",
+                "--source",
+                "partner-central",
+                "--entity",
+                "opportunity",
+                str(path),
+            ]
+        )
+        == 0
+    )
     assert "1 rejected" in " ".join(capsys.readouterr().out.split())
     assert main(["ingest", "partner-central", "--tenant", "Not A Tenant"]) == 2
     assert main(["ingest", "file", "--tenant", "globex", str(tmp_path / "missing.jsonl")]) == 2
 
 
 def test_job_accepts_cli_and_glue_style_arguments():
-    spec = importlib.util.spec_from_file_location("ingest_partner_central", ROOT / "jobs" / "ingest_partner_central.py")
+    spec = importlib.util.spec_from_file_location(
+        "ingest_partner_central", ROOT / "jobs" / "ingest_partner_central.py"
+    )
     job = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = job  # dataclasses resolve annotations through sys.modules
     spec.loader.exec_module(job)
-    glue_ctx = job.parse_job_args(["--JOB_NAME", "pc-ingest", "--tenant_id", "acme", "--TempDir", "s3://tmp/",
-                                   "--catalog", "AWS", "--since", "2025-01-31T00:00:00Z"], extra=job.EXTRA)
+    glue_ctx = job.parse_job_args(
+        [
+            "--JOB_NAME",
+            "pc-ingest",
+            "--tenant_id",
+            "acme",
+            "--TempDir",
+            "s3://tmp/",
+            "--catalog",
+            "AWS",
+            "--since",
+            "2025-01-31T00:00:00Z",
+        ],
+        extra=job.EXTRA,
+    )
     glue = job.options(glue_ctx)
     assert (glue_ctx.tenant_id, glue_ctx.job_name, glue.catalog, glue.since.isoformat()) == (
-        "acme", "pc-ingest", "AWS", "2025-01-31T00:00:00+00:00")
-    cli_ctx = job.parse_job_args(["--tenant-id", "globex", "--run-id", "r-1", "--rate-limit", "off"], extra=job.EXTRA)
+        "acme",
+        "pc-ingest",
+        "AWS",
+        "2025-01-31T00:00:00+00:00",
+    )
+    cli_ctx = job.parse_job_args(
+        ["--tenant-id", "globex", "--run-id", "r-1", "--rate-limit", "off"], extra=job.EXTRA
+    )
     cli = job.options(cli_ctx)
-    assert (cli_ctx.tenant_id, cli_ctx.run_id, cli.rate_limit, cli.catalog) == ("globex", "r-1", False, "Sandbox")
+    assert (cli_ctx.tenant_id, cli_ctx.run_id, cli.rate_limit, cli.catalog) == (
+        "globex",
+        "r-1",
+        False,
+        "Sandbox",
+    )
     with pytest.raises(BadInput, match="missing --tenant-id"):
         job.parse_job_args(["--catalog", "AWS"], extra=job.EXTRA)
     with pytest.raises(BadInput, match="--catalog must be AWS or Sandbox"):

@@ -1,4 +1,5 @@
 """The Partner Central connector against the sandbox over real HTTP, landing into an in-memory sink (no Spark)."""
+
 from __future__ import annotations
 
 import ast
@@ -27,8 +28,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def sandbox_payloads(server, tenant: str, catalog: str = "Sandbox") -> dict[str, str]:
     """What the sandbox currently serves for each of the tenant's opportunities (id -> GetOpportunity body)."""
-    return {i: server.state.opportunity_body(tenant, catalog, i).decode()
-            for i in server.state.opportunity_ids(tenant, catalog)}
+    return {
+        i: server.state.opportunity_body(tenant, catalog, i).decode()
+        for i in server.state.opportunity_ids(tenant, catalog)
+    }
 
 
 def landed_payloads(sink: MemorySink, catalog: str = "Sandbox") -> list[tuple[str, str]]:
@@ -131,8 +134,9 @@ def test_rate_limiter_spaces_calls_at_the_quota():
 def test_limiter_is_applied_to_every_http_attempt(sandbox):
     clock = [0.0]
     limiter = RateLimiter(10.0, clock=lambda: clock[0], sleep=lambda s: clock.__setitem__(0, clock[0] + s))
-    reader = PartnerCentralReader(build_client(config_for(sandbox, "globex")), limiter=limiter,
-                                  backoff_base_s=0.001)
+    reader = PartnerCentralReader(
+        build_client(config_for(sandbox, "globex")), limiter=limiter, backoff_base_s=0.001
+    )
     sandbox.set_faults(Faults(throttle_rate=0.3, seed=9))
     result = PartnerCentralSync(reader, MemorySink(), catalog="Sandbox").run()
     attempts = sandbox.calls(tenant="globex")
@@ -144,19 +148,34 @@ def test_events_fetch_just_the_named_opportunity_and_duplicates_are_harmless(san
     sink = MemorySink()
     reader = reader_for(sandbox, "acme")
     target = sandbox.state.opportunity_ids("acme", "Sandbox")[5]
-    event = {"version": "1", "id": "e-1", "source": "aws.partnercentral-selling", "detail-type": "Opportunity Updated",
-             "detail": {"schemaVersion": "1", "catalog": "Sandbox", "opportunity": {"identifier": target}}}
+    event = {
+        "version": "1",
+        "id": "e-1",
+        "source": "aws.partnercentral-selling",
+        "detail-type": "Opportunity Updated",
+        "detail": {"schemaVersion": "1", "catalog": "Sandbox", "opportunity": {"identifier": target}},
+    }
     first = handle_event(event, reader, sink)
     again = handle_event(event, reader, sink)
     assert (first.action, again.action) == ("landed", "duplicate")
     assert [r.entity_id for r in sink.rows[("Sandbox", "opportunity")]] == [target]
     assert sandbox.calls("GetOpportunity") == 2 and sandbox.calls() == 2
     invitation = next(iter(sandbox.state.tenants["acme"].catalog("Sandbox").invitations))
-    inv_event = {"source": "aws.partnercentral-selling", "detail-type": "Engagement Invitation Created",
-                 "detail": {"catalog": "Sandbox", "engagementInvitation": {"id": invitation}}}
+    inv_event = {
+        "source": "aws.partnercentral-selling",
+        "detail-type": "Engagement Invitation Created",
+        "detail": {"catalog": "Sandbox", "engagementInvitation": {"id": invitation}},
+    }
     assert handle_event(inv_event, reader, sink).action == "landed"
-    ignored = handle_event({"source": "aws.partnercentral-selling", "detail-type": "Engagement Member Added",
-                            "detail": {"catalog": "Sandbox"}}, reader, sink)
+    ignored = handle_event(
+        {
+            "source": "aws.partnercentral-selling",
+            "detail-type": "Engagement Member Added",
+            "detail": {"catalog": "Sandbox"},
+        },
+        reader,
+        sink,
+    )
     assert ignored.action == "ignored" and sandbox.calls() == 3
     with pytest.raises(BadInput):
         handle_event({"source": "aws.s3", "detail-type": "Object Created"}, reader, sink)
@@ -170,9 +189,15 @@ def test_connector_assumes_the_tenant_role_with_its_external_id(sandbox):
     from lakehouse.connectors.sandbox import PLATFORM_ACCESS_KEY, PLATFORM_SECRET
 
     account = sandbox.state.tenants["globex"]
-    config = ConnectorConfig(endpoint_url=sandbox.url, sts_endpoint_url=sandbox.url, role_arn=account.role_arn,
-                             external_id=account.external_id, aws_access_key_id=PLATFORM_ACCESS_KEY,
-                             aws_secret_access_key=PLATFORM_SECRET, rate_per_second=None)
+    config = ConnectorConfig(
+        endpoint_url=sandbox.url,
+        sts_endpoint_url=sandbox.url,
+        role_arn=account.role_arn,
+        external_id=account.external_id,
+        aws_access_key_id=PLATFORM_ACCESS_KEY,
+        aws_secret_access_key=PLATFORM_SECRET,
+        rate_per_second=None,
+    )
     sink = MemorySink()
     result = PartnerCentralSync(PartnerCentralReader.from_config(config), sink, catalog="Sandbox").run()
     assert result.status == "succeeded"
@@ -206,7 +231,8 @@ def test_the_connector_and_the_sandbox_share_no_code():
         return found
 
     connector = imports(ROOT / "lakehouse" / "connectors" / "partner_central.py") | imports(
-        ROOT / "lakehouse" / "ingest.py")
+        ROOT / "lakehouse" / "ingest.py"
+    )
     assert not [m for m in connector if "sandbox" in m]
     for path in (ROOT / "lakehouse" / "connectors" / "sandbox").rglob("*.py"):
         assert not [m for m in imports(path) if m.startswith("lakehouse") and "sandbox" not in m], path

@@ -1,4 +1,5 @@
 """The Partner Central sandbox behaves like the service: protocol, validation, identity, state and faults."""
+
 from __future__ import annotations
 
 import json
@@ -22,16 +23,21 @@ SHARED = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "partner_
 def raw_body(client) -> dict:
     """Capture each response's raw bytes (after-call hook) so tests can compare wire bodies."""
     seen: dict = {}
-    client.meta.events.register("after-call.partnercentral-selling",
-                                lambda http_response, model, **_: seen.__setitem__(model.name, http_response.content))
+    client.meta.events.register(
+        "after-call.partnercentral-selling",
+        lambda http_response, model, **_: seen.__setitem__(model.name, http_response.content),
+    )
     return seen
 
 
 def test_packaged_fixtures_are_byte_copies_of_the_shared_ones():
     if not SHARED.is_dir() and os.environ.get("CI") != "true":  # CI lays shared/ beside the clone
         pytest.skip("shared fixtures are not beside this checkout")
-    for name in ("get_opportunity_response.json", "list_opportunities_response.json",
-                 "create_opportunity_request.json"):
+    for name in (
+        "get_opportunity_response.json",
+        "list_opportunities_response.json",
+        "create_opportunity_request.json",
+    ):
         assert (FIXTURES / name).read_bytes() == (SHARED / name).read_bytes(), name
 
 
@@ -60,8 +66,9 @@ def test_seeded_payloads_conform_to_the_service_output_shapes(sandbox):
     problems += validate_output("ListSolutions", json.loads(bodies["ListSolutions"]))
     invitations = client.list_engagement_invitations(Catalog="Sandbox", ParticipantType="RECEIVER")
     problems += validate_output("ListEngagementInvitations", json.loads(bodies["ListEngagementInvitations"]))
-    client.get_engagement_invitation(Catalog="Sandbox",
-                                     Identifier=invitations["EngagementInvitationSummaries"][0]["Id"])
+    client.get_engagement_invitation(
+        Catalog="Sandbox", Identifier=invitations["EngagementInvitationSummaries"][0]["Id"]
+    )
     problems += validate_output("GetEngagementInvitation", json.loads(bodies["GetEngagementInvitation"]))
     client.list_engagements(Catalog="Sandbox")
     problems += validate_output("ListEngagements", json.loads(bodies["ListEngagements"]))
@@ -71,8 +78,13 @@ def test_seeded_payloads_conform_to_the_service_output_shapes(sandbox):
 def test_a_malformed_request_is_rejected_with_the_aws_validation_exception(sandbox):
     client = boto_client(sandbox, "acme", parameter_validation=False)  # send what botocore would refuse
     with pytest.raises(ClientError) as caught:
-        client.list_opportunities(Catalog="Sandbox", MaxResults=500, LifeCycleStage=["Won"],
-                                  Identifier=["opp-1"], Sort={"SortBy": "LastModifiedDate"})
+        client.list_opportunities(
+            Catalog="Sandbox",
+            MaxResults=500,
+            LifeCycleStage=["Won"],
+            Identifier=["opp-1"],
+            Sort={"SortBy": "LastModifiedDate"},
+        )
     response = caught.value.response
     assert response["Error"]["Code"] == "ValidationException"
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
@@ -93,15 +105,23 @@ def test_an_unknown_catalog_and_a_wrong_type_are_rejected(sandbox):
     with pytest.raises(ClientError) as caught:
         client.get_opportunity(Catalog="Production", Identifier=12345)
     assert sorted((e["FieldName"], e["Code"]) for e in caught.value.response["ErrorList"]) == [
-        ("Catalog", "INVALID_VALUE"), ("Identifier", "INVALID_VALUE")]
+        ("Catalog", "INVALID_VALUE"),
+        ("Identifier", "INVALID_VALUE"),
+    ]
 
 
 def test_each_tenant_sees_only_its_own_data(sandbox):
     acme, globex = boto_client(sandbox, "acme"), boto_client(sandbox, "globex")
-    acme_ids = {s["Id"] for p in acme.get_paginator("list_opportunities").paginate(Catalog="Sandbox")
-                for s in p["OpportunitySummaries"]}
-    globex_ids = {s["Id"] for p in globex.get_paginator("list_opportunities").paginate(Catalog="Sandbox")
-                  for s in p["OpportunitySummaries"]}
+    acme_ids = {
+        s["Id"]
+        for p in acme.get_paginator("list_opportunities").paginate(Catalog="Sandbox")
+        for s in p["OpportunitySummaries"]
+    }
+    globex_ids = {
+        s["Id"]
+        for p in globex.get_paginator("list_opportunities").paginate(Catalog="Sandbox")
+        for s in p["OpportunitySummaries"]
+    }
     assert (len(acme_ids), len(globex_ids)) == (60, 25)
     assert acme_ids.isdisjoint(globex_ids)
     with pytest.raises(ClientError) as caught:
@@ -111,15 +131,25 @@ def test_each_tenant_sees_only_its_own_data(sandbox):
 
 def test_a_request_signed_with_the_wrong_secret_is_refused(sandbox):
     account = sandbox.state.tenants["acme"]
-    forged = boto3.client("partnercentral-selling", endpoint_url=sandbox.url, region_name="us-east-1",
-                          aws_access_key_id=account.access_key_id, aws_secret_access_key="not-the-secret",
-                          config=Config(retries={"total_max_attempts": 1}))
+    forged = boto3.client(
+        "partnercentral-selling",
+        endpoint_url=sandbox.url,
+        region_name="us-east-1",
+        aws_access_key_id=account.access_key_id,
+        aws_secret_access_key="not-the-secret",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
     with pytest.raises(ClientError) as caught:
         forged.list_solutions(Catalog="Sandbox")
     assert caught.value.response["Error"]["Code"] == "InvalidSignatureException"
-    unknown = boto3.client("partnercentral-selling", endpoint_url=sandbox.url, region_name="us-east-1",
-                           aws_access_key_id="AKIANOBODY0000000000", aws_secret_access_key="x",
-                           config=Config(retries={"total_max_attempts": 1}))
+    unknown = boto3.client(
+        "partnercentral-selling",
+        endpoint_url=sandbox.url,
+        region_name="us-east-1",
+        aws_access_key_id="AKIANOBODY0000000000",
+        aws_secret_access_key="x",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
     with pytest.raises(ClientError) as caught:
         unknown.list_solutions(Catalog="Sandbox")
     assert caught.value.response["Error"]["Code"] == "UnrecognizedClientException"
@@ -127,18 +157,28 @@ def test_a_request_signed_with_the_wrong_secret_is_refused(sandbox):
 
 def test_assume_role_needs_the_tenants_external_id(sandbox):
     account = sandbox.state.tenants["globex"]
-    sts = boto3.client("sts", endpoint_url=sandbox.url, region_name="us-east-1",
-                       aws_access_key_id=PLATFORM_ACCESS_KEY, aws_secret_access_key=PLATFORM_SECRET)
+    sts = boto3.client(
+        "sts",
+        endpoint_url=sandbox.url,
+        region_name="us-east-1",
+        aws_access_key_id=PLATFORM_ACCESS_KEY,
+        aws_secret_access_key=PLATFORM_SECRET,
+    )
     with pytest.raises(ClientError) as caught:
         sts.assume_role(RoleArn=account.role_arn, RoleSessionName="lakehouse", ExternalId="guess")
     assert caught.value.response["Error"]["Code"] == "AccessDenied"
-    creds = sts.assume_role(RoleArn=account.role_arn, RoleSessionName="lakehouse",
-                            ExternalId=account.external_id)["Credentials"]
+    creds = sts.assume_role(
+        RoleArn=account.role_arn, RoleSessionName="lakehouse", ExternalId=account.external_id
+    )["Credentials"]
     assert creds["AccessKeyId"].startswith("ASIA")
     session_client = boto3.client(
-        "partnercentral-selling", endpoint_url=sandbox.url, region_name="us-east-1",
-        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"])
+        "partnercentral-selling",
+        endpoint_url=sandbox.url,
+        region_name="us-east-1",
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
     listed = session_client.list_opportunities(Catalog="Sandbox", MaxResults=100)["OpportunitySummaries"]
     assert len(listed) == 25  # globex's data, and only globex's
 
@@ -152,19 +192,30 @@ def test_create_get_list_update_round_trip(sandbox):
     got = client.get_opportunity(Catalog="AWS", Identifier=created["Id"])
     assert got["Project"]["Title"] == "Some New Project Name"
     assert got["LifeCycle"]["ReviewStatus"] == "Pending Submission"
-    newest = client.list_opportunities(Catalog="AWS", MaxResults=1,
-                                       Sort={"SortBy": "LastModifiedDate", "SortOrder": "DESCENDING"})
+    newest = client.list_opportunities(
+        Catalog="AWS", MaxResults=1, Sort={"SortBy": "LastModifiedDate", "SortOrder": "DESCENDING"}
+    )
     assert newest["OpportunitySummaries"][0]["Id"] == created["Id"]
-    updated = client.update_opportunity(Catalog="AWS", Identifier=created["Id"],
-                                        LastModifiedDate=got["LastModifiedDate"],
-                                        LifeCycle={"Stage": "Qualified", "TargetCloseDate": "2029-10-05"})
+    updated = client.update_opportunity(
+        Catalog="AWS",
+        Identifier=created["Id"],
+        LastModifiedDate=got["LastModifiedDate"],
+        LifeCycle={"Stage": "Qualified", "TargetCloseDate": "2029-10-05"},
+    )
     assert updated["LastModifiedDate"] > got["LastModifiedDate"]
     with pytest.raises(ClientError) as caught:  # a stale LastModifiedDate is a conflict
-        client.update_opportunity(Catalog="AWS", Identifier=created["Id"], LastModifiedDate=got["LastModifiedDate"],
-                                  LifeCycle={"Stage": "Committed"})
+        client.update_opportunity(
+            Catalog="AWS",
+            Identifier=created["Id"],
+            LastModifiedDate=got["LastModifiedDate"],
+            LifeCycle={"Stage": "Committed"},
+        )
     assert caught.value.response["Error"]["Code"] == "ConflictException"
-    after = client.list_opportunities(Catalog="AWS", Sort={"SortBy": "LastModifiedDate", "SortOrder": "ASCENDING"},
-                                      LastModifiedDate={"AfterLastModifiedDate": got["LastModifiedDate"]})
+    after = client.list_opportunities(
+        Catalog="AWS",
+        Sort={"SortBy": "LastModifiedDate", "SortOrder": "ASCENDING"},
+        LastModifiedDate={"AfterLastModifiedDate": got["LastModifiedDate"]},
+    )
     assert [s["Id"] for s in after["OpportunitySummaries"]] == [created["Id"]]
     assert after["OpportunitySummaries"][0]["LifeCycle"]["Stage"] == "Qualified"
 
@@ -172,11 +223,15 @@ def test_create_get_list_update_round_trip(sandbox):
 def test_business_rules_answer_with_business_validation_failed(sandbox):
     client = boto_client(sandbox, "acme")
     with pytest.raises(ClientError) as caught:
-        client.create_opportunity(Catalog="Sandbox", ClientToken="t-1", Customer={"Account": {"CompanyName": "X"}})
+        client.create_opportunity(
+            Catalog="Sandbox", ClientToken="t-1", Customer={"Account": {"CompanyName": "X"}}
+        )
     response = caught.value.response
     assert response["Reason"] == "BUSINESS_VALIDATION_FAILED"
-    assert sorted(e["FieldName"] for e in response["ErrorList"]) == ["Project.CustomerBusinessProblem",
-                                                                      "Project.Title"]
+    assert sorted(e["FieldName"] for e in response["ErrorList"]) == [
+        "Project.CustomerBusinessProblem",
+        "Project.Title",
+    ]
 
 
 def test_write_operations_for_the_approval_gated_writes(sandbox):
@@ -184,26 +239,41 @@ def test_write_operations_for_the_approval_gated_writes(sandbox):
     request = json.loads((FIXTURES / "create_opportunity_request.json").read_text())
     opp = client.create_opportunity(**{**request, "Catalog": "Sandbox"})["Id"]
     solution = client.list_solutions(Catalog="Sandbox")["SolutionSummaries"][0]["Id"]
-    client.associate_opportunity(Catalog="Sandbox", OpportunityIdentifier=opp, RelatedEntityType="Solutions",
-                                 RelatedEntityIdentifier=solution)
-    assert client.get_opportunity(Catalog="Sandbox", Identifier=opp)["RelatedEntityIdentifiers"]["Solutions"] == [
-        solution]
+    client.associate_opportunity(
+        Catalog="Sandbox",
+        OpportunityIdentifier=opp,
+        RelatedEntityType="Solutions",
+        RelatedEntityIdentifier=solution,
+    )
+    assert client.get_opportunity(Catalog="Sandbox", Identifier=opp)["RelatedEntityIdentifiers"][
+        "Solutions"
+    ] == [solution]
     task = client.start_engagement_from_opportunity_task(
-        Catalog="Sandbox", ClientToken="task-1", Identifier=opp, AwsSubmission={"InvolvementType": "Co-Sell"})
+        Catalog="Sandbox", ClientToken="task-1", Identifier=opp, AwsSubmission={"InvolvementType": "Co-Sell"}
+    )
     assert task["TaskStatus"] == "COMPLETE" and task["EngagementId"].startswith("eng-")
     tasks = client.list_engagement_from_opportunity_tasks(Catalog="Sandbox", OpportunityIdentifier=[opp])
     assert [t["TaskId"] for t in tasks["TaskSummaries"]] == [task["TaskId"]]
-    assert client.get_aws_opportunity_summary(Catalog="Sandbox", RelatedOpportunityIdentifier=opp)[
-        "InvolvementType"] == "Co-Sell"
+    assert (
+        client.get_aws_opportunity_summary(Catalog="Sandbox", RelatedOpportunityIdentifier=opp)[
+            "InvolvementType"
+        ]
+        == "Co-Sell"
+    )
     with pytest.raises(ClientError) as caught:  # already submitted by the task
         client.submit_opportunity(Catalog="Sandbox", Identifier=opp, InvolvementType="Co-Sell")
     assert caught.value.response["ErrorList"][0]["Code"] == "INVALID_RESOURCE_STATE"
-    pending = client.list_engagement_invitations(Catalog="Sandbox", ParticipantType="RECEIVER",
-                                                 Status=["PENDING"])["EngagementInvitationSummaries"]
+    pending = client.list_engagement_invitations(
+        Catalog="Sandbox", ParticipantType="RECEIVER", Status=["PENDING"]
+    )["EngagementInvitationSummaries"]
     before = len(list(sandbox.state.opportunity_ids("acme", "Sandbox")))
     client.accept_engagement_invitation(Catalog="Sandbox", Identifier=pending[0]["Id"])
-    assert len(list(sandbox.state.opportunity_ids("acme", "Sandbox"))) == before + 1  # the referral's opportunity
-    client.reject_engagement_invitation(Catalog="Sandbox", Identifier=pending[1]["Id"], RejectionReason="No fit")
+    assert (
+        len(list(sandbox.state.opportunity_ids("acme", "Sandbox"))) == before + 1
+    )  # the referral's opportunity
+    client.reject_engagement_invitation(
+        Catalog="Sandbox", Identifier=pending[1]["Id"], RejectionReason="No fit"
+    )
     got = client.get_engagement_invitation(Catalog="Sandbox", Identifier=pending[1]["Id"])
     assert (got["Status"], got["RejectionReason"]) == ("REJECTED", "No fit")
 
@@ -236,5 +306,9 @@ def test_fault_injection_and_counters(sandbox):
         client.list_engagements(Catalog="Sandbox")
     assert caught.value.response["Error"]["Code"] == "InternalServerException"
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
-    assert (sandbox.calls("ListSolutions", "acme", "throttled"), sandbox.calls("ListEngagements", "acme", "faults"),
-            sandbox.calls("ListEngagements", "acme", "succeeded"), sandbox.calls(tenant="acme")) == (1, 1, 1, 3)
+    assert (
+        sandbox.calls("ListSolutions", "acme", "throttled"),
+        sandbox.calls("ListEngagements", "acme", "faults"),
+        sandbox.calls("ListEngagements", "acme", "succeeded"),
+        sandbox.calls(tenant="acme"),
+    ) == (1, 1, 1, 3)

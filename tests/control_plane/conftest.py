@@ -3,6 +3,7 @@
 PostgreSQL is found at 127.0.0.1:5432 (``LAKEHOUSE_TEST_PG_ADMIN_URL`` overrides) or started with
 ``pg_ctlcluster``; with ``CI=true`` an unreachable PostgreSQL fails the run instead of skipping.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,7 +38,7 @@ def _pg_reachable() -> str | None:
         with _pg_connect(PG_ADMIN_URL) as conn:
             conn.execute("SELECT 1")
         return None
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
 
 
@@ -45,8 +46,12 @@ def _start_pg() -> None:
     versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
     if not versions or shutil.which("pg_ctlcluster") is None:
         return
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "start"],
-                   capture_output=True, timeout=60, check=False)
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "start"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
     for _ in range(50):
         if _pg_reachable() is None:
             return
@@ -128,8 +133,12 @@ def make_settings(backend: Backend, **overrides: Any):
     from control_plane.settings import ControlPlaneSettings
 
     values: dict[str, Any] = {
-        "database_url": backend.app_url, "migration_database_url": backend.admin_url,
-        "lake_root": str(backend.lake_root), "environment": "test", "jwt_secret": JWT_SECRET, "db_pool_size": 5,
+        "database_url": backend.app_url,
+        "migration_database_url": backend.admin_url,
+        "lake_root": str(backend.lake_root),
+        "environment": "test",
+        "jwt_secret": JWT_SECRET,
+        "db_pool_size": 5,
     }
     values.update(overrides)
     return ControlPlaneSettings(**values)
@@ -234,14 +243,20 @@ def reasoned(headers: dict[str, str], reason: str = "test") -> dict[str, str]:
 
 
 def create_key(client, headers: dict[str, str], tenant: str, role: str) -> dict[str, str]:
-    resp = client.post(f"/tenants/{tenant}/api-keys", json={"name": f"{role} key", "role": role},
-                       headers=reasoned(headers))
+    resp = client.post(
+        f"/tenants/{tenant}/api-keys", json={"name": f"{role} key", "role": role}, headers=reasoned(headers)
+    )
     assert resp.status_code == 201, resp.text
     return {"X-API-Key": resp.json()["key"]}
 
 
-def make_tree(client, admin: dict[str, str], *, roles: tuple[str, ...] = ("tenant_admin",),
-              levels: tuple[str, ...] = ("enterprise", "org", "workspace")) -> Tree:
+def make_tree(
+    client,
+    admin: dict[str, str],
+    *,
+    roles: tuple[str, ...] = ("tenant_admin",),
+    levels: tuple[str, ...] = ("enterprise", "org", "workspace"),
+) -> Tree:
     """Provision a fresh three-level tree and keys for the given roles/levels."""
     suffix = uid()
     tree = Tree(enterprise=f"ent-{suffix}", org=f"org-{suffix}", workspace=f"ws-{suffix}")

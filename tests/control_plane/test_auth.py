@@ -1,4 +1,5 @@
 """Authentication: API keys (hash only, scoped, rotatable, revocable) and JWT bearer tokens."""
+
 from __future__ import annotations
 
 import time
@@ -9,8 +10,13 @@ from sqlalchemy import select
 
 from tests.control_plane.conftest import JWT_SECRET, create_key, make_tree, reasoned, uid
 
-PUBLIC = {("GET", "/health"), ("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"),
-          ("GET", "/redoc")}
+PUBLIC = {
+    ("GET", "/health"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/docs/oauth2-redirect"),
+    ("GET", "/redoc"),
+}
 
 
 def _routes(app):
@@ -20,8 +26,14 @@ def _routes(app):
 
 
 def _fill(path: str) -> str:
-    return (path.replace("{tenant_id}", "t1").replace("{user_id}", "u1").replace("{key_id}", "k1")
-            .replace("{plan_id}", "free").replace("{name}", "partner-central-connector").replace("{version}", "1.0.0"))
+    return (
+        path.replace("{tenant_id}", "t1")
+        .replace("{user_id}", "u1")
+        .replace("{key_id}", "k1")
+        .replace("{plan_id}", "free")
+        .replace("{name}", "partner-central-connector")
+        .replace("{version}", "1.0.0")
+    )
 
 
 def test_only_health_and_openapi_answer_without_credentials(client, app):
@@ -50,7 +62,9 @@ def test_only_the_hash_of_an_api_key_is_stored(client, admin, app):
     from control_plane.db import DbScope
 
     tree = make_tree(client, admin, levels=())
-    resp = client.post(f"/tenants/{tree.org}/api-keys", json={"name": "ci", "role": "viewer"}, headers=reasoned(admin))
+    resp = client.post(
+        f"/tenants/{tree.org}/api-keys", json={"name": "ci", "role": "viewer"}, headers=reasoned(admin)
+    )
     assert resp.status_code == 201
     body = resp.json()
     plaintext = body["key"]
@@ -92,8 +106,13 @@ def test_rotation_replaces_the_key_and_the_old_one_stops_working(client, admin, 
     org_admin = tree.h("org")
     old = create_key(client, org_admin, tree.workspace, "analyst")
     old_id = old["X-API-Key"].split(".")[2]
-    assert client.post(f"/tenants/{tree.workspace}/api-keys/{old_id}/rotate", headers=org_admin).status_code == 400
-    rotated = client.post(f"/tenants/{tree.workspace}/api-keys/{old_id}/rotate", headers=reasoned(org_admin, "leak"))
+    assert (
+        client.post(f"/tenants/{tree.workspace}/api-keys/{old_id}/rotate", headers=org_admin).status_code
+        == 400
+    )
+    rotated = client.post(
+        f"/tenants/{tree.workspace}/api-keys/{old_id}/rotate", headers=reasoned(org_admin, "leak")
+    )
     assert rotated.status_code == 201
     new = {"X-API-Key": rotated.json()["key"]}
     assert rotated.json()["role"] == "analyst" and rotated.json()["name"] == "analyst key"
@@ -109,12 +128,17 @@ def test_revocation_needs_a_reason_and_is_idempotent(client, admin, tree):
     key = create_key(client, admin, tree.workspace, "service")
     key_id = key["X-API-Key"].split(".")[2]
     assert client.delete(f"/tenants/{tree.workspace}/api-keys/{key_id}", headers=admin).status_code == 400
-    first = client.delete(f"/tenants/{tree.workspace}/api-keys/{key_id}", headers=reasoned(admin, "offboarding"))
+    first = client.delete(
+        f"/tenants/{tree.workspace}/api-keys/{key_id}", headers=reasoned(admin, "offboarding")
+    )
     assert first.status_code == 200 and first.json()["revoked_at"] is not None
     assert client.get("/auth/whoami", headers=key).status_code == 401
     second = client.delete(f"/tenants/{tree.workspace}/api-keys/{key_id}", headers=reasoned(admin, "again"))
     assert second.status_code == 200 and second.json()["revoked_at"] == first.json()["revoked_at"]
-    assert client.delete(f"/tenants/{tree.workspace}/api-keys/kmissing", headers=reasoned(admin)).status_code == 404
+    assert (
+        client.delete(f"/tenants/{tree.workspace}/api-keys/kmissing", headers=reasoned(admin)).status_code
+        == 404
+    )
 
 
 def test_expired_keys_are_refused(client, admin, tree, app):
@@ -143,26 +167,40 @@ def _set_expiry(app, key_id, when) -> None:
 
 def test_tenant_admin_cannot_grant_platform_admin_or_reach_outside(client, admin, tree):
     org_admin = tree.h("org")
-    escalate = client.post(f"/tenants/{tree.org}/api-keys", json={"name": "x", "role": "platform_admin"},
-                           headers=reasoned(org_admin))
+    escalate = client.post(
+        f"/tenants/{tree.org}/api-keys",
+        json={"name": "x", "role": "platform_admin"},
+        headers=reasoned(org_admin),
+    )
     assert escalate.status_code == 403
     assert "may not grant role platform_admin" in " ".join(escalate.json()["reasons"])
-    up = client.post(f"/tenants/{tree.enterprise}/api-keys", json={"name": "x", "role": "viewer"},
-                     headers=reasoned(org_admin))
+    up = client.post(
+        f"/tenants/{tree.enterprise}/api-keys",
+        json={"name": "x", "role": "viewer"},
+        headers=reasoned(org_admin),
+    )
     assert up.status_code == 404
 
 
 def _token(claims: dict, secret: str = JWT_SECRET, **headers) -> dict[str, str]:
     now = int(time.time())
     base = {"iss": "lakehouse", "aud": "lakehouse-api", "iat": now, "exp": now + 60}
-    return {"Authorization": "Bearer " + jwt.encode({**base, **claims}, secret, algorithm="HS256", headers=headers)}
+    return {
+        "Authorization": "Bearer "
+        + jwt.encode({**base, **claims}, secret, algorithm="HS256", headers=headers)
+    }
 
 
 def test_hs256_platform_tokens_are_accepted_and_checked(client, admin, tree):
     ok = _token({"sub": "alice", "role": "analyst", "tenant_id": tree.workspace})
     who = client.get("/auth/whoami", headers=ok).json()
-    assert who == {"subject": "user:alice", "role": "analyst", "tenant_id": tree.workspace,
-                   "tenant_path": f"/{tree.enterprise}/{tree.org}/{tree.workspace}/", "via": "jwt"}
+    assert who == {
+        "subject": "user:alice",
+        "role": "analyst",
+        "tenant_id": tree.workspace,
+        "tenant_path": f"/{tree.enterprise}/{tree.org}/{tree.workspace}/",
+        "via": "jwt",
+    }
     platform = _token({"sub": "root", "role": "platform_admin"})
     assert client.get("/auth/whoami", headers=platform).json()["tenant_id"] is None
     bad = [
@@ -193,7 +231,9 @@ def test_token_exchange_signs_with_the_tenant_key(client, admin, tree):
     # The tenant key cannot vouch for another tenant.
     claims = jwt.decode(token, options={"verify_signature": False})
     other = make_tree(client, admin, levels=())
-    forged = jwt.encode({**claims, "tenant_id": other.org}, "x" * 40, algorithm="HS256", headers={"kid": header["kid"]})
+    forged = jwt.encode(
+        {**claims, "tenant_id": other.org}, "x" * 40, algorithm="HS256", headers={"kid": header["kid"]}
+    )
     assert client.get("/auth/whoami", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
 
 
@@ -207,21 +247,31 @@ def test_retired_signing_key_invalidates_its_tokens(client, admin, tree, app):
     assert client.get("/auth/whoami", headers=bearer).status_code == 200
     engine = create_engine(normalize_url(app.state.cp.settings.resolved_migration_url()))
     with engine.begin() as conn:
-        conn.execute(text("UPDATE signing_keys SET status = 'retired' WHERE tenant_id = :t"), {"t": tree.workspace})
+        conn.execute(
+            text("UPDATE signing_keys SET status = 'retired' WHERE tenant_id = :t"), {"t": tree.workspace}
+        )
     engine.dispose()
     assert client.get("/auth/whoami", headers=bearer).status_code == 401
 
 
 def test_disabled_users_tokens_are_refused(client, admin, tree):
     user = f"bob-{uid()}"
-    put = client.put(f"/tenants/{tree.workspace}/users/{user}",
-                     json={"email": "bob@example.com", "display_name": "Bob", "role": "analyst"}, headers=tree.h("org"))
+    put = client.put(
+        f"/tenants/{tree.workspace}/users/{user}",
+        json={"email": "bob@example.com", "display_name": "Bob", "role": "analyst"},
+        headers=tree.h("org"),
+    )
     assert put.status_code == 201
     bearer = _token({"sub": user, "role": "analyst", "tenant_id": tree.workspace})
     assert client.get("/auth/whoami", headers=bearer).status_code == 200
     disable = {"email": "bob@example.com", "display_name": "Bob", "role": "analyst", "status": "disabled"}
-    assert client.put(f"/tenants/{tree.workspace}/users/{user}", json=disable, headers=tree.h("org")).status_code == 400
-    resp = client.put(f"/tenants/{tree.workspace}/users/{user}", json=disable, headers=reasoned(tree.h("org"), "left"))
+    assert (
+        client.put(f"/tenants/{tree.workspace}/users/{user}", json=disable, headers=tree.h("org")).status_code
+        == 400
+    )
+    resp = client.put(
+        f"/tenants/{tree.workspace}/users/{user}", json=disable, headers=reasoned(tree.h("org"), "left")
+    )
     assert resp.status_code == 200 and resp.json()["status"] == "disabled"
     assert client.get("/auth/whoami", headers=bearer).status_code == 401
 
@@ -230,16 +280,27 @@ def test_users_crud(client, admin, tree):
     org_admin = tree.h("org")
     user = f"carol-{uid()}"
     spec = {"email": "carol@example.com", "display_name": "Carol", "role": "approver"}
-    assert client.put(f"/tenants/{tree.workspace}/users/{user}", json=spec, headers=org_admin).status_code == 201
+    assert (
+        client.put(f"/tenants/{tree.workspace}/users/{user}", json=spec, headers=org_admin).status_code == 201
+    )
     same = client.put(f"/tenants/{tree.workspace}/users/{user}", json=spec, headers=org_admin)
     assert same.status_code == 200
     got = client.get(f"/tenants/{tree.workspace}/users/{user}", headers=org_admin).json()
-    assert {k: got[k] for k in ("id", "email", "role", "status")} == {"id": user, "email": "carol@example.com",
-                                                                      "role": "approver", "status": "active"}
-    assert [u["id"] for u in client.get(f"/tenants/{tree.workspace}/users", headers=org_admin).json()] == [user]
+    assert {k: got[k] for k in ("id", "email", "role", "status")} == {
+        "id": user,
+        "email": "carol@example.com",
+        "role": "approver",
+        "status": "active",
+    }
+    assert [u["id"] for u in client.get(f"/tenants/{tree.workspace}/users", headers=org_admin).json()] == [
+        user
+    ]
     assert client.get(f"/tenants/{tree.workspace}/users/nobody", headers=org_admin).status_code == 404
     escalate = dict(spec, role="platform_admin")
-    assert client.put(f"/tenants/{tree.workspace}/users/{user}", json=escalate, headers=org_admin).status_code == 403
+    assert (
+        client.put(f"/tenants/{tree.workspace}/users/{user}", json=escalate, headers=org_admin).status_code
+        == 403
+    )
 
 
 def test_bootstrap_key_from_settings(backend):
@@ -250,14 +311,20 @@ def test_bootstrap_key_from_settings(backend):
     from tests.control_plane.conftest import make_settings
 
     _, plaintext, _ = keys.generate(None)
-    app2 = create_app(make_settings(backend, auto_migrate=False, seed_registry=False, bootstrap_admin_key=plaintext))
+    app2 = create_app(
+        make_settings(backend, auto_migrate=False, seed_registry=False, bootstrap_admin_key=plaintext)
+    )
     try:
         who = TestClient(app2).get("/auth/whoami", headers={"X-API-Key": plaintext}).json()
         assert who["role"] == "platform_admin" and who["tenant_id"] is None
     finally:
         app2.state.cp.db.dispose()
     with pytest.raises(ValueError, match="lh._platform"):
-        create_app(make_settings(backend, auto_migrate=False, seed_registry=False, bootstrap_admin_key="lh.acme.k1.s"))
+        create_app(
+            make_settings(
+                backend, auto_migrate=False, seed_registry=False, bootstrap_admin_key="lh.acme.k1.s"
+            )
+        )
 
 
 def test_production_refuses_a_placeholder_jwt_secret():
@@ -266,5 +333,6 @@ def test_production_refuses_a_placeholder_jwt_secret():
     with pytest.raises(ValueError, match="LAKEHOUSE_JWT_SECRET"):
         ControlPlaneSettings(environment="production", database_url="sqlite://", lake_root="/tmp/x")
     with pytest.raises(ValueError, match="placeholder"):
-        ControlPlaneSettings(environment="production", database_url="sqlite://", lake_root="/tmp/x",
-                             jwt_secret="changeme")
+        ControlPlaneSettings(
+            environment="production", database_url="sqlite://", lake_root="/tmp/x", jwt_secret="changeme"
+        )

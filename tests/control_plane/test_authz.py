@@ -1,4 +1,5 @@
 """Authorization: the one PDP (RBAC + ABAC) in OPA's decision format, its HTTP endpoint and data export."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,12 +8,32 @@ from control_plane.authz.policy import POLICY, ROLES, decide, export_data
 from tests.control_plane.conftest import make_tree
 
 
-def _input(subject_role, action, *, subject_tenant="acme", subject_path="/acme/", resource_tenant="ws1",
-           resource_path="/acme/emea/ws1/", **extra):
-    resource = {"type": "tenant", "id": resource_tenant, "tenant_id": resource_tenant, "tenant_path": resource_path}
-    resource.update({k: v for k, v in extra.items() if k in ("role", "classification", "environment", "type")})
+def _input(
+    subject_role,
+    action,
+    *,
+    subject_tenant="acme",
+    subject_path="/acme/",
+    resource_tenant="ws1",
+    resource_path="/acme/emea/ws1/",
+    **extra,
+):
+    resource = {
+        "type": "tenant",
+        "id": resource_tenant,
+        "tenant_id": resource_tenant,
+        "tenant_path": resource_path,
+    }
+    resource.update(
+        {k: v for k, v in extra.items() if k in ("role", "classification", "environment", "type")}
+    )
     return {
-        "subject": {"id": "key:1", "role": subject_role, "tenant_id": subject_tenant, "tenant_path": subject_path},
+        "subject": {
+            "id": "key:1",
+            "role": subject_role,
+            "tenant_id": subject_tenant,
+            "tenant_path": subject_path,
+        },
         "action": action,
         "resource": resource,
         "context": {"environment": extra.get("env", "development"), "reason": extra.get("reason")},
@@ -28,11 +49,29 @@ def test_decision_has_the_opa_shape():
 
 def test_tenant_admin_of_an_ancestor_covers_descendants_but_not_ancestors_or_siblings():
     assert decide(_input("tenant_admin", "users:write"))["result"]["allow"]
-    up = decide(_input("tenant_admin", "users:write", subject_tenant="emea", subject_path="/acme/emea/",
-                       resource_tenant="acme", resource_path="/acme/"))
-    assert up["result"] == {"allow": False, "reasons": ["tenant 'acme' is outside the subject's tenant 'emea'"]}
-    sibling = decide(_input("tenant_admin", "users:write", subject_tenant="emea", resource_tenant="apac-ws",
-                            resource_path="/acme/apac/apac-ws/"))
+    up = decide(
+        _input(
+            "tenant_admin",
+            "users:write",
+            subject_tenant="emea",
+            subject_path="/acme/emea/",
+            resource_tenant="acme",
+            resource_path="/acme/",
+        )
+    )
+    assert up["result"] == {
+        "allow": False,
+        "reasons": ["tenant 'acme' is outside the subject's tenant 'emea'"],
+    }
+    sibling = decide(
+        _input(
+            "tenant_admin",
+            "users:write",
+            subject_tenant="emea",
+            resource_tenant="apac-ws",
+            resource_path="/acme/apac/apac-ws/",
+        )
+    )
     assert not sibling["result"]["allow"]
     # A prefix is not an ancestor: "acme" does not cover "acme2".
     prefix = decide(_input("tenant_admin", "users:write", resource_tenant="acme2", resource_path="/acme2/"))
@@ -46,10 +85,17 @@ def test_provisioning_needs_a_strict_ancestor():
     assert decide(_input("tenant_admin", "tenants:provision"))["result"]["allow"]
 
 
-@pytest.mark.parametrize("role,classification,allowed", [
-    ("viewer", "internal", True), ("viewer", "confidential", False), ("analyst", "confidential", True),
-    ("analyst", "pii", False), ("service", "pii", True), ("platform_admin", "pii", True),
-])
+@pytest.mark.parametrize(
+    "role,classification,allowed",
+    [
+        ("viewer", "internal", True),
+        ("viewer", "confidential", False),
+        ("analyst", "confidential", True),
+        ("analyst", "pii", False),
+        ("service", "pii", True),
+        ("platform_admin", "pii", True),
+    ],
+)
 def test_classification_clearance(role, classification, allowed):
     assert decide(_input(role, "data:read", classification=classification))["result"]["allow"] is allowed
 
@@ -58,13 +104,15 @@ def test_environment_conditions():
     assert decide(_input("service", "data:read", classification="pii", env="development"))["result"]["allow"]
     prod = decide(_input("service", "data:read", classification="pii", env="production"))
     assert prod["result"] == {"allow": False, "reasons": ["pii data in production requires a reason"]}
-    assert decide(_input("service", "data:read", classification="pii", env="production",
-                         reason="incident 42"))["result"]["allow"]
+    assert decide(
+        _input("service", "data:read", classification="pii", env="production", reason="incident 42")
+    )["result"]["allow"]
 
 
 def test_sensitive_actions_need_a_reason_and_roles_grant_only_what_they_may():
     assert decide(_input("tenant_admin", "keys:create", role="viewer"))["result"]["reasons"] == [
-        "keys:create requires a reason"]
+        "keys:create requires a reason"
+    ]
     assert decide(_input("tenant_admin", "keys:create", role="viewer", reason="ci"))["result"]["allow"]
     escalate = decide(_input("tenant_admin", "keys:create", role="platform_admin", reason="x"))
     assert escalate["result"]["reasons"] == ["role tenant_admin may not grant role platform_admin"]
@@ -73,11 +121,21 @@ def test_sensitive_actions_need_a_reason_and_roles_grant_only_what_they_may():
 @pytest.mark.parametrize("role", ROLES)
 def test_every_role_is_decidable_and_unknown_roles_are_denied(role):
     assert decide(_input(role, "tenants:read"))["result"]["allow"] is True
-    assert decide(_input("root", "tenants:read"))["result"] == {"allow": False, "reasons": ["unknown role 'root'"]}
+    assert decide(_input("root", "tenants:read"))["result"] == {
+        "allow": False,
+        "reasons": ["unknown role 'root'"],
+    }
 
 
 def test_viewer_cannot_write_anything():
-    writes = ["tenants:provision", "users:write", "keys:create", "plans:write", "registry:publish", "data:write"]
+    writes = [
+        "tenants:provision",
+        "users:write",
+        "keys:create",
+        "plans:write",
+        "registry:publish",
+        "data:write",
+    ]
     for action in writes:
         assert decide(_input("viewer", action, reason="r"))["result"]["allow"] is False, action
 
@@ -86,7 +144,9 @@ def test_decide_endpoint_matches_the_function(client, admin, tree):
     inp = _input("analyst", "data:read", classification="pii")
     resp = client.post("/authz/decide", json={"input": inp}, headers=tree.h("workspace"))
     assert resp.status_code == 200
-    assert resp.json() == {"result": {"allow": False, "reasons": ["role analyst is cleared up to confidential, not pii"]}}
+    assert resp.json() == {
+        "result": {"allow": False, "reasons": ["role analyst is cleared up to confidential, not pii"]}
+    }
     assert resp.json() == decide({**inp, "context": {**inp["context"], "environment": "test"}})
     assert client.post("/authz/decide", json={"input": {"subject": {}}}, headers=admin).status_code == 422
 
@@ -96,8 +156,13 @@ def test_policy_exports_as_an_opa_data_document(client, admin, tree):
     assert resp.status_code == 200
     assert resp.json() == export_data() == {"lakehouse": {"authz": POLICY}}
     assert set(resp.json()["lakehouse"]["authz"]["roles"]) == set(ROLES)
-    assert client.get("/authz/policy", headers=make_tree(client, admin, roles=("viewer",),
-                                                          levels=("org",)).h("org", "viewer")).status_code == 403
+    assert (
+        client.get(
+            "/authz/policy",
+            headers=make_tree(client, admin, roles=("viewer",), levels=("org",)).h("org", "viewer"),
+        ).status_code
+        == 403
+    )
 
 
 def test_routes_refuse_roles_the_policy_does_not_grant(client, admin):
@@ -116,8 +181,12 @@ def test_routes_refuse_roles_the_policy_does_not_grant(client, admin):
         ("viewer", "GET", "/authz/policy", 403),
     ]
     for role, method, url, expected in cases:
-        resp = client.request(method, url, headers={**tree.h("org", role), "X-Audit-Reason": "r"},
-                              json={} if method == "POST" else None)
+        resp = client.request(
+            method,
+            url,
+            headers={**tree.h("org", role), "X-Audit-Reason": "r"},
+            json={} if method == "POST" else None,
+        )
         assert resp.status_code == expected, (role, method, url, resp.status_code)
         if expected == 403:
             assert resp.json()["reasons"], (role, url)

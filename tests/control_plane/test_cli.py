@@ -1,4 +1,5 @@
 """``lakehouse api``: serves the API with uvicorn on 127.0.0.1; ``create-admin-key`` bootstraps the first admin."""
+
 from __future__ import annotations
 
 import json
@@ -33,14 +34,27 @@ def test_lakehouse_api_serves_and_bootstraps_an_admin(tmp_path):
     env = {**os.environ, "LAKEHOUSE_LAKE_ROOT": str(tmp_path), "LAKEHOUSE_ENVIRONMENT": "test"}
     env.pop("LAKEHOUSE_DATABASE_URL", None)
     cli = [sys.executable, "-c", "import sys; from lakehouse.cli import main; sys.exit(main())"]
-    created = subprocess.run([*cli, "api", "create-admin-key", "--reason", "first admin"], env=env, cwd=REPO,
-                             capture_output=True, text=True, timeout=60, check=False)
+    created = subprocess.run(
+        [*cli, "api", "create-admin-key", "--reason", "first admin"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip().splitlines()[-1]
     assert key.startswith("lh._platform.")
     port = _free_port()
-    server = subprocess.Popen([*cli, "api", "--port", str(port)], env=env, cwd=REPO,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [*cli, "api", "--port", str(port)],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(150):

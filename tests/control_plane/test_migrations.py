@@ -1,4 +1,5 @@
 """Migrations: they build exactly the models' schema, and are idempotent to re-run."""
+
 from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata

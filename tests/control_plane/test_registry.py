@@ -1,4 +1,5 @@
 """Module registry: JSON Schema, seeds, publishing (all problems listed, immutable versions), listing."""
+
 from __future__ import annotations
 
 import copy
@@ -13,7 +14,12 @@ from control_plane.registry.semver import Range, Version
 from tests.control_plane.conftest import uid
 
 REGISTRY = Path(__file__).resolve().parents[2] / "schemas" / "registry"
-SEEDS = {"partner-central-connector", "partner-central-silver", "partner-central-gold", "partner-central-dashboards"}
+SEEDS = {
+    "partner-central-connector",
+    "partner-central-silver",
+    "partner-central-gold",
+    "partner-central-dashboards",
+}
 
 
 def _canonical() -> dict:
@@ -52,44 +58,55 @@ def test_publish_then_identical_republish_is_a_no_op_and_changed_content_is_refu
     assert again.status_code == 200 and again.json()["digest"] == first.json()["digest"]
     changed = client.post("/registry/modules", json=_manifest(name, description="different"), headers=admin)
     assert changed.status_code == 409
-    assert client.get(f"/registry/modules/{name}/versions/1.0.0", headers=admin).json()["manifest"]["description"] == \
-        _canonical()["description"]
+    assert (
+        client.get(f"/registry/modules/{name}/versions/1.0.0", headers=admin).json()["manifest"][
+            "description"
+        ]
+        == _canonical()["description"]
+    )
 
 
 def test_an_invalid_manifest_is_refused_with_every_problem_listed(client, admin):
     bad = _manifest(f"mod-{uid()}", version="1.0", type="widget")
     del bad["owner"]
     bad["entities"]["produces"].append("gold")
-    bad["dependencies"] = [{"name": "partner-central-gold", "version": "^9.0.0"},
-                           {"name": "not-published", "version": "^1"},
-                           {"name": "partner-central-silver", "version": "~~1"}]
+    bad["dependencies"] = [
+        {"name": "partner-central-gold", "version": "^9.0.0"},
+        {"name": "not-published", "version": "^1"},
+        {"name": "partner-central-silver", "version": "~~1"},
+    ]
     resp = client.post("/registry/modules", json=bad, headers=admin)
     assert resp.status_code == 422
     problems = {(tuple(p["loc"]), p["msg"].split(":")[0][:40]) for p in resp.json()["problems"]}
     locs = sorted(tuple(p["loc"]) for p in resp.json()["problems"])
-    assert locs == sorted([
-        ("body",),  # owner missing
-        ("body", "dependencies", 0, "version"),
-        ("body", "dependencies", 1, "name"),
-        ("body", "dependencies", 2, "version"),
-        ("body", "entities", "produces", 3),
-        ("body", "type"),
-        ("body", "version"),
-    ]), problems
+    assert locs == sorted(
+        [
+            ("body",),  # owner missing
+            ("body", "dependencies", 0, "version"),
+            ("body", "dependencies", 1, "name"),
+            ("body", "dependencies", 2, "version"),
+            ("body", "entities", "produces", 3),
+            ("body", "type"),
+            ("body", "version"),
+        ]
+    ), problems
     assert resp.json()["detail"] == "the manifest has 7 problem(s)"
 
 
 def test_dependency_ranges_resolve_against_published_versions(client, admin):
     base = f"lib-{uid()}"
     for version in ("1.0.0", "1.4.2", "2.0.0"):
-        assert client.post("/registry/modules", json=_manifest(base, version), headers=admin).status_code == 201
+        assert (
+            client.post("/registry/modules", json=_manifest(base, version), headers=admin).status_code == 201
+        )
     ok = _manifest(f"app-{uid()}", dependencies=[{"name": base, "version": ">=1.2.0 <2.0.0"}])
     assert client.post("/registry/modules", json=ok, headers=admin).status_code == 201
     none = _manifest(f"app-{uid()}", dependencies=[{"name": base, "version": "~1.5"}])
     resp = client.post("/registry/modules", json=none, headers=admin)
     assert resp.status_code == 422
     assert resp.json()["problems"][0]["msg"] == (
-        f"no published version of {base!r} satisfies '~1.5' (published: 1.0.0, 1.4.2, 2.0.0)")
+        f"no published version of {base!r} satisfies '~1.5' (published: 1.0.0, 1.4.2, 2.0.0)"
+    )
     latest = client.get(f"/registry/modules?name={base}&latest=true", headers=admin).json()
     assert [m["version"] for m in latest] == ["2.0.0"]
     every = client.get(f"/registry/modules?name={base}", headers=admin).json()
@@ -102,7 +119,9 @@ def test_listing_filters(client, admin):
     assert all(m["module_type"] == "dashboard" for m in dashboards)
     producers = client.get("/registry/modules?produces=silver.opportunity", headers=admin).json()
     assert {m["name"] for m in producers} == {"partner-central-silver"}
-    consumers = client.get("/registry/modules?consumes=gold.ace_pipeline&tenant_kind=org", headers=admin).json()
+    consumers = client.get(
+        "/registry/modules?consumes=gold.ace_pipeline&tenant_kind=org", headers=admin
+    ).json()
     assert {m["name"] for m in consumers} == {"partner-central-dashboards"}
     assert client.get("/registry/modules/nope/versions/1.0.0", headers=admin).status_code == 404
 
@@ -112,20 +131,44 @@ def test_only_platform_admins_publish(client, admin, tree):
     assert resp.status_code == 403
 
 
-@pytest.mark.parametrize("text,version,expected", [
-    ("^1.2.3", "1.9.9", True), ("^1.2.3", "2.0.0", False), ("^0.2.3", "0.2.9", True), ("^0.2.3", "0.3.0", False),
-    ("~1.2.3", "1.2.9", True), ("~1.2.3", "1.3.0", False), (">=1.0.0 <2.0.0", "1.99.0", True),
-    ("1.x", "1.7.0", True), ("1.x", "2.0.0", False), ("*", "0.0.1", True), ("*", "1.0.0-rc.1", False),
-    (">=1.0.0-rc.1", "1.0.0-rc.2", True), ("<1.2 || >=3", "3.0.0", True), ("<1.2 || >=3", "2.0.0", False),
-    ("=1.2.3", "1.2.3+build.5", True),
-])
+@pytest.mark.parametrize(
+    "text,version,expected",
+    [
+        ("^1.2.3", "1.9.9", True),
+        ("^1.2.3", "2.0.0", False),
+        ("^0.2.3", "0.2.9", True),
+        ("^0.2.3", "0.3.0", False),
+        ("~1.2.3", "1.2.9", True),
+        ("~1.2.3", "1.3.0", False),
+        (">=1.0.0 <2.0.0", "1.99.0", True),
+        ("1.x", "1.7.0", True),
+        ("1.x", "2.0.0", False),
+        ("*", "0.0.1", True),
+        ("*", "1.0.0-rc.1", False),
+        (">=1.0.0-rc.1", "1.0.0-rc.2", True),
+        ("<1.2 || >=3", "3.0.0", True),
+        ("<1.2 || >=3", "2.0.0", False),
+        ("=1.2.3", "1.2.3+build.5", True),
+    ],
+)
 def test_ranges(text, version, expected):
     assert Range.parse(text).contains(Version.parse(version)) is expected
 
 
 def test_version_ordering_follows_semver():
-    ordered = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11",
-               "1.0.0-rc.1", "1.0.0", "1.0.1", "1.1.0", "2.0.0"]
+    ordered = [
+        "1.0.0-alpha",
+        "1.0.0-alpha.1",
+        "1.0.0-alpha.beta",
+        "1.0.0-beta",
+        "1.0.0-beta.2",
+        "1.0.0-beta.11",
+        "1.0.0-rc.1",
+        "1.0.0",
+        "1.0.1",
+        "1.1.0",
+        "2.0.0",
+    ]
     shuffled = random.Random(0).sample(ordered, len(ordered))
     assert shuffled != ordered
     assert sorted(shuffled, key=Version.parse) == ordered

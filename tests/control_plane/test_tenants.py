@@ -1,4 +1,5 @@
 """Tenants: hierarchy, idempotent provisioning, resumable steps, plans and quotas."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -36,14 +37,21 @@ def test_put_same_tenant_twice_changes_nothing_the_second_time(client, admin, ap
     assert second.status_code == 200
     assert second.json()["outcome"] == "unchanged"
     assert {k: v for k, v in second.json().items() if k != "outcome"} == {
-        k: v for k, v in first.json().items() if k != "outcome"}
+        k: v for k, v in first.json().items() if k != "outcome"
+    }
     assert _snapshot(app) == before
 
 
 def test_provisioning_creates_prefixes_warehouse_quotas_and_signing_key(client, admin, backend):
     tid = f"ent-{uid()}"
-    assert client.put(f"/tenants/{tid}", json={"kind": "enterprise", "name": "S", "isolation_mode": "siloed"},
-                      headers=admin).status_code == 201
+    assert (
+        client.put(
+            f"/tenants/{tid}",
+            json={"kind": "enterprise", "name": "S", "isolation_mode": "siloed"},
+            headers=admin,
+        ).status_code
+        == 201
+    )
     steps = client.get(f"/tenants/{tid}/provisioning", headers=admin).json()
     assert [s["step"] for s in steps] == STEPS
     assert all(s["status"] == "done" and s["attempts"] == 1 for s in steps)
@@ -63,30 +71,54 @@ def test_pooled_workspace_gets_a_row_policy_in_the_pooled_schema(client, admin):
     tree = make_tree(client, admin, levels=())
     steps = client.get(f"/tenants/{tree.workspace}/provisioning", headers=admin).json()
     detail = {s["step"]: s["detail"] for s in steps}["warehouse_isolation"]
-    assert detail == {**detail, "mode": "pooled", "schema": "pooled", "predicate": f"tenant_id = '{tree.workspace}'"}
+    assert detail == {
+        **detail,
+        "mode": "pooled",
+        "schema": "pooled",
+        "predicate": f"tenant_id = '{tree.workspace}'",
+    }
 
 
 def test_hierarchy_rules_are_enforced(client, admin):
     ent = f"ent-{uid()}"
-    assert client.put(f"/tenants/{ent}", json={"kind": "enterprise", "name": "E"}, headers=admin).status_code == 201
+    assert (
+        client.put(f"/tenants/{ent}", json={"kind": "enterprise", "name": "E"}, headers=admin).status_code
+        == 201
+    )
     # A workspace cannot hang directly under an enterprise, an org needs a parent, an enterprise has none.
-    bad = client.put(f"/tenants/ws-{uid()}", json={"kind": "workspace", "name": "W", "parent_id": ent}, headers=admin)
+    bad = client.put(
+        f"/tenants/ws-{uid()}", json={"kind": "workspace", "name": "W", "parent_id": ent}, headers=admin
+    )
     assert bad.status_code == 422 and "must be an org" in bad.json()["detail"]
-    assert client.put(f"/tenants/org-{uid()}", json={"kind": "org", "name": "O"}, headers=admin).status_code == 422
-    assert client.put(f"/tenants/e-{uid()}", json={"kind": "enterprise", "name": "E", "parent_id": ent},
-                      headers=admin).status_code == 422
-    missing = client.put(f"/tenants/org-{uid()}", json={"kind": "org", "name": "O", "parent_id": "nope-nope"},
-                         headers=admin)
+    assert (
+        client.put(f"/tenants/org-{uid()}", json={"kind": "org", "name": "O"}, headers=admin).status_code
+        == 422
+    )
+    assert (
+        client.put(
+            f"/tenants/e-{uid()}", json={"kind": "enterprise", "name": "E", "parent_id": ent}, headers=admin
+        ).status_code
+        == 422
+    )
+    missing = client.put(
+        f"/tenants/org-{uid()}", json={"kind": "org", "name": "O", "parent_id": "nope-nope"}, headers=admin
+    )
     assert missing.status_code == 404
 
 
 def test_kind_and_parent_are_immutable_and_isolation_is_inherited(client, admin):
     tree = make_tree(client, admin, levels=())
-    resp = client.put(f"/tenants/{tree.org}", json={"kind": "workspace", "name": "Org", "parent_id": tree.enterprise},
-                      headers=admin)
+    resp = client.put(
+        f"/tenants/{tree.org}",
+        json={"kind": "workspace", "name": "Org", "parent_id": tree.enterprise},
+        headers=admin,
+    )
     assert resp.status_code == 409 and "kind" in resp.json()["detail"]
-    siloed_ws = client.put(f"/tenants/ws-{uid()}", json={"kind": "workspace", "name": "W", "parent_id": tree.org,
-                                                          "isolation_mode": "siloed"}, headers=admin)
+    siloed_ws = client.put(
+        f"/tenants/ws-{uid()}",
+        json={"kind": "workspace", "name": "W", "parent_id": tree.org, "isolation_mode": "siloed"},
+        headers=admin,
+    )
     assert siloed_ws.status_code == 422
     assert client.get(f"/tenants/{tree.workspace}", headers=admin).json()["isolation_mode"] == "pooled"
 
@@ -94,22 +126,44 @@ def test_kind_and_parent_are_immutable_and_isolation_is_inherited(client, admin)
 def test_plan_is_inherited_and_a_changed_plan_updates_quotas(client, admin):
     ent = f"ent-{uid()}"
     org = f"org-{uid()}"
-    assert client.put(f"/tenants/{ent}", json={"kind": "enterprise", "name": "E", "plan_id": "enterprise"},
-                      headers=admin).status_code == 201
-    assert client.put(f"/tenants/{org}", json={"kind": "org", "name": "O", "parent_id": ent},
-                      headers=admin).json()["plan_id"] == "enterprise"
-    resp = client.put(f"/tenants/{org}", json={"kind": "org", "name": "O2", "parent_id": ent, "plan_id": "team"},
-                      headers=admin)
+    assert (
+        client.put(
+            f"/tenants/{ent}",
+            json={"kind": "enterprise", "name": "E", "plan_id": "enterprise"},
+            headers=admin,
+        ).status_code
+        == 201
+    )
+    assert (
+        client.put(
+            f"/tenants/{org}", json={"kind": "org", "name": "O", "parent_id": ent}, headers=admin
+        ).json()["plan_id"]
+        == "enterprise"
+    )
+    resp = client.put(
+        f"/tenants/{org}",
+        json={"kind": "org", "name": "O2", "parent_id": ent, "plan_id": "team"},
+        headers=admin,
+    )
     assert resp.status_code == 200 and resp.json()["outcome"] == "updated"
     assert resp.json()["name"] == "O2" and resp.json()["plan_id"] == "team"
-    quotas = {q["resource"]: (q["limit"], q["source"]) for q in client.get(f"/tenants/{org}/quotas", headers=admin).json()}
+    quotas = {
+        q["resource"]: (q["limit"], q["source"])
+        for q in client.get(f"/tenants/{org}/quotas", headers=admin).json()
+    }
     team = client.get("/plans/team", headers=admin).json()["quotas"]
     assert quotas == {k: (float(v), "plan:team") for k, v in team.items()}
-    bad_plan = client.put(f"/tenants/ws-{uid()}", json={"kind": "workspace", "name": "W", "parent_id": org,
-                                                        "plan_id": "team"}, headers=admin)
+    bad_plan = client.put(
+        f"/tenants/ws-{uid()}",
+        json={"kind": "workspace", "name": "W", "parent_id": org, "plan_id": "team"},
+        headers=admin,
+    )
     assert bad_plan.status_code == 422
-    unknown = client.put(f"/tenants/org-{uid()}", json={"kind": "org", "name": "O", "parent_id": ent,
-                                                        "plan_id": "platinum"}, headers=admin)
+    unknown = client.put(
+        f"/tenants/org-{uid()}",
+        json={"kind": "org", "name": "O", "parent_id": ent, "plan_id": "platinum"},
+        headers=admin,
+    )
     assert unknown.status_code == 422
 
 
@@ -144,16 +198,19 @@ def test_failed_provisioning_is_recorded_and_resumed_by_repeating_the_put(backen
     from tests.control_plane.conftest import make_settings
 
     lake, warehouse = CountingLake(), FlakyWarehouse(failures=1)
-    app2 = create_app(make_settings(backend, auto_migrate=False, seed_registry=False),
-                      provisioner=Provisioner(lake, warehouse))
+    app2 = create_app(
+        make_settings(backend, auto_migrate=False, seed_registry=False),
+        provisioner=Provisioner(lake, warehouse),
+    )
     try:
         c2 = TestClient(app2)
         tid = f"ent-{uid()}"
         spec = {"kind": "enterprise", "name": "Flaky"}
         first = c2.put(f"/tenants/{tid}", json=spec, headers=admin)
         assert first.status_code == 503
-        assert first.json()["problems"] == [{"step": "warehouse_isolation",
-                                             "error": "ConnectionError: warehouse unreachable"}]
+        assert first.json()["problems"] == [
+            {"step": "warehouse_isolation", "error": "ConnectionError: warehouse unreachable"}
+        ]
         assert c2.get(f"/tenants/{tid}", headers=admin).json()["status"] == "failed"
         steps = {s["step"]: s for s in c2.get(f"/tenants/{tid}/provisioning", headers=admin).json()}
         assert steps["lake_prefixes"]["status"] == "done"
@@ -178,16 +235,25 @@ def test_tenant_admin_provisions_children_but_not_itself_or_siblings(client, adm
     tree = make_tree(client, admin, levels=("org",))
     org_admin = tree.h("org")
     child = f"ws-{uid()}"
-    resp = client.put(f"/tenants/{child}", json={"kind": "workspace", "name": "W", "parent_id": tree.org},
-                      headers=org_admin)
+    resp = client.put(
+        f"/tenants/{child}", json={"kind": "workspace", "name": "W", "parent_id": tree.org}, headers=org_admin
+    )
     assert resp.status_code == 201
-    own = client.put(f"/tenants/{tree.org}", json={"kind": "org", "name": "Renamed", "parent_id": tree.enterprise},
-                     headers=org_admin)
+    own = client.put(
+        f"/tenants/{tree.org}",
+        json={"kind": "org", "name": "Renamed", "parent_id": tree.enterprise},
+        headers=org_admin,
+    )
     assert own.status_code in (403, 404)
-    sibling = client.put(f"/tenants/org-{uid()}", json={"kind": "org", "name": "S", "parent_id": tree.enterprise},
-                         headers=org_admin)
+    sibling = client.put(
+        f"/tenants/org-{uid()}",
+        json={"kind": "org", "name": "S", "parent_id": tree.enterprise},
+        headers=org_admin,
+    )
     assert sibling.status_code == 404  # the enterprise is not visible from the org
-    enterprise = client.put(f"/tenants/ent-{uid()}", json={"kind": "enterprise", "name": "X"}, headers=org_admin)
+    enterprise = client.put(
+        f"/tenants/ent-{uid()}", json={"kind": "enterprise", "name": "X"}, headers=org_admin
+    )
     assert enterprise.status_code == 403
 
 
@@ -227,8 +293,9 @@ def test_concurrent_puts_of_one_tenant_never_fail_and_end_active(client, admin):
     tid = f"ent-{uid()}"
     spec = {"kind": "enterprise", "name": "Race"}
     with ThreadPoolExecutor(max_workers=6) as pool:
-        codes = sorted(pool.map(lambda _: client.put(f"/tenants/{tid}", json=spec, headers=admin).status_code,
-                                range(6)))
+        codes = sorted(
+            pool.map(lambda _: client.put(f"/tenants/{tid}", json=spec, headers=admin).status_code, range(6))
+        )
     assert codes.count(201) == 1 and set(codes) <= {200, 201, 409}, codes
     final = client.put(f"/tenants/{tid}", json=spec, headers=admin)
     assert final.status_code == 200 and final.json()["status"] == "active"

@@ -2,6 +2,7 @@
 
 Enough for the browser test: navigate, evaluate JavaScript, type into the focused element, click, screenshot.
 """
+
 from __future__ import annotations
 
 import base64
@@ -16,8 +17,14 @@ from pathlib import Path
 from typing import Any
 
 CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 )
 
 
@@ -37,16 +44,26 @@ def find_chromium() -> str | None:
 class Browser:
     """One headless Chromium with a fresh profile, driven through its first page target."""
 
-    def __init__(self, binary: str, profile: Path, *, width: int = 1440, height: int = 1100,
-                 log: Path | None = None) -> None:
+    def __init__(
+        self, binary: str, profile: Path, *, width: int = 1440, height: int = 1100, log: Path | None = None
+    ) -> None:
         from websockets.sync.client import connect
 
         profile.mkdir(parents=True, exist_ok=True)
-        self._log = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed in close()
+        self._log = open(log, "wb") if log else subprocess.DEVNULL
         self.proc = subprocess.Popen(
-            [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-address=127.0.0.1",
-             "--remote-debugging-port=0", f"--window-size={width},{height}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=self._log, start_new_session=True,
+            [
+                binary,
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={profile}",
+                "--remote-debugging-address=127.0.0.1",
+                "--remote-debugging-port=0",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+            start_new_session=True,
         )
         port_file = profile / "DevToolsActivePort"
         deadline = time.monotonic() + 30
@@ -60,12 +77,19 @@ class Browser:
             targets = json.load(resp)
         page = next(t for t in targets if t.get("type") == "page")
         self._stack = contextlib.ExitStack()
-        self.ws = self._stack.enter_context(connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10))
+        self.ws = self._stack.enter_context(
+            connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10)
+        )
         self._ids = itertools.count(1)
         self.send("Page.enable")
         self.send("Runtime.enable")
-        self.send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1,
-                  mobile=False)
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
 
     def send(self, method: str, timeout: float = 30, **params: Any) -> dict[str, Any]:
         """Call a CDP method and return its result (events received meanwhile are dropped)."""
@@ -115,8 +139,15 @@ class Browser:
 
     def press_enter(self) -> None:
         for kind in ("keyDown", "keyUp"):
-            self.send("Input.dispatchKeyEvent", type=kind, key="Enter", code="Enter", windowsVirtualKeyCode=13,
-                      nativeVirtualKeyCode=13, text="\r" if kind == "keyDown" else None)
+            self.send(
+                "Input.dispatchKeyEvent",
+                type=kind,
+                key="Enter",
+                code="Enter",
+                windowsVirtualKeyCode=13,
+                nativeVirtualKeyCode=13,
+                text="\r" if kind == "keyDown" else None,
+            )
 
     def text(self) -> str:
         return self.evaluate("document.body ? document.body.innerText : ''") or ""

@@ -1,5 +1,6 @@
 """Fixtures for the dashboard tests: a two-tenant lake (written once through lakehouse.io), a control-plane
 database with API keys (made with the control plane's own service functions), and AppTest helpers."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -1,4 +1,5 @@
 """ACE pipeline KPI pack: filters change the numbers, tenants never see each other's rows, empty lake."""
+
 from __future__ import annotations
 
 from tests.dashboards.conftest import columns_shown, frames, metrics, open_page, pct, shown_values, usd
@@ -17,8 +18,11 @@ def test_unfiltered_kpis_equal_the_hand_computed_numbers(dash_env):
     at = open_page(PAGE, dash_env.acme_analyst)
     e = EXPECTED["acme"]
     assert metrics(at) == {
-        "Opportunities": "7", "Expected monthly spend (USD)": usd(e["spend"]), "Win rate": pct(e["win_rate"]),
-        "Stale": "1", "Action Required": "2",
+        "Opportunities": "7",
+        "Expected monthly spend (USD)": usd(e["spend"]),
+        "Win rate": pct(e["win_rate"]),
+        "Stale": "1",
+        "Action Required": "2",
     }
 
 
@@ -37,8 +41,11 @@ def test_industry_filter_is_computed_from_silver(dash_env):
     at.multiselect(key="f_industry_acme").select("Software and Internet").run()
     e = EXPECTED["acme"]["software"]
     assert metrics(at) == {
-        "Opportunities": "3", "Expected monthly spend (USD)": usd(e["spend"]), "Win rate": pct(e["win_rate"]),
-        "Stale": "1", "Action Required": "1",
+        "Opportunities": "3",
+        "Expected monthly spend (USD)": usd(e["spend"]),
+        "Win rate": pct(e["win_rate"]),
+        "Stale": "1",
+        "Action Required": "1",
     }
     assert any("silver.opportunity" in c.value for c in at.caption)
 
@@ -61,7 +68,10 @@ def test_country_filter_narrows_the_drill_down(dash_env):
     assert metrics(at)["Opportunities"] == "2"
     drill = frames(at)[-1]
     assert sorted(drill["opportunity_id"]) == ["O-A2", "O-A6"]
-    assert drill.set_index("opportunity_id")["expected_monthly_spend_usd"].to_dict() == {"O-A2": 2500.0, "O-A6": 150.5}
+    assert drill.set_index("opportunity_id")["expected_monthly_spend_usd"].to_dict() == {
+        "O-A2": 2500.0,
+        "O-A6": 150.5,
+    }
 
 
 def test_stale_and_action_required_lists(dash_env):
@@ -97,8 +107,13 @@ def test_viewer_sees_no_confidential_columns_and_no_confidential_filters(dash_en
     at = open_page(PAGE, dash_env.acme_viewer)
     columns = columns_shown(at)
     assert "opportunity_id" in columns and "stage" in columns
-    assert not columns & {"customer_industry", "customer_country_code", "project_title", "customer_company_name",
-                          "expected_monthly_spend_usd"}
+    assert not columns & {
+        "customer_industry",
+        "customer_country_code",
+        "project_title",
+        "customer_company_name",
+        "expected_monthly_spend_usd",
+    }
     assert not [m for m in at.multiselect if m.key == "f_industry_acme"]
 
 

@@ -5,6 +5,7 @@ KPI values in the DOM. Screenshots stay in test-artifacts/screenshots/.
 Chromium is Debian's ``chromium`` package (``scripts/ensure_chromium.sh`` installs it). Without it the test
 skips, except with CI=true, where it fails.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,17 +30,32 @@ pytestmark = pytest.mark.browser
 
 ARTIFACTS = REPO / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
-WINDOW = (1440, 3200)  # tall enough for a whole page: Streamlit scrolls inside its main area, not the document
+WINDOW = (
+    1440,
+    3200,
+)  # tall enough for a whole page: Streamlit scrolls inside its main area, not the document
 
 A = EXPECTED["acme"]
 PAGES = [
     # (url path, screenshot name, KPI values in page order)
     ("", "home", [f"{A['opportunities']:,}", usd(A["spend"]), pct(A["win_rate"]), str(A["action_required"])]),
-    ("ACE_Pipeline", "ace_pipeline",
-     [f"{A['opportunities']:,}", usd(A["spend"]), pct(A["win_rate"]), str(A["stale"]), str(A["action_required"])]),
+    (
+        "ACE_Pipeline",
+        "ace_pipeline",
+        [
+            f"{A['opportunities']:,}",
+            usd(A["spend"]),
+            pct(A["win_rate"]),
+            str(A["stale"]),
+            str(A["action_required"]),
+        ],
+    ),
     # 12 tables with data, 55 rows (see test_pipeline_health_page), 2 quarantined, 1 failing, 1 failed run
-    ("Pipeline_Health", "pipeline_health", ["12", "55", str(A["quarantined"]), str(A["failing_latest"]),
-                                            str(A["failed_runs"])]),
+    (
+        "Pipeline_Health",
+        "pipeline_health",
+        ["12", "55", str(A["quarantined"]), str(A["failing_latest"]), str(A["failed_runs"])],
+    ),
 ]
 
 RENDERED = """(() => {
@@ -75,13 +91,25 @@ def _free_port() -> int:
 def app_url(dash_lake: Path, cp_keys: Keys) -> Iterator[str]:
     """`lakehouse dashboards --port N` against the two-tenant lake, stopped (process group) afterwards."""
     port = _free_port()
-    env = dict(os.environ, LAKEHOUSE_LAKE_ROOT=str(dash_lake), LAKEHOUSE_DATABASE_URL=cp_keys.database_url,
-               LAKEHOUSE_JWT_SECRET=cp_keys.jwt_secret, LAKEHOUSE_ENVIRONMENT="test", RUST_LOG="warn")
+    env = dict(
+        os.environ,
+        LAKEHOUSE_LAKE_ROOT=str(dash_lake),
+        LAKEHOUSE_DATABASE_URL=cp_keys.database_url,
+        LAKEHOUSE_JWT_SECRET=cp_keys.jwt_secret,
+        LAKEHOUSE_ENVIRONMENT="test",
+        RUST_LOG="warn",
+    )
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log_path = ARTIFACTS / "dashboards-server.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "lakehouse.cli", "dashboards", "--port", str(port)],
-                                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lakehouse.cli", "dashboards", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -123,9 +151,11 @@ def open_signed_in(browser: Browser, url: str, credential: str, metric_count: in
     """Load ``url``, sign in through the form, wait until the page has rendered; returns the KPI values."""
     browser.navigate(url)
     browser.type_into('input[type="password"]', credential)
-    browser.wait_for("""(() => { const b = Array.from(document.querySelectorAll('button'))
+    browser.wait_for(
+        """(() => { const b = Array.from(document.querySelectorAll('button'))
         .find(b => b.innerText.trim() === 'Sign in'); if (b) { b.click(); return true; } return false; })()""",
-                     what="the Sign in button")
+        what="the Sign in button",
+    )
     deadline = time.monotonic() + 60
     previous = None
     while True:  # rendered, and unchanged for a moment (late reruns settle)
@@ -140,8 +170,11 @@ def open_signed_in(browser: Browser, url: str, credential: str, metric_count: in
 
 def full_page_screenshot(browser: Browser, path: Path) -> Path:
     """Capture the page down to the end of the main area (Streamlit scrolls inside it; the window is tall)."""
-    bottom = browser.evaluate("""(() => { const m = document.querySelector('[data-testid="stMainBlockContainer"]');
-        return m ? Math.ceil(m.getBoundingClientRect().bottom) : 0 })()""") or WINDOW[1]
+    bottom = (
+        browser.evaluate("""(() => { const m = document.querySelector('[data-testid="stMainBlockContainer"]');
+        return m ? Math.ceil(m.getBoundingClientRect().bottom) : 0 })()""")
+        or WINDOW[1]
+    )
     return browser.screenshot(path, height=max(600, min(int(bottom) + 24, WINDOW[1])))
 
 
@@ -155,7 +188,8 @@ def test_page_renders_the_kpis_in_chromium(browser, app_url, cp_keys, path, name
     text = browser.text()
     assert all(v in text for v in kpis)
     assert "Traceback" not in text and "Error" not in browser.evaluate(
-        "Array.from(document.querySelectorAll('[data-testid=\"stException\"]')).map(e => e.innerText).join(' ')")
+        "Array.from(document.querySelectorAll('[data-testid=\"stException\"]')).map(e => e.innerText).join(' ')"
+    )
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
     (SCREENSHOTS / f"{name}.json").write_text(json.dumps({"url": url, "kpis": values}, indent=2))
 
@@ -163,8 +197,13 @@ def test_page_renders_the_kpis_in_chromium(browser, app_url, cp_keys, path, name
 def test_a_globex_key_sees_globex_numbers_in_the_browser(browser, app_url, cp_keys):
     g = EXPECTED["globex"]
     values = open_signed_in(browser, f"{app_url}/ACE_Pipeline", cp_keys.globex_analyst, 5)
-    assert values == [f"{g['opportunities']:,}", usd(g["spend"]), pct(g["win_rate"]), str(g["stale"]),
-                      str(g["action_required"])]
+    assert values == [
+        f"{g['opportunities']:,}",
+        usd(g["spend"]),
+        pct(g["win_rate"]),
+        str(g["stale"]),
+        str(g["action_required"]),
+    ]
     cells = browser.evaluate("""Array.from(document.querySelectorAll('[data-testid^="glide-cell-"]'))
         .map(e => e.innerText)""")
     assert not [c for c in cells if "O-A" in c or "acme" in c]

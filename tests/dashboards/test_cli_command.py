@@ -1,4 +1,5 @@
 """`lakehouse dashboards`: serves Home.py on 127.0.0.1 (the browser test runs it for real); imports stay lazy."""
+
 from __future__ import annotations
 
 import subprocess
@@ -25,7 +26,9 @@ def test_the_server_binds_loopback_only():
 
 
 def test_importing_the_command_loads_neither_streamlit_nor_the_dashboards():
-    code = ("import sys, typer, lakehouse.commands.dashboards as d; d.register(typer.Typer()); "
-            "print(sorted(m for m in ('streamlit', 'dashboards', 'control_plane') if m in sys.modules))")
+    code = (
+        "import sys, typer, lakehouse.commands.dashboards as d; d.register(typer.Typer()); "
+        "print(sorted(m for m in ('streamlit', 'dashboards', 'control_plane') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -1,4 +1,5 @@
 """Home page: sign-in with an API key or token, tenant scoping, platform-admin tenant switch, empty lake."""
+
 from __future__ import annotations
 
 from tests.dashboards.conftest import metrics, open_page, pct, usd
@@ -10,8 +11,12 @@ HOME = "Home.py"
 
 def _headline(tenant: str) -> dict[str, str]:
     e = EXPECTED[tenant]
-    return {"Opportunities": f"{e['opportunities']:,}", "Expected monthly spend (USD)": usd(e["spend"]),
-            "Win rate": pct(e["win_rate"]), "Action Required": f"{e['action_required']:,}"}
+    return {
+        "Opportunities": f"{e['opportunities']:,}",
+        "Expected monthly spend (USD)": usd(e["spend"]),
+        "Win rate": pct(e["win_rate"]),
+        "Action Required": f"{e['action_required']:,}",
+    }
 
 
 def test_home_shows_the_signed_in_tenants_headline_numbers(dash_env):
@@ -68,8 +73,11 @@ def _dashboard_views(keys, tenant: str) -> list[tuple[str, str]]:
     db = Database(keys.database_url, pool_size=1)
     try:
         with db.session(DbScope.for_platform()) as session:
-            rows = session.execute(select(AuditEntry.actor_role, AuditEntry.resource).where(
-                AuditEntry.action == "dashboard.view", AuditEntry.tenant_id == tenant)).all()
+            rows = session.execute(
+                select(AuditEntry.actor_role, AuditEntry.resource).where(
+                    AuditEntry.action == "dashboard.view", AuditEntry.tenant_id == tenant
+                )
+            ).all()
             return [tuple(r) for r in rows]
     finally:
         db.dispose()

@@ -1,6 +1,7 @@
 """Marketplace page: usage filters change the numbers, column clearance, tenants never see each other's rows,
 empty states. The lake holds only the two Marketplace gold marts of acme and globex (written through
 lakehouse.io); the expected numbers below are worked out by hand from the rows."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -37,23 +38,51 @@ SUBSCRIPTIONS = {
     "acme": [("prod-aaaa1111", "Acme Analytics", 3, 1, 2), ("prod-aaaa2222", "Acme API", 1, 0, 0)],
     "globex": [("prod-gggg1111", "Globex ETL", 7, 2, 1)],
 }
-ACME_ONLY = {"prod-analytics", "prod-api", "pipeline_hours", "storage_gb", "api_calls", "Acme Analytics", "Acme API"}
+ACME_ONLY = {
+    "prod-analytics",
+    "prod-api",
+    "pipeline_hours",
+    "storage_gb",
+    "api_calls",
+    "Acme Analytics",
+    "Acme API",
+}
 GLOBEX_ONLY = {"prod-globex-etl", "rows_processed", "Globex ETL", "prod-gggg1111"}
 CONFIDENTIAL = {"quantity_sent", "quantity_pending", "quantity_dead_lettered", "estimated_revenue"}
 
 
 def _gold_usage(tenant: str) -> list[dict]:
-    return [{"tenant_id": tenant, "usage_date": day, "product_code": product, "dimension": dim,
-             "quantity_sent": Decimal(sent), "quantity_pending": Decimal(pending),
-             "quantity_dead_lettered": Decimal(dead), "records_sent": records,
-             "estimated_revenue": Decimal(sent) * Decimal(price), "currency_code": currency}
-            for day, product, dim, sent, pending, dead, records, price, currency in USAGE[tenant]]
+    return [
+        {
+            "tenant_id": tenant,
+            "usage_date": day,
+            "product_code": product,
+            "dimension": dim,
+            "quantity_sent": Decimal(sent),
+            "quantity_pending": Decimal(pending),
+            "quantity_dead_lettered": Decimal(dead),
+            "records_sent": records,
+            "estimated_revenue": Decimal(sent) * Decimal(price),
+            "currency_code": currency,
+        }
+        for day, product, dim, sent, pending, dead, records, price, currency in USAGE[tenant]
+    ]
 
 
 def _gold_subscriptions(tenant: str) -> list[dict]:
-    return [{"tenant_id": tenant, "product_id": pid, "product_title": title, "active": a,
-             "pending_cancellation": p, "expired": e, "total": a + p + e, "as_of": datetime(2026, 6, 4, 12)}
-            for pid, title, a, p, e in SUBSCRIPTIONS[tenant]]
+    return [
+        {
+            "tenant_id": tenant,
+            "product_id": pid,
+            "product_title": title,
+            "active": a,
+            "pending_cancellation": p,
+            "expired": e,
+            "total": a + p + e,
+            "as_of": datetime(2026, 6, 4, 12),
+        }
+        for pid, title, a, p, e in SUBSCRIPTIONS[tenant]
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +100,18 @@ def market_lake(spark, tmp_path_factory: pytest.TempPathFactory) -> Path:
         try:
             for tenant in USAGE:
                 scope = TenantScope.for_tenant(tenant)
-                io.append(spark, "gold.marketplace_usage", frame(spark, "gold.marketplace_usage",
-                                                                 _gold_usage(tenant)), scope)
-                io.append(spark, "gold.marketplace_subscriptions",
-                          frame(spark, "gold.marketplace_subscriptions", _gold_subscriptions(tenant)), scope)
+                io.append(
+                    spark,
+                    "gold.marketplace_usage",
+                    frame(spark, "gold.marketplace_usage", _gold_usage(tenant)),
+                    scope,
+                )
+                io.append(
+                    spark,
+                    "gold.marketplace_subscriptions",
+                    frame(spark, "gold.marketplace_subscriptions", _gold_subscriptions(tenant)),
+                    scope,
+                )
         finally:
             get_settings.cache_clear()
     return root
@@ -100,7 +137,9 @@ def market_env(market_lake: Path, cp_keys: Keys, monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.fixture
-def subscriptions_only_env(spark, tmp_path: Path, cp_keys: Keys, monkeypatch: pytest.MonkeyPatch) -> Iterator[Keys]:
+def subscriptions_only_env(
+    spark, tmp_path: Path, cp_keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Keys]:
     """A lake where acme has subscriptions but no metered usage yet."""
     from lakehouse import io
     from lakehouse.settings import get_settings
@@ -109,16 +148,23 @@ def subscriptions_only_env(spark, tmp_path: Path, cp_keys: Keys, monkeypatch: py
     lake = tmp_path / "lake"
     lake.mkdir()
     _point_at(monkeypatch, lake, cp_keys)
-    io.append(spark, "gold.marketplace_subscriptions",
-              frame(spark, "gold.marketplace_subscriptions", _gold_subscriptions("acme")),
-              TenantScope.for_tenant("acme"))
+    io.append(
+        spark,
+        "gold.marketplace_subscriptions",
+        frame(spark, "gold.marketplace_subscriptions", _gold_subscriptions("acme")),
+        TenantScope.for_tenant("acme"),
+    )
     yield cp_keys
     get_settings.cache_clear()
 
 
 def _usage_kpis(revenue: str, records: int, days: int, dims: int) -> dict[str, str]:
-    return {"Estimated revenue": revenue, "Records sent": str(records), "Days with usage": str(days),
-            "Dimensions": str(dims)}
+    return {
+        "Estimated revenue": revenue,
+        "Records sent": str(records),
+        "Days with usage": str(days),
+        "Dimensions": str(dims),
+    }
 
 
 def _frame_with(at, column: str):
@@ -136,25 +182,41 @@ def _usage_rows(at):
 def test_unfiltered_usage_and_subscriptions_equal_the_hand_computed_numbers(market_env):
     at = open_page(PAGE, market_env.acme_analyst)
     # revenue: 10.5*0.40 + 100*0.02 + 4.25*0.40 + 12000*0.0005 + 0 + 50*0.02 = 4.20+2.00+1.70+6.00+1.00 = 14.90
-    assert metrics(at) == {**_usage_kpis("$14.90", 12, 3, 3), "Active": "4", "Pending cancellation": "1",
-                           "Expired": "2"}
+    assert metrics(at) == {
+        **_usage_kpis("$14.90", 12, 3, 3),
+        "Active": "4",
+        "Pending cancellation": "1",
+        "Expired": "2",
+    }
     usage = _usage_rows(at)
     assert len(usage) == 6 and "tenant_id" not in usage.columns
     assert usage["estimated_revenue"].sum() == pytest.approx(14.90)
     by_dim = _by_dimension(at).set_index(["product_code", "dimension"])
     hours = by_dim.loc[("prod-analytics", "pipeline_hours")]
     assert hours["currency_code"] == "USD"
-    assert hours.drop("currency_code").astype(float).to_dict() == pytest.approx({
-        "days": 3, "quantity_sent": 14.75, "quantity_pending": 3.5, "quantity_dead_lettered": 0.75,
-        "records_sent": 5, "estimated_revenue": 5.90})
+    assert hours.drop("currency_code").astype(float).to_dict() == pytest.approx(
+        {
+            "days": 3,
+            "quantity_sent": 14.75,
+            "quantity_pending": 3.5,
+            "quantity_dead_lettered": 0.75,
+            "records_sent": 5,
+            "estimated_revenue": 5.90,
+        }
+    )
     assert by_dim.loc[("prod-analytics", "storage_gb"), "quantity_dead_lettered"] == 5.0
     subs = _frame_with(at, "pending_cancellation")
     assert subs[["product_title", "active", "pending_cancellation", "expired", "total"]].values.tolist() == [
-        ["Acme API", 1, 0, 0, 1], ["Acme Analytics", 3, 1, 2, 6]]
+        ["Acme API", 1, 0, 0, 1],
+        ["Acme Analytics", 3, 1, 2, 6],
+    ]
     # usage: quantity (one series), estimated revenue, records sent (one per tab); subscriptions by product
     assert len(at.get("vega_lite_chart")) == 4
     assert at.selectbox(key="m_series_acme").options == [
-        "prod-analytics / pipeline_hours", "prod-analytics / storage_gb", "prod-api / api_calls"]
+        "prod-analytics / pipeline_hours",
+        "prod-analytics / storage_gb",
+        "prod-api / api_calls",
+    ]
     assert '"prod-api / api_calls"' not in at.get("vega_lite_chart")[0].proto.spec
     at.selectbox(key="m_series_acme").select("prod-api / api_calls").run()
     assert '"prod-api / api_calls"' in at.get("vega_lite_chart")[0].proto.spec  # the quantity chart's title
@@ -164,14 +226,21 @@ def test_dimension_filter_changes_the_numbers(market_env):
     at = open_page(PAGE, market_env.acme_analyst)
     at.multiselect(key="m_dims_acme").select("pipeline_hours").run()
     # pipeline_hours: 4.20 + 1.70 + 0 on D1, D2, D3; 3 + 2 + 0 records
-    assert metrics(at) == {**_usage_kpis("$5.90", 5, 3, 1), "Active": "4", "Pending cancellation": "1",
-                                "Expired": "2"}
+    assert metrics(at) == {
+        **_usage_kpis("$5.90", 5, 3, 1),
+        "Active": "4",
+        "Pending cancellation": "1",
+        "Expired": "2",
+    }
     assert set(_usage_rows(at)["dimension"]) == {"pipeline_hours"}
     assert at.selectbox(key="m_series_acme").options == ["prod-analytics / pipeline_hours"]
     at.multiselect(key="m_dims_acme").select("storage_gb").run()
     # + storage_gb: 2.00 + 1.00; 2 + 1 records
     assert {k: metrics(at)[k] for k in ("Estimated revenue", "Records sent", "Dimensions")} == {
-        "Estimated revenue": "$8.90", "Records sent": "8", "Dimensions": "2"}
+        "Estimated revenue": "$8.90",
+        "Records sent": "8",
+        "Dimensions": "2",
+    }
 
 
 def test_date_range_and_product_filters_change_the_numbers(market_env):
@@ -179,12 +248,14 @@ def test_date_range_and_product_filters_change_the_numbers(market_env):
     at.date_input(key="m_dates_acme").set_value((D2, D3)).run()
     assert not at.exception, [e.value for e in at.exception]
     # D2..D3: 1.70 + 6.00 + 0 + 1.00; 2 + 4 + 0 + 1 records
-    assert {k: metrics(at)[k] for k in ("Estimated revenue", "Records sent", "Days with usage", "Dimensions")} == \
-        _usage_kpis("$8.70", 7, 2, 3)
+    assert {
+        k: metrics(at)[k] for k in ("Estimated revenue", "Records sent", "Days with usage", "Dimensions")
+    } == _usage_kpis("$8.70", 7, 2, 3)
     assert set(_usage_rows(at)["usage_date"].astype(str)) == {"2026-06-02", "2026-06-03"}
     at.multiselect(key="m_products_acme").select("prod-api").run()
-    assert {k: metrics(at)[k] for k in ("Estimated revenue", "Records sent", "Days with usage", "Dimensions")} == \
-        _usage_kpis("$6.00", 4, 1, 1)
+    assert {
+        k: metrics(at)[k] for k in ("Estimated revenue", "Records sent", "Days with usage", "Dimensions")
+    } == _usage_kpis("$6.00", 4, 1, 1)
     at.date_input(key="m_dates_acme").set_value((D3, D3)).run()
     assert any("No usage matches these filters" in i.value for i in at.info)
     assert metrics(at)["Estimated revenue"] == "$0.00" and metrics(at)["Records sent"] == "0"
@@ -202,8 +273,10 @@ def test_viewer_sees_no_quantities_or_revenue(market_env):
     charts = at.get("vega_lite_chart")
     assert len(charts) == 2  # records sent per day, subscriptions by product
     # the charts' specs and embedded Arrow data carry no confidential column either
-    payload = b"".join(c.proto.spec.encode() + c.proto.data.data + b"".join(d.data.data for d in c.proto.datasets)
-                       for c in charts)
+    payload = b"".join(
+        c.proto.spec.encode() + c.proto.data.data + b"".join(d.data.data for d in c.proto.datasets)
+        for c in charts
+    )
     assert b"records_sent" in payload
     assert not any(c.encode() in payload for c in CONFIDENTIAL)
 
@@ -220,8 +293,12 @@ def test_acme_viewer_never_sees_globex_rows(market_env):
 def test_globex_analyst_sees_only_globex_usage_in_its_currency(market_env):
     at = open_page(PAGE, market_env.globex_analyst)
     # 5000*0.001 + 2500*0.001 EUR; D1 and D5
-    assert metrics(at) == {**_usage_kpis("EUR 7.50", 2, 2, 1), "Active": "7", "Pending cancellation": "2",
-                           "Expired": "1"}
+    assert metrics(at) == {
+        **_usage_kpis("EUR 7.50", 2, 2, 1),
+        "Active": "7",
+        "Pending cancellation": "2",
+        "Expired": "1",
+    }
     values = shown_values(at)
     assert not any(a in v for v in values for a in ACME_ONLY)
     assert set(_usage_rows(at)["product_code"]) == {"prod-globex-etl"}
@@ -254,8 +331,9 @@ def test_revenue_is_summed_per_currency_never_across_currencies():
 
     from dashboards.lib import marketplace as M
 
-    rows = pd.DataFrame({"estimated_revenue": [1.25, 2.0, 3.5, 0.0],
-                         "currency_code": ["USD", "EUR", "USD", None]})
+    rows = pd.DataFrame(
+        {"estimated_revenue": [1.25, 2.0, 3.5, 0.0], "currency_code": ["USD", "EUR", "USD", None]}
+    )
     assert M.revenue_by_currency(rows) == {"USD": 4.75, "EUR": 2.0}
     assert M.format_money(M.revenue_by_currency(rows)) == "EUR 2.00 + $4.75"
     assert M.format_money({}) == "$0.00"

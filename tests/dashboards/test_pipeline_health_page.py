@@ -1,4 +1,5 @@
 """Pipeline health: filters change the numbers, per-tenant rows only, lineage, empty lake."""
+
 from __future__ import annotations
 
 from tests.dashboards.conftest import frames, metrics, open_page, shown_values
@@ -15,8 +16,12 @@ ACME_ROWS = {"gold": 12, "silver": 17, "bronze": 9, "ops": 17}
 def test_default_view_counts(dash_env):
     at = open_page(PAGE, dash_env.acme_analyst)
     assert metrics(at) == {
-        "Tables with data": "12", "Rows": f"{sum(ACME_ROWS.values()):,}", "Quarantined records": "2",
-        "Failing expectations": str(EXPECTED["acme"]["failing_latest"]),  # the run 40 days ago is outside 30 days
+        "Tables with data": "12",
+        "Rows": f"{sum(ACME_ROWS.values()):,}",
+        "Quarantined records": "2",
+        "Failing expectations": str(
+            EXPECTED["acme"]["failing_latest"]
+        ),  # the run 40 days ago is outside 30 days
         "Failed ingestion runs": "1",
     }
     assert any("ThrottlingException" in e.value for e in at.error)

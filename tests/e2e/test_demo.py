@@ -1,4 +1,5 @@
 """`lakehouse demo` end to end: sandbox → bronze → silver → gold for the three demo tenants."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -12,14 +13,15 @@ pytestmark = pytest.mark.slow
 
 
 def _gold(lake, table: str, tenant: str) -> list[dict]:
-    return DeltaTable(str(lake / "gold" / table)).to_pyarrow_table(
-        filters=[("tenant_id", "=", tenant)]
-    ).to_pylist()
+    return (
+        DeltaTable(str(lake / "gold" / table))
+        .to_pyarrow_table(filters=[("tenant_id", "=", tenant)])
+        .to_pylist()
+    )
 
 
 def test_demo_lands_every_seeded_opportunity_and_reports_the_gold_kpis(spark, lake):
     from control_plane.costs.demo import record_demo_usage
-
     from lakehouse.demo import run_demo
 
     summaries = run_demo(usage_recorder=record_demo_usage)
@@ -31,7 +33,10 @@ def test_demo_lands_every_seeded_opportunity_and_reports_the_gold_kpis(spark, la
         pipeline = _gold(lake, "ace_pipeline", s.tenant_id)
         # the summary is read back from gold, independently of the demo's own code path
         assert sum(r["opportunity_count"] for r in pipeline) == s.silver_opportunities
-        assert sum((r["expected_monthly_spend_usd"] for r in pipeline), Decimal(0)) == s.expected_monthly_spend_usd
+        assert (
+            sum((r["expected_monthly_spend_usd"] for r in pipeline), Decimal(0))
+            == s.expected_monthly_spend_usd
+        )
         (win,) = _gold(lake, "ace_win_rate", s.tenant_id)
         assert win["open_count"] == s.open_count
         assert win["win_rate"] == s.win_rate

@@ -3,6 +3,7 @@
 The control-plane fixtures (one app per backend: SQLite and a throwaway PostgreSQL) are reused from
 ``tests/control_plane/conftest.py``; the Partner Central sandbox runs in-process over real HTTP.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -52,9 +53,15 @@ def reader_for(url: str, server: Any, tenant: str = "acme", **overrides: Any) ->
     from lakehouse.connectors.partner_central import ConnectorConfig, PartnerCentralReader
 
     account = server.state.tenants[tenant]
-    settings: dict[str, Any] = {"endpoint_url": url, "aws_access_key_id": account.access_key_id,
-                                "aws_secret_access_key": account.secret_access_key, "rate_per_second": None,
-                                "backoff_base_s": 0.001, "backoff_cap_s": 0.01, "max_attempts": 4}
+    settings: dict[str, Any] = {
+        "endpoint_url": url,
+        "aws_access_key_id": account.access_key_id,
+        "aws_secret_access_key": account.secret_access_key,
+        "rate_per_second": None,
+        "backoff_base_s": 0.001,
+        "backoff_cap_s": 0.01,
+        "max_attempts": 4,
+    }
     settings.update(overrides)
     return PartnerCentralReader.from_config(ConnectorConfig(**settings))
 
@@ -65,20 +72,31 @@ def create_payload(server: Any, *, title: str = "Lakehouse pilot", start: bool =
     return {
         "catalog": "Sandbox",
         "opportunity": {
-            "Customer": {"Account": {"CompanyName": "Northwind Traders", "Industry": "Retail",
-                                     "WebsiteUrl": "https://northwind.example.com",
-                                     "Address": {"CountryCode": "US", "PostalCode": "98101"}}},
-            "Project": {"Title": title, "CustomerBusinessProblem": "Partner pipeline data is scattered across tools "
-                        "and nobody trusts the forecast numbers.",
-                        "DeliveryModels": ["SaaS or PaaS"],
-                        "ExpectedCustomerSpend": [{"Amount": "2500", "CurrencyCode": "USD", "Frequency": "Monthly",
-                                                   "TargetCompany": "AWS"}]},
+            "Customer": {
+                "Account": {
+                    "CompanyName": "Northwind Traders",
+                    "Industry": "Retail",
+                    "WebsiteUrl": "https://northwind.example.com",
+                    "Address": {"CountryCode": "US", "PostalCode": "98101"},
+                }
+            },
+            "Project": {
+                "Title": title,
+                "CustomerBusinessProblem": "Partner pipeline data is scattered across tools "
+                "and nobody trusts the forecast numbers.",
+                "DeliveryModels": ["SaaS or PaaS"],
+                "ExpectedCustomerSpend": [
+                    {"Amount": "2500", "CurrencyCode": "USD", "Frequency": "Monthly", "TargetCompany": "AWS"}
+                ],
+            },
             "LifeCycle": {"Stage": "Prospect", "TargetCloseDate": "2027-06-30"},
             "OpportunityType": "Net New Business",
             "PartnerOpportunityIdentifier": f"lh-{title[:20]}",
         },
         "associations": [{"RelatedEntityType": "Solutions", "RelatedEntityIdentifier": solution}],
-        "start_engagement": {"AwsSubmission": {"InvolvementType": "Co-Sell", "Visibility": "Full"}} if start else None,
+        "start_engagement": {"AwsSubmission": {"InvolvementType": "Co-Sell", "Visibility": "Full"}}
+        if start
+        else None,
     }
 
 
@@ -97,7 +115,9 @@ class DroppingProxy(ThreadingHTTPServer):
         self.upstream = upstream.removeprefix("http://")
         self.drop: dict[str, int] = {}
         self.dropped: list[str] = []
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     @property
@@ -119,7 +139,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
         upstream = http.client.HTTPConnection(self.server.upstream, timeout=10)
         upstream.request("POST", self.path, body=body, headers=headers)
         response = upstream.getresponse()
@@ -133,7 +153,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self.connection.shutdown(2)  # processed upstream, answer lost
             return
         lines = [f"HTTP/1.1 {response.status} {response.reason}"]
-        lines += [f"{k}: {v}" for k, v in response.getheaders() if k.lower() not in ("connection", "content-length")]
+        lines += [
+            f"{k}: {v}" for k, v in response.getheaders() if k.lower() not in ("connection", "content-length")
+        ]
         lines.append(f"Content-Length: {len(payload)}")
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
 
@@ -161,8 +183,18 @@ class LocalCP:
 
         with self.db.session(DbScope.for_platform(), write=True) as session:
             now = utcnow()
-            session.add(User(tenant_id=tenant, id=user_id, email=f"{user_id}@example.com", display_name=user_id,
-                             role=role, status="active", created_at=now, updated_at=now))
+            session.add(
+                User(
+                    tenant_id=tenant,
+                    id=user_id,
+                    email=f"{user_id}@example.com",
+                    display_name=user_id,
+                    role=role,
+                    status="active",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
             session.commit()
 
     def set_limits(self, tenant: str, **limits: float) -> None:
@@ -172,8 +204,14 @@ class LocalCP:
         from control_plane.tenants.models import Tenant
 
         with self.db.session(DbScope.for_platform(), write=True) as session:
-            service.set_limits(session, tenant=session.get(Tenant, tenant), values=limits, actor=SYSTEM,
-                               reason="test", request_id=None)
+            service.set_limits(
+                session,
+                tenant=session.get(Tenant, tenant),
+                values=limits,
+                actor=SYSTEM,
+                reason="test",
+                request_id=None,
+            )
             session.commit()
 
     def audit_actions(self, tenant: str) -> list[str]:
@@ -183,8 +221,11 @@ class LocalCP:
         from control_plane.db import DbScope
 
         with self.db.session(DbScope.for_platform()) as session:
-            return list(session.execute(select(AuditEntry.action).where(AuditEntry.tenant_id == tenant)
-                                        .order_by(AuditEntry.seq)).scalars())
+            return list(
+                session.execute(
+                    select(AuditEntry.action).where(AuditEntry.tenant_id == tenant).order_by(AuditEntry.seq)
+                ).scalars()
+            )
 
 
 @pytest.fixture

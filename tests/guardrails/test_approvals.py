@@ -1,4 +1,5 @@
 """Approvals on both backends: who may decide, what may execute, and exactly once."""
+
 from __future__ import annotations
 
 import threading
@@ -15,23 +16,35 @@ from lakehouse.guardrails import ApprovalRefused
 from lakehouse.marketplace.interfaces import payload_digest
 from tests.control_plane.conftest import create_key, reasoned, uid
 
-UPDATE = {"catalog": "Sandbox", "opportunity_id": "O3000000001", "last_modified_date": "2026-01-02T03:04:05.678Z",
-          "changes": {"LifeCycle": {"NextSteps": "Call the CFO"}}}
+UPDATE = {
+    "catalog": "Sandbox",
+    "opportunity_id": "O3000000001",
+    "last_modified_date": "2026-01-02T03:04:05.678Z",
+    "changes": {"LifeCycle": {"NextSteps": "Call the CFO"}},
+}
 
 
 @pytest.fixture
 def tenant(client, admin) -> str:
     tenant_id = f"ent-{uid()}"
-    assert client.put(f"/tenants/{tenant_id}", json={"kind": "enterprise", "name": "E"}, headers=admin).status_code == 201
+    assert (
+        client.put(
+            f"/tenants/{tenant_id}", json={"kind": "enterprise", "name": "E"}, headers=admin
+        ).status_code
+        == 201
+    )
     return tenant_id
 
 
 @pytest.fixture
 def keys(client, admin, tenant) -> dict[str, dict[str, str]]:
     """Two approvers, a tenant admin and an analyst of the tenant."""
-    return {"ann": create_key(client, admin, tenant, "approver"), "ben": create_key(client, admin, tenant, "approver"),
-            "admin": create_key(client, admin, tenant, "tenant_admin"),
-            "analyst": create_key(client, admin, tenant, "analyst")}
+    return {
+        "ann": create_key(client, admin, tenant, "approver"),
+        "ben": create_key(client, admin, tenant, "approver"),
+        "admin": create_key(client, admin, tenant, "tenant_admin"),
+        "analyst": create_key(client, admin, tenant, "analyst"),
+    }
 
 
 def _request(client, headers, tenant, payload=None, action="partner_central.update_opportunity"):
@@ -44,7 +57,11 @@ def test_a_request_is_pending_and_bound_to_its_payload_digest(client, keys, tena
     assert resp.status_code == 201, resp.text
     body = resp.json()
     assert (body["status"], body["target"], body["catalog"], body["mode"]) == (
-        "pending", "Sandbox/opportunity/O3000000001", "Sandbox", "manual")
+        "pending",
+        "Sandbox/opportunity/O3000000001",
+        "Sandbox",
+        "manual",
+    )
     assert body["payload_sha256"] == payload_digest(UPDATE)
     listed = client.get(f"/tenants/{tenant}/approvals?status=pending", headers=keys["admin"]).json()
     assert [a["id"] for a in listed] == [body["id"]]
@@ -91,12 +108,22 @@ def test_approvals_of_another_tenant_are_invisible(client, admin, keys, tenant):
 
 
 def test_auto_sandbox_mode_approves_sandbox_requests_only(client, keys, tenant):
-    resp = client.put(f"/tenants/{tenant}/approval-policy", json={"mode": "auto_sandbox", "ttl_hours": 2},
-                      headers=reasoned(keys["admin"]))
-    assert resp.status_code == 200 and resp.json() == {"tenant_id": tenant, "mode": "auto_sandbox", "ttl_hours": 2.0}
+    resp = client.put(
+        f"/tenants/{tenant}/approval-policy",
+        json={"mode": "auto_sandbox", "ttl_hours": 2},
+        headers=reasoned(keys["admin"]),
+    )
+    assert resp.status_code == 200 and resp.json() == {
+        "tenant_id": tenant,
+        "mode": "auto_sandbox",
+        "ttl_hours": 2.0,
+    }
     sandbox = _request(client, keys["ann"], tenant).json()
-    assert (sandbox["status"], sandbox["decided_by"], sandbox["mode"]) == ("approved", "system:auto_sandbox",
-                                                                          "auto_sandbox")
+    assert (sandbox["status"], sandbox["decided_by"], sandbox["mode"]) == (
+        "approved",
+        "system:auto_sandbox",
+        "auto_sandbox",
+    )
     aws = _request(client, keys["ann"], tenant, {**UPDATE, "catalog": "AWS"}).json()
     assert aws["status"] == "pending"
 
@@ -112,12 +139,26 @@ def _new(db: Database, tenant: str, *, approve: bool | None = True, ttl=timedelt
     from control_plane.tenants.models import Tenant
 
     with db.session(DbScope.for_tenant(tenant), write=True) as session:
-        row = service.request(session, tenant=session.get(Tenant, tenant), action="update-opportunity",
-                              payload=UPDATE, target=None, reason="test", requester=Actor("user:ann", "approver"),
-                              request_id=None, settings=GuardrailSettings(approval_ttl_hours=ttl.total_seconds() / 3600))
+        row = service.request(
+            session,
+            tenant=session.get(Tenant, tenant),
+            action="update-opportunity",
+            payload=UPDATE,
+            target=None,
+            reason="test",
+            requester=Actor("user:ann", "approver"),
+            request_id=None,
+            settings=GuardrailSettings(approval_ttl_hours=ttl.total_seconds() / 3600),
+        )
         if approve is not None:
-            service.decide(session, approval_id=row.id, approve=approve, decider=Actor("user:ben", "approver"),
-                           reason=None, request_id=None)
+            service.decide(
+                session,
+                approval_id=row.id,
+                approve=approve,
+                decider=Actor("user:ben", "approver"),
+                reason=None,
+                request_id=None,
+            )
         session.commit()
         return row.id
 
@@ -132,10 +173,17 @@ def test_unapproved_rejected_expired_and_executed_requests_cannot_execute(stack,
     with pytest.raises(ApprovalRefused, match=f"approval {rejected} is rejected, not approved"):
         gate.begin(rejected, executor="user:svc")
     expired = _new(db, tenant)
-    with pytest.raises(ApprovalRefused, match=f"approval {expired} expired at"), \
-            db.session(DbScope.for_tenant(tenant), write=True) as session:
-        service.begin(session, approval_id=expired, executor=Actor("user:svc", "service"),
-                      settings=GuardrailSettings(), now=utcnow() + timedelta(hours=2))
+    with (
+        pytest.raises(ApprovalRefused, match=f"approval {expired} expired at"),
+        db.session(DbScope.for_tenant(tenant), write=True) as session,
+    ):
+        service.begin(
+            session,
+            approval_id=expired,
+            executor=Actor("user:svc", "service"),
+            settings=GuardrailSettings(),
+            now=utcnow() + timedelta(hours=2),
+        )
     with pytest.raises(ApprovalRefused, match="does not exist"):
         gate.begin("apr-000000000000000000000000", executor="user:svc")
     done = _new(db, tenant)
@@ -145,16 +193,30 @@ def test_unapproved_rejected_expired_and_executed_requests_cannot_execute(stack,
     with pytest.raises(ApprovalRefused, match=f"approval {done} was already executed at"):
         gate.begin(done, executor="user:svc")
     with db.session(DbScope.for_tenant(tenant)) as session:
-        assert service.effective_status(session.get(service.ApprovalRequest, expired),
-                                        utcnow() + timedelta(hours=2)) == "expired"
+        assert (
+            service.effective_status(
+                session.get(service.ApprovalRequest, expired), utcnow() + timedelta(hours=2)
+            )
+            == "expired"
+        )
 
 
 def test_an_expired_request_cannot_be_approved(stack, tenant):
     db = _db(stack)
     approval = _new(db, tenant, approve=None)
-    with pytest.raises(ApprovalRefused, match="expired at"), db.session(DbScope.for_tenant(tenant), write=True) as s:
-        service.decide(s, approval_id=approval, approve=True, decider=Actor("user:ben", "approver"), reason=None,
-                       request_id=None, now=utcnow() + timedelta(days=2))
+    with (
+        pytest.raises(ApprovalRefused, match="expired at"),
+        db.session(DbScope.for_tenant(tenant), write=True) as s,
+    ):
+        service.decide(
+            s,
+            approval_id=approval,
+            approve=True,
+            decider=Actor("user:ben", "approver"),
+            reason=None,
+            request_id=None,
+            now=utcnow() + timedelta(days=2),
+        )
 
 
 def test_a_retryable_failure_leaves_the_approval_executable_and_a_final_one_spends_it(stack, tenant):
@@ -176,9 +238,13 @@ def test_a_stale_execution_can_be_taken_over_after_its_lease(stack, tenant):
     approval = _new(db, tenant)
     DbApprovalGate(db, tenant_id=tenant).begin(approval, executor="user:crashed")
     with db.session(DbScope.for_tenant(tenant), write=True) as session:
-        row = service.begin(session, approval_id=approval, executor=Actor("user:svc", "service"),
-                            settings=GuardrailSettings(approval_execution_lease_seconds=60),
-                            now=utcnow() + timedelta(minutes=5))
+        row = service.begin(
+            session,
+            approval_id=approval,
+            executor=Actor("user:svc", "service"),
+            settings=GuardrailSettings(approval_execution_lease_seconds=60),
+            now=utcnow() + timedelta(minutes=5),
+        )
         session.commit()
     assert (row.executing_by, row.attempts) == ("user:svc", 2)
 
@@ -213,19 +279,39 @@ def test_the_marketplace_gate_verifies_action_and_payload_and_executes_once(stac
     db = _db(stack)
     payload = {"change_set": [{"ChangeType": "CreateProduct"}]}
     with db.session(DbScope.for_tenant(tenant), write=True) as session:
-        row = service.request(session, tenant=session.get(Tenant, tenant), action="marketplace.change_set.apply",
-                              payload=payload, target="marketplace/product/new", reason="launch",
-                              requester=Actor("user:ann", "approver"), request_id=None, settings=GuardrailSettings())
-        service.decide(session, approval_id=row.id, approve=True, decider=Actor("user:ben", "approver"), reason=None,
-                       request_id=None)
+        row = service.request(
+            session,
+            tenant=session.get(Tenant, tenant),
+            action="marketplace.change_set.apply",
+            payload=payload,
+            target="marketplace/product/new",
+            reason="launch",
+            requester=Actor("user:ann", "approver"),
+            request_id=None,
+            settings=GuardrailSettings(),
+        )
+        service.decide(
+            session,
+            approval_id=row.id,
+            approve=True,
+            decider=Actor("user:ben", "approver"),
+            reason=None,
+            request_id=None,
+        )
         session.commit()
     gate = DbApprovalGate(db)
     with pytest.raises(ApprovalRefused, match="different payload"):
         gate.verify(row.id, action="marketplace.change_set.apply", payload_sha256=payload_digest({"x": 1}))
     with pytest.raises(ApprovalRefused, match="is for action"):
-        gate.verify(row.id, action="partner_central.update_opportunity", payload_sha256=payload_digest(payload))
-    assert gate.verify(row.id, action="marketplace.change_set.apply",
-                       payload_sha256=payload_digest(payload)).status == "approved"
+        gate.verify(
+            row.id, action="partner_central.update_opportunity", payload_sha256=payload_digest(payload)
+        )
+    assert (
+        gate.verify(
+            row.id, action="marketplace.change_set.apply", payload_sha256=payload_digest(payload)
+        ).status
+        == "approved"
+    )
     gate.mark_executed(row.id, result={"ChangeSetId": "cs-1"})
     with pytest.raises(ApprovalRefused, match="already executed"):
         gate.mark_executed(row.id, result={"ChangeSetId": "cs-1"})

@@ -1,4 +1,5 @@
 """The library side: the token bucket, ``guarded_run`` and the payload checks of the write flows (no services)."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -62,11 +63,13 @@ class RecordingGate(NoGuardrails):
 def test_guarded_run_releases_with_the_measured_time_even_when_the_run_fails():
     gate = RecordingGate()
     moments = iter([datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 0, 0, 2, 500_001, tzinfo=UTC)])
-    with pytest.raises(RuntimeError, match="boom"), \
-            guarded_run(gate, "acme", "pipeline_run", run_id="p1", clock=lambda: next(moments)) as guard:
+    with (
+        pytest.raises(RuntimeError, match="boom"),
+        guarded_run(gate, "acme", "pipeline_run", run_id="p1", clock=lambda: next(moments)) as guard,
+    ):
         guard.usage = Usage(api_calls=7)
         raise RuntimeError("boom")
-    (reservation, usage), = gate.released
+    ((reservation, usage),) = gate.released
     assert (reservation.run_id, usage.api_calls, usage.compute_seconds) == ("p1", 7, Decimal("2.500001"))
     assert gate.sources == ["pipeline_run"]
 
@@ -82,11 +85,15 @@ def test_guarded_run_does_not_start_the_run_when_refused_and_rejects_unknown_kin
 
 def test_the_reservation_turns_the_per_minute_quota_into_the_connectors_rate():
     reservation = Reservation("r", "acme", "connector_sync", "s", {"api_calls_per_minute": 120.0})
-    assert (reservation.api_rate_per_second(10.0), reservation.api_rate_per_second(None),
-            reservation.api_rate_per_second(1.0)) == (2.0, 2.0, 1.0)
+    assert (
+        reservation.api_rate_per_second(10.0),
+        reservation.api_rate_per_second(None),
+        reservation.api_rate_per_second(1.0),
+    ) == (2.0, 2.0, 1.0)
     assert Reservation("r", "acme", "connector_sync", "s", {}).api_rate_per_second(10.0) == 10.0
-    assert Usage.seconds_between(datetime(2026, 1, 1), datetime(2026, 1, 1) + timedelta(microseconds=3)) == \
-        Decimal("0.000003")
+    assert Usage.seconds_between(
+        datetime(2026, 1, 1), datetime(2026, 1, 1) + timedelta(microseconds=3)
+    ) == Decimal("0.000003")
 
 
 def test_payloads_are_checked_before_any_approval_exists():
@@ -96,35 +103,80 @@ def test_payloads_are_checked_before_any_approval_exists():
     with pytest.raises(BadInput, match="must not carry Catalog or ClientToken"):
         prepare("create-opportunity", {"catalog": "Sandbox", "opportunity": {"ClientToken": "x"}})
     with pytest.raises(BadInput, match=r"unknown key\(s\) \['extra'\]"):
-        prepare("accept-invitation", {"catalog": "Sandbox", "invitation_id": "engi-abcdefghijklm", "extra": 1})
+        prepare(
+            "accept-invitation", {"catalog": "Sandbox", "invitation_id": "engi-abcdefghijklm", "extra": 1}
+        )
     with pytest.raises(BadInput, match="catalog 'Prod' is not one of AWS, Sandbox"):
         prepare("accept-invitation", {"catalog": "Prod", "invitation_id": "engi-abcdefghijklm"})
     with pytest.raises(BadInput, match=r"LifeCycle.Stage is 'Won', not one of"):
-        prepare("update-opportunity", {"catalog": "AWS", "opportunity_id": "O1", "last_modified_date": "2026-01-01",
-                                       "changes": {"LifeCycle": {"Stage": "Won"}}})
-    with pytest.raises(BadInput, match="Unknown parameter in LifeCycle: \"Colour\""):
-        prepare("update-opportunity", {"catalog": "AWS", "opportunity_id": "O1", "last_modified_date": "2026-01-01",
-                                       "changes": {"LifeCycle": {"Colour": "red"}}})
-    planned = prepare("reject-invitation", {"catalog": "AWS", "invitation_id": "engi-abcdefghijklm",
-                                            "rejection_reason": "Not our region"})
-    assert (planned.target, planned.calls[0].operation) == ("AWS/engagement-invitation/engi-abcdefghijklm",
-                                                            "RejectEngagementInvitation")
+        prepare(
+            "update-opportunity",
+            {
+                "catalog": "AWS",
+                "opportunity_id": "O1",
+                "last_modified_date": "2026-01-01",
+                "changes": {"LifeCycle": {"Stage": "Won"}},
+            },
+        )
+    with pytest.raises(BadInput, match='Unknown parameter in LifeCycle: "Colour"'):
+        prepare(
+            "update-opportunity",
+            {
+                "catalog": "AWS",
+                "opportunity_id": "O1",
+                "last_modified_date": "2026-01-01",
+                "changes": {"LifeCycle": {"Colour": "red"}},
+            },
+        )
+    planned = prepare(
+        "reject-invitation",
+        {"catalog": "AWS", "invitation_id": "engi-abcdefghijklm", "rejection_reason": "Not our region"},
+    )
+    assert (planned.target, planned.calls[0].operation) == (
+        "AWS/engagement-invitation/engi-abcdefghijklm",
+        "RejectEngagementInvitation",
+    )
     assert len(client_token("apr-1", "create")) <= 64
 
 
 def test_a_full_replace_keeps_the_record_drops_system_fields_and_merges_the_change():
-    current = {"Id": "O1", "Arn": "arn:x", "Catalog": "AWS", "LastModifiedDate": "2026-01-01T00:00:00Z",
-               "Project": {"Title": "T", "CustomerBusinessProblem": "A long enough business problem text",
-                           "ExpectedCustomerSpend": [{"Amount": "1", "CurrencyCode": "USD", "Frequency": "Monthly",
-                                                      "TargetCompany": "AWS", "EstimationUrl": None}]},
-               "LifeCycle": {"Stage": "Prospect", "ReviewStatus": "Approved", "NextSteps": "old",
-                             "NextStepsHistory": [{"Value": "older", "Time": "2025-12-01T00:00:00Z"}]},
-               "Marketing": {"Source": "None"}}
+    current = {
+        "Id": "O1",
+        "Arn": "arn:x",
+        "Catalog": "AWS",
+        "LastModifiedDate": "2026-01-01T00:00:00Z",
+        "Project": {
+            "Title": "T",
+            "CustomerBusinessProblem": "A long enough business problem text",
+            "ExpectedCustomerSpend": [
+                {
+                    "Amount": "1",
+                    "CurrencyCode": "USD",
+                    "Frequency": "Monthly",
+                    "TargetCompany": "AWS",
+                    "EstimationUrl": None,
+                }
+            ],
+        },
+        "LifeCycle": {
+            "Stage": "Prospect",
+            "ReviewStatus": "Approved",
+            "NextSteps": "old",
+            "NextStepsHistory": [{"Value": "older", "Time": "2025-12-01T00:00:00Z"}],
+        },
+        "Marketing": {"Source": "None"},
+    }
     body = full_replace_body(current, {"LifeCycle": {"NextSteps": "new"}, "Marketing": None})
-    assert body == {"Project": {"Title": "T", "CustomerBusinessProblem": "A long enough business problem text",
-                                "ExpectedCustomerSpend": [{"Amount": "1", "CurrencyCode": "USD",
-                                                           "Frequency": "Monthly", "TargetCompany": "AWS"}]},
-                    "LifeCycle": {"Stage": "Prospect", "NextSteps": "new"}}
+    assert body == {
+        "Project": {
+            "Title": "T",
+            "CustomerBusinessProblem": "A long enough business problem text",
+            "ExpectedCustomerSpend": [
+                {"Amount": "1", "CurrencyCode": "USD", "Frequency": "Monthly", "TargetCompany": "AWS"}
+            ],
+        },
+        "LifeCycle": {"Stage": "Prospect", "NextSteps": "new"},
+    }
     assert deep_merge({"a": {"b": 1, "c": 2}}, {"a": {"c": None, "d": 3}}) == {"a": {"b": 1, "d": 3}}
     assert contains({"LifeCycle": {"NextSteps": "new", "Stage": "x"}}, {"LifeCycle": {"NextSteps": "new"}})
     assert not contains({"LifeCycle": {"NextSteps": "other"}}, {"LifeCycle": {"NextSteps": "new"}})
@@ -135,7 +187,10 @@ def test_the_library_side_imports_neither_the_control_plane_nor_the_sandbox():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    for path in (root / "lakehouse" / "guardrails.py", root / "lakehouse" / "connectors" / "partner_central_writes.py"):
+    for path in (
+        root / "lakehouse" / "guardrails.py",
+        root / "lakehouse" / "connectors" / "partner_central_writes.py",
+    ):
         modules = set()
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module:

@@ -1,5 +1,6 @@
 """Approval-gated Partner Central writes against the sandbox (real HTTP, botocore, SigV4), gated by the
 control-plane database beside a test lake."""
+
 from __future__ import annotations
 
 import copy
@@ -22,8 +23,14 @@ from lakehouse.connectors.partner_central_writes import (
 from lakehouse.guardrails import ApprovalRefused, TokenBucket
 from tests.guardrails.conftest import create_payload, reader_for
 
-WRITES = ("CreateOpportunity", "UpdateOpportunity", "AssociateOpportunity", "StartEngagementFromOpportunityTask",
-          "AcceptEngagementInvitation", "RejectEngagementInvitation")
+WRITES = (
+    "CreateOpportunity",
+    "UpdateOpportunity",
+    "AssociateOpportunity",
+    "StartEngagementFromOpportunityTask",
+    "AcceptEngagementInvitation",
+    "RejectEngagementInvitation",
+)
 
 
 class FakeClock:
@@ -51,10 +58,16 @@ def approved(cp, action: str, payload: dict[str, Any]) -> str:
 
 def make_writer(cp, reader, clock: FakeClock | None = None, **kwargs: Any) -> PartnerCentralWriter:
     clock = clock or FakeClock()
-    return PartnerCentralWriter(reader, tenant_id="acme", gate=DbApprovalGate(cp.db, tenant_id="acme"),
-                                audit=DbAuditSink(cp.db), write_limiter=TokenBucket(1.0, 1, clock=clock.now,
-                                                                                    sleep=clock.sleep),
-                                sleep=clock.sleep, clock=clock.now, **kwargs)
+    return PartnerCentralWriter(
+        reader,
+        tenant_id="acme",
+        gate=DbApprovalGate(cp.db, tenant_id="acme"),
+        audit=DbAuditSink(cp.db),
+        write_limiter=TokenBucket(1.0, 1, clock=clock.now, sleep=clock.sleep),
+        sleep=clock.sleep,
+        clock=clock.now,
+        **kwargs,
+    )
 
 
 def status_of(cp, approval_id: str) -> str:
@@ -76,8 +89,9 @@ def writes_received(sandbox) -> int:
 def test_the_create_flow_creates_associates_and_starts_the_engagement_once(local_cp, sandbox):
     payload = create_payload(sandbox)
     local = LocalApprovals(local_cp.db)
-    pending = local.request("acme", action="create-opportunity", payload=payload, target=None, reason="pilot",
-                            user_id="alice")
+    pending = local.request(
+        "acme", action="create-opportunity", payload=payload, target=None, reason="pilot", user_id="alice"
+    )
     clock = FakeClock()
     writer = make_writer(local_cp, reader_for(sandbox.url, sandbox), clock)
     with pytest.raises(ApprovalRefused, match="is pending, not approved"):
@@ -100,23 +114,31 @@ def test_the_create_flow_creates_associates_and_starts_the_engagement_once(local
     assert (outcome.result["opportunity_id"], outcome.result["task_status"]) == (opp_id, "COMPLETE")
     assert outcome.result["engagement_id"] in sandbox.state.tenants["acme"].catalog("Sandbox").engagements
     assert [(s.operation, s.status) for s in outcome.steps] == [
-        ("CreateOpportunity", "succeeded"), ("AssociateOpportunity", "succeeded"),
-        ("StartEngagementFromOpportunityTask", "succeeded")]
+        ("CreateOpportunity", "succeeded"),
+        ("AssociateOpportunity", "succeeded"),
+        ("StartEngagementFromOpportunityTask", "succeeded"),
+    ]
     assert outcome.api_calls == 3 == writes_received(sandbox)
     # the write quota: three writes from a full bucket of one at 1/s wait 1 s before each of the last two
     assert (writer.write_limiter.acquired, clock.sleeps) == (3, [1.0, 1.0])
     assert status_of(local_cp, pending.id) == "executed"
     actions = local_cp.audit_actions("acme")
-    assert actions[-6:] == ["approval.execute_start", "partner_central.CreateOpportunity.succeeded",
-                            "partner_central.AssociateOpportunity.succeeded",
-                            "partner_central.StartEngagementFromOpportunityTask.succeeded",
-                            "partner_central.create_opportunity.executed", "approval.executed"]
+    assert actions[-6:] == [
+        "approval.execute_start",
+        "partner_central.CreateOpportunity.succeeded",
+        "partner_central.AssociateOpportunity.succeeded",
+        "partner_central.StartEngagementFromOpportunityTask.succeeded",
+        "partner_central.create_opportunity.executed",
+        "approval.executed",
+    ]
     with pytest.raises(ApprovalRefused, match="was already executed"):
         writer.execute(pending.id, executor="user:svc")
     assert writes_received(sandbox) == 3
 
 
-def test_a_retry_after_a_network_failure_in_createopportunity_leaves_one_opportunity(local_cp, sandbox, proxy):
+def test_a_retry_after_a_network_failure_in_createopportunity_leaves_one_opportunity(
+    local_cp, sandbox, proxy
+):
     approval = approved(local_cp, "create-opportunity", create_payload(sandbox, start=False))
     before = set(opportunities(sandbox))
     proxy.drop["CreateOpportunity"] = 1
@@ -130,7 +152,8 @@ def test_a_retry_after_a_network_failure_in_createopportunity_leaves_one_opportu
     assert status_of(local_cp, approval) == "approved"  # retryable: the approval can run again
 
     outcome = make_writer(local_cp, reader_for(proxy.url, sandbox, max_attempts=1)).execute(
-        approval, executor="user:svc")
+        approval, executor="user:svc"
+    )
 
     assert set(opportunities(sandbox)) - before == created
     assert outcome.result["opportunity_id"] == created.pop()
@@ -142,8 +165,10 @@ def test_botocore_fills_a_random_client_token_so_a_naive_retry_creates_a_duplica
     """Why the token is derived from the approval id: the same two calls without it create two opportunities."""
     reader = reader_for(proxy.url, sandbox, max_attempts=1)
     sent: list[str] = []
-    reader.client.meta.events.register("before-call.partnercentral-selling.CreateOpportunity",
-                                       lambda params, **_: sent.append(params["body"]))
+    reader.client.meta.events.register(
+        "before-call.partnercentral-selling.CreateOpportunity",
+        lambda params, **_: sent.append(params["body"]),
+    )
     request = copy.deepcopy(create_payload(sandbox)["opportunity"])
     before = set(opportunities(sandbox))
     proxy.drop["CreateOpportunity"] = 1
@@ -153,20 +178,29 @@ def test_botocore_fills_a_random_client_token_so_a_naive_retry_creates_a_duplica
     assert len(set(opportunities(sandbox)) - before) == 2
     tokens = [__import__("json").loads(body)["ClientToken"] for body in sent]
     assert len(tokens) == 2 and tokens[0] != tokens[1]
-    assert client_token("apr-x", "create") == client_token("apr-x", "create") != client_token("apr-y", "create")
+    assert (
+        client_token("apr-x", "create") == client_token("apr-x", "create") != client_token("apr-y", "create")
+    )
 
 
 def _updatable(sandbox, reader) -> tuple[str, dict[str, Any]]:
     for opp_id, entry in sorted(opportunities(sandbox).items()):
-        if entry.record["LifeCycle"].get("ReviewStatus") in ("Pending Submission", "Approved", "Action Required"):
+        if entry.record["LifeCycle"].get("ReviewStatus") in (
+            "Pending Submission",
+            "Approved",
+            "Action Required",
+        ):
             return opp_id, reader.client.get_opportunity(Catalog="Sandbox", Identifier=opp_id)
     raise AssertionError("the seeded sandbox has no updatable opportunity")
 
 
 def _update_payload(opp_id: str, current: dict[str, Any], next_steps: str) -> dict[str, Any]:
-    return {"catalog": "Sandbox", "opportunity_id": opp_id,
-            "last_modified_date": current["LastModifiedDate"].isoformat(),
-            "changes": {"LifeCycle": {"NextSteps": next_steps}}}
+    return {
+        "catalog": "Sandbox",
+        "opportunity_id": opp_id,
+        "last_modified_date": current["LastModifiedDate"].isoformat(),
+        "changes": {"LifeCycle": {"NextSteps": next_steps}},
+    }
 
 
 def test_an_update_after_someone_else_changed_the_opportunity_is_refused(local_cp, sandbox):
@@ -197,9 +231,13 @@ def test_an_approved_update_is_a_full_replace_that_changes_only_what_was_approve
     after = opportunities(sandbox)[opp_id].record
     assert after["LifeCycle"]["NextSteps"] == "Send the proposal"
     for key in ("Customer", "Project", "OpportunityType", "PrimaryNeedsFromAws"):
-        assert strip_nulls(after.get(key)) == strip_nulls(before.get(key)), key  # null and absent are the same
-    assert outcome.result["last_modified_date"] == reader.client.get_opportunity(
-        Catalog="Sandbox", Identifier=opp_id)["LastModifiedDate"].isoformat()
+        assert strip_nulls(after.get(key)) == strip_nulls(before.get(key)), (
+            key
+        )  # null and absent are the same
+    assert (
+        outcome.result["last_modified_date"]
+        == reader.client.get_opportunity(Catalog="Sandbox", Identifier=opp_id)["LastModifiedDate"].isoformat()
+    )
     assert sandbox.calls("UpdateOpportunity", "acme") == 1
 
 
@@ -221,12 +259,19 @@ def test_a_failed_engagement_task_surfaces_its_reason_code(local_cp, sandbox):
 
     def submitted_meanwhile(**_: Any) -> None:  # someone submits the new opportunity between our two calls
         opp_id = max(opportunities(sandbox))
-        sandbox.state.call(account, "SubmitOpportunity", {"Catalog": "Sandbox", "Identifier": opp_id,
-                                                          "InvolvementType": "For Visibility Only"})
+        sandbox.state.call(
+            account,
+            "SubmitOpportunity",
+            {"Catalog": "Sandbox", "Identifier": opp_id, "InvolvementType": "For Visibility Only"},
+        )
 
-    reader.client.meta.events.register("after-call.partnercentral-selling.AssociateOpportunity", submitted_meanwhile)
+    reader.client.meta.events.register(
+        "after-call.partnercentral-selling.AssociateOpportunity", submitted_meanwhile
+    )
     approval = approved(local_cp, "create-opportunity", create_payload(sandbox))
-    with pytest.raises(EngagementTaskFailed, match="FAILED with ReasonCode OpportunitySubmissionFailed") as failed:
+    with pytest.raises(
+        EngagementTaskFailed, match="FAILED with ReasonCode OpportunitySubmissionFailed"
+    ) as failed:
         make_writer(local_cp, reader).execute(approval, executor="user:svc")
     assert failed.value.reason_code == "OpportunitySubmissionFailed"
     assert status_of(local_cp, approval) == "failed"
@@ -244,8 +289,9 @@ def test_an_engagement_task_in_progress_is_polled_until_it_completes(local_cp, s
     def still_running(parsed=None, **_: Any) -> None:
         parsed["TaskStatus"] = "IN_PROGRESS"  # as AWS answers before the task finishes
 
-    reader.client.meta.events.register("after-call.partnercentral-selling.StartEngagementFromOpportunityTask",
-                                       still_running)
+    reader.client.meta.events.register(
+        "after-call.partnercentral-selling.StartEngagementFromOpportunityTask", still_running
+    )
     clock = FakeClock()
     approval = approved(local_cp, "create-opportunity", create_payload(sandbox))
     outcome = make_writer(local_cp, reader, clock, poll_interval_s=5.0).execute(approval, executor="user:svc")
@@ -263,13 +309,23 @@ def test_accepting_and_rejecting_aws_referrals(local_cp, sandbox):
     reader = reader_for(sandbox.url, sandbox)
     accepted = make_writer(local_cp, reader).execute(
         approved(local_cp, "accept-invitation", {"catalog": "Sandbox", "invitation_id": accept_id}),
-        executor="user:svc")
+        executor="user:svc",
+    )
     rejected = make_writer(local_cp, reader).execute(
-        approved(local_cp, "reject-invitation", {"catalog": "Sandbox", "invitation_id": reject_id,
-                                                 "rejection_reason": "Customer is out of our region"}),
-        executor="user:svc")
-    assert [(o.result["invitation_id"], o.result["invitation_status"], o.status) for o in (accepted, rejected)] == [
-        (accept_id, "ACCEPTED", "executed"), (reject_id, "REJECTED", "executed")]
+        approved(
+            local_cp,
+            "reject-invitation",
+            {
+                "catalog": "Sandbox",
+                "invitation_id": reject_id,
+                "rejection_reason": "Customer is out of our region",
+            },
+        ),
+        executor="user:svc",
+    )
+    assert [
+        (o.result["invitation_id"], o.result["invitation_status"], o.status) for o in (accepted, rejected)
+    ] == [(accept_id, "ACCEPTED", "executed"), (reject_id, "REJECTED", "executed")]
     assert (invitations[accept_id]["Status"], invitations[reject_id]["Status"]) == ("ACCEPTED", "REJECTED")
     assert invitations[reject_id]["RejectionReason"] == "Customer is out of our region"
     assert len(set(opportunities(sandbox)) - before) == 1  # accepting a referral creates the partner's copy
@@ -282,20 +338,34 @@ def test_dry_run_mode_validates_every_request_and_sends_nothing(local_cp, sandbo
     from lakehouse.connectors.sandbox.validation import RequestValidator
 
     with local_cp.db.session(DbScope.for_platform(), write=True) as session:
-        service.set_policy(session, tenant=session.get(Tenant, "acme"), mode="dry_run", ttl_hours=1, actor=SYSTEM,
-                           reason="try it", request_id=None)
+        service.set_policy(
+            session,
+            tenant=session.get(Tenant, "acme"),
+            mode="dry_run",
+            ttl_hours=1,
+            actor=SYSTEM,
+            reason="try it",
+            request_id=None,
+        )
         session.commit()
     good = approved(local_cp, "create-opportunity", create_payload(sandbox))
-    outcome = make_writer(local_cp, None, validator=RequestValidator().validate).execute(good, executor="user:svc")
+    outcome = make_writer(local_cp, None, validator=RequestValidator().validate).execute(
+        good, executor="user:svc"
+    )
     assert outcome.status == "dry_run" and outcome.result["dry_run"] is True
     assert [r["operation"] for r in outcome.result["requests"]] == [
-        "CreateOpportunity", "AssociateOpportunity", "StartEngagementFromOpportunityTask"]
+        "CreateOpportunity",
+        "AssociateOpportunity",
+        "StartEngagementFromOpportunityTask",
+    ]
     assert outcome.result["requests"][0]["params"]["ClientToken"] == client_token(good, "create")
     assert writes_received(sandbox) == 0 and sandbox.calls(None, "acme") == 0
     # the sandbox's server-side rules catch what botocore does not (a phone number that breaks the pattern)
     payload = create_payload(sandbox)
     payload["opportunity"]["Customer"]["Contacts"] = [{"Email": "dana@example.com", "Phone": "555-1234"}]
     bad = approved(local_cp, "create-opportunity", payload)
-    with pytest.raises(WriteFailed, match="dry run: the request would be refused: CreateOpportunity: .*Phone"):
+    with pytest.raises(
+        WriteFailed, match="dry run: the request would be refused: CreateOpportunity: .*Phone"
+    ):
         make_writer(local_cp, None, validator=RequestValidator().validate).execute(bad, executor="user:svc")
     assert status_of(local_cp, bad) == "failed" and sandbox.calls(None, "acme") == 0

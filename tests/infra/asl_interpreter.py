@@ -7,6 +7,7 @@ deterministically. It supports: Pass, Task, Choice, Map (inline, items in order)
 Parameters/ItemSelector, ResultSelector, ResultPath, OutputPath, Retry (backoff, MaxDelaySeconds, the
 States.ALL / States.TaskFailed wildcards) and Catch. Waits are recorded in ``sleeps``, never slept.
 """
+
 from __future__ import annotations
 
 import copy
@@ -53,7 +54,11 @@ def _payload(template: Any, data: Any, context: dict[str, Any]) -> Any:
         out: dict[str, Any] = {}
         for key, value in template.items():
             if key.endswith(".$"):
-                got = _intrinsic(value, data, context) if value.startswith("States.") else get_path(data, value, context)
+                got = (
+                    _intrinsic(value, data, context)
+                    if value.startswith("States.")
+                    else get_path(data, value, context)
+                )
                 if got is _MISSING:
                     raise StatesError("States.Runtime", f"path {value} of {key} matched nothing")
                 out[key[:-2]] = copy.deepcopy(got)
@@ -130,7 +135,9 @@ class Execution:
 class Interpreter:
     """Runs a definition; ``task(resource, parameters, context)`` returns a result or raises StatesError."""
 
-    def __init__(self, definition: dict[str, Any], task: Callable[[str, dict[str, Any], dict[str, Any]], Any]) -> None:
+    def __init__(
+        self, definition: dict[str, Any], task: Callable[[str, dict[str, Any], dict[str, Any]], Any]
+    ) -> None:
         self.definition = definition
         self.task = task
 
@@ -143,14 +150,18 @@ class Interpreter:
         }
         result = Execution(status="RUNNING")
         try:
-            result.output = self._machine(self.definition, copy.deepcopy(execution_input), context, result, "")
+            result.output = self._machine(
+                self.definition, copy.deepcopy(execution_input), context, result, ""
+            )
             result.status = "SUCCEEDED"
         except StatesError as exc:
             result.status, result.error, result.cause = "FAILED", exc.error, exc.cause
         return result
 
     # -- machinery -------------------------------------------------------------------------------------------
-    def _machine(self, machine: dict[str, Any], data: Any, context: dict[str, Any], run: Execution, scope: str) -> Any:
+    def _machine(
+        self, machine: dict[str, Any], data: Any, context: dict[str, Any], run: Execution, scope: str
+    ) -> Any:
         name = machine["StartAt"]
         steps = 0
         while True:
@@ -164,8 +175,9 @@ class Interpreter:
                 return data
             name = next_name
 
-    def _state(self, name: str, state: dict[str, Any], raw: Any, context: dict[str, Any], run: Execution,
-               scope: str) -> tuple[str | None, Any, bool]:
+    def _state(
+        self, name: str, state: dict[str, Any], raw: Any, context: dict[str, Any], run: Execution, scope: str
+    ) -> tuple[str | None, Any, bool]:
         kind = state["Type"]
         if kind == "Fail":
             raise StatesError(state.get("Error", "States.Fail"), state.get("Cause", ""))
@@ -186,7 +198,9 @@ class Interpreter:
             for catcher in state.get("Catch", []):
                 if _matches(catcher["ErrorEquals"], exc.error):
                     run.trace.append(f"{scope}{name} !caught {exc.error}")
-                    out = _set_path(raw, catcher.get("ResultPath", "$"), {"Error": exc.error, "Cause": exc.cause})
+                    out = _set_path(
+                        raw, catcher.get("ResultPath", "$"), {"Error": exc.error, "Cause": exc.cause}
+                    )
                     return catcher["Next"], out, False
             raise
         if "ResultSelector" in state:
@@ -198,8 +212,9 @@ class Interpreter:
             return None, out, True
         return state["Next"], out, False
 
-    def _with_retry(self, name: str, state: dict[str, Any], data: Any, context: dict[str, Any], run: Execution,
-                    scope: str) -> Any:
+    def _with_retry(
+        self, name: str, state: dict[str, Any], data: Any, context: dict[str, Any], run: Execution, scope: str
+    ) -> Any:
         attempts = [0] * len(state.get("Retry", []))
         while True:
             try:
@@ -209,7 +224,9 @@ class Interpreter:
                     if _matches(retrier["ErrorEquals"], exc.error):
                         if attempts[i] >= retrier.get("MaxAttempts", 3):
                             raise
-                        wait = retrier.get("IntervalSeconds", 1) * retrier.get("BackoffRate", 2.0) ** attempts[i]
+                        wait = (
+                            retrier.get("IntervalSeconds", 1) * retrier.get("BackoffRate", 2.0) ** attempts[i]
+                        )
                         if "MaxDelaySeconds" in retrier:
                             wait = min(wait, retrier["MaxDelaySeconds"])
                         attempts[i] += 1
@@ -219,8 +236,9 @@ class Interpreter:
                 else:
                     raise
 
-    def _execute(self, name: str, state: dict[str, Any], data: Any, context: dict[str, Any], run: Execution,
-                 scope: str) -> Any:
+    def _execute(
+        self, name: str, state: dict[str, Any], data: Any, context: dict[str, Any], run: Execution, scope: str
+    ) -> Any:
         kind = state["Type"]
         if kind == "Pass":
             if "Parameters" in state:
@@ -230,7 +248,10 @@ class Interpreter:
             params = _payload(state.get("Parameters", {}), data, context)
             return self.task(state["Resource"], params, context)
         if kind == "Parallel":
-            return [self._machine(branch, copy.deepcopy(data), context, run, f"{scope}{name}/") for branch in state["Branches"]]
+            return [
+                self._machine(branch, copy.deepcopy(data), context, run, f"{scope}{name}/")
+                for branch in state["Branches"]
+            ]
         if kind == "Map":
             items = get_path(data, state.get("ItemsPath", "$"), context)
             if not isinstance(items, list):

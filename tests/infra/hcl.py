@@ -1,4 +1,5 @@
 """Load Terraform with python-hcl2 and answer the questions the infra tests ask of it."""
+
 from __future__ import annotations
 
 import re
@@ -14,7 +15,16 @@ ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM = ROOT / "terraform"
 MODULES = TERRAFORM / "modules"
 ENVS = TERRAFORM / "envs"
-MODULE_NAMES = ("network", "kms", "lake", "glue_jobs", "orchestration", "control_plane_db", "warehouse", "iam")
+MODULE_NAMES = (
+    "network",
+    "kms",
+    "lake",
+    "glue_jobs",
+    "orchestration",
+    "control_plane_db",
+    "warehouse",
+    "iam",
+)
 _OPTIONS = SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False)
 _REF = re.compile(r"^\$\{(var|local)\.([A-Za-z0-9_]+)\}$")
 

@@ -1,4 +1,5 @@
 """Least-privilege rules for the IAM policy documents in terraform/, read from HCL (aws_iam_policy_document)."""
+
 from __future__ import annotations
 
 import re
@@ -13,23 +14,15 @@ _DOC_REF = re.compile(r"^\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_]+)(\[0\
 # Actions that accept no resource ARN (IAM's "Resource types" column is empty), so "*" is the only
 # possible resource. Some are allowed only with a condition that narrows them instead.
 UNSCOPED_ACTIONS: dict[str, tuple[str, str | None]] = {
-    **{a: ("EC2 Describe* calls have no resource-level permissions", None) for a in (
-        "ec2:DescribeNetworkInterfaces", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups",
-        "ec2:DescribeSubnets", "ec2:DescribeVpcEndpoints")},
+    **dict.fromkeys(("ec2:DescribeNetworkInterfaces", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcEndpoints"), ("EC2 Describe* calls have no resource-level permissions", None)),
     "cloudwatch:PutMetricData": ("metrics have no ARN; limited by namespace", "cloudwatch:namespace"),
-    **{a: ("CloudWatch Logs vended-log delivery (Step Functions logging) requires Resource *", None) for a in (
-        "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
-        "logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery")},
-    **{a: ("X-Ray tracing calls have no resource-level permissions", None) for a in (
-        "xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments")},
-    **{a: ("Partner Central list/create calls have no ARN; limited to one catalog", "partnercentral:Catalog") for a in (
-        "partnercentral:ListOpportunities", "partnercentral:ListSolutions", "partnercentral:ListEngagementInvitations",
-        "partnercentral:CreateOpportunity", "partnercentral:StartEngagementFromOpportunityTask")},
+    **dict.fromkeys(("logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies", "logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery"), ("CloudWatch Logs vended-log delivery (Step Functions logging) requires Resource *", None)),
+    **dict.fromkeys(("xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments"), ("X-Ray tracing calls have no resource-level permissions", None)),
+    **dict.fromkeys(("partnercentral:ListOpportunities", "partnercentral:ListSolutions", "partnercentral:ListEngagementInvitations", "partnercentral:CreateOpportunity", "partnercentral:StartEngagementFromOpportunityTask"), ("Partner Central list/create calls have no ARN; limited to one catalog", "partnercentral:Catalog")),
 }
 TRUST_ACTIONS = {"sts:AssumeRole", "sts:TagSession"}
 ALLOWED_MANAGED_POLICIES = {
-    "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole":
-        "AWS-managed; lets RDS write OS metrics to its RDSOSMetrics log group only",
+    "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole": "AWS-managed; lets RDS write OS metrics to its RDSOSMetrics log group only",
 }
 
 
@@ -58,7 +51,10 @@ def _unscoped(resource: str) -> bool:
     """True for "*" and for ARNs whose resource part is only a wildcard (arn:aws:s3:::*, arn:...:*)."""
     if resource == "*":
         return True
-    return bool(re.fullmatch(r"arn:[^:]*:[^:]*:[^:]*:[^:]*:\*", resource) or re.fullmatch(r"arn:[^:]*:s3:::\*", resource))
+    return bool(
+        re.fullmatch(r"arn:[^:]*:[^:]*:[^:]*:[^:]*:\*", resource)
+        or re.fullmatch(r"arn:[^:]*:s3:::\*", resource)
+    )
 
 
 def consumers(mod: Module) -> dict[str, list[tuple[str, str]]]:
@@ -82,9 +78,16 @@ def policy_problems(directory: Path) -> list[str]:
     for (rtype, name), body in mod.resources.items():
         for attr in POLICY_ATTRIBUTES:
             if attr in body and not _DOC_REF.match(str(body[attr])):
-                problems.append(f"{rtype}.{name}.{attr} is not an aws_iam_policy_document (.json): write it as one")
-        if rtype == "aws_iam_role_policy_attachment" and body.get("policy_arn") not in ALLOWED_MANAGED_POLICIES:
-            problems.append(f"{rtype}.{name} attaches {body.get('policy_arn')}, not an allowed managed policy")
+                problems.append(
+                    f"{rtype}.{name}.{attr} is not an aws_iam_policy_document (.json): write it as one"
+                )
+        if (
+            rtype == "aws_iam_role_policy_attachment"
+            and body.get("policy_arn") not in ALLOWED_MANAGED_POLICIES
+        ):
+            problems.append(
+                f"{rtype}.{name} attaches {body.get('policy_arn')}, not an allowed managed policy"
+            )
         if rtype in ("aws_iam_user_policy", "aws_iam_group_policy", "aws_iam_user"):
             problems.append(f"{rtype}.{name}: grant to roles, not users or groups")
 
@@ -113,7 +116,9 @@ def policy_problems(directory: Path) -> list[str]:
             if "not_actions" in st or "not_resources" in st:
                 problems.append(f"{here}: Allow with not_actions/not_resources")
             if actions is None:
-                problems.append(f"{here}: actions must be a literal list (or a variable with a default) to be checked")
+                problems.append(
+                    f"{here}: actions must be a literal list (or a variable with a default) to be checked"
+                )
                 continue
             wild = [a for a in actions if "*" in a]
             if wild:
@@ -140,7 +145,9 @@ def policy_problems(directory: Path) -> list[str]:
                 conditions = {mod.resolve(c.get("variable")) for c in _list(st.get("condition"))}
                 for action in actions:
                     if action not in UNSCOPED_ACTIONS:
-                        problems.append(f"{here}: {action} on an unscoped resource, but it supports resource ARNs")
+                        problems.append(
+                            f"{here}: {action} on an unscoped resource, but it supports resource ARNs"
+                        )
                         continue
                     needed = UNSCOPED_ACTIONS[action][1]
                     if needed and needed not in conditions:

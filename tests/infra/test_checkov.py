@@ -1,4 +1,5 @@
 """checkov (own virtualenv, --skip-download) reports no failed check; every skip says why."""
+
 from __future__ import annotations
 
 import json
@@ -39,9 +40,16 @@ def test_skip_list_is_short_and_every_entry_says_why() -> None:
 def test_checkov_reports_no_failed_check() -> None:
     # First run installs checkov 3.3.30 into .venv-checkov (about 30 s here); later runs take about 10 s.
     result = subprocess.run(
-        ["bash", str(SCRIPT), "--output", "json"], check=False, capture_output=True, text=True, cwd=ROOT, timeout=900
+        ["bash", str(SCRIPT), "--output", "json"],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
     )
-    assert result.stdout.strip(), f"checkov printed nothing (exit {result.returncode}): {result.stderr[-2000:]}"
+    assert result.stdout.strip(), (
+        f"checkov printed nothing (exit {result.returncode}): {result.stderr[-2000:]}"
+    )
     reports = json.loads(result.stdout)
     reports = reports if isinstance(reports, list) else [reports]
     summary = {r["check_type"]: r["summary"] for r in reports}

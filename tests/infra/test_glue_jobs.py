@@ -1,4 +1,5 @@
 """Glue jobs come from the pipeline step list and point at real jobs/ scripts, on Glue 5.1 with Delta."""
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,9 @@ def job_list() -> dict:
 
 
 def test_job_list_is_generated_from_the_pipeline_steps() -> None:
-    assert job_list() == glue_jobs_document(), "run `lakehouse package` (or python -m lakehouse.deploy.generate)"
+    assert job_list() == glue_jobs_document(), (
+        "run `lakehouse package` (or python -m lakehouse.deploy.generate)"
+    )
     assert list(job_list()["jobs"]) == [s.name for s in pipeline_steps.steps()]
 
 
@@ -61,14 +64,18 @@ def test_every_job_enables_delta_and_installs_the_project_wheel_without_deps() -
     assert defaults["--lakehouse_engine"] == "classic"
     assert defaults["--lakehouse_lake_root"] == "${var.lake_root}"
     assert mod.locals["partner_central_arguments"] == {
-        "--role_arn": "${var.partner_central_role_arn}", "--catalog": "${var.partner_central_catalog}"}
+        "--role_arn": "${var.partner_central_role_arn}",
+        "--catalog": "${var.partner_central_catalog}",
+    }
     merged = mod.resources[("aws_glue_job", "step")]["default_arguments"]
     # The defaults come after the caller's extras in merge(), so no extra argument can switch Delta off.
     assert merged.index("var.extra_default_arguments") < merged.index("local.default_arguments")
 
 
 def test_security_configuration_encrypts_everything_with_kms() -> None:
-    config = module(GLUE).resources[("aws_glue_security_configuration", "this")]["encryption_configuration"][0]
+    config = module(GLUE).resources[("aws_glue_security_configuration", "this")]["encryption_configuration"][
+        0
+    ]
     assert config["s3_encryption"][0]["s3_encryption_mode"] == "SSE-KMS"
     assert config["cloudwatch_encryption"][0]["cloudwatch_encryption_mode"] == "SSE-KMS"
     assert config["job_bookmarks_encryption"][0]["job_bookmarks_encryption_mode"] == "CSE-KMS"

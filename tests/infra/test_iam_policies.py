@@ -1,4 +1,5 @@
 """No IAM policy grants a wildcard action, or a "*" resource where the action could be scoped."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,14 +20,19 @@ def test_every_policy_is_parseable_hcl_not_inline_json() -> None:
     for path in tf_files():
         text = path.read_text()
         for attr in ("policy", "assume_role_policy"):
-            assert f"{attr} = jsonencode(" not in text.replace("  ", " "), f"{path}: use aws_iam_policy_document"
+            assert f"{attr} = jsonencode(" not in text.replace("  ", " "), (
+                f"{path}: use aws_iam_policy_document"
+            )
             assert f"{attr} = <<" not in text.replace("  ", " "), f"{path}: use aws_iam_policy_document"
 
 
 def test_the_expected_roles_and_policies_exist() -> None:
     iam = module(MODULES / "iam")
     assert {name for (rtype, name) in iam.resources if rtype == "aws_iam_role"} == {
-        "glue_job", "partner_central_read", "partner_central_write"}
+        "glue_job",
+        "partner_central_read",
+        "partner_central_write",
+    }
     used = consumers(iam)
     assert used["glue_job"] == [("aws_iam_role_policy", "policy")]
     assert used["partner_central_write_trust"] == [("aws_iam_role", "assume_role_policy")]
@@ -41,7 +47,8 @@ def test_write_role_is_only_for_approved_actions() -> None:
     trust = iam.data[("aws_iam_policy_document", "partner_central_write_trust")]["statement"][0]
     assert trust["principals"][0]["identifiers"] == "${var.approved_action_principal_arns}"
     assert {(c["test"], c["variable"], tuple(c["values"])) for c in trust["condition"]} == {
-        ("Null", "aws:RequestTag/approval_id", ("false",))}
+        ("Null", "aws:RequestTag/approval_id", ("false",))
+    }
     read = iam.data[("aws_iam_policy_document", "partner_central_read")]
     read_actions = [a for st in read["statement"] for a in iam.resolve(st["actions"])]
     assert read_actions and all(a.split(":")[1].startswith(("Get", "List")) for a in read_actions)
@@ -53,7 +60,10 @@ def test_lake_policy_enforces_tls_and_tenant_prefixes() -> None:
     by_sid = {st["sid"]: st for st in doc["statement"]}
     tls = by_sid["DenyInsecureTransport"]
     assert (tls["effect"], tls["condition"][0]["variable"], tls["condition"][0]["values"]) == (
-        "Deny", "aws:SecureTransport", ["false"])
+        "Deny",
+        "aws:SecureTransport",
+        ["false"],
+    )
     tenant = by_sid["TenantPrincipalsReadOnlyTheirPartitions"]
     assert tenant["effect"] == "Deny"
     assert tenant["condition"][0]["variable"] == "aws:PrincipalTag/tenant_id"
@@ -65,7 +75,7 @@ def test_lake_policy_enforces_tls_and_tenant_prefixes() -> None:
 def test_the_checker_catches_violations(tmp_path: Path) -> None:
     bad = tmp_path / "bad"
     bad.mkdir()
-    (bad / "main.tf").write_text('''
+    (bad / "main.tf").write_text("""
 variable "actions" {
   type        = list(string)
   description = "Actions from a variable default."
@@ -105,7 +115,7 @@ resource "aws_iam_role_policy" "p" {
 resource "aws_iam_role_policy" "inline" {
   policy = jsonencode({ Statement = [] })
 }
-''')
+""")
     hcl.module.cache_clear()
     problems = policy_problems(bad)
     text = "\n".join(problems)

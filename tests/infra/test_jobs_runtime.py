@@ -1,4 +1,5 @@
 """Job entry-point plumbing: CLI- and Glue-style arguments, settings arguments, exit codes."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -37,10 +38,24 @@ def test_cli_style_arguments() -> None:
 
 def test_glue_style_arguments_ignore_what_glue_adds() -> None:
     argv = [
-        "--JOB_ID", "j_1", "--JOB_RUN_ID", "jr_abc", "--JOB_NAME", "pcl-prod-gold_ace",
-        "--tenant_id", "globex", "--run_id", "daily-2026-11-25",
-        "--job-bookmark-option", "job-bookmark-disable", "--TempDir", "s3://artifacts/tmp/",
-        "--enable-metrics", "true", "--datalake-formats", "delta",
+        "--JOB_ID",
+        "j_1",
+        "--JOB_RUN_ID",
+        "jr_abc",
+        "--JOB_NAME",
+        "pcl-prod-gold_ace",
+        "--tenant_id",
+        "globex",
+        "--run_id",
+        "daily-2026-11-25",
+        "--job-bookmark-option",
+        "job-bookmark-disable",
+        "--TempDir",
+        "s3://artifacts/tmp/",
+        "--enable-metrics",
+        "true",
+        "--datalake-formats",
+        "delta",
     ]
     ctx = parse_job_args(argv, job_name="gold_ace")
     assert (ctx.tenant_id, ctx.run_id, ctx.job_name) == ("globex", "daily-2026-11-25", "pcl-prod-gold_ace")
@@ -58,8 +73,20 @@ def test_equals_form_and_extra_arguments_with_defaults() -> None:
 
 def test_settings_arguments_become_the_process_settings(tmp_path) -> None:
     root = tmp_path / "other-lake"
-    ctx = parse_job_args(["--JOB_NAME", "x", "--tenant_id", "acme", "--run_id", "r",
-                          "--lakehouse_lake_root", str(root), "--lakehouse_engine", "classic"])
+    ctx = parse_job_args(
+        [
+            "--JOB_NAME",
+            "x",
+            "--tenant_id",
+            "acme",
+            "--run_id",
+            "r",
+            "--lakehouse_lake_root",
+            str(root),
+            "--lakehouse_engine",
+            "classic",
+        ]
+    )
     assert ctx.settings.lake_root == str(root)
     assert ctx.settings.engine == "classic"
     assert get_settings().lake_root == str(root)  # the rest of the process agrees
@@ -98,12 +125,19 @@ def test_help_prints_usage(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         parse_job_args(["--help"], extra={"since": None}, job_name="ingest_partner_central")
     assert exit_info.value.code == 0
-    assert "usage: ingest_partner_central --tenant-id TENANT [--run-id RUN_ID] [--since VALUE]" in capsys.readouterr().out
+    assert (
+        "usage: ingest_partner_central --tenant-id TENANT [--run-id RUN_ID] [--since VALUE]"
+        in capsys.readouterr().out
+    )
 
 
 @pytest.mark.parametrize(
-    "error, code", [(BadInput("bad file x.json"), 2), (QualityGateFailed("gate g failed"), 3),
-                    (TenantViolation("row of tenant b in scope a"), 4)]
+    "error, code",
+    [
+        (BadInput("bad file x.json"), 2),
+        (QualityGateFailed("gate g failed"), 3),
+        (TenantViolation("row of tenant b in scope a"), 4),
+    ],
 )
 def test_run_job_maps_lakehouse_errors_to_exit_codes(error: Exception, code: int, capsys) -> None:
     def main(argv: list[str]) -> None:

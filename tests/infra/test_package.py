@@ -1,4 +1,5 @@
 """`lakehouse package`: the Glue bundle (wheel, job scripts, manifest) and the regenerated Terraform inputs."""
+
 from __future__ import annotations
 
 import hashlib
@@ -29,9 +30,18 @@ def fake_root(tmp_path: Path, *, skip: tuple[str, ...] = ()) -> Path:
 
 
 def test_glue_modules_are_the_pinned_closure_without_what_glue_brings() -> None:
-    expected_names = ["annotated-types", "pydantic", "pydantic-core", "pydantic-settings", "python-dotenv",
-                      "typing-extensions", "typing-inspection"]
-    assert glue_python_modules(["pydantic-settings>=2"]) == [f"{n}=={metadata.version(n)}" for n in expected_names]
+    expected_names = [
+        "annotated-types",
+        "pydantic",
+        "pydantic-core",
+        "pydantic-settings",
+        "python-dotenv",
+        "typing-extensions",
+        "typing-inspection",
+    ]
+    assert glue_python_modules(["pydantic-settings>=2"]) == [
+        f"{n}=={metadata.version(n)}" for n in expected_names
+    ]
     assert glue_python_modules(["pyspark", "boto3", "numpy", "pysail"]) == []
     with_extra = glue_python_modules(["psycopg[binary]"])
     assert f"psycopg-binary=={metadata.version('psycopg-binary')}" in with_extra
@@ -56,7 +66,9 @@ def test_bundle_copies_every_step_script_and_describes_it(tmp_path: Path) -> Non
     manifest = json.loads(bundle.manifest.read_text())
     assert manifest["wheel"] == "partner_central_lakehouse-0.1.0-py3-none-any.whl"
     assert manifest["python_modules_installer_option"] == "--no-deps"
-    assert sorted(p.name for p in (out / "jobs").iterdir()) == sorted(Path(s.script).name for s in pipeline_steps.steps())
+    assert sorted(p.name for p in (out / "jobs").iterdir()) == sorted(
+        Path(s.script).name for s in pipeline_steps.steps()
+    )
     for step in pipeline_steps.steps():
         entry = manifest["scripts"][step.name]
         assert entry["file"] == step.script
@@ -111,7 +123,9 @@ def test_package_command_regenerates_and_bundles(tmp_path: Path, monkeypatch: py
     assert result.exit_code == 0, result.output + repr(result.exception)
     assert (root / generate.STATE_MACHINE_FILE).read_text() == generate.generated_files()[0].text
     assert (root / generate.GLUE_JOBS_FILE).is_file()
-    assert json.loads((out / "manifest.json").read_text())["scripts"].keys() == {s.name for s in pipeline_steps.steps()}
+    assert json.loads((out / "manifest.json").read_text())["scripts"].keys() == {
+        s.name for s in pipeline_steps.steps()
+    }
     assert "gold_ace" in result.output
 
     fresh = runner.invoke(app, ["package", "--check"])

@@ -1,4 +1,5 @@
 """The canonical step list: names, scripts, layers, dependencies, waves."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,7 +15,10 @@ def test_the_current_pipeline_is_ingest_then_silver_then_gold() -> None:
         ("gold_ace", "jobs/gold_ace.py", "gold", ("silver_partner_central",)),
     ]
     assert pipeline_steps.get("gold_ace").module == "gold_ace"
-    assert [s.name for s in pipeline_steps.until("silver")] == ["ingest_partner_central", "silver_partner_central"]
+    assert [s.name for s in pipeline_steps.until("silver")] == [
+        "ingest_partner_central",
+        "silver_partner_central",
+    ]
 
 
 def test_only_the_ingest_step_talks_to_partner_central() -> None:
@@ -30,23 +34,45 @@ def test_waves_group_independent_steps() -> None:
         PipelineStep("platinum_y", "jobs/platinum_y.py", "platinum", ("gold_x", "ingest_a")),
     )
     assert [[s.name for s in wave] for wave in waves(steps)] == [
-        ["ingest_a", "ingest_b"], ["silver_ab"], ["gold_x"], ["platinum_y"]]
+        ["ingest_a", "ingest_b"],
+        ["silver_ab"],
+        ["gold_x"],
+        ["platinum_y"],
+    ]
 
 
 @pytest.mark.parametrize(
     "steps, message",
     [
         ((PipelineStep("a", "jobs/a.py", "bronze", ("zz",)),), "depends on unknown step 'zz'"),
-        ((PipelineStep("a", "jobs/a.py", "silver", ("b",)), PipelineStep("b", "jobs/b.py", "silver", ("a",))),
-         "dependency cycle"),
-        ((PipelineStep("g", "jobs/g.py", "gold"), PipelineStep("s", "jobs/s.py", "silver", ("g",))),
-         "layers go backwards"),
+        (
+            (
+                PipelineStep("a", "jobs/a.py", "silver", ("b",)),
+                PipelineStep("b", "jobs/b.py", "silver", ("a",)),
+            ),
+            "dependency cycle",
+        ),
+        (
+            (PipelineStep("g", "jobs/g.py", "gold"), PipelineStep("s", "jobs/s.py", "silver", ("g",))),
+            "layers go backwards",
+        ),
         ((PipelineStep("a", "scripts/a.py", "bronze"),), "must be jobs/<name>.py"),
         ((PipelineStep("Bad-Name", "jobs/a.py", "bronze"),), "lower_snake_case"),
-        ((PipelineStep("a", "jobs/a.py", "bronze"), PipelineStep("a", "jobs/b.py", "bronze")), "declared twice"),
+        (
+            (PipelineStep("a", "jobs/a.py", "bronze"), PipelineStep("a", "jobs/b.py", "bronze")),
+            "declared twice",
+        ),
         ((PipelineStep("a", "jobs/a.py", "bronze", number_of_workers=1),), "at least 2 workers"),
     ],
-    ids=["unknown-dependency", "cycle", "backwards", "script-outside-jobs", "bad-name", "duplicate", "one-worker"],
+    ids=[
+        "unknown-dependency",
+        "cycle",
+        "backwards",
+        "script-outside-jobs",
+        "bad-name",
+        "duplicate",
+        "one-worker",
+    ],
 )
 def test_invalid_pipelines_are_refused_with_the_reason(steps: tuple[PipelineStep, ...], message: str) -> None:
     with pytest.raises(InvalidPipeline, match=message):

@@ -1,4 +1,5 @@
 """The generated Step Functions definition: valid ASL, complete, in sync with the steps, and it behaves."""
+
 from __future__ import annotations
 
 import copy
@@ -71,8 +72,13 @@ def test_glue_tasks_pass_tenant_and_run_id_and_retry_then_catch() -> None:
         task = tenant_states[step.name]
         assert task["Resource"] == GLUE_SYNC
         assert task["Parameters"]["Arguments"] == {"--tenant_id.$": "$.tenant_id", "--run_id.$": "$.run_id"}
-        assert [r["ErrorEquals"] for r in task["Retry"]] == [list(asl.GLUE_TRANSIENT_ERRORS), ["States.TaskFailed"]]
-        assert task["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": f"{step.name}_failed"}]
+        assert [r["ErrorEquals"] for r in task["Retry"]] == [
+            list(asl.GLUE_TRANSIENT_ERRORS),
+            ["States.TaskFailed"],
+        ]
+        assert task["Catch"] == [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": f"{step.name}_failed"}
+        ]
 
 
 @pytest.mark.parametrize(
@@ -81,13 +87,28 @@ def test_glue_tasks_pass_tenant_and_run_id_and_retry_then_catch() -> None:
         (lambda d: d["States"]["ForEachTenant"].update(Next="Nowhere"), "transition to 'Nowhere'"),
         (lambda d: d["States"]["PipelineFailed"].update(Next="PipelineSucceeded"), "PipelineFailed"),
         (lambda d: d["States"]["ValidateInput"].update(Type="Switch"), "ValidateInput"),
-        (lambda d: d["States"]["ForEachTenant"]["ItemProcessor"]["States"]["ingest_partner_central"].pop("Resource"),
-         "'Resource' is a required property"),
-        (lambda d: d["States"]["ForEachTenant"]["ItemProcessor"]["States"]["ingest_partner_central"]["Retry"].insert(
-            0, {"ErrorEquals": ["States.ALL"]}), "uses States.ALL, which must be alone and last"),
+        (
+            lambda d: d["States"]["ForEachTenant"]["ItemProcessor"]["States"]["ingest_partner_central"].pop(
+                "Resource"
+            ),
+            "'Resource' is a required property",
+        ),
+        (
+            lambda d: d["States"]["ForEachTenant"]["ItemProcessor"]["States"]["ingest_partner_central"][
+                "Retry"
+            ].insert(0, {"ErrorEquals": ["States.ALL"]}),
+            "uses States.ALL, which must be alone and last",
+        ),
         (lambda d: d["States"].update(Orphan={"Type": "Succeed"}), "Orphan: unreachable"),
     ],
-    ids=["unknown-target", "next-on-fail", "unknown-type", "task-without-resource", "states-all-first", "unreachable"],
+    ids=[
+        "unknown-target",
+        "next-on-fail",
+        "unknown-type",
+        "task-without-resource",
+        "states-all-first",
+        "unreachable",
+    ],
 )
 def test_validator_rejects_broken_definitions(mutate, message: str) -> None:
     definition = copy.deepcopy(committed_definition())
@@ -159,7 +180,9 @@ def test_all_tenants_run_every_step_in_order_and_succeed() -> None:
 def test_a_failing_step_dead_letters_its_tenant_and_spares_the_others() -> None:
     steps = pipeline_steps.steps()
     failing = steps[1]
-    aws = FakeAws({(PREFIX + failing.name, "acme"): ["Glue.EntityNotFoundException", "Glue.EntityNotFoundException"]})
+    aws = FakeAws(
+        {(PREFIX + failing.name, "acme"): ["Glue.EntityNotFoundException", "Glue.EntityNotFoundException"]}
+    )
     run = Interpreter(rendered(), aws).run({"tenants": ["acme", "globex"]}, name="exec-7")
 
     assert run.status == "FAILED"
@@ -170,15 +193,17 @@ def test_a_failing_step_dead_letters_its_tenant_and_spares_the_others() -> None:
     globex_jobs = [job for job, tenant, _ in aws.glue_calls if tenant == "globex"]
     assert globex_jobs == [PREFIX + s.name for s in steps]
     assert run.sleeps == [failing.retry.failed_run_interval_seconds]
-    assert aws.dlq == [{
-        "tenant_id": "acme",
-        "run_id": "exec-7",
-        "failed_step": failing.name,
-        "error": "Glue.EntityNotFoundException",
-        "cause": f"Glue.EntityNotFoundException from {PREFIX + failing.name}",
-        "execution_id": "arn:aws:states:us-east-1:123456789012:execution:pipeline:exec-7",
-        "state_machine_id": "arn:aws:states:us-east-1:123456789012:stateMachine:pipeline",
-    }]
+    assert aws.dlq == [
+        {
+            "tenant_id": "acme",
+            "run_id": "exec-7",
+            "failed_step": failing.name,
+            "error": "Glue.EntityNotFoundException",
+            "cause": f"Glue.EntityNotFoundException from {PREFIX + failing.name}",
+            "execution_id": "arn:aws:states:us-east-1:123456789012:execution:pipeline:exec-7",
+            "state_machine_id": "arn:aws:states:us-east-1:123456789012:stateMachine:pipeline",
+        }
+    ]
     assert f"ForEachTenant[0]/{failing.name}_failed" in run.trace
     assert "ForEachTenant[0]/NotifyDeadLetterQueue" in run.trace
     assert "ForEachTenant[1]/NotifyDeadLetterQueue" not in run.trace
@@ -192,7 +217,9 @@ def test_transient_glue_errors_back_off_exponentially_then_succeed() -> None:
     run = Interpreter(rendered(), aws).run({"tenants": ["acme"]})
     policy = first.retry
     assert run.status == "SUCCEEDED"
-    assert run.sleeps == [policy.transient_interval_seconds * policy.transient_backoff_rate**i for i in range(3)]
+    assert run.sleeps == [
+        policy.transient_interval_seconds * policy.transient_backoff_rate**i for i in range(3)
+    ]
     assert run.sleeps == [60, 120, 240]
     assert aws.dlq == []
 
@@ -235,4 +262,6 @@ def test_parallel_wave_failure_is_caught_and_dead_lettered() -> None:
     aws = FakeAws({(PREFIX + "gold_y", "acme"): ["Glue.AccessDeniedException"] * 2})
     run = Interpreter(definition, aws).run({"tenants": ["acme"]})
     assert run.status == "FAILED"
-    assert [(m["failed_step"], m["error"]) for m in aws.dlq] == [("gold_x,gold_y", "Glue.AccessDeniedException")]
+    assert [(m["failed_step"], m["error"]) for m in aws.dlq] == [
+        ("gold_x,gold_y", "Glue.AccessDeniedException")
+    ]

@@ -8,6 +8,7 @@ to moto, not to the definition:
   endpoint and nothing else changes.
 - Retry waits are recorded instead of slept, so the test takes seconds, and the recorded waits are asserted.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         ResourceCondition,
     )
 
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "us-east-1", "AWS_SESSION_TOKEN": "testing"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_SESSION_TOKEN": "testing",
+    }.items():
         monkeypatch.setenv(key, value)
     for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STEPFUNCTIONS"):
         monkeypatch.delenv(key, raising=False)
@@ -82,7 +87,11 @@ def deploy(aws: dict[str, Any], *, skip_jobs: tuple[str, ...] = ()) -> tuple[str
         aws["glue"].create_job(
             Name=PREFIX + step.name,
             Role=ROLE,
-            Command={"Name": "glueetl", "ScriptLocation": f"s3://artifacts/glue/{step.script}", "PythonVersion": "3"},
+            Command={
+                "Name": "glueetl",
+                "ScriptLocation": f"s3://artifacts/glue/{step.script}",
+                "PythonVersion": "3",
+            },
             GlueVersion="5.1",
             ExecutionProperty={"MaxConcurrentRuns": pipeline_steps.MAX_PARALLEL_TENANTS},
             DefaultArguments={"--datalake-formats": "delta"},
@@ -90,13 +99,17 @@ def deploy(aws: dict[str, Any], *, skip_jobs: tuple[str, ...] = ()) -> tuple[str
     queue_url = aws["sqs"].create_queue(QueueName="pcl-test-pipeline-dlq")["QueueUrl"]
     template = asl.to_json(asl.build_definition())
     definition = asl.render(template, glue_job_prefix=PREFIX, dlq_url=queue_url)
-    arn = aws["sfn"].create_state_machine(name="pcl-test-pipeline", definition=definition, roleArn=ROLE)["stateMachineArn"]
+    arn = aws["sfn"].create_state_machine(name="pcl-test-pipeline", definition=definition, roleArn=ROLE)[
+        "stateMachineArn"
+    ]
     return arn, queue_url
 
 
 def execute(aws: dict[str, Any], arn: str, payload: dict[str, Any], name: str) -> dict[str, Any]:
     """Start an execution and wait (bounded) until it leaves RUNNING."""
-    execution = aws["sfn"].start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload))["executionArn"]
+    execution = aws["sfn"].start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload))[
+        "executionArn"
+    ]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         described = aws["sfn"].describe_execution(executionArn=execution)

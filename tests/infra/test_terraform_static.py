@@ -1,4 +1,5 @@
 """Static checks of terraform/: it parses, modules follow the layout, every variable is typed and described."""
+
 from __future__ import annotations
 
 import re
@@ -20,7 +21,7 @@ def test_every_tf_file_parses() -> None:
     for path in files:
         try:
             load(path)
-        except Exception as exc:  # noqa: BLE001 - python-hcl2 raises lark errors of several types
+        except Exception as exc:
             failures.append(f"{path.relative_to(TERRAFORM)}: {exc}")
     assert failures == []
 
@@ -33,7 +34,11 @@ def test_module_has_the_standard_files(name: str) -> None:
 
 def test_nested_modules_and_roots_have_the_standard_files() -> None:
     for directory in module_dirs():
-        expected = MODULE_FILES if directory.parent != ENVS else ("main.tf", "variables.tf", "outputs.tf", "versions.tf")
+        expected = (
+            MODULE_FILES
+            if directory.parent != ENVS
+            else ("main.tf", "variables.tf", "outputs.tf", "versions.tf")
+        )
         missing = [f for f in expected if not (directory / f).is_file()]
         assert missing == [], f"{directory.relative_to(TERRAFORM)} lacks {missing}"
     assert {d.name for d in ENVS.iterdir() if d.is_dir()} >= {"dev", "prod"}
@@ -73,7 +78,9 @@ def test_module_calls_pass_only_declared_variables_and_set_every_required_one() 
                 source = (ENVS / env / args["source"]).resolve()
                 called = module(source)
                 passed = set(args) - {"source", "depends_on", "providers", "count", "for_each"}
-                assert passed <= set(called.variables), f"{env}/{call_name} passes unknown {passed - set(called.variables)}"
+                assert passed <= set(called.variables), (
+                    f"{env}/{call_name} passes unknown {passed - set(called.variables)}"
+                )
                 required = {n for n, v in called.variables.items() if "default" not in v}
                 assert required <= passed, f"{env}/{call_name} misses required {required - passed}"
         assert root.variables
@@ -94,6 +101,9 @@ def test_terraform_fmt_is_clean() -> None:
         # A formatting tool, not a service: no package registry reachable here ships the terraform binary.
         pytest.skip("terraform binary not installed: `terraform fmt -check` not run")
     result = subprocess.run(
-        [terraform, "fmt", "-recursive", "-check", str(TERRAFORM)], check=False, capture_output=True, text=True
+        [terraform, "fmt", "-recursive", "-check", str(TERRAFORM)],
+        check=False,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, f"run `terraform fmt -recursive terraform/`: {result.stdout}"

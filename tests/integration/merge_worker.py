@@ -1,4 +1,5 @@
 """A separate process that merges rows into the shared test table (used by test_concurrency.py)."""
+
 from __future__ import annotations
 
 import json
@@ -7,15 +8,20 @@ import time
 
 
 def main() -> None:
-    start_at, tenant, first, count, rounds = float(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+    start_at, tenant, first, count, rounds = (
+        float(sys.argv[1]),
+        sys.argv[2],
+        int(sys.argv[3]),
+        int(sys.argv[4]),
+        int(sys.argv[5]),
+    )
+    import logging
     from decimal import Decimal
 
     from lakehouse import io
     from lakehouse.engine import get_spark
     from lakehouse.tenancy import TenantScope
     from tests.integration.shared_tables import EVENTS
-
-    import logging
 
     conflicts: list[str] = []
 

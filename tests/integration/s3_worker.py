@@ -1,4 +1,5 @@
 """Runs the I/O layer against s3:// paths (a separate process: Sail reads the S3 endpoint from its environment)."""
+
 from __future__ import annotations
 
 import json
@@ -20,7 +21,9 @@ def main() -> None:
     out: dict = {"path": EVENTS.path()}
     io.append(spark, EVENTS, frame(("acme", 1, "1", "a"), ("acme", 2, "2", "b")), a, batch_id="b1")
     io.append(spark, EVENTS, frame(("globex", 1, "9", "g")), b)
-    out["retry_skipped"] = io.append(spark, EVENTS, frame(("acme", 1, "1", "a"), ("acme", 2, "2", "b")), a, batch_id="b1").skipped
+    out["retry_skipped"] = io.append(
+        spark, EVENTS, frame(("acme", 1, "1", "a"), ("acme", 2, "2", "b")), a, batch_id="b1"
+    ).skipped
     io.merge(spark, EVENTS, frame(("acme", 2, "20", "b2"), ("acme", 3, "3", "c")), a)
     io.overwrite_partition(spark, EVENTS, frame(("globex", 5, "5", "g5")), b)
     try:

@@ -1,4 +1,5 @@
 """Table declarations shared by the integration tests and the processes they start."""
+
 from __future__ import annotations
 
 from pyspark.sql.types import DecimalType, LongType, StringType, StructField, StructType
@@ -19,6 +20,11 @@ EVENTS = register(
         ),
         keys=("tenant_id", "event_id"),
         grain="one row per tenant and event",
-        classification={"tenant_id": "internal", "event_id": "internal", "amount": "confidential", "note": "internal"},
+        classification={
+            "tenant_id": "internal",
+            "event_id": "internal",
+            "amount": "confidential",
+            "note": "internal",
+        },
     )
 )

@@ -1,4 +1,5 @@
 """Two processes, each with its own embedded Sail server, merging into one Delta table at the same time."""
+
 from __future__ import annotations
 
 import json
@@ -25,13 +26,26 @@ def test_two_processes_merging_into_one_table_at_the_same_time_both_land(spark, 
     rounds, count = 4, 25
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.integration.merge_worker", str(start_at), "acme", str(first), str(count), str(rounds)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "tests.integration.merge_worker",
+                str(start_at),
+                "acme",
+                str(first),
+                str(count),
+                str(rounds),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for first in (1000, 2000)
     ]
     outputs = [p.communicate(timeout=240) for p in procs]
-    for p, (out, errs) in zip(procs, outputs):
+    for p, (out, errs) in zip(procs, outputs, strict=False):
         assert p.returncode == 0, errs[-3000:]
     reports = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
     versions = [v for r in reports for v in r["versions"]]

@@ -1,9 +1,11 @@
 """Fixtures for the Marketplace tests: a fresh seeded sandbox per test, on a pinned clock."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -24,7 +26,7 @@ from lakehouse.connectors.marketplace_sandbox import (
     serve_in_thread,
 )
 
-NOW = datetime(2026, 3, 10, 12, 20, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 10, 12, 20, tzinfo=UTC)
 FAST = {"backoff_base_s": 0.001, "backoff_cap_s": 0.005}
 
 
@@ -42,8 +44,11 @@ class MP:
 
     def config(self, seller: str = PLATFORM_SELLER) -> MarketplaceConfig:
         kw = self.sandbox.credentials(seller)
-        return MarketplaceConfig(endpoint_url=kw["endpoint_url"], aws_access_key_id=kw["aws_access_key_id"],
-                                 aws_secret_access_key=kw["aws_secret_access_key"])
+        return MarketplaceConfig(
+            endpoint_url=kw["endpoint_url"],
+            aws_access_key_id=kw["aws_access_key_id"],
+            aws_secret_access_key=kw["aws_secret_access_key"],
+        )
 
     def client(self, service: str, seller: str = PLATFORM_SELLER) -> Any:
         return build_client(service, self.config(seller))

@@ -1,4 +1,5 @@
 """Packaging the platform as a listing, VALIDATE, and approval-gated, exactly-once APPLY."""
+
 from __future__ import annotations
 
 import time
@@ -39,23 +40,40 @@ def approved(gate: MemoryApprovalGate, changes, name: str = "lakehouse-listing")
 def test_packaging_builds_product_and_offer_changes_from_the_plans():
     changes = package_change_set(DEFAULT_PLANS, LISTING)
     assert [c["ChangeType"] for c in changes] == [
-        "CreateProduct", "UpdateInformation", "AddDimensions", "AddDeliveryOptions", "UpdateTargeting",
-        "CreateOffer", "UpdateInformation", "UpdatePricingTerms", "UpdateLegalTerms", "UpdateSupportTerms",
-        "ReleaseOffer"]
+        "CreateProduct",
+        "UpdateInformation",
+        "AddDimensions",
+        "AddDeliveryOptions",
+        "UpdateTargeting",
+        "CreateOffer",
+        "UpdateInformation",
+        "UpdatePricingTerms",
+        "UpdateLegalTerms",
+        "UpdateSupportTerms",
+        "ReleaseOffer",
+    ]
     dims = changes[2]["DetailsDocument"]["Dimensions"]
     assert [(d["Key"], d["Types"]) for d in dims] == [
-        ("pipeline_hours", ["Metered"]), ("api_calls", ["Metered"]), ("rows_ingested", ["Metered"]),
-        ("plan_standard", ["Entitled"]), ("plan_pro", ["Entitled"])]
+        ("pipeline_hours", ["Metered"]),
+        ("api_calls", ["Metered"]),
+        ("rows_ingested", ["Metered"]),
+        ("plan_standard", ["Entitled"]),
+        ("plan_pro", ["Entitled"]),
+    ]
     rate_card = changes[7]["DetailsDocument"]["Terms"][0]["RateCards"][0]["RateCard"]
-    assert rate_card == [{"DimensionKey": "pipeline_hours", "Price": "0.35"},
-                         {"DimensionKey": "api_calls", "Price": "0.002"},
-                         {"DimensionKey": "rows_ingested", "Price": "0.5"}]
+    assert rate_card == [
+        {"DimensionKey": "pipeline_hours", "Price": "0.35"},
+        {"DimensionKey": "api_calls", "Price": "0.002"},
+        {"DimensionKey": "rows_ingested", "Price": "0.5"},
+    ]
     assert changes[5]["DetailsDocument"] == {"ProductId": "$CreateProductChange.Entity.Identifier"}
 
 
 def test_one_dimension_with_two_prices_is_refused():
-    plans = [Plan("a", "A", (PlanDimension("calls", "Calls", "Requests", "1"),)),
-             Plan("b", "B", (PlanDimension("calls", "Calls", "Requests", "2"),))]
+    plans = [
+        Plan("a", "A", (PlanDimension("calls", "Calls", "Requests", "1"),)),
+        Plan("b", "B", (PlanDimension("calls", "Calls", "Requests", "2"),)),
+    ]
     with pytest.raises(ValueError, match="'calls' has price/unit 1/Requests in one plan and 2/Requests"):
         package_change_set(plans)
 
@@ -68,14 +86,25 @@ def test_validate_succeeds_and_changes_nothing(mp):
 
 
 def test_validate_with_a_bad_dimension_fails_with_the_services_error_list(mp):
-    plans = [Plan("pro", "Pro", (PlanDimension("bad dimension!", "Bad", "Parsecs", "0.1"),
-                                 PlanDimension("api_calls", "Calls", "Requests", "0.002")))]
+    plans = [
+        Plan(
+            "pro",
+            "Pro",
+            (
+                PlanDimension("bad dimension!", "Bad", "Parsecs", "0.1"),
+                PlanDimension("api_calls", "Calls", "Requests", "0.002"),
+            ),
+        )
+    ]
     result = mp.change_sets().validate(package_change_set(plans, LISTING))
     assert (result.status, result.failure_code) == ("FAILED", "CLIENT_ERROR")
     assert [(e.change_type, e.code) for e in result.errors] == [
-        ("AddDimensions", "INVALID_DIMENSION_KEY"), ("AddDimensions", "INVALID_DIMENSION_UNIT"),
-        ("UpdatePricingTerms", "INCOMPATIBLE_DIMENSION"), ("UpdatePricingTerms", "INCOMPATIBLE_DIMENSION"),
-        ("ReleaseOffer", "INVALID_STATE")]
+        ("AddDimensions", "INVALID_DIMENSION_KEY"),
+        ("AddDimensions", "INVALID_DIMENSION_UNIT"),
+        ("UpdatePricingTerms", "INCOMPATIBLE_DIMENSION"),
+        ("UpdatePricingTerms", "INCOMPATIBLE_DIMENSION"),
+        ("ReleaseOffer", "INVALID_STATE"),
+    ]
     assert "'bad dimension!'" in result.errors[0].message
     assert "'Parsecs'" in result.errors[1].message
 
@@ -110,11 +139,17 @@ def test_an_approved_apply_runs_once_and_creates_the_listing(mp):
     approval_id = approved(gate, changes)
     result = mp.change_sets().apply(changes, approval_id=approval_id, gate=gate, name="lakehouse-listing")
     assert result.status == "SUCCEEDED"
-    products = [e for e in mp.state.catalog.entities.values()
-                if e.entity_type == "SaaSProduct" and e.name == "Partner Central Lakehouse"]
+    products = [
+        e
+        for e in mp.state.catalog.entities.values()
+        if e.entity_type == "SaaSProduct" and e.name == "Partner Central Lakehouse"
+    ]
     assert len(products) == 2  # the seeded one and the new one
-    new_offer = next(e for e in mp.state.catalog.entities.values()
-                     if e.entity_type == "Offer" and e.details.get("Name") == LISTING.offer_name)
+    new_offer = next(
+        e
+        for e in mp.state.catalog.entities.values()
+        if e.entity_type == "Offer" and e.details.get("Name") == LISTING.offer_name
+    )
     assert new_offer.details["State"] == "Released"
     assert gate.approvals[approval_id].status == "executed"
     with pytest.raises(ApprovalRefused, match="already executed"):
@@ -149,8 +184,13 @@ def test_a_crash_after_apply_started_finishes_the_same_change_set_on_rerun(mp):
 
 
 def _rename(product_id: str, title: str) -> list[dict]:
-    return [{"ChangeType": "UpdateInformation", "Entity": {"Type": "SaaSProduct@1.0", "Identifier": product_id},
-             "DetailsDocument": {"ProductTitle": title}}]
+    return [
+        {
+            "ChangeType": "UpdateInformation",
+            "Entity": {"Type": "SaaSProduct@1.0", "Identifier": product_id},
+            "DetailsDocument": {"ProductTitle": title},
+        }
+    ]
 
 
 def test_a_locked_entity_is_retried_and_never_dropped(mp):
@@ -162,7 +202,8 @@ def test_a_locked_entity_is_retried_and_never_dropped(mp):
     gate = MemoryApprovalGate()
     approval_id = approved(gate, changes, name="rename")
     result = mp.change_sets(backoff_base_s=0.05, backoff_cap_s=0.2, lock_retries=30).apply(
-        changes, approval_id=approval_id, gate=gate, name="rename")
+        changes, approval_id=approval_id, gate=gate, name="rename"
+    )
     assert result.status == "SUCCEEDED"
     assert mp.state.catalog.entity(product).name == "Renamed by approval"
     assert mp.sandbox.count("StartChangeSet", outcome="ResourceInUseException") >= 1
@@ -181,19 +222,31 @@ def test_a_lock_that_outlasts_the_retries_defers_without_using_the_approval(mp):
     mp.state.catalog.preparing_s = 0.02
     time.sleep(0.05)
     mp.change_sets().wait(next(iter(mp.state.catalog.change_sets)))
-    assert mp.change_sets().apply(changes, approval_id=approval_id, gate=gate, name="rename").status == "SUCCEEDED"
+    assert (
+        mp.change_sets().apply(changes, approval_id=approval_id, gate=gate, name="rename").status
+        == "SUCCEEDED"
+    )
 
 
 def test_a_failed_apply_surfaces_the_error_list(mp):
-    changes = [{"ChangeType": "AddDimensions",
-                "Entity": {"Type": "SaaSProduct@1.0", "Identifier": mp.world.platform_product_id},
-                "DetailsDocument": {"Dimensions": [{"Key": "api_calls", "Name": "Again", "Unit": "Requests",
-                                                    "Types": ["Metered"]}]}}]
+    changes = [
+        {
+            "ChangeType": "AddDimensions",
+            "Entity": {"Type": "SaaSProduct@1.0", "Identifier": mp.world.platform_product_id},
+            "DetailsDocument": {
+                "Dimensions": [
+                    {"Key": "api_calls", "Name": "Again", "Unit": "Requests", "Types": ["Metered"]}
+                ]
+            },
+        }
+    ]
     gate = MemoryApprovalGate()
     approval_id = approved(gate, changes, name="dup")
     with pytest.raises(ChangeSetFailed) as exc:
         mp.change_sets().apply(changes, approval_id=approval_id, gate=gate, name="dup")
-    assert [(e.code, e.change_type) for e in exc.value.result.errors] == [("DUPLICATE_DIMENSION_KEY", "AddDimensions")]
+    assert [(e.code, e.change_type) for e in exc.value.result.errors] == [
+        ("DUPLICATE_DIMENSION_KEY", "AddDimensions")
+    ]
     assert "already exists" in str(exc.value)
     assert apply_intents(mp) == [] and gate.approvals[approval_id].status == "approved"
 

@@ -1,9 +1,10 @@
 """`lakehouse metering run`, `lakehouse marketplace package|register|sync` and jobs/metering_hourly.py."""
+
 from __future__ import annotations
 
 import importlib.util
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -32,10 +33,20 @@ def live(monkeypatch, lake):
 
 
 def _usage_file(path: Path, tenant: str, hours_ago: int, count: int = 1) -> Path:
-    hour = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
-    lines = [json.dumps({"tenant_id": tenant, "workspace_id": "ws-1", "dimension": "api_calls",
-                         "usage_at": (hour - timedelta(hours=hours_ago + h)).isoformat(), "quantity": "5",
-                         "run_id": f"r{h}"}) for h in range(count)]
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    lines = [
+        json.dumps(
+            {
+                "tenant_id": tenant,
+                "workspace_id": "ws-1",
+                "dimension": "api_calls",
+                "usage_at": (hour - timedelta(hours=hours_ago + h)).isoformat(),
+                "quantity": "5",
+                "run_id": f"r{h}",
+            }
+        )
+        for h in range(count)
+    ]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -43,12 +54,37 @@ def _usage_file(path: Path, tenant: str, hours_ago: int, count: int = 1) -> Path
 def test_register_then_metering_run_bills_and_builds_gold(live, lake, tmp_path, spark, capsys):
     sandbox, world = live
     buyers = f"file:{tmp_path / 'buyers.json'}"
-    assert main(["marketplace", "register", "--tenant", "acme", "--token", world.buyers["acme"]["registration_token"],
-                 "--buyers", buyers, "--endpoint-url", sandbox.url]) == 0
+    assert (
+        main(
+            [
+                "marketplace",
+                "register",
+                "--tenant",
+                "acme",
+                "--token",
+                world.buyers["acme"]["registration_token"],
+                "--buyers",
+                buyers,
+                "--endpoint-url",
+                sandbox.url,
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["customer_aws_account_id"] == "210000000001"
     usage = f"file:{_usage_file(tmp_path / 'usage.jsonl', 'acme', 2, count=3)}"
-    args = ["metering", "run", "--tenant", "acme", "--usage-source", usage, "--buyers", buyers,
-            "--endpoint-url", sandbox.url]
+    args = [
+        "metering",
+        "run",
+        "--tenant",
+        "acme",
+        "--usage-source",
+        usage,
+        "--buyers",
+        buyers,
+        "--endpoint-url",
+        sandbox.url,
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "3 new, 3 sent" in out and "gold.marketplace_usage" in out
@@ -70,21 +106,53 @@ def test_metering_run_refuses_a_bad_hour_with_exit_2(live, capsys):
 def test_the_hourly_job_meters_one_hour(live, lake, tmp_path, spark):
     sandbox, world = live
     b = world.buyers["globex"]
-    (tmp_path / "buyers.json").write_text(json.dumps([{
-        "tenant_id": "globex", "product_code": b["product_code"], "customer_aws_account_id": "210000000002",
-        "license_arn": b["license_arn"], "customer_identifier": None, "agreement_id": b["agreement_id"],
-        "currency_code": "USD", "rate_card": {}, "linked_at": None}]))
+    (tmp_path / "buyers.json").write_text(
+        json.dumps(
+            [
+                {
+                    "tenant_id": "globex",
+                    "product_code": b["product_code"],
+                    "customer_aws_account_id": "210000000002",
+                    "license_arn": b["license_arn"],
+                    "customer_identifier": None,
+                    "agreement_id": b["agreement_id"],
+                    "currency_code": "USD",
+                    "rate_card": {},
+                    "linked_at": None,
+                }
+            ]
+        )
+    )
     usage = _usage_file(tmp_path / "usage.jsonl", "globex", 3, count=2)
-    hour = (datetime.now(timezone.utc) - timedelta(hours=3)).strftime("%Y-%m-%dT%H:00Z")
+    hour = (datetime.now(UTC) - timedelta(hours=3)).strftime("%Y-%m-%dT%H:00Z")
     spec = importlib.util.spec_from_file_location("metering_hourly", ROOT / "jobs" / "metering_hourly.py")
     job = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(job)
-    assert job.main(["--tenant-id", "globex", "--run-id", "job-1", "--hour", hour, "--usage-source",
-                     f"file:{usage}", "--buyers", f"file:{tmp_path / 'buyers.json'}",
-                     "--endpoint-url", sandbox.url]) == 0
+    assert (
+        job.main(
+            [
+                "--tenant-id",
+                "globex",
+                "--run-id",
+                "job-1",
+                "--hour",
+                hour,
+                "--usage-source",
+                f"file:{usage}",
+                "--buyers",
+                f"file:{tmp_path / 'buyers.json'}",
+                "--endpoint-url",
+                sandbox.url,
+            ]
+        )
+        == 0
+    )
     (row,) = MeterStore(spark, "globex").rows()  # only the requested hour
     assert (row["state"], row["metering_run_id"], row["usage_hour"].strftime("%Y-%m-%dT%H:00Z")) == (
-        "sent", "job-1", hour)
+        "sent",
+        "job-1",
+        hour,
+    )
 
 
 def test_package_writes_the_change_set_and_validates_it(live, tmp_path, capsys):
@@ -95,8 +163,19 @@ def test_package_writes_the_change_set_and_validates_it(live, tmp_path, capsys):
     assert len(packaged["changes"]) == 10 and packaged["action"] == "marketplace.change_set.apply"
     assert "VALIDATE" in capsys.readouterr().err and sandbox.count("StartChangeSet") == 1
     plans = tmp_path / "plans.json"
-    plans.write_text(json.dumps([{"id": "pro", "name": "Pro", "metered_dimensions": [
-        {"key": "bad key", "name": "Bad", "unit": "Units", "price_usd": "1"}]}]))
+    plans.write_text(
+        json.dumps(
+            [
+                {
+                    "id": "pro",
+                    "name": "Pro",
+                    "metered_dimensions": [
+                        {"key": "bad key", "name": "Bad", "unit": "Units", "price_usd": "1"}
+                    ],
+                }
+            ]
+        )
+    )
     assert main(["marketplace", "package", "--plans", str(plans), "--endpoint-url", sandbox.url]) == 2
     err = capsys.readouterr().err
     assert "INVALID_DIMENSION_KEY" in err and "FAILED" in err

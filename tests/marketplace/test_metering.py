@@ -1,4 +1,5 @@
 """Hourly metering against the sandbox: batching, exactly-once billing, dead letters, the state machine."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -23,26 +24,56 @@ class Crash(Exception):
 
 def buyer(mp, tenant: str = "acme") -> Buyer:
     b = mp.buyer(tenant)
-    return Buyer(tenant, b["product_code"], b["customer_aws_account_id"], b["license_arn"],
-                 agreement_id=b["agreement_id"], rate_card={"api_calls": "0.002", "pipeline_hours": "0.35"})
+    return Buyer(
+        tenant,
+        b["product_code"],
+        b["customer_aws_account_id"],
+        b["license_arn"],
+        agreement_id=b["agreement_id"],
+        rate_card={"api_calls": "0.002", "pipeline_hours": "0.35"},
+    )
 
 
-def usage(tenant: str = "acme", hours: int = 10, dims=DIMS, qty: str = "1.5", first: int = 2) -> MemoryUsageSource:
+def usage(
+    tenant: str = "acme", hours: int = 10, dims=DIMS, qty: str = "1.5", first: int = 2
+) -> MemoryUsageSource:
     """``hours`` hours x ``dims`` of usage, split over two workspaces, at :07 and :41 past each hour."""
     source = MemoryUsageSource()
     for h in range(first, first + hours):
         for d in dims:
-            source.add(UsageRow(tenant, "ws-a", d, HOUR - timedelta(hours=h) + timedelta(minutes=7),
-                                Decimal(qty), f"run-{h}"))
-            source.add(UsageRow(tenant, "ws-b", d, HOUR - timedelta(hours=h) + timedelta(minutes=41),
-                                Decimal("0.25"), f"run-{h}b"))
+            source.add(
+                UsageRow(
+                    tenant,
+                    "ws-a",
+                    d,
+                    HOUR - timedelta(hours=h) + timedelta(minutes=7),
+                    Decimal(qty),
+                    f"run-{h}",
+                )
+            )
+            source.add(
+                UsageRow(
+                    tenant,
+                    "ws-b",
+                    d,
+                    HOUR - timedelta(hours=h) + timedelta(minutes=41),
+                    Decimal("0.25"),
+                    f"run-{h}b",
+                )
+            )
     return source
 
 
 def runner(mp, spark, source, *, tenants=("acme",), config=None, after_send=None, sender=None, now=NOW):
-    return MeteringRun(spark, usage=source, buyers=MemoryBuyerDirectory([buyer(mp, t) for t in tenants]),
-                       sender=sender or mp.sender(), config=config or MeteringConfig(), clock=lambda: now,
-                       after_send=after_send)
+    return MeteringRun(
+        spark,
+        usage=source,
+        buyers=MemoryBuyerDirectory([buyer(mp, t) for t in tenants]),
+        sender=sender or mp.sender(),
+        config=config or MeteringConfig(),
+        clock=lambda: now,
+        after_send=after_send,
+    )
 
 
 def versions() -> tuple[int | None, int | None]:
@@ -50,7 +81,9 @@ def versions() -> tuple[int | None, int | None]:
 
 
 def batch_sizes(mp) -> list[int]:
-    return [c["records"] for c in mp.sandbox.calls if c["operation"] == "BatchMeterUsage" and c["outcome"] == "ok"]
+    return [
+        c["records"] for c in mp.sandbox.calls if c["operation"] == "BatchMeterUsage" and c["outcome"] == "ok"
+    ]
 
 
 def test_thirty_records_of_one_product_take_exactly_two_calls(mp, spark, lake):
@@ -65,7 +98,9 @@ def test_thirty_records_of_one_product_take_exactly_two_calls(mp, spark, lake):
     assert mp.state.metering.billed_total() == Decimal("1.75") * 30
 
 
-def test_records_are_stamped_with_the_start_of_the_usage_hour_and_carry_workspace_allocations(mp, spark, lake):
+def test_records_are_stamped_with_the_start_of_the_usage_hour_and_carry_workspace_allocations(
+    mp, spark, lake
+):
     runner(mp, spark, usage(hours=1, dims=("api_calls",))).run("acme")
     (billed,) = mp.state.metering.billed()
     record = billed.usage_record
@@ -74,7 +109,8 @@ def test_records_are_stamped_with_the_start_of_the_usage_hour_and_carry_workspac
     assert record["LicenseArn"] == mp.buyer("acme")["license_arn"]
     assert record["UsageAllocations"] == [
         {"AllocatedUsageQuantityAsDecimal": "1.5", "Tags": [{"Key": "workspace", "Value": "ws-a"}]},
-        {"AllocatedUsageQuantityAsDecimal": "0.25", "Tags": [{"Key": "workspace", "Value": "ws-b"}]}]
+        {"AllocatedUsageQuantityAsDecimal": "0.25", "Tags": [{"Key": "workspace", "Value": "ws-b"}]},
+    ]
     assert mp.state.metering.batches[-1]["records"] == 1 and "ProductCode" not in record
 
 
@@ -96,7 +132,9 @@ def test_a_crash_between_sending_and_recording_bills_each_hour_exactly_once(mp, 
     with pytest.raises(Crash):
         runner(mp, spark, usage(), after_send=crash).run("acme")
     rows = MeterStore(spark, "acme").rows()
-    assert {r["state"] for r in rows} == {"pending"} and len(rows) == 30  # written ahead, result never recorded
+    assert {r["state"] for r in rows} == {"pending"} and len(
+        rows
+    ) == 30  # written ahead, result never recorded
     assert len(mp.state.metering.billed()) == 25  # the first call reached Marketplace
     first_ids = {r.key: r.metering_record_id for r in mp.state.metering.billed()}
 
@@ -119,15 +157,20 @@ def test_a_lost_response_is_retried_as_the_identical_request_and_billed_once(mp,
 
 def test_customer_not_subscribed_lands_in_the_dead_letter_table_with_its_reason(mp, spark, lake):
     mp.state.commerce.update(mp.buyer("globex")["agreement_id"], status="CANCELLED")
-    result = runner(mp, spark, usage("globex", hours=1, dims=("api_calls",)), tenants=("globex",)).run("globex")
+    result = runner(mp, spark, usage("globex", hours=1, dims=("api_calls",)), tenants=("globex",)).run(
+        "globex"
+    )
     assert (result.sent, result.dead_lettered) == (0, 1)
     (row,) = MeterStore(spark, "globex").rows()
     assert (row["state"], row["status"]) == ("dead_lettered", "CustomerNotSubscribed")
     (dead,) = MeterStore(spark, "globex").deadletters()
     assert dead["reason_code"] == "CustomerNotSubscribed"
     assert "no active subscription" in dead["reason"]
-    assert (dead["dimension"], dead["usage_hour"], dead["quantity"]) == ("api_calls", HOUR - timedelta(hours=2),
-                                                                        Decimal("1.750000"))
+    assert (dead["dimension"], dead["usage_hour"], dead["quantity"]) == (
+        "api_calls",
+        HOUR - timedelta(hours=2),
+        Decimal("1.750000"),
+    )
     assert mp.state.metering.billed() == []
 
 
@@ -136,7 +179,9 @@ def test_a_changed_quantity_for_a_sent_hour_is_never_sent_as_a_new_record(mp, sp
     sent_rows = MeterStore(spark, "acme").rows()
     mp.sandbox.reset_calls()
     late = usage(hours=1)
-    late.add(UsageRow("acme", "ws-a", "api_calls", HOUR - timedelta(hours=2, minutes=-50), Decimal("2"), "late"))
+    late.add(
+        UsageRow("acme", "ws-a", "api_calls", HOUR - timedelta(hours=2, minutes=-50), Decimal(2), "late")
+    )
     result = runner(mp, spark, late, now=NOW + timedelta(minutes=40)).run("acme")
     assert mp.sandbox.count("BatchMeterUsage") == 0
     assert result.dead_lettered == 1
@@ -152,9 +197,17 @@ def test_a_changed_quantity_for_a_sent_hour_is_never_sent_as_a_new_record(mp, sp
 
 def test_a_duplicate_record_reported_by_marketplace_is_dead_lettered(mp, spark, lake):
     b = mp.buyer("acme")
-    mp.client("metering").batch_meter_usage(UsageRecords=[{  # someone else billed this hour with another quantity
-        "Timestamp": HOUR - timedelta(hours=2), "Dimension": "api_calls", "QuantityAsDecimal": "9",
-        "CustomerAWSAccountId": b["customer_aws_account_id"], "LicenseArn": b["license_arn"]}])
+    mp.client("metering").batch_meter_usage(
+        UsageRecords=[
+            {  # someone else billed this hour with another quantity
+                "Timestamp": HOUR - timedelta(hours=2),
+                "Dimension": "api_calls",
+                "QuantityAsDecimal": "9",
+                "CustomerAWSAccountId": b["customer_aws_account_id"],
+                "LicenseArn": b["license_arn"],
+            }
+        ]
+    )
     result = runner(mp, spark, usage(hours=1, dims=("api_calls",))).run("acme")
     assert (result.sent, result.dead_lettered) == (0, 1)
     (dead,) = MeterStore(spark, "acme").deadletters()
@@ -192,7 +245,7 @@ def test_records_still_unprocessed_stay_pending_and_the_next_run_sends_them(mp, 
 
 def test_a_refused_batch_is_split_until_the_bad_record_is_alone(mp, spark, lake):
     source = usage(hours=2, dims=("api_calls", "pipeline_hours"))
-    source.add(UsageRow("acme", "ws-a", "gpu_hours", HOUR - timedelta(hours=3), Decimal("1"), "r"))
+    source.add(UsageRow("acme", "ws-a", "gpu_hours", HOUR - timedelta(hours=3), Decimal(1), "r"))
     result = runner(mp, spark, source).run("acme")
     assert result.sent == 4
     (dead,) = MeterStore(spark, "acme").deadletters()
@@ -213,7 +266,7 @@ def test_zero_usage_policy(mp, spark, lake):
     hours = [HOUR - timedelta(hours=3), HOUR - timedelta(hours=2)]
     runner(mp, spark, usage(hours=1, dims=("api_calls",)), config=config).run("acme", hours=hours)
     billed = {(r.usage_hour, r.quantity) for r in mp.state.metering.billed()}
-    assert billed == {(HOUR - timedelta(hours=3), Decimal("0")), (HOUR - timedelta(hours=2), Decimal("1.75"))}
+    assert billed == {(HOUR - timedelta(hours=3), Decimal(0)), (HOUR - timedelta(hours=2), Decimal("1.75"))}
     skip = MeteringConfig(dimensions=frozenset({"pipeline_hours"}))
     result = runner(mp, spark, MemoryUsageSource(), config=skip).run("acme", hours=hours)
     assert result.status == "nothing_to_do" and len(mp.state.metering.billed()) == 2
@@ -225,7 +278,9 @@ def test_usage_of_a_tenant_without_a_linked_buyer_is_dead_lettered(mp, spark, la
     assert [d["reason_code"] for d in MeterStore(spark, "initech").deadletters()] == ["NoLinkedBuyer"]
 
 
-def test_a_pending_record_is_resent_up_to_the_edge_of_the_window_but_new_usage_keeps_a_margin(mp, spark, lake):
+def test_a_pending_record_is_resent_up_to_the_edge_of_the_window_but_new_usage_keeps_a_margin(
+    mp, spark, lake
+):
     def crash(chunk, outcome):
         raise Crash()
 

@@ -1,8 +1,9 @@
 """The sandbox speaks the services' wire protocols, authenticates sellers and validates against botocore's models."""
+
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.awsrequest import AWSRequest
@@ -18,8 +19,18 @@ def _code(exc: pytest.ExceptionInfo[ClientError]) -> str:
 
 
 def test_cbor_round_trips_every_type_the_protocol_uses():
-    value = {"i": 1, "big": 2**40, "neg": -300, "f": 1.5, "s": "héllo", "b": b"\x00\x01", "t": True, "n": None,
-             "l": [1, [2, {"x": "y"}]], "ts": datetime(2026, 3, 10, 12, 0, 30, tzinfo=timezone.utc)}
+    value = {
+        "i": 1,
+        "big": 2**40,
+        "neg": -300,
+        "f": 1.5,
+        "s": "héllo",
+        "b": b"\x00\x01",
+        "t": True,
+        "n": None,
+        "l": [1, [2, {"x": "y"}]],
+        "ts": datetime(2026, 3, 10, 12, 0, 30, tzinfo=UTC),
+    }
     assert cbor.decode(cbor.encode(value)) == value
 
 
@@ -34,14 +45,20 @@ def test_cbor_decodes_indefinite_lengths_and_half_floats():
 
 def test_requests_over_the_model_limit_are_refused_with_the_aws_message(mp):
     metering = mp.client("metering")
-    record = {"Timestamp": NOW - timedelta(hours=2), "Dimension": "api_calls", "QuantityAsDecimal": "1",
-              "CustomerAWSAccountId": mp.buyer("acme")["customer_aws_account_id"],
-              "LicenseArn": mp.buyer("acme")["license_arn"]}
+    record = {
+        "Timestamp": NOW - timedelta(hours=2),
+        "Dimension": "api_calls",
+        "QuantityAsDecimal": "1",
+        "CustomerAWSAccountId": mp.buyer("acme")["customer_aws_account_id"],
+        "LicenseArn": mp.buyer("acme")["license_arn"],
+    }
     with pytest.raises(ClientError) as exc:
         metering.batch_meter_usage(UsageRecords=[record] * 26)
     assert _code(exc) == "ValidationException"
-    assert "Value at 'usageRecords' failed to satisfy constraint: Member must have length less than or equal to 25" \
+    assert (
+        "Value at 'usageRecords' failed to satisfy constraint: Member must have length less than or equal to 25"
         in exc.value.response["Error"]["Message"]
+    )
     assert mp.state.metering.billed() == []
 
 
@@ -52,8 +69,10 @@ def test_server_side_patterns_and_enums_are_enforced(mp):
     assert _code(exc) == "ValidationException"
     fields = exc.value.response["ValidationExceptionFieldList"]
     assert [f["Field"] for f in fields] == ["EntityType"]
-    assert "Value 'SaaS Product!' at 'entityType' failed to satisfy constraint: Member must satisfy regular " \
-           "expression pattern" in fields[0]["Message"]
+    assert (
+        "Value 'SaaS Product!' at 'entityType' failed to satisfy constraint: Member must satisfy regular "
+        "expression pattern" in fields[0]["Message"]
+    )
 
 
 def test_a_wrong_secret_or_an_unknown_key_is_refused(mp):
@@ -82,10 +101,15 @@ def _cbor_call(mp, service: str, operation: str, params: dict):
     op = model.operation_model(operation)
     serialized = RpcV2CBORSerializer().serialize_to_request(params, op)
     kw = mp.sandbox.credentials("platform")
-    request = AWSRequest(method="POST", url=kw["endpoint_url"] + serialized["url_path"], data=serialized["body"],
-                         headers=serialized["headers"])
-    SigV4Auth(Credentials(kw["aws_access_key_id"], kw["aws_secret_access_key"]), "aws-marketplace",
-              "us-east-1").add_auth(request)
+    request = AWSRequest(
+        method="POST",
+        url=kw["endpoint_url"] + serialized["url_path"],
+        data=serialized["body"],
+        headers=serialized["headers"],
+    )
+    SigV4Auth(
+        Credentials(kw["aws_access_key_id"], kw["aws_secret_access_key"]), "aws-marketplace", "us-east-1"
+    ).add_auth(request)
     http = requests.post(request.url, data=request.body, headers=dict(request.headers), timeout=10)
     response = {"status_code": http.status_code, "headers": http.headers, "body": http.content}
     shape = op.output_shape if http.status_code == 200 else None
@@ -95,24 +119,50 @@ def _cbor_call(mp, service: str, operation: str, params: dict):
 
 def test_entitlements_and_agreements_answer_smithy_rpc_v2_cbor(mp):
     buyer = mp.buyer("acme")
-    http, parsed = _cbor_call(mp, "marketplace-entitlement", "GetEntitlements", {
-        "ProductCode": mp.world.platform_product_code, "Filter": {"CUSTOMER_AWS_ACCOUNT_ID": ["210000000001"]}})
+    http, parsed = _cbor_call(
+        mp,
+        "marketplace-entitlement",
+        "GetEntitlements",
+        {
+            "ProductCode": mp.world.platform_product_code,
+            "Filter": {"CUSTOMER_AWS_ACCOUNT_ID": ["210000000001"]},
+        },
+    )
     assert http.status_code == 200
     assert http.headers["smithy-protocol"] == "rpc-v2-cbor"
     assert [(e["Dimension"], e["Value"], e["LicenseArn"]) for e in parsed["Entitlements"]] == [
-        ("plan_pro", {"IntegerValue": 1}, buyer["license_arn"])]
-    assert parsed["Entitlements"][0]["ExpirationDate"] == NOW.replace(minute=0) - timedelta(days=2) + timedelta(days=365)
-    http, parsed = _cbor_call(mp, "marketplace-agreement", "SearchAgreements", {
-        "catalog": "AWSMarketplace", "filters": [{"name": "PartyType", "values": ["Proposer"]},
-                                                 {"name": "AgreementType", "values": ["PurchaseAgreement"]}]})
+        ("plan_pro", {"IntegerValue": 1}, buyer["license_arn"])
+    ]
+    assert parsed["Entitlements"][0]["ExpirationDate"] == NOW.replace(minute=0) - timedelta(
+        days=2
+    ) + timedelta(days=365)
+    http, parsed = _cbor_call(
+        mp,
+        "marketplace-agreement",
+        "SearchAgreements",
+        {
+            "catalog": "AWSMarketplace",
+            "filters": [
+                {"name": "PartyType", "values": ["Proposer"]},
+                {"name": "AgreementType", "values": ["PurchaseAgreement"]},
+            ],
+        },
+    )
     assert http.status_code == 200
     assert sorted(a["acceptor"]["accountId"] for a in parsed["agreementViewSummaries"]) == [
-        "210000000001", "210000000002", "210000000003"]
+        "210000000001",
+        "210000000002",
+        "210000000003",
+    ]
 
 
 def test_a_cbor_request_that_breaks_the_model_gets_a_cbor_error(mp):
-    http, parsed = _cbor_call(mp, "marketplace-entitlement", "GetEntitlements",
-                              {"ProductCode": mp.world.platform_product_code, "MaxResults": 26})
+    http, parsed = _cbor_call(
+        mp,
+        "marketplace-entitlement",
+        "GetEntitlements",
+        {"ProductCode": mp.world.platform_product_code, "MaxResults": 26},
+    )
     assert http.status_code == 400
     assert parsed["Error"]["Code"] == "InvalidParameterException"
     assert "less than or equal to 25" in parsed["Error"]["Message"]

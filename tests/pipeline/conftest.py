@@ -1,4 +1,5 @@
 """Helpers for the Partner Central silver/gold tests: bronze rows written the way bronze ingestion lands them."""
+
 from __future__ import annotations
 
 import copy
@@ -52,9 +53,14 @@ def ensure_bronze_tables() -> None:
                     keys=("tenant_id", "entity_id", "payload_sha256"),
                     grain=f"one row per fetched {entity} payload version",
                     classification={
-                        "tenant_id": "internal", "catalog": "internal", "entity_id": "internal",
-                        "last_modified_at": "internal", "payload": "pii", "payload_sha256": "internal",
-                        "ingestion_run_id": "internal", "ingested_at": "internal",
+                        "tenant_id": "internal",
+                        "catalog": "internal",
+                        "entity_id": "internal",
+                        "last_modified_at": "internal",
+                        "payload": "pii",
+                        "payload_sha256": "internal",
+                        "ingestion_run_id": "internal",
+                        "ingested_at": "internal",
                     },
                 )
             )
@@ -121,9 +127,14 @@ def bronze_rows(
                 modified = None
         rows.append(
             {
-                "tenant_id": tenant, "catalog": catalog, "entity_id": entity_id, "last_modified_at": modified,
-                "payload": text, "payload_sha256": hashlib.sha256(text.encode()).hexdigest(),
-                "ingestion_run_id": run_id, "ingested_at": ingested_at,
+                "tenant_id": tenant,
+                "catalog": catalog,
+                "entity_id": entity_id,
+                "last_modified_at": modified,
+                "payload": text,
+                "payload_sha256": hashlib.sha256(text.encode()).hexdigest(),
+                "ingestion_run_id": run_id,
+                "ingested_at": ingested_at,
             }
         )
     return rows

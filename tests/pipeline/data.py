@@ -3,6 +3,7 @@
 The oracle shares no code with lakehouse.transforms: it re-implements the documented rules (latest version by
 LastModifiedDate then ingestion order, quarantine rules, mart definitions) with json/datetime/Decimal.
 """
+
 from __future__ import annotations
 
 import random
@@ -15,32 +16,63 @@ from typing import Any
 
 from .conftest import opportunity
 
-STAGES = ["Prospect", "Qualified", "Technical Validation", "Business Validation", "Committed", "Launched",
-          "Closed Lost"]
+STAGES = [
+    "Prospect",
+    "Qualified",
+    "Technical Validation",
+    "Business Validation",
+    "Committed",
+    "Launched",
+    "Closed Lost",
+]
 REVIEWS = ["Pending Submission", "Submitted", "In review", "Approved", "Rejected", "Action Required"]
 _AMOUNT = re.compile(r"^(0|[1-9][0-9]{0,15})(\.[0-9]{0,2})?$")
 
 # personal data planted in bronze; none of it may appear beyond bronze
-PLANTED_EMAILS = ["zelda.quartermaine@planted.example", "Ignatius.Wobble@Planted.Example",
-                  "team.rep.4711@partner-planted.example", "sender.person@aws-planted.example"]
-PLANTED_NAMES = ["Zelda", "Quartermaine", "Ignatius", "Wobblesworth", "Bartholomew", "Fizzlebottom",
-                 "Sendermann"]
+PLANTED_EMAILS = [
+    "zelda.quartermaine@planted.example",
+    "Ignatius.Wobble@Planted.Example",
+    "team.rep.4711@partner-planted.example",
+    "sender.person@aws-planted.example",
+]
+PLANTED_NAMES = [
+    "Zelda",
+    "Quartermaine",
+    "Ignatius",
+    "Wobblesworth",
+    "Bartholomew",
+    "Fizzlebottom",
+    "Sendermann",
+]
 PLANTED_PHONES = ["+14155550123", "+442079460958", "+4915112345678"]
 
 
 def contact(i: int) -> dict[str, Any]:
-    return {"Email": PLANTED_EMAILS[i % 2], "FirstName": PLANTED_NAMES[(2 * i) % 4],
-            "LastName": PLANTED_NAMES[(2 * i + 1) % 4], "Phone": PLANTED_PHONES[i % 3], "BusinessTitle": "CTO"}
+    return {
+        "Email": PLANTED_EMAILS[i % 2],
+        "FirstName": PLANTED_NAMES[(2 * i) % 4],
+        "LastName": PLANTED_NAMES[(2 * i + 1) % 4],
+        "Phone": PLANTED_PHONES[i % 3],
+        "BusinessTitle": "CTO",
+    }
 
 
-TEAM = {"Email": PLANTED_EMAILS[2], "FirstName": PLANTED_NAMES[4], "LastName": PLANTED_NAMES[5],
-        "Phone": PLANTED_PHONES[2], "BusinessTitle": "OpportunityOwner"}
+TEAM = {
+    "Email": PLANTED_EMAILS[2],
+    "FirstName": PLANTED_NAMES[4],
+    "LastName": PLANTED_NAMES[5],
+    "Phone": PLANTED_PHONES[2],
+    "BusinessTitle": "OpportunityOwner",
+}
 
 
 def random_opportunity(rng: random.Random, opp_id: str, day: int) -> dict[str, Any]:
     spend = [
-        (f"{rng.randint(0, 5000)}{rng.choice(['', '.0', '.5', '.25'])}", rng.choice(["USD", "USD", "USD", "EUR"]),
-         "Monthly")
+        (
+            f"{rng.randint(0, 5000)}{rng.choice(['', '.0', '.5', '.25'])}",
+            rng.choice(["USD", "USD", "USD", "EUR"]),
+            "Monthly",
+        )
         for _ in range(rng.randint(0, 3))
     ]
     close = None if rng.random() < 0.1 else date(2025, rng.randint(1, 12), rng.randint(1, 28)).isoformat()
@@ -57,22 +89,49 @@ def random_opportunity(rng: random.Random, opp_id: str, day: int) -> dict[str, A
 
 
 def solution(sid: str, status: str = "Active") -> dict[str, Any]:
-    return {"Catalog": "AWS", "Id": sid, "Arn": sid, "Name": f"Solution {sid}", "Status": status,
-            "Category": "Software", "CreatedDate": "2024-06-01T00:00:00Z"}
+    return {
+        "Catalog": "AWS",
+        "Id": sid,
+        "Arn": sid,
+        "Name": f"Solution {sid}",
+        "Status": status,
+        "Category": "Software",
+        "CreatedDate": "2024-06-01T00:00:00Z",
+    }
 
 
 def invitation(iid: str, status: str = "PENDING") -> dict[str, Any]:
     return {
-        "Id": iid, "Catalog": "AWS", "PayloadType": "OpportunityInvitation", "Status": status,
-        "InvitationDate": "2025-01-05T12:00:00Z", "SenderCompanyName": "Amazon Web Services",
-        "Payload": {"OpportunityInvitation": {
-            "SenderContacts": [{"Email": PLANTED_EMAILS[3], "FirstName": PLANTED_NAMES[6], "LastName": "Q",
-                                "Phone": PLANTED_PHONES[0], "BusinessTitle": "PSM"}],
-            "Customer": {"CompanyName": "Referral Co", "CountryCode": "US", "Industry": "Retail",
-                         "WebsiteUrl": "https://referral.example"},
-            "Project": {"Title": "Referral", "TargetCompletionDate": "2025-12-01",
-                        "BusinessProblem": "Modernise the order platform before peak season"},
-        }},
+        "Id": iid,
+        "Catalog": "AWS",
+        "PayloadType": "OpportunityInvitation",
+        "Status": status,
+        "InvitationDate": "2025-01-05T12:00:00Z",
+        "SenderCompanyName": "Amazon Web Services",
+        "Payload": {
+            "OpportunityInvitation": {
+                "SenderContacts": [
+                    {
+                        "Email": PLANTED_EMAILS[3],
+                        "FirstName": PLANTED_NAMES[6],
+                        "LastName": "Q",
+                        "Phone": PLANTED_PHONES[0],
+                        "BusinessTitle": "PSM",
+                    }
+                ],
+                "Customer": {
+                    "CompanyName": "Referral Co",
+                    "CountryCode": "US",
+                    "Industry": "Retail",
+                    "WebsiteUrl": "https://referral.example",
+                },
+                "Project": {
+                    "Title": "Referral",
+                    "TargetCompletionDate": "2025-12-01",
+                    "BusinessProblem": "Modernise the order platform before peak season",
+                },
+            }
+        },
     }
 
 
@@ -102,7 +161,9 @@ def scenario_batches(seed: int = 7) -> tuple[Batch, Batch]:
     first.opportunity += [
         opportunity(None, contacts=[contact(0)]),  # missing Id
         opportunity("O2001", modified="2025-13-45T00:00:00Z"),  # unparseable LastModifiedDate
-        opportunity("O2002", spend=[("1,000", "USD", "Monthly")], contacts=[contact(1)], team=[TEAM]),  # bad Amount
+        opportunity(
+            "O2002", spend=[("1,000", "USD", "Monthly")], contacts=[contact(1)], team=[TEAM]
+        ),  # bad Amount
         opportunity("O2003", stage="Negotiation", contacts=[contact(2)]),  # gate quarantine: unknown stage
     ]
     first.solution += [solution("S-1"), solution("S-2", "Draft")]
@@ -206,7 +267,11 @@ def expected(batches: list[Batch], as_of: date) -> Expected:
         group = pipeline[(stage, month)]
         group[0] += 1
         for e in p["Project"].get("ExpectedCustomerSpend") or []:
-            if e.get("CurrencyCode") == "USD" and e.get("Frequency") == "Monthly" and e.get("Amount") not in (None, ""):
+            if (
+                e.get("CurrencyCode") == "USD"
+                and e.get("Frequency") == "Monthly"
+                and e.get("Amount") not in (None, "")
+            ):
                 group[1] += Decimal(e["Amount"])
         won += stage == "Launched"
         lost += stage == "Closed Lost"

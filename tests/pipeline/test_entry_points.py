@@ -1,4 +1,5 @@
 """The thin entry points: jobs/ scripts (as Glue runs them) and ``lakehouse pipeline run``."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -25,14 +26,38 @@ def load_job(name: str):
 
 
 def test_jobs_run_silver_then_gold_and_report_a_json_summary(spark, pipeline_lake, capsys):
-    write_bronze(spark, "opportunity", bronze_rows("acme", [opportunity("O1", stage="Launched"), opportunity("O2")],
-                                                   run_id="b1", ingested_at=utc(2025, 1, 1)))
+    write_bronze(
+        spark,
+        "opportunity",
+        bronze_rows(
+            "acme",
+            [opportunity("O1", stage="Launched"), opportunity("O2")],
+            run_id="b1",
+            ingested_at=utc(2025, 1, 1),
+        ),
+    )
     assert load_job("silver_partner_central").main(["--tenant-id", "acme", "--run-id", "s-1"]) == 0
-    assert load_job("gold_ace").main(["--JOB_NAME", "glue-gold", "--tenant_id", "acme", "--run_id", "g-1",
-                                      "--as_of", "2025-06-01", "--TempDir", "s3://ignored"]) == 0
+    assert (
+        load_job("gold_ace").main(
+            [
+                "--JOB_NAME",
+                "glue-gold",
+                "--tenant_id",
+                "acme",
+                "--run_id",
+                "g-1",
+                "--as_of",
+                "2025-06-01",
+                "--TempDir",
+                "s3://ignored",
+            ]
+        )
+        == 0
+    )
     summaries = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert [(s["job"], s["run_id"], s["status"]) for s in summaries] == [
-        ("silver_partner_central", "s-1", "written"), ("gold_ace", "g-1", "written")
+        ("silver_partner_central", "s-1", "written"),
+        ("gold_ace", "g-1", "written"),
     ]
     win = io.read(spark, "gold.ace_win_rate", TenantScope.for_tenant("acme")).collect()
     assert [(r.won_count, r.open_count, r.win_rate) for r in win] == [(1, 1, 1.0)]
@@ -46,10 +71,14 @@ def test_silver_job_exits_3_when_a_fail_expectation_is_violated(spark, pipeline_
     (suites / "silver.opportunity.yaml").write_text(
         "table: silver.opportunity\nkey_columns: [opportunity_id]\nexpectations:\n"
         "  - {name: no_launched, expectation: expect_column_values_to_not_be_in_set,"
-        " kwargs: {column: stage, value_set: [Launched]}, action: fail}\n")
+        " kwargs: {column: stage, value_set: [Launched]}, action: fail}\n"
+    )
     monkeypatch.setenv("LAKEHOUSE_QUALITY_DIR", str(suites))
-    write_bronze(spark, "opportunity", bronze_rows("acme", [opportunity("O1", stage="Launched")], run_id="b1",
-                                                   ingested_at=utc(2025, 1, 1)))
+    write_bronze(
+        spark,
+        "opportunity",
+        bronze_rows("acme", [opportunity("O1", stage="Launched")], run_id="b1", ingested_at=utc(2025, 1, 1)),
+    )
     job = load_job("silver_partner_central")
     with pytest.raises(SystemExit) as exit_info:
         job.run_job(job.main, ["--tenant-id", "acme"])
@@ -60,8 +89,11 @@ def test_silver_job_exits_3_when_a_fail_expectation_is_violated(spark, pipeline_
 def test_cli_pipeline_run_until_silver_builds_no_gold(spark, pipeline_lake, capsys):
     from lakehouse.cli import main
 
-    write_bronze(spark, "opportunity", bronze_rows("acme", [opportunity("O1")], run_id="b1",
-                                                   ingested_at=utc(2025, 1, 1)))
+    write_bronze(
+        spark,
+        "opportunity",
+        bronze_rows("acme", [opportunity("O1")], run_id="b1", ingested_at=utc(2025, 1, 1)),
+    )
     assert main(["pipeline", "run", "--tenant", "acme", "--until", "silver"]) == 0
     out = capsys.readouterr().out
     assert "silver_partner_central written" in out

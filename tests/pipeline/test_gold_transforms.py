@@ -1,4 +1,5 @@
 """Silver -> gold ACE marts on tiny inline frames, compared exactly (chispa)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -10,7 +11,9 @@ from lakehouse.entities import ace_gold as gold
 from lakehouse.transforms import gold_ace as tx
 
 OPP = "tenant_id string, opportunity_id string, stage string, review_status string, target_close_date date"
-SPEND = "tenant_id string, opportunity_id string, amount decimal(18,2), currency_code string, frequency string"
+SPEND = (
+    "tenant_id string, opportunity_id string, amount decimal(18,2), currency_code string, frequency string"
+)
 
 
 def test_ace_pipeline_counts_and_sums_usd_monthly_spend_per_stage_and_month(spark):

@@ -1,4 +1,5 @@
 """PII redaction: keyed email hashes, phone masks, classification-driven redact, leak guards."""
+
 from __future__ import annotations
 
 import hashlib
@@ -44,8 +45,10 @@ def test_tenant_keys_differ_and_are_stable():
     provider = LocalKeyProvider(b"a-secret-of-enough-length")
     assert provider.key_for("acme") == provider.key_for("acme")
     assert provider.key_for("acme") != provider.key_for("globex")
-    assert provider.key_for("acme") == hmac.new(b"a-secret-of-enough-length", b"lakehouse/pii/v1/acme",
-                                                hashlib.sha256).digest()
+    assert (
+        provider.key_for("acme")
+        == hmac.new(b"a-secret-of-enough-length", b"lakehouse/pii/v1/acme", hashlib.sha256).digest()
+    )
     assert LocalKeyProvider(b"another-secret-value").key_for("acme") != provider.key_for("acme")
 
 
@@ -61,7 +64,9 @@ def test_default_key_provider_reads_the_secret_and_refuses_none_in_production(mo
 
     monkeypatch.setenv("LAKEHOUSE_PII_SECRET", "env-secret-0123456789")
     get_settings.cache_clear()
-    assert default_key_provider().key_for("acme") == LocalKeyProvider(b"env-secret-0123456789").key_for("acme")
+    assert default_key_provider().key_for("acme") == LocalKeyProvider(b"env-secret-0123456789").key_for(
+        "acme"
+    )
     monkeypatch.delenv("LAKEHOUSE_PII_SECRET")
     monkeypatch.setenv("LAKEHOUSE_ENVIRONMENT", "production")
     get_settings.cache_clear()
@@ -84,8 +89,14 @@ def test_redact_applies_the_classification(spark):
         [("acme", "a@b.example", "Ann", "Lee", "+15550001111", "CTO")],
         "tenant_id string, email string, first_name string, last_name string, phone string, title string",
     )
-    classification = {"tenant_id": "internal", "email": "pii", "first_name": "pii", "last_name": "pii",
-                      "phone": "pii", "title": "confidential"}
+    classification = {
+        "tenant_id": "internal",
+        "email": "pii",
+        "first_name": "pii",
+        "last_name": "pii",
+        "phone": "pii",
+        "title": "confidential",
+    }
     kinds = {"email": "email", "first_name": "name", "last_name": "name", "phone": "phone"}
     out = redact(df, classification, kinds, b"k" * 32)
     assert out.columns == ["tenant_id", "email_hash", "phone_masked", "title"]
@@ -97,17 +108,25 @@ def test_redact_applies_the_classification(spark):
 
 
 def test_redact_json_text_hides_contact_values_and_stray_emails(spark):
-    text = ('{"Contacts": [{"Email": "x@y.example", "FirstName": "Quo \\"Q\\" Vadis", "LastName" : "Z", '
-            '"Phone":"+1555", "BusinessTitle": "CEO"}], "Note": "mail me at someone@else.example", "Phone": null}')
-    got = spark.createDataFrame([(text,)], "t string").select(redact_json_text(F.col("t")).alias("r")).first().r
-    assert got == ('{"Contacts": [{"Email": "[REDACTED]", "FirstName": "[REDACTED]", "LastName" : "[REDACTED]", '
-                   '"Phone":"[REDACTED]", "BusinessTitle": "CEO"}], "Note": "mail me at [REDACTED]", "Phone": null}')
+    text = (
+        '{"Contacts": [{"Email": "x@y.example", "FirstName": "Quo \\"Q\\" Vadis", "LastName" : "Z", '
+        '"Phone":"+1555", "BusinessTitle": "CEO"}], "Note": "mail me at someone@else.example", "Phone": null}'
+    )
+    got = (
+        spark.createDataFrame([(text,)], "t string").select(redact_json_text(F.col("t")).alias("r")).first().r
+    )
+    assert got == (
+        '{"Contacts": [{"Email": "[REDACTED]", "FirstName": "[REDACTED]", "LastName" : "[REDACTED]", '
+        '"Phone":"[REDACTED]", "BusinessTitle": "CEO"}], "Note": "mail me at [REDACTED]", "Phone": null}'
+    )
 
 
 def test_assert_no_raw_pii_refuses_pii_unclassified_and_pii_named_columns(spark):
     ok = spark.createDataFrame([("acme", "O1")], "tenant_id string, opportunity_id string")
     assert_no_raw_pii(ok, silver.OPPORTUNITY)
-    leaky = spark.createDataFrame([("acme", "O1", "a@b.c")], "tenant_id string, opportunity_id string, email string")
+    leaky = spark.createDataFrame(
+        [("acme", "O1", "a@b.c")], "tenant_id string, opportunity_id string, email string"
+    )
     with pytest.raises(PiiLeak, match="'email' is not classified; 'email' is named like raw personal data"):
         assert_no_raw_pii(leaky, silver.OPPORTUNITY)
 

@@ -1,4 +1,5 @@
 """Expectation suites (YAML) and the Great Expectations gate: warn, quarantine, fail."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,7 +16,9 @@ SCHEMA = "opportunity_id string, stage string, amount double"
 
 
 def suite(*expectations):
-    return parse_suite({"table": "silver.test", "key_columns": ["opportunity_id"], "expectations": list(expectations)})
+    return parse_suite(
+        {"table": "silver.test", "key_columns": ["opportunity_id"], "expectations": list(expectations)}
+    )
 
 
 def exp(name, etype, action, **kwargs):
@@ -60,16 +63,40 @@ def test_every_shipped_suite_loads_and_names_real_columns_of_its_table():
 @pytest.mark.parametrize(
     ("doc", "message"),
     [
-        ({"table": "silver.test", "expectations": [exp("a", "expect_column_values_to_not_be_null", "block",
-                                                        column="x")]}, "action 'block' must be one of"),
-        ({"table": "silver.test", "expectations": [exp("a", "expect_nothing_real", "warn")]},
-         "unknown Great Expectations expectation type 'expect_nothing_real'"),
-        ({"table": "silver.test", "expectations": [exp("a", "expect_column_values_to_be_unique", "quarantine",
-                                                        column="x")]}, "cannot quarantine"),
-        ({"table": "silver.test", "expectations": [exp("a", "expect_column_values_to_not_be_null", "quarantine",
-                                                        column="x", mostly=0.9)]}, "cannot use 'mostly'"),
-        ({"table": "silver.test", "expectations": [exp("a", "expect_column_values_to_not_be_null", "warn",
-                                                        column="x")] * 2}, "duplicate expectation name 'a'"),
+        (
+            {
+                "table": "silver.test",
+                "expectations": [exp("a", "expect_column_values_to_not_be_null", "block", column="x")],
+            },
+            "action 'block' must be one of",
+        ),
+        (
+            {"table": "silver.test", "expectations": [exp("a", "expect_nothing_real", "warn")]},
+            "unknown Great Expectations expectation type 'expect_nothing_real'",
+        ),
+        (
+            {
+                "table": "silver.test",
+                "expectations": [exp("a", "expect_column_values_to_be_unique", "quarantine", column="x")],
+            },
+            "cannot quarantine",
+        ),
+        (
+            {
+                "table": "silver.test",
+                "expectations": [
+                    exp("a", "expect_column_values_to_not_be_null", "quarantine", column="x", mostly=0.9)
+                ],
+            },
+            "cannot use 'mostly'",
+        ),
+        (
+            {
+                "table": "silver.test",
+                "expectations": [exp("a", "expect_column_values_to_not_be_null", "warn", column="x")] * 2,
+            },
+            "duplicate expectation name 'a'",
+        ),
     ],
 )
 def test_bad_suites_are_refused_with_the_problem_named(doc, message):
@@ -79,24 +106,44 @@ def test_bad_suites_are_refused_with_the_problem_named(doc, message):
 
 def test_quarantine_moves_exactly_the_offending_rows(spark, gx_engine):
     df = spark.createDataFrame(
-        [("O1", "Prospect", 1.0), ("O2", "Bogus", 2.0), ("O3", None, 3.0), ("O4", "Launched", -1.0),
-         ("O5", "Weird", -2.0)],
+        [
+            ("O1", "Prospect", 1.0),
+            ("O2", "Bogus", 2.0),
+            ("O3", None, 3.0),
+            ("O4", "Launched", -1.0),
+            ("O5", "Weird", -2.0),
+        ],
         SCHEMA,
     )
     s = suite(
-        exp("stage_known", "expect_column_values_to_be_in_set", "quarantine", column="stage",
-            value_set=["Prospect", "Launched"]),
-        exp("amount_positive", "expect_column_values_to_be_between", "quarantine", column="amount", min_value=0),
+        exp(
+            "stage_known",
+            "expect_column_values_to_be_in_set",
+            "quarantine",
+            column="stage",
+            value_set=["Prospect", "Launched"],
+        ),
+        exp(
+            "amount_positive",
+            "expect_column_values_to_be_between",
+            "quarantine",
+            column="amount",
+            min_value=0,
+        ),
         exp("stage_present", "expect_column_values_to_not_be_null", "warn", column="stage"),
     )
     result = run_gate(df, s, tenant_id="acme", run_id="r1")
     assert_df_equality(
-        result.passed, spark.createDataFrame([("O1", "Prospect", 1.0), ("O3", None, 3.0)], SCHEMA),
+        result.passed,
+        spark.createDataFrame([("O1", "Prospect", 1.0), ("O3", None, 3.0)], SCHEMA),
         ignore_row_order=True,
     )
     expected_q = spark.createDataFrame(
-        [("O2", "Bogus", 2.0, "quality: stage_known"), ("O4", "Launched", -1.0, "quality: amount_positive"),
-         ("O5", "Weird", -2.0, "quality: stage_known; quality: amount_positive")],
+        [
+            ("O2", "Bogus", 2.0, "quality: stage_known"),
+            ("O4", "Launched", -1.0, "quality: amount_positive"),
+            ("O5", "Weird", -2.0, "quality: stage_known; quality: amount_positive"),
+        ],
         SCHEMA + ", gate_reason string",
     )
     assert_df_equality(result.quarantined, expected_q, ignore_row_order=True, ignore_nullable=True)
@@ -110,30 +157,53 @@ def test_quarantine_moves_exactly_the_offending_rows(spark, gx_engine):
 
 
 def test_fail_expectation_raises_naming_expectation_count_and_keys(spark, gx_engine):
-    df = spark.createDataFrame([("O1", "Prospect", 1.0), (None, "Prospect", 2.0), (None, "Launched", 3.0)], SCHEMA)
-    s = suite(exp("id_present", "expect_column_values_to_not_be_null", "fail", column="opportunity_id"),
-              exp("few_rows", "expect_table_row_count_to_be_between", "fail", max_value=10))
+    df = spark.createDataFrame(
+        [("O1", "Prospect", 1.0), (None, "Prospect", 2.0), (None, "Launched", 3.0)], SCHEMA
+    )
+    s = suite(
+        exp("id_present", "expect_column_values_to_not_be_null", "fail", column="opportunity_id"),
+        exp("few_rows", "expect_table_row_count_to_be_between", "fail", max_value=10),
+    )
     result = run_gate(df, s, tenant_id="acme", run_id="r1")
     assert [(o.spec.name, o.success, o.unexpected_count) for o in result.outcomes] == [
-        ("id_present", False, 2), ("few_rows", True, 0)
+        ("id_present", False, 2),
+        ("few_rows", True, 0),
     ]
-    with pytest.raises(QualityGateFailed, match=r"silver.test: id_present \(expect_column_values_to_not_be_null\) "
-                                                r"failed on 2 row\(s\)") as err:
+    with pytest.raises(
+        QualityGateFailed,
+        match=r"silver.test: id_present \(expect_column_values_to_not_be_null\) "
+        r"failed on 2 row\(s\)",
+    ) as err:
         result.raise_if_failed()
     assert err.value.exit_code == 3
 
 
 def test_gate_results_become_dq_issue_and_dq_result_rows(spark, gx_engine):
     df = spark.createDataFrame([("O1", "Prospect", 1.0), ("O2", "Bogus", 2.0)], SCHEMA)
-    s = suite(exp("stage_known", "expect_column_values_to_be_in_set", "warn", column="stage", value_set=["Prospect"]),
-              exp("id_present", "expect_column_values_to_not_be_null", "fail", column="opportunity_id"))
+    s = suite(
+        exp(
+            "stage_known", "expect_column_values_to_be_in_set", "warn", column="stage", value_set=["Prospect"]
+        ),
+        exp("id_present", "expect_column_values_to_not_be_null", "fail", column="opportunity_id"),
+    )
     issues, results = dq_frames(spark, [run_gate(df, s, tenant_id="acme", run_id="run-7")])
-    assert [(r.tenant_id, r.run_id, r.table_name, r.expectation, r.action, r.unexpected_count, r.element_count,
-             r.sample_keys, r.column_name) for r in issues.collect()] == [
-        ("acme", "run-7", "silver.test", "stage_known", "warn", 1, 2, ["O2"], "stage")
-    ]
+    assert [
+        (
+            r.tenant_id,
+            r.run_id,
+            r.table_name,
+            r.expectation,
+            r.action,
+            r.unexpected_count,
+            r.element_count,
+            r.sample_keys,
+            r.column_name,
+        )
+        for r in issues.collect()
+    ] == [("acme", "run-7", "silver.test", "stage_known", "warn", 1, 2, ["O2"], "stage")]
     assert sorted((r.expectation, r.success, r.unexpected_count) for r in results.collect()) == [
-        ("id_present", True, 0), ("stage_known", False, 1)
+        ("id_present", True, 0),
+        ("stage_known", False, 1),
     ]
 
 

@@ -1,4 +1,5 @@
 """Bronze -> silver transforms on tiny inline frames, compared exactly (chispa)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -25,7 +26,9 @@ INGESTED = utc(2025, 1, 1)
 
 def bronze_df(spark, payloads, run_id="r1", ingested_at=INGESTED, tenant="acme"):
     rows = bronze_rows(tenant, payloads, run_id=run_id, ingested_at=ingested_at)
-    return spark.createDataFrame([tuple(r[n] for n in _BRONZE_SCHEMA.fieldNames()) for r in rows], _BRONZE_SCHEMA)
+    return spark.createDataFrame(
+        [tuple(r[n] for n in _BRONZE_SCHEMA.fieldNames()) for r in rows], _BRONZE_SCHEMA
+    )
 
 
 def py_hmac(email: str) -> str:
@@ -52,28 +55,68 @@ def test_json_schemas_declare_every_member_of_the_botocore_output_shapes():
 
     ops = model["operations"]
     assert missing(ops["GetOpportunity"]["output"]["shape"], pcj.OPPORTUNITY, "GetOpportunity") == []
-    assert missing(ops["GetEngagementInvitation"]["output"]["shape"], pcj.ENGAGEMENT_INVITATION, "Invitation") == []
+    assert (
+        missing(ops["GetEngagementInvitation"]["output"]["shape"], pcj.ENGAGEMENT_INVITATION, "Invitation")
+        == []
+    )
     assert missing("SolutionBase", pcj.SOLUTION, "SolutionBase") == []
 
 
 def test_parse_types_the_aws_fixture_dates_timestamps_and_string_amounts(spark):
     doc = fixture_opportunity()
     doc["Project"]["ExpectedCustomerSpend"].append(
-        {"Amount": "531.0", "CurrencyCode": "EUR", "Frequency": "Monthly", "TargetCompany": "AWS", "EstimationUrl": None}
+        {
+            "Amount": "531.0",
+            "CurrencyCode": "EUR",
+            "Frequency": "Monthly",
+            "TargetCompany": "AWS",
+            "EstimationUrl": None,
+        }
     )
-    doc["SoftwareRevenue"] = {"DeliveryModel": "Contract", "Value": {"Amount": "1200.5", "CurrencyCode": "USD"},
-                              "EffectiveDate": "2025-01-01", "ExpirationDate": None}
+    doc["SoftwareRevenue"] = {
+        "DeliveryModel": "Contract",
+        "Value": {"Amount": "1200.5", "CurrencyCode": "USD"},
+        "EffectiveDate": "2025-01-01",
+        "ExpirationDate": None,
+    }
     parsed = tx.parse_opportunities(bronze_df(spark, [doc]), email_key=KEY)
     got = parsed.select(
-        "tenant_id", "opportunity_id", "catalog", "stage", "review_status", "target_close_date", "created_at",
-        "last_modified_at", "software_revenue_amount", "software_revenue_effective_date",
-        "expected_customer_spend_count", "opportunity_team_count", "quarantine_reason",
-        F.col("spend").getItem(0).amount.alias("spend0"), F.col("spend").getItem(1).amount.alias("spend1"),
+        "tenant_id",
+        "opportunity_id",
+        "catalog",
+        "stage",
+        "review_status",
+        "target_close_date",
+        "created_at",
+        "last_modified_at",
+        "software_revenue_amount",
+        "software_revenue_effective_date",
+        "expected_customer_spend_count",
+        "opportunity_team_count",
+        "quarantine_reason",
+        F.col("spend").getItem(0).amount.alias("spend0"),
+        F.col("spend").getItem(1).amount.alias("spend1"),
     )
     expected = spark.createDataFrame(
-        [("acme", "O1111111", "AWS", "Launched", "Approved", date(2029, 5, 5), datetime(2024, 11, 14, 19, 32, 3),
-          datetime(2024, 11, 14, 19, 32, 3), Decimal("1200.50"), date(2025, 1, 1), 2, 1, "", Decimal("531.00"),
-          Decimal("531.00"))],
+        [
+            (
+                "acme",
+                "O1111111",
+                "AWS",
+                "Launched",
+                "Approved",
+                date(2029, 5, 5),
+                datetime(2024, 11, 14, 19, 32, 3),
+                datetime(2024, 11, 14, 19, 32, 3),
+                Decimal("1200.50"),
+                date(2025, 1, 1),
+                2,
+                1,
+                "",
+                Decimal("531.00"),
+                Decimal("531.00"),
+            )
+        ],
         got.schema,
     )
     assert_df_equality(got, expected, ignore_nullable=True)
@@ -92,10 +135,22 @@ def test_parse_types_the_aws_fixture_dates_timestamps_and_string_amounts(spark):
         (opportunity("O1", spend=[("1.234", "USD", "Monthly")]), tx.REASON_BAD_AMOUNT),
         (opportunity("O1", spend=[("-5", "USD", "Monthly")]), tx.REASON_BAD_AMOUNT),
         (opportunity("O1", close="2025-02-30"), "unparseable LifeCycle.TargetCloseDate"),
-        (opportunity(None, modified="x", spend=[("abc", "USD", "Monthly")]),
-         f"{tx.REASON_NO_ID}; {tx.REASON_BAD_LAST_MODIFIED}; {tx.REASON_BAD_AMOUNT}"),
-        (opportunity("O1", spend=[("531", "USD", "Monthly"), ("531.0", "USD", "Monthly"), (None, "USD", "Monthly"),
-                                  ("", "USD", "Monthly")]), ""),
+        (
+            opportunity(None, modified="x", spend=[("abc", "USD", "Monthly")]),
+            f"{tx.REASON_NO_ID}; {tx.REASON_BAD_LAST_MODIFIED}; {tx.REASON_BAD_AMOUNT}",
+        ),
+        (
+            opportunity(
+                "O1",
+                spend=[
+                    ("531", "USD", "Monthly"),
+                    ("531.0", "USD", "Monthly"),
+                    (None, "USD", "Monthly"),
+                    ("", "USD", "Monthly"),
+                ],
+            ),
+            "",
+        ),
     ],
 )
 def test_parse_gives_each_malformed_record_its_reasons(spark, payload, reason):
@@ -104,29 +159,48 @@ def test_parse_gives_each_malformed_record_its_reasons(spark, payload, reason):
 
 
 def test_parse_keeps_a_redacted_payload_only_for_quarantined_rows(spark):
-    bad = opportunity(None, contacts=[{"Email": "jane@corp.example", "FirstName": "Jane", "LastName": "Roe",
-                                       "Phone": "+4915112345678", "BusinessTitle": "CFO"}])
+    bad = opportunity(
+        None,
+        contacts=[
+            {
+                "Email": "jane@corp.example",
+                "FirstName": "Jane",
+                "LastName": "Roe",
+                "Phone": "+4915112345678",
+                "BusinessTitle": "CFO",
+            }
+        ],
+    )
     parsed = tx.parse_opportunities(bronze_df(spark, [bad, opportunity("O2")]), email_key=KEY)
     rows = {r.opportunity_id: r.payload_redacted for r in parsed.collect()}
     assert rows["O2"] is None
     redacted = json.loads(rows[None])
     assert redacted["Customer"]["Contacts"] == [
-        {"Email": "[REDACTED]", "FirstName": "[REDACTED]", "LastName": "[REDACTED]", "Phone": "[REDACTED]",
-         "BusinessTitle": "CFO"}
+        {
+            "Email": "[REDACTED]",
+            "FirstName": "[REDACTED]",
+            "LastName": "[REDACTED]",
+            "Phone": "[REDACTED]",
+            "BusinessTitle": "CFO",
+        }
     ]
     assert redacted["Project"] == bad["Project"]
 
 
 def test_split_quarantine_separates_rows_with_a_reason(spark):
-    df = spark.createDataFrame([("a", ""), ("b", "missing Id"), ("c", None)], "id string, quarantine_reason string")
+    df = spark.createDataFrame(
+        [("a", ""), ("b", "missing Id"), ("c", None)], "id string, quarantine_reason string"
+    )
     good, bad = tx.split_quarantine(df)
     assert sorted(r.id for r in good.collect()) == ["a", "c"]
     assert [r.id for r in bad.collect()] == ["b"]
 
 
 def test_latest_versions_prefers_latest_modified_then_latest_ingested(spark):
-    schema = "tenant_id string, opportunity_id string, last_modified_at timestamp, source_ingested_at timestamp, " \
-             "source_payload_sha256 string, v string"
+    schema = (
+        "tenant_id string, opportunity_id string, last_modified_at timestamp, source_ingested_at timestamp, "
+        "source_payload_sha256 string, v string"
+    )
     t = datetime
     df = spark.createDataFrame(
         [
@@ -151,7 +225,9 @@ def test_latest_versions_prefers_latest_modified_then_latest_ingested(spark):
 
 
 def test_newer_than_current_keeps_new_keys_and_strictly_newer_versions(spark):
-    schema = "tenant_id string, opportunity_id string, last_modified_at timestamp, source_ingested_at timestamp"
+    schema = (
+        "tenant_id string, opportunity_id string, last_modified_at timestamp, source_ingested_at timestamp"
+    )
     t = datetime
     batch = spark.createDataFrame(
         [
@@ -195,19 +271,53 @@ def test_to_opportunity_contact_hashes_emails_masks_phones_and_drops_names(spark
     doc = opportunity(
         "O9",
         stage="Launched",
-        contacts=[{"Email": " Jane.Roe@Corp.Example ", "FirstName": "Jane", "LastName": "Roe",
-                   "Phone": "+4915112345678", "BusinessTitle": "CFO"}],
-        team=[{"Email": "rep@partner.example", "FirstName": "Rep", "LastName": "One", "Phone": None,
-               "BusinessTitle": "OpportunityOwner"}],
+        contacts=[
+            {
+                "Email": " Jane.Roe@Corp.Example ",
+                "FirstName": "Jane",
+                "LastName": "Roe",
+                "Phone": "+4915112345678",
+                "BusinessTitle": "CFO",
+            }
+        ],
+        team=[
+            {
+                "Email": "rep@partner.example",
+                "FirstName": "Rep",
+                "LastName": "One",
+                "Phone": None,
+                "BusinessTitle": "OpportunityOwner",
+            }
+        ],
     )
     got = tx.to_opportunity_contact(tx.parse_opportunities(bronze_df(spark, [doc]), email_key=KEY))
     lm = datetime(2025, 1, 10, 10, 0)
     expected = spark.createDataFrame(
         [
-            ("acme", "O9", "customer", 0, py_hmac("jane.roe@corp.example"), "+***********78", "CFO", lm, "r1",
-             "closed-2025-01"),
-            ("acme", "O9", "opportunity_team", 0, py_hmac("rep@partner.example"), None, "OpportunityOwner", lm, "r1",
-             "closed-2025-01"),
+            (
+                "acme",
+                "O9",
+                "customer",
+                0,
+                py_hmac("jane.roe@corp.example"),
+                "+***********78",
+                "CFO",
+                lm,
+                "r1",
+                "closed-2025-01",
+            ),
+            (
+                "acme",
+                "O9",
+                "opportunity_team",
+                0,
+                py_hmac("rep@partner.example"),
+                None,
+                "OpportunityOwner",
+                lm,
+                "r1",
+                "closed-2025-01",
+            ),
         ],
         silver.OPPORTUNITY_CONTACT.schema,
     )
@@ -232,14 +342,20 @@ def test_to_opportunity_projects_exactly_the_declared_silver_schema(spark):
     ],
 )
 def test_file_cluster_is_open_or_closed_and_the_utc_month_of_last_modified(spark, stage, modified, cluster):
-    parsed = tx.parse_opportunities(bronze_df(spark, [opportunity("O1", stage=stage, modified=modified)]),
-                                    email_key=KEY)
+    parsed = tx.parse_opportunities(
+        bronze_df(spark, [opportunity("O1", stage=stage, modified=modified)]), email_key=KEY
+    )
     assert [r.file_cluster for r in tx.to_opportunity(parsed).collect()] == [cluster]
 
 
 def test_children_carry_their_parent_opportunitys_file_cluster(spark):
-    doc = opportunity("O5", stage="Closed Lost", modified="2024-02-29T12:00:00Z", spend=[("1", "USD", "Monthly")],
-                      team=[{"Email": "a@b.example", "BusinessTitle": "OpportunityOwner"}])
+    doc = opportunity(
+        "O5",
+        stage="Closed Lost",
+        modified="2024-02-29T12:00:00Z",
+        spend=[("1", "USD", "Monthly")],
+        team=[{"Email": "a@b.example", "BusinessTitle": "OpportunityOwner"}],
+    )
     parsed = tx.parse_opportunities(bronze_df(spark, [doc]), email_key=KEY)
     assert [r.file_cluster for r in tx.to_opportunity_spend(parsed).collect()] == ["closed-2024-02"]
     assert [r.file_cluster for r in tx.to_opportunity_contact(parsed).collect()] == ["closed-2024-02"]
@@ -251,22 +367,55 @@ def test_to_quarantine_keeps_reason_redacted_payload_and_source(spark):
     got = tx.to_quarantine(bad, entity="opportunity", id_column="opportunity_id", run_id="silver-1")
     sha = hashlib.sha256(b"not json").hexdigest()
     expected = spark.createDataFrame(
-        [("acme", None, "opportunity", None, tx.REASON_NOT_JSON, "not json", sha, "run-9",
-          datetime(2025, 1, 1), "silver-1")],
+        [
+            (
+                "acme",
+                None,
+                "opportunity",
+                None,
+                tx.REASON_NOT_JSON,
+                "not json",
+                sha,
+                "run-9",
+                datetime(2025, 1, 1),
+                "silver-1",
+            )
+        ],
         silver.OPPORTUNITY_QUARANTINE.schema,
     )
     assert_df_equality(got, expected, ignore_nullable=True)
 
 
 def test_parse_solutions_types_created_date_and_flags_missing_ids(spark):
-    sol = {"Catalog": "AWS", "Id": "S-0001", "Arn": "S-0001", "Name": "Widget", "Status": "Active",
-           "Category": "Software", "CreatedDate": "2024-05-01T08:00:00Z"}
+    sol = {
+        "Catalog": "AWS",
+        "Id": "S-0001",
+        "Arn": "S-0001",
+        "Name": "Widget",
+        "Status": "Active",
+        "Category": "Software",
+        "CreatedDate": "2024-05-01T08:00:00Z",
+    }
     parsed = tx.parse_solutions(bronze_df(spark, [sol, {"Name": "no id"}]))
     got = tx.to_solution(tx.split_quarantine(parsed)[0])
     expected = spark.createDataFrame(
-        [("acme", "S-0001", "AWS", "S-0001", "Widget", "Active", "Software", datetime(2024, 5, 1, 8),
-          None, datetime(2024, 5, 1, 8), "r1", datetime(2025, 1, 1),
-          hashlib.sha256(json.dumps(sol).encode()).hexdigest())],
+        [
+            (
+                "acme",
+                "S-0001",
+                "AWS",
+                "S-0001",
+                "Widget",
+                "Active",
+                "Software",
+                datetime(2024, 5, 1, 8),
+                None,
+                datetime(2024, 5, 1, 8),
+                "r1",
+                datetime(2025, 1, 1),
+                hashlib.sha256(json.dumps(sol).encode()).hexdigest(),
+            )
+        ],
         silver.SOLUTION.schema,
     )
     assert_df_equality(got, expected, ignore_nullable=True)
@@ -275,24 +424,58 @@ def test_parse_solutions_types_created_date_and_flags_missing_ids(spark):
 
 def test_parse_engagement_invitations_keeps_only_hashed_sender_emails(spark):
     inv = {
-        "Id": "engi-0000000000001", "Catalog": "AWS", "PayloadType": "OpportunityInvitation", "Status": "PENDING",
-        "InvitationDate": "2025-01-03T00:00:00Z", "SenderCompanyName": "AWS",
-        "Payload": {"OpportunityInvitation": {
-            "SenderContacts": [{"Email": "Seller@Amazon.example", "FirstName": "Sam", "LastName": "Seller",
-                                "Phone": "+12065550100", "BusinessTitle": "PSM"}],
-            "Customer": {"CompanyName": "Acme Corp", "CountryCode": "US", "Industry": "Retail",
-                         "WebsiteUrl": "https://acme.example"},
-            "Project": {"Title": "Migration", "TargetCompletionDate": "2025-09-30",
-                        "BusinessProblem": "Needs to migrate the data center within a year"},
-            "ReceiverResponsibilities": ["Distributor"],
-        }},
+        "Id": "engi-0000000000001",
+        "Catalog": "AWS",
+        "PayloadType": "OpportunityInvitation",
+        "Status": "PENDING",
+        "InvitationDate": "2025-01-03T00:00:00Z",
+        "SenderCompanyName": "AWS",
+        "Payload": {
+            "OpportunityInvitation": {
+                "SenderContacts": [
+                    {
+                        "Email": "Seller@Amazon.example",
+                        "FirstName": "Sam",
+                        "LastName": "Seller",
+                        "Phone": "+12065550100",
+                        "BusinessTitle": "PSM",
+                    }
+                ],
+                "Customer": {
+                    "CompanyName": "Acme Corp",
+                    "CountryCode": "US",
+                    "Industry": "Retail",
+                    "WebsiteUrl": "https://acme.example",
+                },
+                "Project": {
+                    "Title": "Migration",
+                    "TargetCompletionDate": "2025-09-30",
+                    "BusinessProblem": "Needs to migrate the data center within a year",
+                },
+                "ReceiverResponsibilities": ["Distributor"],
+            }
+        },
     }
     parsed = tx.parse_engagement_invitations(bronze_df(spark, [inv]), email_key=KEY)
     got = tx.to_engagement_invitation(parsed).select(
-        "invitation_id", "status", "invitation_date", "customer_company_name", "project_target_completion_date",
-        "sender_contact_count", "sender_contact_email_hashes", "receiver_responsibilities",
+        "invitation_id",
+        "status",
+        "invitation_date",
+        "customer_company_name",
+        "project_target_completion_date",
+        "sender_contact_count",
+        "sender_contact_email_hashes",
+        "receiver_responsibilities",
     )
     assert [tuple(r) for r in got.collect()] == [
-        ("engi-0000000000001", "PENDING", datetime(2025, 1, 3), "Acme Corp", date(2025, 9, 30), 1,
-         [py_hmac("seller@amazon.example")], ["Distributor"])
+        (
+            "engi-0000000000001",
+            "PENDING",
+            datetime(2025, 1, 3),
+            "Acme Corp",
+            date(2025, 9, 30),
+            1,
+            [py_hmac("seller@amazon.example")],
+            ["Distributor"],
+        )
     ]

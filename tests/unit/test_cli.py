@@ -1,4 +1,5 @@
 """The `lakehouse` command: output formats and DESIGN.md's exit codes."""
+
 from __future__ import annotations
 
 import csv
@@ -17,7 +18,11 @@ from tests.integration.shared_tables import EVENTS
 @pytest.fixture
 def events(spark, lake):
     df = spark.createDataFrame(
-        [("acme", 1, Decimal("10.5"), "first"), ("acme", 2, Decimal("3"), None), ("globex", 3, Decimal("7"), "g")],
+        [
+            ("acme", 1, Decimal("10.5"), "first"),
+            ("acme", 2, Decimal(3), None),
+            ("globex", 3, Decimal(7), "g"),
+        ],
         EVENTS.schema,
     )
     for tenant in ("acme", "globex"):
@@ -37,7 +42,8 @@ def test_table_show_as_json_prints_only_the_tenants_rows(events, capsys):
 def test_table_show_as_csv_has_a_header_and_one_line_per_row(events, capsys):
     assert main(["table", "show", "silver.it_event", "-t", "globex", "-f", "csv"]) == 0
     assert list(csv.reader(_io.StringIO(capsys.readouterr().out))) == [
-        ["tenant_id", "event_id", "amount", "note"], ["globex", "3", "7.00", "g"]
+        ["tenant_id", "event_id", "amount", "note"],
+        ["globex", "3", "7.00", "g"],
     ]
 
 

@@ -1,4 +1,5 @@
 """The embedded engine's session setup."""
+
 from __future__ import annotations
 
 import logging

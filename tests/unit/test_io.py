@@ -1,4 +1,5 @@
 """Tenant-scoped lake I/O on real Delta tables (embedded Sail)."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -26,7 +27,12 @@ EVENTS = register(
         schema=SCHEMA,
         keys=("tenant_id", "event_id"),
         grain="one row per tenant and event",
-        classification={"tenant_id": "internal", "event_id": "internal", "amount": "confidential", "note": "internal"},
+        classification={
+            "tenant_id": "internal",
+            "event_id": "internal",
+            "amount": "confidential",
+            "note": "internal",
+        },
     )
 )
 A, B = TenantScope.for_tenant("acme"), TenantScope.for_tenant("globex")
@@ -72,7 +78,9 @@ def test_a_write_carrying_one_foreign_tenant_row_is_refused_whole(spark, lake):
 
     assert io.table_version(EVENTS) == before
     assert snapshot(spark, A) == [("acme", 1, Decimal("1.00"), "a")]
-    assert snapshot(spark, TenantScope.admin("test: check nothing leaked")) == [("acme", 1, Decimal("1.00"), "a")]
+    assert snapshot(spark, TenantScope.admin("test: check nothing leaked")) == [
+        ("acme", 1, Decimal("1.00"), "a")
+    ]
 
 
 def test_rows_without_a_tenant_are_refused(spark, lake):
@@ -112,10 +120,16 @@ def test_overwrite_in_one_tenant_leaves_the_other_tenants_files_untouched(spark,
 @pytest.mark.parametrize(
     ("frame_ddl", "record", "message"),
     [
-        ("tenant_id string, event_id long, amount decimal(18,2), note string, extra string",
-         ("acme", 1, Decimal("1"), "a", "x"), "column(s) not in the declared schema 'extra'"),
-        ("tenant_id string, event_id string, amount decimal(18,2), note string",
-         ("acme", "1", Decimal("1"), "a"), "column 'event_id' has type string, declared bigint"),
+        (
+            "tenant_id string, event_id long, amount decimal(18,2), note string, extra string",
+            ("acme", 1, Decimal(1), "a", "x"),
+            "column(s) not in the declared schema 'extra'",
+        ),
+        (
+            "tenant_id string, event_id string, amount decimal(18,2), note string",
+            ("acme", "1", Decimal(1), "a"),
+            "column 'event_id' has type string, declared bigint",
+        ),
         ("tenant_id string, event_id long, note string", ("acme", 1, "a"), "missing column(s) 'amount'"),
     ],
     ids=["extra-column", "wrong-type", "missing-column"],
@@ -196,8 +210,12 @@ def test_merge_update_condition_keeps_newer_target_rows(spark, lake):
     io.append(spark, EVENTS, rows(spark, ("acme", 1, "50", "a"), ("acme", 2, "2", "b")), A)
 
     io.merge(
-        spark, EVENTS, rows(spark, ("acme", 1, "10", "smaller"), ("acme", 2, "20", "bigger")), A,
-        update_condition="s.amount > t.amount", stage=True,
+        spark,
+        EVENTS,
+        rows(spark, ("acme", 1, "10", "smaller"), ("acme", 2, "20", "bigger")),
+        A,
+        update_condition="s.amount > t.amount",
+        stage=True,
     )
 
     assert snapshot(spark, A) == [("acme", 1, Decimal("50.00"), "a"), ("acme", 2, Decimal("20.00"), "bigger")]
@@ -260,19 +278,32 @@ def test_commit_conflicts_are_retried_and_other_errors_are_not():
     assert io.with_retries(flaky, what="test", base_delay=0) == "ok"
     assert len(calls) == 3
     with pytest.raises(io.CommitConflict, match="still conflicting after 2 retries"):
-        io.with_retries(lambda: (_ for _ in ()).throw(RuntimeError("Failed to commit transaction")),
-                        what="test", retries=2, base_delay=0)
+        io.with_retries(
+            lambda: (_ for _ in ()).throw(RuntimeError("Failed to commit transaction")),
+            what="test",
+            retries=2,
+            base_delay=0,
+        )
     with pytest.raises(KeyError):
         io.with_retries(lambda: {}["x"], what="test", base_delay=0)
 
 
 def test_merge_replace_within_deletes_children_that_dropped_out_in_the_same_commit(spark, lake):
-    io.append(spark, EVENTS, rows(spark, ("acme", 1, "1", "p1"), ("acme", 2, "2", "p1"), ("acme", 3, "3", "p2")), A)
+    io.append(
+        spark, EVENTS, rows(spark, ("acme", 1, "1", "p1"), ("acme", 2, "2", "p1"), ("acme", 3, "3", "p2")), A
+    )
     before = io.table_version(EVENTS)
-    parents = spark.createDataFrame([("acme", 1), ("acme", 2)], "tenant_id string, event_id long").select("tenant_id")
+    parents = spark.createDataFrame([("acme", 1), ("acme", 2)], "tenant_id string, event_id long").select(
+        "tenant_id"
+    )
     # the new version of parent 'acme' holds only event 2 (updated) and 4 (new); 1 and 3 dropped out
-    result = io.merge(spark, EVENTS, rows(spark, ("acme", 2, "20", "new"), ("acme", 4, "4", "new")), A,
-                      replace_within=parents)
+    result = io.merge(
+        spark,
+        EVENTS,
+        rows(spark, ("acme", 2, "20", "new"), ("acme", 4, "4", "new")),
+        A,
+        replace_within=parents,
+    )
 
     assert result.version == before + 1
     assert snapshot(spark, A) == [("acme", 2, Decimal("20.00"), "new"), ("acme", 4, Decimal("4.00"), "new")]
@@ -295,11 +326,20 @@ NESTED = register(
     TableDef(
         layer="silver",
         name="io_test_nested",
-        schema=StructType([
-            StructField("tenant_id", StringType()), StructField("item_id", LongType()),
-            StructField("dims", ArrayType(StructType([StructField("key", StringType()),
-                                                       StructField("types", ArrayType(StringType()))]))),
-        ]),
+        schema=StructType(
+            [
+                StructField("tenant_id", StringType()),
+                StructField("item_id", LongType()),
+                StructField(
+                    "dims",
+                    ArrayType(
+                        StructType(
+                            [StructField("key", StringType()), StructField("types", ArrayType(StringType()))]
+                        )
+                    ),
+                ),
+            ]
+        ),
         keys=("tenant_id", "item_id"),
         grain="one row per tenant and item",
         classification={"tenant_id": "internal", "item_id": "internal", "dims": "internal"},
@@ -309,6 +349,7 @@ NESTED = register(
 
 def test_overwrite_of_a_table_with_array_columns_replaces_only_the_tenant(spark, lake):
     """Sail's replaceWhere fails on array and map columns; io replaces the partition with one MERGE instead."""
+
     def frame(*rows):
         return spark.createDataFrame(list(rows), NESTED.schema)
 
@@ -320,8 +361,14 @@ def test_overwrite_of_a_table_with_array_columns_replaces_only_the_tenant(spark,
     io.overwrite_partition(spark, NESTED, frame(("acme", 2, [("b2", ["z"])]), ("acme", 3, None)), A)
     io.overwrite_partition(spark, NESTED, frame(("acme", 2, [("b2", ["z"])]), ("acme", 3, None)), A)
 
-    got = sorted((r.item_id, [(d.key, list(d.types)) for d in r.dims or []]) for r in io.read(spark, NESTED, A).collect())
+    got = sorted(
+        (r.item_id, [(d.key, list(d.types)) for d in r.dims or []])
+        for r in io.read(spark, NESTED, A).collect()
+    )
     assert got == [(2, [("b2", ["z"])]), (3, [])]
     assert [r.item_id for r in io.read(spark, NESTED, B).collect()] == [1]
-    assert sorted(p.name for p in (lake / "silver" / "io_test_nested" / "tenant_id=globex").iterdir()) == globex_files
+    assert (
+        sorted(p.name for p in (lake / "silver" / "io_test_nested" / "tenant_id=globex").iterdir())
+        == globex_files
+    )
     assert io.table_version(NESTED) == before + 2  # each replace is one commit

@@ -4,6 +4,7 @@ Revision ID: 0001_initial
 Revises:
 Create Date: 2025-11-25
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -17,7 +18,14 @@ branch_labels = None
 depends_on = None
 
 TENANT_OWNED = (
-    "tenants", "users", "api_keys", "signing_keys", "quotas", "provisioning_steps", "audit_log", "audit_heads",
+    "tenants",
+    "users",
+    "api_keys",
+    "signing_keys",
+    "quotas",
+    "provisioning_steps",
+    "audit_log",
+    "audit_heads",
 )
 PLATFORM_OWNED = ("plans", "registry_modules")
 _T = sa.String(63)
@@ -150,7 +158,11 @@ def upgrade() -> None:
 
 def _postgres_security() -> None:
     """Roles, ownership, least-privilege grants and FORCE'd row-level security on every tenant-owned table."""
-    roles = {OWNER_ROLE: "NOLOGIN NOBYPASSRLS", APP_ROLE: "NOLOGIN NOBYPASSRLS", PLATFORM_ROLE: "NOLOGIN NOBYPASSRLS"}
+    roles = {
+        OWNER_ROLE: "NOLOGIN NOBYPASSRLS",
+        APP_ROLE: "NOLOGIN NOBYPASSRLS",
+        PLATFORM_ROLE: "NOLOGIN NOBYPASSRLS",
+    }
     for role, attrs in roles.items():
         # Roles are cluster-wide: create once, tolerate a concurrent creator.
         op.execute(
@@ -193,11 +205,17 @@ def _postgres_security() -> None:
             predicate = f"strpos(path, '/' || current_setting('{TENANT_SETTING}', true) || '/') > 0"
         else:
             predicate = "lakehouse_tenant_visible(tenant_id)"
-        op.execute(f"CREATE POLICY app_tenant_scope ON {table} TO {APP_ROLE} USING ({predicate}) WITH CHECK ({predicate})")
-        op.execute(f"CREATE POLICY platform_scope ON {table} TO {PLATFORM_ROLE} USING (true) WITH CHECK (true)")
+        op.execute(
+            f"CREATE POLICY app_tenant_scope ON {table} TO {APP_ROLE} USING ({predicate}) WITH CHECK ({predicate})"
+        )
+        op.execute(
+            f"CREATE POLICY platform_scope ON {table} TO {PLATFORM_ROLE} USING (true) WITH CHECK (true)"
+        )
 
     both = f"{APP_ROLE}, {PLATFORM_ROLE}"
-    op.execute(f"GRANT SELECT, INSERT, UPDATE ON users, signing_keys, quotas, provisioning_steps, audit_heads TO {both}")
+    op.execute(
+        f"GRANT SELECT, INSERT, UPDATE ON users, signing_keys, quotas, provisioning_steps, audit_heads TO {both}"
+    )
     op.execute(f"GRANT SELECT, INSERT ON tenants, api_keys TO {both}")
     # The hierarchy (id, kind, parent, path) and a key's secret and scope are immutable even for the API.
     op.execute(f"GRANT UPDATE (name, plan_id, status, spec_digest, updated_at) ON tenants TO {both}")
@@ -211,8 +229,18 @@ def _postgres_security() -> None:
 
 
 def downgrade() -> None:
-    for table in ("audit_heads", "audit_log", "provisioning_steps", "quotas", "signing_keys", "api_keys", "users",
-                  "tenants", "registry_modules", "plans"):
+    for table in (
+        "audit_heads",
+        "audit_log",
+        "provisioning_steps",
+        "quotas",
+        "signing_keys",
+        "api_keys",
+        "users",
+        "tenants",
+        "registry_modules",
+        "plans",
+    ):
         op.drop_table(table)
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS lakehouse_tenant_visible(text)")

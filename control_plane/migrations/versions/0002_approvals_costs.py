@@ -8,6 +8,7 @@ Revision ID: 0002_approvals_costs
 Revises: 0001_initial
 Create Date: 2026-11-25
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -21,7 +22,11 @@ branch_labels = None
 depends_on = None
 
 TENANT_OWNED = (
-    "approval_policies", "approval_requests", "quota_reservations", "cost_ledger", "cost_alerts",
+    "approval_policies",
+    "approval_requests",
+    "quota_reservations",
+    "cost_ledger",
+    "cost_alerts",
     "marketplace_buyers",
 )
 _T = sa.String(63)
@@ -81,7 +86,9 @@ def upgrade() -> None:
         _ts("expires_at"),
         _ts("released_at", nullable=True),
     )
-    op.create_index("ix_quota_reservations_tenant_kind_status", "quota_reservations", ["tenant_id", "kind", "status"])
+    op.create_index(
+        "ix_quota_reservations_tenant_kind_status", "quota_reservations", ["tenant_id", "kind", "status"]
+    )
     op.create_table(
         "cost_ledger",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -134,20 +141,32 @@ def _postgres_security() -> None:
         op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
         predicate = "lakehouse_tenant_visible(tenant_id)"
-        op.execute(f"CREATE POLICY app_tenant_scope ON {table} TO {APP_ROLE} USING ({predicate}) WITH CHECK ({predicate})")
-        op.execute(f"CREATE POLICY platform_scope ON {table} TO {PLATFORM_ROLE} USING (true) WITH CHECK (true)")
+        op.execute(
+            f"CREATE POLICY app_tenant_scope ON {table} TO {APP_ROLE} USING ({predicate}) WITH CHECK ({predicate})"
+        )
+        op.execute(
+            f"CREATE POLICY platform_scope ON {table} TO {PLATFORM_ROLE} USING (true) WITH CHECK (true)"
+        )
     both = f"{APP_ROLE}, {PLATFORM_ROLE}"
     op.execute(f"GRANT SELECT, INSERT, UPDATE ON approval_policies, quota_reservations TO {both}")
     op.execute(f"GRANT SELECT, INSERT ON approval_requests TO {both}")
     # What was requested, by whom, for which payload, is immutable; only the decision and execution move.
-    op.execute(f"GRANT UPDATE (status, decided_by, decided_at, decision_reason, attempts, executing_by, "
-               f"executing_since, executed_at, result, last_error) ON approval_requests TO {both}")
+    op.execute(
+        f"GRANT UPDATE (status, decided_by, decided_at, decision_reason, attempts, executing_by, "
+        f"executing_since, executed_at, result, last_error) ON approval_requests TO {both}"
+    )
     # The ledger, alerts and buyer links are append-only (like the audit log): no UPDATE, no DELETE.
     op.execute(f"GRANT SELECT, INSERT ON cost_ledger, cost_alerts, marketplace_buyers TO {both}")
     op.execute(f"GRANT USAGE ON SEQUENCE cost_ledger_id_seq TO {both}")
 
 
 def downgrade() -> None:
-    for table in ("marketplace_buyers", "cost_alerts", "cost_ledger", "quota_reservations", "approval_requests",
-                  "approval_policies"):
+    for table in (
+        "marketplace_buyers",
+        "cost_alerts",
+        "cost_ledger",
+        "quota_reservations",
+        "approval_requests",
+        "approval_policies",
+    ):
         op.drop_table(table)

@@ -13,6 +13,7 @@ Rules enforced (from the StartChangeSet documentation and the seller guide):
 Change-level checks (dimension keys, units and types, rate cards naming existing metered dimensions, releasing an
 offer only with pricing and legal terms, ...) are the sandbox's reading of the seller guide; see docs/marketplace.md.
 """
+
 from __future__ import annotations
 
 import copy
@@ -50,9 +51,12 @@ TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 
 
 def _validation(message: str, field_name: str | None = None) -> ApiError:
-    fields = [{"Reason": "FieldValidationFailed", "Field": field_name, "Message": message}] if field_name else []
-    return ApiError("ValidationException", message, 422,
-                    **({"ValidationExceptionFieldList": fields} if fields else {}))
+    fields = (
+        [{"Reason": "FieldValidationFailed", "Field": field_name, "Message": message}] if field_name else []
+    )
+    return ApiError(
+        "ValidationException", message, 422, **({"ValidationExceptionFieldList": fields} if fields else {})
+    )
 
 
 @dataclass
@@ -134,7 +138,9 @@ class Catalog:
     @staticmethod
     def _check_catalog(params: dict[str, Any]) -> None:
         if params.get("Catalog") != MARKETPLACE_CATALOG:
-            raise ApiError("ResourceNotFoundException", f"Catalog {params.get('Catalog')!r} was not found", 404)
+            raise ApiError(
+                "ResourceNotFoundException", f"Catalog {params.get('Catalog')!r} was not found", 404
+            )
 
     def list_entities(self, owner: str, params: dict[str, Any]) -> dict[str, Any]:
         self._check_catalog(params)
@@ -163,51 +169,88 @@ class Catalog:
                 elif name == "LastModifiedDate":
                     after = (spec.get("DateRange") or {}).get("AfterValue")
                 else:
-                    raise _validation(f"Filter {key}.{name} is not supported by the sandbox", "EntityTypeFilters")
-        rows = sorted((e for e in self.entities.values() if e.owner == owner and e.entity_type == entity_type
-                       and (wanted_ids is None or e.entity_id in wanted_ids)
-                       and (wanted_products is None or e.details.get("ProductId") in wanted_products)
-                       and (after is None or iso_z(e.last_modified) >= after)),
-                      key=lambda e: (e.last_modified, e.entity_id))
-        salt = json.dumps([owner, entity_type, sorted(wanted_ids or []), sorted(wanted_products or []), after])
+                    raise _validation(
+                        f"Filter {key}.{name} is not supported by the sandbox", "EntityTypeFilters"
+                    )
+        rows = sorted(
+            (
+                e
+                for e in self.entities.values()
+                if e.owner == owner
+                and e.entity_type == entity_type
+                and (wanted_ids is None or e.entity_id in wanted_ids)
+                and (wanted_products is None or e.details.get("ProductId") in wanted_products)
+                and (after is None or iso_z(e.last_modified) >= after)
+            ),
+            key=lambda e: (e.last_modified, e.entity_id),
+        )
+        salt = json.dumps(
+            [owner, entity_type, sorted(wanted_ids or []), sorted(wanted_products or []), after]
+        )
         offset = read_page_token(params.get("NextToken"), salt, lambda m: _validation(m, "NextToken"))
         size = params.get("MaxResults") or 20
-        page = rows[offset:offset + size]
+        page = rows[offset : offset + size]
         out: dict[str, Any] = {"EntitySummaryList": [self._summary(e) for e in page]}
         if offset + size < len(rows):
             out["NextToken"] = page_token(offset + size, salt)
         return out
 
     def _summary(self, e: Entity) -> dict[str, Any]:
-        summary: dict[str, Any] = {"EntityType": e.entity_type, "EntityId": e.entity_id, "EntityArn": e.arn,
-                                   "LastModifiedDate": iso_z(e.last_modified)}
+        summary: dict[str, Any] = {
+            "EntityType": e.entity_type,
+            "EntityId": e.entity_id,
+            "EntityArn": e.arn,
+            "LastModifiedDate": iso_z(e.last_modified),
+        }
         if e.name:
             summary["Name"] = e.name
         if e.entity_type == "SaaSProduct":
             summary["Visibility"] = e.visibility or "Draft"
-            summary["SaaSProductSummary"] = {k: v for k, v in {"ProductTitle": e.name,
-                                                                "Visibility": e.visibility or "Draft"}.items() if v}
+            summary["SaaSProductSummary"] = {
+                k: v for k, v in {"ProductTitle": e.name, "Visibility": e.visibility or "Draft"}.items() if v
+            }
         elif e.entity_type == "Offer":
             d = e.details
-            summary["OfferSummary"] = {k: v for k, v in {
-                "Name": d.get("Name"), "ProductId": d.get("ProductId"), "State": d.get("State"),
-                "ReleaseDate": d.get("ReleaseDate"), "AvailabilityEndDate": d.get("AvailabilityEndDate"),
-                "Targeting": ["BuyerAccounts"] if (d.get("Targeting") or {}).get("BuyerAccounts") else ["None"],
-            }.items() if v}
+            summary["OfferSummary"] = {
+                k: v
+                for k, v in {
+                    "Name": d.get("Name"),
+                    "ProductId": d.get("ProductId"),
+                    "State": d.get("State"),
+                    "ReleaseDate": d.get("ReleaseDate"),
+                    "AvailabilityEndDate": d.get("AvailabilityEndDate"),
+                    "Targeting": ["BuyerAccounts"]
+                    if (d.get("Targeting") or {}).get("BuyerAccounts")
+                    else ["None"],
+                }.items()
+                if v
+            }
         elif e.entity_type == "ResaleAuthorization":
             d = e.details
-            summary["ResaleAuthorizationSummary"] = {k: v for k, v in {
-                "Name": d.get("Name"), "ProductId": d.get("ProductId"), "ProductName": d.get("ProductName"),
-                "ManufacturerAccountId": e.owner, "ResellerAccountID": d.get("ResellerAccountId"),
-                "Status": d.get("Status"), "CreatedDate": d.get("CreatedDate"),
-                "AvailabilityEndDate": d.get("AvailabilityEndDate"),
-            }.items() if v}
+            summary["ResaleAuthorizationSummary"] = {
+                k: v
+                for k, v in {
+                    "Name": d.get("Name"),
+                    "ProductId": d.get("ProductId"),
+                    "ProductName": d.get("ProductName"),
+                    "ManufacturerAccountId": e.owner,
+                    "ResellerAccountID": d.get("ResellerAccountId"),
+                    "Status": d.get("Status"),
+                    "CreatedDate": d.get("CreatedDate"),
+                    "AvailabilityEndDate": d.get("AvailabilityEndDate"),
+                }.items()
+                if v
+            }
         return summary
 
     def _detail(self, e: Entity) -> dict[str, Any]:
-        return {"EntityType": e.entity_type, "EntityArn": e.arn,
-                "EntityIdentifier": f"{e.entity_id}@{e.revision}", "LastModifiedDate": iso_z(e.last_modified),
-                "DetailsDocument": copy.deepcopy(e.details)}
+        return {
+            "EntityType": e.entity_type,
+            "EntityArn": e.arn,
+            "EntityIdentifier": f"{e.entity_id}@{e.revision}",
+            "LastModifiedDate": iso_z(e.last_modified),
+            "DetailsDocument": copy.deepcopy(e.details),
+        }
 
     def batch_describe(self, owner: str, params: dict[str, Any]) -> dict[str, Any]:
         details: dict[str, Any] = {}
@@ -216,9 +259,10 @@ class Catalog:
             entity_id = request["EntityId"]
             entity = self._owned(owner, entity_id) if request.get("Catalog") == MARKETPLACE_CATALOG else None
             if entity is None:
-                errors[entity_id] = {"ErrorCode": "ResourceNotFoundException",
-                                     "ErrorMessage": f"Entity {entity_id} was not found in catalog "
-                                                     f"{request.get('Catalog')}"}
+                errors[entity_id] = {
+                    "ErrorCode": "ResourceNotFoundException",
+                    "ErrorMessage": f"Entity {entity_id} was not found in catalog {request.get('Catalog')}",
+                }
             else:
                 details[entity_id] = self._detail(entity)
         return {"EntityDetails": details, "Errors": errors}
@@ -230,9 +274,13 @@ class Catalog:
             raise ApiError("ResourceNotFoundException", f"Entity {params['EntityId']} was not found", 404)
         detail = self._detail(entity)
         text = json.dumps(entity.details, separators=(",", ":"))
-        out = {"EntityType": detail["EntityType"], "EntityIdentifier": detail["EntityIdentifier"],
-               "EntityArn": entity.arn, "LastModifiedDate": detail["LastModifiedDate"],
-               "DetailsDocument": detail["DetailsDocument"]}
+        out = {
+            "EntityType": detail["EntityType"],
+            "EntityIdentifier": detail["EntityIdentifier"],
+            "EntityArn": entity.arn,
+            "LastModifiedDate": detail["LastModifiedDate"],
+            "DetailsDocument": detail["DetailsDocument"],
+        }
         if len(text) <= 16384:
             out["Details"] = text
         return out
@@ -245,16 +293,21 @@ class Catalog:
         self.refresh()
         changes = params["ChangeSet"]
         intent = params.get("Intent", "APPLY")
-        digest = hashlib.sha256(json.dumps({k: v for k, v in params.items() if k != "ClientRequestToken"},
-                                           sort_keys=True, default=str).encode()).hexdigest()
+        digest = hashlib.sha256(
+            json.dumps(
+                {k: v for k, v in params.items() if k != "ClientRequestToken"}, sort_keys=True, default=str
+            ).encode()
+        ).hexdigest()
         token = params.get("ClientRequestToken")
         if token is not None:
             existing = self.tokens.get((owner, token))
             if existing is not None:
                 cs = self.change_sets[existing]
                 if cs.digest != digest:
-                    raise _validation(f"ClientRequestToken {token} was already used with a different request",
-                                      "ClientRequestToken")
+                    raise _validation(
+                        f"ClientRequestToken {token} was already used with a different request",
+                        "ClientRequestToken",
+                    )
                 return {"ChangeSetId": cs.change_set_id, "ChangeSetArn": cs.arn}
         parsed: list[dict[str, Any]] = []
         names: set[str] = set()
@@ -263,8 +316,10 @@ class Catalog:
         for i, change in enumerate(changes):
             has_text, has_doc = "Details" in change, "DetailsDocument" in change
             if has_text == has_doc:
-                raise _validation("Each change must set exactly one of Details and DetailsDocument",
-                                  f"ChangeSet[{i}].Details")
+                raise _validation(
+                    "Each change must set exactly one of Details and DetailsDocument",
+                    f"ChangeSet[{i}].Details",
+                )
             if has_text:
                 try:
                     details = json.loads(change["Details"])
@@ -276,39 +331,67 @@ class Catalog:
                 raise _validation("Details must be a JSON object", f"ChangeSet[{i}].Details")
             type_name, _, version = change["Entity"]["Type"].partition("@")
             if type_name not in ENTITY_TYPES or version != ENTITY_TYPES[type_name]:
-                raise _validation(f"Entity type {change['Entity']['Type']} is not supported",
-                                  f"ChangeSet[{i}].Entity.Type")
+                raise _validation(
+                    f"Entity type {change['Entity']['Type']} is not supported", f"ChangeSet[{i}].Entity.Type"
+                )
             name = change.get("ChangeName")
             if name:
                 if name in names:
-                    raise _validation(f"ChangeName {name} is used more than once", f"ChangeSet[{i}].ChangeName")
+                    raise _validation(
+                        f"ChangeName {name} is used more than once", f"ChangeSet[{i}].ChangeName"
+                    )
                 names.add(name)
             identifier = change["Entity"].get("Identifier")
             if identifier and not _REF.match(identifier):
                 entity = self._owned(owner, identifier)
                 if entity is None or entity.entity_type != type_name:
-                    raise ApiError("ResourceNotFoundException",
-                                   f"Entity {identifier} of type {type_name} was not found", 404)
+                    raise ApiError(
+                        "ResourceNotFoundException",
+                        f"Entity {identifier} of type {type_name} was not found",
+                        404,
+                    )
                 holder = self.locks.get(entity.entity_id)
                 if holder is not None:
-                    raise ApiError("ResourceInUseException",
-                                   f"Entity {entity.entity_id} is locked by change set {holder}; retry after it "
-                                   "completes", 423)
+                    raise ApiError(
+                        "ResourceInUseException",
+                        f"Entity {entity.entity_id} is locked by change set {holder}; retry after it "
+                        "completes",
+                        423,
+                    )
                 if entity.entity_id not in locked:
                     locked.append(entity.entity_id)
             target_key = (change["ChangeType"], identifier or f"new:{i}")
             if identifier and target_key in targets:
-                raise _validation(f"Change type {change['ChangeType']} targets {identifier} more than once",
-                                  f"ChangeSet[{i}].ChangeType")
+                raise _validation(
+                    f"Change type {change['ChangeType']} targets {identifier} more than once",
+                    f"ChangeSet[{i}].ChangeType",
+                )
             targets.add(target_key)
-            parsed.append({"type": type_name, "change_type": change["ChangeType"], "identifier": identifier,
-                           "name": name, "details": details})
+            parsed.append(
+                {
+                    "type": type_name,
+                    "change_type": change["ChangeType"],
+                    "identifier": identifier,
+                    "name": name,
+                    "details": details,
+                }
+            )
         errors, working, resolved = self._evaluate(owner, parsed)
         ids = self.state.ids
         cs = ChangeSet(
-            change_set_id=ids.change_set_id(), owner=owner, name=params.get("ChangeSetName"), intent=intent,
-            changes=copy.deepcopy(changes), token=token, digest=digest, start_time=self.state.clock.now(),
-            started_mono=time.monotonic(), locked=locked, errors=errors, working=working, resolved=resolved,
+            change_set_id=ids.change_set_id(),
+            owner=owner,
+            name=params.get("ChangeSetName"),
+            intent=intent,
+            changes=copy.deepcopy(changes),
+            token=token,
+            digest=digest,
+            start_time=self.state.clock.now(),
+            started_mono=time.monotonic(),
+            locked=locked,
+            errors=errors,
+            working=working,
+            resolved=resolved,
         )
         self.change_sets[cs.change_set_id] = cs
         for entity_id in locked:
@@ -322,7 +405,9 @@ class Catalog:
         self.refresh()
         cs = self.change_sets.get(params["ChangeSetId"])
         if cs is None or cs.owner != owner:
-            raise ApiError("ResourceNotFoundException", f"Change set {params['ChangeSetId']} was not found", 404)
+            raise ApiError(
+                "ResourceNotFoundException", f"Change set {params['ChangeSetId']} was not found", 404
+            )
         summaries = []
         for i, change in enumerate(cs.changes):
             entity = {"Type": change["Entity"]["Type"]}
@@ -339,8 +424,14 @@ class Catalog:
                 summary["ErrorDetailList"] = cs.errors[i]
             summaries.append(summary)
         cs.seen.add(cs.status)
-        out: dict[str, Any] = {"ChangeSetId": cs.change_set_id, "ChangeSetArn": cs.arn, "Intent": cs.intent,
-                               "StartTime": iso_z(cs.start_time), "Status": cs.status, "ChangeSet": summaries}
+        out: dict[str, Any] = {
+            "ChangeSetId": cs.change_set_id,
+            "ChangeSetArn": cs.arn,
+            "Intent": cs.intent,
+            "StartTime": iso_z(cs.start_time),
+            "Status": cs.status,
+            "ChangeSet": summaries,
+        }
         if cs.name:
             out["ChangeSetName"] = cs.name
         if cs.end_time is not None:
@@ -370,10 +461,14 @@ class Catalog:
         offset = read_page_token(params.get("NextToken"), salt, lambda m: _validation(m, "NextToken"))
         size = params.get("MaxResults") or 20
         items = []
-        for cs in rows[offset:offset + size]:
-            item: dict[str, Any] = {"ChangeSetId": cs.change_set_id, "ChangeSetArn": cs.arn, "Status": cs.status,
-                                    "StartTime": iso_z(cs.start_time),
-                                    "EntityIdList": [r for r in dict.fromkeys(cs.resolved) if r]}
+        for cs in rows[offset : offset + size]:
+            item: dict[str, Any] = {
+                "ChangeSetId": cs.change_set_id,
+                "ChangeSetArn": cs.arn,
+                "Status": cs.status,
+                "StartTime": iso_z(cs.start_time),
+                "EntityIdList": [r for r in dict.fromkeys(cs.resolved) if r],
+            }
             if cs.name:
                 item["ChangeSetName"] = cs.name
             if cs.end_time is not None:
@@ -391,10 +486,15 @@ class Catalog:
         self.refresh()
         cs = self.change_sets.get(params["ChangeSetId"])
         if cs is None or cs.owner != owner:
-            raise ApiError("ResourceNotFoundException", f"Change set {params['ChangeSetId']} was not found", 404)
+            raise ApiError(
+                "ResourceNotFoundException", f"Change set {params['ChangeSetId']} was not found", 404
+            )
         if cs.status != "PREPARING":
-            raise ApiError("ResourceInUseException", f"Change set {cs.change_set_id} is {cs.status} and can no "
-                                                     "longer be cancelled", 423)
+            raise ApiError(
+                "ResourceInUseException",
+                f"Change set {cs.change_set_id} is {cs.status} and can no longer be cancelled",
+                423,
+            )
         self._finish(cs, "CANCELLED")
         return {"ChangeSetId": cs.change_set_id, "ChangeSetArn": cs.arn}
 
@@ -410,7 +510,9 @@ class Catalog:
             if cs.errors:
                 cs.failure_code = "CLIENT_ERROR"
                 count = sum(len(v) for v in cs.errors.values())
-                cs.failure_description = f"The change set has {count} error(s); see ErrorDetailList of each change"
+                cs.failure_description = (
+                    f"The change set has {count} error(s); see ErrorDetailList of each change"
+                )
                 self._finish(cs, "FAILED")
             elif cs.status == "PREPARING" or elapsed < self.preparing_s + self.applying_s:
                 cs.status = "APPLYING"
@@ -430,7 +532,11 @@ class Catalog:
         now = self.state.clock.now()
         for entity_id, entity in cs.working.items():
             previous = self.entities.get(entity_id)
-            if previous is not None and previous.details == entity.details and previous.visibility == entity.visibility:
+            if (
+                previous is not None
+                and previous.details == entity.details
+                and previous.visibility == entity.visibility
+            ):
                 continue  # only read by the change set (e.g. the product an offer points at)
             entity.last_modified = now
             entity.revision = (previous.revision + 1) if previous is not None else 1
@@ -438,9 +544,16 @@ class Catalog:
 
     def apply_now(self, owner: str, changes: list[dict[str, Any]]) -> dict[str, str]:
         """Apply changes immediately (seeding); returns ChangeName -> created entity id. Raises on any error."""
-        parsed = [{"type": c["Entity"]["Type"].split("@")[0], "change_type": c["ChangeType"],
-                   "identifier": c["Entity"].get("Identifier"), "name": c.get("ChangeName"),
-                   "details": c.get("DetailsDocument") or json.loads(c.get("Details") or "{}")} for c in changes]
+        parsed = [
+            {
+                "type": c["Entity"]["Type"].split("@")[0],
+                "change_type": c["ChangeType"],
+                "identifier": c["Entity"].get("Identifier"),
+                "name": c.get("ChangeName"),
+                "details": c.get("DetailsDocument") or json.loads(c.get("Details") or "{}"),
+            }
+            for c in changes
+        ]
         errors, working, resolved = self._evaluate(owner, parsed)
         if errors:
             raise ValueError(f"seed change set is invalid: {errors}")
@@ -452,8 +565,9 @@ class Catalog:
 
     # ------------------------------------------------------------------------------------------- evaluation
 
-    def _evaluate(self, owner: str, parsed: list[dict[str, Any]]
-                  ) -> tuple[dict[int, list[dict[str, str]]], dict[str, Entity], list[str | None]]:
+    def _evaluate(
+        self, owner: str, parsed: list[dict[str, Any]]
+    ) -> tuple[dict[int, list[dict[str, str]]], dict[str, Entity], list[str | None]]:
         """Run every change against copies of the entities; returns (errors by change index, entities, ids)."""
         working: dict[str, Entity] = {}
         created: dict[str, str] = {}
@@ -488,11 +602,18 @@ class Catalog:
             handler = _HANDLERS.get((change["type"], change["change_type"]))
             target: Entity | None = None
             if handler is None:
-                problems.append(("INVALID_CHANGE_TYPE", f"Change type {change['change_type']} is not supported for "
-                                                        f"entity type {change['type']}"))
+                problems.append(
+                    (
+                        "INVALID_CHANGE_TYPE",
+                        f"Change type {change['change_type']} is not supported for "
+                        f"entity type {change['type']}",
+                    )
+                )
             elif change["change_type"].startswith("Create"):
                 if identifier:
-                    problems.append(("INVALID_INPUT", f"{change['change_type']} must not name an entity identifier"))
+                    problems.append(
+                        ("INVALID_INPUT", f"{change['change_type']} must not name an entity identifier")
+                    )
                 else:
                     target = self._new_entity(owner, change["type"])
                     working[target.entity_id] = target
@@ -501,8 +622,13 @@ class Catalog:
             else:
                 ident = resolve(identifier) if identifier else None
                 if not ident or _REF.match(ident):
-                    problems.append(("INVALID_INPUT", f"Entity identifier {identifier!r} does not name an entity "
-                                                      "created earlier in this change set"))
+                    problems.append(
+                        (
+                            "INVALID_INPUT",
+                            f"Entity identifier {identifier!r} does not name an entity "
+                            "created earlier in this change set",
+                        )
+                    )
                 else:
                     target = get(ident)
                     if target is None:
@@ -519,9 +645,20 @@ class Catalog:
         now = self.state.clock.now()
         if entity_type == "SaaSProduct":
             code = ids.product_code()
-            return Entity(ids.product_id(), entity_type, owner,
-                          {"Description": {"ProductCode": code, "Visibility": "Draft"}, "Dimensions": [],
-                           "DeliveryOptions": [], "Targeting": {}}, now, visibility="Draft", product_code=code)
+            return Entity(
+                ids.product_id(),
+                entity_type,
+                owner,
+                {
+                    "Description": {"ProductCode": code, "Visibility": "Draft"},
+                    "Dimensions": [],
+                    "DeliveryOptions": [],
+                    "Targeting": {},
+                },
+                now,
+                visibility="Draft",
+                product_code=code,
+            )
         if entity_type == "Offer":
             return Entity(ids.offer_id(), entity_type, owner, {"State": "Draft", "Terms": []}, now)
         return Entity(ids.resale_id(), entity_type, owner, {"Status": "Draft"}, now)
@@ -556,8 +693,19 @@ def _title(title: Any) -> Problems:
     return []
 
 
-_INFO_FIELDS = {"ProductTitle", "ShortDescription", "LongDescription", "Sku", "LogoUrl", "VideoUrls", "Highlights",
-                "AdditionalResources", "SupportDescription", "Categories", "SearchKeywords"}
+_INFO_FIELDS = {
+    "ProductTitle",
+    "ShortDescription",
+    "LongDescription",
+    "Sku",
+    "LogoUrl",
+    "VideoUrls",
+    "Highlights",
+    "AdditionalResources",
+    "SupportDescription",
+    "Categories",
+    "SearchKeywords",
+}
 
 
 def _update_product_info(cat: Catalog, owner: str, e: Entity, d: dict[str, Any], get: Getter) -> Problems:
@@ -574,7 +722,9 @@ def _update_product_info(cat: Catalog, owner: str, e: Entity, d: dict[str, Any],
     if "Highlights" in d and (not isinstance(d["Highlights"], list) or len(d["Highlights"]) > 3):
         problems.append(("INVALID_INPUT", "Highlights may list at most 3 entries"))
     if not problems:
-        e.details["Description"].update({k: v for k, v in d.items() if k not in ("AdditionalResources", "SupportDescription")})
+        e.details["Description"].update(
+            {k: v for k, v in d.items() if k not in ("AdditionalResources", "SupportDescription")}
+        )
         if "SupportDescription" in d:
             e.details["SupportInformation"] = {"Description": d["SupportDescription"]}
     return problems
@@ -584,7 +734,7 @@ def _add_dimensions(cat: Catalog, owner: str, e: Entity, d: dict[str, Any], get:
     problems = _unknown_keys(d, {"Dimensions"})
     dims = d.get("Dimensions")
     if not isinstance(dims, list) or not dims:
-        return problems + [("INVALID_INPUT", "Dimensions must be a non-empty list")]
+        return [*problems, ("INVALID_INPUT", "Dimensions must be a non-empty list")]
     existing = {x["Key"] for x in e.details["Dimensions"]}
     seen: set[str] = set()
     accepted = []
@@ -598,8 +748,12 @@ def _add_dimensions(cat: Catalog, owner: str, e: Entity, d: dict[str, Any], get:
             problems.append(("INVALID_INPUT", f"{where} has unknown field(s) {extra}"))
         key = dim.get("Key")
         if not isinstance(key, str) or not _DIMENSION_KEY.match(key):
-            problems.append(("INVALID_DIMENSION_KEY", f"{where}.Key {key!r} must be 1-100 characters of letters, "
-                                                      "digits, '_', '.' or '-'"))
+            problems.append(
+                (
+                    "INVALID_DIMENSION_KEY",
+                    f"{where}.Key {key!r} must be 1-100 characters of letters, digits, '_', '.' or '-'",
+                )
+            )
         elif key in existing or key in seen:
             problems.append(("DUPLICATE_DIMENSION_KEY", f"{where}.Key {key!r} already exists on the product"))
         else:
@@ -607,15 +761,25 @@ def _add_dimensions(cat: Catalog, owner: str, e: Entity, d: dict[str, Any], get:
         name = dim.get("Name")
         if not isinstance(name, str) or not 1 <= len(name) <= 150:
             problems.append(("INVALID_INPUT", f"{where}.Name must be 1-150 characters"))
-        if "Description" in dim and (not isinstance(dim["Description"], str) or len(dim["Description"]) > 250):
+        if "Description" in dim and (
+            not isinstance(dim["Description"], str) or len(dim["Description"]) > 250
+        ):
             problems.append(("INVALID_INPUT", f"{where}.Description must be at most 250 characters"))
         types = dim.get("Types")
         if not isinstance(types, list) or not types or any(t not in DIMENSION_TYPES for t in types):
-            problems.append(("INVALID_DIMENSION_TYPE", f"{where}.Types must be a non-empty subset of "
-                                                       f"{list(DIMENSION_TYPES)}, got {types!r}"))
+            problems.append(
+                (
+                    "INVALID_DIMENSION_TYPE",
+                    f"{where}.Types must be a non-empty subset of {list(DIMENSION_TYPES)}, got {types!r}",
+                )
+            )
         if dim.get("Unit") not in DIMENSION_UNITS:
-            problems.append(("INVALID_DIMENSION_UNIT", f"{where}.Unit {dim.get('Unit')!r} must be one of "
-                                                       f"{list(DIMENSION_UNITS)}"))
+            problems.append(
+                (
+                    "INVALID_DIMENSION_UNIT",
+                    f"{where}.Unit {dim.get('Unit')!r} must be one of {list(DIMENSION_UNITS)}",
+                )
+            )
         accepted.append({k: dim[k] for k in ("Key", "Name", "Description", "Unit", "Types") if k in dim})
     if not problems:
         e.details["Dimensions"].extend(accepted)
@@ -626,16 +790,28 @@ def _add_delivery_options(cat: Catalog, owner: str, e: Entity, d: dict[str, Any]
     problems = _unknown_keys(d, {"DeliveryOptions"})
     options = d.get("DeliveryOptions")
     if not isinstance(options, list) or not options:
-        return problems + [("INVALID_INPUT", "DeliveryOptions must be a non-empty list")]
+        return [*problems, ("INVALID_INPUT", "DeliveryOptions must be a non-empty list")]
     added = []
     for n, option in enumerate(options):
-        url = (((option or {}).get("Details") or {}).get("SaaSUrlDeliveryOptionDetails") or {}).get("FulfillmentUrl")
+        url = (((option or {}).get("Details") or {}).get("SaaSUrlDeliveryOptionDetails") or {}).get(
+            "FulfillmentUrl"
+        )
         if not _https(url):
-            problems.append(("INVALID_INPUT", f"DeliveryOptions[{n}].Details.SaaSUrlDeliveryOptionDetails."
-                                              "FulfillmentUrl must be an https URL"))
+            problems.append(
+                (
+                    "INVALID_INPUT",
+                    f"DeliveryOptions[{n}].Details.SaaSUrlDeliveryOptionDetails."
+                    "FulfillmentUrl must be an https URL",
+                )
+            )
         else:
-            added.append({"Id": f"do-{cat.state.ids.token(13)}", "Type": "SaaSUrl",
-                          "Details": {"SaaSUrlDeliveryOptionDetails": {"FulfillmentUrl": url}}})
+            added.append(
+                {
+                    "Id": f"do-{cat.state.ids.token(13)}",
+                    "Type": "SaaSUrl",
+                    "Details": {"SaaSUrlDeliveryOptionDetails": {"FulfillmentUrl": url}},
+                }
+            )
     if not problems:
         e.details["DeliveryOptions"].extend(added)
     return problems
@@ -643,9 +819,13 @@ def _add_delivery_options(cat: Catalog, owner: str, e: Entity, d: dict[str, Any]
 
 def _update_targeting(cat: Catalog, owner: str, e: Entity, d: dict[str, Any], get: Getter) -> Problems:
     problems = _unknown_keys(d, {"PositiveTargeting"})
-    accounts = ((d.get("PositiveTargeting") or {}).get("BuyerAccounts"))
-    if not isinstance(accounts, list) or any(not isinstance(a, str) or not _ACCOUNT.match(a) for a in accounts):
-        problems.append(("INVALID_INPUT", "PositiveTargeting.BuyerAccounts must list 12-digit AWS account ids"))
+    accounts = (d.get("PositiveTargeting") or {}).get("BuyerAccounts")
+    if not isinstance(accounts, list) or any(
+        not isinstance(a, str) or not _ACCOUNT.match(a) for a in accounts
+    ):
+        problems.append(
+            ("INVALID_INPUT", "PositiveTargeting.BuyerAccounts must list 12-digit AWS account ids")
+        )
     if not problems:
         e.details["Targeting"] = {"PositiveTargeting": {"BuyerAccounts": list(accounts)}}
         if e.entity_type == "Offer":
@@ -660,7 +840,9 @@ def _release_product(cat: Catalog, owner: str, e: Entity, d: dict[str, Any], get
     if not e.details["Dimensions"]:
         problems.append(("INVALID_STATE", "The product needs at least one dimension before release"))
     if not e.details["DeliveryOptions"]:
-        problems.append(("INVALID_STATE", "The product needs a delivery option (fulfillment URL) before release"))
+        problems.append(
+            ("INVALID_STATE", "The product needs a delivery option (fulfillment URL) before release")
+        )
     if not problems:
         e.visibility = "Limited"
         e.details["Description"]["Visibility"] = "Limited"
@@ -672,7 +854,9 @@ def _create_offer(cat: Catalog, owner: str, e: Entity, d: dict[str, Any], get: G
     product_id = d.get("ProductId")
     product = get(product_id) if isinstance(product_id, str) else None
     if product is None or product.entity_type != "SaaSProduct":
-        problems.append(("ENTITY_NOT_FOUND", f"ProductId {product_id!r} does not name one of your SaaS products"))
+        problems.append(
+            ("ENTITY_NOT_FOUND", f"ProductId {product_id!r} does not name one of your SaaS products")
+        )
     else:
         e.details["ProductId"] = product.entity_id
     return problems
@@ -699,16 +883,21 @@ def _update_pricing(cat: Catalog, owner: str, e: Entity, d: dict[str, Any], get:
         problems.append(("INVALID_INPUT", f"PricingModel must be one of {list(PRICING_MODELS)}"))
     product = get(e.details.get("ProductId", "")) if e.details.get("ProductId") else None
     if product is None:
-        return problems + [("INVALID_STATE", "The offer is not attached to a product")]
+        return [*problems, ("INVALID_STATE", "The offer is not attached to a product")]
     metered = {x["Key"] for x in product.details["Dimensions"] if "Metered" in x.get("Types", [])}
     terms = d.get("Terms")
     if not isinstance(terms, list) or not terms:
-        return problems + [("INVALID_INPUT", "Terms must be a non-empty list")]
+        return [*problems, ("INVALID_INPUT", "Terms must be a non-empty list")]
     priced: set[str] = set()
     for n, term in enumerate(terms):
         if term.get("Type") != "UsageBasedPricingTerm":
-            problems.append(("INVALID_INPUT", f"Terms[{n}].Type {term.get('Type')!r} is not supported by the "
-                                              "sandbox (use UsageBasedPricingTerm)"))
+            problems.append(
+                (
+                    "INVALID_INPUT",
+                    f"Terms[{n}].Type {term.get('Type')!r} is not supported by the "
+                    "sandbox (use UsageBasedPricingTerm)",
+                )
+            )
             continue
         if term.get("CurrencyCode") != "USD":
             problems.append(("INVALID_INPUT", f"Terms[{n}].CurrencyCode must be USD"))
@@ -717,13 +906,23 @@ def _update_pricing(cat: Catalog, owner: str, e: Entity, d: dict[str, Any], get:
                 key = item.get("DimensionKey")
                 where = f"Terms[{n}].RateCards[{c}].RateCard[{r}]"
                 if key not in metered:
-                    problems.append(("INCOMPATIBLE_DIMENSION", f"{where}.DimensionKey {key!r} is not a metered "
-                                                               f"dimension of product {product.entity_id}"))
+                    problems.append(
+                        (
+                            "INCOMPATIBLE_DIMENSION",
+                            f"{where}.DimensionKey {key!r} is not a metered "
+                            f"dimension of product {product.entity_id}",
+                        )
+                    )
                 else:
                     priced.add(key)
                 if not isinstance(item.get("Price"), str) or not _PRICE.match(item["Price"]):
-                    problems.append(("INVALID_PRICE", f"{where}.Price {item.get('Price')!r} must be a non-negative "
-                                                      "decimal string with at most 6 decimals"))
+                    problems.append(
+                        (
+                            "INVALID_PRICE",
+                            f"{where}.Price {item.get('Price')!r} must be a non-negative "
+                            "decimal string with at most 6 decimals",
+                        )
+                    )
     missing = sorted(metered - priced)
     if missing and d.get("PricingModel") == "Usage":
         problems.append(("MISSING_PRICE", f"Metered dimension(s) {missing} have no price"))
@@ -737,14 +936,16 @@ def _update_legal(cat: Catalog, owner: str, e: Entity, d: dict[str, Any], get: G
     problems = _unknown_keys(d, {"Terms"})
     terms = d.get("Terms")
     if not isinstance(terms, list) or len(terms) != 1 or terms[0].get("Type") != "LegalTerm":
-        return problems + [("INVALID_INPUT", "Terms must hold exactly one LegalTerm")]
+        return [*problems, ("INVALID_INPUT", "Terms must hold exactly one LegalTerm")]
     docs = terms[0].get("Documents")
     if not isinstance(docs, list) or not docs:
         problems.append(("INVALID_INPUT", "LegalTerm.Documents must be a non-empty list"))
     else:
         for n, doc in enumerate(docs):
             if doc.get("Type") not in LEGAL_DOCUMENT_TYPES:
-                problems.append(("INVALID_INPUT", f"Documents[{n}].Type must be one of {list(LEGAL_DOCUMENT_TYPES)}"))
+                problems.append(
+                    ("INVALID_INPUT", f"Documents[{n}].Type must be one of {list(LEGAL_DOCUMENT_TYPES)}")
+                )
             if str(doc.get("Type", "")).startswith("Custom") and not _https(doc.get("Url")):
                 problems.append(("INVALID_INPUT", f"Documents[{n}] is custom and needs an https Url"))
     if not problems:
@@ -756,7 +957,7 @@ def _update_support(cat: Catalog, owner: str, e: Entity, d: dict[str, Any], get:
     problems = _unknown_keys(d, {"Terms"})
     terms = d.get("Terms")
     if not isinstance(terms, list) or len(terms) != 1 or terms[0].get("Type") != "SupportTerm":
-        return problems + [("INVALID_INPUT", "Terms must hold exactly one SupportTerm")]
+        return [*problems, ("INVALID_INPUT", "Terms must hold exactly one SupportTerm")]
     policy = terms[0].get("RefundPolicy")
     if not isinstance(policy, str) or not 1 <= len(policy) <= 4096:
         problems.append(("INVALID_INPUT", "SupportTerm.RefundPolicy must be 1-4096 characters"))
@@ -822,10 +1023,17 @@ def seed_resale_authorization(cat: Catalog, owner: str, seed: ResaleSeed) -> str
     """Insert an active resale authorization (there is no change type to create one from the seller side here)."""
     product = cat.entity(seed.product_id)
     entity = cat._new_entity(owner, "ResaleAuthorization")
-    entity.details.update({"Name": seed.name, "ProductId": seed.product_id,
-                           "ProductName": product.name if product else None,
-                           "ResellerAccountId": seed.reseller_account_id, "Status": "Active",
-                           "CreatedDate": iso_z(cat.state.clock.now()), **seed.extra})
+    entity.details.update(
+        {
+            "Name": seed.name,
+            "ProductId": seed.product_id,
+            "ProductName": product.name if product else None,
+            "ResellerAccountId": seed.reseller_account_id,
+            "Status": "Active",
+            "CreatedDate": iso_z(cat.state.clock.now()),
+            **seed.extra,
+        }
+    )
     entity.details = {k: v for k, v in entity.details.items() if v is not None}
     cat.entities[entity.entity_id] = entity
     return entity.entity_id

@@ -4,6 +4,7 @@ Only what the protocol uses: unsigned/negative integers, byte and text strings (
 length), arrays, maps, tag 1 (epoch-seconds timestamps), booleans, null/undefined and half/single/double
 floats. Timestamps decode to aware UTC ``datetime`` and ``datetime`` values encode as tag 1.
 """
+
 from __future__ import annotations
 
 import math
@@ -95,7 +96,7 @@ def _argument(buf: memoryview, pos: int, info: int) -> tuple[int | None, int]:
     if info in (24, 25, 26, 27):
         size = 1 << (info - 24)
         _need(buf, pos, size)
-        return int.from_bytes(buf[pos:pos + size], "big"), pos + size
+        return int.from_bytes(buf[pos : pos + size], "big"), pos + size
     if info == 31:
         return None, pos  # indefinite length
     raise CBORError(f"reserved additional information {info}")
@@ -128,7 +129,7 @@ def _decode(buf: memoryview, pos: int) -> tuple[Any, int]:
             raw = b"".join(chunks)
         else:
             _need(buf, pos, arg)
-            raw = bytes(buf[pos:pos + arg])
+            raw = bytes(buf[pos : pos + arg])
             pos += arg
         if major == 2:
             return raw, pos
@@ -178,13 +179,13 @@ def _simple(buf: memoryview, pos: int, info: int) -> tuple[Any, int]:
         return None, pos
     if info == 25:
         _need(buf, pos, 2)
-        return struct.unpack(">e", bytes(buf[pos:pos + 2]))[0], pos + 2
+        return struct.unpack(">e", bytes(buf[pos : pos + 2]))[0], pos + 2
     if info == 26:
         _need(buf, pos, 4)
-        return struct.unpack(">f", bytes(buf[pos:pos + 4]))[0], pos + 4
+        return struct.unpack(">f", bytes(buf[pos : pos + 4]))[0], pos + 4
     if info == 27:
         _need(buf, pos, 8)
-        return struct.unpack(">d", bytes(buf[pos:pos + 8]))[0], pos + 8
+        return struct.unpack(">d", bytes(buf[pos : pos + 8]))[0], pos + 8
     if info == 31:
         return _BREAK, pos
     raise CBORError(f"unsupported simple value {info}")

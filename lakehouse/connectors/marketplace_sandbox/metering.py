@@ -16,6 +16,7 @@
   ``ProductCode`` + ``CustomerAWSAccountId``, or (legacy products only) ``ProductCode`` + ``CustomerIdentifier``.
 Records can be left in ``UnprocessedRecords`` on demand (fault injection).
 """
+
 from __future__ import annotations
 
 import random
@@ -72,8 +73,10 @@ class Metering:
         return sorted(rows, key=lambda r: (r.usage_hour, r.dimension, r.key))
 
     def billed_total(self, product_code: str | None = None, dimension: str | None = None) -> Decimal:
-        return sum((r.quantity for r in self.billed(product_code) if dimension is None or r.dimension == dimension),
-                   Decimal(0))
+        return sum(
+            (r.quantity for r in self.billed(product_code) if dimension is None or r.dimension == dimension),
+            Decimal(0),
+        )
 
     # ------------------------------------------------------------------------------------------- API
 
@@ -84,14 +87,19 @@ class Metering:
             raise ApiError("InvalidTokenException", "Registration token is invalid")
         agreement = commerce.agreements[token.agreement_id]
         if agreement.seller != seller:
-            raise ApiError("InvalidTokenException", "Registration token is invalid for this seller account; call "
-                                                    "ResolveCustomer from the account that published the product")
+            raise ApiError(
+                "InvalidTokenException",
+                "Registration token is invalid for this seller account; call "
+                "ResolveCustomer from the account that published the product",
+            )
         if self.state.clock.now() - token.issued_at > commerce.TOKEN_TTL:
             raise ApiError("ExpiredTokenException", "Registration token has expired")
-        out: dict[str, Any] = {"ProductCode": agreement.product_code,
-                               "CustomerAWSAccountId": agreement.customer_account_id,
-                               "LicenseArn": agreement.license_arn,
-                               "Metadata": {"AgreementId": agreement.agreement_id}}
+        out: dict[str, Any] = {
+            "ProductCode": agreement.product_code,
+            "CustomerAWSAccountId": agreement.customer_account_id,
+            "LicenseArn": agreement.license_arn,
+            "Metadata": {"AgreementId": agreement.agreement_id},
+        }
         if agreement.customer_identifier:
             out["CustomerIdentifier"] = agreement.customer_identifier
         return out
@@ -101,33 +109,48 @@ class Metering:
             raise ApiError("ValidationException", "The request must be smaller than 1 MB")
         records: list[dict[str, Any]] = params.get("UsageRecords") or []
         product, identities = self._identify(seller, params.get("ProductCode"), records)
-        metered = {d["Key"] for d in product.details.get("Dimensions", [])
-                   if {"Metered", "ExternallyMetered"} & set(d.get("Types", []))}
+        metered = {
+            d["Key"]
+            for d in product.details.get("Dimensions", [])
+            if {"Metered", "ExternallyMetered"} & set(d.get("Types", []))
+        }
         quantities: list[Decimal] = []
         for n, record in enumerate(records):
             if record["Dimension"] not in metered:
-                raise ApiError("InvalidUsageDimensionException",
-                               f"The usage dimension {record['Dimension']!r} does not match one of the metered "
-                               f"dimensions for product {product.product_code}")
+                raise ApiError(
+                    "InvalidUsageDimensionException",
+                    f"The usage dimension {record['Dimension']!r} does not match one of the metered "
+                    f"dimensions for product {product.product_code}",
+                )
             quantities.append(self._quantity(n, record))
         now = self.state.clock.now()
         for record in records:
             ts = record["Timestamp"]
             if not self.in_window(ts, now):
-                raise ApiError("TimestampOutOfBoundsException",
-                               f"Timestamp {ts.isoformat()} is out of the accepted range; usage is accepted for up "
-                               "to 24 hours after the event, and for the previous month only until 06:00 UTC on the "
-                               "first day of the next month")
+                raise ApiError(
+                    "TimestampOutOfBoundsException",
+                    f"Timestamp {ts.isoformat()} is out of the accepted range; usage is accepted for up "
+                    "to 24 hours after the event, and for the previous month only until 06:00 UTC on the "
+                    "first day of the next month",
+                )
         keep = len(records)
         if self.unprocessed_script:
             keep = max(0, len(records) - self.unprocessed_script.pop(0))
         elif self.unprocessed_rate and records:
             keep = len(records) - sum(1 for _ in records if self.rng.random() < self.unprocessed_rate)
         results = []
-        for record, (kind, ident, agreements), quantity in zip(records[:keep], identities[:keep], quantities[:keep]):
+        for record, (kind, ident, agreements), quantity in zip(
+            records[:keep], identities[:keep], quantities[:keep], strict=False
+        ):
             results.append(self._process(product, record, kind, ident, agreements, quantity, now))
-        self.batches.append({"product_code": product.product_code, "records": len(records),
-                             "processed": keep, "seller": seller})
+        self.batches.append(
+            {
+                "product_code": product.product_code,
+                "records": len(records),
+                "processed": keep,
+                "seller": seller,
+            }
+        )
         return {"Results": results, "UnprocessedRecords": records[keep:]}
 
     # ------------------------------------------------------------------------------------------- rules
@@ -140,8 +163,9 @@ class Metering:
         month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         return not (ts < month_start and now >= month_start + MONTH_GRACE)
 
-    def _identify(self, seller: str, product_code: str | None, records: list[dict[str, Any]]
-                  ) -> tuple[Entity, list[tuple[str, str, list[Agreement]]]]:
+    def _identify(
+        self, seller: str, product_code: str | None, records: list[dict[str, Any]]
+    ) -> tuple[Entity, list[tuple[str, str, list[Agreement]]]]:
         """The one product of the request and, per record, (identity kind, identity, candidate agreements)."""
         commerce = self.state.commerce
         by_license = [bool(r.get("LicenseArn")) for r in records]
@@ -153,52 +177,82 @@ class Metering:
             for record in records:
                 agreement = commerce.by_license(record["LicenseArn"])
                 if agreement is None or agreement.seller != seller:
-                    raise ApiError("InvalidLicenseException", f"LicenseArn {record['LicenseArn']} is not valid")
+                    raise ApiError(
+                        "InvalidLicenseException", f"LicenseArn {record['LicenseArn']} is not valid"
+                    )
                 if record.get("CustomerAWSAccountId") not in (None, agreement.customer_account_id):
-                    raise ApiError("InvalidLicenseException", f"LicenseArn {record['LicenseArn']} does not match "
-                                                              f"customer {record['CustomerAWSAccountId']}")
+                    raise ApiError(
+                        "InvalidLicenseException",
+                        f"LicenseArn {record['LicenseArn']} does not match "
+                        f"customer {record['CustomerAWSAccountId']}",
+                    )
                 if record.get("CustomerIdentifier"):
-                    raise ApiError("InvalidCustomerIdentifierException",
-                                   "CustomerIdentifier can't be combined with LicenseArn")
+                    raise ApiError(
+                        "InvalidCustomerIdentifierException",
+                        "CustomerIdentifier can't be combined with LicenseArn",
+                    )
                 if product_code and product_code != agreement.product_code:
-                    raise ApiError("InvalidLicenseException",
-                                   f"LicenseArn {record['LicenseArn']} belongs to another product than {product_code}")
+                    raise ApiError(
+                        "InvalidLicenseException",
+                        f"LicenseArn {record['LicenseArn']} belongs to another product than {product_code}",
+                    )
                 codes.add(agreement.product_code)
                 identities.append(("license", agreement.license_arn, [agreement]))
             if len(codes) > 1:
-                raise ApiError("ValidationException", "Each BatchMeterUsage request is for only one product; the "
-                                                      f"records' licenses span {len(codes)} products")
+                raise ApiError(
+                    "ValidationException",
+                    "Each BatchMeterUsage request is for only one product; the "
+                    f"records' licenses span {len(codes)} products",
+                )
             product = self._product(seller, codes.pop())
             return product, identities
         if not product_code:
-            raise ApiError("ValidationException", "ProductCode is required unless every record names a LicenseArn")
+            raise ApiError(
+                "ValidationException", "ProductCode is required unless every record names a LicenseArn"
+            )
         product = self._product(seller, product_code)
         for record in records:
             account, identifier = record.get("CustomerAWSAccountId"), record.get("CustomerIdentifier")
             if account and identifier:
-                raise ApiError("ValidationException", "CustomerIdentifier and CustomerAWSAccountId are mutually "
-                                                      "exclusive in a usage record")
+                raise ApiError(
+                    "ValidationException",
+                    "CustomerIdentifier and CustomerAWSAccountId are mutually exclusive in a usage record",
+                )
             if identifier:
                 if not product.legacy_metering:
-                    raise ApiError("InvalidCustomerIdentifierException",
-                                   "CustomerIdentifier is not supported for this product; use CustomerAWSAccountId")
+                    raise ApiError(
+                        "InvalidCustomerIdentifierException",
+                        "CustomerIdentifier is not supported for this product; use CustomerAWSAccountId",
+                    )
                 found = commerce.for_customer(product_code, identifier=identifier)
                 if not found:
-                    raise ApiError("InvalidCustomerIdentifierException",
-                                   f"CustomerIdentifier {identifier} does not exist")
+                    raise ApiError(
+                        "InvalidCustomerIdentifierException",
+                        f"CustomerIdentifier {identifier} does not exist",
+                    )
                 identities.append(("identifier", identifier, found))
             elif account:
-                identities.append(("account", account, commerce.for_customer(product_code, account_id=account)))
+                identities.append(
+                    ("account", account, commerce.for_customer(product_code, account_id=account))
+                )
             else:
-                raise ApiError("InvalidCustomerIdentifierException",
-                               "A usage record must name the customer (CustomerAWSAccountId or LicenseArn)")
+                raise ApiError(
+                    "InvalidCustomerIdentifierException",
+                    "A usage record must name the customer (CustomerAWSAccountId or LicenseArn)",
+                )
         return product, identities
 
     def _product(self, seller: str, product_code: str) -> Entity:
         for entity in self.state.catalog.entities.values():
-            if entity.entity_type == "SaaSProduct" and entity.product_code == product_code and entity.owner == seller:
+            if (
+                entity.entity_type == "SaaSProduct"
+                and entity.product_code == product_code
+                and entity.owner == seller
+            ):
                 return entity
-        raise ApiError("InvalidProductCodeException", f"Product code {product_code} is not valid for this seller")
+        raise ApiError(
+            "InvalidProductCodeException", f"Product code {product_code} is not valid for this seller"
+        )
 
     @staticmethod
     def _decimal(text: Any) -> Decimal:
@@ -210,8 +264,12 @@ class Metering:
     def _quantity(self, n: int, record: dict[str, Any]) -> Decimal:
         has_int, has_dec = "Quantity" in record, "QuantityAsDecimal" in record
         if has_int and has_dec:
-            raise ApiError("ValidationException", f"UsageRecords[{n}] sets both Quantity and QuantityAsDecimal")
-        quantity = self._decimal(record["QuantityAsDecimal"]) if has_dec else Decimal(record.get("Quantity", 0))
+            raise ApiError(
+                "ValidationException", f"UsageRecords[{n}] sets both Quantity and QuantityAsDecimal"
+            )
+        quantity = (
+            self._decimal(record["QuantityAsDecimal"]) if has_dec else Decimal(record.get("Quantity", 0))
+        )
         allocations = record.get("UsageAllocations")
         if allocations:
             field_name = "AllocatedUsageQuantityAsDecimal" if has_dec else "AllocatedUsageQuantity"
@@ -220,42 +278,68 @@ class Metering:
             tag_sets = set()
             for a, allocation in enumerate(allocations):
                 if other in allocation or field_name not in allocation:
-                    raise ApiError("InvalidUsageAllocationsException",
-                                   f"UsageRecords[{n}].UsageAllocations[{a}] must use {field_name} like its record")
+                    raise ApiError(
+                        "InvalidUsageAllocationsException",
+                        f"UsageRecords[{n}].UsageAllocations[{a}] must use {field_name} like its record",
+                    )
                 total += self._decimal(allocation[field_name])
                 keys = [t["Key"] for t in allocation.get("Tags", [])]
                 if len(keys) != len(set(keys)):
-                    raise ApiError("InvalidTagException", f"UsageRecords[{n}].UsageAllocations[{a}] repeats a tag key")
+                    raise ApiError(
+                        "InvalidTagException", f"UsageRecords[{n}].UsageAllocations[{a}] repeats a tag key"
+                    )
                 tag_set = frozenset((t["Key"], t["Value"]) for t in allocation.get("Tags", []))
                 if tag_set in tag_sets:
-                    raise ApiError("InvalidUsageAllocationsException",
-                                   f"UsageRecords[{n}] has two allocations with the same tags")
+                    raise ApiError(
+                        "InvalidUsageAllocationsException",
+                        f"UsageRecords[{n}] has two allocations with the same tags",
+                    )
                 tag_sets.add(tag_set)
             if total != quantity:
-                raise ApiError("InvalidUsageAllocationsException",
-                               f"UsageRecords[{n}]: allocations sum to {total}, the record's quantity is {quantity}")
+                raise ApiError(
+                    "InvalidUsageAllocationsException",
+                    f"UsageRecords[{n}]: allocations sum to {total}, the record's quantity is {quantity}",
+                )
         return quantity
 
-    def _process(self, product: Entity, record: dict[str, Any], kind: str, ident: str,
-                 agreements: list[Agreement], quantity: Decimal, now: datetime) -> dict[str, Any]:
+    def _process(
+        self,
+        product: Entity,
+        record: dict[str, Any],
+        kind: str,
+        ident: str,
+        agreements: list[Agreement],
+        quantity: Decimal,
+        now: datetime,
+    ) -> dict[str, Any]:
         ts: datetime = record["Timestamp"]
         hour = ts.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         key = (product.product_code or "", kind, ident, record["Dimension"], hour)
         existing = self.records.get(key)
         if existing is not None:
             if existing.quantity == quantity:
-                return {"UsageRecord": existing.usage_record, "MeteringRecordId": existing.metering_record_id,
-                        "Status": "Success"}
+                return {
+                    "UsageRecord": existing.usage_record,
+                    "MeteringRecordId": existing.metering_record_id,
+                    "Status": "Success",
+                }
             return {"UsageRecord": record, "Status": "DuplicateRecord"}
         if not any(a.active_at(ts) for a in agreements):
             return {"UsageRecord": record, "Status": "CustomerNotSubscribed"}
         agreement = next(a for a in agreements if a.active_at(ts))
         accepted = MeteredRecord(
-            key=key, product_code=product.product_code or "", dimension=record["Dimension"], usage_hour=hour,
-            quantity=quantity, customer_account_id=agreement.customer_account_id,
-            customer_identifier=record.get("CustomerIdentifier"), license_arn=record.get("LicenseArn"),
-            allocations=list(record.get("UsageAllocations") or []), usage_record=record,
-            metering_record_id=self.state.ids.metering_record_id(), received_at=now,
+            key=key,
+            product_code=product.product_code or "",
+            dimension=record["Dimension"],
+            usage_hour=hour,
+            quantity=quantity,
+            customer_account_id=agreement.customer_account_id,
+            customer_identifier=record.get("CustomerIdentifier"),
+            license_arn=record.get("LicenseArn"),
+            allocations=list(record.get("UsageAllocations") or []),
+            usage_record=record,
+            metering_record_id=self.state.ids.metering_record_id(),
+            received_at=now,
         )
         self.records[key] = accepted
         return {"UsageRecord": record, "MeteringRecordId": accepted.metering_record_id, "Status": "Success"}

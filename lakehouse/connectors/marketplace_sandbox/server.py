@@ -13,6 +13,7 @@ can't drift from the model unnoticed. Responses go out whole, with TCP_NODELAY.
 
 Control endpoints for tests and demos live under ``/_sandbox/`` (not part of any AWS API).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -38,18 +39,46 @@ from lakehouse.connectors.marketplace_sandbox.validation import (
 )
 
 CATALOG, AGREEMENT, ENTITLEMENT, METERING = (
-    "marketplace-catalog", "marketplace-agreement", "marketplace-entitlement", "meteringmarketplace")
-TARGETS = {"AWSMPMeteringService": METERING, "AWSMPEntitlementService": ENTITLEMENT,
-           "AWSMPCommerceService_v20200301": AGREEMENT}
+    "marketplace-catalog",
+    "marketplace-agreement",
+    "marketplace-entitlement",
+    "meteringmarketplace",
+)
+TARGETS = {
+    "AWSMPMeteringService": METERING,
+    "AWSMPEntitlementService": ENTITLEMENT,
+    "AWSMPCommerceService_v20200301": AGREEMENT,
+}
 _JSON_VERSION = {METERING: "1.1", ENTITLEMENT: "1.1", AGREEMENT: "1.0"}
-_NAMESPACE = {AGREEMENT: "com.amazonaws.marketplaceagreement", ENTITLEMENT: "com.amazonaws.marketplaceentitlementservice"}
-_THROTTLE = {CATALOG: ("ThrottlingException", 429), AGREEMENT: ("ThrottlingException", 429),
-             ENTITLEMENT: ("ThrottlingException", 400), METERING: ("ThrottlingException", 400)}
-_SERVER_ERROR = {CATALOG: "InternalServiceException", AGREEMENT: "InternalServerException",
-                 ENTITLEMENT: "InternalServiceErrorException", METERING: "InternalServiceErrorException"}
-_REASONS = {200: "OK", 400: "Bad Request", 402: "Payment Required", 403: "Forbidden", 404: "Not Found",
-            415: "Unsupported Media Type", 422: "Unprocessable Entity", 423: "Locked", 429: "Too Many Requests",
-            500: "Internal Server Error", 503: "Service Unavailable"}
+_NAMESPACE = {
+    AGREEMENT: "com.amazonaws.marketplaceagreement",
+    ENTITLEMENT: "com.amazonaws.marketplaceentitlementservice",
+}
+_THROTTLE = {
+    CATALOG: ("ThrottlingException", 429),
+    AGREEMENT: ("ThrottlingException", 429),
+    ENTITLEMENT: ("ThrottlingException", 400),
+    METERING: ("ThrottlingException", 400),
+}
+_SERVER_ERROR = {
+    CATALOG: "InternalServiceException",
+    AGREEMENT: "InternalServerException",
+    ENTITLEMENT: "InternalServiceErrorException",
+    METERING: "InternalServiceErrorException",
+}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    402: "Payment Required",
+    403: "Forbidden",
+    404: "Not Found",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Entity",
+    423: "Locked",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 @dataclass
@@ -77,8 +106,13 @@ class MarketplaceSandbox(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 64
 
-    def __init__(self, state: SandboxState | None = None, port: int = 0, faults: Faults | None = None,
-                 strict: bool = True) -> None:
+    def __init__(
+        self,
+        state: SandboxState | None = None,
+        port: int = 0,
+        faults: Faults | None = None,
+        strict: bool = True,
+    ) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
         self.state = state or SandboxState()
         self.validators = {name: Validator(name) for name in (CATALOG, AGREEMENT, ENTITLEMENT, METERING)}
@@ -107,12 +141,18 @@ class MarketplaceSandbox(ThreadingHTTPServer):
         with self._lock:
             self.faults.script.setdefault(operation, []).extend(outcomes)
 
-    def count(self, operation: str | None = None, *, outcome: str | None = None, seller: str | None = None) -> int:
+    def count(
+        self, operation: str | None = None, *, outcome: str | None = None, seller: str | None = None
+    ) -> int:
         """How many requests arrived for ``operation`` (optionally with an outcome: ok, error code, ...)."""
         with self._lock:
-            return sum(1 for c in self.calls if (operation is None or c["operation"] == operation)
-                       and (outcome is None or c["outcome"] == outcome)
-                       and (seller is None or c["seller"] == seller))
+            return sum(
+                1
+                for c in self.calls
+                if (operation is None or c["operation"] == operation)
+                and (outcome is None or c["outcome"] == outcome)
+                and (seller is None or c["seller"] == seller)
+            )
 
     def reset_calls(self) -> None:
         with self._lock:
@@ -121,13 +161,18 @@ class MarketplaceSandbox(ThreadingHTTPServer):
     def credentials(self, seller: str) -> dict[str, str]:
         """Keyword arguments for a boto3 client acting as the named seller."""
         account = self.state.seller_by_name(seller)
-        return {"endpoint_url": self.url, "region_name": "us-east-1", "aws_access_key_id": account.access_key_id,
-                "aws_secret_access_key": account.secret_access_key}
+        return {
+            "endpoint_url": self.url,
+            "region_name": "us-east-1",
+            "aws_access_key_id": account.access_key_id,
+            "aws_secret_access_key": account.secret_access_key,
+        }
 
     def _record(self, service: str, operation: str, seller: str | None, outcome: str, **extra: Any) -> None:
         with self._lock:
-            self.calls.append({"service": service, "operation": operation, "seller": seller, "outcome": outcome,
-                               **extra})
+            self.calls.append(
+                {"service": service, "operation": operation, "seller": seller, "outcome": outcome, **extra}
+            )
 
     def _fate(self, operation: str) -> str | None:
         with self._lock:
@@ -150,8 +195,12 @@ class MarketplaceSandbox(ThreadingHTTPServer):
     # ------------------------------------------------------------------------------------------- lifecycle
 
     def start(self) -> MarketplaceSandbox:
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"mp-sandbox-{self.server_address[1]}", daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"mp-sandbox-{self.server_address[1]}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -207,8 +256,11 @@ class _Handler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------------------------------------- wire
 
     def _write(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-        lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}",
-                 f"x-amzn-RequestId: {self.server.next_request_id()}", f"Content-Length: {len(body)}"]
+        lines = [
+            f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}",
+            f"x-amzn-RequestId: {self.server.next_request_id()}",
+            f"Content-Length: {len(body)}",
+        ]
         lines += [f"{k}: {v}" for k, v in headers.items()]
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
         self.wfile.flush()
@@ -253,18 +305,30 @@ class _Handler(BaseHTTPRequestHandler):
             if fate == "error":
                 raise ApiError(_SERVER_ERROR[service], "The sandbox injected a server error", 500)
             if fate not in (None, "drop_after"):
-                shape = server.validators[service].model.shape_for(fate) if fate in \
-                    server.validators[service].model.shape_names else None
-                status = (shape.metadata.get("error") or {}).get("httpStatusCode", 500 if "Internal" in fate else 400) \
-                    if shape is not None else 400
+                shape = (
+                    server.validators[service].model.shape_for(fate)
+                    if fate in server.validators[service].model.shape_names
+                    else None
+                )
+                status = (
+                    (shape.metadata.get("error") or {}).get(
+                        "httpStatusCode", 500 if "Internal" in fate else 400
+                    )
+                    if shape is not None
+                    else 400
+                )
                 raise ApiError(fate, "The sandbox injected this error", status)
             with server.state.lock:
                 result = self._dispatch(service, operation, seller, params, len(body))
             if server.strict:
                 bad = server.validators[service].output_problems(operation, result)
                 if bad:
-                    raise ApiError(_SERVER_ERROR[service], "sandbox bug, response does not match the model: "
-                                   + "; ".join(f"{p.field}: {p.message}" for p in bad[:5]), 500)
+                    raise ApiError(
+                        _SERVER_ERROR[service],
+                        "sandbox bug, response does not match the model: "
+                        + "; ".join(f"{p.field}: {p.message}" for p in bad[:5]),
+                        500,
+                    )
             if fate == "drop_after":
                 raise _Drop()
         except _Drop:
@@ -275,8 +339,13 @@ class _Handler(BaseHTTPRequestHandler):
             server._record(service, operation, seller.account_id, exc.code)
             self._error(service, protocol, exc)
             return
-        server._record(service, operation, seller.account_id, "ok",
-                       **({"records": len(params.get("UsageRecords") or [])} if operation == "BatchMeterUsage" else {}))
+        server._record(
+            service,
+            operation,
+            seller.account_id,
+            "ok",
+            **({"records": len(params.get("UsageRecords") or [])} if operation == "BatchMeterUsage" else {}),
+        )
         self._ok(protocol, service, result)
 
     def _route(self, method: str, path: str) -> tuple[str, str, str]:
@@ -293,7 +362,10 @@ class _Handler(BaseHTTPRequestHandler):
         parts = path.strip("/").split("/")
         if len(parts) == 4 and parts[0] == "service" and parts[2] == "operation":
             service = TARGETS.get(parts[1])
-            if service not in (AGREEMENT, ENTITLEMENT) or self.headers.get("smithy-protocol") != "rpc-v2-cbor":
+            if (
+                service not in (AGREEMENT, ENTITLEMENT)
+                or self.headers.get("smithy-protocol") != "rpc-v2-cbor"
+            ):
                 raise ApiError("UnknownOperationException", f"No RPC v2 CBOR service at {path}", 404)
             if parts[3] not in self.server.validators[service].model.operation_names:
                 raise ApiError("UnknownOperationException", f"Unknown operation {parts[3]}", 404)
@@ -304,19 +376,24 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError("UnknownOperationException", f"No operation at {method} {path}", 404)
         expected = model.operation_model(operation).http["method"]
         if method != expected:
-            raise ApiError("UnknownOperationException", f"{operation} is served by {expected}, not {method}", 404)
+            raise ApiError(
+                "UnknownOperationException", f"{operation} is served by {expected}, not {method}", 404
+            )
         return CATALOG, operation, "rest-json"
 
     def _authenticate(self, method: str, path: str, query: str, body: bytes) -> SellerAccount:
         akid = access_key(self.headers)
         seller = self.server.state.seller_by_key(akid)
         if seller is None:
-            raise AuthError("UnrecognizedClientException", "The security token included in the request is invalid")
+            raise AuthError(
+                "UnrecognizedClientException", "The security token included in the request is invalid"
+            )
         verify(method, path, query, self.headers, body, seller.secret_access_key)
         return seller
 
-    def _params(self, service: str, operation: str, protocol: str, method: str, query: str,
-                body: bytes) -> dict[str, Any]:
+    def _params(
+        self, service: str, operation: str, protocol: str, method: str, query: str, body: bytes
+    ) -> dict[str, Any]:
         try:
             if protocol == "cbor":
                 params = cbor.decode(body) if body else {}
@@ -325,36 +402,60 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 params = {}
         except (ValueError, cbor.CBORError) as exc:
-            raise self._validation_error(service, [Problem("", f"The request body could not be parsed: {exc}")],
-                                         cannot_parse=True) from None
+            raise self._validation_error(
+                service, [Problem("", f"The request body could not be parsed: {exc}")], cannot_parse=True
+            ) from None
         if not isinstance(params, dict):
             raise self._validation_error(service, [Problem("", "The request body must be an object")])
         if protocol == "rest-json":
             shape = self.server.validators[service].model.operation_model(operation).input_shape
-            by_location = {m.serialization.get("name"): (name, m) for name, m in shape.members.items()
-                           if m.serialization.get("location") == "querystring"}
+            by_location = {
+                m.serialization.get("name"): (name, m)
+                for name, m in shape.members.items()
+                if m.serialization.get("location") == "querystring"
+            }
             for key, value in parse_qsl(query, keep_blank_values=True):
                 if key in by_location:
                     name, member = by_location[key]
                     params[name] = int(value) if member.type_name == "integer" and value.isdigit() else value
         return params
 
-    def _validation_error(self, service: str, problems: list[Problem], cannot_parse: bool = False) -> ApiError:
+    def _validation_error(
+        self, service: str, problems: list[Problem], cannot_parse: bool = False
+    ) -> ApiError:
         n = len(problems)
-        message = f"{n} validation error{'s' if n != 1 else ''} detected: " + "; ".join(p.message for p in problems)
+        message = f"{n} validation error{'s' if n != 1 else ''} detected: " + "; ".join(
+            p.message for p in problems
+        )
         if service == CATALOG:
-            return ApiError("ValidationException", message[:2048], 422, ValidationExceptionFieldList=[
-                {"Reason": "CannotParse" if cannot_parse else "FieldValidationFailed", "Field": _field_name(p.field),
-                 "Message": p.message[:2048]} for p in problems])
+            return ApiError(
+                "ValidationException",
+                message[:2048],
+                422,
+                ValidationExceptionFieldList=[
+                    {
+                        "Reason": "CannotParse" if cannot_parse else "FieldValidationFailed",
+                        "Field": _field_name(p.field),
+                        "Message": p.message[:2048],
+                    }
+                    for p in problems
+                ],
+            )
         if service == AGREEMENT:
-            return ApiError("ValidationException", message, 400, reason="OTHER",
-                            fields=[{"name": p.field or "request", "message": p.message} for p in problems])
+            return ApiError(
+                "ValidationException",
+                message,
+                400,
+                reason="OTHER",
+                fields=[{"name": p.field or "request", "message": p.message} for p in problems],
+            )
         if service == ENTITLEMENT:
             return ApiError("InvalidParameterException", message, 400)
         return ApiError("ValidationException", message, 400)
 
-    def _dispatch(self, service: str, operation: str, seller: SellerAccount, params: dict[str, Any],
-                  body_size: int) -> dict[str, Any]:
+    def _dispatch(
+        self, service: str, operation: str, seller: SellerAccount, params: dict[str, Any], body_size: int
+    ) -> dict[str, Any]:
         state = self.server.state
         who = seller.account_id
         handlers: dict[tuple[str, str], Callable[[], dict[str, Any]]] = {
@@ -374,32 +475,49 @@ class _Handler(BaseHTTPRequestHandler):
         }
         handler = handlers.get((service, operation))
         if handler is None:
-            raise ApiError("UnknownOperationException" if service != CATALOG else "ValidationException",
-                           f"The sandbox does not implement {operation}", 400 if service != CATALOG else 422)
+            raise ApiError(
+                "UnknownOperationException" if service != CATALOG else "ValidationException",
+                f"The sandbox does not implement {operation}",
+                400 if service != CATALOG else 422,
+            )
         return handler()
 
     # ------------------------------------------------------------------------------------------- answers
 
     def _ok(self, protocol: str, service: str, result: dict[str, Any]) -> None:
         if protocol == "cbor":
-            self._write(200, cbor.encode(result), {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"})
+            self._write(
+                200,
+                cbor.encode(result),
+                {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"},
+            )
         elif protocol == "json":
             body = json.dumps(result, default=_json_default).encode()
             self._write(200, body, {"Content-Type": f"application/x-amz-json-{_JSON_VERSION[service]}"})
         else:
-            self._write(200, json.dumps(result, default=_json_default).encode(), {"Content-Type": "application/json"})
+            self._write(
+                200, json.dumps(result, default=_json_default).encode(), {"Content-Type": "application/json"}
+            )
 
     def _error(self, service: str, protocol: str, exc: ApiError) -> None:
         status = exc.status or (500 if "Internal" in exc.code else 400)
         if protocol == "cbor":
-            body = cbor.encode({"__type": f"{_NAMESPACE[service]}#{exc.code}", "message": exc.message, **exc.members})
+            body = cbor.encode(
+                {"__type": f"{_NAMESPACE[service]}#{exc.code}", "message": exc.message, **exc.members}
+            )
             self._write(status, body, {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"})
         elif protocol == "json":
-            body = json.dumps({"__type": exc.code, "message": exc.message, **exc.members}, default=_json_default)
-            self._write(status, body.encode(), {"Content-Type": f"application/x-amz-json-{_JSON_VERSION[service]}"})
+            body = json.dumps(
+                {"__type": exc.code, "message": exc.message, **exc.members}, default=_json_default
+            )
+            self._write(
+                status, body.encode(), {"Content-Type": f"application/x-amz-json-{_JSON_VERSION[service]}"}
+            )
         else:
             body = json.dumps({"Message": exc.message, **exc.members}, default=_json_default)
-            self._write(status, body.encode(), {"Content-Type": "application/json", "x-amzn-ErrorType": exc.code})
+            self._write(
+                status, body.encode(), {"Content-Type": "application/json", "x-amzn-ErrorType": exc.code}
+            )
 
     # ------------------------------------------------------------------------------------------- control
 
@@ -417,9 +535,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._write(400, json.dumps({"error": str(exc)}).encode(), {"Content-Type": "application/json"})
             return
         if result is None:
-            self._write(404, b'{"error":"unknown sandbox control endpoint"}', {"Content-Type": "application/json"})
+            self._write(
+                404, b'{"error":"unknown sandbox control endpoint"}', {"Content-Type": "application/json"}
+            )
             return
-        self._write(200, json.dumps(result, default=_json_default).encode(), {"Content-Type": "application/json"})
+        self._write(
+            200, json.dumps(result, default=_json_default).encode(), {"Content-Type": "application/json"}
+        )
 
     def _control_result(self, method: str, path: str, payload: dict[str, Any]) -> Any:
         server, state = self.server, self.server.state
@@ -438,22 +560,39 @@ class _Handler(BaseHTTPRequestHandler):
                 return list(server.calls)
         if path == "/_sandbox/subscribe" and method == "POST":
             agreement, token = state.commerce.subscribe(
-                payload["product_id"], payload["customer_account_id"], offer_id=payload.get("offer_id"),
-                entitlements=payload.get("entitlements"), auto_renew=payload.get("auto_renew", True))
-            return {"agreement_id": agreement.agreement_id, "license_arn": agreement.license_arn,
-                    "registration_token": token, "product_code": agreement.product_code}
+                payload["product_id"],
+                payload["customer_account_id"],
+                offer_id=payload.get("offer_id"),
+                entitlements=payload.get("entitlements"),
+                auto_renew=payload.get("auto_renew", True),
+            )
+            return {
+                "agreement_id": agreement.agreement_id,
+                "license_arn": agreement.license_arn,
+                "registration_token": token,
+                "product_code": agreement.product_code,
+            }
         if path == "/_sandbox/agreements/update" and method == "POST":
             agreement = state.commerce.update(payload.pop("agreement_id"), **payload)
             return {"agreement_id": agreement.agreement_id, "status": agreement.status}
         if path == "/_sandbox/billed" and method == "GET":
-            return [{"product_code": r.product_code, "dimension": r.dimension, "usage_hour": r.usage_hour,
-                     "quantity": str(r.quantity), "customer_account_id": r.customer_account_id,
-                     "license_arn": r.license_arn, "metering_record_id": r.metering_record_id}
-                    for r in state.metering.billed()]
+            return [
+                {
+                    "product_code": r.product_code,
+                    "dimension": r.dimension,
+                    "usage_hour": r.usage_hour,
+                    "quantity": str(r.quantity),
+                    "customer_account_id": r.customer_account_id,
+                    "license_arn": r.license_arn,
+                    "metering_record_id": r.metering_record_id,
+                }
+                for r in state.metering.billed()
+            ]
         return None
 
 
-def serve_in_thread(state: SandboxState | None = None, port: int = 0, faults: Faults | None = None,
-                    strict: bool = True) -> MarketplaceSandbox:
+def serve_in_thread(
+    state: SandboxState | None = None, port: int = 0, faults: Faults | None = None, strict: bool = True
+) -> MarketplaceSandbox:
     """Start a sandbox on 127.0.0.1 in a background thread (``port=0`` picks a free port)."""
     return MarketplaceSandbox(state, port, faults, strict).start()

@@ -4,6 +4,7 @@
 clients. Catalog entities and change sets live in ``catalog.Catalog``; agreements, licenses, entitlements and
 registration tokens in ``Commerce``; accepted usage records in ``metering.Metering``.
 """
+
 from __future__ import annotations
 
 import base64
@@ -61,8 +62,12 @@ class SellerAccount:
     secret_access_key: str
 
     def credentials(self) -> dict[str, str]:
-        return {"account_id": self.account_id, "name": self.name, "aws_access_key_id": self.access_key_id,
-                "aws_secret_access_key": self.secret_access_key}
+        return {
+            "account_id": self.account_id,
+            "name": self.name,
+            "aws_access_key_id": self.access_key_id,
+            "aws_secret_access_key": self.secret_access_key,
+        }
 
 
 class Ids:
@@ -193,26 +198,46 @@ class Commerce:
                 return agreement
         return None
 
-    def for_customer(self, product_code: str, *, account_id: str | None = None,
-                     identifier: str | None = None) -> list[Agreement]:
-        return [a for a in self.agreements.values() if a.product_code == product_code
-                and (account_id is None or a.customer_account_id == account_id)
-                and (identifier is None or a.customer_identifier == identifier)]
+    def for_customer(
+        self, product_code: str, *, account_id: str | None = None, identifier: str | None = None
+    ) -> list[Agreement]:
+        return [
+            a
+            for a in self.agreements.values()
+            if a.product_code == product_code
+            and (account_id is None or a.customer_account_id == account_id)
+            and (identifier is None or a.customer_identifier == identifier)
+        ]
 
-    def subscribe(self, product_id: str, customer_account_id: str, *, offer_id: str | None = None,
-                  entitlements: dict[str, Any] | None = None, start: datetime | None = None,
-                  duration: timedelta = timedelta(days=365), auto_renew: bool = True) -> tuple[Agreement, str]:
+    def subscribe(
+        self,
+        product_id: str,
+        customer_account_id: str,
+        *,
+        offer_id: str | None = None,
+        entitlements: dict[str, Any] | None = None,
+        start: datetime | None = None,
+        duration: timedelta = timedelta(days=365),
+        auto_renew: bool = True,
+    ) -> tuple[Agreement, str]:
         """A buyer accepts the product's (first released) offer: returns the agreement and a registration token."""
         state = self.state
         product = state.catalog.entity(product_id)
         if product is None or product.entity_type != "SaaSProduct":
             raise ApiError("ResourceNotFoundException", f"product {product_id} does not exist", 404)
-        offers = [e for e in state.catalog.entities.values()
-                  if e.entity_type == "Offer" and e.details.get("ProductId") == product_id
-                  and (offer_id is None or e.entity_id == offer_id)]
+        offers = [
+            e
+            for e in state.catalog.entities.values()
+            if e.entity_type == "Offer"
+            and e.details.get("ProductId") == product_id
+            and (offer_id is None or e.entity_id == offer_id)
+        ]
         if not offers:
-            raise ApiError("ResourceNotFoundException", f"product {product_id} has no offer {offer_id or ''}".strip(),
-                           404)
+            raise ApiError(
+                "ResourceNotFoundException",
+                f"product {product_id} has no offer {offer_id or ''}".strip(),
+                404,
+            )
         offer = offers[0]
         now = state.clock.now()
         begin = start or now.replace(minute=0, second=0, microsecond=0) - timedelta(days=2)
@@ -232,17 +257,29 @@ class Commerce:
                 refund = term.get("RefundPolicy")
         ids = state.ids
         agreement = Agreement(
-            agreement_id=ids.agreement_id(), seller=product.owner, product_id=product_id,
-            product_code=product.product_code or "", offer_id=offer.entity_id,
+            agreement_id=ids.agreement_id(),
+            seller=product.owner,
+            product_id=product_id,
+            product_code=product.product_code or "",
+            offer_id=offer.entity_id,
             customer_account_id=customer_account_id,
             customer_identifier=ids.customer_identifier() if product.legacy_metering else None,
-            license_arn=ids.license_arn(product.owner), status="ACTIVE", start_time=begin, end_time=begin + duration,
-            acceptance_time=begin, last_update_time=now,
+            license_arn=ids.license_arn(product.owner),
+            status="ACTIVE",
+            start_time=begin,
+            end_time=begin + duration,
+            acceptance_time=begin,
+            last_update_time=now,
             end_behavior_type="RENEW" if auto_renew else "EXPIRE",
             end_behavior_reason=None if auto_renew else "ACCEPTOR_RENEW_OPTED_OUT",
-            entitlements=dict(entitlements or {}), rate_card=rate_card, currency_code=currency,
-            legal_documents=legal, refund_policy=refund,
-            term_ids={k: ids.term_id(k) for k in ("pricing", "legal", "support", "validity", "renewal", "upfront")},
+            entitlements=dict(entitlements or {}),
+            rate_card=rate_card,
+            currency_code=currency,
+            legal_documents=legal,
+            refund_policy=refund,
+            term_ids={
+                k: ids.term_id(k) for k in ("pricing", "legal", "support", "validity", "renewal", "upfront")
+            },
         )
         self.agreements[agreement.agreement_id] = agreement
         token = ids.registration_token()
@@ -258,20 +295,41 @@ class Commerce:
             if not hasattr(agreement, key):
                 raise ValueError(f"unknown agreement attribute {key!r}")
             setattr(agreement, key, value)
-        agreement.last_update_time = max(self.state.clock.now(), agreement.last_update_time + timedelta(seconds=1))
+        agreement.last_update_time = max(
+            self.state.clock.now(), agreement.last_update_time + timedelta(seconds=1)
+        )
         return agreement
 
 
-_PROPOSER_FILTERS = {"ResourceIdentifier", "ResourceType", "PartyType", "AcceptorAccountId", "OfferId", "Status",
-                     "BeforeEndTime", "AfterEndTime", "BeforeStartTime", "AfterStartTime", "BeforeLastUpdateTime",
-                     "AfterLastUpdateTime", "AgreementType", "OfferSetId", "EndTimeBehaviorType",
-                     "EndTimeBehaviorReasonCode", "InitialAgreementId", "LicenseArn", "IncludesContactOfType"}
+_PROPOSER_FILTERS = {
+    "ResourceIdentifier",
+    "ResourceType",
+    "PartyType",
+    "AcceptorAccountId",
+    "OfferId",
+    "Status",
+    "BeforeEndTime",
+    "AfterEndTime",
+    "BeforeStartTime",
+    "AfterStartTime",
+    "BeforeLastUpdateTime",
+    "AfterLastUpdateTime",
+    "AgreementType",
+    "OfferSetId",
+    "EndTimeBehaviorType",
+    "EndTimeBehaviorReasonCode",
+    "InitialAgreementId",
+    "LicenseArn",
+    "IncludesContactOfType",
+}
 _SORTS = {"EndTime": "end_time", "StartTime": "start_time", "LastUpdateTime": "last_update_time"}
 
 
 def _agreement_error(message: str, reason: str, field_name: str | None = None) -> ApiError:
     fields = [{"name": field_name, "message": message}] if field_name else []
-    return ApiError("ValidationException", message, 400, reason=reason, **({"fields": fields} if fields else {}))
+    return ApiError(
+        "ValidationException", message, 400, reason=reason, **({"fields": fields} if fields else {})
+    )
 
 
 def _filter_time(value: str, name: str) -> datetime:
@@ -279,7 +337,9 @@ def _filter_time(value: str, name: str) -> datetime:
 
     parsed = to_datetime(value)
     if parsed is None:
-        raise _agreement_error(f"Filter {name} value {value!r} is not a timestamp", "INVALID_FILTER_VALUES", "filters")
+        raise _agreement_error(
+            f"Filter {name} value {value!r} is not a timestamp", "INVALID_FILTER_VALUES", "filters"
+        )
     return parsed
 
 
@@ -294,7 +354,9 @@ class CommerceApi:
 
     def search_agreements(self, caller: str, params: dict[str, Any]) -> dict[str, Any]:
         if params.get("catalog", MARKETPLACE_CATALOG) != MARKETPLACE_CATALOG:
-            raise _agreement_error(f"catalog {params.get('catalog')!r} is not supported", "INVALID_CATALOG", "catalog")
+            raise _agreement_error(
+                f"catalog {params.get('catalog')!r} is not supported", "INVALID_CATALOG", "catalog"
+            )
         filters: dict[str, str] = {}
         for item in params.get("filters") or []:
             name = item.get("name")
@@ -312,11 +374,15 @@ class CommerceApi:
         if party is None:
             raise _agreement_error("Filter PartyType is required", "MISSING_PARTY_TYPE", "filters")
         if party != "Proposer":
-            raise _agreement_error("The sandbox answers SearchAgreements for PartyType=Proposer (sellers) only",
-                                   "INVALID_PARTY_TYPE", "filters")
+            raise _agreement_error(
+                "The sandbox answers SearchAgreements for PartyType=Proposer (sellers) only",
+                "INVALID_PARTY_TYPE",
+                "filters",
+            )
         if filters.get("AgreementType") != "PurchaseAgreement":
-            raise _agreement_error("Filter AgreementType=PurchaseAgreement is required", "INVALID_AGREEMENT_TYPE",
-                                   "filters")
+            raise _agreement_error(
+                "Filter AgreementType=PurchaseAgreement is required", "INVALID_AGREEMENT_TYPE", "filters"
+            )
         rows = self._visible(caller)
         checks = {
             "ResourceIdentifier": lambda a, v: a.product_id == v,
@@ -343,13 +409,16 @@ class CommerceApi:
         sort_by = sort.get("sortBy", "EndTime")
         if sort_by not in _SORTS:
             raise _agreement_error(f"sortBy {sort_by} is not supported", "INVALID_SORT_BY", "sort")
-        rows.sort(key=lambda a: (getattr(a, _SORTS[sort_by]), a.agreement_id),
-                  reverse=sort.get("sortOrder", "ASCENDING") == "DESCENDING")
+        rows.sort(
+            key=lambda a: (getattr(a, _SORTS[sort_by]), a.agreement_id),
+            reverse=sort.get("sortOrder", "ASCENDING") == "DESCENDING",
+        )
         salt = json.dumps([caller, sorted(filters.items()), sort_by, sort.get("sortOrder")])
-        offset = read_page_token(params.get("nextToken"), salt,
-                                 lambda m: _agreement_error(m, "INVALID_NEXT_TOKEN", "nextToken"))
+        offset = read_page_token(
+            params.get("nextToken"), salt, lambda m: _agreement_error(m, "INVALID_NEXT_TOKEN", "nextToken")
+        )
         size = params.get("maxResults") or 50
-        page = rows[offset:offset + size]
+        page = rows[offset : offset + size]
         out: dict[str, Any] = {"agreementViewSummaries": [self._summary(a) for a in page]}
         if offset + size < len(rows):
             out["nextToken"] = page_token(offset + size, salt)
@@ -358,11 +427,21 @@ class CommerceApi:
     @staticmethod
     def _summary(a: Agreement) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "agreementId": a.agreement_id, "acceptanceTime": a.acceptance_time, "startTime": a.start_time,
-            "endTime": a.end_time, "lastUpdateTime": a.last_update_time, "agreementType": "PurchaseAgreement",
-            "acceptor": {"accountId": a.customer_account_id}, "proposer": {"accountId": a.seller},
-            "proposalSummary": {"resources": [{"id": a.product_id, "type": "SaaSProduct"}], "offerId": a.offer_id},
-            "status": a.status, "entitlements": [{"licenseArn": a.license_arn}], "initialAgreementId": a.agreement_id,
+            "agreementId": a.agreement_id,
+            "acceptanceTime": a.acceptance_time,
+            "startTime": a.start_time,
+            "endTime": a.end_time,
+            "lastUpdateTime": a.last_update_time,
+            "agreementType": "PurchaseAgreement",
+            "acceptor": {"accountId": a.customer_account_id},
+            "proposer": {"accountId": a.seller},
+            "proposalSummary": {
+                "resources": [{"id": a.product_id, "type": "SaaSProduct"}],
+                "offerId": a.offer_id,
+            },
+            "status": a.status,
+            "entitlements": [{"licenseArn": a.license_arn}],
+            "initialAgreementId": a.agreement_id,
             "endTimeBehaviorType": a.end_behavior_type,
         }
         if a.end_behavior_reason:
@@ -372,18 +451,31 @@ class CommerceApi:
     def _agreement(self, caller: str, agreement_id: str) -> Agreement:
         agreement = self.state.commerce.agreements.get(agreement_id)
         if agreement is None or caller not in (agreement.seller, agreement.customer_account_id):
-            raise ApiError("ResourceNotFoundException", f"Agreement {agreement_id} was not found", 404,
-                           resourceId=agreement_id, resourceType="Agreement")
+            raise ApiError(
+                "ResourceNotFoundException",
+                f"Agreement {agreement_id} was not found",
+                404,
+                resourceId=agreement_id,
+                resourceType="Agreement",
+            )
         return agreement
 
     def describe_agreement(self, caller: str, params: dict[str, Any]) -> dict[str, Any]:
         a = self._agreement(caller, params["agreementId"])
         out: dict[str, Any] = {
-            "agreementId": a.agreement_id, "acceptor": {"accountId": a.customer_account_id},
-            "proposer": {"accountId": a.seller}, "startTime": a.start_time, "endTime": a.end_time,
-            "acceptanceTime": a.acceptance_time, "agreementType": "PurchaseAgreement",
-            "proposalSummary": {"resources": [{"id": a.product_id, "type": "SaaSProduct"}], "offerId": a.offer_id},
-            "status": a.status, "initialAgreementId": a.agreement_id,
+            "agreementId": a.agreement_id,
+            "acceptor": {"accountId": a.customer_account_id},
+            "proposer": {"accountId": a.seller},
+            "startTime": a.start_time,
+            "endTime": a.end_time,
+            "acceptanceTime": a.acceptance_time,
+            "agreementType": "PurchaseAgreement",
+            "proposalSummary": {
+                "resources": [{"id": a.product_id, "type": "SaaSProduct"}],
+                "offerId": a.offer_id,
+            },
+            "status": a.status,
+            "initialAgreementId": a.agreement_id,
             "endTimeBehavior": {"type": a.end_behavior_type},
         }
         if a.end_behavior_reason:
@@ -394,50 +486,120 @@ class CommerceApi:
         a = self._agreement(caller, params["agreementId"])
         terms: list[dict[str, Any]] = []
         if a.rate_card:
-            terms.append({"usageBasedPricingTerm": {
-                "type": "UsageBasedPricingTerm", "id": a.term_ids["pricing"], "currencyCode": a.currency_code,
-                "rateCards": [{"rateCard": [{"dimensionKey": k, "price": v} for k, v in sorted(a.rate_card.items())]}],
-            }})
+            terms.append(
+                {
+                    "usageBasedPricingTerm": {
+                        "type": "UsageBasedPricingTerm",
+                        "id": a.term_ids["pricing"],
+                        "currencyCode": a.currency_code,
+                        "rateCards": [
+                            {
+                                "rateCard": [
+                                    {"dimensionKey": k, "price": v} for k, v in sorted(a.rate_card.items())
+                                ]
+                            }
+                        ],
+                    }
+                }
+            )
         if a.entitlements:
-            terms.append({"configurableUpfrontPricingTerm": {
-                "type": "ConfigurableUpfrontPricingTerm", "id": a.term_ids["upfront"], "currencyCode": a.currency_code,
-                "rateCards": [{"selector": {"type": "Duration", "value": "P12M"},
-                               "rateCard": [{"dimensionKey": k, "price": "0"} for k in sorted(a.entitlements)]}],
-                "configuration": {"selectorValue": "P12M", "dimensions": [
-                    {"dimensionKey": k, "dimensionValue": int(v) if isinstance(v, (int, bool)) else 1}
-                    for k, v in sorted(a.entitlements.items())]},
-            }})
+            terms.append(
+                {
+                    "configurableUpfrontPricingTerm": {
+                        "type": "ConfigurableUpfrontPricingTerm",
+                        "id": a.term_ids["upfront"],
+                        "currencyCode": a.currency_code,
+                        "rateCards": [
+                            {
+                                "selector": {"type": "Duration", "value": "P12M"},
+                                "rateCard": [
+                                    {"dimensionKey": k, "price": "0"} for k in sorted(a.entitlements)
+                                ],
+                            }
+                        ],
+                        "configuration": {
+                            "selectorValue": "P12M",
+                            "dimensions": [
+                                {
+                                    "dimensionKey": k,
+                                    "dimensionValue": int(v) if isinstance(v, (int, bool)) else 1,
+                                }
+                                for k, v in sorted(a.entitlements.items())
+                            ],
+                        },
+                    }
+                }
+            )
         if a.legal_documents:
-            terms.append({"legalTerm": {"type": "LegalTerm", "id": a.term_ids["legal"],
-                                        "documents": a.legal_documents}})
+            terms.append(
+                {
+                    "legalTerm": {
+                        "type": "LegalTerm",
+                        "id": a.term_ids["legal"],
+                        "documents": a.legal_documents,
+                    }
+                }
+            )
         if a.refund_policy:
-            terms.append({"supportTerm": {"type": "SupportTerm", "id": a.term_ids["support"],
-                                          "refundPolicy": a.refund_policy}})
-        terms.append({"validityTerm": {"type": "ValidityTerm", "id": a.term_ids["validity"],
-                                       "agreementDuration": f"P{(a.end_time - a.start_time).days}D",
-                                       "agreementStartDate": a.start_time, "agreementEndDate": a.end_time}})
-        terms.append({"renewalTerm": {"type": "RenewalTerm", "id": a.term_ids["renewal"],
-                                      "configuration": {"enableAutoRenew": a.end_behavior_type == "RENEW"}}})
+            terms.append(
+                {
+                    "supportTerm": {
+                        "type": "SupportTerm",
+                        "id": a.term_ids["support"],
+                        "refundPolicy": a.refund_policy,
+                    }
+                }
+            )
+        terms.append(
+            {
+                "validityTerm": {
+                    "type": "ValidityTerm",
+                    "id": a.term_ids["validity"],
+                    "agreementDuration": f"P{(a.end_time - a.start_time).days}D",
+                    "agreementStartDate": a.start_time,
+                    "agreementEndDate": a.end_time,
+                }
+            }
+        )
+        terms.append(
+            {
+                "renewalTerm": {
+                    "type": "RenewalTerm",
+                    "id": a.term_ids["renewal"],
+                    "configuration": {"enableAutoRenew": a.end_behavior_type == "RENEW"},
+                }
+            }
+        )
         salt = json.dumps([caller, a.agreement_id])
-        offset = read_page_token(params.get("nextToken"), salt,
-                                 lambda m: _agreement_error(m, "INVALID_NEXT_TOKEN", "nextToken"))
+        offset = read_page_token(
+            params.get("nextToken"), salt, lambda m: _agreement_error(m, "INVALID_NEXT_TOKEN", "nextToken")
+        )
         size = params.get("maxResults") or 50
-        out: dict[str, Any] = {"acceptedTerms": terms[offset:offset + size]}
+        out: dict[str, Any] = {"acceptedTerms": terms[offset : offset + size]}
         if offset + size < len(terms):
             out["nextToken"] = page_token(offset + size, salt)
         return out
 
     def get_entitlements(self, caller: str, params: dict[str, Any]) -> dict[str, Any]:
         product_code = params["ProductCode"]
-        product = next((e for e in self.state.catalog.entities.values()
-                        if e.entity_type == "SaaSProduct" and e.product_code == product_code and e.owner == caller),
-                       None)
+        product = next(
+            (
+                e
+                for e in self.state.catalog.entities.values()
+                if e.entity_type == "SaaSProduct" and e.product_code == product_code and e.owner == caller
+            ),
+            None,
+        )
         if product is None:
-            raise ApiError("InvalidParameterException", f"Product code {product_code} is not one of your products")
+            raise ApiError(
+                "InvalidParameterException", f"Product code {product_code} is not one of your products"
+            )
         filters: dict[str, list[str]] = params.get("Filter") or {}
         if "CUSTOMER_IDENTIFIER" in filters and "CUSTOMER_AWS_ACCOUNT_ID" in filters:
-            raise ApiError("InvalidParameterException", "CustomerIdentifier and CustomerAWSAccountId are mutually "
-                                                        "exclusive filters")
+            raise ApiError(
+                "InvalidParameterException",
+                "CustomerIdentifier and CustomerAWSAccountId are mutually exclusive filters",
+            )
         now = self.state.clock.now()
         rows: list[dict[str, Any]] = []
         for a in sorted(self.state.commerce.agreements.values(), key=lambda x: x.agreement_id):
@@ -446,26 +608,35 @@ class CommerceApi:
             for dimension, value in sorted(a.entitlements.items()):
                 if not self._matches(filters, a, dimension):
                     continue
-                entitlement: dict[str, Any] = {"ProductCode": product_code, "Dimension": dimension,
-                                               "CustomerAWSAccountId": a.customer_account_id,
-                                               "LicenseArn": a.license_arn, "ExpirationDate": a.end_time,
-                                               "Value": self._value(value)}
+                entitlement: dict[str, Any] = {
+                    "ProductCode": product_code,
+                    "Dimension": dimension,
+                    "CustomerAWSAccountId": a.customer_account_id,
+                    "LicenseArn": a.license_arn,
+                    "ExpirationDate": a.end_time,
+                    "Value": self._value(value),
+                }
                 if a.customer_identifier:
                     entitlement["CustomerIdentifier"] = a.customer_identifier
                 rows.append(entitlement)
         salt = json.dumps([caller, product_code, sorted((k, sorted(v)) for k, v in filters.items())])
-        offset = read_page_token(params.get("NextToken"), salt,
-                                 lambda m: ApiError("InvalidParameterException", m))
+        offset = read_page_token(
+            params.get("NextToken"), salt, lambda m: ApiError("InvalidParameterException", m)
+        )
         size = params.get("MaxResults") or 25
-        out: dict[str, Any] = {"Entitlements": rows[offset:offset + size]}
+        out: dict[str, Any] = {"Entitlements": rows[offset : offset + size]}
         if offset + size < len(rows):
             out["NextToken"] = page_token(offset + size, salt)
         return out
 
     @staticmethod
     def _matches(filters: dict[str, list[str]], a: Agreement, dimension: str) -> bool:
-        fields = {"CUSTOMER_IDENTIFIER": a.customer_identifier, "DIMENSION": dimension,
-                  "CUSTOMER_AWS_ACCOUNT_ID": a.customer_account_id, "LICENSE_ARN": a.license_arn}
+        fields = {
+            "CUSTOMER_IDENTIFIER": a.customer_identifier,
+            "DIMENSION": dimension,
+            "CUSTOMER_AWS_ACCOUNT_ID": a.customer_account_id,
+            "LICENSE_ARN": a.license_arn,
+        }
         return all(fields[name] in values for name, values in filters.items())
 
     @staticmethod
@@ -524,48 +695,102 @@ class SandboxState:
 
     # ------------------------------------------------------------------------------------------- seeding
 
-    def seed_saas_product(self, seller: SellerAccount, *, title: str, dimensions: list[dict[str, Any]],
-                          prices: dict[str, str], legacy_metering: bool = False,
-                          fulfillment_url: str = "https://app.example.com/marketplace/register") -> tuple[str, str, str]:
+    def seed_saas_product(
+        self,
+        seller: SellerAccount,
+        *,
+        title: str,
+        dimensions: list[dict[str, Any]],
+        prices: dict[str, str],
+        legacy_metering: bool = False,
+        fulfillment_url: str = "https://app.example.com/marketplace/register",
+    ) -> tuple[str, str, str]:
         """Publish a SaaS product with a released public offer through the change-set engine.
 
         Returns ``(product_id, product_code, offer_id)``.
         """
         changes = [
-            {"ChangeType": "CreateProduct", "ChangeName": "CreateProductChange",
-             "Entity": {"Type": "SaaSProduct@1.0"}, "DetailsDocument": {"ProductTitle": title}},
-            {"ChangeType": "UpdateInformation", "Entity": {"Type": "SaaSProduct@1.0",
-                                                           "Identifier": "$CreateProductChange.Entity.Identifier"},
-             "DetailsDocument": {"ProductTitle": title, "ShortDescription": f"{title} (sandbox)",
-                                 "LongDescription": f"{title}, seeded by the Marketplace sandbox.",
-                                 "Categories": ["Data Analytics"]}},
-            {"ChangeType": "AddDimensions", "Entity": {"Type": "SaaSProduct@1.0",
-                                                       "Identifier": "$CreateProductChange.Entity.Identifier"},
-             "DetailsDocument": {"Dimensions": dimensions}},
-            {"ChangeType": "AddDeliveryOptions",
-             "Entity": {"Type": "SaaSProduct@1.0", "Identifier": "$CreateProductChange.Entity.Identifier"},
-             "DetailsDocument": {"DeliveryOptions": [
-                 {"Details": {"SaaSUrlDeliveryOptionDetails": {"FulfillmentUrl": fulfillment_url}}}]}},
-            {"ChangeType": "CreateOffer", "ChangeName": "CreateOfferChange", "Entity": {"Type": "Offer@1.0"},
-             "DetailsDocument": {"ProductId": "$CreateProductChange.Entity.Identifier"}},
-            {"ChangeType": "UpdateInformation",
-             "Entity": {"Type": "Offer@1.0", "Identifier": "$CreateOfferChange.Entity.Identifier"},
-             "DetailsDocument": {"Name": f"{title} public offer", "Description": "Pay as you go"}},
-            {"ChangeType": "UpdatePricingTerms",
-             "Entity": {"Type": "Offer@1.0", "Identifier": "$CreateOfferChange.Entity.Identifier"},
-             "DetailsDocument": {"PricingModel": "Usage", "Terms": [{
-                 "Type": "UsageBasedPricingTerm", "CurrencyCode": "USD",
-                 "RateCards": [{"RateCard": [{"DimensionKey": k, "Price": v} for k, v in prices.items()]}]}]}},
-            {"ChangeType": "UpdateLegalTerms",
-             "Entity": {"Type": "Offer@1.0", "Identifier": "$CreateOfferChange.Entity.Identifier"},
-             "DetailsDocument": {"Terms": [{"Type": "LegalTerm",
-                                            "Documents": [{"Type": "StandardEula", "Version": "2022-07-14"}]}]}},
-            {"ChangeType": "UpdateSupportTerms",
-             "Entity": {"Type": "Offer@1.0", "Identifier": "$CreateOfferChange.Entity.Identifier"},
-             "DetailsDocument": {"Terms": [{"Type": "SupportTerm", "RefundPolicy": "No refunds for metered usage"}]}},
-            {"ChangeType": "ReleaseOffer",
-             "Entity": {"Type": "Offer@1.0", "Identifier": "$CreateOfferChange.Entity.Identifier"},
-             "DetailsDocument": {}},
+            {
+                "ChangeType": "CreateProduct",
+                "ChangeName": "CreateProductChange",
+                "Entity": {"Type": "SaaSProduct@1.0"},
+                "DetailsDocument": {"ProductTitle": title},
+            },
+            {
+                "ChangeType": "UpdateInformation",
+                "Entity": {"Type": "SaaSProduct@1.0", "Identifier": "$CreateProductChange.Entity.Identifier"},
+                "DetailsDocument": {
+                    "ProductTitle": title,
+                    "ShortDescription": f"{title} (sandbox)",
+                    "LongDescription": f"{title}, seeded by the Marketplace sandbox.",
+                    "Categories": ["Data Analytics"],
+                },
+            },
+            {
+                "ChangeType": "AddDimensions",
+                "Entity": {"Type": "SaaSProduct@1.0", "Identifier": "$CreateProductChange.Entity.Identifier"},
+                "DetailsDocument": {"Dimensions": dimensions},
+            },
+            {
+                "ChangeType": "AddDeliveryOptions",
+                "Entity": {"Type": "SaaSProduct@1.0", "Identifier": "$CreateProductChange.Entity.Identifier"},
+                "DetailsDocument": {
+                    "DeliveryOptions": [
+                        {"Details": {"SaaSUrlDeliveryOptionDetails": {"FulfillmentUrl": fulfillment_url}}}
+                    ]
+                },
+            },
+            {
+                "ChangeType": "CreateOffer",
+                "ChangeName": "CreateOfferChange",
+                "Entity": {"Type": "Offer@1.0"},
+                "DetailsDocument": {"ProductId": "$CreateProductChange.Entity.Identifier"},
+            },
+            {
+                "ChangeType": "UpdateInformation",
+                "Entity": {"Type": "Offer@1.0", "Identifier": "$CreateOfferChange.Entity.Identifier"},
+                "DetailsDocument": {"Name": f"{title} public offer", "Description": "Pay as you go"},
+            },
+            {
+                "ChangeType": "UpdatePricingTerms",
+                "Entity": {"Type": "Offer@1.0", "Identifier": "$CreateOfferChange.Entity.Identifier"},
+                "DetailsDocument": {
+                    "PricingModel": "Usage",
+                    "Terms": [
+                        {
+                            "Type": "UsageBasedPricingTerm",
+                            "CurrencyCode": "USD",
+                            "RateCards": [
+                                {"RateCard": [{"DimensionKey": k, "Price": v} for k, v in prices.items()]}
+                            ],
+                        }
+                    ],
+                },
+            },
+            {
+                "ChangeType": "UpdateLegalTerms",
+                "Entity": {"Type": "Offer@1.0", "Identifier": "$CreateOfferChange.Entity.Identifier"},
+                "DetailsDocument": {
+                    "Terms": [
+                        {
+                            "Type": "LegalTerm",
+                            "Documents": [{"Type": "StandardEula", "Version": "2022-07-14"}],
+                        }
+                    ]
+                },
+            },
+            {
+                "ChangeType": "UpdateSupportTerms",
+                "Entity": {"Type": "Offer@1.0", "Identifier": "$CreateOfferChange.Entity.Identifier"},
+                "DetailsDocument": {
+                    "Terms": [{"Type": "SupportTerm", "RefundPolicy": "No refunds for metered usage"}]
+                },
+            },
+            {
+                "ChangeType": "ReleaseOffer",
+                "Entity": {"Type": "Offer@1.0", "Identifier": "$CreateOfferChange.Entity.Identifier"},
+                "DetailsDocument": {},
+            },
         ]
         with self.lock:
             created = self.catalog.apply_now(seller.account_id, changes)

@@ -5,6 +5,7 @@ minimums, unions, documents); AWS also enforces maximums, enums and patterns on 
 adds. Problems come back as ``Problem(field, message)`` in the wording AWS uses
 ("Value at 'usageRecords' failed to satisfy constraint: ..."); each protocol front formats them its own way.
 """
+
 from __future__ import annotations
 
 import functools
@@ -99,11 +100,17 @@ class Validator:
         if kind == "invalid type":
             return Problem(field, f"Value at '{field}' has the wrong type ({type(extra['param']).__name__})")
         if kind == "invalid length":
-            return Problem(field, f"Value at '{field}' failed to satisfy constraint: Member must have length "
-                                  f"greater than or equal to {extra['min_allowed']}")
+            return Problem(
+                field,
+                f"Value at '{field}' failed to satisfy constraint: Member must have length "
+                f"greater than or equal to {extra['min_allowed']}",
+            )
         if kind == "invalid range":
-            return Problem(field, f"Value at '{field}' failed to satisfy constraint: Member must have value "
-                                  f"greater than or equal to {extra['min_allowed']}")
+            return Problem(
+                field,
+                f"Value at '{field}' failed to satisfy constraint: Member must have value "
+                f"greater than or equal to {extra['min_allowed']}",
+            )
         if kind in ("empty input", "more than one input"):
             return Problem(field, f"Union '{field}' must set exactly one member")
         return Problem(field, f"Value at '{field}' is invalid ({kind})")
@@ -118,8 +125,13 @@ class Validator:
         elif kind == "list" and isinstance(value, list):
             maximum = shape.metadata.get("max")
             if maximum is not None and len(value) > maximum:
-                problems.append(Problem(path, f"Value at '{_lower_first(path)}' failed to satisfy constraint: "
-                                              f"Member must have length less than or equal to {maximum}"))
+                problems.append(
+                    Problem(
+                        path,
+                        f"Value at '{_lower_first(path)}' failed to satisfy constraint: "
+                        f"Member must have length less than or equal to {maximum}",
+                    )
+                )
             for i, item in enumerate(value):
                 if item is not None:
                     self._walk(item, shape.member, f"{path}[{i}]", problems)
@@ -130,25 +142,45 @@ class Validator:
                     self._walk(item, shape.value, f"{path}.{key}", problems)
         elif kind == "string" and isinstance(value, str):
             if shape.enum and value not in shape.enum:
-                problems.append(Problem(path, f"Value '{value[:100]}' at '{_lower_first(path)}' failed to satisfy "
-                                              f"constraint: Member must satisfy enum value set: "
-                                              f"[{', '.join(shape.enum)}]"))
+                problems.append(
+                    Problem(
+                        path,
+                        f"Value '{value[:100]}' at '{_lower_first(path)}' failed to satisfy "
+                        f"constraint: Member must satisfy enum value set: "
+                        f"[{', '.join(shape.enum)}]",
+                    )
+                )
                 return
             maximum = shape.metadata.get("max")
             if maximum is not None and len(value) > maximum:
-                problems.append(Problem(path, f"Value at '{_lower_first(path)}' failed to satisfy constraint: "
-                                              f"Member must have length less than or equal to {maximum}"))
+                problems.append(
+                    Problem(
+                        path,
+                        f"Value at '{_lower_first(path)}' failed to satisfy constraint: "
+                        f"Member must have length less than or equal to {maximum}",
+                    )
+                )
             pattern = _PATTERN_FIXES.get((self.service, shape.name), shape.metadata.get("pattern"))
             if pattern and not _matcher(pattern)(value):
                 shown = "" if shape.metadata.get("sensitive") else f"'{value[:100]}' "
-                problems.append(Problem(path, f"Value {shown}at '{_lower_first(path)}' failed to satisfy "
-                                              f"constraint: Member must satisfy regular expression pattern: "
-                                              f"{pattern}"))
+                problems.append(
+                    Problem(
+                        path,
+                        f"Value {shown}at '{_lower_first(path)}' failed to satisfy "
+                        f"constraint: Member must satisfy regular expression pattern: "
+                        f"{pattern}",
+                    )
+                )
         elif kind in ("integer", "long") and isinstance(value, int) and not isinstance(value, bool):
             maximum = shape.metadata.get("max")
             if maximum is not None and value > maximum:
-                problems.append(Problem(path, f"Value at '{_lower_first(path)}' failed to satisfy constraint: "
-                                              f"Member must have value less than or equal to {maximum}"))
+                problems.append(
+                    Problem(
+                        path,
+                        f"Value at '{_lower_first(path)}' failed to satisfy constraint: "
+                        f"Member must have value less than or equal to {maximum}",
+                    )
+                )
 
 
 def _strip_nulls(value: Any) -> Any:
@@ -189,7 +221,9 @@ def coerce_timestamps(value: Any, shape: Shape | None) -> Any:
         converted = to_datetime(value)
         return converted if converted is not None else value
     if kind == "structure" and isinstance(value, dict) and not shape.metadata.get("document"):
-        return {k: coerce_timestamps(v, shape.members[k]) if k in shape.members else v for k, v in value.items()}
+        return {
+            k: coerce_timestamps(v, shape.members[k]) if k in shape.members else v for k, v in value.items()
+        }
     if kind == "list" and isinstance(value, list):
         return [coerce_timestamps(v, shape.member) for v in value]
     if kind == "map" and isinstance(value, dict):

@@ -11,6 +11,7 @@ service model, and can throttle, fail and slow down calls on demand. It shares n
     ...
     server.stop()
 """
+
 from __future__ import annotations
 
 from lakehouse.connectors.sandbox.server import Faults, SandboxServer, serve_in_thread
@@ -40,14 +41,19 @@ def demo_state(tenants: dict[str, int] | None = None, *, seed: int = 7) -> Sandb
     """A sandbox state seeded with the demo tenants (deterministic for a given seed and clock)."""
     state = SandboxState(seed=seed)
     for i, (tenant, count) in enumerate((tenants or DEMO_TENANTS).items()):
-        state.seed_tenant(tenant, opportunities=count, catalog="Sandbox", solutions=3 + i, invitations=4 + 2 * i)
+        state.seed_tenant(
+            tenant, opportunities=count, catalog="Sandbox", solutions=3 + i, invitations=4 + 2 * i
+        )
         if i == 0:
-            state.seed_tenant(tenant, opportunities=4, catalog="AWS", solutions=2, invitations=2, with_fixture=True)
+            state.seed_tenant(
+                tenant, opportunities=4, catalog="AWS", solutions=2, invitations=2, with_fixture=True
+            )
     return state
 
 
-def start_demo_sandbox(tenants: dict[str, int] | None = None, *, port: int = 0,
-                       faults: Faults | None = None) -> SandboxServer:
+def start_demo_sandbox(
+    tenants: dict[str, int] | None = None, *, port: int = 0, faults: Faults | None = None
+) -> SandboxServer:
     """Start a seeded sandbox in a background thread on 127.0.0.1 (``port=0`` picks a free port)."""
     return serve_in_thread(demo_state(tenants), port=port, faults=faults)
 

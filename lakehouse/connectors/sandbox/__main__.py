@@ -1,4 +1,5 @@
 """``python -m lakehouse.connectors.sandbox``: run a seeded sandbox in the foreground (see ``lakehouse sandbox``)."""
+
 from __future__ import annotations
 
 import argparse
@@ -25,12 +26,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ready-json", action="store_true", help="print one JSON line with url and tenants")
     args = parser.parse_args(argv)
     tenants = parse_tenants(list(args.tenant)) if args.tenant else DEMO_TENANTS
-    server = SandboxServer(demo_state(tenants), port=args.port,
-                           faults=Faults(args.throttle_rate, args.error_rate, args.latency_ms))
+    server = SandboxServer(
+        demo_state(tenants),
+        port=args.port,
+        faults=Faults(args.throttle_rate, args.error_rate, args.latency_ms),
+    )
     signal.signal(signal.SIGTERM, _interrupt)
     if args.ready_json:
-        print(json.dumps({"url": server.url, "tenants": [a.credentials() for a in server.state.tenants.values()]}),
-              flush=True)
+        print(
+            json.dumps(
+                {"url": server.url, "tenants": [a.credentials() for a in server.state.tenants.values()]}
+            ),
+            flush=True,
+        )
     else:
         print(f"Partner Central sandbox listening on {server.url}", flush=True)
     try:

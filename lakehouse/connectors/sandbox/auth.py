@@ -3,6 +3,7 @@
 The access key id in the ``Authorization`` header names the caller; the signature is recomputed with that key's
 secret so a client signing with the wrong secret (or an expired / unknown session) is refused as AWS would.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,7 +45,9 @@ def access_key_of(headers: Mapping[str, str]) -> tuple[str, str]:
         raise AuthError("MissingAuthenticationTokenException", "Missing Authentication Token", 403)
     match = _AUTH.match(header)
     if not match:
-        raise AuthError("IncompleteSignatureException", "The Authorization header is not a valid SigV4 header")
+        raise AuthError(
+            "IncompleteSignatureException", "The Authorization header is not a valid SigV4 header"
+        )
     return match["akid"], match["service"]
 
 
@@ -53,7 +56,9 @@ def verify(request: SignedRequest, secret: str) -> None:
     header = request.headers.get("Authorization") or ""
     match = _AUTH.match(header)
     if not match:
-        raise AuthError("IncompleteSignatureException", "The Authorization header is not a valid SigV4 header")
+        raise AuthError(
+            "IncompleteSignatureException", "The Authorization header is not a valid SigV4 header"
+        )
     amz_date = request.headers.get("X-Amz-Date")
     if not amz_date:
         raise AuthError("IncompleteSignatureException", "X-Amz-Date header is missing")
@@ -61,9 +66,16 @@ def verify(request: SignedRequest, secret: str) -> None:
     canonical_headers = "".join(f"{h}:{' '.join((request.headers.get(h) or '').split())}\n" for h in signed)
     payload_hash = request.headers.get("X-Amz-Content-SHA256") or hashlib.sha256(request.body).hexdigest()
     query = "&".join(sorted(request.query.split("&"))) if request.query else ""
-    canonical = "\n".join([
-        request.method, quote(request.path or "/", safe="/~"), query, canonical_headers, match["signed"], payload_hash,
-    ])
+    canonical = "\n".join(
+        [
+            request.method,
+            quote(request.path or "/", safe="/~"),
+            query,
+            canonical_headers,
+            match["signed"],
+            payload_hash,
+        ]
+    )
     scope = f"{match['date']}/{match['region']}/{match['service']}/aws4_request"
     to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
     key = ("AWS4" + secret).encode()

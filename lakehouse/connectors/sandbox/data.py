@@ -4,6 +4,7 @@ Quirks kept on purpose: every optional member is present with an explicit ``null
 sometimes written ``"531"`` and sometimes ``"531.0"``; bulk-imported records share one ``LastModifiedDate``;
 list summaries may disagree with the full record (the fixture's company name differs between the two).
 """
+
 from __future__ import annotations
 
 import json
@@ -51,45 +52,158 @@ def parse_ts(text: str) -> int:
 # ----------------------------------------------------------------------------------------------- vocabularies
 
 _COMPANY_WORDS = (
-    "Northwind", "Contoso", "Fabrikam", "Tailspin", "Wingtip", "Adventure", "Litware", "Proseware", "Lucerne",
-    "Margie", "Trey", "Alpine", "Blue Yonder", "Coho", "Datum", "Fourth Coffee", "Graphic", "Humongous",
-    "Wide World", "Woodgrove", "Relecloud", "Southridge", "Bellows", "Consolidated", "Lamna", "Munson",
+    "Northwind",
+    "Contoso",
+    "Fabrikam",
+    "Tailspin",
+    "Wingtip",
+    "Adventure",
+    "Litware",
+    "Proseware",
+    "Lucerne",
+    "Margie",
+    "Trey",
+    "Alpine",
+    "Blue Yonder",
+    "Coho",
+    "Datum",
+    "Fourth Coffee",
+    "Graphic",
+    "Humongous",
+    "Wide World",
+    "Woodgrove",
+    "Relecloud",
+    "Southridge",
+    "Bellows",
+    "Consolidated",
+    "Lamna",
+    "Munson",
 )
 _COMPANY_SUFFIX = ("Inc", "LLC", "GmbH", "Ltd", "S.A.", "Corp", "Group", "Holdings", "Labs", "Systems")
 _INDUSTRIES = (
-    "Financial Services", "Healthcare", "Retail", "Software and Internet", "Manufacturing", "Education",
-    "Media and Entertainment", "Telecommunications", "Government", "Non-Profit Organization", "Energy - Power and Utilities",
-    "Transportation and Logistics", "Life Sciences", "Professional Services", "Gaming", "Other",
+    "Financial Services",
+    "Healthcare",
+    "Retail",
+    "Software and Internet",
+    "Manufacturing",
+    "Education",
+    "Media and Entertainment",
+    "Telecommunications",
+    "Government",
+    "Non-Profit Organization",
+    "Energy - Power and Utilities",
+    "Transportation and Logistics",
+    "Life Sciences",
+    "Professional Services",
+    "Gaming",
+    "Other",
 )
 _COUNTRIES = ("US", "US", "US", "US", "GB", "DE", "FR", "IN", "JP", "AU", "CA", "BR", "LT", "SG", "NL", "SE")
 _CITIES = {
-    "US": ("New York", "Seattle", "Austin", "Chicago", "Denver"), "GB": ("London", "Manchester"),
-    "DE": ("Berlin", "Munich"), "FR": ("Paris", "Lyon"), "IN": ("Bengaluru", "Pune"), "JP": ("Tokyo", "Osaka"),
-    "AU": ("Sydney", "Melbourne"), "CA": ("Toronto", "Vancouver"), "BR": ("Sao Paulo",), "LT": ("Vilnius",),
-    "SG": ("Singapore",), "NL": ("Amsterdam",), "SE": ("Stockholm",),
+    "US": ("New York", "Seattle", "Austin", "Chicago", "Denver"),
+    "GB": ("London", "Manchester"),
+    "DE": ("Berlin", "Munich"),
+    "FR": ("Paris", "Lyon"),
+    "IN": ("Bengaluru", "Pune"),
+    "JP": ("Tokyo", "Osaka"),
+    "AU": ("Sydney", "Melbourne"),
+    "CA": ("Toronto", "Vancouver"),
+    "BR": ("Sao Paulo",),
+    "LT": ("Vilnius",),
+    "SG": ("Singapore",),
+    "NL": ("Amsterdam",),
+    "SE": ("Stockholm",),
 }
 _STAGES = (
-    ("Prospect", 30), ("Qualified", 20), ("Technical Validation", 14), ("Business Validation", 10),
-    ("Committed", 8), ("Launched", 10), ("Closed Lost", 8),
+    ("Prospect", 30),
+    ("Qualified", 20),
+    ("Technical Validation", 14),
+    ("Business Validation", 10),
+    ("Committed", 8),
+    ("Launched", 10),
+    ("Closed Lost", 8),
 )
-_USE_CASES = ("Database", "Migration / Database Migration", "Security & Compliance", "Analytics",
-              "AI Machine Learning and Analytics", "Containers & Serverless", "Storage & Backup",
-              "Business Applications & Contact Center", "Networking", "IoT")
-_NEEDS = ("Co-Sell - Architectural Validation", "Co-Sell - Business Presentation",
-          "Co-Sell - Competitive Information", "Co-Sell - Pricing Assistance", "Co-Sell - Technical Consultation",
-          "Co-Sell - Total Cost of Ownership Evaluation", "Co-Sell - Deal Support")
-_ACTIVITIES = ("Initialized discussions with customer", "Customer has shown interest in solution",
-               "Conducted POC / Demo", "In evaluation / planning stage", "Agreed on solution to Business Problem",
-               "Completed Action Plan", "Finalized Deployment Need", "SOW Signed")
-_COMPETITORS = ("Oracle Cloud", "On-Prem", "Google Cloud Platform", "Microsoft Azure", "No Competition", None, None)
-_LOST = ("Customer Deficiency", "Delay / Cancellation of Project", "Price", "Lost to Competitor - Google",
-         "No Opportunity", "Technical Limitations")
-_FIRST = ("Ana", "Ben", "Chen", "Dana", "Eli", "Fatima", "Goran", "Hana", "Ivan", "Jonas", "Kira", "Luis", "Mei",
-          "Nora", "Omar", "Priya", "Ravi", "Sara", "Tomas", "Uma")
+_USE_CASES = (
+    "Database",
+    "Migration / Database Migration",
+    "Security & Compliance",
+    "Analytics",
+    "AI Machine Learning and Analytics",
+    "Containers & Serverless",
+    "Storage & Backup",
+    "Business Applications & Contact Center",
+    "Networking",
+    "IoT",
+)
+_NEEDS = (
+    "Co-Sell - Architectural Validation",
+    "Co-Sell - Business Presentation",
+    "Co-Sell - Competitive Information",
+    "Co-Sell - Pricing Assistance",
+    "Co-Sell - Technical Consultation",
+    "Co-Sell - Total Cost of Ownership Evaluation",
+    "Co-Sell - Deal Support",
+)
+_ACTIVITIES = (
+    "Initialized discussions with customer",
+    "Customer has shown interest in solution",
+    "Conducted POC / Demo",
+    "In evaluation / planning stage",
+    "Agreed on solution to Business Problem",
+    "Completed Action Plan",
+    "Finalized Deployment Need",
+    "SOW Signed",
+)
+_COMPETITORS = (
+    "Oracle Cloud",
+    "On-Prem",
+    "Google Cloud Platform",
+    "Microsoft Azure",
+    "No Competition",
+    None,
+    None,
+)
+_LOST = (
+    "Customer Deficiency",
+    "Delay / Cancellation of Project",
+    "Price",
+    "Lost to Competitor - Google",
+    "No Opportunity",
+    "Technical Limitations",
+)
+_FIRST = (
+    "Ana",
+    "Ben",
+    "Chen",
+    "Dana",
+    "Eli",
+    "Fatima",
+    "Goran",
+    "Hana",
+    "Ivan",
+    "Jonas",
+    "Kira",
+    "Luis",
+    "Mei",
+    "Nora",
+    "Omar",
+    "Priya",
+    "Ravi",
+    "Sara",
+    "Tomas",
+    "Uma",
+)
 _LAST = ("Smith", "Kowalski", "Garcia", "Tanaka", "Nguyen", "Müller", "Okafor", "Rossi", "Silva", "Jensen")
 _TITLES = ("PartnerAccountManager", "OpportunityOwner", "Sales Director", "Solutions Architect", "CTO")
-_SOLUTION_CATEGORIES = ("Software Product", "Consulting Service", "Managed Service", "Hardware Product",
-                        "Communication Service", "Value-Added Resale AWS Service", "Training Service")
+_SOLUTION_CATEGORIES = (
+    "Software Product",
+    "Consulting Service",
+    "Managed Service",
+    "Hardware Product",
+    "Communication Service",
+    "Value-Added Resale AWS Service",
+    "Training Service",
+)
 
 
 def _company(rng: random.Random) -> str:
@@ -97,7 +211,9 @@ def _company(rng: random.Random) -> str:
 
 
 def _amount(rng: random.Random) -> str:
-    value = rng.choice((500, 531, 1200, 2500, 5000, 7500, 12500, 25000, 40000, 100000)) * rng.choice((1, 1, 2, 3))
+    value = rng.choice((500, 531, 1200, 2500, 5000, 7500, 12500, 25000, 40000, 100000)) * rng.choice(
+        (1, 1, 2, 3)
+    )
     style = rng.random()
     if style < 0.6:
         return str(value)
@@ -131,7 +247,12 @@ def _date(us: int, days: int) -> str:
 
 
 def opportunity_record(
-    rng: random.Random, opp_id: str, catalog: str, account_id: str, created_us: int, modified_us: int,
+    rng: random.Random,
+    opp_id: str,
+    catalog: str,
+    account_id: str,
+    created_us: int,
+    modified_us: int,
     solutions: list[str] | None = None,
 ) -> dict[str, Any]:
     """A full GetOpportunity response body (explicit nulls, the member order of the real payload)."""
@@ -139,16 +260,27 @@ def opportunity_record(
     domain = _domain(company)
     country = rng.choice(_COUNTRIES)
     stage = rng.choices([s for s, _ in _STAGES], weights=[w for _, w in _STAGES])[0]
-    review = "Approved" if stage in ("Launched", "Committed", "Closed Lost") else rng.choice(
-        ("Pending Submission", "Approved", "Approved", "Submitted", "In review", "Action Required"))
-    spend = [{
-        "Amount": _amount(rng), "CurrencyCode": "USD" if rng.random() < 0.85 else rng.choice(("EUR", "GBP")),
-        "EstimationUrl": None, "Frequency": "Monthly", "TargetCompany": "AWS",
-    }]
+    review = (
+        "Approved"
+        if stage in ("Launched", "Committed", "Closed Lost")
+        else rng.choice(
+            ("Pending Submission", "Approved", "Approved", "Submitted", "In review", "Action Required")
+        )
+    )
+    spend = [
+        {
+            "Amount": _amount(rng),
+            "CurrencyCode": "USD" if rng.random() < 0.85 else rng.choice(("EUR", "GBP")),
+            "EstimationUrl": None,
+            "Frequency": "Monthly",
+            "TargetCompany": "AWS",
+        }
+    ]
     with_revenue = rng.random() < 0.25
     return {
         "Arn": f"arn:aws:partnercentral:us-east-1:{account_id}:catalog/{catalog}/opportunity/{opp_id}"
-        if rng.random() < 0.7 else None,
+        if rng.random() < 0.7
+        else None,
         "Catalog": catalog,
         "CreatedDate": format_ts(created_us),
         "Customer": {
@@ -182,8 +314,11 @@ def opportunity_record(
             "TargetCloseDate": _date(created_us, rng.randint(60, 400)),
         },
         "Marketing": {
-            "AwsFundingUsed": None, "CampaignName": None, "Channels": None,
-            "Source": rng.choice(("None", "None", "Marketing Activity")), "UseCases": None,
+            "AwsFundingUsed": None,
+            "CampaignName": None,
+            "Channels": None,
+            "Source": rng.choice(("None", "None", "Marketing Activity")),
+            "UseCases": None,
         },
         "NationalSecurity": "No",
         "OpportunityTeam": [_contact(rng, "partner.example.com", "OpportunityOwner")],
@@ -195,9 +330,11 @@ def opportunity_record(
             "ApnPrograms": None,
             "CompetitorName": rng.choice(_COMPETITORS),
             "CustomerBusinessProblem": f"{company} needs to modernise its {rng.choice(_USE_CASES).lower()} "
-                                       "platform to cut cost and improve resilience.",
+            "platform to cut cost and improve resilience.",
             "CustomerUseCase": rng.choice(_USE_CASES),
-            "DeliveryModels": rng.choice((None, ["SaaS or PaaS"], ["Professional Services"], ["Managed Services"])),
+            "DeliveryModels": rng.choice(
+                (None, ["SaaS or PaaS"], ["Professional Services"], ["Managed Services"])
+            ),
             "ExpectedCustomerSpend": spend,
             "OtherCompetitorNames": None,
             "OtherSolutionDescription": None,
@@ -206,14 +343,18 @@ def opportunity_record(
             "Title": f"{company} {rng.choice(_USE_CASES)} {rng.choice(('modernisation', 'migration', 'rollout'))}",
         },
         "RelatedEntityIdentifiers": {
-            "AwsMarketplaceOffers": [], "AwsProducts": [],
+            "AwsMarketplaceOffers": [],
+            "AwsProducts": [],
             "Solutions": list(solutions or []),
         },
         "SoftwareRevenue": {
             "DeliveryModel": rng.choice(("Contract", "Pay-as-you-go", "Subscription")),
-            "EffectiveDate": _date(created_us, 30), "ExpirationDate": _date(created_us, 395),
+            "EffectiveDate": _date(created_us, 30),
+            "ExpirationDate": _date(created_us, 395),
             "Value": {"Amount": _amount(rng), "CurrencyCode": "USD"},
-        } if with_revenue else None,
+        }
+        if with_revenue
+        else None,
     }
 
 
@@ -223,7 +364,7 @@ def solution_record(rng: random.Random, sol_id: str, catalog: str, created_us: i
         "Catalog": catalog,
         "Id": sol_id,
         "Name": f"{rng.choice(('Insight', 'Pulse', 'Forge', 'Harbor', 'Lumen', 'Vector'))} "
-                f"{rng.choice(('Analytics', 'Backup', 'Connect', 'Guard', 'Migrate', 'Studio'))}",
+        f"{rng.choice(('Analytics', 'Backup', 'Connect', 'Guard', 'Migrate', 'Studio'))}",
         "Status": rng.choice(("Active", "Active", "Active", "Inactive", "Draft")),
         "Category": rng.choice(_SOLUTION_CATEGORIES),
         "CreatedDate": format_ts(created_us),
@@ -231,7 +372,12 @@ def solution_record(rng: random.Random, sol_id: str, catalog: str, created_us: i
 
 
 def invitation_record(
-    rng: random.Random, inv_id: str, engagement_id: str, catalog: str, receiver_account: str, invited_us: int,
+    rng: random.Random,
+    inv_id: str,
+    engagement_id: str,
+    catalog: str,
+    receiver_account: str,
+    invited_us: int,
     status: str,
 ) -> dict[str, Any]:
     """A GetEngagementInvitation response body for an AWS referral (OpportunityInvitation) sent to the partner."""
@@ -254,7 +400,9 @@ def invitation_record(
         "Payload": {
             "OpportunityInvitation": {
                 "SenderContacts": [_contact(rng, "amazon.com", "PSM")],
-                "ReceiverResponsibilities": [rng.choice(("Software Partner", "Services Partner", "Reseller"))],
+                "ReceiverResponsibilities": [
+                    rng.choice(("Software Partner", "Services Partner", "Reseller"))
+                ],
                 "Customer": {
                     "Industry": rng.choice(_INDUSTRIES),
                     "CompanyName": company,
@@ -265,8 +413,14 @@ def invitation_record(
                     "BusinessProblem": f"{company} wants help to migrate its workloads to AWS this year.",
                     "Title": f"{company} migration",
                     "TargetCompletionDate": _date(invited_us, 180),
-                    "ExpectedCustomerSpend": [{"Amount": _amount(rng), "CurrencyCode": "USD",
-                                               "Frequency": "Monthly", "TargetCompany": "AWS"}],
+                    "ExpectedCustomerSpend": [
+                        {
+                            "Amount": _amount(rng),
+                            "CurrencyCode": "USD",
+                            "Frequency": "Monthly",
+                            "TargetCompany": "AWS",
+                        }
+                    ],
                 },
                 "OpportunityType": "Net New Business",
             }
@@ -279,8 +433,20 @@ def invitation_record(
 
 def invitation_summary(record: dict[str, Any], participant: str = "RECEIVER") -> dict[str, Any]:
     """The ListEngagementInvitations item for a full invitation record."""
-    keys = ("Arn", "PayloadType", "Id", "EngagementId", "EngagementTitle", "Status", "InvitationDate",
-            "ExpirationDate", "SenderAwsAccountId", "SenderCompanyName", "Receiver", "Catalog")
+    keys = (
+        "Arn",
+        "PayloadType",
+        "Id",
+        "EngagementId",
+        "EngagementTitle",
+        "Status",
+        "InvitationDate",
+        "ExpirationDate",
+        "SenderAwsAccountId",
+        "SenderCompanyName",
+        "Receiver",
+        "Catalog",
+    )
     summary = {k: record.get(k) for k in keys}
     summary["ParticipantType"] = participant
     return summary
@@ -298,19 +464,31 @@ def opportunity_summary(record: dict[str, Any]) -> dict[str, Any]:
         "CreatedDate": record.get("CreatedDate"),
         "Customer": {
             "Account": {
-                "Address": None if address is None else {
-                    k: address.get(k) for k in ("City", "CountryCode", "PostalCode", "StateOrRegion")
-                },
+                "Address": None
+                if address is None
+                else {k: address.get(k) for k in ("City", "CountryCode", "PostalCode", "StateOrRegion")},
                 "CompanyName": account.get("CompanyName"),
                 "Industry": account.get("Industry"),
                 "OtherIndustry": account.get("OtherIndustry"),
                 "WebsiteUrl": account.get("WebsiteUrl"),
             }
-        } if account else None,
+        }
+        if account
+        else None,
         "Id": record["Id"],
         "LastModifiedDate": record["LastModifiedDate"],
-        "LifeCycle": {k: life.get(k) for k in ("ClosedLostReason", "NextSteps", "ReviewComments", "ReviewStatus",
-                                               "ReviewStatusReason", "Stage", "TargetCloseDate")},
+        "LifeCycle": {
+            k: life.get(k)
+            for k in (
+                "ClosedLostReason",
+                "NextSteps",
+                "ReviewComments",
+                "ReviewStatus",
+                "ReviewStatusReason",
+                "Stage",
+                "TargetCloseDate",
+            )
+        },
         "OpportunityType": record.get("OpportunityType"),
         "PartnerOpportunityIdentifier": record.get("PartnerOpportunityIdentifier"),
         "Project": {

@@ -7,6 +7,7 @@ TCP_NODELAY, so a keep-alive client never waits on delayed ACKs.
 
 Control endpoints for tests and benchmarks live under ``/_sandbox/`` (not part of the AWS API).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -27,8 +28,16 @@ from lakehouse.connectors.sandbox.validation import RequestValidator, service_mo
 
 TARGET_PREFIX = "AWSPartnerCentralSelling."
 JSON_TYPE = "application/x-amz-json-1.0"
-_REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
-            429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 @dataclass
@@ -62,7 +71,9 @@ class SandboxServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, state: SandboxState | None = None, port: int = 0, faults: Faults | None = None) -> None:
+    def __init__(
+        self, state: SandboxState | None = None, port: int = 0, faults: Faults | None = None
+    ) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
         self.state = state or SandboxState()
         self.validator = RequestValidator()
@@ -84,8 +95,11 @@ class SandboxServer(ThreadingHTTPServer):
     def connector_settings(self, tenant_id: str) -> dict[str, str]:
         """Where and as whom a client reaches this sandbox as ``tenant_id`` (ConnectorConfig keyword arguments)."""
         account = self.state.tenants[tenant_id]
-        return {"endpoint_url": self.url, "aws_access_key_id": account.access_key_id,
-                "aws_secret_access_key": account.secret_access_key}
+        return {
+            "endpoint_url": self.url,
+            "aws_access_key_id": account.access_key_id,
+            "aws_secret_access_key": account.secret_access_key,
+        }
 
     def set_faults(self, faults: Faults | None = None, **changes: Any) -> None:
         """Replace the fault settings (``set_faults(throttle_rate=0.3)`` or a ``Faults``)."""
@@ -101,9 +115,12 @@ class SandboxServer(ThreadingHTTPServer):
         """How many requests arrived (``kind``: calls, throttled, faults, invalid, succeeded), filtered."""
         with self._lock:
             table: dict[str, int] = getattr(self.counters, kind)
-            return sum(n for key, n in table.items()
-                       if (tenant is None or key.split("/", 1)[0] == tenant)
-                       and (operation is None or key.split("/", 1)[1] == operation))
+            return sum(
+                n
+                for key, n in table.items()
+                if (tenant is None or key.split("/", 1)[0] == tenant)
+                and (operation is None or key.split("/", 1)[1] == operation)
+            )
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -137,8 +154,12 @@ class SandboxServer(ThreadingHTTPServer):
 
     def start(self) -> SandboxServer:
         """Serve in a daemon thread (returns self; use ``stop()`` or a ``with`` block)."""
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"pc-sandbox-{self.server_address[1]}", daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"pc-sandbox-{self.server_address[1]}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -155,7 +176,9 @@ class SandboxServer(ThreadingHTTPServer):
         self.stop()
 
 
-def serve_in_thread(state: SandboxState | None = None, port: int = 0, faults: Faults | None = None) -> SandboxServer:
+def serve_in_thread(
+    state: SandboxState | None = None, port: int = 0, faults: Faults | None = None
+) -> SandboxServer:
     """Start a sandbox on 127.0.0.1 in a background thread and return it (``.url``, ``.state``, ``.stop()``)."""
     return SandboxServer(state, port, faults).start()
 
@@ -170,10 +193,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------------------------------- wire
 
-    def _write(self, status: int, body: bytes, content_type: str = JSON_TYPE,
-               headers: dict[str, str] | None = None) -> None:
-        lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}", f"Content-Type: {content_type}",
-                 f"Content-Length: {len(body)}", f"x-amzn-RequestId: {self.server.next_request_id()}"]
+    def _write(
+        self, status: int, body: bytes, content_type: str = JSON_TYPE, headers: dict[str, str] | None = None
+    ) -> None:
+        lines = [
+            f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}",
+            f"Content-Type: {content_type}",
+            f"Content-Length: {len(body)}",
+            f"x-amzn-RequestId: {self.server.next_request_id()}",
+        ]
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
         if self.close_connection:
             lines.append("Connection: close")
@@ -209,13 +237,18 @@ class _Handler(BaseHTTPRequestHandler):
         akid, _service = access_key_of(self.headers)
         principal = self.server.state.principal(akid)
         if principal is None:
-            raise AuthError("UnrecognizedClientException", "The security token included in the request is invalid.")
+            raise AuthError(
+                "UnrecognizedClientException", "The security token included in the request is invalid."
+            )
         if principal.session_token is not None:
             if self.headers.get("X-Amz-Security-Token") != principal.session_token:
-                raise AuthError("UnrecognizedClientException",
-                                "The security token included in the request is invalid.")
+                raise AuthError(
+                    "UnrecognizedClientException", "The security token included in the request is invalid."
+                )
             if principal.expires_at is not None and principal.expires_at < self.server.state.clock():
-                raise AuthError("ExpiredTokenException", "The security token included in the request is expired")
+                raise AuthError(
+                    "ExpiredTokenException", "The security token included in the request is expired"
+                )
         path, _, query = self.path.partition("?")
         verify(SignedRequest("POST", path, query, self.headers, body), principal.secret_access_key)
         return principal
@@ -236,8 +269,13 @@ class _Handler(BaseHTTPRequestHandler):
         if latency:
             time.sleep(latency / 1000.0)
         if tenant is None:
-            self._json_error(ApiError("AccessDeniedException", "The platform principal has no Partner Central "
-                                      "account; assume a tenant's role first", 403))
+            self._json_error(
+                ApiError(
+                    "AccessDeniedException",
+                    "The platform principal has no Partner Central account; assume a tenant's role first",
+                    403,
+                )
+            )
             return
         if not target.startswith(TARGET_PREFIX) or operation not in server.validator.model.operation_names:
             self._json_error(ApiError("UnknownOperationException", f"Unknown operation {target}", 400))
@@ -249,7 +287,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fate == "error":
             server._count("faults", tenant, operation)
-            self._json_error(ApiError("InternalServerException", "An internal error occurred (injected)", 500))
+            self._json_error(
+                ApiError("InternalServerException", "An internal error occurred (injected)", 500)
+            )
             return
         try:
             params = json.loads(body or b"{}")
@@ -260,9 +300,13 @@ class _Handler(BaseHTTPRequestHandler):
         errors = server.validator.validate(operation, params)
         if errors:
             server._count("invalid", tenant, operation)
-            self._json_error(validation_error(
-                f"{len(errors)} validation error{'s' if len(errors) > 1 else ''} detected: "
-                + "; ".join(e["Message"] for e in errors[:5]), errors))
+            self._json_error(
+                validation_error(
+                    f"{len(errors)} validation error{'s' if len(errors) > 1 else ''} detected: "
+                    + "; ".join(e["Message"] for e in errors[:5]),
+                    errors,
+                )
+            )
             return
         account = server.state.tenants[tenant]
         try:
@@ -278,9 +322,11 @@ class _Handler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------------------------------------- sts
 
     def _sts_error(self, code: str, message: str, status: int) -> None:
-        body = ('<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
-                f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
-                f"<RequestId>{self.server.next_request_id()}</RequestId></ErrorResponse>")
+        body = (
+            '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+            f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
+            f"<RequestId>{self.server.next_request_id()}</RequestId></ErrorResponse>"
+        )
         self._write(status, body.encode(), content_type="text/xml")
 
     def _sts(self, body: bytes) -> None:
@@ -316,8 +362,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             session, account = server.state.assume_role(
-                principal, params["RoleArn"], params["RoleSessionName"], params.get("ExternalId"),
-                int(params.get("DurationSeconds", 3600)))
+                principal,
+                params["RoleArn"],
+                params["RoleSessionName"],
+                params.get("ExternalId"),
+                int(params.get("DurationSeconds", 3600)),
+            )
         except ApiError as exc:
             self._sts_error(exc.code, exc.message, exc.status)
             return
@@ -370,10 +420,18 @@ class _Handler(BaseHTTPRequestHandler):
             result = [a.credentials() for a in server.state.tenants.values()]
         elif path == "/_sandbox/touch" and method == "POST":
             try:
-                result = {"touched": server.state.touch_opportunities(
-                    payload["tenant"], payload.get("catalog", "Sandbox"), payload.get("ids"), payload.get("count"))}
+                result = {
+                    "touched": server.state.touch_opportunities(
+                        payload["tenant"],
+                        payload.get("catalog", "Sandbox"),
+                        payload.get("ids"),
+                        payload.get("count"),
+                    )
+                }
             except (KeyError, ValueError) as exc:
-                self._write(400, json.dumps({"error": f"bad touch request: {exc}"}).encode(), "application/json")
+                self._write(
+                    400, json.dumps({"error": f"bad touch request: {exc}"}).encode(), "application/json"
+                )
                 return
         else:
             self._write(404, b'{"error":"unknown sandbox control endpoint"}', "application/json")

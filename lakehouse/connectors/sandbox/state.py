@@ -4,6 +4,7 @@ Each tenant is one partner account with its own access key (and optionally a lin
 ExternalId); a request sees only the data of the account its signature names. Opportunities are kept in a
 ``(LastModifiedDate, Id)`` index so a ``LastModifiedDate``-sorted, filtered listing costs a bisect, not a sort.
 """
+
 from __future__ import annotations
 
 import base64
@@ -33,13 +34,18 @@ class ApiError(Exception):
         self.code, self.message, self.status, self.members = code, message, status, members
 
 
-def validation_error(message: str, errors: list[dict[str, str]], reason: str = "REQUEST_VALIDATION_FAILED") -> ApiError:
+def validation_error(
+    message: str, errors: list[dict[str, str]], reason: str = "REQUEST_VALIDATION_FAILED"
+) -> ApiError:
     return ApiError("ValidationException", message, 400, Reason=reason, ErrorList=errors)
 
 
 def business_error(field_name: str, message: str, code: str) -> ApiError:
-    return validation_error(message, [{"FieldName": field_name, "Message": message, "Code": code}],
-                            reason="BUSINESS_VALIDATION_FAILED")
+    return validation_error(
+        message,
+        [{"FieldName": field_name, "Message": message, "Code": code}],
+        reason="BUSINESS_VALIDATION_FAILED",
+    )
 
 
 def not_found(message: str) -> ApiError:
@@ -62,7 +68,9 @@ class OpportunityEntry:
 
     __slots__ = ("_body", "_summary", "created_us", "lmd_us", "raw", "record", "summary_override")
 
-    def __init__(self, record: dict[str, Any], raw: bytes | None = None, summary: dict[str, Any] | None = None):
+    def __init__(
+        self, record: dict[str, Any], raw: bytes | None = None, summary: dict[str, Any] | None = None
+    ):
         self.record = record
         self.lmd_us = D.parse_ts(record["LastModifiedDate"])
         self.created_us = D.parse_ts(record["CreatedDate"])
@@ -150,8 +158,11 @@ class TenantAccount:
     def credentials(self) -> dict[str, str]:
         """What a client needs to call the sandbox as this tenant (or to assume its role)."""
         return {
-            "tenant_id": self.tenant_id, "account_id": self.account_id, "aws_access_key_id": self.access_key_id,
-            "aws_secret_access_key": self.secret_access_key, "role_arn": self.role_arn,
+            "tenant_id": self.tenant_id,
+            "account_id": self.account_id,
+            "aws_access_key_id": self.access_key_id,
+            "aws_secret_access_key": self.secret_access_key,
+            "role_arn": self.role_arn,
             "external_id": self.external_id or "",
         }
 
@@ -212,7 +223,8 @@ class SandboxState:
             )
             self.tenants[tenant_id] = account
             self.principals[account.access_key_id] = Principal(
-                account.access_key_id, account.secret_access_key, tenant_id)
+                account.access_key_id, account.secret_access_key, tenant_id
+            )
             self.roles[account.role_arn] = tenant_id
             return account
 
@@ -220,15 +232,22 @@ class SandboxState:
         with self.lock:
             return self.principals.get(access_key_id)
 
-    def assume_role(self, caller: Principal, role_arn: str, session_name: str, external_id: str | None,
-                    duration_s: int) -> tuple[Principal, TenantAccount]:
+    def assume_role(
+        self, caller: Principal, role_arn: str, session_name: str, external_id: str | None, duration_s: int
+    ) -> tuple[Principal, TenantAccount]:
         """Issue temporary credentials for the tenant whose linked-account role is ``role_arn``."""
         with self.lock:
             tenant_id = self.roles.get(role_arn)
-            who = ("arn:aws:iam::000000000000:user/platform" if caller.tenant_id is None
-                   else f"arn:aws:iam::{self.tenants[caller.tenant_id].account_id}:user/{caller.tenant_id}")
-            denied = ApiError("AccessDenied", f"User: {who} is not authorized to perform: sts:AssumeRole on "
-                              f"resource: {role_arn}", 403)
+            who = (
+                "arn:aws:iam::000000000000:user/platform"
+                if caller.tenant_id is None
+                else f"arn:aws:iam::{self.tenants[caller.tenant_id].account_id}:user/{caller.tenant_id}"
+            )
+            denied = ApiError(
+                "AccessDenied",
+                f"User: {who} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+                403,
+            )
             if tenant_id is None:
                 raise denied
             account = self.tenants[tenant_id]
@@ -236,7 +255,10 @@ class SandboxState:
                 raise denied
             akid = "ASIA" + "".join(secrets.choice(string.ascii_uppercase + "234567") for _ in range(16))
             principal = Principal(
-                akid, secrets.token_urlsafe(30)[:40], tenant_id, session_token=secrets.token_urlsafe(96),
+                akid,
+                secrets.token_urlsafe(30)[:40],
+                tenant_id,
+                session_token=secrets.token_urlsafe(96),
                 expires_at=self.clock() + duration_s,
             )
             self.principals[akid] = principal
@@ -257,8 +279,16 @@ class SandboxState:
             return f"O{self._next_opportunity}"
 
     def seed_tenant(
-        self, tenant_id: str, *, opportunities: int = 50, catalog: str = "Sandbox", solutions: int = 4,
-        invitations: int = 6, seed: int | None = None, with_fixture: bool = False, tie_rate: float = 0.1,
+        self,
+        tenant_id: str,
+        *,
+        opportunities: int = 50,
+        catalog: str = "Sandbox",
+        solutions: int = 4,
+        invitations: int = 6,
+        seed: int | None = None,
+        with_fixture: bool = False,
+        tie_rate: float = 0.1,
     ) -> TenantAccount:
         """Fill a tenant's catalog with realistic, deterministic data (``with_fixture`` adds the real sample)."""
         with self.lock:
@@ -286,19 +316,27 @@ class SandboxState:
                 record = D.opportunity_record(rng, opp_id, catalog, account.account_id, created, lmd, chosen)
                 cat.put(OpportunityEntry(record))
                 if record["LifeCycle"]["ReviewStatus"] in ("Submitted", "In review", "Approved"):
-                    cat.aws_summaries[opp_id] = self._aws_summary(record, "Co-Sell", "Full", "Partner Referral")
+                    cat.aws_summaries[opp_id] = self._aws_summary(
+                        record, "Co-Sell", "Full", "Partner Referral"
+                    )
             for i in range(invitations):
                 inv_id = "engi-" + _rand_id(rng, 13)
                 eng_id = "eng-" + _rand_id(rng, 14)
                 status = rng.choice(("PENDING", "PENDING", "ACCEPTED", "REJECTED", "EXPIRED"))
                 invited = start_us + rng.randint(0, 170) * 86_400 * 1_000_000
                 cat.invitations[inv_id] = D.invitation_record(
-                    rng, inv_id, eng_id, catalog, account.account_id, invited, status)
+                    rng, inv_id, eng_id, catalog, account.account_id, invited, status
+                )
                 cat.engagements[eng_id] = {
                     "Arn": f"arn:aws:partnercentral:us-east-1::catalog/{catalog}/engagement/{eng_id}",
-                    "Id": eng_id, "Title": cat.invitations[inv_id]["EngagementTitle"],
-                    "CreatedAt": D.format_ts(invited), "CreatedBy": "aws", "MemberCount": 1 + (status == "ACCEPTED"),
-                    "ModifiedAt": D.format_ts(invited), "ModifiedBy": "aws", "ContextTypes": ["CustomerProject"],
+                    "Id": eng_id,
+                    "Title": cat.invitations[inv_id]["EngagementTitle"],
+                    "CreatedAt": D.format_ts(invited),
+                    "CreatedBy": "aws",
+                    "MemberCount": 1 + (status == "ACCEPTED"),
+                    "ModifiedAt": D.format_ts(invited),
+                    "ModifiedBy": "aws",
+                    "ContextTypes": ["CustomerProject"],
                 }
             if with_fixture:
                 self.load_fixture(tenant_id, catalog)
@@ -314,14 +352,17 @@ class SandboxState:
             listing = json.loads(D.fixture_bytes("list_opportunities_response.json"))
             summary = next(s for s in listing["OpportunitySummaries"] if s["Id"] == record["Id"])
             catalog = catalog or record["Catalog"]
-            entry = OpportunityEntry(record, raw=raw if catalog == record["Catalog"] else None, summary=summary)
+            entry = OpportunityEntry(
+                record, raw=raw if catalog == record["Catalog"] else None, summary=summary
+            )
             self.add_tenant(tenant_id).catalog(catalog).put(entry)
             return entry
 
     # ---------------------------------------------------------------------------------------- helpers for tests
 
-    def touch_opportunities(self, tenant_id: str, catalog: str, ids: Iterable[str] | None = None,
-                            count: int | None = None) -> list[str]:
+    def touch_opportunities(
+        self, tenant_id: str, catalog: str, ids: Iterable[str] | None = None, count: int | None = None
+    ) -> list[str]:
         """Change some opportunities as a Partner Central user would (new NextSteps, bumped LastModifiedDate)."""
         with self.lock:
             cat = self.tenants[tenant_id].catalog(catalog)
@@ -371,12 +412,25 @@ class SandboxState:
                 raise ValueError
             return value
         except (ValueError, TypeError, IndexError):
-            raise validation_error("The NextToken is not valid for this request", [
-                {"FieldName": "NextToken", "Message": "The NextToken is not valid for this request",
-                 "Code": "INVALID_VALUE"}]) from None
+            raise validation_error(
+                "The NextToken is not valid for this request",
+                [
+                    {
+                        "FieldName": "NextToken",
+                        "Message": "The NextToken is not valid for this request",
+                        "Code": "INVALID_VALUE",
+                    }
+                ],
+            ) from None
 
-    def _page(self, items: list[tuple[Any, str, Any]], params: dict[str, Any], kind: str, descending: bool,
-              default_max: int = 20) -> tuple[list[Any], str | None]:
+    def _page(
+        self,
+        items: list[tuple[Any, str, Any]],
+        params: dict[str, Any],
+        kind: str,
+        descending: bool,
+        default_max: int = 20,
+    ) -> tuple[list[Any], str | None]:
         """Keyset pagination over ``(sort_key, id, item)`` triples."""
         items.sort(key=lambda t: (t[0], t[1]), reverse=descending)
         token = self._untoken(params.get("NextToken"), kind)
@@ -394,8 +448,16 @@ class SandboxState:
         sort = params.get("Sort") or {"SortBy": "LastModifiedDate", "SortOrder": "DESCENDING"}
         descending = sort["SortOrder"] == "DESCENDING"
         lmd_filter = params.get("LastModifiedDate") or {}
-        after = D.parse_ts(lmd_filter["AfterLastModifiedDate"]) if lmd_filter.get("AfterLastModifiedDate") else None
-        before = D.parse_ts(lmd_filter["BeforeLastModifiedDate"]) if lmd_filter.get("BeforeLastModifiedDate") else None
+        after = (
+            D.parse_ts(lmd_filter["AfterLastModifiedDate"])
+            if lmd_filter.get("AfterLastModifiedDate")
+            else None
+        )
+        before = (
+            D.parse_ts(lmd_filter["BeforeLastModifiedDate"])
+            if lmd_filter.get("BeforeLastModifiedDate")
+            else None
+        )
         created = params.get("CreatedDate") or {}
         c_after = D.parse_ts(created["AfterCreatedDate"]) if created.get("AfterCreatedDate") else None
         c_before = D.parse_ts(created["BeforeCreatedDate"]) if created.get("BeforeCreatedDate") else None
@@ -414,7 +476,10 @@ class SandboxState:
                 return False
             if reviews and life.get("ReviewStatus") not in reviews:
                 return False
-            if companies and (((rec.get("Customer") or {}).get("Account") or {}).get("CompanyName")) not in companies:
+            if (
+                companies
+                and (((rec.get("Customer") or {}).get("Account") or {}).get("CompanyName")) not in companies
+            ):
                 return False
             if c_after is not None and entry.created_us <= c_after:
                 return False
@@ -423,7 +488,9 @@ class SandboxState:
             tcd = life.get("TargetCloseDate")
             if close.get("AfterTargetCloseDate") and not (tcd and tcd > close["AfterTargetCloseDate"]):
                 return False
-            return not (close.get("BeforeTargetCloseDate") and not (tcd and tcd < close["BeforeTargetCloseDate"]))
+            return not (
+                close.get("BeforeTargetCloseDate") and not (tcd and tcd < close["BeforeTargetCloseDate"])
+            )
 
         size = params.get("MaxResults") or 20
         kind = f"opp:{sort['SortBy']}:{sort['SortOrder']}"
@@ -470,6 +537,7 @@ class SandboxState:
                         page.append(entry)
             next_token = self._token([kind, page[-1].lmd_us, page[-1].id]) if more else None
         else:
+
             def sort_key(e: OpportunityEntry) -> Any:
                 rec = e.record
                 if sort["SortBy"] == "Identifier":
@@ -480,11 +548,19 @@ class SandboxState:
                     return (rec.get("LifeCycle") or {}).get("TargetCloseDate") or ""
                 return (((rec.get("Customer") or {}).get("Account") or {}).get("CompanyName")) or ""
 
-            triples = [(sort_key(e), e.id, e) for e in cat.opportunities.values()
-                       if keep(e) and (after is None or e.lmd_us > after) and (before is None or e.lmd_us < before)]
+            triples = [
+                (sort_key(e), e.id, e)
+                for e in cat.opportunities.values()
+                if keep(e) and (after is None or e.lmd_us > after) and (before is None or e.lmd_us < before)
+            ]
             page, next_token = self._page(triples, params, kind, descending)
-        body = '{"NextToken":' + _dumps(next_token) + ',"OpportunitySummaries":[' + ",".join(
-            e.summary_json() for e in page) + "]}"
+        body = (
+            '{"NextToken":'
+            + _dumps(next_token)
+            + ',"OpportunitySummaries":['
+            + ",".join(e.summary_json() for e in page)
+            + "]}"
+        )
         return body.encode()
 
     def _opportunity(self, cat: CatalogData, opp_id: str) -> OpportunityEntry:
@@ -496,8 +572,17 @@ class SandboxState:
     def op_GetOpportunity(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> bytes:
         return self._opportunity(cat, params["Identifier"]).body()
 
-    _WRITABLE: ClassVar[tuple[str, ...]] = ("PrimaryNeedsFromAws", "NationalSecurity", "PartnerOpportunityIdentifier", "Customer", "Project",
-                 "OpportunityType", "Marketing", "SoftwareRevenue", "OpportunityTeam")
+    _WRITABLE: ClassVar[tuple[str, ...]] = (
+        "PrimaryNeedsFromAws",
+        "NationalSecurity",
+        "PartnerOpportunityIdentifier",
+        "Customer",
+        "Project",
+        "OpportunityType",
+        "Marketing",
+        "SoftwareRevenue",
+        "OpportunityTeam",
+    )
 
     def _check_business_rules(self, record: dict[str, Any]) -> None:
         problems = []
@@ -511,12 +596,15 @@ class SandboxState:
             problems.append(("Project.CustomerBusinessProblem", "Customer business problem is required"))
         life = record.get("LifeCycle") or {}
         if life.get("Stage") == "Closed Lost" and not life.get("ClosedLostReason"):
-            problems.append(("LifeCycle.ClosedLostReason", "A Closed Lost opportunity needs a ClosedLostReason"))
+            problems.append(
+                ("LifeCycle.ClosedLostReason", "A Closed Lost opportunity needs a ClosedLostReason")
+            )
         if problems:
             raise validation_error(
                 f"{len(problems)} business validation error(s)",
                 [{"FieldName": f, "Message": m, "Code": "REQUIRED_FIELD_MISSING"} for f, m in problems],
-                reason="BUSINESS_VALIDATION_FAILED")
+                reason="BUSINESS_VALIDATION_FAILED",
+            )
 
     def op_CreateOpportunity(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> dict:
         token_key = ("CreateOpportunity", params["ClientToken"])
@@ -528,28 +616,43 @@ class SandboxState:
         life = dict(params.get("LifeCycle") or {})
         life["ReviewStatus"] = "Pending Submission"
         life.setdefault("Stage", "Prospect")
-        record.update({
-            "Arn": f"arn:aws:partnercentral:us-east-1:{account.account_id}:catalog/{cat.name}/opportunity/{opp_id}",
-            "Catalog": cat.name, "Id": opp_id, "CreatedDate": D.format_ts(now), "LastModifiedDate": D.format_ts(now),
-            "LifeCycle": life,
-            "RelatedEntityIdentifiers": {"AwsMarketplaceOffers": [], "AwsProducts": [], "Solutions": []},
-        })
+        record.update(
+            {
+                "Arn": f"arn:aws:partnercentral:us-east-1:{account.account_id}:catalog/{cat.name}/opportunity/{opp_id}",
+                "Catalog": cat.name,
+                "Id": opp_id,
+                "CreatedDate": D.format_ts(now),
+                "LastModifiedDate": D.format_ts(now),
+                "LifeCycle": life,
+                "RelatedEntityIdentifiers": {"AwsMarketplaceOffers": [], "AwsProducts": [], "Solutions": []},
+            }
+        )
         self._check_business_rules(record)
         cat.put(OpportunityEntry(D.complete_like(D.OPPORTUNITY_TEMPLATE, record)))
-        result = {"Id": opp_id, "PartnerOpportunityIdentifier": params.get("PartnerOpportunityIdentifier"),
-                  "LastModifiedDate": D.format_ts(now)}
+        result = {
+            "Id": opp_id,
+            "PartnerOpportunityIdentifier": params.get("PartnerOpportunityIdentifier"),
+            "LastModifiedDate": D.format_ts(now),
+        }
         cat.client_tokens[token_key] = result
         return result
 
     def op_UpdateOpportunity(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> dict:
         entry = self._opportunity(cat, params["Identifier"])
         if D.parse_ts(params["LastModifiedDate"]) != entry.lmd_us:
-            raise ApiError("ConflictException", f"Opportunity {entry.id} was modified at "
-                           f"{entry.record['LastModifiedDate']}, after the LastModifiedDate in the request", 409)
+            raise ApiError(
+                "ConflictException",
+                f"Opportunity {entry.id} was modified at "
+                f"{entry.record['LastModifiedDate']}, after the LastModifiedDate in the request",
+                409,
+            )
         life = entry.record.get("LifeCycle") or {}
         if life.get("ReviewStatus") in ("Submitted", "In review"):
-            raise business_error("LifeCycle.ReviewStatus", f"Opportunity {entry.id} cannot be updated while its "
-                                 f"review status is {life['ReviewStatus']}", "ACTION_NOT_PERMITTED")
+            raise business_error(
+                "LifeCycle.ReviewStatus",
+                f"Opportunity {entry.id} cannot be updated while its review status is {life['ReviewStatus']}",
+                "ACTION_NOT_PERMITTED",
+            )
         record = copy.deepcopy(entry.record)
         for key in self._WRITABLE:
             if key in params:
@@ -569,12 +672,18 @@ class SandboxState:
         cat.bump(entry, self.stamp())
         return {"Id": entry.id, "LastModifiedDate": entry.record["LastModifiedDate"]}
 
-    _RELATED: ClassVar[dict[str, str]] = {"Solutions": "Solutions", "AwsProducts": "AwsProducts", "AwsMarketplaceOffers": "AwsMarketplaceOffers",
-                "AwsMarketplaceOfferSets": "AwsMarketplaceOfferSets",
-                "AwsMarketplaceSolutions": "AwsMarketplaceSolutions",
-                "AwsMarketplaceProducts": "AwsMarketplaceProducts"}
+    _RELATED: ClassVar[dict[str, str]] = {
+        "Solutions": "Solutions",
+        "AwsProducts": "AwsProducts",
+        "AwsMarketplaceOffers": "AwsMarketplaceOffers",
+        "AwsMarketplaceOfferSets": "AwsMarketplaceOfferSets",
+        "AwsMarketplaceSolutions": "AwsMarketplaceSolutions",
+        "AwsMarketplaceProducts": "AwsMarketplaceProducts",
+    }
 
-    def op_AssociateOpportunity(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> None:
+    def op_AssociateOpportunity(
+        self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
+    ) -> None:
         entry = self._opportunity(cat, params["OpportunityIdentifier"])
         kind, ident = params["RelatedEntityType"], params["RelatedEntityIdentifier"]
         if kind == "Solutions" and ident not in cat.solutions:
@@ -589,20 +698,36 @@ class SandboxState:
             entry.record = record
             cat.bump(entry, self.stamp())
 
-    def _aws_summary(self, record: dict[str, Any], involvement: str, visibility: str | None, origin: str) -> dict:
+    def _aws_summary(
+        self, record: dict[str, Any], involvement: str, visibility: str | None, origin: str
+    ) -> dict:
         return {
-            "RelatedOpportunityId": record["Id"], "Origin": origin, "InvolvementType": involvement,
-            "Visibility": visibility or "Full", "Catalog": record["Catalog"],
-            "LifeCycle": {"Stage": "Prospect", "TargetCloseDate": (record.get("LifeCycle") or {}).get("TargetCloseDate")},
-            "OpportunityTeam": [], "Insights": {"EngagementScore": "Medium"},
-            "Project": {"ExpectedCustomerSpend": (record.get("Project") or {}).get("ExpectedCustomerSpend") or []},
+            "RelatedOpportunityId": record["Id"],
+            "Origin": origin,
+            "InvolvementType": involvement,
+            "Visibility": visibility or "Full",
+            "Catalog": record["Catalog"],
+            "LifeCycle": {
+                "Stage": "Prospect",
+                "TargetCloseDate": (record.get("LifeCycle") or {}).get("TargetCloseDate"),
+            },
+            "OpportunityTeam": [],
+            "Insights": {"EngagementScore": "Medium"},
+            "Project": {
+                "ExpectedCustomerSpend": (record.get("Project") or {}).get("ExpectedCustomerSpend") or []
+            },
         }
 
-    def _submit(self, cat: CatalogData, entry: OpportunityEntry, involvement: str, visibility: str | None) -> None:
+    def _submit(
+        self, cat: CatalogData, entry: OpportunityEntry, involvement: str, visibility: str | None
+    ) -> None:
         status = (entry.record.get("LifeCycle") or {}).get("ReviewStatus")
         if status not in ("Pending Submission", "Action Required"):
-            raise business_error("LifeCycle.ReviewStatus", f"Opportunity {entry.id} cannot be submitted from "
-                                 f"review status {status}", "INVALID_RESOURCE_STATE")
+            raise business_error(
+                "LifeCycle.ReviewStatus",
+                f"Opportunity {entry.id} cannot be submitted from review status {status}",
+                "INVALID_RESOURCE_STATE",
+            )
         record = copy.deepcopy(entry.record)
         record["LifeCycle"] = dict(record.get("LifeCycle") or {}, ReviewStatus="Submitted")
         entry.record = record
@@ -613,8 +738,9 @@ class SandboxState:
         entry = self._opportunity(cat, params["Identifier"])
         self._submit(cat, entry, params["InvolvementType"], params.get("Visibility"))
 
-    def op_StartEngagementFromOpportunityTask(self, account: TenantAccount, cat: CatalogData,
-                                              params: dict[str, Any]) -> dict:
+    def op_StartEngagementFromOpportunityTask(
+        self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
+    ) -> dict:
         token_key = ("StartEngagementFromOpportunityTask", params["ClientToken"])
         if token_key in cat.client_tokens:
             return cat.client_tokens[token_key]
@@ -624,8 +750,9 @@ class SandboxState:
         task: dict[str, Any] = {
             "TaskId": task_id,
             "TaskArn": f"arn:aws:partnercentral:us-east-1:{account.account_id}:catalog/{cat.name}/"
-                       f"engagement-from-opportunity-task/{task_id}",
-            "StartTime": D.format_ts(now), "OpportunityId": entry.id,
+            f"engagement-from-opportunity-task/{task_id}",
+            "StartTime": D.format_ts(now),
+            "OpportunityId": entry.id,
         }
         submission = params["AwsSubmission"]
         try:
@@ -635,19 +762,28 @@ class SandboxState:
         else:
             eng_id = "eng-" + _rand_id(self.rng, 14)
             cat.engagements[eng_id] = {
-                "Arn": f"arn:aws:partnercentral:us-east-1::catalog/{cat.name}/engagement/{eng_id}", "Id": eng_id,
+                "Arn": f"arn:aws:partnercentral:us-east-1::catalog/{cat.name}/engagement/{eng_id}",
+                "Id": eng_id,
                 "Title": (((entry.record.get("Project") or {}).get("Title")) or entry.id)[:40],
-                "CreatedAt": D.format_ts(now), "CreatedBy": account.account_id, "MemberCount": 1,
-                "ModifiedAt": D.format_ts(now), "ModifiedBy": account.account_id, "ContextTypes": ["CustomerProject"],
+                "CreatedAt": D.format_ts(now),
+                "CreatedBy": account.account_id,
+                "MemberCount": 1,
+                "ModifiedAt": D.format_ts(now),
+                "ModifiedBy": account.account_id,
+                "ContextTypes": ["CustomerProject"],
             }
-            task.update(TaskStatus="COMPLETE", EngagementId=eng_id,
-                        ResourceSnapshotJobId="job-" + _rand_id(self.rng, 13))
+            task.update(
+                TaskStatus="COMPLETE",
+                EngagementId=eng_id,
+                ResourceSnapshotJobId="job-" + _rand_id(self.rng, 13),
+            )
         cat.tasks[task_id] = task
         cat.client_tokens[token_key] = task
         return task
 
-    def op_ListEngagementFromOpportunityTasks(self, account: TenantAccount, cat: CatalogData,
-                                              params: dict[str, Any]) -> dict:
+    def op_ListEngagementFromOpportunityTasks(
+        self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
+    ) -> dict:
         wanted_tasks = set(params.get("TaskIdentifier") or ())
         wanted_opps = set(params.get("OpportunityIdentifier") or ())
         wanted_engs = set(params.get("EngagementIdentifier") or ())
@@ -667,7 +803,9 @@ class SandboxState:
         page, token = self._page(triples, params, "tasks", sort["SortOrder"] == "DESCENDING")
         return {"TaskSummaries": page, "NextToken": token}
 
-    def op_GetAwsOpportunitySummary(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> dict:
+    def op_GetAwsOpportunitySummary(
+        self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
+    ) -> dict:
         opp_id = params["RelatedOpportunityIdentifier"]
         self._opportunity(cat, opp_id)
         summary = cat.aws_summaries.get(opp_id)
@@ -682,11 +820,20 @@ class SandboxState:
         ids = set(params.get("Identifier") or ())
         categories = set(params.get("Category") or ())
         sort = params.get("Sort") or {"SortBy": "Identifier", "SortOrder": "ASCENDING"}
-        field_of = {"Identifier": "Id", "Name": "Name", "Status": "Status", "Category": "Category",
-                    "CreatedDate": "CreatedDate"}[sort["SortBy"]]
-        triples = [(s[field_of], s["Id"], s) for s in cat.solutions.values()
-                   if (not statuses or s["Status"] in statuses) and (not ids or s["Id"] in ids)
-                   and (not categories or s["Category"] in categories)]
+        field_of = {
+            "Identifier": "Id",
+            "Name": "Name",
+            "Status": "Status",
+            "Category": "Category",
+            "CreatedDate": "CreatedDate",
+        }[sort["SortBy"]]
+        triples = [
+            (s[field_of], s["Id"], s)
+            for s in cat.solutions.values()
+            if (not statuses or s["Status"] in statuses)
+            and (not ids or s["Id"] in ids)
+            and (not categories or s["Category"] in categories)
+        ]
         page, token = self._page(triples, params, f"sol:{sort['SortBy']}", sort["SortOrder"] == "DESCENDING")
         return {"SolutionSummaries": page, "NextToken": token}
 
@@ -694,63 +841,101 @@ class SandboxState:
 
     def _invitation(self, cat: CatalogData, ident: str) -> dict[str, Any]:
         inv = cat.invitations.get(ident) or next(
-            (i for i in cat.invitations.values() if i["Arn"] == ident), None)
+            (i for i in cat.invitations.values() if i["Arn"] == ident), None
+        )
         if inv is None:
             raise not_found(f"Engagement invitation {ident} was not found in catalog {cat.name}")
         return inv
 
-    def op_ListEngagementInvitations(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> dict:
-        if params["ParticipantType"] != "RECEIVER":  # the sandbox's invitations are all AWS referrals received
+    def op_ListEngagementInvitations(
+        self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
+    ) -> dict:
+        if (
+            params["ParticipantType"] != "RECEIVER"
+        ):  # the sandbox's invitations are all AWS referrals received
             return {"EngagementInvitationSummaries": [], "NextToken": None}
         payload_types = set(params.get("PayloadType") or ())
         statuses = set(params.get("Status") or ())
         engagements = set(params.get("EngagementIdentifier") or ())
         senders = set(params.get("SenderAwsAccountId") or ())
         sort = params.get("Sort") or {"SortBy": "InvitationDate", "SortOrder": "DESCENDING"}
-        triples = [(D.parse_ts(i["InvitationDate"]), i["Id"], D.invitation_summary(i))
-                   for i in cat.invitations.values()
-                   if (not payload_types or i["PayloadType"] in payload_types)
-                   and (not statuses or i["Status"] in statuses)
-                   and (not engagements or i["EngagementId"] in engagements)
-                   and (not senders or i["SenderAwsAccountId"] in senders)]
+        triples = [
+            (D.parse_ts(i["InvitationDate"]), i["Id"], D.invitation_summary(i))
+            for i in cat.invitations.values()
+            if (not payload_types or i["PayloadType"] in payload_types)
+            and (not statuses or i["Status"] in statuses)
+            and (not engagements or i["EngagementId"] in engagements)
+            and (not senders or i["SenderAwsAccountId"] in senders)
+        ]
         page, token = self._page(triples, params, "inv", sort["SortOrder"] == "DESCENDING")
         return {"EngagementInvitationSummaries": page, "NextToken": token}
 
-    def op_GetEngagementInvitation(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> dict:
+    def op_GetEngagementInvitation(
+        self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
+    ) -> dict:
         return self._invitation(cat, params["Identifier"])
 
     def _decide(self, cat: CatalogData, ident: str, status: str) -> dict[str, Any]:
         inv = self._invitation(cat, ident)
         if inv["Status"] != "PENDING":
-            raise business_error("Identifier", f"Engagement invitation {inv['Id']} is {inv['Status']}, not PENDING",
-                                 "INVALID_RESOURCE_STATE")
+            raise business_error(
+                "Identifier",
+                f"Engagement invitation {inv['Id']} is {inv['Status']}, not PENDING",
+                "INVALID_RESOURCE_STATE",
+            )
         inv["Status"] = status
         return inv
 
-    def op_AcceptEngagementInvitation(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> None:
+    def op_AcceptEngagementInvitation(
+        self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
+    ) -> None:
         inv = self._decide(cat, params["Identifier"], "ACCEPTED")
         payload = (inv.get("Payload") or {}).get("OpportunityInvitation")
         if payload:  # accepting an AWS referral creates the partner's copy of the opportunity
             now = self.stamp()
             opp_id = self.new_opportunity_id()
             customer, project = payload["Customer"], payload["Project"]
-            record = D.complete_like(D.OPPORTUNITY_TEMPLATE, {
-                "Arn": f"arn:aws:partnercentral:us-east-1:{account.account_id}:catalog/{cat.name}/opportunity/{opp_id}",
-                "Catalog": cat.name, "Id": opp_id, "CreatedDate": D.format_ts(now), "LastModifiedDate": D.format_ts(now),
-                "Customer": {"Account": {"CompanyName": customer["CompanyName"], "Industry": customer["Industry"],
-                                         "WebsiteUrl": customer["WebsiteUrl"],
-                                         "Address": {"CountryCode": customer["CountryCode"]}}, "Contacts": []},
-                "LifeCycle": {"Stage": "Prospect", "ReviewStatus": "Approved",
-                              "TargetCloseDate": project["TargetCompletionDate"]},
-                "OpportunityType": payload.get("OpportunityType"),
-                "Project": {"Title": project["Title"], "CustomerBusinessProblem": project["BusinessProblem"],
-                            "ExpectedCustomerSpend": project["ExpectedCustomerSpend"]},
-                "RelatedEntityIdentifiers": {"AwsMarketplaceOffers": [], "AwsProducts": [], "Solutions": []},
-            })
+            record = D.complete_like(
+                D.OPPORTUNITY_TEMPLATE,
+                {
+                    "Arn": f"arn:aws:partnercentral:us-east-1:{account.account_id}:catalog/{cat.name}/opportunity/{opp_id}",
+                    "Catalog": cat.name,
+                    "Id": opp_id,
+                    "CreatedDate": D.format_ts(now),
+                    "LastModifiedDate": D.format_ts(now),
+                    "Customer": {
+                        "Account": {
+                            "CompanyName": customer["CompanyName"],
+                            "Industry": customer["Industry"],
+                            "WebsiteUrl": customer["WebsiteUrl"],
+                            "Address": {"CountryCode": customer["CountryCode"]},
+                        },
+                        "Contacts": [],
+                    },
+                    "LifeCycle": {
+                        "Stage": "Prospect",
+                        "ReviewStatus": "Approved",
+                        "TargetCloseDate": project["TargetCompletionDate"],
+                    },
+                    "OpportunityType": payload.get("OpportunityType"),
+                    "Project": {
+                        "Title": project["Title"],
+                        "CustomerBusinessProblem": project["BusinessProblem"],
+                        "ExpectedCustomerSpend": project["ExpectedCustomerSpend"],
+                    },
+                    "RelatedEntityIdentifiers": {
+                        "AwsMarketplaceOffers": [],
+                        "AwsProducts": [],
+                        "Solutions": [],
+                    },
+                },
+            )
             cat.put(OpportunityEntry(record))
             cat.aws_summaries[opp_id] = self._aws_summary(record, "Co-Sell", "Full", "AWS Referral")
 
-    def op_RejectEngagementInvitation(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> None:
+    def op_RejectEngagementInvitation(
+        self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
+    ) -> None:
         inv = self._decide(cat, params["Identifier"], "REJECTED")
         inv["RejectionReason"] = params.get("RejectionReason")
 

@@ -4,6 +4,7 @@ botocore's ``ParamValidator`` checks types, required members, unknown members an
 before sending). AWS additionally enforces maximums, enums and patterns on the server; ``RequestValidator`` does
 both and reports every problem as a ``ValidationExceptionError`` (``FieldName``, ``Message``, ``Code``).
 """
+
 from __future__ import annotations
 
 import functools
@@ -64,17 +65,25 @@ class RequestValidator:
         """Every problem with ``params`` as AWS ``ErrorList`` entries (empty when the request is valid)."""
         shape = self.operation(operation_name).input_shape
         if not isinstance(params, dict):
-            return [{"FieldName": "", "Message": "The request body must be a JSON object", "Code": "INVALID_VALUE"}]
+            return [
+                {
+                    "FieldName": "",
+                    "Message": "The request body must be a JSON object",
+                    "Code": "INVALID_VALUE",
+                }
+            ]
         errors = [self._translate(e) for e in self._param_validator.validate(params, shape)._errors]
         self._walk(params, shape, "", errors)
         catalog = params.get("Catalog")
         if isinstance(catalog, str) and "Catalog" in shape.members and catalog not in CATALOGS:
-            errors.append({
-                "FieldName": "Catalog",
-                "Message": f"Value '{catalog}' at 'Catalog' failed to satisfy constraint: Member must be one of "
-                           f"[{', '.join(CATALOGS)}]",
-                "Code": "INVALID_VALUE",
-            })
+            errors.append(
+                {
+                    "FieldName": "Catalog",
+                    "Message": f"Value '{catalog}' at 'Catalog' failed to satisfy constraint: Member must be one of "
+                    f"[{', '.join(CATALOGS)}]",
+                    "Code": "INVALID_VALUE",
+                }
+            )
         return errors
 
     @staticmethod
@@ -83,27 +92,51 @@ class RequestValidator:
         field = _field(name)
         if kind == "missing required field":
             child = f"{field}.{extra['required_name']}" if field else extra["required_name"]
-            return {"FieldName": child, "Message": f"Member '{child}' is required but was not provided",
-                    "Code": "REQUIRED_FIELD_MISSING"}
+            return {
+                "FieldName": child,
+                "Message": f"Member '{child}' is required but was not provided",
+                "Code": "REQUIRED_FIELD_MISSING",
+            }
         if kind == "unknown field":
             child = f"{field}.{extra['unknown_param']}" if field else extra["unknown_param"]
-            return {"FieldName": child, "Message": f"Unknown member '{child}' is not part of the request",
-                    "Code": "INVALID_VALUE"}
+            return {
+                "FieldName": child,
+                "Message": f"Unknown member '{child}' is not part of the request",
+                "Code": "INVALID_VALUE",
+            }
         if kind == "invalid type":
-            return {"FieldName": field, "Message": f"Value at '{field}' has the wrong type "
-                    f"(got {type(extra['param']).__name__})", "Code": "INVALID_VALUE"}
+            return {
+                "FieldName": field,
+                "Message": f"Value at '{field}' has the wrong type (got {type(extra['param']).__name__})",
+                "Code": "INVALID_VALUE",
+            }
         if kind == "invalid length":
             param = extra["param"]
             code = "NOT_ENOUGH_VALUES" if isinstance(param, (list, tuple)) else "VALUE_OUT_OF_RANGE"
-            return {"FieldName": field, "Message": f"Value at '{field}' failed to satisfy constraint: Member must "
-                    f"have length greater than or equal to {extra['min_allowed']}", "Code": code}
+            return {
+                "FieldName": field,
+                "Message": f"Value at '{field}' failed to satisfy constraint: Member must "
+                f"have length greater than or equal to {extra['min_allowed']}",
+                "Code": code,
+            }
         if kind == "invalid range":
-            return {"FieldName": field, "Message": f"Value at '{field}' failed to satisfy constraint: Member must "
-                    f"have value greater than or equal to {extra['min_allowed']}", "Code": "VALUE_OUT_OF_RANGE"}
+            return {
+                "FieldName": field,
+                "Message": f"Value at '{field}' failed to satisfy constraint: Member must "
+                f"have value greater than or equal to {extra['min_allowed']}",
+                "Code": "VALUE_OUT_OF_RANGE",
+            }
         if kind in ("empty input", "more than one input"):
-            return {"FieldName": field, "Message": f"Union '{field}' must set exactly one member ({kind})",
-                    "Code": "INVALID_VALUE"}
-        return {"FieldName": field, "Message": f"Value at '{field}' is invalid: {kind}", "Code": "INVALID_VALUE"}
+            return {
+                "FieldName": field,
+                "Message": f"Union '{field}' must set exactly one member ({kind})",
+                "Code": "INVALID_VALUE",
+            }
+        return {
+            "FieldName": field,
+            "Message": f"Value at '{field}' is invalid: {kind}",
+            "Code": "INVALID_VALUE",
+        }
 
     def _walk(self, value: Any, shape: Shape, path: str, errors: list[dict[str, str]]) -> None:
         """The server-side constraints ParamValidator leaves out: maximums, enums and patterns."""
@@ -116,8 +149,14 @@ class RequestValidator:
         elif kind == "list" and isinstance(value, list):
             maximum = shape.metadata.get("max")
             if maximum is not None and len(value) > maximum:
-                errors.append({"FieldName": path, "Message": f"Value at '{path}' failed to satisfy constraint: "
-                               f"Member must have length less than or equal to {maximum}", "Code": "TOO_MANY_VALUES"})
+                errors.append(
+                    {
+                        "FieldName": path,
+                        "Message": f"Value at '{path}' failed to satisfy constraint: "
+                        f"Member must have length less than or equal to {maximum}",
+                        "Code": "TOO_MANY_VALUES",
+                    }
+                )
             for i, item in enumerate(value):
                 if item is not None:
                     self._walk(item, shape.member, f"{path}[{i}]", errors)
@@ -129,26 +168,46 @@ class RequestValidator:
         elif kind == "string" and isinstance(value, str):
             enum = shape.enum
             if enum and value not in enum:
-                errors.append({"FieldName": path, "Message": f"{_quote(value, shape)}at '{path}' failed to satisfy "
-                               f"constraint: Member must satisfy enum value set: [{', '.join(enum)}]",
-                               "Code": "INVALID_ENUM_VALUE"})
+                errors.append(
+                    {
+                        "FieldName": path,
+                        "Message": f"{_quote(value, shape)}at '{path}' failed to satisfy "
+                        f"constraint: Member must satisfy enum value set: [{', '.join(enum)}]",
+                        "Code": "INVALID_ENUM_VALUE",
+                    }
+                )
                 return
             maximum = shape.metadata.get("max")
             if maximum is not None and len(value) > maximum:
-                errors.append({"FieldName": path, "Message": f"Value at '{path}' failed to satisfy constraint: "
-                               f"Member must have length less than or equal to {maximum}",
-                               "Code": "VALUE_OUT_OF_RANGE"})
+                errors.append(
+                    {
+                        "FieldName": path,
+                        "Message": f"Value at '{path}' failed to satisfy constraint: "
+                        f"Member must have length less than or equal to {maximum}",
+                        "Code": "VALUE_OUT_OF_RANGE",
+                    }
+                )
             pattern = shape.metadata.get("pattern")
             if pattern and not _compiled(pattern)(value):
-                errors.append({"FieldName": path, "Message": f"{_quote(value, shape)}at '{path}' failed to satisfy "
-                               f"constraint: Member must satisfy regular expression pattern: {pattern}",
-                               "Code": "INVALID_STRING_FORMAT"})
+                errors.append(
+                    {
+                        "FieldName": path,
+                        "Message": f"{_quote(value, shape)}at '{path}' failed to satisfy "
+                        f"constraint: Member must satisfy regular expression pattern: {pattern}",
+                        "Code": "INVALID_STRING_FORMAT",
+                    }
+                )
         elif kind in ("integer", "long") and isinstance(value, int) and not isinstance(value, bool):
             maximum = shape.metadata.get("max")
             if maximum is not None and value > maximum:
-                errors.append({"FieldName": path, "Message": f"Value at '{path}' failed to satisfy constraint: "
-                               f"Member must have value less than or equal to {maximum}",
-                               "Code": "VALUE_OUT_OF_RANGE"})
+                errors.append(
+                    {
+                        "FieldName": path,
+                        "Message": f"Value at '{path}' failed to satisfy constraint: "
+                        f"Member must have value less than or equal to {maximum}",
+                        "Code": "VALUE_OUT_OF_RANGE",
+                    }
+                )
 
 
 def strip_nulls(value: Any) -> Any:
@@ -160,7 +219,9 @@ def strip_nulls(value: Any) -> Any:
     return value
 
 
-def validate_output(operation_name: str, body: Any, model: ServiceModel | None = None) -> list[dict[str, str]]:
+def validate_output(
+    operation_name: str, body: Any, model: ServiceModel | None = None
+) -> list[dict[str, str]]:
     """Problems of a response body against the operation's output shape (used to check seeded data)."""
     validator = RequestValidator(model)
     shape = validator.operation(operation_name).output_shape
