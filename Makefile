@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test test-fast bench lint clean checkov package
+.PHONY: help setup run test test-fast bench lint format typecheck imports check clean checkov package
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -29,8 +29,8 @@ test: $(STAMP) ## Set up, then run the whole suite (Sail suite, then classic-Spa
 	bash scripts/ensure_chromium.sh
 	bash scripts/test.sh $(PYTEST_ARGS)
 
-test-fast: $(STAMP) ## Unit tests only
-	$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)
+test-fast: $(STAMP) ## Every test not marked slow, browser, postgres or classic (under a minute)
+	$(PY) -m pytest -q -p no:cacheprovider -m "not slow and not browser and not postgres and not classic" $(PYTEST_ARGS)
 
 bench: $(STAMP) ## Run the benchmarks (rows/s, calls/s, latency, peak RSS); several minutes
 	$(PY) bench/io_bench.py
@@ -44,8 +44,21 @@ checkov: ## Static security checks of terraform/ (checkov in its own .venv-check
 package: $(STAMP) ## Build the wheel and job scripts the Glue jobs reference (dist/glue)
 	$(VENV)/bin/lakehouse package --out dist/glue
 
-lint: $(STAMP) ## Ruff
-	$(VENV)/bin/ruff check lakehouse control_plane jobs dashboards tests bench
+lint: $(STAMP) ## Ruff lint and format check (rules pinned in pyproject.toml)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP) ## Apply ruff's formatter and safe fixes
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck: $(STAMP) ## mypy (strict on lakehouse/ and control_plane/)
+	$(VENV)/bin/mypy
+
+imports: $(STAMP) ## import-linter: the layering contracts of docs/architecture.md
+	$(VENV)/bin/lint-imports
+
+check: imports lint typecheck ## Every static gate CI runs before the tests
 
 clean: ## Remove generated state (.lake, caches, build output); keeps .venv
 	rm -rf .lake dist build .pytest_cache .ruff_cache test-artifacts
