@@ -2,7 +2,8 @@
 
 Builds a lake with ``--opportunities`` current opportunities (and one USD monthly spend entry each) for tenant
 ``bigco`` through ``lakehouse.io`` on Sail, derives gold with the library's gold transforms, seeds a control-plane
-database with an analyst key, then measures, each in a fresh process (cold caches, cold imports):
+database with an analyst key and serves it with ``lakehouse api`` (the dashboards sign in through the API, as in
+production), then measures, each in a fresh process (cold caches, cold imports):
 
 - data: the queries of the ACE page's first render through ``dashboards.lib`` (no Streamlit);
 - apptest: signing in and rendering each page with ``streamlit.testing.v1.AppTest`` (script + data + elements);
@@ -159,6 +160,40 @@ def seed_control_plane(root: Path) -> dict[str, str]:
     return {"database_url": url, "api_key": key}
 
 
+def start_control_plane(work: Path, database_url: str) -> tuple[subprocess.Popen[bytes], str]:
+    """``lakehouse api`` over the seeded database on a free loopback port (the dashboards sign in through it)."""
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(
+        os.environ,
+        LAKEHOUSE_LAKE_ROOT=str(work),
+        LAKEHOUSE_DATABASE_URL=database_url,
+        LAKEHOUSE_ENVIRONMENT="test",
+        LAKEHOUSE_SEED_REGISTRY="false",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lakehouse.cli", "api", "--port", str(port)],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        if proc.poll() is not None:
+            raise RuntimeError(f"`lakehouse api` exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=1):
+                return proc, url
+        except OSError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError(f"the control-plane API did not answer on {url}")
+
+
 # ------------------------------------------------------------------------------------- measured children
 
 
@@ -245,7 +280,7 @@ def _browser(env: dict[str, str], key: str, pages: list[str]) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="dash-bench-browser-"))
     server = subprocess.Popen(
         [sys.executable, "-m", "lakehouse.cli", "dashboards", "--port", str(port)],
-        env=env,
+        env=env,  # carries LAKEHOUSE_CONTROL_PLANE_URL
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -310,17 +345,19 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="dash-bench-"))
     root = work / "lake"
     root.mkdir()
+    api: subprocess.Popen[bytes] | None = None
     try:
         t0 = time.perf_counter()
         build = build_lake(root, args.opportunities)
         cp = seed_control_plane(work)
+        api, api_url = start_control_plane(work, cp["database_url"])
         print(
             f"built the lake in {time.perf_counter() - t0:.1f} s: {json.dumps({k: round(v, 2) for k, v in build.items()})}"
         )
         env = dict(
             os.environ,
             LAKEHOUSE_LAKE_ROOT=str(root),
-            LAKEHOUSE_DATABASE_URL=cp["database_url"],
+            LAKEHOUSE_CONTROL_PLANE_URL=api_url,
             LAKEHOUSE_ENVIRONMENT="test",
             PYTHONPATH=str(REPO),
             RUST_LOG="warn",
@@ -379,6 +416,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     finally:
+        if api is not None:
+            api.terminate()
+            api.wait(timeout=20)
         if args.keep:
             print(f"lake kept at {root}")
         else:

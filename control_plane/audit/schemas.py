@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class AuditEntryOut(BaseModel):
@@ -36,3 +36,18 @@ class VerifyOut(BaseModel):
 
     ok: bool
     chains: list[ChainReportOut]
+
+
+class DashboardViewSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(None, max_length=1000, description="Why (default: dashboard tenant switch)")
+
+
+class DashboardViewOut(BaseModel):
+    """``recorded`` is false for a look at the caller's own tenant, which is not audited."""
+
+    tenant_id: str
+    recorded: bool
+    action: str
+    seq: int | None

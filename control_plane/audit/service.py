@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from control_plane.audit.models import PLATFORM_CHAIN, AuditEntry, AuditHead
 from control_plane.db import utcnow
+
+if TYPE_CHECKING:  # the principal's module imports this one (Actor)
+    from control_plane.context import RequestContext
+
+audit_log = logging.getLogger("lakehouse.audit")
 
 GENESIS = "0" * 64
 _HASHED_FIELDS = (
@@ -62,6 +68,7 @@ class Actor:
 
 
 SYSTEM = Actor("system", "platform_admin")
+DASHBOARD_VIEW = "dashboard.view"
 
 
 def _insert_head_if_missing(db: Session, chain: str, tenant_id: str | None) -> None:
@@ -165,3 +172,25 @@ def visible_chains(db: Session, tenant_ids: list[str] | None) -> list[str]:
         entry_query = entry_query.where(AuditEntry.chain.in_(tenant_ids))
     chains |= set(db.execute(entry_query).scalars())
     return sorted(chains)
+
+
+def record_dashboard_view(
+    db: Session, ctx: RequestContext, tenant_id: str, *, reason: str | None
+) -> AuditEntry | None:
+    """Audit the caller looking at ``tenant_id`` on the dashboards when that crosses its own tenant (platform
+    admins, admins of a parent tenant); a look at one's own tenant is not recorded. Commits."""
+    principal = ctx.principal
+    if not principal.is_platform and principal.tenant_id == tenant_id:
+        return None
+    entry = record(
+        db,
+        actor=principal.actor,
+        action=DASHBOARD_VIEW,
+        tenant_id=tenant_id,
+        resource=f"tenant/{tenant_id}/dashboards",
+        reason=reason or ctx.reason or "dashboard tenant switch",
+        request_id=ctx.request_id,
+    )
+    db.commit()
+    audit_log.warning("dashboard: %s (%s) views tenant %s", principal.subject, principal.role, tenant_id)
+    return entry

@@ -10,7 +10,13 @@ from sqlalchemy import select
 
 from control_plane.audit import service
 from control_plane.audit.models import PLATFORM_CHAIN, AuditEntry
-from control_plane.audit.schemas import AuditEntryOut, ChainReportOut, VerifyOut
+from control_plane.audit.schemas import (
+    AuditEntryOut,
+    ChainReportOut,
+    DashboardViewOut,
+    DashboardViewSpec,
+    VerifyOut,
+)
 from control_plane.authz.service import require, tenant_resource
 from control_plane.deps import TENANT_ID_PATTERN, Authorized, AuthorizeGlobal, AuthorizeTenant
 from control_plane.errors import NotFound, responses
@@ -69,3 +75,25 @@ def verify(
         chains = service.visible_chains(auth.db, ids)
     reports = [service.verify_chain(auth.db, chain) for chain in chains]
     return VerifyOut(ok=all(r.ok for r in reports), chains=[ChainReportOut(**asdict(r)) for r in reports])
+
+
+@router.post(
+    "/tenants/{tenant_id}/audit/dashboard-views",
+    response_model=DashboardViewOut,
+    responses=responses(400, 401, 403, 404, 422),
+)
+def record_dashboard_view(
+    body: DashboardViewSpec, auth: Annotated[Authorized, Depends(AuthorizeTenant("data:read"))]
+) -> DashboardViewOut:
+    """Record that the caller looks at this tenant's data on the dashboards (audited when it is not the
+    caller's own tenant); the caller must be allowed to read the tenant's data."""
+    tenant = auth.tenant
+    if tenant is None:  # the tenant gate always sets it
+        raise NotFound("tenant not found")
+    entry = service.record_dashboard_view(auth.db, auth.ctx, tenant.id, reason=body.reason)
+    return DashboardViewOut(
+        tenant_id=tenant.id,
+        recorded=entry is not None,
+        action=service.DASHBOARD_VIEW,
+        seq=entry.seq if entry is not None else None,
+    )

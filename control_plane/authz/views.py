@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from control_plane.authz.policy import ROLES, decide, export_data
+from control_plane.authz.policy import CLASSIFICATIONS, ROLES, decide, export_data
+from control_plane.authz.service import readable_tenants
 from control_plane.deps import Authorized, AuthorizeGlobal
 from control_plane.errors import responses
 
@@ -84,3 +85,50 @@ def policy_document(
 ) -> dict[str, Any]:
     """The policy as an OPA data document (load it as ``data``; rules in control_plane/authz/policy.rego)."""
     return export_data()
+
+
+class ReadableTenant(BaseModel):
+    id: str
+    name: str
+    path: str
+    kind: str
+    clearance: str = Field(description=f"Highest classification allowed: one of {', '.join(CLASSIFICATIONS)}")
+
+
+class DataAccess(BaseModel):
+    """The caller, and every tenant on whose datasets the policy allows it ``action``, with its clearance."""
+
+    subject: str
+    role: str
+    tenant_id: str | None
+    tenant_path: str | None
+    via: str
+    is_platform: bool
+    action: str
+    environment: str
+    tenants: list[ReadableTenant]
+
+
+@router.get("/authz/data-access", response_model=DataAccess, responses=responses(401, 403, 422))
+def data_access(
+    auth: Annotated[Authorized, Depends(AuthorizeGlobal("authz:decide", "policy"))],
+    action: Annotated[str, Query(pattern=r"^data:[a-z_]+$", max_length=64)] = "data:read",
+) -> DataAccess:
+    """Which tenants' data the caller may read (or write), and up to which classification: what a reader
+    such as the dashboards needs to sign a user in, decided by the same PDP as every route."""
+    p = auth.ctx.principal
+    allowed = readable_tenants(auth.db, p, action=action, environment=auth.ctx.environment)
+    return DataAccess(
+        subject=p.subject,
+        role=p.role,
+        tenant_id=p.tenant_id,
+        tenant_path=p.tenant_path,
+        via=p.via,
+        is_platform=p.is_platform,
+        action=action,
+        environment=auth.ctx.environment,
+        tenants=[
+            ReadableTenant(id=t.id, name=t.name, path=t.path, kind=t.kind, clearance=level)
+            for t, level in allowed
+        ],
+    )

@@ -1,23 +1,33 @@
 """Who is looking: sign-in with a control-plane API key or token, and the tenants the policy lets them read.
 
-Pages talk to ``TenantAccess`` only. ``ControlPlaneAccess`` implements it with the control plane's own service
-functions (the same ``authenticate`` the API runs, and the policy decision point behind ``POST /authz/decide``),
-against the control-plane database (``LAKEHOUSE_DATABASE_URL``, SQLite beside the lake by default). Tokens are
-verified with ``LAKEHOUSE_JWT_SECRET`` (and OIDC settings), so set the same secret as the API that issued them.
+Pages talk to ``TenantAccess`` only. ``ControlPlaneAccess`` implements it over the control-plane API
+(``control_plane.client``, at ``LAKEHOUSE_CONTROL_PLANE_URL``): the user's credential is forwarded to the API,
+which authenticates it (revocation, expiry and rotation included), asks its policy decision point which tenants'
+data the user may read and up to which classification, and writes the audit entries. So this process holds
+neither the control-plane database URL nor the token-signing secret.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol, TypeVar
 
+from control_plane.client import (
+    AuthenticationFailed,
+    ControlPlaneClient,
+    ControlPlaneError,
+    ControlPlaneUnavailable,
+    PermissionDenied,
+)
 from lakehouse.catalog import CLASSIFICATIONS, TableDef
 from lakehouse.errors import LakehouseError
 
 audit_log = logging.getLogger("lakehouse.audit")
 
 READ_ACTION = "data:read"
+_T = TypeVar("_T")
 
 
 class SignInFailed(LakehouseError):
@@ -59,108 +69,59 @@ class TenantAccess(Protocol):
 
     def sign_in(self, credential: str) -> Viewer: ...
 
-    def record_view(self, viewer: Viewer, tenant_id: str) -> None:
-        """Audit a viewer looking at a tenant other than their own (platform admins, parent-tenant admins)."""
+    def record_view(self, credential: str, viewer: Viewer, tenant_id: str) -> None:
+        """Tell the control plane the viewer looks at ``tenant_id`` (it audits looks outside their own tenant)."""
         ...
 
 
 class ControlPlaneAccess:
-    """``TenantAccess`` over the control-plane service functions and its policy decision point."""
+    """``TenantAccess`` over the control-plane API, calling with the signed-in user's own credential."""
 
-    def __init__(self, database_url: str | None = None, settings: Any = None) -> None:
-        from control_plane.db import Database
-        from control_plane.settings import ControlPlaneSettings
-
-        self.settings = settings or ControlPlaneSettings()
-        self.database_url = database_url or self.settings.resolved_database_url()
-        self.db = Database(self.database_url, pool_size=2)
+    def __init__(self, client: ControlPlaneClient) -> None:
+        self.client = client
 
     def sign_in(self, credential: str) -> Viewer:
-        from sqlalchemy.exc import SQLAlchemyError
-
-        from control_plane.auth.service import authenticate
-        from control_plane.errors import ApiError
-        from control_plane.tenants.service import list_tenants
-
+        """Ask the API who ``credential`` is and which tenants' data it may read (``GET /authz/data-access``)."""
         credential = (credential or "").strip()
         if not credential:
             raise SignInFailed("enter a control-plane API key (lh.…) or a bearer token")
-        is_key = credential.startswith("lh.")
-        try:
-            with self.db.session() as session:
-                principal = authenticate(
-                    session,
-                    self.settings,
-                    api_key=credential if is_key else None,
-                    bearer=None if is_key else credential,
-                )
-                tenants = list_tenants(session, principal, kind=None, parent_id=None, limit=10_000, offset=0)
-                visible = [(t.id, t.path, t.name) for t in tenants]
-        except ApiError as exc:
-            raise SignInFailed(f"sign-in refused: {exc}") from None
-        except SQLAlchemyError as exc:
-            raise SignInFailed(
-                f"the control-plane database at {self.db.url.split('@')[-1]} cannot be read "
-                f"({type(exc).__name__}); start the control plane or run `lakehouse demo` first"
-            ) from None
-        environment = self.settings.environment or "development"
-        readable = [
-            (tid, path, name)
-            for tid, path, name in visible
-            if self._allowed(principal, READ_ACTION, tid, path, None, environment)
-        ]
-        clearance = "public"
-        probe = readable[0] if readable else (principal.tenant_id or "", principal.tenant_path or "", "")
-        for level in CLASSIFICATIONS:
-            if level != "pii" and self._allowed(
-                principal, READ_ACTION, probe[0], probe[1], level, environment
-            ):
-                clearance = level
+        access = self._as(credential, lambda c: c.data_access(READ_ACTION))
+        tenants = [t for t in access.tenants if t.clearance in CLASSIFICATIONS]
         return Viewer(
-            subject=principal.subject,
-            role=principal.role,
-            home_tenant=principal.tenant_id,
-            tenants=tuple(tid for tid, _, _ in readable),
-            clearance=clearance,
-            is_platform_admin=principal.is_platform,
-            tenant_names={tid: name for tid, _, name in readable},
+            subject=access.subject,
+            role=access.role,
+            home_tenant=access.tenant_id,
+            tenants=tuple(t.id for t in tenants),
+            clearance=_common_clearance([t.clearance for t in tenants]),
+            is_platform_admin=access.is_platform,
+            tenant_names={t.id: t.name for t in tenants},
         )
 
-    def record_view(self, viewer: Viewer, tenant_id: str) -> None:
-        from control_plane.audit.service import Actor, record
-        from control_plane.db import DbScope
+    def record_view(self, credential: str, viewer: Viewer, tenant_id: str) -> None:
+        """``POST /tenants/{id}/audit/dashboard-views`` as the viewer (the API decides whether it is audited)."""
+        answer = self._as(credential, lambda c: c.record_dashboard_view(tenant_id))
+        if answer.recorded:
+            audit_log.warning("dashboard: %s (%s) views tenant %s", viewer.subject, viewer.role, tenant_id)
 
-        if not needs_audit(viewer, tenant_id):
-            return
-        with self.db.session(DbScope.for_platform(), write=True) as session:
-            record(
-                session,
-                actor=Actor(viewer.subject, viewer.role),
-                action="dashboard.view",
-                tenant_id=tenant_id,
-                resource=f"tenant/{tenant_id}/dashboards",
-                reason="dashboard tenant switch",
-            )
-            session.commit()
-        audit_log.warning("dashboard: %s (%s) views tenant %s", viewer.subject, viewer.role, tenant_id)
-
-    @staticmethod
-    def _allowed(
-        principal: Any,
-        action: str,
-        tenant_id: str,
-        tenant_path: str,
-        classification: str | None,
-        environment: str,
-    ) -> bool:
-        from control_plane.authz.policy import decide
-        from control_plane.authz.service import policy_input, tenant_resource
-
-        resource = tenant_resource(tenant_id, tenant_path, type_="dataset", classification=classification)
-        decision = decide(policy_input(principal, action, resource, environment=environment))
-        return bool(decision["result"]["allow"])
+    def _as(self, credential: str, call: Callable[[ControlPlaneClient], _T]) -> _T:
+        try:
+            return call(self.client.as_caller(credential))
+        except ValueError as exc:  # a credential that cannot be sent as a header
+            raise SignInFailed(f"sign-in refused: {exc}") from None
+        except (AuthenticationFailed, PermissionDenied) as exc:
+            raise SignInFailed(f"sign-in refused: {exc.detail}") from None
+        except ControlPlaneUnavailable as exc:
+            raise SignInFailed(
+                f"{exc}; start the control plane (`lakehouse api`) or set LAKEHOUSE_CONTROL_PLANE_URL to its URL"
+            ) from None
+        except ControlPlaneError as exc:
+            raise SignInFailed(f"the control plane refused the request: {exc}") from None
 
 
-def needs_audit(viewer: Viewer, tenant_id: str) -> bool:
-    """Whether looking at ``tenant_id`` crosses the viewer's own tenant (and so is audited)."""
-    return viewer.is_platform_admin or tenant_id != viewer.home_tenant
+def _common_clearance(levels: list[str]) -> str:
+    """The clearance that holds on every readable tenant, capped below ``pii`` (never shown on a dashboard)."""
+    shown = [c for c in CLASSIFICATIONS if c != "pii"]
+    if not levels:
+        return shown[0]
+    lowest = min(CLASSIFICATIONS.index(level) for level in levels)
+    return shown[min(lowest, len(shown) - 1)]

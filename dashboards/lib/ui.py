@@ -13,8 +13,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from control_plane.client import URL_ENV, ControlPlaneClient, normalise_url
 from dashboards.lib import datasets
-from dashboards.lib.auth import SignInFailed, TenantAccess, Viewer
+from dashboards.lib.auth import ControlPlaneAccess, SignInFailed, TenantAccess, Viewer
 from dashboards.lib.data import LakeReader, default_reader
 
 APP_TITLE = "Partner Central Lakehouse"
@@ -80,21 +81,23 @@ def clear_cache() -> None:
 
 
 @st.cache_resource(show_spinner=False)
-def _access(database_url: str) -> TenantAccess:
-    from dashboards.lib.auth import ControlPlaneAccess
-
-    return ControlPlaneAccess(database_url)
+def _access(control_plane_url: str) -> TenantAccess:
+    """One API client (and connection pool) per process and control-plane URL, shared by every session."""
+    return ControlPlaneAccess(ControlPlaneClient(control_plane_url))
 
 
 def tenant_access() -> TenantAccess:
-    """The control-plane access for the configured database (one per process and database)."""
-    from control_plane.settings import ControlPlaneSettings
-
+    """The control-plane access for ``LAKEHOUSE_CONTROL_PLANE_URL`` (the only control-plane setting needed here)."""
+    url = os.environ.get(URL_ENV, "").strip()
+    if not url:
+        raise SignInFailed(
+            f"{URL_ENV} is not set: the dashboards sign users in through the control-plane API "
+            "(start it with `lakehouse api`, or run `lakehouse dashboards --api-url URL`)"
+        )
     try:
-        url = ControlPlaneSettings().resolved_database_url()
+        return _access(normalise_url(url))
     except ValueError as exc:
-        raise SignInFailed(f"control-plane settings are invalid: {exc}") from None
-    return _access(url)
+        raise SignInFailed(str(exc)) from None
 
 
 def _sign_in_form() -> None:
@@ -143,7 +146,8 @@ def signed_in_viewer() -> Viewer:
             sign_out()
             state["_signin_error"] = f"signed out: {exc}"
     if state.get("_credential") and "_viewer" in state:
-        return state["_viewer"]
+        viewer: Viewer = state["_viewer"]
+        return viewer
     _sign_in_form()
     st.stop()
     raise RuntimeError("unreachable")  # st.stop() raises
@@ -177,7 +181,11 @@ def _pick_tenant(viewer: Viewer) -> str:
         st.sidebar.markdown(f"**Tenant:** `{current}`")
         choice = current
     if choice != st.session_state.get("_tenant"):
-        tenant_access().record_view(viewer, choice)  # cross-tenant looks go to the audit chain
+        try:  # before any of the tenant's data is shown: the API audits looks outside the viewer's own tenant
+            tenant_access().record_view(st.session_state["_credential"], viewer, choice)
+        except SignInFailed as exc:
+            st.error(f"Cannot open tenant {choice!r}: {exc}")
+            st.stop()
         st.session_state["_tenant"] = choice
     return choice
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+
 import typer
 
 from lakehouse.errors import BadInput
+
+CONTROL_PLANE_URL_ENV = "LAKEHOUSE_CONTROL_PLANE_URL"  # the same name as control_plane.client.URL_ENV
 
 
 def locate_app() -> tuple[str, str]:
@@ -55,26 +60,74 @@ def streamlit_command(port: int, home: str) -> list[str]:
     ]
 
 
+# Settings of the control-plane server that the dashboards must not hold: they reach it through its API only.
+WITHHELD_SETTINGS = (
+    "LAKEHOUSE_DATABASE_URL",
+    "LAKEHOUSE_MIGRATION_DATABASE_URL",
+    "LAKEHOUSE_JWT_SECRET",
+    "LAKEHOUSE_BOOTSTRAP_ADMIN_KEY",
+    "LAKEHOUSE_CONTROL_PLANE_CREDENTIAL",
+)
+
+
+def streamlit_environment(environ: Mapping[str, str], root: str, api_url: str) -> dict[str, str]:
+    """The Streamlit process's environment: ``environ`` without the control plane's database URLs and secrets,
+    plus the API's URL and ``root`` on PYTHONPATH."""
+    env = {k: v for k, v in environ.items() if k not in WITHHELD_SETTINGS}
+    env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [environ.get("PYTHONPATH")])])
+    env[CONTROL_PLANE_URL_ENV] = api_url
+    return env
+
+
+def check_control_plane(api_url: str | None) -> str:
+    """The normalised API URL once its ``/health`` answers; ``BadInput`` saying what is missing otherwise."""
+    from control_plane.client import ControlPlaneClient, ControlPlaneError
+
+    if not api_url or not api_url.strip():
+        raise BadInput(
+            f"no control-plane URL: pass --api-url or set {CONTROL_PLANE_URL_ENV} (the dashboards sign users in "
+            "through the control-plane API; `lakehouse api` serves it on http://127.0.0.1:8000)"
+        )
+    try:
+        with ControlPlaneClient(api_url, timeout=5.0) as client:
+            client.health()
+            return client.base_url
+    except ValueError as exc:
+        raise BadInput(f"--api-url / {CONTROL_PLANE_URL_ENV}: {exc}") from None
+    except ControlPlaneError as exc:
+        raise BadInput(
+            f"{exc} (start it with `lakehouse api`, or fix --api-url / {CONTROL_PLANE_URL_ENV})"
+        ) from None
+
+
 def dashboards(
     port: int = typer.Option(
         8501, "--port", "-p", min=1, max=65535, help="Port to listen on (127.0.0.1 only)"
     ),
+    api_url: str | None = typer.Option(
+        None,
+        "--api-url",
+        envvar=CONTROL_PLANE_URL_ENV,
+        help="URL of the control-plane API the dashboards sign users in with (e.g. http://127.0.0.1:8000)",
+    ),
 ) -> None:
     """Serve the dashboards (ACE KPI pack, pipeline health) at http://127.0.0.1:PORT until Ctrl-C."""
-    import os
     import signal
     import subprocess
 
     from lakehouse.settings import get_settings
 
     home, root = locate_app()
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
+    url = check_control_plane(api_url)
+    env = streamlit_environment(os.environ, root, url)
     settings = get_settings()
+    withheld = [k for k in WITHHELD_SETTINGS if k in os.environ]
     typer.echo(
-        f"Dashboards for lake {settings.lake_root}: open http://127.0.0.1:{port} and sign in with a "
-        "control-plane API key or token (Ctrl-C stops)."
+        f"Dashboards for lake {settings.lake_root}, signing in through the control plane at {url}: open "
+        f"http://127.0.0.1:{port} and sign in with a control-plane API key or token (Ctrl-C stops)."
     )
+    if withheld:
+        typer.echo(f"Not passed to the dashboards (they use the API only): {', '.join(withheld)}.")
     proc = subprocess.Popen(streamlit_command(port, home), env=env)
     # stopping this command stops the server too (no orphaned streamlit)
     previous = signal.signal(signal.SIGTERM, lambda *_: proc.terminate())

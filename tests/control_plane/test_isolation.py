@@ -21,6 +21,7 @@ BODIES = {
     ("POST", "/tenants/{tenant_id}/api-keys"): lambda b: {"name": "x", "role": "viewer"},
     ("PUT", "/tenants/{tenant_id}/approval-policy"): lambda b: {"mode": "manual", "ttl_hours": 24},
     ("PUT", "/tenants/{tenant_id}/quotas"): lambda b: {"limits": {"concurrent_pipeline_runs": 5}},
+    ("POST", "/tenants/{tenant_id}/audit/dashboard-views"): lambda b: {"reason": "isolation test"},
 }
 # Required query parameters besides tenant_id, for routes that take the tenant in the query.
 QUERY_EXTRA = {"/entitlements/check": "&dimension=plan_pro"}

@@ -1,5 +1,5 @@
-"""The dashboards in a real browser: `lakehouse dashboards` on 127.0.0.1, each page opened in headless Chromium
-(signed in with an API key), warmed up once, then loaded again, screenshotted after render and checked for the
+"""The dashboards in a real browser: `lakehouse dashboards` on 127.0.0.1 (signing users in through the control-plane
+API, which runs in its own process), each page opened in headless Chromium (signed in with an API key), warmed up once, then loaded again, screenshotted after render and checked for the
 KPI values in the DOM. Screenshots stay in test-artifacts/screenshots/.
 
 Chromium is Debian's ``chromium`` package (``scripts/ensure_chromium.sh`` installs it). Without it the test
@@ -11,19 +11,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.dashboards.cdp import Browser, BrowserError, find_chromium
-from tests.dashboards.conftest import REPO, pct, usd
-from tests.dashboards.cpseed import Keys
+from tests.dashboards.conftest import CONTROL_PLANE_SECRETS, REPO, free_port, pct, usd, wait_until_up
 from tests.dashboards.lakedata import EXPECTED
 
 pytestmark = pytest.mark.browser
@@ -81,29 +79,33 @@ def chromium() -> str:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@dataclass(frozen=True)
+class DashboardServer:
+    """``lakehouse dashboards`` running: its URL and the command's process (Streamlit is its child)."""
+
+    url: str
+    proc: subprocess.Popen
+
+
+# Given to `lakehouse dashboards` as an operator's shell might have them: the command must not pass them on.
+OPERATOR_SECRETS = {
+    "LAKEHOUSE_DATABASE_URL": "postgresql://nobody@127.0.0.1:9/nowhere",
+    "LAKEHOUSE_JWT_SECRET": "operator-shell-secret-operator-shell-secret",
+}
 
 
 @pytest.fixture(scope="module")
-def app_url(dash_lake: Path, cp_keys: Keys) -> Iterator[str]:
-    """`lakehouse dashboards --port N` against the two-tenant lake, stopped (process group) afterwards."""
-    port = _free_port()
-    env = dict(
-        os.environ,
-        LAKEHOUSE_LAKE_ROOT=str(dash_lake),
-        LAKEHOUSE_DATABASE_URL=cp_keys.database_url,
-        LAKEHOUSE_JWT_SECRET=cp_keys.jwt_secret,
-        LAKEHOUSE_ENVIRONMENT="test",
-        RUST_LOG="warn",
-    )
+def dash_server(dash_lake: Path, cp_api: str) -> Iterator[DashboardServer]:
+    """`lakehouse dashboards --port N --api-url API` against the two-tenant lake, stopped (process group)
+    afterwards; it signs users in through the control-plane API running in its own process."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in CONTROL_PLANE_SECRETS}
+    env.update(OPERATOR_SECRETS, LAKEHOUSE_LAKE_ROOT=str(dash_lake), RUST_LOG="warn")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log_path = ARTIFACTS / "dashboards-server.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "lakehouse.cli", "dashboards", "--port", str(port)],
+            [sys.executable, "-m", "lakehouse.cli", "dashboards", "--port", str(port), "--api-url", cp_api],
             cwd=REPO,
             env=env,
             stdout=log,
@@ -112,20 +114,8 @@ def app_url(dash_lake: Path, cp_keys: Keys) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"`lakehouse dashboards` exited with {proc.returncode}:\n{log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-                    if resp.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the dashboards did not answer on {url}:\n{log_path.read_text()}")
-            time.sleep(0.2)
-        yield url
+        wait_until_up(f"{url}/_stcore/health", proc, log_path)
+        yield DashboardServer(url, proc)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)  # the CLI and the streamlit server it started
@@ -134,6 +124,23 @@ def app_url(dash_lake: Path, cp_keys: Keys) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def app_url(dash_server: DashboardServer) -> str:
+    return dash_server.url
+
+
+def test_the_streamlit_process_holds_only_the_control_plane_url(dash_server, cp_api):
+    import psutil
+
+    children = psutil.Process(dash_server.proc.pid).children(recursive=True)
+    streamlit = [c for c in children if "streamlit" in " ".join(c.cmdline())]
+    assert len(streamlit) == 1, [c.cmdline() for c in children]
+    env = streamlit[0].environ()
+    assert env["LAKEHOUSE_CONTROL_PLANE_URL"] == cp_api
+    assert not set(env) & {*CONTROL_PLANE_SECRETS, "LAKEHOUSE_CONTROL_PLANE_CREDENTIAL"}
+    assert psutil.Process(dash_server.proc.pid).environ()["LAKEHOUSE_JWT_SECRET"]  # the command had it
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,17 @@
-"""Home page: sign-in with an API key or token, tenant scoping, platform-admin tenant switch, empty lake."""
+"""Home page: sign-in with an API key or token through the control-plane API, tenant scoping, platform-admin
+tenant switch, empty lake; and that the dashboards need nothing of the control plane but its URL."""
 
 from __future__ import annotations
 
-from tests.dashboards.conftest import metrics, open_page, pct, usd
+import ast
+import dataclasses
+import os
+import subprocess
+import sys
+
+import httpx
+
+from tests.dashboards.conftest import REPO, free_port, metrics, open_page, pct, usd
 from tests.dashboards.cpseed import issue_token
 from tests.dashboards.lakedata import EXPECTED
 
@@ -43,18 +52,69 @@ def test_an_unknown_key_is_refused_and_shows_no_data(dash_env):
     assert any("sign-in refused" in e.value for e in at.error)
 
 
-def test_a_token_signed_with_another_secret_is_refused(dash_env, monkeypatch):
-    token = issue_token(dash_env, dash_env.acme_analyst)
-    monkeypatch.setenv("LAKEHOUSE_JWT_SECRET", "another-secret-another-secret-another-secret")
-    from dashboards.lib import ui
-
-    ui._access.clear()
-    try:
-        at = open_page(HOME, token)
-    finally:
-        ui._access.clear()
+def test_a_token_signed_with_another_secret_is_refused(dash_env):
+    foreign = dataclasses.replace(dash_env, jwt_secret="another-secret-another-secret-another-secret")
+    token = issue_token(foreign, dash_env.acme_analyst)
+    at = open_page(HOME, token)
     assert not at.metric
     assert any("sign-in refused" in e.value for e in at.error)
+
+
+def test_the_dashboards_sign_in_with_no_database_url_and_no_jwt_secret(dash_env, monkeypatch):
+    monkeypatch.setenv("LAKEHOUSE_DATABASE_URL", "postgresql://nobody@127.0.0.1:9/nowhere")
+    assert "LAKEHOUSE_JWT_SECRET" not in os.environ
+    token = issue_token(dash_env, dash_env.globex_analyst)  # signed by the API's secret, not known here
+    assert metrics(open_page(HOME, dash_env.acme_analyst)) == _headline("acme")
+    assert metrics(open_page(HOME, token)) == _headline("globex")
+
+
+def test_a_key_revoked_through_the_api_stops_working_on_the_dashboards(dash_env, cp_api):
+    admin = {"X-API-Key": dash_env.platform_admin, "X-Audit-Reason": "dashboard revocation test"}
+    with httpx.Client(base_url=cp_api, headers=admin) as api:
+        created = api.post("/tenants/acme/api-keys", json={"name": "short-lived", "role": "analyst"})
+        assert created.status_code == 201, created.text
+        key = created.json()["key"]
+        assert metrics(open_page(HOME, key)) == _headline("acme")
+        assert api.delete(f"/tenants/acme/api-keys/{created.json()['id']}").status_code == 200
+    at = open_page(HOME, key)
+    assert not at.metric
+    assert any("sign-in refused" in e.value for e in at.error)
+
+
+def test_without_a_control_plane_url_sign_in_says_what_is_missing(dash_env, monkeypatch):
+    monkeypatch.delenv("LAKEHOUSE_CONTROL_PLANE_URL")
+    at = open_page(HOME, dash_env.acme_analyst)
+    assert not at.metric
+    assert any("LAKEHOUSE_CONTROL_PLANE_URL is not set" in e.value for e in at.error)
+
+
+def test_an_unreachable_control_plane_is_reported_with_its_url(dash_env, monkeypatch):
+    url = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("LAKEHOUSE_CONTROL_PLANE_URL", url)
+    at = open_page(HOME, dash_env.acme_analyst)
+    assert not at.metric
+    assert any(url in e.value and "unreachable" in e.value for e in at.error)
+
+
+def _control_plane_imports(path) -> set[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    return {m for m in names if m.split(".")[0] == "control_plane"}
+
+
+def test_the_dashboards_import_no_control_plane_module_but_its_client():
+    imported = {
+        str(p.relative_to(REPO)): _control_plane_imports(p) for p in (REPO / "dashboards").rglob("*.py")
+    }
+    assert {path: mods for path, mods in imported.items() if mods - {"control_plane.client"}} == {}
+    assert imported["dashboards/lib/auth.py"] == {"control_plane.client"}  # the scan does see imports
+    code = (
+        "import sys, dashboards.lib.ui, dashboards.lib.auth, dashboards.lib.marketplace; "
+        "print(sorted(m for m in sys.modules if m.startswith('control_plane')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['control_plane', 'control_plane.client']"
 
 
 def test_a_viewer_sees_counts_but_spend_is_restricted_to_analysts(dash_env):

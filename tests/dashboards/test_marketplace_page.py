@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dashboards.conftest import columns_shown, frames, metrics, open_page, shown_values
+from tests.dashboards.conftest import columns_shown, frames, metrics, open_page, point_at, shown_values
 from tests.dashboards.cpseed import Keys
 from tests.dashboards.lakedata import frame
 
@@ -117,28 +117,20 @@ def market_lake(spark, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _point_at(monkeypatch: pytest.MonkeyPatch, lake: Path, keys: Keys) -> None:
-    from lakehouse.settings import get_settings
-
-    monkeypatch.setenv("LAKEHOUSE_LAKE_ROOT", str(lake))
-    monkeypatch.setenv("LAKEHOUSE_DATABASE_URL", keys.database_url)
-    monkeypatch.setenv("LAKEHOUSE_JWT_SECRET", keys.jwt_secret)
-    monkeypatch.setenv("LAKEHOUSE_ENVIRONMENT", "test")
-    get_settings.cache_clear()
-
-
 @pytest.fixture
-def market_env(market_lake: Path, cp_keys: Keys, monkeypatch: pytest.MonkeyPatch) -> Iterator[Keys]:
+def market_env(
+    market_lake: Path, cp_keys: Keys, cp_api: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Keys]:
     from lakehouse.settings import get_settings
 
-    _point_at(monkeypatch, market_lake, cp_keys)
+    point_at(monkeypatch, market_lake, cp_api)
     yield cp_keys
     get_settings.cache_clear()
 
 
 @pytest.fixture
 def subscriptions_only_env(
-    spark, tmp_path: Path, cp_keys: Keys, monkeypatch: pytest.MonkeyPatch
+    spark, tmp_path: Path, cp_keys: Keys, cp_api: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Keys]:
     """A lake where acme has subscriptions but no metered usage yet."""
     from lakehouse import io
@@ -147,7 +139,7 @@ def subscriptions_only_env(
 
     lake = tmp_path / "lake"
     lake.mkdir()
-    _point_at(monkeypatch, lake, cp_keys)
+    point_at(monkeypatch, lake, cp_api)
     io.append(
         spark,
         "gold.marketplace_subscriptions",
