@@ -11,12 +11,12 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from lakehouse.connectors.sandbox import PLATFORM_ACCESS_KEY, PLATFORM_SECRET, Faults
-from lakehouse.connectors.sandbox.validation import validate_output
+from sandboxes.partner_central import PLATFORM_ACCESS_KEY, PLATFORM_SECRET, Faults
+from sandboxes.partner_central.server import validate_output
 
 from .conftest import boto_client
 
-FIXTURES = Path(__file__).resolve().parents[2] / "lakehouse" / "connectors" / "sandbox" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "sandboxes" / "partner_central" / "fixtures"
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "partner_central"
 
 
