@@ -45,7 +45,7 @@ package: $(STAMP) ## Build the wheel and job scripts the Glue jobs reference (di
 	$(VENV)/bin/lakehouse package --out dist/glue
 
 lint: $(STAMP) ## Ruff
-	$(VENV)/bin/ruff check lakehouse control_plane jobs dashboards tests bench
+	$(VENV)/bin/ruff check lakehouse control_plane jobs dashboards sandboxes tests bench
 
 clean: ## Remove generated state (.lake, caches, build output); keeps .venv
 	rm -rf .lake dist build .pytest_cache .ruff_cache test-artifacts
