@@ -37,7 +37,8 @@ def service_model(name: str) -> ServiceModel:
 
 @functools.lru_cache(maxsize=1024)
 def _matcher(pattern: str) -> Callable[[str], Any]:
-    return regex.compile(pattern).search  # Smithy patterns are not implicitly anchored
+    search: Callable[[str], Any] = regex.compile(pattern).search  # Smithy patterns are not anchored
+    return search
 
 
 def _lower_first(path: str) -> str:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import parse_qsl, quote
 
 _AUTH = re.compile(
@@ -23,6 +24,12 @@ _INVALID_SIGNATURE = (
     "The request signature we calculated does not match the signature you provided. "
     "Check your AWS Secret Access Key and signing method."
 )
+
+
+class Headers(Protocol):
+    """Request headers looked up case-insensitively (``http.server``'s ``Message`` is one)."""
+
+    def get(self, name: str, /) -> str | None: ...
 
 
 class AuthError(Exception):
@@ -52,16 +59,16 @@ class SigningAccount:
 
 @dataclass(frozen=True)
 class SignedRequest:
-    """The parts of an incoming request that SigV4 covers (``headers``: a case-insensitive mapping)."""
+    """The parts of an incoming request that SigV4 covers."""
 
     method: str
     path: str
     query: str
-    headers: Mapping[str, str]
+    headers: Headers
     body: bytes
 
 
-def _parse(headers: Mapping[str, str]) -> re.Match[str]:
+def _parse(headers: Headers) -> re.Match[str]:
     header = headers.get("Authorization")
     if not header:
         raise AuthError("MissingAuthenticationTokenException", "Missing Authentication Token")
@@ -73,7 +80,7 @@ def _parse(headers: Mapping[str, str]) -> re.Match[str]:
     return match
 
 
-def access_key(headers: Mapping[str, str], services: Collection[str] | None = None) -> str:
+def access_key(headers: Headers, services: Collection[str] | None = None) -> str:
     """The access key id of a SigV4 ``Authorization`` header, whose scope must name one of ``services``."""
     match = _parse(headers)
     if services is not None and match["service"] not in services:

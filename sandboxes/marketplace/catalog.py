@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sandboxes._http import ApiError
 from sandboxes.marketplace.state import (
     MARKETPLACE_CATALOG,
     REGION,
-    ApiError,
     iso_z,
     page_token,
     read_page_token,
@@ -446,8 +446,8 @@ class Catalog:
         self._check_catalog(params)
         self.refresh()
         rows = [cs for cs in self.change_sets.values() if cs.owner == owner]
-        for item in params.get("FilterList") or []:
-            name, values = item.get("Name"), set(item.get("ValueList") or [])
+        for spec in params.get("FilterList") or []:
+            name, values = spec.get("Name"), set(spec.get("ValueList") or [])
             if name == "ChangeSetName":
                 rows = [cs for cs in rows if cs.name in values]
             elif name == "Status":
@@ -561,7 +561,7 @@ class Catalog:
         for entity_id, entity in working.items():
             entity.last_modified = now
             self.entities[entity_id] = entity
-        return {p["name"]: resolved[i] for i, p in enumerate(parsed) if p["name"] and resolved[i]}
+        return {p["name"]: r for p, r in zip(parsed, resolved, strict=True) if p["name"] and r}
 
     # ------------------------------------------------------------------------------------------- evaluation
 
@@ -833,9 +833,9 @@ def _update_targeting(cat: Catalog, owner: str, e: Entity, d: dict[str, Any], ge
             ("INVALID_INPUT", "PositiveTargeting.BuyerAccounts must list 12-digit AWS account ids")
         )
     if not problems:
-        e.details["Targeting"] = {"PositiveTargeting": {"BuyerAccounts": list(accounts)}}
+        e.details["Targeting"] = {"PositiveTargeting": {"BuyerAccounts": list(accounts or ())}}
         if e.entity_type == "Offer":
-            e.details["Targeting"]["BuyerAccounts"] = list(accounts)
+            e.details["Targeting"]["BuyerAccounts"] = list(accounts or ())
     return problems
 
 

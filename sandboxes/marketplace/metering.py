@@ -25,7 +25,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from sandboxes.marketplace.state import Agreement, ApiError
+from sandboxes._http import ApiError
+from sandboxes.marketplace.state import Agreement
 
 if TYPE_CHECKING:
     from sandboxes.marketplace.catalog import Entity

@@ -410,22 +410,19 @@ class _Handler(EmulatorHandler):
     def _error(self, service: str, protocol: str, exc: ApiError) -> None:
         status = exc.status or (500 if "Internal" in exc.code else 400)
         if protocol == "cbor":
-            body = _cbor(
-                {"__type": f"{_NAMESPACE[service]}#{exc.code}", "message": exc.message, **exc.members}
-            )
-            self.write(status, body, {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"})
+            answer = {"__type": f"{_NAMESPACE[service]}#{exc.code}", "message": exc.message, **exc.members}
+            headers = {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"}
+            self.write(status, _cbor(answer), headers)
         elif protocol == "json":
-            body = json.dumps(
+            text = json.dumps(
                 {"__type": exc.code, "message": exc.message, **exc.members}, default=_json_default
             )
-            self.write(
-                status, body.encode(), {"Content-Type": f"application/x-amz-json-{_JSON_VERSION[service]}"}
-            )
+            headers = {"Content-Type": f"application/x-amz-json-{_JSON_VERSION[service]}"}
+            self.write(status, text.encode(), headers)
         else:
-            body = json.dumps({"Message": exc.message, **exc.members}, default=_json_default)
-            self.write(
-                status, body.encode(), {"Content-Type": "application/json", "x-amzn-ErrorType": exc.code}
-            )
+            text = json.dumps({"Message": exc.message, **exc.members}, default=_json_default)
+            headers = {"Content-Type": "application/json", "x-amzn-ErrorType": exc.code}
+            self.write(status, text.encode(), headers)
 
     # ------------------------------------------------------------------------------------------- control
 

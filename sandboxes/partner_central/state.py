@@ -75,7 +75,8 @@ class OpportunityEntry:
 
     @property
     def id(self) -> str:
-        return self.record["Id"]
+        """The opportunity id (``O<digits>``)."""
+        return str(self.record["Id"])
 
     def body(self) -> bytes:
         """The GetOpportunity response body: the verbatim seed bytes until the record first changes."""
@@ -112,7 +113,7 @@ class CatalogData:
     engagements: dict[str, dict[str, Any]] = field(default_factory=dict)
     aws_summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
-    client_tokens: dict[tuple[str, str], Any] = field(default_factory=dict)
+    client_tokens: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     def put(self, entry: OpportunityEntry) -> None:
         old = self.opportunities.get(entry.id)
@@ -616,7 +617,9 @@ class SandboxState:
                 reason="BUSINESS_VALIDATION_FAILED",
             )
 
-    def op_CreateOpportunity(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> dict:
+    def op_CreateOpportunity(
+        self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
+    ) -> dict[str, Any]:
         token_key = ("CreateOpportunity", params["ClientToken"])
         if token_key in cat.client_tokens:
             return cat.client_tokens[token_key]
@@ -647,7 +650,9 @@ class SandboxState:
         cat.client_tokens[token_key] = result
         return result
 
-    def op_UpdateOpportunity(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> dict:
+    def op_UpdateOpportunity(
+        self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
+    ) -> dict[str, Any]:
         entry = self._opportunity(cat, params["Identifier"])
         if D.parse_ts(params["LastModifiedDate"]) != entry.lmd_us:
             raise ApiError(
@@ -710,7 +715,7 @@ class SandboxState:
 
     def _aws_summary(
         self, record: dict[str, Any], involvement: str, visibility: str | None, origin: str
-    ) -> dict:
+    ) -> dict[str, Any]:
         return {
             "RelatedOpportunityId": record["Id"],
             "Origin": origin,
@@ -750,7 +755,7 @@ class SandboxState:
 
     def op_StartEngagementFromOpportunityTask(
         self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
-    ) -> dict:
+    ) -> dict[str, Any]:
         token_key = ("StartEngagementFromOpportunityTask", params["ClientToken"])
         if token_key in cat.client_tokens:
             return cat.client_tokens[token_key]
@@ -793,7 +798,7 @@ class SandboxState:
 
     def op_ListEngagementFromOpportunityTasks(
         self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
-    ) -> dict:
+    ) -> dict[str, Any]:
         wanted_tasks = set(params.get("TaskIdentifier") or ())
         wanted_opps = set(params.get("OpportunityIdentifier") or ())
         wanted_engs = set(params.get("EngagementIdentifier") or ())
@@ -815,7 +820,7 @@ class SandboxState:
 
     def op_GetAwsOpportunitySummary(
         self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
-    ) -> dict:
+    ) -> dict[str, Any]:
         opp_id = params["RelatedOpportunityIdentifier"]
         self._opportunity(cat, opp_id)
         summary = cat.aws_summaries.get(opp_id)
@@ -825,7 +830,9 @@ class SandboxState:
 
     # ---------------------------------------------------------------------------------------- solutions
 
-    def op_ListSolutions(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> dict:
+    def op_ListSolutions(
+        self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
+    ) -> dict[str, Any]:
         statuses = set(params.get("Status") or ())
         ids = set(params.get("Identifier") or ())
         categories = set(params.get("Category") or ())
@@ -859,7 +866,7 @@ class SandboxState:
 
     def op_ListEngagementInvitations(
         self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
-    ) -> dict:
+    ) -> dict[str, Any]:
         if (
             params["ParticipantType"] != "RECEIVER"
         ):  # the sandbox's invitations are all AWS referrals received
@@ -882,7 +889,7 @@ class SandboxState:
 
     def op_GetEngagementInvitation(
         self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
-    ) -> dict:
+    ) -> dict[str, Any]:
         return self._invitation(cat, params["Identifier"])
 
     def _decide(self, cat: CatalogData, ident: str, status: str) -> dict[str, Any]:
@@ -951,7 +958,9 @@ class SandboxState:
 
     # ---------------------------------------------------------------------------------------- engagements
 
-    def op_ListEngagements(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> dict:
+    def op_ListEngagements(
+        self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
+    ) -> dict[str, Any]:
         created_by = set(params.get("CreatedBy") or ())
         excluded = set(params.get("ExcludeCreatedBy") or ())
         contexts = set(params.get("ContextTypes") or ())
