@@ -17,7 +17,7 @@ def sandbox(
     error_rate: float = typer.Option(0.0, "--error-rate", min=0.0, max=1.0),
     latency_ms: float = typer.Option(0.0, "--latency-ms", min=0.0),
 ) -> None:
-    """Serve a seeded Partner Central sandbox (awsJson1_0 over HTTP) until interrupted; prints its URL."""
+    """Serve a seeded Partner Central sandbox (awsJson1_0 over HTTP) until interrupted; needs the dev extra."""
     from lakehouse.commands import _emulators
 
     emulator = _emulators.load("sandboxes.partner_central")
