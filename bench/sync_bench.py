@@ -26,7 +26,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-FIXTURE = ROOT / "lakehouse" / "connectors" / "sandbox" / "fixtures" / "get_opportunity_response.json"
+FIXTURE = ROOT / "sandboxes" / "partner_central" / "fixtures" / "get_opportunity_response.json"
 
 
 # ----------------------------------------------------------------------------------------------- the ceiling
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     sandbox, info = _spawn(
         [
             "-m",
-            "lakehouse.connectors.sandbox",
+            "sandboxes.partner_central",
             "--port",
             "0",
             "--tenant",

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from lakehouse.errors import LakehouseError
 
@@ -67,7 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LakehouseError as exc:
         if os.environ.get("LAKEHOUSE_DEBUG"):
             err.print_exception()
-        err.print(f"[bold red]error[/]: {exc}", markup=True, highlight=False, soft_wrap=True)
+        # the message is text, not markup: "pip install -e '.[dev]'" must not lose its "[dev]"
+        err.print(f"[bold red]error[/]: {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
         return exc.exit_code
     return result if isinstance(result, int) else 0
 

@@ -1,18 +1,22 @@
 """``lakehouse demo``: the whole pipeline end to end on embedded defaults.
 
-Starts the seeded Partner Central sandbox in-process, then for each demo tenant: sync → bronze, bronze →
-silver → gold, and reads the KPIs back from the gold Delta tables it wrote.
+For each tenant it is given a Partner Central connection for: sync → bronze, bronze → silver → gold, and reads
+the KPIs back from the gold Delta tables it wrote. The CLI (``lakehouse.commands.demo``) starts the emulators
+and passes their endpoints in; this module never loads an emulator.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.settings import get_settings
+
+if TYPE_CHECKING:
+    from lakehouse.marketplace.demo import MarketplaceEndpoint
 
 
 @dataclass
@@ -41,71 +45,80 @@ UsageRecorder = Callable[[Sequence[Any]], Any]
 
 
 def run_demo(
-    progress: Callable[[str], None] | None = None, *, usage_recorder: UsageRecorder | None = None
+    connections: Mapping[str, Mapping[str, str]],
+    progress: Callable[[str], None] | None = None,
+    *,
+    usage_recorder: UsageRecorder | None = None,
+    marketplace: MarketplaceEndpoint | None = None,
 ) -> list[TenantSummary]:
-    """Run sandbox → bronze → silver → gold for every demo tenant; return per-tenant summaries.
+    """Run Partner Central → bronze → silver → gold for every tenant of ``connections``; return summaries.
 
-    With ``usage_recorder``, each tenant's usage (API calls, rows, compute seconds) goes to the cost ledger and
-    the hourly metering job bills it to the Marketplace sandbox, which lands in ``gold.marketplace_usage``.
+    ``connections`` maps a tenant to its ``ConnectorConfig`` keywords (``endpoint_url`` and the tenant's keys).
+    With ``usage_recorder`` and ``marketplace``, each tenant's usage (API calls, rows, compute seconds) goes to
+    the cost ledger and the hourly metering job bills it to that Marketplace, which lands in
+    ``gold.marketplace_usage``.
     """
     from lakehouse import io, pipeline
     from lakehouse.connectors.partner_central import ConnectorConfig, PartnerCentralReader
-    from lakehouse.connectors.sandbox import DEMO_TENANTS, start_demo_sandbox
     from lakehouse.engine import get_spark
     from lakehouse.ingest import sync_partner_central
     from lakehouse.tenancy import TenantScope
 
     say = progress or (lambda _msg: None)
     spark = get_spark()
-    server = start_demo_sandbox()
     summaries: list[TenantSummary] = []
-    try:
-        for tenant in DEMO_TENANTS:
-            scope = TenantScope.for_tenant(tenant)
-            say(f"{tenant}: syncing Partner Central (Sandbox catalog) into bronze")
-            started = datetime.now(UTC)
-            reader = PartnerCentralReader.from_config(
-                ConnectorConfig(**server.connector_settings(tenant), rate_per_second=None)
-            )
-            run = sync_partner_central(spark, scope, reader, catalog="Sandbox", rate_per_second=None)
-            say(f"{tenant}: bronze → silver → gold")
-            outcomes = pipeline.run_pipeline(spark, tenant, until="gold")
-            marts = pipeline.kpis(spark, tenant)
-            win = (marts.get("gold.ace_win_rate") or [{}])[0]
-            summaries.append(
-                TenantSummary(
-                    tenant_id=tenant,
-                    fetched=run.fetched,
-                    landed=run.landed,
-                    api_calls=run.api_calls,
-                    silver_opportunities=io.read(spark, "silver.opportunity", scope).count(),
-                    quarantined=io.read(spark, "silver.opportunity_quarantine", scope).count(),
-                    pipeline_groups=len(marts.get("gold.ace_pipeline", [])),
-                    expected_monthly_spend_usd=sum(
-                        (
-                            Decimal(r["expected_monthly_spend_usd"] or 0)
-                            for r in marts.get("gold.ace_pipeline", [])
-                        ),
-                        Decimal("0.00"),
+    for tenant, connection in connections.items():
+        scope = TenantScope.for_tenant(tenant)
+        say(f"{tenant}: syncing Partner Central (Sandbox catalog) into bronze")
+        started = datetime.now(UTC)
+        config = ConnectorConfig(
+            endpoint_url=connection["endpoint_url"],
+            aws_access_key_id=connection["aws_access_key_id"],
+            aws_secret_access_key=connection["aws_secret_access_key"],
+            rate_per_second=None,
+        )
+        reader = PartnerCentralReader.from_config(config)
+        run = sync_partner_central(spark, scope, reader, catalog="Sandbox", rate_per_second=None)
+        say(f"{tenant}: bronze → silver → gold")
+        outcomes = pipeline.run_pipeline(spark, tenant, until="gold")
+        marts = pipeline.kpis(spark, tenant)
+        win = (marts.get("gold.ace_win_rate") or [{}])[0]
+        summaries.append(
+            TenantSummary(
+                tenant_id=tenant,
+                fetched=run.fetched,
+                landed=run.landed,
+                api_calls=run.api_calls,
+                silver_opportunities=io.read(spark, "silver.opportunity", scope).count(),
+                quarantined=io.read(spark, "silver.opportunity_quarantine", scope).count(),
+                pipeline_groups=len(marts.get("gold.ace_pipeline", [])),
+                expected_monthly_spend_usd=sum(
+                    (
+                        Decimal(r["expected_monthly_spend_usd"] or 0)
+                        for r in marts.get("gold.ace_pipeline", [])
                     ),
-                    win_rate=win.get("win_rate"),
-                    open_count=int(win.get("open_count") or 0),
-                    statuses=[f"{o.job_name}:{o.status}" for o in outcomes],
-                    ingestion_run_id=run.ingestion_run_id,
-                    compute_seconds=Decimal(str(round((datetime.now(UTC) - started).total_seconds(), 3))),
-                )
+                    Decimal("0.00"),
+                ),
+                win_rate=win.get("win_rate"),
+                open_count=int(win.get("open_count") or 0),
+                statuses=[f"{o.job_name}:{o.status}" for o in outcomes],
+                ingestion_run_id=run.ingestion_run_id,
+                compute_seconds=Decimal(str(round((datetime.now(UTC) - started).total_seconds(), 3))),
             )
-    finally:
-        server.stop()
-    if usage_recorder is not None:
-        _meter(spark, summaries, usage_recorder, say)
+        )
+    if usage_recorder is not None and marketplace is not None:
+        _meter(spark, summaries, usage_recorder, marketplace, say)
     return summaries
 
 
 def _meter(
-    spark: Any, summaries: list[TenantSummary], recorder: UsageRecorder, say: Callable[[str], None]
+    spark: Any,
+    summaries: list[TenantSummary],
+    recorder: UsageRecorder,
+    marketplace: MarketplaceEndpoint,
+    say: Callable[[str], None],
 ) -> None:
-    """Ledger → hourly metering → Marketplace sandbox → gold.marketplace_usage, for the demo tenants."""
+    """Ledger → hourly metering → Marketplace → gold.marketplace_usage, for the demo tenants."""
     from lakehouse import io
     from lakehouse.guardrails import RecordedRun, Usage
     from lakehouse.marketplace.demo import run_demo as marketplace_demo
@@ -126,7 +139,11 @@ def _meter(
     # metering job runs as it will after that hour: with its clock 70 minutes ahead. Usage keeps its real time.
     metering_clock = now + timedelta(minutes=70)
     marketplace_demo(
-        spark, tenants=[s.tenant_id for s in summaries], usage=recorder(runs), now=metering_clock
+        spark,
+        marketplace,
+        tenants=[s.tenant_id for s in summaries],
+        usage=recorder(runs),
+        now=metering_clock,
     )
     for s in summaries:
         s.metered_hours = io.read(
@@ -145,8 +162,10 @@ def next_steps() -> list[str]:
         "lakehouse api create-admin-key --reason demo   (prints a platform-admin key once)",
         "lakehouse dashboards   (http://127.0.0.1:8501: sign in with that key, switch between the demo tenants)",
         "lakehouse api   (control plane on http://127.0.0.1:8000/docs)",
-        "lakehouse table show gold.marketplace_usage --tenant acme   (usage billed to the Marketplace sandbox; the "
-        "metering clock ran 70 min ahead so the demo's own hour counts as closed)",
+        (
+            "lakehouse table show gold.marketplace_usage --tenant acme   (usage billed to the Marketplace sandbox; the "
+            "metering clock ran 70 min ahead so the demo's own hour counts as closed)"
+        ),
     ]
 
 

@@ -228,9 +228,9 @@ def execute(
         tenant = row.tenant_id
         reader = validator = results = None
         if row.mode == "dry_run":
-            from lakehouse.connectors.sandbox.validation import RequestValidator
+            from lakehouse.aws_validation import RequestCheck
 
-            validator = RequestValidator().validate
+            validator = RequestCheck("partnercentral-selling")
         else:
             from lakehouse.connectors.partner_central import ConnectorConfig, PartnerCentralReader
 

@@ -10,14 +10,25 @@ from rich.table import Table
 
 
 def demo() -> None:
-    """Sandbox → bronze → silver → gold for three demo tenants; prints KPIs read back from the gold tables."""
+    """Sandbox → bronze → silver → gold for three demo tenants; prints KPIs read back from the gold tables.
+
+    Needs the AWS emulators of the dev extra (``pip install -e '.[dev]'``); the CLI starts them and hands their
+    endpoints to the library, which never loads an emulator itself.
+    """
     from control_plane.costs.demo import record_demo_usage  # the CLI wires the control plane in
+    from lakehouse.commands import _emulators
     from lakehouse.demo import as_rows, next_steps, run_demo
 
     console = Console(width=max(Console().width, 140))
     started = time.perf_counter()
-    with console.status("starting the embedded engine and the Partner Central sandbox...") as status:
-        summaries = run_demo(progress=status.update, usage_recorder=record_demo_usage)
+    with (
+        console.status("starting the embedded engine and the AWS emulators...") as status,
+        _emulators.partner_central() as connections,
+        _emulators.marketplace() as marketplace,
+    ):
+        summaries = run_demo(
+            connections, status.update, usage_recorder=record_demo_usage, marketplace=marketplace
+        )
     rows = as_rows(summaries)
     table = Table(title=f"Partner Central Lakehouse demo · {time.perf_counter() - started:.1f}s")
     for column in rows[0]:

@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 from datetime import UTC
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from lakehouse.errors import BadInput, Refused
+
+if TYPE_CHECKING:
+    from lakehouse.connectors.marketplace import MarketplaceConfig
+    from lakehouse.marketplace.packaging import PackagedListing
 
 metering_app = typer.Typer(help="Bill usage through AWS Marketplace metering.", no_args_is_help=True)
 marketplace_app = typer.Typer(
@@ -81,7 +86,7 @@ def metering_run(
         )
 
 
-def _config(endpoint_url: str | None):  # -> MarketplaceConfig (imported lazily)
+def _config(endpoint_url: str | None) -> MarketplaceConfig:
     from lakehouse.connectors.marketplace import MarketplaceConfig
     from lakehouse.settings import get_settings
 
@@ -165,7 +170,7 @@ def register_cmd(
     )
 
 
-def _packaged(plans: Path | None, listing: Path | None, name: str):  # -> PackagedListing
+def _packaged(plans: Path | None, listing: Path | None, name: str) -> PackagedListing:
     from lakehouse.marketplace.packaging import DEFAULT_PLANS, Listing, listing_from_json, load_plans, package
 
     chosen = load_plans(plans) if plans else list(DEFAULT_PLANS)
@@ -253,11 +258,14 @@ def apply_cmd(
 def demo(
     tenant: list[str] = typer.Option(["acme", "globex"], "--tenant", "-t", help="Buyer tenants to meter"),
 ) -> None:
-    """Register buyers, meter synthetic usage and build the Marketplace marts against a local sandbox."""
+    """Register buyers, meter synthetic usage and build the Marketplace marts against the local emulator."""
+    from lakehouse.commands import _emulators
     from lakehouse.engine import get_spark
     from lakehouse.marketplace.demo import run_demo
 
-    for line in run_demo(get_spark(), tenant).lines():
+    with _emulators.marketplace() as endpoint:
+        report = run_demo(get_spark(), endpoint, tenant)
+    for line in report.lines():
         typer.echo(line)
 
 
@@ -266,8 +274,9 @@ def sandbox(
     port: int = typer.Option(4700, "--port", help="Port on 127.0.0.1 (0 picks a free one)"),
 ) -> None:
     """Run the seeded Marketplace sandbox in the foreground (prints its URL and seller credentials as JSON)."""
-    from lakehouse.connectors.marketplace_sandbox.__main__ import main
+    from lakehouse.commands import _emulators
 
+    main = _emulators.load("sandboxes.marketplace.__main__").main
     raise typer.Exit(main(["--port", str(port), "--ready-json"]))
 
 

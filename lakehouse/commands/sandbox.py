@@ -17,19 +17,20 @@ def sandbox(
     error_rate: float = typer.Option(0.0, "--error-rate", min=0.0, max=1.0),
     latency_ms: float = typer.Option(0.0, "--latency-ms", min=0.0),
 ) -> None:
-    """Serve a seeded Partner Central sandbox (awsJson1_0 over HTTP) until interrupted; prints its URL."""
-    from lakehouse.connectors.sandbox import DEMO_TENANTS, Faults, SandboxServer, demo_state, parse_tenants
+    """Serve a seeded Partner Central sandbox (awsJson1_0 over HTTP) until interrupted; needs the dev extra."""
+    from lakehouse.commands import _emulators
 
+    emulator = _emulators.load("sandboxes.partner_central")
     try:
-        tenants = parse_tenants(tenant) if tenant else DEMO_TENANTS
+        tenants = emulator.parse_tenants(tenant) if tenant else emulator.DEMO_TENANTS
     except ValueError as exc:
         from lakehouse.errors import BadInput
 
         raise BadInput(f"--tenant takes NAME or NAME=COUNT: {exc}") from None
-    server = SandboxServer(
-        demo_state(tenants),
+    server = emulator.SandboxServer(
+        emulator.demo_state(tenants),
         port=port,
-        faults=Faults(throttle_rate=throttle_rate, error_rate=error_rate, latency_ms=latency_ms),
+        faults=emulator.Faults(throttle_rate=throttle_rate, error_rate=error_rate, latency_ms=latency_ms),
     )
     console.print(f"Partner Central sandbox listening on [bold]{server.url}[/]", highlight=False)
     for account in server.state.tenants.values():

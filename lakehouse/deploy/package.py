@@ -72,7 +72,7 @@ def glue_python_modules(top_level: list[str] | None = None) -> list[str]:
         top_level = [
             r
             for r in (project.requires or [])
-            if not Requirement(r).marker or Requirement(r).marker.evaluate({"extra": ""})
+            if (marker := Requirement(r).marker) is None or marker.evaluate({"extra": ""})
         ]
     pinned: dict[str, str] = {}
     expanded: set[tuple[str, str]] = set()
@@ -128,8 +128,11 @@ def missing_scripts(root: Path) -> list[str]:
     return [s.script for s in steps() if not (root / s.script).is_file()]
 
 
+# Copied neither into the wheel's source tree: the AWS emulators (``sandboxes/``) are development tools and must
+# never ship to Glue, even though the editable dev install includes them.
 _NOT_IN_WHEEL_BUILD = (
     ".git",
+    "sandboxes",
     ".venv*",
     "dist",
     "build",

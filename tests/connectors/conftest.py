@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from lakehouse.connectors.partner_central import ConnectorConfig, PartnerCentralReader
-from lakehouse.connectors.sandbox import SandboxServer, SandboxState, serve_in_thread
+from sandboxes.partner_central import SandboxServer, SandboxState, serve_in_thread
 
 SIZES = {"acme": 60, "globex": 25}
 

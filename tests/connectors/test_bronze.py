@@ -15,7 +15,6 @@ import pytest
 from pyspark.sql import functions as F
 
 from lakehouse.connectors.partner_central import PartnerCentralSync
-from lakehouse.connectors.sandbox import Faults, serve_in_thread
 from lakehouse.errors import BadInput
 from lakehouse.ingest import (
     BronzeSink,
@@ -26,11 +25,12 @@ from lakehouse.ingest import (
 )
 from lakehouse.settings import get_settings
 from lakehouse.tenancy import TenantScope
+from sandboxes.partner_central import Faults, serve_in_thread
 
 from .conftest import SIZES, reader_for, seeded_state
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURE = ROOT / "lakehouse" / "connectors" / "sandbox" / "fixtures" / "get_opportunity_response.json"
+FIXTURE = ROOT / "sandboxes" / "partner_central" / "fixtures" / "get_opportunity_response.json"
 SHARED_FIXTURE = ROOT.parent / "shared" / "fixtures" / "partner_central" / "get_opportunity_response.json"
 ACME = TenantScope.for_tenant("acme")
 

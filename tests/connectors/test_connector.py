@@ -18,8 +18,8 @@ from lakehouse.connectors.partner_central import (
     build_client,
     handle_event,
 )
-from lakehouse.connectors.sandbox import Faults
 from lakehouse.errors import BadInput, Refused
+from sandboxes.partner_central import Faults
 
 from .conftest import SIZES, config_for, reader_for
 
@@ -186,7 +186,7 @@ def test_events_fetch_just_the_named_opportunity_and_duplicates_are_harmless(san
 
 
 def test_connector_assumes_the_tenant_role_with_its_external_id(sandbox):
-    from lakehouse.connectors.sandbox import PLATFORM_ACCESS_KEY, PLATFORM_SECRET
+    from sandboxes.partner_central import PLATFORM_ACCESS_KEY, PLATFORM_SECRET
 
     account = sandbox.state.tenants["globex"]
     config = ConnectorConfig(
@@ -234,5 +234,5 @@ def test_the_connector_and_the_sandbox_share_no_code():
         ROOT / "lakehouse" / "ingest.py"
     )
     assert not [m for m in connector if "sandbox" in m]
-    for path in (ROOT / "lakehouse" / "connectors" / "sandbox").rglob("*.py"):
-        assert not [m for m in imports(path) if m.startswith("lakehouse") and "sandbox" not in m], path
+    for path in (ROOT / "sandboxes").rglob("*.py"):
+        assert not [m for m in imports(path) if m.startswith("lakehouse")], path

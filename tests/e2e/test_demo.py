@@ -1,4 +1,4 @@
-"""`lakehouse demo` end to end: sandbox → bronze → silver → gold for the three demo tenants."""
+"""`lakehouse demo` end to end: emulators → bronze → silver → gold for the three demo tenants."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from deltalake import DeltaTable
 
-from lakehouse.connectors.sandbox import DEMO_TENANTS
+from sandboxes.partner_central import DEMO_TENANTS
 
 pytestmark = pytest.mark.slow
 
@@ -22,9 +22,11 @@ def _gold(lake, table: str, tenant: str) -> list[dict]:
 
 def test_demo_lands_every_seeded_opportunity_and_reports_the_gold_kpis(spark, lake):
     from control_plane.costs.demo import record_demo_usage
+    from lakehouse.commands import _emulators
     from lakehouse.demo import run_demo
 
-    summaries = run_demo(usage_recorder=record_demo_usage)
+    with _emulators.partner_central() as connections, _emulators.marketplace() as marketplace:
+        summaries = run_demo(connections, usage_recorder=record_demo_usage, marketplace=marketplace)
 
     assert [s.tenant_id for s in summaries] == list(DEMO_TENANTS)
     for s in summaries:

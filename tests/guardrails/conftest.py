@@ -39,7 +39,7 @@ PII_SECRET = "guardrails-test-pii-secret-0123456789"
 @pytest.fixture
 def sandbox() -> Iterator[Any]:
     """A small seeded Partner Central sandbox (acme: 6 opportunities, 3 solutions, 4 invitations)."""
-    from lakehouse.connectors.sandbox import SandboxState, serve_in_thread
+    from sandboxes.partner_central import SandboxState, serve_in_thread
 
     state = SandboxState(seed=5)
     state.seed_tenant("acme", opportunities=6, catalog="Sandbox", solutions=3, invitations=4)

@@ -16,7 +16,7 @@ from tests.control_plane.conftest import create_key, uid
 
 @pytest.fixture(scope="module")
 def marketplace() -> Iterator[Any]:
-    from lakehouse.connectors.marketplace_sandbox import start_demo_sandbox
+    from sandboxes.marketplace import start_demo_sandbox
 
     sandbox = start_demo_sandbox()
     yield sandbox
@@ -27,7 +27,7 @@ def marketplace() -> Iterator[Any]:
 def wired(app, marketplace) -> Iterator[Any]:
     """The app's Marketplace reader pointed at the sandbox as the platform seller (restored afterwards)."""
     from lakehouse.connectors.marketplace import MarketplaceConfig, MarketplaceReader
-    from lakehouse.connectors.marketplace_sandbox import PLATFORM_SELLER
+    from sandboxes.marketplace import PLATFORM_SELLER
 
     creds = marketplace.credentials(PLATFORM_SELLER)
     app.state.marketplace_reader = MarketplaceReader.from_config(

@@ -172,7 +172,7 @@ def test_botocore_fills_a_random_client_token_so_a_naive_retry_creates_a_duplica
     request = copy.deepcopy(create_payload(sandbox)["opportunity"])
     before = set(opportunities(sandbox))
     proxy.drop["CreateOpportunity"] = 1
-    with pytest.raises(Exception, match="Connection was closed|ConnectionClosed|closed"):
+    with pytest.raises(Exception, match=r"Connection was closed|ConnectionClosed|closed"):
         reader.client.create_opportunity(Catalog="Sandbox", **request)
     reader.client.create_opportunity(Catalog="Sandbox", **request)
     assert len(set(opportunities(sandbox)) - before) == 2
@@ -335,7 +335,7 @@ def test_dry_run_mode_validates_every_request_and_sends_nothing(local_cp, sandbo
     from control_plane.approvals import service
     from control_plane.audit.service import SYSTEM
     from control_plane.tenants.models import Tenant
-    from lakehouse.connectors.sandbox.validation import RequestValidator
+    from lakehouse.aws_validation import RequestCheck
 
     with local_cp.db.session(DbScope.for_platform(), write=True) as session:
         service.set_policy(
@@ -349,7 +349,7 @@ def test_dry_run_mode_validates_every_request_and_sends_nothing(local_cp, sandbo
         )
         session.commit()
     good = approved(local_cp, "create-opportunity", create_payload(sandbox))
-    outcome = make_writer(local_cp, None, validator=RequestValidator().validate).execute(
+    outcome = make_writer(local_cp, None, validator=RequestCheck("partnercentral-selling")).execute(
         good, executor="user:svc"
     )
     assert outcome.status == "dry_run" and outcome.result["dry_run"] is True
@@ -365,7 +365,7 @@ def test_dry_run_mode_validates_every_request_and_sends_nothing(local_cp, sandbo
     payload["opportunity"]["Customer"]["Contacts"] = [{"Email": "dana@example.com", "Phone": "555-1234"}]
     bad = approved(local_cp, "create-opportunity", payload)
     with pytest.raises(
-        WriteFailed, match="dry run: the request would be refused: CreateOpportunity: .*Phone"
+        WriteFailed, match=r"dry run: the request would be refused: CreateOpportunity: .*Phone"
     ):
-        make_writer(local_cp, None, validator=RequestValidator().validate).execute(bad, executor="user:svc")
+        make_writer(local_cp, None, validator=RequestCheck("partnercentral-selling")).execute(bad, executor="user:svc")
     assert status_of(local_cp, bad) == "failed" and sandbox.calls(None, "acme") == 0

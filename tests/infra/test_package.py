@@ -131,3 +131,16 @@ def test_package_command_regenerates_and_bundles(tmp_path: Path, monkeypatch: py
     fresh = runner.invoke(app, ["package", "--check"])
     assert fresh.exit_code == 0, repr(fresh.exception)
     assert "match" in fresh.output
+
+
+def test_the_glue_wheel_of_this_project_contains_no_emulator(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    assert (root / "sandboxes" / "partner_central").is_dir()  # the emulators are in the checkout...
+    wheel = build_wheel(root, tmp_path)
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    assert "lakehouse/cli.py" in names and "lakehouse/deploy/package.py" in names
+    assert [n for n in names if n.startswith("sandboxes/") or "/sandboxes/" in n] == []  # ...not in the wheel
+    top_level = next(n for n in names if n.endswith(".dist-info/top_level.txt"))
+    with zipfile.ZipFile(wheel) as archive:
+        assert "sandboxes" not in archive.read(top_level).decode().split()

@@ -16,7 +16,7 @@ from lakehouse.connectors.marketplace import (
     MeteringSender,
     build_client,
 )
-from lakehouse.connectors.marketplace_sandbox import (
+from sandboxes.marketplace import (
     PLATFORM_SELLER,
     Clock,
     DemoWorld,

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from lakehouse.cli import main
-from lakehouse.connectors.marketplace_sandbox import PLATFORM_SELLER, SandboxState, seed_demo, serve_in_thread
 from lakehouse.marketplace.store import MeterStore
+from sandboxes.marketplace import PLATFORM_SELLER, SandboxState, seed_demo, serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,12 +11,12 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from lakehouse.connectors.sandbox import PLATFORM_ACCESS_KEY, PLATFORM_SECRET, Faults
-from lakehouse.connectors.sandbox.validation import validate_output
+from sandboxes.partner_central import PLATFORM_ACCESS_KEY, PLATFORM_SECRET, Faults
+from sandboxes.partner_central.server import validate_output
 
 from .conftest import boto_client
 
-FIXTURES = Path(__file__).resolve().parents[2] / "lakehouse" / "connectors" / "sandbox" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "sandboxes" / "partner_central" / "fixtures"
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "partner_central"
 
 
@@ -312,3 +312,54 @@ def test_fault_injection_and_counters(sandbox):
         sandbox.calls("ListEngagements", "acme", "succeeded"),
         sandbox.calls(tenant="acme"),
     ) == (1, 1, 1, 3)
+
+
+def _all_pages(client, **params) -> list[str]:
+    ids, token = [], None
+    while True:
+        page = client.list_opportunities(
+            Catalog="Sandbox", MaxResults=7, **params, **({"NextToken": token} if token else {})
+        )
+        ids += [s["Id"] for s in page["OpportunitySummaries"]]
+        token = page.get("NextToken")
+        if not token:
+            return ids
+
+
+@pytest.mark.parametrize(
+    ("sort_by", "order"),
+    [
+        ("LastModifiedDate", "ASCENDING"),
+        ("LastModifiedDate", "DESCENDING"),
+        ("CustomerCompanyName", "DESCENDING"),
+    ],
+)
+def test_filtered_listing_pages_through_exactly_what_a_plain_sort_gives(sandbox, sort_by, order):
+    from datetime import UTC, datetime
+
+    entries = list(sandbox.state.tenants["acme"].catalog("Sandbox").opportunities.values())
+    stamps = sorted({e.lmd_us for e in entries})
+    after, before = stamps[5], stamps[-5]
+    stages = sorted({e.record["LifeCycle"]["Stage"] for e in entries})[:2]
+
+    def key(e):
+        if sort_by == "LastModifiedDate":
+            return (e.lmd_us, e.id)
+        return (e.record["Customer"]["Account"].get("CompanyName") or "", e.id)
+
+    expected = [
+        e.id
+        for e in sorted(entries, key=key, reverse=order == "DESCENDING")
+        if after < e.lmd_us < before and e.record["LifeCycle"]["Stage"] in stages
+    ]
+    got = _all_pages(
+        boto_client(sandbox, "acme"),
+        LastModifiedDate={
+            "AfterLastModifiedDate": datetime.fromtimestamp(after / 1e6, UTC),
+            "BeforeLastModifiedDate": datetime.fromtimestamp(before / 1e6, UTC),
+        },
+        LifeCycleStage=stages,
+        Sort={"SortBy": sort_by, "SortOrder": order},
+    )
+    assert len(expected) > 7  # more than one page
+    assert got == expected

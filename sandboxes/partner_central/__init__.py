@@ -2,10 +2,10 @@
 
 It speaks the real awsJson1_0 protocol, authenticates callers with SigV4 (each tenant is its own partner
 account, with an access key and a linked-account role to assume), validates every request against botocore's
-service model, and can throttle, fail and slow down calls on demand. It shares no code with the connector in
-``lakehouse.connectors.partner_central`` (which must never import it): it is the independent check.
+service model, and can throttle, fail and slow down calls on demand. It shares no code with
+the product's Partner Central connector (which never imports it): it is the independent check.
 
-    from lakehouse.connectors.sandbox import start_demo_sandbox
+    from sandboxes.partner_central import start_demo_sandbox
     server = start_demo_sandbox()          # three seeded demo tenants, serving in a thread
     settings = server.connector_settings("acme")   # endpoint_url + the tenant's access key
     ...
@@ -14,8 +14,9 @@ service model, and can throttle, fail and slow down calls on demand. It shares n
 
 from __future__ import annotations
 
-from lakehouse.connectors.sandbox.server import Faults, SandboxServer, serve_in_thread
-from lakehouse.connectors.sandbox.state import (
+from sandboxes._http import Faults
+from sandboxes.partner_central.server import SandboxServer, serve_in_thread
+from sandboxes.partner_central.state import (
     PLATFORM_ACCESS_KEY,
     PLATFORM_SECRET,
     SandboxState,

@@ -17,21 +17,15 @@ import secrets
 import string
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from lakehouse.connectors.sandbox import data as D
+from sandboxes._http import ApiError
+from sandboxes._sigv4 import SigningAccount
+from sandboxes.partner_central import data as D
 
 JSON_SEPARATORS = (",", ":")
-
-
-class ApiError(Exception):
-    """An AWS error response: ``code`` (the exception shape), HTTP ``status``, message and extra members."""
-
-    def __init__(self, code: str, message: str, status: int = 400, **members: Any) -> None:
-        super().__init__(message)
-        self.code, self.message, self.status, self.members = code, message, status, members
 
 
 def validation_error(
@@ -81,7 +75,8 @@ class OpportunityEntry:
 
     @property
     def id(self) -> str:
-        return self.record["Id"]
+        """The opportunity id (``O<digits>``)."""
+        return str(self.record["Id"])
 
     def body(self) -> bytes:
         """The GetOpportunity response body: the verbatim seed bytes until the record first changes."""
@@ -118,7 +113,7 @@ class CatalogData:
     engagements: dict[str, dict[str, Any]] = field(default_factory=dict)
     aws_summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
-    client_tokens: dict[tuple[str, str], Any] = field(default_factory=dict)
+    client_tokens: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     def put(self, entry: OpportunityEntry) -> None:
         old = self.opportunities.get(entry.id)
@@ -139,18 +134,16 @@ class CatalogData:
 
 
 @dataclass
-class TenantAccount:
+class TenantAccount(SigningAccount):
     """A partner account in the sandbox; ``tenant_id`` is the lakehouse tenant it stands for."""
 
-    tenant_id: str
-    account_id: str
-    access_key_id: str
-    secret_access_key: str
-    role_arn: str
-    external_id: str | None
+    tenant_id: str = ""
+    role_arn: str = ""
+    external_id: str | None = None
     catalogs: dict[str, CatalogData] = field(default_factory=dict)
 
     def catalog(self, name: str) -> CatalogData:
+        """The account's data in catalog ``name`` (created empty on first use)."""
         if name not in self.catalogs:
             self.catalogs[name] = CatalogData(name)
         return self.catalogs[name]
@@ -159,9 +152,7 @@ class TenantAccount:
         """What a client needs to call the sandbox as this tenant (or to assume its role)."""
         return {
             "tenant_id": self.tenant_id,
-            "account_id": self.account_id,
-            "aws_access_key_id": self.access_key_id,
-            "aws_secret_access_key": self.secret_access_key,
+            **super().credentials(),
             "role_arn": self.role_arn,
             "external_id": self.external_id or "",
         }
@@ -185,6 +176,122 @@ PLATFORM_SECRET = "sandbox-platform-secret-key-do-not-use-in-aws"
 def _derive(tenant_id: str, what: str, n: int, alphabet: str) -> str:
     digest = hashlib.sha256(f"{tenant_id}:{what}".encode()).digest()
     return "".join(alphabet[b % len(alphabet)] for b in digest[:n])
+
+
+# ------------------------------------------------------------------------------------------------- listing
+
+
+def _ts(value: str | None) -> int | None:
+    return D.parse_ts(value) if value else None
+
+
+@dataclass(frozen=True)
+class OpportunityFilter:
+    """The filters of one ListOpportunities request, parsed once (timestamps as epoch µs)."""
+
+    ids: frozenset[str]
+    stages: frozenset[str]
+    reviews: frozenset[str]
+    companies: frozenset[str]
+    modified_after: int | None
+    modified_before: int | None
+    created_after: int | None
+    created_before: int | None
+    close_after: str | None
+    close_before: str | None
+
+    @classmethod
+    def of(cls, params: dict[str, Any]) -> OpportunityFilter:
+        """The filter a request's parameters describe."""
+        modified = params.get("LastModifiedDate") or {}
+        created = params.get("CreatedDate") or {}
+        close = params.get("TargetCloseDate") or {}
+        return cls(
+            ids=frozenset(params.get("Identifier") or ()),
+            stages=frozenset(params.get("LifeCycleStage") or ()),
+            reviews=frozenset(params.get("LifeCycleReviewStatus") or ()),
+            companies=frozenset(params.get("CustomerCompanyName") or ()),
+            modified_after=_ts(modified.get("AfterLastModifiedDate")),
+            modified_before=_ts(modified.get("BeforeLastModifiedDate")),
+            created_after=_ts(created.get("AfterCreatedDate")),
+            created_before=_ts(created.get("BeforeCreatedDate")),
+            close_after=close.get("AfterTargetCloseDate"),
+            close_before=close.get("BeforeTargetCloseDate"),
+        )
+
+    def keeps(self, entry: OpportunityEntry) -> bool:
+        """Whether ``entry`` passes every filter but the LastModifiedDate range (the index walk applies it)."""
+        record = entry.record
+        life = record.get("LifeCycle") or {}
+        company = ((record.get("Customer") or {}).get("Account") or {}).get("CompanyName")
+        close = life.get("TargetCloseDate")
+        return (
+            (not self.ids or entry.id in self.ids)
+            and (not self.stages or life.get("Stage") in self.stages)
+            and (not self.reviews or life.get("ReviewStatus") in self.reviews)
+            and (not self.companies or company in self.companies)
+            and (self.created_after is None or entry.created_us > self.created_after)
+            and (self.created_before is None or entry.created_us < self.created_before)
+            and (not self.close_after or bool(close and close > self.close_after))
+            and (not self.close_before or bool(close and close < self.close_before))
+        )
+
+    def modified_between(self, entry: OpportunityEntry) -> bool:
+        """Whether ``entry``'s LastModifiedDate is inside the requested range."""
+        return (self.modified_after is None or entry.lmd_us > self.modified_after) and (
+            self.modified_before is None or entry.lmd_us < self.modified_before
+        )
+
+
+def _index_walk(
+    index: list[tuple[int, str]], wanted: OpportunityFilter, after: tuple[int, str] | None, descending: bool
+) -> Iterator[str]:
+    """Opportunity ids in LastModifiedDate order inside the requested range, resuming past ``after``."""
+    if descending:
+        if after is not None:
+            start = bisect.bisect_left(index, after) - 1
+        elif wanted.modified_before is not None:
+            start = bisect.bisect_left(index, (wanted.modified_before, "")) - 1
+        else:
+            start = len(index) - 1
+        for lmd, opp_id in (index[i] for i in range(start, -1, -1)):
+            if wanted.modified_after is not None and lmd <= wanted.modified_after:
+                return
+            yield opp_id
+    else:
+        if after is not None:
+            start = bisect.bisect_right(index, after)
+        elif wanted.modified_after is not None:
+            start = bisect.bisect_right(index, (wanted.modified_after, "\uffff"))
+        else:
+            start = 0
+        for lmd, opp_id in (index[i] for i in range(start, len(index))):
+            if wanted.modified_before is not None and lmd >= wanted.modified_before:
+                return
+            yield opp_id
+
+
+def _first(
+    entries: Iterable[OpportunityEntry], keep: Callable[[OpportunityEntry], bool], size: int
+) -> tuple[list[OpportunityEntry], bool]:
+    """The first ``size`` entries ``keep`` accepts, and whether another one follows."""
+    page: list[OpportunityEntry] = []
+    for entry in entries:
+        if keep(entry):
+            if len(page) == size:
+                return page, True
+            page.append(entry)
+    return page, False
+
+
+_SORT_KEYS: dict[str, Callable[[OpportunityEntry], Any]] = {
+    "Identifier": lambda e: e.id,
+    "CreatedDate": lambda e: e.created_us,
+    "TargetCloseDate": lambda e: (e.record.get("LifeCycle") or {}).get("TargetCloseDate") or "",
+    "CustomerCompanyName": lambda e: (
+        ((e.record.get("Customer") or {}).get("Account") or {}).get("CompanyName") or ""
+    ),
+}
 
 
 # ------------------------------------------------------------------------------------------------- the state
@@ -319,7 +426,7 @@ class SandboxState:
                     cat.aws_summaries[opp_id] = self._aws_summary(
                         record, "Co-Sell", "Full", "Partner Referral"
                     )
-            for i in range(invitations):
+            for _ in range(invitations):
                 inv_id = "engi-" + _rand_id(rng, 13)
                 eng_id = "eng-" + _rand_id(rng, 14)
                 status = rng.choice(("PENDING", "PENDING", "ACCEPTED", "REJECTED", "EXPIRED"))
@@ -447,121 +554,25 @@ class SandboxState:
     def op_ListOpportunities(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> bytes:
         sort = params.get("Sort") or {"SortBy": "LastModifiedDate", "SortOrder": "DESCENDING"}
         descending = sort["SortOrder"] == "DESCENDING"
-        lmd_filter = params.get("LastModifiedDate") or {}
-        after = (
-            D.parse_ts(lmd_filter["AfterLastModifiedDate"])
-            if lmd_filter.get("AfterLastModifiedDate")
-            else None
-        )
-        before = (
-            D.parse_ts(lmd_filter["BeforeLastModifiedDate"])
-            if lmd_filter.get("BeforeLastModifiedDate")
-            else None
-        )
-        created = params.get("CreatedDate") or {}
-        c_after = D.parse_ts(created["AfterCreatedDate"]) if created.get("AfterCreatedDate") else None
-        c_before = D.parse_ts(created["BeforeCreatedDate"]) if created.get("BeforeCreatedDate") else None
-        ids = set(params.get("Identifier") or ())
-        stages = set(params.get("LifeCycleStage") or ())
-        reviews = set(params.get("LifeCycleReviewStatus") or ())
-        companies = set(params.get("CustomerCompanyName") or ())
-        close = params.get("TargetCloseDate") or {}
-
-        def keep(entry: OpportunityEntry) -> bool:
-            rec = entry.record
-            if ids and entry.id not in ids:
-                return False
-            life = rec.get("LifeCycle") or {}
-            if stages and life.get("Stage") not in stages:
-                return False
-            if reviews and life.get("ReviewStatus") not in reviews:
-                return False
-            if (
-                companies
-                and (((rec.get("Customer") or {}).get("Account") or {}).get("CompanyName")) not in companies
-            ):
-                return False
-            if c_after is not None and entry.created_us <= c_after:
-                return False
-            if c_before is not None and entry.created_us >= c_before:
-                return False
-            tcd = life.get("TargetCloseDate")
-            if close.get("AfterTargetCloseDate") and not (tcd and tcd > close["AfterTargetCloseDate"]):
-                return False
-            return not (
-                close.get("BeforeTargetCloseDate") and not (tcd and tcd < close["BeforeTargetCloseDate"])
-            )
-
-        size = params.get("MaxResults") or 20
         kind = f"opp:{sort['SortBy']}:{sort['SortOrder']}"
-        token = self._untoken(params.get("NextToken"), kind)
-        if sort["SortBy"] == "LastModifiedDate":
-            page: list[OpportunityEntry] = []
-            more = False
-            index = cat.index
-            if not descending:
-                if token is not None:
-                    i = bisect.bisect_right(index, (token[1], token[2]))
-                elif after is not None:
-                    i = bisect.bisect_right(index, (after, "\uffff"))
-                else:
-                    i = 0
-                while i < len(index):
-                    lmd, opp_id = index[i]
-                    i += 1
-                    if before is not None and lmd >= before:
-                        break
-                    entry = cat.opportunities[opp_id]
-                    if keep(entry):
-                        if len(page) == size:
-                            more = True
-                            break
-                        page.append(entry)
-            else:
-                if token is not None:
-                    i = bisect.bisect_left(index, (token[1], token[2])) - 1
-                elif before is not None:
-                    i = bisect.bisect_left(index, (before, "")) - 1
-                else:
-                    i = len(index) - 1
-                while i >= 0:
-                    lmd, opp_id = index[i]
-                    i -= 1
-                    if after is not None and lmd <= after:
-                        break
-                    entry = cat.opportunities[opp_id]
-                    if keep(entry):
-                        if len(page) == size:
-                            more = True
-                            break
-                        page.append(entry)
+        wanted = OpportunityFilter.of(params)
+        page: list[OpportunityEntry]
+        if sort["SortBy"] == "LastModifiedDate":  # straight off the index: a bisect, not a sort
+            token = self._untoken(params.get("NextToken"), kind)
+            after = (token[1], token[2]) if token is not None else None
+            walk = (cat.opportunities[i] for i in _index_walk(cat.index, wanted, after, descending))
+            page, more = _first(walk, wanted.keeps, params.get("MaxResults") or 20)
             next_token = self._token([kind, page[-1].lmd_us, page[-1].id]) if more else None
         else:
-
-            def sort_key(e: OpportunityEntry) -> Any:
-                rec = e.record
-                if sort["SortBy"] == "Identifier":
-                    return e.id
-                if sort["SortBy"] == "CreatedDate":
-                    return e.created_us
-                if sort["SortBy"] == "TargetCloseDate":
-                    return (rec.get("LifeCycle") or {}).get("TargetCloseDate") or ""
-                return (((rec.get("Customer") or {}).get("Account") or {}).get("CompanyName")) or ""
-
+            sort_key = _SORT_KEYS[sort["SortBy"]]
             triples = [
                 (sort_key(e), e.id, e)
                 for e in cat.opportunities.values()
-                if keep(e) and (after is None or e.lmd_us > after) and (before is None or e.lmd_us < before)
+                if wanted.keeps(e) and wanted.modified_between(e)
             ]
             page, next_token = self._page(triples, params, kind, descending)
-        body = (
-            '{"NextToken":'
-            + _dumps(next_token)
-            + ',"OpportunitySummaries":['
-            + ",".join(e.summary_json() for e in page)
-            + "]}"
-        )
-        return body.encode()
+        summaries = ",".join(e.summary_json() for e in page)
+        return f'{{"NextToken":{_dumps(next_token)},"OpportunitySummaries":[{summaries}]}}'.encode()
 
     def _opportunity(self, cat: CatalogData, opp_id: str) -> OpportunityEntry:
         entry = cat.opportunities.get(opp_id)
@@ -606,7 +617,9 @@ class SandboxState:
                 reason="BUSINESS_VALIDATION_FAILED",
             )
 
-    def op_CreateOpportunity(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> dict:
+    def op_CreateOpportunity(
+        self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
+    ) -> dict[str, Any]:
         token_key = ("CreateOpportunity", params["ClientToken"])
         if token_key in cat.client_tokens:
             return cat.client_tokens[token_key]
@@ -637,7 +650,9 @@ class SandboxState:
         cat.client_tokens[token_key] = result
         return result
 
-    def op_UpdateOpportunity(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> dict:
+    def op_UpdateOpportunity(
+        self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
+    ) -> dict[str, Any]:
         entry = self._opportunity(cat, params["Identifier"])
         if D.parse_ts(params["LastModifiedDate"]) != entry.lmd_us:
             raise ApiError(
@@ -700,7 +715,7 @@ class SandboxState:
 
     def _aws_summary(
         self, record: dict[str, Any], involvement: str, visibility: str | None, origin: str
-    ) -> dict:
+    ) -> dict[str, Any]:
         return {
             "RelatedOpportunityId": record["Id"],
             "Origin": origin,
@@ -740,7 +755,7 @@ class SandboxState:
 
     def op_StartEngagementFromOpportunityTask(
         self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
-    ) -> dict:
+    ) -> dict[str, Any]:
         token_key = ("StartEngagementFromOpportunityTask", params["ClientToken"])
         if token_key in cat.client_tokens:
             return cat.client_tokens[token_key]
@@ -783,7 +798,7 @@ class SandboxState:
 
     def op_ListEngagementFromOpportunityTasks(
         self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
-    ) -> dict:
+    ) -> dict[str, Any]:
         wanted_tasks = set(params.get("TaskIdentifier") or ())
         wanted_opps = set(params.get("OpportunityIdentifier") or ())
         wanted_engs = set(params.get("EngagementIdentifier") or ())
@@ -805,7 +820,7 @@ class SandboxState:
 
     def op_GetAwsOpportunitySummary(
         self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
-    ) -> dict:
+    ) -> dict[str, Any]:
         opp_id = params["RelatedOpportunityIdentifier"]
         self._opportunity(cat, opp_id)
         summary = cat.aws_summaries.get(opp_id)
@@ -815,7 +830,9 @@ class SandboxState:
 
     # ---------------------------------------------------------------------------------------- solutions
 
-    def op_ListSolutions(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> dict:
+    def op_ListSolutions(
+        self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
+    ) -> dict[str, Any]:
         statuses = set(params.get("Status") or ())
         ids = set(params.get("Identifier") or ())
         categories = set(params.get("Category") or ())
@@ -849,7 +866,7 @@ class SandboxState:
 
     def op_ListEngagementInvitations(
         self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
-    ) -> dict:
+    ) -> dict[str, Any]:
         if (
             params["ParticipantType"] != "RECEIVER"
         ):  # the sandbox's invitations are all AWS referrals received
@@ -872,7 +889,7 @@ class SandboxState:
 
     def op_GetEngagementInvitation(
         self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
-    ) -> dict:
+    ) -> dict[str, Any]:
         return self._invitation(cat, params["Identifier"])
 
     def _decide(self, cat: CatalogData, ident: str, status: str) -> dict[str, Any]:
@@ -941,7 +958,9 @@ class SandboxState:
 
     # ---------------------------------------------------------------------------------------- engagements
 
-    def op_ListEngagements(self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]) -> dict:
+    def op_ListEngagements(
+        self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
+    ) -> dict[str, Any]:
         created_by = set(params.get("CreatedBy") or ())
         excluded = set(params.get("ExcludeCreatedBy") or ())
         contexts = set(params.get("ContextTypes") or ())

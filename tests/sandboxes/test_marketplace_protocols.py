@@ -2,45 +2,19 @@
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+import cbor2
 import pytest
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError
 
-from lakehouse.connectors.marketplace_sandbox import cbor
-from lakehouse.connectors.marketplace_sandbox.validation import service_model
+from sandboxes._model import service_model
 from tests.marketplace.conftest import NOW
 
 
 def _code(exc: pytest.ExceptionInfo[ClientError]) -> str:
     return exc.value.response["Error"]["Code"]
-
-
-def test_cbor_round_trips_every_type_the_protocol_uses():
-    value = {
-        "i": 1,
-        "big": 2**40,
-        "neg": -300,
-        "f": 1.5,
-        "s": "héllo",
-        "b": b"\x00\x01",
-        "t": True,
-        "n": None,
-        "l": [1, [2, {"x": "y"}]],
-        "ts": datetime(2026, 3, 10, 12, 0, 30, tzinfo=UTC),
-    }
-    assert cbor.decode(cbor.encode(value)) == value
-
-
-def test_cbor_decodes_indefinite_lengths_and_half_floats():
-    # {_ "a": [_ 1, 2], "h": 1.5 (half float)} with a break after each indefinite item
-    data = bytes([0xBF, 0x61, 0x61, 0x9F, 0x01, 0x02, 0xFF, 0x61, 0x68, 0xF9, 0x3E, 0x00, 0xFF])
-    assert cbor.decode(data) == {"a": [1, 2], "h": 1.5}
-    assert math.isinf(cbor.decode(b"\xf9\x7c\x00"))
-    with pytest.raises(cbor.CBORError, match="trailing"):
-        cbor.decode(b"\x01\x02")
 
 
 def test_requests_over_the_model_limit_are_refused_with_the_aws_message(mp):
@@ -89,32 +63,73 @@ def test_a_wrong_secret_or_an_unknown_key_is_refused(mp):
     assert _code(exc) == "UnrecognizedClientException"
 
 
-def _cbor_call(mp, service: str, operation: str, params: dict):
-    """Send one request the way an SDK speaking Smithy RPC v2 CBOR does, signed with SigV4."""
+def _signed_post(mp, path: str, body: bytes, headers: dict):
+    """POST ``body`` to the sandbox signed with SigV4 as the platform seller; the raw HTTP response."""
     import requests
     from botocore.auth import SigV4Auth
     from botocore.credentials import Credentials
-    from botocore.parsers import RpcV2CBORParser
-    from botocore.serialize import RpcV2CBORSerializer
 
-    model = service_model(service)
-    op = model.operation_model(operation)
-    serialized = RpcV2CBORSerializer().serialize_to_request(params, op)
     kw = mp.sandbox.credentials("platform")
-    request = AWSRequest(
-        method="POST",
-        url=kw["endpoint_url"] + serialized["url_path"],
-        data=serialized["body"],
-        headers=serialized["headers"],
-    )
+    request = AWSRequest(method="POST", url=kw["endpoint_url"] + path, data=body, headers=headers)
     SigV4Auth(
         Credentials(kw["aws_access_key_id"], kw["aws_secret_access_key"]), "aws-marketplace", "us-east-1"
     ).add_auth(request)
-    http = requests.post(request.url, data=request.body, headers=dict(request.headers), timeout=10)
+    return requests.post(request.url, data=request.body, headers=dict(request.headers), timeout=10)
+
+
+def _cbor_call(mp, service: str, operation: str, params: dict):
+    """Send one request the way an SDK speaking Smithy RPC v2 CBOR does, signed with SigV4."""
+    from botocore.parsers import RpcV2CBORParser
+    from botocore.serialize import RpcV2CBORSerializer
+
+    op = service_model(service).operation_model(operation)
+    serialized = RpcV2CBORSerializer().serialize_to_request(params, op)
+    http = _signed_post(mp, serialized["url_path"], serialized["body"], serialized["headers"])
     response = {"status_code": http.status_code, "headers": http.headers, "body": http.content}
     shape = op.output_shape if http.status_code == 200 else None
     parsed = RpcV2CBORParser().parse(response, shape)
     return http, parsed
+
+
+_ENTITLEMENTS = "/service/AWSMPEntitlementService/operation/GetEntitlements"
+_CBOR_HEADERS = {
+    "Content-Type": "application/cbor",
+    "Accept": "application/cbor",
+    "smithy-protocol": "rpc-v2-cbor",
+}
+
+
+def test_indefinite_length_cbor_requests_are_understood(mp):
+    def text(value: str) -> bytes:
+        return cbor2.dumps(value)
+
+    # {_ "ProductCode": code, "Filter": {_ "CUSTOMER_AWS_ACCOUNT_ID": [_ "210000000001"]}}
+    body = (
+        b"\xbf"
+        + text("ProductCode")
+        + text(mp.world.platform_product_code)
+        + text("Filter")
+        + b"\xbf"
+        + text("CUSTOMER_AWS_ACCOUNT_ID")
+        + b"\x9f"
+        + text("210000000001")
+        + b"\xff\xff\xff"
+    )
+    http = _signed_post(mp, _ENTITLEMENTS, body, _CBOR_HEADERS)
+    assert http.status_code == 200, http.content
+    answer = cbor2.loads(http.content)
+    assert [(e["Dimension"], e["LicenseArn"]) for e in answer["Entitlements"]] == [
+        ("plan_pro", mp.buyer("acme")["license_arn"])  # the filter inside the indefinite map applied
+    ]
+
+
+def test_a_cbor_body_with_trailing_bytes_is_refused_in_cbor(mp):
+    body = cbor2.dumps({"ProductCode": mp.world.platform_product_code}) + b"\x00"
+    http = _signed_post(mp, _ENTITLEMENTS, body, _CBOR_HEADERS)
+    assert http.status_code == 400
+    error = cbor2.loads(http.content)
+    assert error["__type"].endswith("#InvalidParameterException")
+    assert "1 trailing byte(s)" in error["message"]
 
 
 def test_entitlements_and_agreements_answer_smithy_rpc_v2_cbor(mp):

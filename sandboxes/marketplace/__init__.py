@@ -2,10 +2,10 @@
 
 It speaks each service's real wire protocol (REST-JSON, Smithy RPC v2 CBOR, awsJson 1.0/1.1), verifies SigV4
 signatures per seller account, validates every request against botocore's service model and enforces the
-documented rules (see ``catalog`` and ``metering``). It shares no code with ``lakehouse.connectors.marketplace``,
-which must never import it: it is the independent check.
+documented rules (see ``catalog`` and ``metering``). It shares no code with the product's Marketplace connector,
+which never imports it: it is the independent check.
 
-    from lakehouse.connectors.marketplace_sandbox import start_demo_sandbox
+    from sandboxes.marketplace import start_demo_sandbox
     sandbox = start_demo_sandbox()              # seeded sellers, products, offers and buyers, in a thread
     kwargs = sandbox.credentials("platform")   # endpoint_url, region and keys for boto3.client(...)
     ...
@@ -17,9 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lakehouse.connectors.marketplace_sandbox.catalog import ResaleSeed, seed_resale_authorization
-from lakehouse.connectors.marketplace_sandbox.server import Faults, MarketplaceSandbox, serve_in_thread
-from lakehouse.connectors.marketplace_sandbox.state import Clock, SandboxState, SellerAccount
+from sandboxes._http import Faults
+from sandboxes.marketplace.catalog import ResaleSeed, seed_resale_authorization
+from sandboxes.marketplace.server import MarketplaceSandbox, serve_in_thread
+from sandboxes.marketplace.state import Clock, SandboxState, SellerAccount
 
 PLATFORM_SELLER = "platform"
 PLATFORM_DIMENSIONS: list[dict[str, Any]] = [

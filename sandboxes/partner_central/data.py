@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
-FIXTURE_PACKAGE = "lakehouse.connectors.sandbox.fixtures"
+FIXTURE_PACKAGE = "sandboxes.partner_central.fixtures"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

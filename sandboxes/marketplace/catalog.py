@@ -26,17 +26,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from lakehouse.connectors.marketplace_sandbox.state import (
+from sandboxes._http import ApiError
+from sandboxes.marketplace.state import (
     MARKETPLACE_CATALOG,
     REGION,
-    ApiError,
     iso_z,
     page_token,
     read_page_token,
 )
 
 if TYPE_CHECKING:
-    from lakehouse.connectors.marketplace_sandbox.state import SandboxState
+    from sandboxes.marketplace.state import SandboxState
 
 ENTITY_TYPES = {"SaaSProduct": "1.0", "Offer": "1.0", "ResaleAuthorization": "1.0"}
 DIMENSION_TYPES = ("Metered", "Entitled", "ExternallyMetered")
@@ -446,8 +446,8 @@ class Catalog:
         self._check_catalog(params)
         self.refresh()
         rows = [cs for cs in self.change_sets.values() if cs.owner == owner]
-        for item in params.get("FilterList") or []:
-            name, values = item.get("Name"), set(item.get("ValueList") or [])
+        for spec in params.get("FilterList") or []:
+            name, values = spec.get("Name"), set(spec.get("ValueList") or [])
             if name == "ChangeSetName":
                 rows = [cs for cs in rows if cs.name in values]
             elif name == "Status":
@@ -561,7 +561,7 @@ class Catalog:
         for entity_id, entity in working.items():
             entity.last_modified = now
             self.entities[entity_id] = entity
-        return {p["name"]: resolved[i] for i, p in enumerate(parsed) if p["name"] and resolved[i]}
+        return {p["name"]: r for p, r in zip(parsed, resolved, strict=True) if p["name"] and r}
 
     # ------------------------------------------------------------------------------------------- evaluation
 
@@ -605,8 +605,10 @@ class Catalog:
                 problems.append(
                     (
                         "INVALID_CHANGE_TYPE",
-                        f"Change type {change['change_type']} is not supported for "
-                        f"entity type {change['type']}",
+                        (
+                            f"Change type {change['change_type']} is not supported for "
+                            f"entity type {change['type']}"
+                        ),
                     )
                 )
             elif change["change_type"].startswith("Create"):
@@ -625,8 +627,10 @@ class Catalog:
                     problems.append(
                         (
                             "INVALID_INPUT",
-                            f"Entity identifier {identifier!r} does not name an entity "
-                            "created earlier in this change set",
+                            (
+                                f"Entity identifier {identifier!r} does not name an entity "
+                                "created earlier in this change set"
+                            ),
                         )
                     )
                 else:
@@ -800,8 +804,10 @@ def _add_delivery_options(cat: Catalog, owner: str, e: Entity, d: dict[str, Any]
             problems.append(
                 (
                     "INVALID_INPUT",
-                    f"DeliveryOptions[{n}].Details.SaaSUrlDeliveryOptionDetails."
-                    "FulfillmentUrl must be an https URL",
+                    (
+                        f"DeliveryOptions[{n}].Details.SaaSUrlDeliveryOptionDetails."
+                        "FulfillmentUrl must be an https URL"
+                    ),
                 )
             )
         else:
@@ -827,9 +833,9 @@ def _update_targeting(cat: Catalog, owner: str, e: Entity, d: dict[str, Any], ge
             ("INVALID_INPUT", "PositiveTargeting.BuyerAccounts must list 12-digit AWS account ids")
         )
     if not problems:
-        e.details["Targeting"] = {"PositiveTargeting": {"BuyerAccounts": list(accounts)}}
+        e.details["Targeting"] = {"PositiveTargeting": {"BuyerAccounts": list(accounts or ())}}
         if e.entity_type == "Offer":
-            e.details["Targeting"]["BuyerAccounts"] = list(accounts)
+            e.details["Targeting"]["BuyerAccounts"] = list(accounts or ())
     return problems
 
 
@@ -894,8 +900,10 @@ def _update_pricing(cat: Catalog, owner: str, e: Entity, d: dict[str, Any], get:
             problems.append(
                 (
                     "INVALID_INPUT",
-                    f"Terms[{n}].Type {term.get('Type')!r} is not supported by the "
-                    "sandbox (use UsageBasedPricingTerm)",
+                    (
+                        f"Terms[{n}].Type {term.get('Type')!r} is not supported by the "
+                        "sandbox (use UsageBasedPricingTerm)"
+                    ),
                 )
             )
             continue
@@ -909,8 +917,10 @@ def _update_pricing(cat: Catalog, owner: str, e: Entity, d: dict[str, Any], get:
                     problems.append(
                         (
                             "INCOMPATIBLE_DIMENSION",
-                            f"{where}.DimensionKey {key!r} is not a metered "
-                            f"dimension of product {product.entity_id}",
+                            (
+                                f"{where}.DimensionKey {key!r} is not a metered "
+                                f"dimension of product {product.entity_id}"
+                            ),
                         )
                     )
                 else:
@@ -919,8 +929,10 @@ def _update_pricing(cat: Catalog, owner: str, e: Entity, d: dict[str, Any], get:
                     problems.append(
                         (
                             "INVALID_PRICE",
-                            f"{where}.Price {item.get('Price')!r} must be a non-negative "
-                            "decimal string with at most 6 decimals",
+                            (
+                                f"{where}.Price {item.get('Price')!r} must be a non-negative "
+                                "decimal string with at most 6 decimals"
+                            ),
                         )
                     )
     missing = sorted(metered - priced)

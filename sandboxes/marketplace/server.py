@@ -16,28 +16,33 @@ Control endpoints for tests and demos live under ``/_sandbox/`` (not part of any
 
 from __future__ import annotations
 
-import itertools
+import io
 import json
-import random
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
-from lakehouse.connectors.marketplace_sandbox import cbor
-from lakehouse.connectors.marketplace_sandbox.auth import AuthError, access_key, verify
-from lakehouse.connectors.marketplace_sandbox.state import ApiError, SandboxState, SellerAccount
-from lakehouse.connectors.marketplace_sandbox.validation import (
-    Problem,
-    Validator,
-    coerce_timestamps,
-    to_datetime,
-)
+import cbor2
 
+from sandboxes._http import (
+    DROP,
+    DROP_AFTER,
+    ERROR,
+    THROTTLE,
+    ApiError,
+    EmulatorHandler,
+    EmulatorServer,
+    Faults,
+)
+from sandboxes._model import Problem
+from sandboxes._sigv4 import AuthError, SignedRequest, access_key, verify
+from sandboxes.marketplace.state import SandboxState, SellerAccount
+from sandboxes.marketplace.validation import coerce_timestamps, to_datetime, validator
+
+SIGNING_NAME = "aws-marketplace"
 CATALOG, AGREEMENT, ENTITLEMENT, METERING = (
     "marketplace-catalog",
     "marketplace-agreement",
@@ -66,45 +71,14 @@ _SERVER_ERROR = {
     ENTITLEMENT: "InternalServiceErrorException",
     METERING: "InternalServiceErrorException",
 }
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    402: "Payment Required",
-    403: "Forbidden",
-    404: "Not Found",
-    415: "Unsupported Media Type",
-    422: "Unprocessable Entity",
-    423: "Locked",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-}
 
 
-@dataclass
-class Faults:
-    """Fault injection: random throttles / 5xx / latency, plus a script of exact outcomes per operation.
+class MarketplaceSandbox(EmulatorServer):
+    """The four Marketplace services on one 127.0.0.1 port, serving one ``SandboxState``."""
 
-    ``script`` maps an operation name to the outcomes of its next calls, consumed in order: an error code
-    (``"ThrottlingException"``, ``"InternalServiceErrorException"``, any modeled error), ``"drop"`` (close the
-    connection without processing) or ``"drop_after"`` (process the call, then close the connection without
-    answering: the client can't know whether it happened).
-    """
-
-    throttle_rate: float = 0.0
-    error_rate: float = 0.0
-    latency_ms: float = 0.0
-    operations: list[str] | None = None
-    seed: int | None = None
-    script: dict[str, list[str]] = field(default_factory=dict)
-
-
-class MarketplaceSandbox(ThreadingHTTPServer):
-    """A threaded HTTP server on 127.0.0.1 serving one ``SandboxState`` for the four Marketplace services."""
-
-    daemon_threads = True
-    allow_reuse_address = True
     request_queue_size = 64
+    request_id_prefix = "mpsbx-"
+    thread_name = "mp-sandbox"
 
     def __init__(
         self,
@@ -113,33 +87,11 @@ class MarketplaceSandbox(ThreadingHTTPServer):
         faults: Faults | None = None,
         strict: bool = True,
     ) -> None:
-        super().__init__(("127.0.0.1", port), _Handler)
+        super().__init__(_Handler, port, faults)
         self.state = state or SandboxState()
-        self.validators = {name: Validator(name) for name in (CATALOG, AGREEMENT, ENTITLEMENT, METERING)}
-        self.faults = faults or Faults()
+        self.validators = {name: validator(name) for name in (CATALOG, AGREEMENT, ENTITLEMENT, METERING)}
         self.strict = strict
-        self._lock = threading.Lock()
-        self._rng = random.Random(self.faults.seed)
-        self._request_ids = itertools.count(1)
         self.calls: list[dict[str, Any]] = []  # one entry per authenticated API request
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
-
-    # ------------------------------------------------------------------------------------------- test handles
-
-    def set_faults(self, faults: Faults | None = None, **changes: Any) -> None:
-        with self._lock:
-            self.faults = faults or Faults(**changes)
-            self._rng = random.Random(self.faults.seed)
-
-    def script(self, operation: str, *outcomes: str) -> None:
-        """Queue exact outcomes for the next calls of ``operation`` (see ``Faults``)."""
-        with self._lock:
-            self.faults.script.setdefault(operation, []).extend(outcomes)
 
     def count(
         self, operation: str | None = None, *, outcome: str | None = None, seller: str | None = None
@@ -155,6 +107,7 @@ class MarketplaceSandbox(ThreadingHTTPServer):
             )
 
     def reset_calls(self) -> None:
+        """Forget the recorded calls."""
         with self._lock:
             self.calls.clear()
 
@@ -168,53 +121,16 @@ class MarketplaceSandbox(ThreadingHTTPServer):
             "aws_secret_access_key": account.secret_access_key,
         }
 
-    def _record(self, service: str, operation: str, seller: str | None, outcome: str, **extra: Any) -> None:
+    def succeeded_calls(self) -> int:
+        """Calls answered ``ok`` (what ``Faults.outage_after`` counts)."""
+        return self.count(outcome="ok")
+
+    def record(self, service: str, operation: str, seller: str | None, outcome: str, **extra: Any) -> None:
+        """Remember one authenticated API request and how it ended."""
         with self._lock:
             self.calls.append(
                 {"service": service, "operation": operation, "seller": seller, "outcome": outcome, **extra}
             )
-
-    def _fate(self, operation: str) -> str | None:
-        with self._lock:
-            queued = self.faults.script.get(operation)
-            if queued:
-                return queued.pop(0)
-            f = self.faults
-            if f.operations is not None and operation not in f.operations:
-                return None
-            roll = self._rng.random()
-            if roll < f.throttle_rate:
-                return "throttle"
-            if roll < f.throttle_rate + f.error_rate:
-                return "error"
-            return None
-
-    def next_request_id(self) -> str:
-        return f"mpsbx-{next(self._request_ids):010d}"
-
-    # ------------------------------------------------------------------------------------------- lifecycle
-
-    def start(self) -> MarketplaceSandbox:
-        self._thread = threading.Thread(
-            target=self.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name=f"mp-sandbox-{self.server_address[1]}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> MarketplaceSandbox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 class _Drop(Exception):
@@ -233,13 +149,23 @@ def _field_name(path: str) -> str:
     return path.replace("[", ".").replace("]", "") or "request"
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # TCP_NODELAY: whole responses leave at once, no delayed-ACK stalls
-    server: MarketplaceSandbox
+def _cbor(value: Any) -> bytes:
+    """Smithy RPC v2 CBOR: timestamps as tag 1 (epoch seconds)."""
+    return cbor2.dumps(value, datetime_as_timestamp=True, timezone=UTC)
 
-    def log_message(self, format: str, *args: Any) -> None:
-        return
+
+def _uncbor(body: bytes) -> Any:
+    """Exactly one CBOR data item (``cbor2.loads`` would ignore trailing bytes, which the service refuses)."""
+    stream = io.BytesIO(body)
+    value = cbor2.CBORDecoder(stream).decode()
+    if stream.tell() != len(body):
+        raise ValueError(f"{len(body) - stream.tell()} trailing byte(s) after the CBOR item")
+    return value
+
+
+class _Handler(EmulatorHandler):
+    server: MarketplaceSandbox
+    json_default = staticmethod(_json_default)
 
     def do_GET(self) -> None:
         self._handle("GET")
@@ -253,27 +179,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._handle("DELETE")
 
-    # ------------------------------------------------------------------------------------------- wire
-
-    def _write(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-        lines = [
-            f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}",
-            f"x-amzn-RequestId: {self.server.next_request_id()}",
-            f"Content-Length: {len(body)}",
-        ]
-        lines += [f"{k}: {v}" for k, v in headers.items()]
-        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
-        self.wfile.flush()
-
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
     def _handle(self, method: str) -> None:
         path, _, query = self.path.partition("?")
-        body = self._body()
+        body = self.read_body()
         if path.startswith("/_sandbox/"):
-            self._control(method, path, body)
+            self.control(method, path, body)
             return
         try:
             service, operation, protocol = self._route(method, path)
@@ -282,71 +192,69 @@ class _Handler(BaseHTTPRequestHandler):
             return
         server = self.server
         try:
-            seller = self._authenticate(method, path, query, body)
+            seller = self._authenticate(SignedRequest(method, path, query, self.headers, body))
         except AuthError as exc:
-            server._record(service, operation, None, exc.code)
+            server.record(service, operation, None, exc.code)
             self._error(service, protocol, ApiError(exc.code, exc.message, exc.status))
             return
+        params: dict[str, Any] = {}
         try:
-            params = self._params(service, operation, protocol, method, query, body)
-            model_op = server.validators[service].model.operation_model(operation)
-            params = coerce_timestamps(params, model_op.input_shape)
-            problems = server.validators[service].input_problems(operation, params)
-            if problems:
-                raise self._validation_error(service, problems)
-            fate = server._fate(operation)
-            if server.faults.latency_ms:
-                time.sleep(server.faults.latency_ms / 1000.0)
-            if fate == "drop":
-                raise _Drop()
-            if fate == "throttle" or fate == "ThrottlingException":
-                code, status = _THROTTLE[service]
-                raise ApiError(code, "Rate exceeded", status)
-            if fate == "error":
-                raise ApiError(_SERVER_ERROR[service], "The sandbox injected a server error", 500)
-            if fate not in (None, "drop_after"):
-                shape = (
-                    server.validators[service].model.shape_for(fate)
-                    if fate in server.validators[service].model.shape_names
-                    else None
-                )
-                status = (
-                    (shape.metadata.get("error") or {}).get(
-                        "httpStatusCode", 500 if "Internal" in fate else 400
-                    )
-                    if shape is not None
-                    else 400
-                )
-                raise ApiError(fate, "The sandbox injected this error", status)
-            with server.state.lock:
-                result = self._dispatch(service, operation, seller, params, len(body))
-            if server.strict:
-                bad = server.validators[service].output_problems(operation, result)
-                if bad:
-                    raise ApiError(
-                        _SERVER_ERROR[service],
-                        "sandbox bug, response does not match the model: "
-                        + "; ".join(f"{p.field}: {p.message}" for p in bad[:5]),
-                        500,
-                    )
-            if fate == "drop_after":
-                raise _Drop()
+            params = self._params(service, operation, protocol, query, body)
+            result = self._serve(service, operation, seller, params, len(body))
         except _Drop:
-            server._record(service, operation, seller.account_id, "dropped")
+            server.record(service, operation, seller.account_id, "dropped")
             self.close_connection = True
             return
         except ApiError as exc:
-            server._record(service, operation, seller.account_id, exc.code)
+            server.record(service, operation, seller.account_id, exc.code)
             self._error(service, protocol, exc)
             return
-        server._record(
-            service,
-            operation,
-            seller.account_id,
-            "ok",
-            **({"records": len(params.get("UsageRecords") or [])} if operation == "BatchMeterUsage" else {}),
-        )
+        records = {"records": len(params.get("UsageRecords") or [])} if operation == "BatchMeterUsage" else {}
+        server.record(service, operation, seller.account_id, "ok", **records)
         self._ok(protocol, service, result)
+
+    def _serve(
+        self, service: str, operation: str, seller: SellerAccount, params: dict[str, Any], body_size: int
+    ) -> dict[str, Any]:
+        """Validate, roll the fault dice, then run the operation under the state lock (raises ``ApiError``)."""
+        server = self.server
+        problems = server.validators[service].input_problems(operation, params)
+        if problems:
+            raise self._validation_error(service, problems)
+        fate = server.fate(operation)
+        if server.faults.latency_ms:
+            time.sleep(server.faults.latency_ms / 1000.0)
+        if fate == DROP:
+            raise _Drop()
+        if fate is not None and fate != DROP_AFTER:
+            raise self._injected(service, fate)
+        with server.state.lock:
+            result = self._dispatch(service, operation, seller, params, body_size)
+        if server.strict:
+            bad = server.validators[service].output_problems(operation, result)
+            if bad:
+                raise ApiError(
+                    _SERVER_ERROR[service],
+                    "sandbox bug, response does not match the model: "
+                    + "; ".join(f"{p.field}: {p.message}" for p in bad[:5]),
+                    500,
+                )
+        if fate == DROP_AFTER:
+            raise _Drop()
+        return result
+
+    def _injected(self, service: str, fate: str) -> ApiError:
+        """The error a fault-injection outcome answers with (a throttle, a 5xx or any modelled error)."""
+        if fate in (THROTTLE, "ThrottlingException"):
+            code, status = _THROTTLE[service]
+            return ApiError(code, "Rate exceeded", status)
+        if fate == ERROR:
+            return ApiError(_SERVER_ERROR[service], "The sandbox injected a server error", 500)
+        model = self.server.validators[service].model
+        status = 500 if "Internal" in fate else 400
+        if fate in model.shape_names:
+            status = (model.shape_for(fate).metadata.get("error") or {}).get("httpStatusCode", status)
+        return ApiError(fate, "The sandbox injected this error", status)
 
     def _route(self, method: str, path: str) -> tuple[str, str, str]:
         """(service, operation, protocol) of a request."""
@@ -381,27 +289,25 @@ class _Handler(BaseHTTPRequestHandler):
             )
         return CATALOG, operation, "rest-json"
 
-    def _authenticate(self, method: str, path: str, query: str, body: bytes) -> SellerAccount:
-        akid = access_key(self.headers)
-        seller = self.server.state.seller_by_key(akid)
+    def _authenticate(self, request: SignedRequest) -> SellerAccount:
+        seller = self.server.state.seller_by_key(access_key(self.headers, (SIGNING_NAME,)))
         if seller is None:
             raise AuthError(
                 "UnrecognizedClientException", "The security token included in the request is invalid"
             )
-        verify(method, path, query, self.headers, body, seller.secret_access_key)
+        verify(request, seller.secret_access_key)
         return seller
 
-    def _params(
-        self, service: str, operation: str, protocol: str, method: str, query: str, body: bytes
-    ) -> dict[str, Any]:
+    def _params(self, service: str, operation: str, protocol: str, query: str, body: bytes) -> dict[str, Any]:
+        """The request's parameters, parsed by protocol, with query members and timestamps typed."""
         try:
             if protocol == "cbor":
-                params = cbor.decode(body) if body else {}
+                params = _uncbor(body) if body else {}
             elif body:
                 params = json.loads(body)
             else:
                 params = {}
-        except (ValueError, cbor.CBORError) as exc:
+        except (ValueError, cbor2.CBORDecodeError) as exc:
             raise self._validation_error(
                 service, [Problem("", f"The request body could not be parsed: {exc}")], cannot_parse=True
             ) from None
@@ -418,7 +324,9 @@ class _Handler(BaseHTTPRequestHandler):
                 if key in by_location:
                     name, member = by_location[key]
                     params[name] = int(value) if member.type_name == "integer" and value.isdigit() else value
-        return params
+        input_shape = self.server.validators[service].model.operation_model(operation).input_shape
+        result: dict[str, Any] = coerce_timestamps(params, input_shape)
+        return result
 
     def _validation_error(
         self, service: str, problems: list[Problem], cannot_parse: bool = False
@@ -486,64 +394,44 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _ok(self, protocol: str, service: str, result: dict[str, Any]) -> None:
         if protocol == "cbor":
-            self._write(
+            self.write(
                 200,
-                cbor.encode(result),
+                _cbor(result),
                 {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"},
             )
         elif protocol == "json":
             body = json.dumps(result, default=_json_default).encode()
-            self._write(200, body, {"Content-Type": f"application/x-amz-json-{_JSON_VERSION[service]}"})
+            self.write(200, body, {"Content-Type": f"application/x-amz-json-{_JSON_VERSION[service]}"})
         else:
-            self._write(
+            self.write(
                 200, json.dumps(result, default=_json_default).encode(), {"Content-Type": "application/json"}
             )
 
     def _error(self, service: str, protocol: str, exc: ApiError) -> None:
         status = exc.status or (500 if "Internal" in exc.code else 400)
         if protocol == "cbor":
-            body = cbor.encode(
-                {"__type": f"{_NAMESPACE[service]}#{exc.code}", "message": exc.message, **exc.members}
-            )
-            self._write(status, body, {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"})
+            answer = {"__type": f"{_NAMESPACE[service]}#{exc.code}", "message": exc.message, **exc.members}
+            headers = {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"}
+            self.write(status, _cbor(answer), headers)
         elif protocol == "json":
-            body = json.dumps(
+            text = json.dumps(
                 {"__type": exc.code, "message": exc.message, **exc.members}, default=_json_default
             )
-            self._write(
-                status, body.encode(), {"Content-Type": f"application/x-amz-json-{_JSON_VERSION[service]}"}
-            )
+            headers = {"Content-Type": f"application/x-amz-json-{_JSON_VERSION[service]}"}
+            self.write(status, text.encode(), headers)
         else:
-            body = json.dumps({"Message": exc.message, **exc.members}, default=_json_default)
-            self._write(
-                status, body.encode(), {"Content-Type": "application/json", "x-amzn-ErrorType": exc.code}
-            )
+            text = json.dumps({"Message": exc.message, **exc.members}, default=_json_default)
+            headers = {"Content-Type": "application/json", "x-amzn-ErrorType": exc.code}
+            self.write(status, text.encode(), headers)
 
     # ------------------------------------------------------------------------------------------- control
 
-    def _control(self, method: str, path: str, body: bytes) -> None:
+    def control_result(self, method: str, path: str, payload: dict[str, Any]) -> Any:
         """Test and demo hooks: health, sellers, clock, faults, subscriptions, calls, billed records."""
-        server = self.server
-        state = server.state
-        try:
-            payload = json.loads(body) if body else {}
-            if not isinstance(payload, dict):
-                raise ValueError("body must be a JSON object")
-            with state.lock:
-                result = self._control_result(method, path, payload)
-        except (KeyError, ValueError, TypeError, ApiError) as exc:
-            self._write(400, json.dumps({"error": str(exc)}).encode(), {"Content-Type": "application/json"})
-            return
-        if result is None:
-            self._write(
-                404, b'{"error":"unknown sandbox control endpoint"}', {"Content-Type": "application/json"}
-            )
-            return
-        self._write(
-            200, json.dumps(result, default=_json_default).encode(), {"Content-Type": "application/json"}
-        )
+        with self.server.state.lock:
+            return self._control_answer(method, path, payload)
 
-    def _control_result(self, method: str, path: str, payload: dict[str, Any]) -> Any:
+    def _control_answer(self, method: str, path: str, payload: dict[str, Any]) -> Any:
         server, state = self.server, self.server.state
         if path == "/_sandbox/health":
             return {"ok": True, "sellers": sorted(s.name for s in state.sellers.values())}

@@ -25,11 +25,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from lakehouse.connectors.marketplace_sandbox.state import Agreement, ApiError
+from sandboxes._http import ApiError
+from sandboxes.marketplace.state import Agreement
 
 if TYPE_CHECKING:
-    from lakehouse.connectors.marketplace_sandbox.catalog import Entity
-    from lakehouse.connectors.marketplace_sandbox.state import SandboxState
+    from sandboxes.marketplace.catalog import Entity
+    from sandboxes.marketplace.state import SandboxState
 
 MAX_REQUEST_BYTES = 1_000_000
 WINDOW = timedelta(hours=24)

@@ -19,16 +19,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sandboxes._http import ApiError
+from sandboxes._sigv4 import SigningAccount
+
 REGION = "us-east-1"
 MARKETPLACE_CATALOG = "AWSMarketplace"
-
-
-class ApiError(Exception):
-    """An AWS error answer: ``code`` (the exception shape name), message, HTTP status and extra members."""
-
-    def __init__(self, code: str, message: str, status: int | None = None, **members: Any) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code, self.message, self.status, self.members = code, message, status, members
 
 
 class Clock:
@@ -53,21 +48,14 @@ class Clock:
 
 
 @dataclass
-class SellerAccount:
+class SellerAccount(SigningAccount):
     """An AWS account that sells on the sandbox Marketplace (its own access key signs its calls)."""
 
-    account_id: str
-    name: str
-    access_key_id: str
-    secret_access_key: str
+    name: str = ""
 
     def credentials(self) -> dict[str, str]:
-        return {
-            "account_id": self.account_id,
-            "name": self.name,
-            "aws_access_key_id": self.access_key_id,
-            "aws_secret_access_key": self.secret_access_key,
-        }
+        """The account's keys and its seller name."""
+        return {**super().credentials(), "name": self.name}
 
 
 class Ids:
@@ -333,7 +321,7 @@ def _agreement_error(message: str, reason: str, field_name: str | None = None) -
 
 
 def _filter_time(value: str, name: str) -> datetime:
-    from lakehouse.connectors.marketplace_sandbox.validation import to_datetime
+    from sandboxes.marketplace.validation import to_datetime
 
     parsed = to_datetime(value)
     if parsed is None:
@@ -654,8 +642,8 @@ class SandboxState:
     """Everything the sandbox knows; one lock serialises every API call."""
 
     def __init__(self, *, seed: int = 11, clock: Clock | None = None) -> None:
-        from lakehouse.connectors.marketplace_sandbox.catalog import Catalog
-        from lakehouse.connectors.marketplace_sandbox.metering import Metering
+        from sandboxes.marketplace.catalog import Catalog
+        from sandboxes.marketplace.metering import Metering
 
         self.lock = threading.RLock()
         self.clock = clock or Clock()
@@ -677,7 +665,7 @@ class SandboxState:
             account_id = account_id or f"{len(self.sellers) + 1:04d}{self.ids.token(8, string.digits)}"
             akid = "AKIAMP" + hashlib.sha256(f"{name}|{account_id}".encode()).hexdigest()[:14].upper()
             secret = hashlib.sha256(f"secret|{name}|{account_id}".encode()).hexdigest()[:40]
-            seller = SellerAccount(account_id, name, akid, secret)
+            seller = SellerAccount(account_id, akid, secret, name=name)
             self.sellers[account_id] = seller
             return seller
 
