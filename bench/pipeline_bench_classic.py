@@ -106,9 +106,10 @@ class ClassicPipeline:
             opp = tx.to_opportunity(passed)
             parents = passed.select(*KEYS)
             if prev >= 0:
-                keep = lambda name: spark.read.parquet(self.path(name, prev)).join(
-                    parents, on=KEYS, how="left_anti"
-                )
+
+                def keep(name: str):
+                    return spark.read.parquet(self.path(name, prev)).join(parents, on=KEYS, how="left_anti")
+
                 opp = keep("opportunity").unionByName(opp)
                 spend = keep("spend").unionByName(spend)
                 contact = keep("contact").unionByName(contact)

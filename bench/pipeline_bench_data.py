@@ -364,8 +364,13 @@ class ChangeMix:
     def describe(self) -> str:
         """One paragraph stating the distribution."""
         ages = np.array(self.age_days) if self.age_days else np.array([0.0])
-        share = lambda k: f"{100 * k / max(1, self.records):.1f}%"
-        within = lambda d: f"{100 * float((ages <= d).mean()):.0f}%"
+
+        def share(k: int) -> str:
+            return f"{100 * k / max(1, self.records):.1f}%"
+
+        def within(d: float) -> str:
+            return f"{100 * float((ages <= d).mean()):.0f}%"
+
         return (
             f"{self.records:,} records: {self.updates_open:,} updates of open opportunities ({share(self.updates_open)}; "
             f"{self.advancing:,} advance a stage, {self.closing:,} close as Launched/Closed Lost), "
@@ -451,4 +456,6 @@ def arrow_table(rows: list[tuple[Any, ...]]):  # type: ignore[no-untyped-def]
     cols = list(zip(*rows, strict=False)) if rows else [[] for _ in BRONZE_COLUMNS]
     ts = pa.timestamp("us", tz="UTC")
     types = [pa.string(), pa.string(), pa.string(), ts, pa.string(), pa.string(), pa.string(), ts]
-    return pa.table({name: pa.array(list(c), type=t) for name, c, t in zip(BRONZE_COLUMNS, cols, types, strict=False)})
+    return pa.table(
+        {name: pa.array(list(c), type=t) for name, c, t in zip(BRONZE_COLUMNS, cols, types, strict=False)}
+    )

@@ -45,7 +45,7 @@ def test_two_processes_merging_into_one_table_at_the_same_time_both_land(spark, 
         for first in (1000, 2000)
     ]
     outputs = [p.communicate(timeout=240) for p in procs]
-    for p, (out, errs) in zip(procs, outputs, strict=False):
+    for p, (_out, errs) in zip(procs, outputs, strict=True):
         assert p.returncode == 0, errs[-3000:]
     reports = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
     versions = [v for r in reports for v in r["versions"]]

@@ -78,6 +78,7 @@ def test_the_io_layer_works_on_s3_paths(moto_s3, tmp_path):
         capture_output=True,
         text=True,
         timeout=240,
+        check=False,
     )
 
     assert proc.returncode == 0, proc.stderr[-3000:]

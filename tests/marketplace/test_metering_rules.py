@@ -20,7 +20,6 @@ from lakehouse.marketplace.metering import (
     usage_record,
 )
 
-UTC = UTC
 BUYER = Buyer("acme", "P1", "210000000001", "arn:aws:license-manager::1:license:l-1")
 
 
@@ -119,7 +118,7 @@ def test_an_hour_that_has_not_closed_and_settled_cannot_be_metered():
     )
     with pytest.raises(
         BadInput,
-        match="usage hour 2026-03-10T11:00:00Z has not closed and settled yet .* from "
+        match=r"usage hour 2026-03-10T11:00:00Z has not closed and settled yet .* from "
         "2026-03-10T12:10:00Z on",
     ):
         run.run("acme", hours=[datetime(2026, 3, 10, 11, 30, tzinfo=UTC)])
