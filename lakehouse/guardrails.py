@@ -10,8 +10,8 @@ from the control plane arrives through these protocols:
 * ``ExecutionGate`` — an approval-gated action claims its approval (``begin``: approved, unexpired, not executed),
   then reports ``complete`` or ``fail``; ``AuditSink`` — where results of gated actions are audited.
 
-``TokenBucket`` is the throttle (Partner Central writes: 1/s; connector API calls: the tenant's per-minute
-quota), ``guarded_run`` the context manager that wraps a run in a reservation, and ``NoGuardrails`` the gate
+``TokenBucket`` is the one client-side rate limiter (Partner Central reads 10/s and writes 1/s, Marketplace calls,
+the tenant's per-minute API quota), ``guarded_run`` the context manager that wraps a run in a reservation, and ``NoGuardrails`` the gate
 for code paths with no control plane (unprovisioned tenants in development, unit tests).
 """
 
@@ -238,10 +238,13 @@ def guarded_run(
 
 
 class TokenBucket:
-    """A thread-safe token bucket: ``rate`` tokens per second, at most ``burst`` banked.
+    """A thread-safe token bucket: ``rate`` tokens per second, at most ``burst`` banked; the project's one limiter.
 
     ``acquire`` blocks until a token is available (returns the seconds waited); ``try_acquire`` never blocks.
-    The clock and sleep are injectable so tests need no real waiting.
+    The clock and sleep are injectable so tests need no real waiting. Written here rather than taken from
+    ``pyrate-limiter`` (4.x): its blocking acquire sleeps with ``time.sleep`` on the wall clock (no injectable
+    sleep, so quota tests would wait for real), it does not report the time waited (the connectors' stats show
+    it), and its windows count whole milliseconds; botocore's ``adaptive`` mode limits only after throttling.
     """
 
     def __init__(

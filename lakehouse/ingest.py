@@ -192,7 +192,7 @@ class BronzeSink:
         new = [r for key, r in unique.items() if key not in stored]
         if new:
             now = _now()
-            columns = {
+            columns: dict[str, list[Any]] = {
                 "tenant_id": [self.tenant_id] * len(new),
                 "catalog": [catalog] * len(new),
                 "entity_id": [r.entity_id for r in new],
@@ -270,7 +270,8 @@ def sync_partner_central(
 ) -> IngestionRun:
     """Sync one tenant's Partner Central catalog into bronze and record the run.
 
-    ``client`` is a boto3 ``partnercentral-selling`` client (wrapped with the default limiter and retries) or a
+    ``client`` is a boto3 ``partnercentral-selling`` client (its retry mode as configured; wrapped with the
+    default limiter and the budget) or a
     ready ``PartnerCentralReader``. The run stops cleanly (status ``partial``) when the tenant's rolling-day call
     budget is spent; the next run resumes from the watermark.
     """
@@ -334,7 +335,8 @@ def sync_partner_central(
 def _payloads_received(result: Any) -> int:
     """Payload versions received: one per Get, plus each listed solution (solutions have no Get)."""
     solutions = result.entities.get("solution")
-    return result.total("fetched") + (solutions.listed if solutions is not None else 0)
+    received: int = result.total("fetched") + (solutions.listed if solutions is not None else 0)
+    return received
 
 
 def handle_partner_central_event(

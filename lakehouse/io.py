@@ -13,16 +13,16 @@ History, compaction and vacuum use the ``deltalake`` package (they do not parse 
 from __future__ import annotations
 
 import logging
-import random
 import re
-import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from pyspark.sql import DataFrame, SparkSession
+import tenacity
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DataType, MapType, StructField, StructType
 
@@ -144,9 +144,10 @@ def compact(table: str | TableDef, scope: TenantScope, target_size: int | None =
     td = resolve(table)
     if not exists(td):
         return {"numFilesAdded": 0, "numFilesRemoved": 0}
-    return _delta_table(td).optimize.compact(
+    metrics: dict[str, Any] = _delta_table(td).optimize.compact(
         partition_filters=[(TENANT_COLUMN, "=", tenant)], target_size=target_size
     )
+    return metrics
 
 
 def vacuum(table: str | TableDef, retention_hours: int = 168, dry_run: bool = False) -> list[str]:
@@ -154,9 +155,10 @@ def vacuum(table: str | TableDef, retention_hours: int = 168, dry_run: bool = Fa
     td = resolve(table)
     if not exists(td):
         return []
-    return _delta_table(td).vacuum(
+    removed: list[str] = _delta_table(td).vacuum(
         retention_hours=retention_hours, dry_run=dry_run, enforce_retention_duration=retention_hours >= 168
     )
+    return removed
 
 
 def changed_partitions(
@@ -402,68 +404,115 @@ def merge(
     (see ``_append``), so a large first load may take several commits.
     """
     td = resolve(table)
-    keys = tuple(keys or td.keys)
-    unknown = [k for k in keys if k not in td.schema.fieldNames()]
-    if unknown:
-        raise SchemaMismatch(f"merge into {td.qualified_name}: key column(s) {unknown} are not in the table")
-    if replace_within is not None:
-        stray = [c for c in replace_within.columns if c not in keys]
-        if stray:
-            raise SchemaMismatch(
-                f"merge into {td.qualified_name}: replace_within columns {stray} are not keys"
-            )
-    target_filter = {c: list(v) for c, v in (target_filter or {}).items()}
-    outside = [c for c in target_filter if c not in td.partition_by]
-    if outside:
-        raise SchemaMismatch(
-            f"merge into {td.qualified_name}: target_filter columns {outside} are not partition "
-            f"columns {list(td.partition_by)}"
-        )
-    in_target = F.lit(True)
-    for column, values in target_filter.items():
-        in_target = in_target & F.col(column).isin(*values)
+    options = _merge_options(td, keys, replace_within, target_filter)
 
     def _do(checked: DataFrame, rows: int, exists_now: bool) -> None:
         if not exists_now:
             if rows:
                 _append(td, checked, grouped=True)
             return
-        source = checked.withColumn(_DELETE, F.lit(False))
-        if replace_within is not None:
-            parents = replace_within.dropDuplicates()
-            existing = (
-                read(spark, td, scope)
-                .where(in_target)
-                .join(parents, on=list(parents.columns), how="left_semi")
-            )
-            gone = existing.join(checked.select(*keys), on=list(keys), how="left_anti")
-            source = source.unionByName(gone.select(*checked.columns).withColumn(_DELETE, F.lit(True)))
-        elif not rows:
+        source = _merge_source(spark, td, scope, checked, rows, options, replace_within)
+        if source is None:
             return
-        staged_path = None
-        if stage:
-            staged_path = f"{get_settings().lake_root}/_staging/merge-{td.layer}.{td.name}-{uuid.uuid4().hex}"
-            source.write.format("delta").mode("overwrite").options(**WRITE_OPTIONS).save(staged_path)
-            source = spark.read.format("delta").load(staged_path)
-        try:
-            if rows or source.limit(1).count():
+        with _staged(spark, td, source, enabled=stage) as staged:
+            if rows or staged.limit(1).count():
                 _run_merge(
                     spark,
                     td,
-                    source,
+                    staged,
                     scope.tenant_id,
-                    keys,
+                    options.keys,
                     update_condition=update_condition,
                     delete_marked=replace_within is not None,
-                    target_filter=target_filter,
+                    target_filter=options.target_filter,
                 )
-        finally:
-            if staged_path:
-                remove_tree(staged_path)
 
     # keys are joined with `=` (a null-safe `<=>` turns the merge into a nested-loop join on Sail: 34 s instead
     # of 0.7 s for 2k rows into 200k), so a null key could never match: _write refuses it instead
-    return _write(spark, td, df, scope, batch_id, "merge", _do, not_null=keys)
+    return _write(spark, td, df, scope, batch_id, "merge", _do, not_null=options.keys)
+
+
+@dataclass(frozen=True)
+class _MergeOptions:
+    """A merge's checked options: its key columns and the partitions of the target it may touch."""
+
+    keys: tuple[str, ...]
+    target_filter: dict[str, list[Any]]
+
+    def in_target(self) -> Column:
+        """The predicate selecting the target rows ``target_filter`` allows (true when there is none)."""
+        condition = F.lit(True)
+        for column, values in self.target_filter.items():
+            condition = condition & F.col(column).isin(*values)
+        return condition
+
+
+def _merge_options(
+    td: TableDef,
+    keys: Sequence[str] | None,
+    replace_within: DataFrame | None,
+    target_filter: Mapping[str, Sequence[Any]] | None,
+) -> _MergeOptions:
+    """Check a merge's keys, ``replace_within`` columns and ``target_filter`` against the table; names the culprit."""
+    merge_keys = tuple(keys or td.keys)
+    unknown = [k for k in merge_keys if k not in td.schema.fieldNames()]
+    if unknown:
+        raise SchemaMismatch(f"merge into {td.qualified_name}: key column(s) {unknown} are not in the table")
+    if replace_within is not None:
+        stray = [c for c in replace_within.columns if c not in merge_keys]
+        if stray:
+            raise SchemaMismatch(
+                f"merge into {td.qualified_name}: replace_within columns {stray} are not keys"
+            )
+    partitions = {c: list(v) for c, v in (target_filter or {}).items()}
+    outside = [c for c in partitions if c not in td.partition_by]
+    if outside:
+        raise SchemaMismatch(
+            f"merge into {td.qualified_name}: target_filter columns {outside} are not partition "
+            f"columns {list(td.partition_by)}"
+        )
+    return _MergeOptions(merge_keys, partitions)
+
+
+def _merge_source(
+    spark: SparkSession,
+    td: TableDef,
+    scope: TenantScope,
+    checked: DataFrame,
+    rows: int,
+    options: _MergeOptions,
+    replace_within: DataFrame | None,
+) -> DataFrame | None:
+    """The MERGE source: ``checked`` rows plus, under ``replace_within``, the stored children to delete.
+
+    None when there is nothing to merge (no rows and no ``replace_within``).
+    """
+    source = checked.withColumn(_DELETE, F.lit(False))
+    if replace_within is None:
+        return source if rows else None
+    parents = replace_within.dropDuplicates()
+    existing = (
+        read(spark, td, scope)
+        .where(options.in_target())
+        .join(parents, on=list(parents.columns), how="left_semi")
+    )
+    gone = existing.join(checked.select(*options.keys), on=list(options.keys), how="left_anti")
+    return source.unionByName(gone.select(*checked.columns).withColumn(_DELETE, F.lit(True)))
+
+
+@contextmanager
+def _staged(spark: SparkSession, td: TableDef, source: DataFrame, *, enabled: bool) -> Iterator[DataFrame]:
+    """``source`` written to a staging Delta table and read back (removed afterwards); ``source`` itself when
+    not ``enabled``. Sail cannot MERGE from a plan that mixes lambdas and window functions over Delta."""
+    if not enabled:
+        yield source
+        return
+    staged_path = f"{get_settings().lake_root}/_staging/merge-{td.layer}.{td.name}-{uuid.uuid4().hex}"
+    try:
+        source.write.format("delta").mode("overwrite").options(**WRITE_OPTIONS).save(staged_path)
+        yield spark.read.format("delta").load(staged_path)
+    finally:
+        remove_tree(staged_path)
 
 
 _DELETE = "_lakehouse_delete"
@@ -661,20 +710,28 @@ def is_commit_conflict(exc: BaseException) -> bool:
 def with_retries(
     fn: Callable[[], T], *, what: str, retries: int | None = None, base_delay: float = 0.05
 ) -> T:
-    """Run ``fn``, retrying commit conflicts with exponential backoff and full jitter."""
+    """Run ``fn``, retrying commit conflicts with exponential backoff and full jitter (the one commit retry).
+
+    ``tenacity`` runs the loop; ``is_commit_conflict`` decides what is retried, anything else raises at once,
+    and a conflict that outlasts ``retries`` (default ``Settings.write_retries``) raises ``CommitConflict``.
+    """
     retries = get_settings().write_retries if retries is None else retries
-    for attempt in range(retries + 1):
-        try:
-            return fn()
-        except Exception as exc:
-            if not is_commit_conflict(exc):
-                raise
-            if attempt == retries:
-                raise CommitConflict(f"{what}: still conflicting after {retries} retries: {exc}") from exc
-            delay = random.uniform(0, base_delay * (2**attempt))
-            log.info("%s: commit conflict (attempt %d), retrying in %.2fs", what, attempt + 1, delay)
-            time.sleep(delay)
-    raise AssertionError("unreachable")
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(is_commit_conflict),
+        stop=tenacity.stop_after_attempt(retries + 1),
+        wait=tenacity.wait_random_exponential(multiplier=base_delay, max=max(base_delay, 30.0)),
+        before_sleep=lambda state: log.info(
+            "%s: commit conflict (attempt %d), retrying in %.2fs",
+            what,
+            state.attempt_number,
+            state.upcoming_sleep,
+        ),
+    )
+    try:
+        return retrying(fn)
+    except tenacity.RetryError as exc:
+        last = exc.last_attempt.exception()
+        raise CommitConflict(f"{what}: still conflicting after {retries} retries: {last}") from last
 
 
 def remove_tree(path: str) -> None:

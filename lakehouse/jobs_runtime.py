@@ -12,13 +12,13 @@ A job script stays thin::
 The same script runs from a shell (``--tenant-id T --run-id R``), under ``spark-submit``, and on AWS Glue,
 which passes every job parameter as separate ``--key value`` tokens (``--JOB_NAME x --tenant_id T
 --run_id R --TempDir s3://… --job-bookmark-option …``). Glue cannot set environment variables, so settings
-travel as ``--lakehouse_<field> value`` (``--lakehouse_lake_root s3://bucket/lake``) and are exported as
-``LAKEHOUSE_<FIELD>`` before the settings are read, so ``get_settings()`` agrees everywhere in the process.
+travel as ``--lakehouse_<field> value`` (``--lakehouse_lake_root s3://bucket/lake``): they override the
+``LAKEHOUSE_*`` environment in the run's ``Settings``, which are installed as the process settings
+(``lakehouse.settings.install_settings``) so ``get_settings()`` agrees everywhere; ``os.environ`` is never written.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import uuid
@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from lakehouse.errors import BadInput, LakehouseError
-from lakehouse.settings import Settings, get_settings
+from lakehouse.settings import Settings, get_settings, install_settings
 from lakehouse.tenancy import TenantScope, validate_tenant_id
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
@@ -165,14 +166,7 @@ def parse_job_args(
         )
     name = values.get("job_name") or name
 
-    if settings_overrides:
-        for field_name, value in settings_overrides.items():
-            os.environ[f"LAKEHOUSE_{field_name.upper()}"] = value
-        get_settings.cache_clear()
-    try:
-        settings = get_settings()
-    except ValueError as exc:  # pydantic ValidationError is a ValueError
-        raise BadInput(f"invalid settings: {exc}") from None
+    settings = _settings(settings_overrides)
 
     extras = {k: values.get(k, default) for k, default in declared.items()}
     return JobContext(
@@ -182,6 +176,22 @@ def parse_job_args(
         job_name=name,
         extra=MappingProxyType(extras),
     )
+
+
+def _settings(overrides: Mapping[str, Any]) -> Settings:
+    """The run's settings: the environment's, with ``--lakehouse_<field>`` arguments taking precedence.
+
+    With overrides, the result is installed as the process settings (arguments beat environment variables:
+    pydantic-settings gives constructor values priority over ``LAKEHOUSE_*``).
+    """
+    try:
+        if not overrides:
+            return get_settings()
+        settings = Settings(**overrides)
+    except ValueError as exc:  # pydantic ValidationError is a ValueError
+        raise BadInput(f"invalid settings: {exc}") from None
+    install_settings(settings)
+    return settings
 
 
 def run_job(main_fn: Callable[[list[str]], object], argv: Sequence[str] | None = None) -> None:

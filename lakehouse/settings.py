@@ -14,19 +14,21 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LAKEHOUSE_", extra="ignore")
 
-    lake_root: str = Field("./.lake", description="Root of the lake: a local path or s3://bucket/prefix")
+    lake_root: str = Field(
+        default="./.lake", description="Root of the lake: a local path or s3://bucket/prefix"
+    )
     engine: Literal["sail", "connect", "classic"] = Field(
-        "sail", description="How get_spark() builds a session"
+        default="sail", description="How get_spark() builds a session"
     )
     spark_remote: str | None = Field(
-        None, description="Spark Connect URL (sc://host:port) for engine=connect"
+        default=None, description="Spark Connect URL (sc://host:port) for engine=connect"
     )
     database_url: str | None = Field(
-        None, description="Control-plane database; SQLite under the lake root if unset"
+        default=None, description="Control-plane database; SQLite under the lake root if unset"
     )
     environment: Literal["development", "test", "production"] = "development"
     aws_region: str = "us-east-1"
-    write_retries: int = Field(8, ge=0, description="Commit-conflict retries for a lake write")
+    write_retries: int = Field(default=8, ge=0, description="Commit-conflict retries for a lake write")
 
     @field_validator("lake_root")
     @classmethod
@@ -52,7 +54,21 @@ class Settings(BaseSettings):
         return f"sqlite:///{path}"
 
 
+_installed: Settings | None = None
+
+
+def install_settings(settings: Settings | None) -> None:
+    """Make ``settings`` what ``get_settings()`` returns in this process (None: read the environment again).
+
+    Jobs build their ``Settings`` from arguments (Glue cannot set environment variables) and install them here,
+    so library code that asks ``get_settings()`` agrees with the job without anyone writing ``os.environ``.
+    """
+    global _installed
+    _installed = settings
+    get_settings.cache_clear()
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Settings for this process (cached; call ``get_settings.cache_clear()`` after changing the env)."""
-    return Settings()
+    """Settings for this process: the installed ones, else the environment's (cached; ``cache_clear()`` re-reads)."""
+    return _installed if _installed is not None else Settings()

@@ -21,15 +21,15 @@ def spark():
 
 @pytest.fixture
 def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh, empty lake root for one test (LAKEHOUSE_LAKE_ROOT points at it)."""
-    from lakehouse.settings import get_settings
+    """A fresh, empty lake root for one test (LAKEHOUSE_LAKE_ROOT points at it; settings a job installed go)."""
+    from lakehouse.settings import install_settings
 
     root = tmp_path / "lake"
     root.mkdir()
     monkeypatch.setenv("LAKEHOUSE_LAKE_ROOT", str(root))
-    get_settings.cache_clear()
+    install_settings(None)
     yield root
-    get_settings.cache_clear()
+    install_settings(None)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -17,7 +17,7 @@ from control_plane.audit.service import record as audit_record
 from control_plane.db import utcnow
 from control_plane.errors import Conflict, Invalid
 from control_plane.registry.models import ModuleVersion
-from control_plane.registry.semver import Range, Version
+from control_plane.registry.semver import in_range, parse_range, parse_version
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas" / "registry"
 SCHEMA_PATH = SCHEMA_DIR / "module-manifest.schema.json"
@@ -26,7 +26,8 @@ SCHEMA_PATH = SCHEMA_DIR / "module-manifest.schema.json"
 @lru_cache(maxsize=1)
 def manifest_schema() -> dict[str, Any]:
     """The manifest JSON Schema (schemas/registry/module-manifest.schema.json)."""
-    return json.loads(SCHEMA_PATH.read_text())
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text())
+    return schema
 
 
 def openapi_manifest_schema() -> dict[str, Any]:
@@ -44,7 +45,8 @@ def openapi_manifest_schema() -> dict[str, Any]:
             return [inline(v) for v in node]
         return node
 
-    return inline(schema)
+    inlined: dict[str, Any] = inline(schema)
+    return inlined
 
 
 @lru_cache(maxsize=1)
@@ -67,7 +69,7 @@ def validate(db: Session, manifest: Any) -> list[dict[str, Any]]:
     version = manifest.get("version")
     if isinstance(version, str):
         try:
-            Version.parse(version)
+            parse_version(version)
         except ValueError as exc:
             problems.append({"loc": ["body", "version"], "msg": str(exc)})
     deps = manifest.get("dependencies")
@@ -92,19 +94,19 @@ def validate(db: Session, manifest: Any) -> list[dict[str, Any]]:
                 )
             seen.add(name)
             try:
-                wanted = Range.parse(dep["version"])
+                wanted = parse_range(dep["version"])
             except ValueError as exc:
                 problems.append({"loc": ["body", "dependencies", i, "version"], "msg": str(exc)})
                 continue
             published = [
-                Version.parse(v)
+                parse_version(v)
                 for v in db.execute(select(ModuleVersion.version).where(ModuleVersion.name == name)).scalars()
             ]
             if not published:
                 problems.append(
                     {"loc": ["body", "dependencies", i, "name"], "msg": f"module {name!r} is not published"}
                 )
-            elif not any(wanted.contains(v) for v in published):
+            elif not any(in_range(v, wanted) for v in published):
                 problems.append(
                     {
                         "loc": ["body", "dependencies", i, "version"],
@@ -134,7 +136,7 @@ def publish(
     if problems:
         raise Invalid(f"the manifest has {len(problems)} problem(s)", problems=problems)
     name, version_text = manifest["name"], manifest["version"]
-    version = Version.parse(version_text)
+    version = parse_version(version_text)
     content_digest = digest(manifest)
     existing = db.get(ModuleVersion, (name, version_text))
     if existing is not None:
@@ -206,26 +208,14 @@ def list_modules(
         return not (tenant_kind and tenant_kind not in m["tenancy"]["tenant_kinds"])
 
     rows = [r for r in rows if keep(r)]
-    rows.sort(key=lambda r: (r.name, _neg(Version.parse(r.version))))
+    rows.sort(key=lambda r: parse_version(r.version), reverse=True)
+    rows.sort(key=lambda r: r.name)  # stable: by name, newest version first within a name
     if latest:
         newest: dict[str, ModuleVersion] = {}
         for row in rows:
             newest.setdefault(row.name, row)
         rows = list(newest.values())
     return rows
-
-
-class _neg:
-    """Sort key wrapper reversing a Version's order."""
-
-    def __init__(self, v: Version) -> None:
-        self.v = v
-
-    def __lt__(self, other: _neg) -> bool:
-        return other.v < self.v
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _neg) and self.v == other.v
 
 
 def seed_manifests() -> list[dict[str, Any]]:

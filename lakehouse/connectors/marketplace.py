@@ -4,9 +4,12 @@
   ``SearchAgreements`` (seller view, by offer / status / ``AfterLastUpdateTime``) + ``GetAgreementTerms``;
   ``GetEntitlements`` (by ``CUSTOMER_AWS_ACCOUNT_ID`` / ``LICENSE_ARN``, paginated); ``ResolveCustomer``.
   Payloads are kept whole (canonical JSON of the parsed response, timestamps ISO-8601) with their SHA-256.
-* Metering: ``MeteringSender.send`` sends one ``BatchMeterUsage`` of at most 25 records of one product, retries
-  throttling, 5xx and dropped connections by re-sending the identical request (the service dedupes identical
-  records), re-sends ``UnprocessedRecords`` alone, and returns every record's result. A request-level 4xx
+* Transport retries (throttling, 5xx, dropped connections) are botocore's ``standard`` retry mode on every client
+  (``build_client``); a retry re-sends the identical request. Each HTTP attempt waits for an optional client-side
+  rate limit (``guardrails.TokenBucket``) and is counted (``calls`` per operation, ``retries``).
+* Metering: ``MeteringSender.send`` sends one ``BatchMeterUsage`` of at most 25 records of one product (the
+  service dedupes identical records, so a transport retry is safe), re-sends ``UnprocessedRecords`` alone (a
+  domain retry, ours), and returns every record's result. A request-level 4xx
   (``TimestampOutOfBoundsException``, ``InvalidUsageDimensionException``, ...) raises ``MeteringRejected``.
 * Change sets: ``ChangeSets.validate`` starts an ``Intent=VALIDATE`` change set and polls it to SUCCEEDED / FAILED
   with each change's error list; ``ChangeSets.apply`` is the only way to APPLY: it needs an approval that the
@@ -28,12 +31,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from lakehouse.errors import BadInput, LakehouseError
+from lakehouse.guardrails import TokenBucket
 from lakehouse.marketplace.interfaces import ApprovalGate, payload_digest
 
 log = logging.getLogger(__name__)
@@ -105,9 +109,11 @@ class MarketplaceConfig:
     aws_secret_access_key: str | None = None
     aws_session_token: str | None = None
     profile_name: str | None = None
-    max_attempts: int = 6
-    backoff_base_s: float = 0.2
+    max_attempts: int = 6  # HTTP attempts per call, the first included (botocore's total_max_attempts)
+    retry_mode: Literal["standard", "adaptive"] = "standard"
+    backoff_base_s: float = 0.2  # pacing of the domain retries (UnprocessedRecords, ResourceInUse)
     backoff_cap_s: float = 10.0
+    rate_per_second: float | None = None  # client-side limit on HTTP attempts; None: none
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 30.0
 
@@ -143,7 +149,7 @@ def _session(config: MarketplaceConfig) -> Any:
 
 
 def build_client(service: str, config: MarketplaceConfig, *, session: Any = None) -> Any:
-    """A boto3 client for ``service`` (key of ``SERVICES`` or the boto3 name) with retries left to us."""
+    """A boto3 client for ``service`` (key of ``SERVICES`` or the boto3 name) with botocore's retry mode."""
     from botocore.config import Config
 
     name = SERVICES.get(service, service)
@@ -154,7 +160,7 @@ def build_client(service: str, config: MarketplaceConfig, *, session: Any = None
             region_name=config.region,
             endpoint_url=config.endpoint_url,
             config=Config(
-                retries={"total_max_attempts": 1, "mode": "standard"},
+                retries={"mode": config.retry_mode, "total_max_attempts": max(1, config.max_attempts)},
                 connect_timeout=config.connect_timeout_s,
                 read_timeout=config.read_timeout_s,
                 tcp_keepalive=True,
@@ -188,8 +194,24 @@ def _transient(exc: Exception) -> bool:
     return code in _RETRYABLE or status >= 500 or status == 429
 
 
+def _configured(config: MarketplaceConfig, options: dict[str, Any]) -> MarketplaceConfig:
+    """``config`` with the caller's ``max_attempts`` (the clients' transport attempts); fills ``options``'
+    domain-retry pacing and rate from ``config`` where the caller gave none."""
+    options.setdefault("max_attempts", config.max_attempts)
+    options.setdefault("backoff_base_s", config.backoff_base_s)
+    options.setdefault("backoff_cap_s", config.backoff_cap_s)
+    if options.get("limiter") is None and config.rate_per_second:
+        options["limiter"] = TokenBucket(config.rate_per_second)
+    return replace(config, max_attempts=options["max_attempts"])
+
+
 class _Caller:
-    """Shared retry loop: throttling, 5xx and connection failures are retried with capped, jittered backoff."""
+    """Calls over boto3 clients whose transport retries are botocore's retry mode (see ``build_client``).
+
+    The first call on a client hooks it: every HTTP attempt, retries included, waits for ``limiter`` (if any)
+    and is counted in ``calls``; the attempts botocore made beyond the first are added to ``retries``.
+    ``max_attempts`` and ``backoff`` pace the domain retries that are ours (UnprocessedRecords, locked entities).
+    """
 
     def __init__(
         self,
@@ -197,49 +219,69 @@ class _Caller:
         max_attempts: int = 6,
         backoff_base_s: float = 0.2,
         backoff_cap_s: float = 10.0,
+        limiter: TokenBucket | None = None,
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
     ) -> None:
         self.max_attempts = max(1, max_attempts)
         self.backoff_base_s, self.backoff_cap_s = backoff_base_s, backoff_cap_s
+        self.limiter = limiter
         self.sleep = sleep
         self.calls: Counter[str] = Counter()
         self.retries = 0
         self._rng = random.Random(seed)
+        self._hooked: set[int] = set()
+        self._lock = threading.Lock()
 
     def backoff(self, attempt: int) -> float:
-        return self._rng.random() * min(self.backoff_cap_s, self.backoff_base_s * (2 ** (attempt - 1)))
+        """Capped exponential backoff with full jitter for the ``attempt``-th domain retry."""
+        return self._rng.random() * min(self.backoff_cap_s, self.backoff_base_s * (2.0 ** (attempt - 1)))
+
+    def _hook(self, client: Any) -> Any:
+        """Register the limiter and the counters on ``client``'s events (once per client); returns it."""
+        with self._lock:
+            if id(client) in self._hooked:
+                return client
+            self._hooked.add(id(client))
+        events = client.meta.events
+        name = client.meta.service_model.service_id.hyphenize()
+        uid = f"lakehouse-mp-{id(self)}"
+        events.register(f"before-send.{name}", self._before_send, unique_id=f"{uid}-send")
+        events.register(f"after-call.{name}", self._count_retries, unique_id=f"{uid}-retries")
+        events.register(f"after-call-error.{name}", self._count_retries, unique_id=f"{uid}-retries-error")
+        return client
+
+    def _before_send(self, event_name: str = "", **kwargs: Any) -> None:
+        """Every HTTP attempt: wait for the limiter, count it under its operation."""
+        if self.limiter is not None:
+            self.limiter.acquire()
+        with self._lock:
+            self.calls[event_name.rsplit(".", 1)[-1]] += 1
+
+    def _count_retries(self, context: Any = None, **kwargs: Any) -> None:
+        """After a call: the attempts botocore made beyond the first are its retries."""
+        attempt = ((context or {}).get("retries") or {}).get("attempt", 1)
+        if attempt > 1:
+            with self._lock:
+                self.retries += attempt - 1
 
     def call(self, client: Any, operation: str, **params: Any) -> dict[str, Any]:
-        """``client.<operation>(**params)`` with retries; a non-retryable error raises ``MarketplaceError``."""
+        """``client.<operation>(**params)``; an error that outlasted the retry mode raises ``MarketplaceError``."""
         from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
         from botocore.exceptions import ConnectionError as BotoConnectionError
 
-        method = getattr(client, _snake(operation))
-        for attempt in range(1, self.max_attempts + 1):
-            self.calls[operation] += 1
-            try:
-                return method(**params)
-            except ClientError as exc:
-                code = exc.response.get("Error", {}).get("Code", "")
-                if _transient(exc) and attempt < self.max_attempts:
-                    self.retries += 1
-                    self.sleep(self.backoff(attempt))
-                    continue
-                raise self.error(
-                    operation, code, exc.response.get("Error", {}).get("Message", str(exc)), exc
-                ) from exc
-            except (BotoConnectionError, ConnectionClosedError, ReadTimeoutError) as exc:
-                if attempt < self.max_attempts:
-                    self.retries += 1
-                    self.sleep(self.backoff(attempt))
-                    continue
-                raise MarketplaceError(
-                    f"Marketplace {operation} failed after {attempt} attempts: {exc}", "ConnectionError"
-                ) from exc
-        raise AssertionError("unreachable")
+        method = getattr(self._hook(client), _snake(operation))
+        try:
+            result: dict[str, Any] = method(**params)
+            return result
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise self.error(operation, error.get("Code", ""), error.get("Message", str(exc)), exc) from exc
+        except (BotoConnectionError, ConnectionClosedError, ReadTimeoutError) as exc:
+            raise MarketplaceError(f"Marketplace {operation} failed: {exc}", "ConnectionError") from exc
 
     def error(self, operation: str, code: str, message: str, exc: Exception) -> MarketplaceError:
+        """The typed error for a failed call (subclasses map their operations' codes)."""
         return MarketplaceError(f"Marketplace {operation} failed: {code}: {message}", code)
 
 
@@ -247,7 +289,8 @@ def _snake(operation: str) -> str:
     """``BatchMeterUsage`` -> ``batch_meter_usage`` (boto3's method name)."""
     from botocore import xform_name
 
-    return xform_name(operation)
+    name: str = xform_name(operation)
+    return name
 
 
 # ----------------------------------------------------------------------------------------------- reads
@@ -283,7 +326,7 @@ def parse_iso(text: str | None) -> datetime | None:
     """A catalog DateTimeISO8601 (``2024-05-01T10:00:00Z``) as an aware UTC datetime."""
     if not text:
         return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 def iso_z(moment: datetime) -> str:
@@ -330,10 +373,8 @@ class MarketplaceReader(_Caller):
         cls, config: MarketplaceConfig, *, session: Any = None, **retry: Any
     ) -> MarketplaceReader:
         """A reader whose clients are built on first use."""
-        retry.setdefault("max_attempts", config.max_attempts)
-        retry.setdefault("backoff_base_s", config.backoff_base_s)
-        retry.setdefault("backoff_cap_s", config.backoff_cap_s)
-        return cls(factory=lambda service: build_client(service, config, session=session), **retry)
+        configured = _configured(config, retry)
+        return cls(factory=lambda service: build_client(service, configured, session=session), **retry)
 
     # catalog ------------------------------------------------------------------------------------------
 
@@ -516,10 +557,9 @@ class MeteringSender(_Caller):
 
     @classmethod
     def from_config(cls, config: MarketplaceConfig, *, session: Any = None, **retry: Any) -> MeteringSender:
-        retry.setdefault("max_attempts", config.max_attempts)
-        retry.setdefault("backoff_base_s", config.backoff_base_s)
-        retry.setdefault("backoff_cap_s", config.backoff_cap_s)
-        return cls(build_client("metering", config, session=session), **retry)
+        """A sender over a metering client built from ``config`` (``retry`` overrides attempts and pacing)."""
+        configured = _configured(config, retry)
+        return cls(build_client("metering", configured, session=session), **retry)
 
     def error(self, operation: str, code: str, message: str, exc: Exception) -> MarketplaceError:
         if operation == "BatchMeterUsage" and not _transient(exc):
@@ -631,10 +671,9 @@ class ChangeSets(_Caller):
 
     @classmethod
     def from_config(cls, config: MarketplaceConfig, *, session: Any = None, **options: Any) -> ChangeSets:
-        options.setdefault("max_attempts", config.max_attempts)
-        options.setdefault("backoff_base_s", config.backoff_base_s)
-        options.setdefault("backoff_cap_s", config.backoff_cap_s)
-        return cls(build_client("catalog", config, session=session), **options)
+        """Change sets over a catalog client built from ``config`` (``options`` override attempts and pacing)."""
+        configured = _configured(config, options)
+        return cls(build_client("catalog", configured, session=session), **options)
 
     def error(self, operation: str, code: str, message: str, exc: Exception) -> MarketplaceError:
         if code == "ResourceInUseException":
@@ -712,7 +751,8 @@ class ChangeSets(_Caller):
             params["ClientRequestToken"] = token
         for attempt in range(1, self.lock_retries + 1):
             try:
-                return self.call(self.client, "StartChangeSet", **params)["ChangeSetId"]
+                change_set_id: str = self.call(self.client, "StartChangeSet", **params)["ChangeSetId"]
+                return change_set_id
             except EntityLocked:
                 if attempt == self.lock_retries:
                     raise EntityLocked(

@@ -12,9 +12,11 @@ only on change:
 * solutions (no Get operation) and engagement invitations (no modified date: a version is ``(Id, Status)``) are
   fully listed, which costs ``ceil(n/100)`` calls.
 
-Every HTTP attempt goes through a client-side token bucket (10/s by default, ``None`` disables it) and a
-per-tenant daily call budget; throttling and 5xx answers are retried with capped exponential backoff and full
-jitter. Payloads are kept exactly as received (the raw response bytes), hashed with SHA-256.
+Transport retries (throttling, 5xx, dropped connections) are botocore's ``standard`` (or ``adaptive``) retry mode,
+configured on the client. What botocore cannot do is ours and small: every HTTP attempt, retries included, first
+spends the per-tenant daily call budget and waits for the client-side rate limit (``guardrails.TokenBucket``, 10/s
+by default, ``None`` disables it), and is counted (attempts, retries, throttles, server errors) for the sync
+stats. Payloads are kept exactly as received (the raw response bytes), hashed with SHA-256.
 
 This module never imports the sandbox (``lakehouse.connectors.sandbox``); the sandbox is the independent check.
 """
@@ -24,17 +26,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import random
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from lakehouse.errors import BadInput, LakehouseError
+from lakehouse.guardrails import TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +47,23 @@ DAILY_CALL_QUOTA = 100_000
 PAGE_SIZE = 100
 ENTITIES = ("opportunity", "solution", "engagement_invitation")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_RETRYABLE_CODES = {
+# Error codes botocore's retry modes treat as throttling; counted separately from server errors in the stats.
+_THROTTLING_CODES = {
     "ThrottlingException",
     "Throttling",
     "TooManyRequestsException",
     "RequestLimitExceeded",
-    "InternalServerException",
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
-    "InternalFailure",
-    "InternalError",
+    "ProvisionedThroughputExceededException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "SlowDown",
+    "ThrottledException",
+    "BandwidthLimitExceeded",
+    "EC2ThrottledException",
+    "PriorRequestNotComplete",
+    "TransactionInProgressException",
 }
+RetryMode = Literal["standard", "adaptive"]
 
 
 class PartnerCentralError(LakehouseError):
@@ -97,39 +104,6 @@ def validate_catalog(catalog: str) -> str:
 # ----------------------------------------------------------------------------------------------- quota controls
 
 
-class RateLimiter:
-    """Token bucket shared by all threads of a reader: at most ``rate`` calls per second, ``burst`` at once."""
-
-    def __init__(
-        self,
-        rate: float,
-        burst: int = 1,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if rate <= 0:
-            raise ValueError(f"rate must be positive, got {rate}")
-        self.rate, self.burst = float(rate), max(1, burst)
-        self._clock, self._sleep = clock, sleep
-        self._tokens = float(self.burst)
-        self._stamp = clock()
-        self._lock = threading.Lock()
-        self.waited_s = 0.0
-
-    def acquire(self) -> float:
-        """Take one token, sleeping until one is available; returns the seconds waited."""
-        with self._lock:
-            now = self._clock()
-            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-            self._stamp = now
-            self._tokens -= 1.0
-            wait = 0.0 if self._tokens >= 0 else -self._tokens / self.rate
-            self.waited_s += wait
-        if wait > 0:
-            self._sleep(wait)
-        return wait
-
-
 class CallBudget:
     """A per-tenant call allowance for the rolling day: ``used`` calls already spent, at most ``limit``."""
 
@@ -156,7 +130,7 @@ class CallBudget:
 class CallStats:
     """Calls this reader sent: HTTP attempts per operation, retries, throttles, server errors."""
 
-    attempts: Counter = field(default_factory=Counter)
+    attempts: Counter[str] = field(default_factory=Counter)
     retries: int = 0
     throttled: int = 0
     server_errors: int = 0
@@ -185,9 +159,8 @@ class ConnectorConfig:
     aws_session_token: str | None = None
     profile_name: str | None = None
     rate_per_second: float | None = READ_QUOTA_PER_SECOND  # None disables the client-side limiter
-    max_attempts: int = 8
-    backoff_base_s: float = 0.25
-    backoff_cap_s: float = 20.0
+    max_attempts: int = 8  # HTTP attempts per call, the first included (botocore's total_max_attempts)
+    retry_mode: RetryMode = "standard"
     workers: int = 4
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
@@ -213,7 +186,7 @@ def build_client(config: ConnectorConfig, *, session: Any = None) -> Any:
         region_name=config.region,
         endpoint_url=config.endpoint_url,
         config=Config(
-            retries={"total_max_attempts": 1, "mode": "standard"},  # our own retry policy runs instead
+            retries={"mode": config.retry_mode, "total_max_attempts": max(1, config.max_attempts)},
             max_pool_connections=max(10, 2 * config.workers),
             connect_timeout=config.connect_timeout_s,
             read_timeout=config.read_timeout_s,
@@ -233,7 +206,8 @@ def _fast_timestamp(value: Any) -> datetime:
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     from botocore.utils import parse_timestamp as _parse
 
-    return _parse(value)
+    moment: datetime = _parse(value)
+    return moment
 
 
 def _core_session() -> Any:
@@ -317,7 +291,11 @@ def _api_error(exc: Any) -> PartnerCentralError:
 
 
 class PartnerCentralReader:
-    """Read operations over one boto3 client, with rate limiting, budget, retries and raw-payload capture."""
+    """Read operations over one boto3 client, with rate limiting, budget, counted retries and raw payloads.
+
+    The client carries the transport retries (``build_client``: botocore's retry mode); the reader hooks into
+    its events so every attempt spends budget, waits for ``limiter`` and is counted in ``stats``.
+    """
 
     def __init__(
         self,
@@ -325,32 +303,27 @@ class PartnerCentralReader:
         *,
         rate_per_second: float | None = READ_QUOTA_PER_SECOND,
         budget: CallBudget | None = None,
-        max_attempts: int = 8,
-        backoff_base_s: float = 0.25,
-        backoff_cap_s: float = 20.0,
         page_size: int = PAGE_SIZE,
         workers: int = 4,
-        limiter: RateLimiter | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        limiter: TokenBucket | None = None,
     ) -> None:
         self.client = client
-        self.limiter = limiter or (RateLimiter(rate_per_second) if rate_per_second else None)
+        self.limiter = limiter or (TokenBucket(rate_per_second) if rate_per_second else None)
         self.budget = budget or CallBudget(None)
-        self.max_attempts = max(1, max_attempts)
-        self.backoff_base_s, self.backoff_cap_s = backoff_base_s, backoff_cap_s
         self.page_size = page_size
         self.workers = max(1, workers)
         self.stats = CallStats()
         self._stats_lock = threading.Lock()
-        self._sleep = sleep
-        self._rng = random.Random()
         events = client.meta.events
         event_name = client.meta.service_model.service_id.hyphenize()
-        # botocore's own retry handler would retry behind our back (and outside the limiter and budget)
-        events.unregister(f"needs-retry.{event_name}", unique_id=f"retry-config-{event_name}")
         uid = f"lakehouse-pc-{id(self)}"
         events.register(f"before-send.{event_name}", self._before_send, unique_id=f"{uid}-send")
-        events.register(f"needs-retry.{event_name}", self._needs_retry, unique_id=f"{uid}-retry")
+        # first, so it sees every attempt's outcome before botocore's retry handler decides (it never decides)
+        events.register_first(f"needs-retry.{event_name}", self._observe_attempt, unique_id=f"{uid}-observe")
+        events.register(f"after-call.{event_name}", self._count_retries, unique_id=f"{uid}-retries")
+        events.register(
+            f"after-call-error.{event_name}", self._count_retries, unique_id=f"{uid}-retries-error"
+        )
         for op in ("GetOpportunity", "GetEngagementInvitation", "ListSolutions"):
             events.register(f"after-call.{event_name}.{op}", self._keep_raw, unique_id=f"{uid}-raw-{op}")
 
@@ -358,13 +331,11 @@ class PartnerCentralReader:
     def from_config(
         cls, config: ConnectorConfig, *, budget: CallBudget | None = None, session: Any = None
     ) -> PartnerCentralReader:
+        """A reader over a client built from ``config`` (retry mode, attempts, rate and workers from it)."""
         return cls(
             build_client(config, session=session),
             rate_per_second=config.rate_per_second,
             budget=budget,
-            max_attempts=config.max_attempts,
-            backoff_base_s=config.backoff_base_s,
-            backoff_cap_s=config.backoff_cap_s,
             workers=config.workers,
         )
 
@@ -380,40 +351,26 @@ class PartnerCentralReader:
             self.stats.attempts[op.rsplit(".", 1)[-1]] += 1
             self.stats.waited_s += waited
 
-    def _needs_retry(
-        self, response: Any = None, attempts: int = 1, caught_exception: Any = None, **kwargs: Any
-    ) -> float | None:
-        """Backoff (seconds) for a throttled, 5xx or connection-failed attempt; None to stop retrying."""
-        if isinstance(caught_exception, BudgetExhausted):
-            return None
-        retry = False
-        if caught_exception is not None:
-            from botocore.exceptions import ConnectionError as BotoConnectionError
-            from botocore.exceptions import HTTPClientError
+    def _observe_attempt(self, response: Any = None, **kwargs: Any) -> None:
+        """Count a throttled or 5xx answer (whether botocore retries it is its retry mode's decision)."""
+        if response is None:
+            return
+        http, parsed = response
+        code = (parsed or {}).get("Error", {}).get("Code")
+        throttled = http.status_code == 429 or code in _THROTTLING_CODES
+        if throttled or http.status_code >= 500:
+            with self._stats_lock:
+                if throttled:
+                    self.stats.throttled += 1
+                else:
+                    self.stats.server_errors += 1
 
-            retry = isinstance(caught_exception, (BotoConnectionError, HTTPClientError))
-        elif response is not None:
-            http, parsed = response
-            code = (parsed or {}).get("Error", {}).get("Code")
-            status = http.status_code
-            throttled = status == 429 or code in (
-                "ThrottlingException",
-                "Throttling",
-                "TooManyRequestsException",
-            )
-            retry = throttled or status >= 500 or code in _RETRYABLE_CODES
-            if retry:
-                with self._stats_lock:
-                    if throttled:
-                        self.stats.throttled += 1
-                    else:
-                        self.stats.server_errors += 1
-        if not retry or attempts >= self.max_attempts:
-            return None
-        with self._stats_lock:
-            self.stats.retries += 1
-            jitter = self._rng.random()
-        return jitter * min(self.backoff_cap_s, self.backoff_base_s * (2 ** (attempts - 1)))
+    def _count_retries(self, context: Any = None, **kwargs: Any) -> None:
+        """After a call: the attempts botocore made beyond the first are its retries."""
+        attempt = ((context or {}).get("retries") or {}).get("attempt", 1)
+        if attempt > 1:
+            with self._stats_lock:
+                self.stats.retries += attempt - 1
 
     @staticmethod
     def _keep_raw(http_response: Any = None, parsed: Any = None, **kwargs: Any) -> None:
@@ -426,7 +383,8 @@ class PartnerCentralReader:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            return getattr(self.client, operation)(**params)
+            response: dict[str, Any] = getattr(self.client, operation)(**params)
+            return response
         except ClientError as exc:
             raise _api_error(exc) from exc
         except BotoCoreError as exc:
@@ -494,7 +452,7 @@ class PartnerCentralReader:
         from botocore.exceptions import ClientError
 
         try:
-            response = self.client.get_aws_opportunity_summary(
+            response: dict[str, Any] = self.client.get_aws_opportunity_summary(
                 Catalog=catalog, RelatedOpportunityIdentifier=opportunity_id
             )
         except ClientError as exc:
@@ -722,7 +680,11 @@ class PartnerCentralSync:
                         lambda i: self.reader.get_opportunity(self.catalog, i),
                         [item.entity_id for item in todo],
                     )
-                    fetched = {item.entity_id: rec for item, rec in zip(todo, records, strict=False) if rec is not None}
+                    fetched = {
+                        item.entity_id: rec
+                        for item, rec in zip(todo, records, strict=False)
+                        if rec is not None
+                    }
                     for (
                         item
                     ) in part:  # the watermark covers the contiguous done prefix of the ascending listing

@@ -17,8 +17,8 @@ Flows (the ``action`` of an approval, with the ``payload`` shape it was approved
 Exactly once: the approval is claimed through an ``ExecutionGate`` (approved, unexpired, not yet executed) and
 every ``ClientToken`` is derived from the approval id. botocore fills an idempotency token with a random UUID per
 API call when none is given, so an application-level retry (a rerun after a network failure) would otherwise create
-a second opportunity; with the derived token Partner Central returns the original result. Writes pass a 1/s token
-bucket (the write quota). Each step's result goes to the audit log (``AuditSink``) and, when a results sink is
+a second opportunity; with the derived token Partner Central returns the original result. Every HTTP attempt of a
+write, botocore's retries included, waits for a 1/s ``TokenBucket`` (the write quota). Each step's result goes to the audit log (``AuditSink``) and, when a results sink is
 given, to ``bronze.partner_central_write_result``.
 
 This module never imports the sandbox; a server-side ``validator`` (e.g. the sandbox's) can be passed in for
@@ -349,7 +349,8 @@ def contains(record: Any, changes: Any) -> bool:
         return all(
             (record.get(k) is None) if v is None else contains(record.get(k), v) for k, v in changes.items()
         )
-    return _jsonable(record) == _jsonable(changes)
+    same: bool = _jsonable(record) == _jsonable(changes)
+    return same
 
 
 def _jsonable(value: Any) -> Any:
@@ -517,6 +518,20 @@ class PartnerCentralWriter:
         self.validator = validator
         self.poll_interval_s, self.poll_timeout_s = poll_interval_s, poll_timeout_s
         self._sleep, self._clock = sleep, clock
+        self._writing = (
+            False  # set while a write's request is in flight (its attempts pass the write limiter)
+        )
+        if reader is not None:
+            reader.client.meta.events.register(
+                f"before-send.{reader.client.meta.service_model.service_id.hyphenize()}",
+                self._pace_write,
+                unique_id=f"lakehouse-pc-writer-{id(self)}",
+            )
+
+    def _pace_write(self, **kwargs: Any) -> None:
+        """Every HTTP attempt of a write (botocore's retries included) waits for the write limiter."""
+        if self._writing:
+            self.write_limiter.acquire()
 
     # ------------------------------------------------------------------------------------- entry point
 
@@ -650,10 +665,9 @@ class PartnerCentralWriter:
 
         from lakehouse.connectors.partner_central import BudgetExhausted
 
-        if write:
-            self.write_limiter.acquire()
         record = StepResult(step, operation, "succeeded", request=params)
         method = getattr(self.reader.client, _snake(operation))
+        self._writing = write
         try:
             response = method(**params)
         except ClientError as exc:
@@ -678,6 +692,8 @@ class PartnerCentralWriter:
                 retryable=True,
                 code=type(exc).__name__,
             ) from exc
+        finally:
+            self._writing = False
         response = {k: v for k, v in response.items() if k not in ("ResponseMetadata", "__raw_body__")}
         record.response = response
         if write:

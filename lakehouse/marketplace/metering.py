@@ -185,14 +185,14 @@ def usage_record(
 def wire_record(frozen: Mapping[str, Any]) -> dict[str, Any]:
     """A frozen record as boto3 takes it (the timestamp as a datetime)."""
     record = dict(frozen)
-    record["Timestamp"] = datetime.fromisoformat(record["Timestamp"].replace("Z", "+00:00"))
+    record["Timestamp"] = datetime.fromisoformat(record["Timestamp"])
     return record
 
 
 def result_match_key(record: Mapping[str, Any]) -> tuple[str, str, str | None, str | None, str | None]:
     """How a result's UsageRecord is matched to what was sent: dimension, hour and customer fields."""
     ts = record["Timestamp"]
-    moment = ts if isinstance(ts, datetime) else datetime.fromisoformat(str(ts).replace("Z", "+00:00"))
+    moment = ts if isinstance(ts, datetime) else datetime.fromisoformat(str(ts))
     return (
         record["Dimension"],
         iso_hour(hour_of(moment)),
@@ -279,6 +279,64 @@ class MeteringResult:
 ChunkHook = Callable[[list[Mapping[str, Any]], Any], None]
 
 
+@dataclass
+class _DeadLetters:
+    """The dead-letter rows one run adds (each reason for a record once, never one stored before)."""
+
+    tenant_id: str
+    run_id: str
+    now: datetime
+    known: set[str]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(
+        self,
+        key: str,
+        code: str,
+        reason: str,
+        *,
+        dimension: str,
+        hour: datetime,
+        quantity: Decimal | None,
+        record: Mapping[str, Any] | None = None,
+        response: Any = None,
+        product_code: str | None = None,
+    ) -> None:
+        """Dead-letter the record ``key`` for ``code`` (a repeat of a known dead letter adds nothing)."""
+        dl_id = hashlib.sha256(f"{key}|{code}|{quantity}".encode()).hexdigest()[:32]
+        if dl_id in self.known:
+            return
+        self.known.add(dl_id)
+        self.rows.append(
+            {
+                "tenant_id": self.tenant_id,
+                "deadletter_id": dl_id,
+                "record_key": key,
+                "product_code": product_code,
+                "dimension": dimension,
+                "usage_hour": hour,
+                "quantity": quantity,
+                "reason_code": code,
+                "reason": reason,
+                "usage_record": json.dumps(record, sort_keys=True) if record is not None else None,
+                "response": json.dumps(response, sort_keys=True, default=str)
+                if response is not None
+                else None,
+                "metering_run_id": self.run_id,
+                "dead_lettered_at": self.now,
+            }
+        )
+
+
+def _tally(result: MeteringResult, updates: list[dict[str, Any]], dead: list[dict[str, Any]]) -> None:
+    """Fill the run's counts from the rows it recorded; leftover pending rows or errors make it incomplete."""
+    result.sent = sum(1 for u in updates if u["state"] == "sent" and u.get("_fresh"))
+    result.dead_lettered = len(dead)
+    result.still_pending = sum(1 for u in updates if u["state"] == "pending")
+    if result.still_pending or result.errors:
+        result.status = "incomplete"
+
+
 class MeteringRun:
     """Meters one tenant's usage into Marketplace (see the module docstring for the rules)."""
 
@@ -302,10 +360,37 @@ class MeteringRun:
     def run(
         self, tenant_id: str, *, hours: Sequence[datetime] | None = None, run_id: str | None = None
     ) -> MeteringResult:
+        """Meter ``hours`` (default: the hours due now) for ``tenant_id``: decide, write ahead, send, record."""
         from lakehouse.marketplace.store import MeterStore
 
         now = utc(self.clock())
         run_id = run_id or f"metering-{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+        target = self._closed_hours(hours, now)
+        result = MeteringResult(tenant_id, run_id, target)
+        store = MeterStore(self.spark, tenant_id)
+        buyer = self.buyers.buyer_for(tenant_id)
+        existing = store.load(since=target[0] if target else now)
+        letters = _DeadLetters(tenant_id, run_id, now, store.deadletter_ids())
+        new_rows = self._decide(
+            self._hourly_usage(tenant_id, target, buyer), buyer, existing, letters, result
+        )
+        to_send, updates = self._pending_to_send(existing, new_rows, letters)
+        result.new_pending = len(new_rows)
+        if not to_send and not letters.rows and not updates:
+            result.status = "nothing_to_do"
+            return result
+        if new_rows:  # write-ahead: the frozen records exist before any call is made
+            store.upsert(new_rows)
+        # an exception here (a crash) leaves the sent records pending: the next run re-sends them identically
+        for product_code, chunk in batches(to_send, self.config.batch_size):
+            updates.extend(self._send(chunk, product_code, result, run_id, now, letters.add))
+        store.upsert(updates)
+        store.add_deadletters(letters.rows)
+        _tally(result, updates, letters.rows)
+        return result
+
+    def _closed_hours(self, hours: Sequence[datetime] | None, now: datetime) -> list[datetime]:
+        """The usage hours to meter, refusing any that has not closed and settled (its quantity could grow)."""
         target = sorted({hour_of(h) for h in hours}) if hours else due_hours(now, self.config)
         open_hours = [h for h in target if h + timedelta(hours=1) + self.config.settle > now]
         if open_hours:
@@ -314,65 +399,37 @@ class MeteringRun:
                 f"from {iso_hour(open_hours[0] + timedelta(hours=1) + self.config.settle)} on); metering "
                 "an open hour would freeze a partial quantity"
             )
-        result = MeteringResult(tenant_id, run_id, target)
-        store = MeterStore(self.spark, tenant_id)
-        buyer = self.buyers.buyer_for(tenant_id)
-        usage: list[HourlyUsage] = []
-        if target:
-            rows = self.usage.usage(tenant_id, target[0], target[-1] + timedelta(hours=1))
-            usage = [u for u in aggregate_usage(rows, tenant_id=tenant_id) if u.usage_hour in set(target)]
-            usage += self._zero_usage(usage, target, buyer)
-        existing = store.load(since=target[0] if target else now)
-        known_dead = store.deadletter_ids()
+        return target
+
+    def _hourly_usage(self, tenant_id: str, target: list[datetime], buyer: Buyer | None) -> list[HourlyUsage]:
+        """The tenant's usage per dimension x hour of ``target``, plus zero records the policy asks for."""
+        if not target:
+            return []
+        rows = self.usage.usage(tenant_id, target[0], target[-1] + timedelta(hours=1))
+        wanted = set(target)
+        usage = [u for u in aggregate_usage(rows, tenant_id=tenant_id) if u.usage_hour in wanted]
+        return usage + self._zero_usage(usage, target, buyer)
+
+    def _decide(
+        self,
+        usage: list[HourlyUsage],
+        buyer: Buyer | None,
+        existing: Mapping[str, Mapping[str, Any]],
+        letters: _DeadLetters,
+        result: MeteringResult,
+    ) -> list[dict[str, Any]]:
+        """Per usage record: new -> a pending row (returned); unchanged -> nothing; anything else dead-lettered."""
         new_rows: list[dict[str, Any]] = []
-        dead: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-
-        def dead_letter(
-            key: str,
-            code: str,
-            reason: str,
-            *,
-            dimension: str,
-            hour: datetime,
-            quantity: Decimal | None,
-            record: Mapping[str, Any] | None = None,
-            response: Any = None,
-            product_code: str | None = None,
-        ) -> None:
-            dl_id = hashlib.sha256(f"{key}|{code}|{quantity}".encode()).hexdigest()[:32]
-            if dl_id in known_dead or any(d["deadletter_id"] == dl_id for d in dead):
-                return
-            dead.append(
-                {
-                    "tenant_id": tenant_id,
-                    "deadletter_id": dl_id,
-                    "record_key": key,
-                    "product_code": product_code,
-                    "dimension": dimension,
-                    "usage_hour": hour,
-                    "quantity": quantity,
-                    "reason_code": code,
-                    "reason": reason,
-                    "usage_record": json.dumps(record, sort_keys=True) if record is not None else None,
-                    "response": json.dumps(response, sort_keys=True, default=str)
-                    if response is not None
-                    else None,
-                    "metering_run_id": run_id,
-                    "dead_lettered_at": now,
-                }
-            )
-
         for u in usage:
             result.records += 1
             if buyer is None:
                 key = hashlib.sha256(
-                    f"unlinked|{tenant_id}|{u.dimension}|{iso_hour(u.usage_hour)}".encode()
+                    f"unlinked|{letters.tenant_id}|{u.dimension}|{iso_hour(u.usage_hour)}".encode()
                 ).hexdigest()[:32]
-                dead_letter(
+                letters.add(
                     key,
                     "NoLinkedBuyer",
-                    f"tenant {tenant_id} has no linked Marketplace buyer; register the "
+                    f"tenant {letters.tenant_id} has no linked Marketplace buyer; register the "
                     "buyer (ResolveCustomer) and re-run within 24 hours of the usage",
                     dimension=u.dimension,
                     hour=u.usage_hour,
@@ -383,96 +440,91 @@ class MeteringRun:
             record = usage_record(
                 buyer, u, identify_by=self.config.identify_by, workspace_tag=self.config.workspace_tag
             )
-            problem = self._invalid(u)
-            if problem:
-                dead_letter(
+            refusal = self._refusal(u, existing.get(key), letters.now)
+            if refusal is not None:
+                letters.add(
                     key,
-                    problem[0],
-                    problem[1],
+                    refusal[0],
+                    refusal[1],
                     dimension=u.dimension,
                     hour=u.usage_hour,
                     quantity=u.quantity,
                     record=record,
                     product_code=buyer.product_code,
                 )
-                continue
-            row = existing.get(key)
-            if row is None:
-                if not in_window(u.usage_hour, now, self.config):
-                    dead_letter(
-                        key,
-                        "OutsideAcceptedWindow",
+            elif key not in existing:
+                new_rows.append(
+                    self._pending_row(letters.tenant_id, key, buyer, u, record, letters.run_id, letters.now)
+                )
+            elif existing[key]["state"] == "sent":
+                result.already_sent += 1
+        return new_rows
+
+    def _refusal(
+        self, u: HourlyUsage, row: Mapping[str, Any] | None, now: datetime
+    ) -> tuple[str, str] | None:
+        """Why a usage record must not be sent (reason code, text), or None when it may be (or already was)."""
+        problem = self._invalid(u)
+        if problem:
+            return problem
+        if row is None:
+            if not in_window(u.usage_hour, now, self.config):
+                return (
+                    "OutsideAcceptedWindow",
+                    (
                         f"usage hour {iso_hour(u.usage_hour)} is outside the window Marketplace accepts "
-                        "(24 hours; previous month until 06:00 UTC on the 1st); not sent",
-                        dimension=u.dimension,
-                        hour=u.usage_hour,
-                        quantity=u.quantity,
-                        record=record,
-                        product_code=buyer.product_code,
-                    )
-                    continue
-                new_rows.append(self._pending_row(tenant_id, key, buyer, u, record, run_id, now))
-            elif Decimal(row["quantity"]) != u.quantity:
-                dead_letter(
-                    key,
-                    "QuantityChangedAfterSend",
+                        "(24 hours; previous month until 06:00 UTC on the 1st); not sent"
+                    ),
+                )
+            return None
+        if Decimal(row["quantity"]) != u.quantity:
+            return (
+                "QuantityChangedAfterSend",
+                (
                     f"usage of {u.dimension} for {iso_hour(u.usage_hour)} changed from "
                     f"{decimal_text(Decimal(row['quantity']))} to {decimal_text(u.quantity)} after the record "
                     f"was {row['state'].replace('_', '-')}; a second record for the hour would be a "
-                    "DuplicateRecord, so the difference is not billed",
-                    dimension=u.dimension,
-                    hour=u.usage_hour,
-                    quantity=u.quantity,
-                    record=record,
-                    product_code=buyer.product_code,
-                )
-            elif row["state"] == "sent":
-                result.already_sent += 1
+                    "DuplicateRecord, so the difference is not billed"
+                ),
+            )
+        return None
 
-        to_send = list(new_rows)
+    def _pending_to_send(
+        self,
+        existing: Mapping[str, Mapping[str, Any]],
+        new_rows: list[dict[str, Any]],
+        letters: _DeadLetters,
+    ) -> tuple[list[Mapping[str, Any]], list[dict[str, Any]]]:
+        """What to send (new rows and pending ones still in the window) and the pending rows that expired."""
+        to_send: list[Mapping[str, Any]] = list(new_rows)
+        expired: list[dict[str, Any]] = []
         for row in existing.values():
             if row["state"] != "pending":
                 continue
-            if in_window(row["usage_hour"], now, self.config, margin=RESEND_MARGIN):
+            if in_window(row["usage_hour"], letters.now, self.config, margin=RESEND_MARGIN):
                 to_send.append(row)
-            else:
-                updates.append(
-                    {
-                        **row,
-                        "state": "dead_lettered",
-                        "status": "OutsideAcceptedWindow",
-                        "updated_at": now,
-                        "metering_run_id": run_id,
-                    }
-                )
-                dead_letter(
-                    row["record_key"],
-                    "OutsideAcceptedWindow",
-                    "the record stayed pending (interrupted run or unprocessed) until it left the accepted "
-                    "window; Marketplace may or may not have accepted it before the interruption",
-                    dimension=row["dimension"],
-                    hour=row["usage_hour"],
-                    quantity=Decimal(row["quantity"]),
-                    record=json.loads(row["usage_record"]),
-                    product_code=row["product_code"],
-                )
-        result.new_pending = len(new_rows)
-        if not to_send and not dead and not updates:
-            result.status = "nothing_to_do"
-            return result
-        if new_rows:  # write-ahead: the frozen records exist before any call is made
-            store.upsert(new_rows)
-        # an exception here (a crash) leaves the sent records pending: the next run re-sends them identically
-        for product_code, chunk in batches(to_send, self.config.batch_size):
-            updates.extend(self._send(chunk, product_code, result, run_id, now, dead_letter))
-        store.upsert(updates)
-        store.add_deadletters(dead)
-        result.sent = sum(1 for u in updates if u["state"] == "sent" and u.get("_fresh"))
-        result.dead_lettered = len(dead)
-        result.still_pending = sum(1 for u in updates if u["state"] == "pending")
-        if result.still_pending or result.errors:
-            result.status = "incomplete"
-        return result
+                continue
+            expired.append(
+                {
+                    **row,
+                    "state": "dead_lettered",
+                    "status": "OutsideAcceptedWindow",
+                    "updated_at": letters.now,
+                    "metering_run_id": letters.run_id,
+                }
+            )
+            letters.add(
+                row["record_key"],
+                "OutsideAcceptedWindow",
+                "the record stayed pending (interrupted run or unprocessed) until it left the accepted "
+                "window; Marketplace may or may not have accepted it before the interruption",
+                dimension=row["dimension"],
+                hour=row["usage_hour"],
+                quantity=Decimal(row["quantity"]),
+                record=json.loads(row["usage_record"]),
+                product_code=row["product_code"],
+            )
+        return to_send, expired
 
     # ------------------------------------------------------------------------------------------- helpers
 
@@ -489,14 +541,18 @@ class MeteringRun:
         if self.config.dimensions is not None and u.dimension not in self.config.dimensions:
             return (
                 "InvalidUsageDimension",
-                f"{u.dimension!r} is not a metered dimension of the product "
-                f"({', '.join(sorted(self.config.dimensions))}); not sent",
+                (
+                    f"{u.dimension!r} is not a metered dimension of the product "
+                    f"({', '.join(sorted(self.config.dimensions))}); not sent"
+                ),
             )
         if u.quantity < 0 or any(q < 0 for _, q in u.allocations):
             return (
                 "NegativeQuantity",
-                f"usage of {u.dimension} for {iso_hour(u.usage_hour)} is negative "
-                f"({decimal_text(u.quantity)}); credits are not metered",
+                (
+                    f"usage of {u.dimension} for {iso_hour(u.usage_hour)} is negative "
+                    f"({decimal_text(u.quantity)}); credits are not metered"
+                ),
             )
         if u.quantity > MAX_QUANTITY:
             return ("QuantityOutOfRange", f"usage {u.quantity} exceeds what QuantityAsDecimal can carry")
@@ -603,22 +659,22 @@ class MeteringRun:
         by_match = {result_match_key(json.loads(row["usage_record"])): row for row in chunk}
         out: dict[str, dict[str, Any]] = {}
         for item in outcome.results:
-            row = by_match.get(result_match_key(item.get("UsageRecord") or {}))
-            if row is None:
+            sent = by_match.get(result_match_key(item.get("UsageRecord") or {}))
+            if sent is None:
                 log.warning("BatchMeterUsage returned a result for a record that was not sent: %s", item)
                 continue
             status = item.get("Status")
             response = {k: v for k, v in item.items() if k != "UsageRecord"}
             base = {
-                **row,
+                **sent,
                 "status": status,
                 "response": json.dumps(response, sort_keys=True),
-                "attempts": (row["attempts"] or 0) + 1,
+                "attempts": (sent["attempts"] or 0) + 1,
                 "updated_at": now,
                 "metering_run_id": run_id,
             }
             if status == "Success":
-                out[row["record_key"]] = {
+                out[sent["record_key"]] = {
                     **base,
                     "state": "sent",
                     "metering_record_id": item.get("MeteringRecordId"),
@@ -632,15 +688,15 @@ class MeteringRun:
                     "DuplicateRecord": "Marketplace already has a record for this customer, dimension and hour with "
                     "a different quantity",
                 }.get(status or "", f"BatchMeterUsage returned status {status}")
-                out[row["record_key"]] = {**base, "state": "dead_lettered"}
+                out[sent["record_key"]] = {**base, "state": "dead_lettered"}
                 dead_letter(
-                    row["record_key"],
+                    sent["record_key"],
                     status or "Unknown",
                     reason,
-                    dimension=row["dimension"],
-                    hour=row["usage_hour"],
-                    quantity=Decimal(row["quantity"]),
-                    record=json.loads(row["usage_record"]),
+                    dimension=sent["dimension"],
+                    hour=sent["usage_hour"],
+                    quantity=Decimal(sent["quantity"]),
+                    record=json.loads(sent["usage_record"]),
                     response=response,
                     product_code=product_code,
                 )

@@ -31,15 +31,13 @@ def sandbox() -> Iterator[SandboxServer]:
 
 
 def config_for(server: SandboxServer, tenant: str, **overrides: Any) -> ConnectorConfig:
-    """Connector settings for ``tenant`` against ``server``: limiter off, fast backoff (tests measure no time)."""
+    """Connector settings for ``tenant`` against ``server``: limiter off (tests measure no time)."""
     account = server.state.tenants[tenant]
     settings: dict[str, Any] = {
         "endpoint_url": server.url,
         "aws_access_key_id": account.access_key_id,
         "aws_secret_access_key": account.secret_access_key,
         "rate_per_second": None,
-        "backoff_base_s": 0.002,
-        "backoff_cap_s": 0.05,
         "max_attempts": 12,
     }
     settings.update(overrides)

@@ -14,11 +14,11 @@ from lakehouse.connectors.partner_central import (
     MemorySink,
     PartnerCentralReader,
     PartnerCentralSync,
-    RateLimiter,
     build_client,
     handle_event,
 )
 from lakehouse.errors import BadInput, Refused
+from lakehouse.guardrails import TokenBucket
 from sandboxes.partner_central import Faults
 
 from .conftest import SIZES, config_for, reader_for
@@ -82,6 +82,26 @@ def test_thirty_percent_throttling_still_lands_every_record_exactly_once(sandbox
     assert sandbox.calls("GetOpportunity", kind="succeeded") == SIZES["acme"]  # no duplicate fetches either
 
 
+def test_retries_are_botocores_retry_mode_and_every_one_is_counted_and_limited(sandbox):
+    clock = [0.0]
+    limiter = TokenBucket(10.0, clock=lambda: clock[0], sleep=lambda s: clock.__setitem__(0, clock[0] + s))
+    adaptive = build_client(config_for(sandbox, "acme", max_attempts=3, retry_mode="adaptive"))
+    assert adaptive.meta.config.retries == {"mode": "adaptive", "total_max_attempts": 3}
+    reader = PartnerCentralReader(build_client(config_for(sandbox, "acme", max_attempts=6)), limiter=limiter)
+    assert reader.client.meta.config.retries == {"mode": "standard", "total_max_attempts": 6}
+    sandbox.set_faults(Faults(throttle_rate=0.2, error_rate=0.1, seed=13))
+    result = sync(sandbox, MemorySink(), reader=reader)
+    assert result.status == "succeeded", result.error
+    failed_attempts = sandbox.calls(kind="throttled") + sandbox.calls(kind="faults")
+    assert failed_attempts > 5
+    assert result.retries == failed_attempts  # every failed attempt was retried, and counted once
+    assert (result.throttled, result.server_errors) == (
+        sandbox.calls(kind="throttled"),
+        sandbox.calls(kind="faults"),
+    )
+    assert reader.stats.total == sandbox.calls(tenant="acme") == limiter.acquired
+
+
 def test_server_errors_are_retried_and_give_up_after_max_attempts(sandbox):
     sandbox.set_faults(Faults(error_rate=0.25, seed=5))
     sink = MemorySink()
@@ -120,7 +140,7 @@ def test_rate_limiter_spaces_calls_at_the_quota():
         slept.append(seconds)
         now[0] += seconds
 
-    limiter = RateLimiter(10.0, clock=lambda: now[0], sleep=sleep)
+    limiter = TokenBucket(10.0, clock=lambda: now[0], sleep=sleep)
     for _ in range(21):
         limiter.acquire()
     assert now[0] == pytest.approx(2.0)  # 21 calls at 10/s: the first is free, then one every 100 ms
@@ -133,10 +153,8 @@ def test_rate_limiter_spaces_calls_at_the_quota():
 
 def test_limiter_is_applied_to_every_http_attempt(sandbox):
     clock = [0.0]
-    limiter = RateLimiter(10.0, clock=lambda: clock[0], sleep=lambda s: clock.__setitem__(0, clock[0] + s))
-    reader = PartnerCentralReader(
-        build_client(config_for(sandbox, "globex")), limiter=limiter, backoff_base_s=0.001
-    )
+    limiter = TokenBucket(10.0, clock=lambda: clock[0], sleep=lambda s: clock.__setitem__(0, clock[0] + s))
+    reader = PartnerCentralReader(build_client(config_for(sandbox, "globex")), limiter=limiter)
     sandbox.set_faults(Faults(throttle_rate=0.3, seed=9))
     result = PartnerCentralSync(reader, MemorySink(), catalog="Sandbox").run()
     attempts = sandbox.calls(tenant="globex")

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from control_plane.registry.semver import Range, Version
+from control_plane.registry.semver import in_range, parse_range, parse_version
 from tests.control_plane.conftest import uid
 
 REGISTRY = Path(__file__).resolve().parents[2] / "schemas" / "registry"
@@ -149,10 +149,36 @@ def test_only_platform_admins_publish(client, admin, tree):
         ("<1.2 || >=3", "3.0.0", True),
         ("<1.2 || >=3", "2.0.0", False),
         ("=1.2.3", "1.2.3+build.5", True),
+        ("^0.0.3", "0.0.3", True),
+        ("^0.0.3", "0.0.4", False),
+        ("^0.x", "0.9.0", True),
+        ("^0.x", "1.0.0", False),
+        ("~1.2", "1.2.9", True),
+        ("~1.2", "1.3.0", False),
+        ("~1", "1.9.0", True),
+        (">1.2", "1.3.0", True),
+        (">1.2", "1.2.9", False),
+        ("<=1.2", "1.2.9", True),
+        ("<=1.2", "1.3.0", False),
+        ("1.2.3 - 2.3.4", "2.3.4", True),
+        ("1.2.3 - 2.3.4", "2.3.5", False),
+        ("1.2.3 - 2.3.4", "1.2.2", False),
+        ("^1.2.3-beta.2", "1.2.3-beta.4", True),
+        ("^1.2.3-beta.2", "1.2.4-beta.1", False),
+        ("^1.2.3-beta.2", "1.2.3-alpha.9", False),
+        (">= 1.0.0 < 2.0.0", "1.5.0", True),
+        ("1.x || >=2.5.0", "2.4.0", False),
+        ("1.x || >=2.5.0", "2.5.0", True),
     ],
 )
 def test_ranges(text, version, expected):
-    assert Range.parse(text).contains(Version.parse(version)) is expected
+    assert in_range(parse_version(version), parse_range(text)) is expected
+
+
+@pytest.mark.parametrize("text", ["", "   ", "one", ">=1.0.0 <", "^^1.2", "1.2.3.4"])
+def test_unreadable_ranges_are_refused_naming_the_text(text):
+    with pytest.raises(ValueError, match="version range"):
+        parse_range(text)
 
 
 def test_version_ordering_follows_semver():
@@ -171,7 +197,7 @@ def test_version_ordering_follows_semver():
     ]
     shuffled = random.Random(0).sample(ordered, len(ordered))
     assert shuffled != ordered
-    assert sorted(shuffled, key=Version.parse) == ordered
+    assert sorted(shuffled, key=parse_version) == ordered
     for bad in ("1.0", "01.0.0", "1.0.0-", "v1.0.0"):
         with pytest.raises(ValueError):
-            Version.parse(bad)
+            parse_version(bad)

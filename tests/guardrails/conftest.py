@@ -58,8 +58,6 @@ def reader_for(url: str, server: Any, tenant: str = "acme", **overrides: Any) ->
         "aws_access_key_id": account.access_key_id,
         "aws_secret_access_key": account.secret_access_key,
         "rate_per_second": None,
-        "backoff_base_s": 0.001,
-        "backoff_cap_s": 0.01,
         "max_attempts": 4,
     }
     settings.update(overrides)

@@ -161,6 +161,23 @@ def test_a_retry_after_a_network_failure_in_createopportunity_leaves_one_opportu
     assert status_of(local_cp, approval) == "executed"
 
 
+def test_botocores_retry_of_a_write_waits_for_the_write_limiter_and_reuses_the_token(
+    local_cp, sandbox, proxy
+):
+    approval = approved(local_cp, "create-opportunity", create_payload(sandbox, start=False))
+    before = set(opportunities(sandbox))
+    proxy.drop["CreateOpportunity"] = 1
+    writer = make_writer(local_cp, reader_for(proxy.url, sandbox, max_attempts=3))
+
+    outcome = writer.execute(approval, executor="user:svc")
+
+    assert outcome.status == "executed" and proxy.dropped == ["CreateOpportunity"]
+    assert len(set(opportunities(sandbox)) - before) == 1  # the retried attempt carried the same ClientToken
+    assert sandbox.calls("CreateOpportunity", "acme") == 2
+    # every write attempt (two CreateOpportunity, one AssociateOpportunity) took a write token; reads took none
+    assert writer.write_limiter.acquired == writes_received(sandbox) == 3
+
+
 def test_botocore_fills_a_random_client_token_so_a_naive_retry_creates_a_duplicate(sandbox, proxy):
     """Why the token is derived from the approval id: the same two calls without it create two opportunities."""
     reader = reader_for(proxy.url, sandbox, max_attempts=1)

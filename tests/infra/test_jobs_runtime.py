@@ -9,13 +9,13 @@ import pytest
 
 from lakehouse.errors import BadInput, QualityGateFailed
 from lakehouse.jobs_runtime import JobContext, parse_job_args, run_job
-from lakehouse.settings import get_settings
+from lakehouse.settings import get_settings, install_settings
 from lakehouse.tenancy import TenantViolation
 
 
 @pytest.fixture(autouse=True)
 def clean_settings(tmp_path) -> None:
-    """parse_job_args exports LAKEHOUSE_* itself, so restore the whole LAKEHOUSE_* environment afterwards."""
+    """A known LAKEHOUSE_* environment per test; settings a job installed are uninstalled afterwards."""
     saved = {k: v for k, v in os.environ.items() if k.startswith("LAKEHOUSE_")}
     for key in saved:
         del os.environ[key]
@@ -25,7 +25,7 @@ def clean_settings(tmp_path) -> None:
     for key in [k for k in os.environ if k.startswith("LAKEHOUSE_")]:
         del os.environ[key]
     os.environ.update(saved)
-    get_settings.cache_clear()
+    install_settings(None)
 
 
 def test_cli_style_arguments() -> None:
@@ -89,8 +89,18 @@ def test_settings_arguments_become_the_process_settings(tmp_path) -> None:
     )
     assert ctx.settings.lake_root == str(root)
     assert ctx.settings.engine == "classic"
-    assert get_settings().lake_root == str(root)  # the rest of the process agrees
-    assert os.environ["LAKEHOUSE_ENGINE"] == "classic"
+    assert get_settings() is ctx.settings  # the rest of the process agrees
+    assert "LAKEHOUSE_ENGINE" not in os.environ  # without writing the environment
+    assert os.environ["LAKEHOUSE_LAKE_ROOT"] == str(tmp_path / "lake")
+
+
+def test_settings_arguments_override_the_environment_only_for_the_fields_given(tmp_path) -> None:
+    os.environ["LAKEHOUSE_AWS_REGION"] = "eu-west-1"
+    os.environ["LAKEHOUSE_ENGINE"] = "connect"
+    ctx = parse_job_args(["--tenant-id", "acme", "--lakehouse-engine", "classic"])
+    assert (ctx.settings.engine, ctx.settings.aws_region) == ("classic", "eu-west-1")
+    assert ctx.settings.lake_root == str(tmp_path / "lake")
+    assert os.environ["LAKEHOUSE_ENGINE"] == "connect"
 
 
 def test_context_is_frozen() -> None:
@@ -159,5 +169,6 @@ def test_run_job_returns_on_success_and_propagates_bugs() -> None:
         run_job(lambda argv: 1 / 0, [])
 
 
-def test_settings_exports_do_not_leak_between_tests() -> None:
+def test_installed_settings_do_not_leak_between_tests() -> None:
     assert "LAKEHOUSE_ENGINE" not in os.environ
+    assert get_settings().engine == "sail"

@@ -205,6 +205,19 @@ def test_scripted_faults_are_served_in_order_and_the_reader_retries_them(mp):
     assert reader.retries == 2
 
 
+def test_transport_retries_stop_at_max_attempts_counted_per_attempt(mp):
+    from lakehouse.connectors.marketplace import MarketplaceError, MarketplaceReader
+
+    mp.sandbox.script("ListEntities", "ThrottlingException", "ThrottlingException", "ThrottlingException")
+    reader = MarketplaceReader.from_config(mp.config(), max_attempts=2)
+    with pytest.raises(MarketplaceError, match="ThrottlingException") as failed:
+        list(reader.list_entity_ids("SaaSProduct"))
+    assert failed.value.code == "ThrottlingException"
+    assert reader.catalog.meta.config.retries == {"mode": "standard", "total_max_attempts": 2}
+    assert (reader.calls["ListEntities"], reader.retries) == (2, 1)
+    assert mp.sandbox.count("ListEntities", outcome="ThrottlingException") == 2
+
+
 def test_sellers_only_see_their_own_entities(mp):
     acme = {i for i, _ in mp.reader("acme").list_entity_ids("SaaSProduct")}
     platform = {i for i, _ in mp.reader("platform").list_entity_ids("SaaSProduct")}
