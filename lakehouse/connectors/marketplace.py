@@ -18,7 +18,7 @@
   (an entity locked by another change set) with backoff and, if still locked, defers without consuming the
   approval, and marks the approval executed once the change set ends.
 
-This module never imports the sandbox (``lakehouse.connectors.marketplace_sandbox``): the sandbox is the check.
+This module never imports the emulator (``sandboxes.marketplace``): the emulator is the check.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ spends the per-tenant daily call budget and waits for the client-side rate limit
 by default, ``None`` disables it), and is counted (attempts, retries, throttles, server errors) for the sync
 stats. Payloads are kept exactly as received (the raw response bytes), hashed with SHA-256.
 
-This module never imports the sandbox (``lakehouse.connectors.sandbox``); the sandbox is the independent check.
+This module never imports the emulator (``sandboxes.partner_central``); the emulator is the independent check.
 """
 
 from __future__ import annotations
