@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse.errors import BadInput
-from lakehouse.pipeline_steps import steps
+from lakehouse.pipeline_steps import jobs
 
 # Project dependencies that never run on Glue: the engine is Glue's own Spark (not Sail), and the API and
 # dashboards are not imported by jobs.
@@ -125,7 +125,7 @@ def _sha256(path: Path) -> str:
 
 def missing_scripts(root: Path) -> list[str]:
     """Pipeline step scripts that do not exist under ``root`` (relative paths, in step order)."""
-    return [s.script for s in steps() if not (root / s.script).is_file()]
+    return [s.script for s in jobs() if not (root / s.script).is_file()]
 
 
 _NOT_IN_WHEEL_BUILD = (
@@ -193,7 +193,7 @@ def build_bundle(out: Path, root: Path, *, wheel: bool = True) -> Bundle:
         shutil.rmtree(jobs_dir)
     jobs_dir.mkdir()
     scripts: dict[str, Path] = {}
-    for step in steps():
+    for step in jobs():
         target = jobs_dir / Path(step.script).name
         shutil.copy2(root / step.script, target)
         scripts[step.name] = target
