@@ -14,8 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-Role = Literal["read", "write", "metering", "catalog"]
-ROLES: tuple[Role, ...] = ("read", "write", "metering", "catalog")
+# "assume" is what a client calls with the caller's own credentials to obtain a role's session (the Glue job
+# role assuming the Partner Central read role); the other four are the roles whose sessions make the calls.
+Role = Literal["assume", "read", "write", "metering", "catalog"]
+ROLES: tuple[Role, ...] = ("assume", "read", "write", "metering", "catalog")
 
 # boto3 service name -> IAM service prefix. The names differ for these services, and botocore's models do not
 # carry the IAM prefix, so the mapping is written down here (from the AWS Service Authorization Reference).
@@ -25,6 +27,7 @@ IAM_PREFIX: dict[str, str] = {
     "marketplace-agreement": "aws-marketplace",
     "marketplace-entitlement": "aws-marketplace",
     "meteringmarketplace": "aws-marketplace",
+    "sts": "sts",
 }
 
 

@@ -47,8 +47,10 @@ DAILY_CALL_QUOTA = 100_000
 PAGE_SIZE = 100
 ENTITIES = ("opportunity", "solution", "engagement_invitation")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# What PartnerCentralReader may call, under the Partner Central read role (tests/infra checks the IAM policy).
+# What PartnerCentralReader may call, under the Partner Central read role (tests/infra checks the IAM policy),
+# and the sts:AssumeRole build_client sends with the caller's credentials to get that role's session.
 AWS_OPERATIONS: tuple[Declaration, ...] = (
+    Declaration("assume", "sts", ("AssumeRole",)),
     Declaration(
         "read",
         SERVICE,

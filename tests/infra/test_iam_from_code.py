@@ -29,6 +29,9 @@ from tests.infra.hcl import MODULES, ROOT, Module, module, module_dirs
 # The Terraform policy document(s) that carry each declared role's grants.
 # The read role exists twice: in the platform account, and in each tenant's linked account.
 ROLE_DOCUMENTS: dict[str, tuple[tuple[Path, str], ...]] = {
+    # The Glue job role assumes the read role (and tenants' linked-account roles); the approval executor that
+    # assumes the write role is outside this stack (approved_action_principal_arns) and needs sts:TagSession.
+    "assume": ((MODULES / "iam", "glue_job"),),
     "read": (
         (MODULES / "iam", "partner_central_read"),
         (MODULES / "iam" / "tenant_linked_account", "read"),
@@ -37,8 +40,9 @@ ROLE_DOCUMENTS: dict[str, tuple[tuple[Path, str], ...]] = {
     "metering": ((MODULES / "iam", "marketplace_metering"),),
     "catalog": ((MODULES / "services", "marketplace_catalog"),),
 }
-# IAM prefixes whose actions only the declared roles may grant.
+# IAM prefixes whose actions only the declared roles may grant; a role's sts: grants are compared as well.
 DECLARED_PREFIXES = ("partnercentral:", "aws-marketplace:")
+ROLE_PREFIXES = (*DECLARED_PREFIXES, "sts:")
 
 Documents = Mapping[tuple[Path, str], Mapping[str, Any]]
 
@@ -76,9 +80,11 @@ def policy_documents() -> dict[tuple[Path, str], dict[str, Any]]:
     }
 
 
-def _granted(key: tuple[Path, str], documents: Documents) -> set[str]:
+def _granted(
+    key: tuple[Path, str], documents: Documents, prefixes: tuple[str, ...] = ROLE_PREFIXES
+) -> set[str]:
     actions = _allowed_actions(module(key[0]), documents[key])
-    return {a for a in actions if a.startswith(DECLARED_PREFIXES)}
+    return {a for a in actions if a.startswith(prefixes)}
 
 
 def _where(key: tuple[Path, str]) -> str:
@@ -100,10 +106,10 @@ def mismatches(declared: Mapping[str, frozenset[str]], documents: Documents) -> 
                     f"role {role} ({_where(key)}): policy grants {action}, which no client declares"
                 )
     role_docs = {key for keys in ROLE_DOCUMENTS.values() for key in keys}
-    for (directory, name), doc in documents.items():
+    for directory, name in documents:
         if (directory, name) in role_docs:
             continue
-        for action in sorted(_granted((directory, name), documents)):
+        for action in sorted(_granted((directory, name), documents, DECLARED_PREFIXES)):
             problems.append(
                 f"{_where((directory, name))}: grants {action} outside the declared roles {sorted(ROLE_DOCUMENTS)}"
             )
@@ -143,8 +149,10 @@ def test_a_missing_grant_fails_naming_the_role_and_the_action() -> None:
         if "partnercentral:AcceptEngagementInvitation" in statement["actions"]:
             statement["actions"].remove("partnercentral:AcceptEngagementInvitation")
     assert mismatches(actions_by_role(), documents) == [
-        "role write (iam/partner_central_write): policy does not grant "
-        "partnercentral:AcceptEngagementInvitation, which the code declares it calls"
+        (
+            "role write (iam/partner_central_write): policy does not grant "
+            "partnercentral:AcceptEngagementInvitation, which the code declares it calls"
+        )
     ]
     # the mutation touched a copy only
     assert mismatches(actions_by_role(), policy_documents()) == []
@@ -154,20 +162,24 @@ def test_an_unused_grant_fails_naming_the_role_and_the_action() -> None:
     documents = copy.deepcopy(policy_documents())
     doc = documents[(MODULES / "iam", "partner_central_read")]
     _statements(doc)[0]["actions"].append("partnercentral:SubmitOpportunity")
-    metering = documents[(MODULES / "iam", "glue_job")]
-    _statements(metering)[0]["actions"].append("aws-marketplace:BatchMeterUsage")
+    api_task = documents[(MODULES / "services", "api_task")]
+    _statements(api_task)[0]["actions"].append("aws-marketplace:BatchMeterUsage")
     assert mismatches(actions_by_role(), documents) == [
-        "role read (iam/partner_central_read): policy grants partnercentral:SubmitOpportunity, "
-        "which no client declares",
-        f"iam/glue_job: grants aws-marketplace:BatchMeterUsage outside the declared roles {sorted(ROLE_DOCUMENTS)}",
+        (
+            "role read (iam/partner_central_read): policy grants partnercentral:SubmitOpportunity, "
+            "which no client declares"
+        ),
+        f"services/api_task: grants aws-marketplace:BatchMeterUsage outside the declared roles {sorted(ROLE_DOCUMENTS)}",
     ]
 
 
 def test_an_undeclared_call_in_the_code_fails_naming_the_role() -> None:
     declared = [*declarations(), Declaration("metering", "meteringmarketplace", ("MeterUsage",))]
     assert mismatches(actions_by_role(declared), policy_documents()) == [
-        "role metering (iam/marketplace_metering): policy does not grant aws-marketplace:MeterUsage, "
-        "which the code declares it calls"
+        (
+            "role metering (iam/marketplace_metering): policy does not grant aws-marketplace:MeterUsage, "
+            "which the code declares it calls"
+        )
     ]
 
 
