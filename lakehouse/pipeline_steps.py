@@ -57,6 +57,8 @@ class PipelineStep:
         None  # EventBridge Scheduler expression: a scheduled job, outside the state machine
     )
     iam_role: JobRole = "pipeline"
+    # Fixed job arguments (Glue default arguments, "--name" -> value); they never override the platform's.
+    arguments: tuple[tuple[str, str], ...] = ()
 
     @property
     def module(self) -> str:
@@ -99,6 +101,11 @@ SCHEDULED: tuple[PipelineStep, ...] = (
         schedule="rate(1 hour)",
         iam_role="metering",
         timeout_minutes=45,
+        # On S3 there is no local usage file: usage and buyer links come from the control-plane database.
+        arguments=(
+            ("--usage_source", "python:control_plane.costs.providers:usage_source"),
+            ("--buyers", "python:control_plane.costs.providers:buyer_directory"),
+        ),
     ),
 )
 
@@ -156,6 +163,9 @@ def validate_steps(steps: tuple[PipelineStep, ...]) -> tuple[PipelineStep, ...]:
             )
         if step.iam_role not in JOB_ROLES:
             problems.append(f"step {step.name!r}: iam_role {step.iam_role!r} is not one of {JOB_ROLES}")
+        bad_args = [name for name, _ in step.arguments if not re.fullmatch(r"--[a-z][a-z0-9_]*", name)]
+        if bad_args:
+            problems.append(f"step {step.name!r}: argument names {bad_args} must be --lower_snake_case")
         if not 1 <= step.timeout_minutes <= 2880:
             problems.append(
                 f"step {step.name!r}: timeout_minutes must be 1..2880, got {step.timeout_minutes}"

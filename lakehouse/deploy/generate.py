@@ -48,6 +48,7 @@ def glue_jobs_document() -> dict[str, Any]:
                 "needs_partner_central": step.needs_partner_central,
                 "schedule": step.schedule,
                 "iam_role": step.iam_role,
+                "arguments": dict(step.arguments),
             }
             for step in jobs()
         },

@@ -85,6 +85,11 @@ def test_metering_is_a_scheduled_job_with_its_own_role_started_per_tenant() -> N
     job = {j.name: j for j in pipeline_steps.jobs()}["metering_hourly"]
     assert (job.script, job.schedule, job.iam_role) == ("jobs/metering_hourly.py", "rate(1 hour)", "metering")
     assert "metering_hourly" not in {s.name for s in pipeline_steps.steps()}, "metering must not join the DAG"
+    # jobs/metering_hourly.py reads these (EXTRA); on an S3 lake it has no local usage or buyers file.
+    from jobs.metering_hourly import EXTRA
+
+    assert {name.removeprefix("--") for name, _ in job.arguments} <= set(EXTRA)
+    assert dict(job.arguments)["--usage_source"].startswith("python:")
     mod = module(SCHEDULED)
     schedule = mod.resources[("aws_scheduler_schedule", "job")]
     assert schedule["for_each"] == "${local.runs}"

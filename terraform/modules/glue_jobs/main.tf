@@ -137,9 +137,11 @@ resource "aws_glue_job" "step" {
     max_concurrent_runs = local.job_list.max_concurrent_runs
   }
 
-  # Extra arguments first: they may add parameters but never override the defaults (Delta, wheel, settings).
+  # Extra and per-job arguments (pipeline_steps.py) first: they may add parameters but never override the
+  # defaults (Delta, wheel, settings).
   default_arguments = merge(
     var.extra_default_arguments,
+    each.value.arguments,
     local.default_arguments,
     each.value.needs_partner_central ? local.partner_central_arguments : {},
   )

@@ -43,6 +43,14 @@ data "aws_iam_policy_document" "scheduler" {
     actions   = ["glue:StartJobRun"]
     resources = [for job in values(var.scheduled_jobs) : job.job_arn]
   }
+
+  # Schedules are encrypted with the platform key; the scheduler decrypts them with this role.
+  statement {
+    sid       = "DecryptSchedules"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt"]
+    resources = [var.kms_key_arn]
+  }
 }
 
 resource "aws_iam_role" "scheduler" {
