@@ -69,11 +69,8 @@ def glue_python_modules(top_level: list[str] | None = None) -> list[str]:
 
     if top_level is None:
         project = metadata.distribution("partner-central-lakehouse")
-        top_level = [
-            r
-            for r in (project.requires or [])
-            if not Requirement(r).marker or Requirement(r).marker.evaluate({"extra": ""})
-        ]
+        markers = {r: Requirement(r).marker for r in (project.requires or [])}
+        top_level = [r for r, marker in markers.items() if marker is None or marker.evaluate({"extra": ""})]
     pinned: dict[str, str] = {}
     expanded: set[tuple[str, str]] = set()
     pending: list[tuple[str, frozenset[str]]] = []
