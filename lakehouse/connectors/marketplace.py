@@ -296,7 +296,7 @@ def parse_iso(text: str | None) -> datetime | None:
     """A catalog DateTimeISO8601 (``2024-05-01T10:00:00Z``) as an aware UTC datetime."""
     if not text:
         return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 def iso_z(moment: datetime) -> str:
