@@ -7,12 +7,17 @@ here (and its script under ``jobs/``), run ``lakehouse package``, and the infras
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 Layer = Literal["bronze", "silver", "gold", "platinum"]
 LAYERS: tuple[str, ...] = ("bronze", "silver", "gold", "platinum")
 WorkerType = Literal["G.1X", "G.2X", "G.4X", "G.8X"]
+# Which IAM role a job runs as: the pipeline's Glue role, or the metering role (adds aws-marketplace metering).
+JobRole = Literal["pipeline", "metering"]
+JOB_ROLES: tuple[str, ...] = ("pipeline", "metering")
+_SCHEDULE = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))$")
 
 # Tenants processed at once by one state-machine execution; also each Glue job's MaxConcurrentRuns.
 MAX_PARALLEL_TENANTS = 4
@@ -48,6 +53,12 @@ class PipelineStep:
     timeout_minutes: int = 60
     needs_partner_central: bool = False
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    schedule: str | None = (
+        None  # EventBridge Scheduler expression: a scheduled job, outside the state machine
+    )
+    iam_role: JobRole = "pipeline"
+    # Fixed job arguments (Glue default arguments, "--name" -> value); they never override the platform's.
+    arguments: tuple[tuple[str, str], ...] = ()
 
     @property
     def module(self) -> str:
@@ -80,6 +91,48 @@ STEPS: tuple[PipelineStep, ...] = (
 )
 
 
+# Jobs that run on their own schedule, per tenant (EventBridge Scheduler starts the Glue job), not in the DAG.
+SCHEDULED: tuple[PipelineStep, ...] = (
+    PipelineStep(
+        name="metering_hourly",
+        script="jobs/metering_hourly.py",
+        layer="gold",
+        description="Send the last hour's usage to AWS Marketplace (BatchMeterUsage); land silver and gold usage.",
+        schedule="rate(1 hour)",
+        iam_role="metering",
+        timeout_minutes=45,
+        # On S3 there is no local usage file: usage and buyer links come from the control-plane database.
+        arguments=(
+            ("--usage_source", "python:control_plane.costs.providers:usage_source"),
+            ("--buyers", "python:control_plane.costs.providers:buyer_directory"),
+        ),
+    ),
+)
+
+
+def validate_scheduled(scheduled: tuple[PipelineStep, ...]) -> tuple[PipelineStep, ...]:
+    """Return ``scheduled`` if every job has a valid schedule and no dependencies; raise InvalidPipeline."""
+    problems: list[str] = []
+    for job in scheduled:
+        if job.schedule is None or not _SCHEDULE.match(job.schedule):
+            problems.append(
+                f"scheduled job {job.name!r}: schedule {job.schedule!r} must be rate(N unit) or cron(...)"
+            )
+        if job.depends_on:
+            problems.append(
+                f"scheduled job {job.name!r} cannot depend on steps ({', '.join(job.depends_on)})"
+            )
+        if job.iam_role not in JOB_ROLES:
+            problems.append(
+                f"scheduled job {job.name!r}: iam_role {job.iam_role!r} is not one of {JOB_ROLES}"
+            )
+    if problems:
+        raise InvalidPipeline("invalid scheduled jobs: " + "; ".join(problems))
+    # The name, script, layer, worker and timeout rules are the pipeline steps' own.
+    validate_steps(tuple(replace(job, schedule=None) for job in scheduled))
+    return scheduled
+
+
 def validate_steps(steps: tuple[PipelineStep, ...]) -> tuple[PipelineStep, ...]:
     """Return ``steps`` if they form a valid DAG whose layers never go backwards; raise InvalidPipeline."""
     problems: list[str] = []
@@ -104,6 +157,15 @@ def validate_steps(steps: tuple[PipelineStep, ...]) -> tuple[PipelineStep, ...]:
             problems.append(
                 f"step {step.name!r}: Glue needs at least 2 workers, got {step.number_of_workers}"
             )
+        if step.schedule is not None:
+            problems.append(
+                f"step {step.name!r} has a schedule: pipeline steps run in the state machine (use SCHEDULED)"
+            )
+        if step.iam_role not in JOB_ROLES:
+            problems.append(f"step {step.name!r}: iam_role {step.iam_role!r} is not one of {JOB_ROLES}")
+        bad_args = [name for name, _ in step.arguments if not re.fullmatch(r"--[a-z][a-z0-9_]*", name)]
+        if bad_args:
+            problems.append(f"step {step.name!r}: argument names {bad_args} must be --lower_snake_case")
         if not 1 <= step.timeout_minutes <= 2880:
             problems.append(
                 f"step {step.name!r}: timeout_minutes must be 1..2880, got {step.timeout_minutes}"
@@ -149,6 +211,15 @@ def steps() -> tuple[PipelineStep, ...]:
     validate_steps(STEPS)
     depth = _depths(STEPS)
     return tuple(sorted(STEPS, key=lambda s: depth[s.name]))
+
+
+def jobs() -> tuple[PipelineStep, ...]:
+    """Every Glue job: the pipeline steps (dependency order), then the scheduled jobs; names are unique."""
+    pipeline, scheduled = steps(), validate_scheduled(SCHEDULED)
+    clash = {s.name for s in pipeline} & {s.name for s in scheduled}
+    if clash:
+        raise InvalidPipeline(f"invalid jobs: {', '.join(sorted(clash))} is both a step and a scheduled job")
+    return (*pipeline, *scheduled)
 
 
 def waves(selected: tuple[PipelineStep, ...] | None = None) -> list[list[PipelineStep]]:

@@ -36,6 +36,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from lakehouse.aws_operations import Declaration
 from lakehouse.errors import BadInput, LakehouseError
 from lakehouse.guardrails import TokenBucket
 from lakehouse.marketplace.interfaces import ApprovalGate, payload_digest
@@ -64,6 +65,18 @@ _RETRYABLE = {
     "ServiceUnavailable",
 }
 TERMINAL_STATUSES = ("SUCCEEDED", "FAILED", "CANCELLED")
+# What the Marketplace clients may call, per IAM role (tests/infra checks the IAM policies): the metering job's
+# MeteringSender and resolve_customer; catalog reads and approved change sets for the reader and ChangeSets.
+AWS_OPERATIONS: tuple[Declaration, ...] = (
+    Declaration("metering", SERVICES["metering"], ("BatchMeterUsage", "ResolveCustomer")),
+    Declaration(
+        "catalog",
+        SERVICES["catalog"],
+        ("BatchDescribeEntities", "DescribeChangeSet", "ListChangeSets", "ListEntities", "StartChangeSet"),
+    ),
+    Declaration("catalog", SERVICES["agreement"], ("GetAgreementTerms", "SearchAgreements")),
+    Declaration("catalog", SERVICES["entitlement"], ("GetEntitlements",)),
+)
 
 
 class MarketplaceError(LakehouseError):

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
+from lakehouse.aws_operations import Declaration
 from lakehouse.errors import BadInput, LakehouseError
 from lakehouse.guardrails import TokenBucket
 
@@ -47,6 +48,24 @@ DAILY_CALL_QUOTA = 100_000
 PAGE_SIZE = 100
 ENTITIES = ("opportunity", "solution", "engagement_invitation")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# What PartnerCentralReader may call, under the Partner Central read role (tests/infra checks the IAM policy),
+# and the sts:AssumeRole build_client sends with the caller's credentials to get that role's session.
+AWS_OPERATIONS: tuple[Declaration, ...] = (
+    Declaration("assume", "sts", ("AssumeRole",)),
+    Declaration(
+        "read",
+        SERVICE,
+        (
+            "GetAwsOpportunitySummary",
+            "GetEngagementInvitation",
+            "GetOpportunity",
+            "ListEngagementInvitations",
+            "ListEngagements",
+            "ListOpportunities",
+            "ListSolutions",
+        ),
+    ),
+)
 # Error codes botocore's retry modes treat as throttling; counted separately from server errors in the stats.
 _THROTTLING_CODES = {
     "ThrottlingException",
@@ -154,6 +173,8 @@ class ConnectorConfig:
     external_id: str | None = None
     sts_endpoint_url: str | None = None
     session_name: str = "lakehouse-partner-central"
+    # Session tags sent with sts:AssumeRole (the write role's trust policy requires approval_id); all transitive.
+    session_tags: tuple[tuple[str, str], ...] = ()
     aws_access_key_id: str | None = None  # explicit credentials (otherwise the standard chain)
     aws_secret_access_key: str | None = None
     aws_session_token: str | None = None
@@ -230,6 +251,9 @@ def _assumed_session(base: Any, config: ConnectorConfig) -> Any:
         kwargs: dict[str, Any] = {"RoleArn": config.role_arn, "RoleSessionName": config.session_name}
         if config.external_id:
             kwargs["ExternalId"] = config.external_id
+        if config.session_tags:
+            kwargs["Tags"] = [{"Key": k, "Value": v} for k, v in config.session_tags]
+            kwargs["TransitiveTagKeys"] = [k for k, _ in config.session_tags]
         creds = sts.assume_role(**kwargs)["Credentials"]
         return {
             "access_key": creds["AccessKeyId"],

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from lakehouse.aws_operations import Declaration
 from lakehouse.entities.partner_central_bronze import WRITE_RESULT
 from lakehouse.errors import BadInput, LakehouseError, Refused
 from lakehouse.guardrails import ApprovalRefused, ApprovalTicket, AuditSink, ExecutionGate, TokenBucket
@@ -73,6 +74,31 @@ _RETRYABLE = {
     "InternalError",
 }
 _PLACEHOLDER_OPPORTUNITY = "O1"
+# What PartnerCentralWriter may call, under the Partner Central write role (tests/infra checks the IAM policy).
+AWS_OPERATIONS: tuple[Declaration, ...] = (
+    Declaration(
+        "write",
+        SERVICE,
+        (
+            "AcceptEngagementInvitation",
+            "AssociateOpportunity",
+            "CreateOpportunity",
+            "GetEngagementInvitation",
+            "GetOpportunity",
+            "ListEngagementFromOpportunityTasks",
+            "RejectEngagementInvitation",
+            "StartEngagementFromOpportunityTask",
+            "UpdateOpportunity",
+        ),
+    ),
+)
+
+
+def approval_session_tags(approval_id: str) -> tuple[tuple[str, str], ...]:
+    """Session tags for assuming the write role (``ConnectorConfig.session_tags``): its trust policy requires them."""
+    if not approval_id.strip():
+        raise BadInput("an approval id is required to assume the Partner Central write role")
+    return (("approval_id", approval_id),)
 
 
 class WriteFailed(LakehouseError):

@@ -17,7 +17,7 @@ from typing import Any
 
 from lakehouse.deploy.asl import build_definition, to_json
 from lakehouse.deploy.validate import validate_definition
-from lakehouse.pipeline_steps import LAYERS, MAX_PARALLEL_TENANTS, steps
+from lakehouse.pipeline_steps import LAYERS, MAX_PARALLEL_TENANTS, jobs
 
 STATE_MACHINE_FILE = Path("terraform/modules/orchestration/generated/state_machine.asl.json")
 GLUE_JOBS_FILE = Path("terraform/modules/glue_jobs/generated/glue_jobs.json")
@@ -30,7 +30,7 @@ def project_root() -> Path:
 
 
 def glue_jobs_document() -> dict[str, Any]:
-    """The Glue job list Terraform iterates over: one entry per pipeline step, keyed by step name."""
+    """The Glue job list Terraform iterates over: one entry per pipeline step or scheduled job, keyed by name."""
     return {
         "_comment": "Generated from lakehouse/pipeline_steps.py by lakehouse.deploy.generate; do not edit.",
         "max_concurrent_runs": MAX_PARALLEL_TENANTS,
@@ -46,8 +46,11 @@ def glue_jobs_document() -> dict[str, Any]:
                 "number_of_workers": step.number_of_workers,
                 "timeout_minutes": step.timeout_minutes,
                 "needs_partner_central": step.needs_partner_central,
+                "schedule": step.schedule,
+                "iam_role": step.iam_role,
+                "arguments": dict(step.arguments),
             }
-            for step in steps()
+            for step in jobs()
         },
     }
 
@@ -102,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         for path in stale:
             print(f"out of date: {path} (run `lakehouse package` or `python -m lakehouse.deploy.generate`)")
         return 1 if stale else 0
-    for path in write_generated():
-        print(f"wrote {path}")
+    for written in write_generated():
+        print(f"wrote {written}")
     return 0
 
 

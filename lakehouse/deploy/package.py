@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse.errors import BadInput
-from lakehouse.pipeline_steps import steps
+from lakehouse.pipeline_steps import jobs
 
 # Project dependencies that never run on Glue: the engine is Glue's own Spark (not Sail), and the API and
 # dashboards are not imported by jobs.
@@ -69,11 +69,8 @@ def glue_python_modules(top_level: list[str] | None = None) -> list[str]:
 
     if top_level is None:
         project = metadata.distribution("partner-central-lakehouse")
-        top_level = [
-            r
-            for r in (project.requires or [])
-            if (marker := Requirement(r).marker) is None or marker.evaluate({"extra": ""})
-        ]
+        markers = {r: Requirement(r).marker for r in (project.requires or [])}
+        top_level = [r for r, marker in markers.items() if marker is None or marker.evaluate({"extra": ""})]
     pinned: dict[str, str] = {}
     expanded: set[tuple[str, str]] = set()
     pending: list[tuple[str, frozenset[str]]] = []
@@ -125,7 +122,7 @@ def _sha256(path: Path) -> str:
 
 def missing_scripts(root: Path) -> list[str]:
     """Pipeline step scripts that do not exist under ``root`` (relative paths, in step order)."""
-    return [s.script for s in steps() if not (root / s.script).is_file()]
+    return [s.script for s in jobs() if not (root / s.script).is_file()]
 
 
 # Copied neither into the wheel's source tree: the AWS emulators (``sandboxes/``) are development tools and must
@@ -196,7 +193,7 @@ def build_bundle(out: Path, root: Path, *, wheel: bool = True) -> Bundle:
         shutil.rmtree(jobs_dir)
     jobs_dir.mkdir()
     scripts: dict[str, Path] = {}
-    for step in steps():
+    for step in jobs():
         target = jobs_dir / Path(step.script).name
         shutil.copy2(root / step.script, target)
         scripts[step.name] = target

@@ -16,6 +16,11 @@ TERRAFORM = ROOT / "terraform"
 MODULES = TERRAFORM / "modules"
 ENVS = TERRAFORM / "envs"
 MODULE_NAMES = (
+    "bucket",
+    "platform",
+    "secrets",
+    "services",
+    "scheduled_jobs",
     "network",
     "kms",
     "lake",
@@ -51,6 +56,7 @@ class Module:
     locals: dict[str, Any] = field(default_factory=dict)
     resources: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     data: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    modules: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def resolve(self, value: Any) -> Any:
         """Replace a bare ``${var.x}`` / ``${local.x}`` by the variable's default / the local's value."""
@@ -90,6 +96,8 @@ def module(directory: Path) -> Module:
             mod.outputs.update(block)
         for block in _blocks(doc.get("locals")):
             mod.locals.update(block)
+        for block in _blocks(doc.get("module")):
+            mod.modules.update(block)
         for kind, target in (("resource", mod.resources), ("data", mod.data)):
             for block in _blocks(doc.get(kind)):
                 for rtype, named in block.items():

@@ -9,16 +9,71 @@ from typing import Any
 from tests.infra.hcl import Module, module
 
 POLICY_ATTRIBUTES = ("policy", "assume_role_policy", "inline_policy")
-_DOC_REF = re.compile(r"^\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_]+)(\[0\])?\.json\}$")
+_DOC_REF = re.compile(r"^\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_]+)(\[0\]|\[each\.key\])?\.json\}$")
 
 # Actions that accept no resource ARN (IAM's "Resource types" column is empty), so "*" is the only
 # possible resource. Some are allowed only with a condition that narrows them instead.
 UNSCOPED_ACTIONS: dict[str, tuple[str, str | None]] = {
-    **dict.fromkeys(("ec2:DescribeNetworkInterfaces", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcEndpoints"), ("EC2 Describe* calls have no resource-level permissions", None)),
+    **dict.fromkeys(
+        (
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DescribeRouteTables",
+            "ec2:DescribeSecurityGroups",
+            "ec2:DescribeSubnets",
+            "ec2:DescribeVpcEndpoints",
+        ),
+        ("EC2 Describe* calls have no resource-level permissions", None),
+    ),
     "cloudwatch:PutMetricData": ("metrics have no ARN; limited by namespace", "cloudwatch:namespace"),
-    **dict.fromkeys(("logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies", "logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery"), ("CloudWatch Logs vended-log delivery (Step Functions logging) requires Resource *", None)),
-    **dict.fromkeys(("xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments"), ("X-Ray tracing calls have no resource-level permissions", None)),
-    **dict.fromkeys(("partnercentral:ListOpportunities", "partnercentral:ListSolutions", "partnercentral:ListEngagementInvitations", "partnercentral:CreateOpportunity", "partnercentral:StartEngagementFromOpportunityTask"), ("Partner Central list/create calls have no ARN; limited to one catalog", "partnercentral:Catalog")),
+    **dict.fromkeys(
+        (
+            "logs:CreateLogDelivery",
+            "logs:DeleteLogDelivery",
+            "logs:DescribeLogGroups",
+            "logs:DescribeResourcePolicies",
+            "logs:GetLogDelivery",
+            "logs:ListLogDeliveries",
+            "logs:PutResourcePolicy",
+            "logs:UpdateLogDelivery",
+        ),
+        ("CloudWatch Logs vended-log delivery (Step Functions logging) requires Resource *", None),
+    ),
+    **dict.fromkeys(
+        (
+            "xray:GetSamplingRules",
+            "xray:GetSamplingTargets",
+            "xray:PutTelemetryRecords",
+            "xray:PutTraceSegments",
+        ),
+        ("X-Ray tracing calls have no resource-level permissions", None),
+    ),
+    **dict.fromkeys(
+        (
+            "partnercentral:ListOpportunities",
+            "partnercentral:ListSolutions",
+            "partnercentral:ListEngagementInvitations",
+            "partnercentral:ListEngagements",
+            "partnercentral:ListEngagementFromOpportunityTasks",
+            "partnercentral:CreateOpportunity",
+            "partnercentral:StartEngagementFromOpportunityTask",
+        ),
+        ("Partner Central list/create calls have no ARN; limited to one catalog", "partnercentral:Catalog"),
+    ),
+    **dict.fromkeys(
+        ("aws-marketplace:BatchMeterUsage", "aws-marketplace:ResolveCustomer"),
+        ("Marketplace metering calls have no resource types; the product code is in the request", None),
+    ),
+    **dict.fromkeys(
+        (
+            "aws-marketplace:ListEntities",
+            "aws-marketplace:ListChangeSets",
+            "aws-marketplace:SearchAgreements",
+            "aws-marketplace:GetAgreementTerms",
+            "aws-marketplace:GetEntitlements",
+        ),
+        ("Marketplace list/search/agreement/entitlement calls have no resource types", None),
+    ),
+    "ecr:GetAuthorizationToken": ("ECR registry login has no resource ARN", None),
 }
 TRUST_ACTIONS = {"sts:AssumeRole", "sts:TagSession"}
 ALLOWED_MANAGED_POLICIES = {
@@ -57,9 +112,16 @@ def _unscoped(resource: str) -> bool:
     )
 
 
+_DOC_IN = re.compile(r"data\.aws_iam_policy_document\.([A-Za-z0-9_]+)(\[[^\]]*\])?\.json")
+
+
 def consumers(mod: Module) -> dict[str, list[tuple[str, str]]]:
-    """policy document name -> [(resource type, attribute)] that use its .json."""
+    """policy document name -> [(resource type, attribute)] that use its .json (a module argument counts)."""
     used: dict[str, list[tuple[str, str]]] = {}
+    for call, args in mod.modules.items():
+        for arg, value in args.items():
+            for match in _DOC_IN.finditer(str(value)):
+                used.setdefault(match.group(1), []).append((f"module.{call}", arg))
     for (rtype, _name), body in mod.resources.items():
         for attr in POLICY_ATTRIBUTES:
             if attr in body:

@@ -6,7 +6,7 @@ import json
 
 from lakehouse import pipeline_steps
 from lakehouse.deploy.generate import GLUE_JOBS_FILE, glue_jobs_document
-from tests.infra.hcl import ENVS, MODULES, ROOT, module
+from tests.infra.hcl import MODULES, ROOT, module
 
 GLUE = MODULES / "glue_jobs"
 
@@ -19,7 +19,10 @@ def test_job_list_is_generated_from_the_pipeline_steps() -> None:
     assert job_list() == glue_jobs_document(), (
         "run `lakehouse package` (or python -m lakehouse.deploy.generate)"
     )
-    assert list(job_list()["jobs"]) == [s.name for s in pipeline_steps.steps()]
+    assert list(job_list()["jobs"]) == [s.name for s in pipeline_steps.jobs()]
+    scheduled = {name: job["schedule"] for name, job in job_list()["jobs"].items() if job["schedule"]}
+    assert scheduled == {s.name: s.schedule for s in pipeline_steps.SCHEDULED}
+    assert scheduled == {"metering_hourly": "rate(1 hour)"}
 
 
 def test_every_glue_job_points_at_a_script_in_jobs() -> None:
@@ -63,6 +66,7 @@ def test_every_job_enables_delta_and_installs_the_project_wheel_without_deps() -
     assert defaults["--python-modules-installer-option"] == "--no-deps"
     assert defaults["--lakehouse_engine"] == "classic"
     assert defaults["--lakehouse_lake_root"] == "${var.lake_root}"
+    assert defaults["--lakehouse_pii_secret_arn"] == "${var.pii_secret_arn}"
     assert mod.locals["partner_central_arguments"] == {
         "--role_arn": "${var.partner_central_role_arn}",
         "--catalog": "${var.partner_central_catalog}",
@@ -81,11 +85,23 @@ def test_security_configuration_encrypts_everything_with_kms() -> None:
     assert config["job_bookmarks_encryption"][0]["job_bookmarks_encryption_mode"] == "CSE-KMS"
 
 
-def test_roots_feed_the_state_machine_with_the_glue_job_names() -> None:
-    for env in ("dev", "prod"):
-        text = (ENVS / env / "main.tf").read_text()
-        assert "glue_job_name_prefix          = module.glue_jobs.job_name_prefix" in text
-        assert "glue_job_arns                 = values(module.glue_jobs.job_arns)" in text
+def test_each_job_runs_as_the_role_its_step_names() -> None:
+    mod = module(GLUE)
+    assert mod.resources[("aws_glue_job", "step")]["role_arn"] == "${local.role_arns[each.value.iam_role]}"
+    assert set(mod.locals["role_arns"]) == set(pipeline_steps.JOB_ROLES)
+    roles = {name: job["iam_role"] for name, job in job_list()["jobs"].items()}
+    assert roles["metering_hourly"] == "metering"
+    assert {r for n, r in roles.items() if n != "metering_hourly"} == {"pipeline"}
+
+
+def test_the_platform_feeds_the_state_machine_only_the_pipeline_jobs() -> None:
+    text = (MODULES / "platform" / "main.tf").read_text()
+    assert "glue_job_name_prefix          = module.glue_jobs.job_name_prefix" in text
+    assert "glue_job_arns                 = module.glue_jobs.pipeline_job_arns" in text
+    assert "scheduled_jobs = module.glue_jobs.scheduled_jobs" in text
+    outputs = module(GLUE).outputs
+    assert "schedule == null" in outputs["pipeline_job_arns"]["value"]
+    assert "schedule != null" in outputs["scheduled_jobs"]["value"]
     outputs = module(GLUE).outputs
     assert outputs["job_name_prefix"]["value"] == "${var.name_prefix}-"
     assert module(GLUE).resources[("aws_glue_job", "step")]["name"] == "${var.name_prefix}-${each.key}"

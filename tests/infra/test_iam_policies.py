@@ -30,11 +30,13 @@ def test_the_expected_roles_and_policies_exist() -> None:
     iam = module(MODULES / "iam")
     assert {name for (rtype, name) in iam.resources if rtype == "aws_iam_role"} == {
         "glue_job",
+        "metering_job",
         "partner_central_read",
         "partner_central_write",
     }
     used = consumers(iam)
-    assert used["glue_job"] == [("aws_iam_role_policy", "policy")]
+    assert used["glue_job"] == [("aws_iam_role_policy", "policy")] * 2  # the Glue role and the metering role
+    assert used["marketplace_metering"] == [("aws_iam_role_policy", "policy")]
     assert used["partner_central_write_trust"] == [("aws_iam_role", "assume_role_policy")]
     linked = module(MODULES / "iam" / "tenant_linked_account")
     trust = linked.data[("aws_iam_policy_document", "trust")]["statement"][0]
@@ -54,11 +56,36 @@ def test_write_role_is_only_for_approved_actions() -> None:
     assert read_actions and all(a.split(":")[1].startswith(("Get", "List")) for a in read_actions)
 
 
+def test_every_bucket_is_the_hardened_bucket_module_with_the_lake_policy_merged() -> None:
+    lake = module(MODULES / "lake")
+    assert not [r for r in lake.resources if r[0].startswith("aws_s3_")], "buckets belong in modules/bucket"
+    assert {call: args["source"] for call, args in lake.modules.items()} == dict.fromkeys(
+        ("access_logs", "lake_bucket", "artifacts_bucket"), "../bucket"
+    )
+    assert lake.modules["lake_bucket"]["policy_documents"] == ["${data.aws_iam_policy_document.lake.json}"]
+    assert lake.modules["access_logs"]["kms_key_arn"] is None
+    assert all(
+        lake.modules[b]["kms_key_arn"] == "${var.kms_key_arn}" for b in ("lake_bucket", "artifacts_bucket")
+    )
+    bucket = module(MODULES / "bucket")
+    assert (
+        bucket.data[("aws_iam_policy_document", "this")]["source_policy_documents"]
+        == "${var.policy_documents}"
+    )
+    others = sorted(
+        str(p.relative_to(TERRAFORM))
+        for p in tf_files()
+        if p.parent != MODULES / "bucket" and 'resource "aws_s3_bucket"' in p.read_text()
+    )
+    assert others == [], f"S3 buckets outside modules/bucket: {others}"
+
+
 def test_lake_policy_enforces_tls_and_tenant_prefixes() -> None:
     lake = module(MODULES / "lake")
     doc = lake.data[("aws_iam_policy_document", "lake")]
     by_sid = {st["sid"]: st for st in doc["statement"]}
-    tls = by_sid["DenyInsecureTransport"]
+    bucket_doc = module(MODULES / "bucket").data[("aws_iam_policy_document", "this")]
+    tls = {st["sid"]: st for st in bucket_doc["statement"]}["DenyInsecureTransport"]
     assert (tls["effect"], tls["condition"][0]["variable"], tls["condition"][0]["values"]) == (
         "Deny",
         "aws:SecureTransport",

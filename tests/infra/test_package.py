@@ -20,7 +20,7 @@ from lakehouse.errors import BadInput
 
 def fake_root(tmp_path: Path, *, skip: tuple[str, ...] = ()) -> Path:
     root = tmp_path / "project"
-    for step in pipeline_steps.steps():
+    for step in pipeline_steps.jobs():
         if step.name in skip:
             continue
         script = root / step.script
@@ -48,14 +48,14 @@ def test_glue_modules_are_the_pinned_closure_without_what_glue_brings() -> None:
 
 
 def test_missing_job_scripts_are_named(tmp_path: Path) -> None:
-    steps = pipeline_steps.steps()
+    steps = pipeline_steps.jobs()
     root = fake_root(tmp_path, skip=(steps[1].name, steps[2].name))
     assert missing_scripts(root) == [steps[1].script, steps[2].script]
     with pytest.raises(BadInput, match=f"do not exist: {steps[1].script}, {steps[2].script}"):
         build_bundle(tmp_path / "out", root, wheel=False)
 
 
-def test_bundle_copies_every_step_script_and_describes_it(tmp_path: Path) -> None:
+def test_bundle_copies_every_job_script_scheduled_ones_included_and_describes_it(tmp_path: Path) -> None:
     root = fake_root(tmp_path)
     out = tmp_path / "dist" / "glue"
     out.mkdir(parents=True)
@@ -67,9 +67,10 @@ def test_bundle_copies_every_step_script_and_describes_it(tmp_path: Path) -> Non
     assert manifest["wheel"] == "partner_central_lakehouse-0.1.0-py3-none-any.whl"
     assert manifest["python_modules_installer_option"] == "--no-deps"
     assert sorted(p.name for p in (out / "jobs").iterdir()) == sorted(
-        Path(s.script).name for s in pipeline_steps.steps()
+        Path(s.script).name for s in pipeline_steps.jobs()
     )
-    for step in pipeline_steps.steps():
+    assert "metering_hourly" in manifest["scripts"]
+    for step in pipeline_steps.jobs():
         entry = manifest["scripts"][step.name]
         assert entry["file"] == step.script
         assert entry["sha256"] == hashlib.sha256((root / step.script).read_bytes()).hexdigest()
@@ -124,7 +125,7 @@ def test_package_command_regenerates_and_bundles(tmp_path: Path, monkeypatch: py
     assert (root / generate.STATE_MACHINE_FILE).read_text() == generate.generated_files()[0].text
     assert (root / generate.GLUE_JOBS_FILE).is_file()
     assert json.loads((out / "manifest.json").read_text())["scripts"].keys() == {
-        s.name for s in pipeline_steps.steps()
+        s.name for s in pipeline_steps.jobs()
     }
     assert "gold_ace" in result.output
 

@@ -16,7 +16,7 @@ MODULE_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.
 
 def test_every_tf_file_parses() -> None:
     files = tf_files()
-    assert len(files) >= 5 * len(MODULE_NAMES)
+    assert len(files) >= 4 * len(MODULE_NAMES)  # main, variables, outputs, versions
     failures = []
     for path in files:
         try:
@@ -69,21 +69,57 @@ def test_variables_live_in_variables_tf_and_providers_only_in_roots() -> None:
             assert path.parent.parent == ENVS, f"{path}: modules must not configure providers"
 
 
-def test_module_calls_pass_only_declared_variables_and_set_every_required_one() -> None:
+@pytest.mark.parametrize(
+    "directory",
+    [d for d in module_dirs() if module(d).modules],
+    ids=lambda p: str(p.relative_to(TERRAFORM)),
+)
+def test_module_calls_pass_only_declared_variables_and_set_every_required_one(directory: Path) -> None:
+    for call_name, args in module(directory).modules.items():
+        called = module((directory / args["source"]).resolve())
+        passed = set(args) - {"source", "depends_on", "providers", "count", "for_each"}
+        where = f"{directory.relative_to(TERRAFORM)}/{call_name}"
+        assert passed <= set(called.variables), f"{where} passes unknown {passed - set(called.variables)}"
+        required = {n for n, v in called.variables.items() if "default" not in v}
+        assert required <= passed, f"{where} misses required {required - passed}"
+
+
+def test_environments_only_call_the_platform_and_hold_no_resources() -> None:
+    platform = module(MODULES / "platform")
     for env in ("dev", "prod"):
         root = module(ENVS / env)
-        doc = load(ENVS / env / "main.tf")
-        for block in doc["module"]:
-            for call_name, args in block.items():
-                source = (ENVS / env / args["source"]).resolve()
-                called = module(source)
-                passed = set(args) - {"source", "depends_on", "providers", "count", "for_each"}
-                assert passed <= set(called.variables), (
-                    f"{env}/{call_name} passes unknown {passed - set(called.variables)}"
-                )
-                required = {n for n, v in called.variables.items() if "default" not in v}
-                assert required <= passed, f"{env}/{call_name} misses required {required - passed}"
-        assert root.variables
+        assert root.resources == {} and root.data == {}, (
+            f"envs/{env} declares resources: {list(root.resources)}"
+        )
+        assert list(root.modules) == ["platform"]
+        call = root.modules["platform"]
+        assert call["source"] == "../../modules/platform"
+        # Every platform variable is declared here and passed through unchanged; only provider settings are extra.
+        assert set(root.variables) == set(platform.variables) | {"region", "tags"}, env
+        for name in platform.variables:
+            assert call.get(name) == f"${{var.{name}}}", f"envs/{env} does not pass {name} through"
+        assert set(root.outputs) == set(platform.outputs), env
+    for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf"):
+        assert (ENVS / "dev" / name).read_text() == (ENVS / "prod" / name).read_text(), (
+            f"envs/dev/{name} and envs/prod/{name} differ: put the difference in env.auto.tfvars"
+        )
+
+
+def test_environment_profiles_set_every_platform_variable_without_a_default() -> None:
+    platform = module(MODULES / "platform")
+    deployment = {"api_image", "dashboards_image", "certificate_arn", "api_hostname", "dashboards_hostname"}
+    for env in ("dev", "prod"):
+        profile = load(ENVS / env / "env.auto.tfvars")
+        example = load(ENVS / env / "terraform.tfvars.example")
+        assert set(profile) | set(example) <= set(module(ENVS / env).variables), env
+        required = {n for n, v in platform.variables.items() if "default" not in v}
+        assert required <= set(profile) | deployment, (
+            f"envs/{env} leaves {required - set(profile) - deployment} unset"
+        )
+        assert deployment <= set(example), (
+            f"envs/{env}/terraform.tfvars.example lacks {deployment - set(example)}"
+        )
+        assert profile["environment"] == env
 
 
 def test_version_constraints_are_the_same_everywhere() -> None:

@@ -1,3 +1,9 @@
+variable "region" {
+  type        = string
+  description = "AWS region of the deployment (Partner Central events arrive in us-east-1)."
+  default     = "us-east-1"
+}
+
 variable "project" {
   type        = string
   description = "Short project name used in every resource name (<project>-<environment>-...)."
@@ -7,19 +13,12 @@ variable "project" {
 variable "environment" {
   type        = string
   description = "Environment name used in resource names and tags."
-  default     = "dev"
 }
 
 variable "lakehouse_environment" {
   type        = string
   description = "LAKEHOUSE_ENVIRONMENT passed to the Glue jobs (development, test or production)."
-  default     = "development"
-}
-
-variable "region" {
-  type        = string
-  description = "AWS region of the deployment (Partner Central events arrive in us-east-1)."
-  default     = "us-east-1"
+  default     = "production"
 }
 
 variable "availability_zones" {
@@ -54,14 +53,14 @@ variable "key_admin_arns" {
 
 variable "force_destroy_buckets" {
   type        = bool
-  description = "Let terraform destroy delete non-empty buckets (dev only)."
-  default     = true
+  description = "Let terraform destroy delete non-empty buckets (throwaway environments only)."
+  default     = false
 }
 
 variable "partner_central_catalog" {
   type        = string
   description = "Partner Central catalog: \"Sandbox\" for dev, \"AWS\" for production."
-  default     = "Sandbox"
+  default     = "AWS"
 }
 
 variable "approved_action_principal_arns" {
@@ -103,7 +102,7 @@ variable "control_plane_security_group_ids" {
 variable "db_instance_class" {
   type        = string
   description = "RDS instance class of the control-plane database."
-  default     = "db.t4g.micro"
+  default     = "db.r7g.large"
 }
 
 variable "db_multi_az" {
@@ -133,11 +132,90 @@ variable "warehouse_base_capacity_rpu" {
 variable "warehouse_max_capacity_rpu" {
   type        = number
   description = "Redshift Serverless capacity ceiling (RPU)."
-  default     = 16
+  default     = 64
+}
+
+variable "metering_tenants" {
+  type        = list(string)
+  description = "Tenants whose usage the hourly metering job sends to AWS Marketplace (one schedule each)."
+  default     = []
+}
+
+variable "secret_recovery_window_days" {
+  type        = number
+  description = "Days a deleted secret can be restored."
+  default     = 30
+}
+
+variable "artifacts_object_lock_days" {
+  type        = number
+  description = "Object Lock retention of the artifacts bucket (null: off; can only be enabled when the bucket is created)."
+  default     = null
+}
+
+variable "api_image" {
+  type        = string
+  description = "API image by digest (<ecr repo>@sha256:...), built from docker/api/Dockerfile."
+}
+
+variable "dashboards_image" {
+  type        = string
+  description = "Dashboards image by digest, built from docker/dashboards/Dockerfile."
+}
+
+variable "certificate_arn" {
+  type        = string
+  description = "ACM certificate of the HTTPS listener, covering api_hostname and dashboards_hostname."
+}
+
+variable "api_hostname" {
+  type        = string
+  description = "Host name of the control-plane API."
+}
+
+variable "dashboards_hostname" {
+  type        = string
+  description = "Host name of the dashboards."
+}
+
+variable "alb_internal" {
+  type        = bool
+  description = "Internal load balancer (default); false puts it in the public subnets, internet-facing."
+  default     = true
+}
+
+variable "alb_ingress_cidrs" {
+  type        = list(string)
+  description = "CIDR blocks allowed to reach the load balancer on 443 (VPN, office, or 0.0.0.0/0 with a WAF)."
+  default     = []
+}
+
+variable "alb_deletion_protection" {
+  type        = bool
+  description = "Deletion protection of the load balancer."
+  default     = true
+}
+
+variable "waf_web_acl_arn" {
+  type        = string
+  description = "WAFv2 web ACL for the load balancer; null: none."
+  default     = null
+}
+
+variable "services_min_tasks" {
+  type        = number
+  description = "Minimum tasks of the API and of the dashboards."
+  default     = 2
+}
+
+variable "services_max_tasks" {
+  type        = number
+  description = "Maximum tasks of the API and of the dashboards under autoscaling."
+  default     = 6
 }
 
 variable "tags" {
   type        = map(string)
-  description = "Extra tags on every resource."
+  description = "Extra tags on every resource (provider default_tags)."
   default     = {}
 }

@@ -28,6 +28,11 @@ locals {
     "--lakehouse_lake_root"              = var.lake_root
     "--lakehouse_environment"            = var.environment
     "--lakehouse_aws_region"             = data.aws_region.current.name
+    "--lakehouse_pii_secret_arn"         = var.pii_secret_arn
+  }
+  role_arns = {
+    pipeline = var.glue_job_role_arn
+    metering = var.metering_job_role_arn
   }
   # Read by jobs/ingest_partner_central.py (--role-arn / --role_arn, --catalog).
   partner_central_arguments = {
@@ -113,7 +118,7 @@ resource "aws_glue_job" "step" {
 
   name                   = "${var.name_prefix}-${each.key}"
   description            = "${each.value.layer}: ${each.value.description}"
-  role_arn               = var.glue_job_role_arn
+  role_arn               = local.role_arns[each.value.iam_role]
   glue_version           = "5.1"
   worker_type            = each.value.worker_type
   number_of_workers      = each.value.number_of_workers
@@ -132,14 +137,16 @@ resource "aws_glue_job" "step" {
     max_concurrent_runs = local.job_list.max_concurrent_runs
   }
 
-  # Extra arguments first: they may add parameters but never override the defaults (Delta, wheel, settings).
+  # Extra and per-job arguments (pipeline_steps.py) first: they may add parameters but never override the
+  # defaults (Delta, wheel, settings).
   default_arguments = merge(
     var.extra_default_arguments,
+    each.value.arguments,
     local.default_arguments,
     each.value.needs_partner_central ? local.partner_central_arguments : {},
   )
 
-  tags = merge(var.tags, { PipelineStep = each.key, Layer = each.value.layer })
+  tags = merge(var.tags, { PipelineStep = each.key, Layer = each.value.layer, Schedule = coalesce(each.value.schedule, "state-machine") })
 
   depends_on = [terraform_data.bundle_check, aws_s3_object.script, aws_s3_object.wheel]
 }

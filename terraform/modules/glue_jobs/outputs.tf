@@ -9,8 +9,24 @@ output "job_names" {
 }
 
 output "job_arns" {
-  description = "Glue job ARN of each pipeline step."
+  description = "Glue job ARN of each job (pipeline steps and scheduled jobs)."
   value       = { for step, job in aws_glue_job.step : step => job.arn }
+}
+
+output "pipeline_job_arns" {
+  description = "Glue job ARNs of the pipeline steps the state machine runs (jobs without a schedule)."
+  value       = [for step, job in aws_glue_job.step : job.arn if local.jobs[step].schedule == null]
+}
+
+output "scheduled_jobs" {
+  description = "Scheduled jobs: name -> { job_name, job_arn, schedule } (EventBridge Scheduler starts them per tenant)."
+  value = {
+    for step, job in aws_glue_job.step : step => {
+      job_name = job.name
+      job_arn  = job.arn
+      schedule = local.jobs[step].schedule
+    } if local.jobs[step].schedule != null
+  }
 }
 
 output "security_configuration_name" {

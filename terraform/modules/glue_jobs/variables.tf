@@ -76,3 +76,13 @@ variable "tags" {
   description = "Tags added to every resource of the module."
   default     = {}
 }
+
+variable "metering_job_role_arn" {
+  type        = string
+  description = "Role of the jobs whose iam_role is \"metering\" (lakehouse/pipeline_steps.py SCHEDULED)."
+}
+
+variable "pii_secret_arn" {
+  type        = string
+  description = "Secrets Manager ARN of the PII key, passed to every job as --lakehouse_pii_secret_arn."
+}

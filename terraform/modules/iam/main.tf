@@ -13,12 +13,14 @@ locals {
   ]
   # Partner Central Selling lives in us-east-1. Opportunities carry the account in their ARN; engagement
   # invitations do not (they are shared between accounts).
-  pc_catalog_arn     = "arn:${local.partition}:partnercentral:${var.partner_central_region}:${local.account}:catalog/${var.partner_central_catalog}"
-  pc_opportunities   = "${local.pc_catalog_arn}/opportunity/*"
-  pc_invitations     = "arn:${local.partition}:partnercentral:${var.partner_central_region}::catalog/${var.partner_central_catalog}/engagement-invitation/*"
-  pc_list_actions    = ["partnercentral:ListEngagementInvitations", "partnercentral:ListOpportunities", "partnercentral:ListSolutions"]
-  pc_opportunity_get = ["partnercentral:GetAwsOpportunitySummary", "partnercentral:GetOpportunity"]
+  pc_catalog_arn   = "arn:${local.partition}:partnercentral:${var.partner_central_region}:${local.account}:catalog/${var.partner_central_catalog}"
+  pc_opportunities = "${local.pc_catalog_arn}/opportunity/*"
+  pc_invitations   = "arn:${local.partition}:partnercentral:${var.partner_central_region}::catalog/${var.partner_central_catalog}/engagement-invitation/*"
 }
+
+# The Partner Central and Marketplace actions below are exactly what the clients declare they call
+# (AWS_OPERATIONS in lakehouse/connectors/*.py, collected by lakehouse/aws_operations.py):
+# tests/infra/test_iam_from_code.py fails, naming the role and the action, when a grant is missing or extra.
 
 # ==== Glue job role: what every pipeline job runs as ==================================================
 data "aws_iam_policy_document" "glue_trust" {
@@ -186,6 +188,13 @@ data "aws_iam_policy_document" "glue_job" {
   }
 
   statement {
+    sid       = "ReadPiiKeySecret"
+    effect    = "Allow"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [var.pii_secret_arn]
+  }
+
+  statement {
     sid       = "AssumePartnerCentralReadRole"
     effect    = "Allow"
     actions   = ["sts:AssumeRole"]
@@ -234,9 +243,14 @@ data "aws_iam_policy_document" "partner_central_read_trust" {
 # (as in AWS's managed policies). Calls on one opportunity or invitation are scoped to their ARNs.
 data "aws_iam_policy_document" "partner_central_read" {
   statement {
-    sid       = "ListPartnerCentralCatalog"
-    effect    = "Allow"
-    actions   = local.pc_list_actions
+    sid    = "ListPartnerCentralCatalog"
+    effect = "Allow"
+    actions = [
+      "partnercentral:ListEngagementInvitations",
+      "partnercentral:ListEngagements",
+      "partnercentral:ListOpportunities",
+      "partnercentral:ListSolutions",
+    ]
     resources = ["*"]
     condition {
       test     = "StringEquals"
@@ -248,7 +262,7 @@ data "aws_iam_policy_document" "partner_central_read" {
   statement {
     sid       = "ReadOpportunities"
     effect    = "Allow"
-    actions   = local.pc_opportunity_get
+    actions   = ["partnercentral:GetAwsOpportunitySummary", "partnercentral:GetOpportunity"]
     resources = [local.pc_opportunities]
   }
 
@@ -301,15 +315,30 @@ data "aws_iam_policy_document" "partner_central_write" {
   statement {
     sid       = "ApprovedChangesToOpportunities"
     effect    = "Allow"
-    actions   = var.partner_central_write_opportunity_actions
+    actions   = ["partnercentral:AssociateOpportunity", "partnercentral:GetOpportunity", "partnercentral:UpdateOpportunity"]
     resources = [local.pc_opportunities]
   }
 
-  # Creating an opportunity or starting an engagement task has no resource ARN yet: limited to the catalog.
   statement {
-    sid       = "ApprovedCreationsInCatalog"
-    effect    = "Allow"
-    actions   = var.partner_central_write_catalog_actions
+    sid    = "ApprovedInvitationDecisions"
+    effect = "Allow"
+    actions = [
+      "partnercentral:AcceptEngagementInvitation",
+      "partnercentral:GetEngagementInvitation",
+      "partnercentral:RejectEngagementInvitation",
+    ]
+    resources = [local.pc_invitations]
+  }
+
+  # Creating an opportunity, starting an engagement task and listing tasks have no resource ARN: limited to the catalog.
+  statement {
+    sid    = "ApprovedCreationsInCatalog"
+    effect = "Allow"
+    actions = [
+      "partnercentral:CreateOpportunity",
+      "partnercentral:ListEngagementFromOpportunityTasks",
+      "partnercentral:StartEngagementFromOpportunityTask",
+    ]
     resources = ["*"]
     condition {
       test     = "StringEquals"
@@ -333,4 +362,35 @@ resource "aws_iam_role_policy" "partner_central_write" {
   name   = "partner-central-approved-writes"
   role   = aws_iam_role.partner_central_write[0].id
   policy = data.aws_iam_policy_document.partner_central_write.json
+}
+
+# ==== Metering job role: the Glue role's pipeline grants plus Marketplace metering ========================
+# metering_hourly runs as its own role so only that job can call BatchMeterUsage / ResolveCustomer.
+data "aws_iam_policy_document" "marketplace_metering" {
+  statement {
+    sid       = "MarketplaceMetering"
+    effect    = "Allow"
+    actions   = ["aws-marketplace:BatchMeterUsage", "aws-marketplace:ResolveCustomer"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role" "metering_job" {
+  name                 = "${var.name_prefix}-metering-job"
+  description          = "Runs the hourly Marketplace metering Glue job"
+  assume_role_policy   = data.aws_iam_policy_document.glue_trust.json
+  max_session_duration = 3600
+  tags                 = var.tags
+}
+
+resource "aws_iam_role_policy" "metering_job_pipeline" {
+  name   = "lakehouse-pipeline"
+  role   = aws_iam_role.metering_job.id
+  policy = data.aws_iam_policy_document.glue_job.json
+}
+
+resource "aws_iam_role_policy" "metering_job_marketplace" {
+  name   = "marketplace-metering"
+  role   = aws_iam_role.metering_job.id
+  policy = data.aws_iam_policy_document.marketplace_metering.json
 }

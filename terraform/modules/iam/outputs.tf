@@ -22,3 +22,13 @@ output "tenant_linked_role_arns" {
   description = "Tenant linked-account roles the Glue role may assume."
   value       = local.tenant_linked_role_arns
 }
+
+output "metering_job_role_arn" {
+  description = "ARN of the role the metering Glue job runs as (pipeline grants plus Marketplace metering)."
+  value       = aws_iam_role.metering_job.arn
+}
+
+output "metering_job_role_name" {
+  description = "Name of the metering job role (Glue names the job's log groups after it)."
+  value       = aws_iam_role.metering_job.name
+}

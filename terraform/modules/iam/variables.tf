@@ -55,35 +55,9 @@ variable "partner_central_region" {
   default     = "us-east-1"
 }
 
-variable "partner_central_write_opportunity_actions" {
-  type        = list(string)
-  description = "Partner Central actions on existing opportunities the write role may call (scoped to opportunity ARNs)."
-  default = [
-    "partnercentral:AssociateOpportunity",
-    "partnercentral:DisassociateOpportunity",
-    "partnercentral:GetOpportunity",
-    "partnercentral:SubmitOpportunity",
-    "partnercentral:UpdateOpportunity",
-  ]
-
-  validation {
-    condition     = alltrue([for a in var.partner_central_write_opportunity_actions : startswith(a, "partnercentral:") && !strcontains(a, "*")])
-    error_message = "Write actions must be explicit partnercentral:<Action> names without wildcards."
-  }
-}
-
-variable "partner_central_write_catalog_actions" {
-  type        = list(string)
-  description = "Partner Central actions without a resource ARN (creations) the write role may call, limited to the catalog."
-  default = [
-    "partnercentral:CreateOpportunity",
-    "partnercentral:StartEngagementFromOpportunityTask",
-  ]
-
-  validation {
-    condition     = alltrue([for a in var.partner_central_write_catalog_actions : startswith(a, "partnercentral:") && !strcontains(a, "*")])
-    error_message = "Write actions must be explicit partnercentral:<Action> names without wildcards."
-  }
+variable "pii_secret_arn" {
+  type        = string
+  description = "Secrets Manager secret with the PII pseudonymisation key; the Glue job roles may read it."
 }
 
 variable "approved_action_principal_arns" {

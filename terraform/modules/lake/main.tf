@@ -1,5 +1,6 @@
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
+data "aws_elb_service_account" "current" {}
 
 locals {
   account = data.aws_caller_identity.current.account_id
@@ -9,70 +10,56 @@ locals {
     lake      = "${var.name_prefix}-lake-${local.account}"
     artifacts = "${var.name_prefix}-artifacts-${local.account}"
   }
-  lake_arn      = aws_s3_bucket.lake.arn
-  artifacts_arn = aws_s3_bucket.artifacts.arn
+  access_log_bucket = "${var.name_prefix}-access-logs-${local.account}"
+  lake_arn          = "arn:${data.aws_partition.current.partition}:s3:::${local.kms_buckets.lake}"
   # IAM policy variable, escaped so Terraform leaves it alone.
   tenant_tag = "$${aws:PrincipalTag/tenant_id}"
 }
 
-# --- Access log bucket (SSE-S3) ---------------------------------------------------------------------
-resource "aws_s3_bucket" "access_logs" {
-  # checkov:skip=CKV_AWS_145:S3 server access log delivery cannot write to SSE-KMS buckets; SSE-S3 is the supported encryption for a log target.
-  # checkov:skip=CKV_AWS_18:This is the access-log target; logging it into itself would loop and AWS advises against it.
-  bucket        = "${var.name_prefix}-access-logs-${local.account}"
-  force_destroy = var.force_destroy
-  tags          = merge(var.tags, { Purpose = "s3-access-logs" })
+# Every bucket is modules/bucket (versioning, encryption, public access block, TLS-only policy, lifecycle, logging).
+module "access_logs" {
+  source          = "../bucket"
+  name            = local.access_log_bucket
+  purpose         = "s3-access-logs"
+  kms_key_arn     = null # S3 server access log delivery supports SSE-S3 targets only
+  expiration_days = var.access_log_retention_days
+  # Logging the access-log bucket into itself would loop; AWS advises against it.
+  access_log_bucket                  = null
+  noncurrent_version_expiration_days = 7
+  policy_documents                   = [data.aws_iam_policy_document.access_logs.json]
+  force_destroy                      = var.force_destroy
+  tags                               = var.tags
 }
 
-resource "aws_s3_bucket_ownership_controls" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
+module "lake_bucket" {
+  source                             = "../bucket"
+  name                               = local.kms_buckets.lake
+  purpose                            = "lake"
+  kms_key_arn                        = var.kms_key_arn
+  access_log_bucket                  = module.access_logs.id
+  access_log_prefix                  = "s3-access/lake/"
+  noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
+  scratch_prefixes                   = ["tmp/"]
+  policy_documents                   = [data.aws_iam_policy_document.lake.json]
+  force_destroy                      = var.force_destroy
+  tags                               = var.tags
 }
 
-resource "aws_s3_bucket_public_access_block" "access_logs" {
-  bucket                  = aws_s3_bucket.access_logs.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
+module "artifacts_bucket" {
+  source                             = "../bucket"
+  name                               = local.kms_buckets.artifacts
+  purpose                            = "artifacts"
+  kms_key_arn                        = var.kms_key_arn
+  access_log_bucket                  = module.access_logs.id
+  access_log_prefix                  = "s3-access/artifacts/"
+  noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
+  scratch_prefixes                   = ["tmp/"]
+  object_lock_retention_days         = var.artifacts_object_lock_days
+  force_destroy                      = var.force_destroy
+  tags                               = var.tags
 }
 
-resource "aws_s3_bucket_versioning" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
-    }
-  }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
-  bucket = aws_s3_bucket.access_logs.id
-  rule {
-    id     = "expire-access-logs"
-    status = "Enabled"
-    filter {}
-    expiration {
-      days = var.access_log_retention_days
-    }
-    noncurrent_version_expiration {
-      noncurrent_days = 7
-    }
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 7
-    }
-  }
-}
-
+# --- Bucket policies (merged with the bucket module's TLS-only statement) -----------------------------
 data "aws_iam_policy_document" "access_logs" {
   statement {
     sid     = "S3ServerAccessLogDelivery"
@@ -82,7 +69,7 @@ data "aws_iam_policy_document" "access_logs" {
       type        = "Service"
       identifiers = ["logging.s3.amazonaws.com"]
     }
-    resources = ["${aws_s3_bucket.access_logs.arn}/s3-access/*"]
+    resources = ["arn:${data.aws_partition.current.partition}:s3:::${local.access_log_bucket}/s3-access/*"]
     condition {
       test     = "StringEquals"
       variable = "aws:SourceAccount"
@@ -95,192 +82,20 @@ data "aws_iam_policy_document" "access_logs" {
     }
   }
 
+  # Application load balancer access logs (modules/services) under alb/, written by the region's ELB account.
   statement {
-    sid     = "DenyInsecureTransport"
-    effect  = "Deny"
-    actions = ["s3:*"]
+    sid     = "LoadBalancerAccessLogDelivery"
+    effect  = "Allow"
+    actions = ["s3:PutObject"]
     principals {
-      type        = "*"
-      identifiers = ["*"]
+      type        = "AWS"
+      identifiers = [data.aws_elb_service_account.current.arn]
     }
-    resources = [aws_s3_bucket.access_logs.arn, "${aws_s3_bucket.access_logs.arn}/*"]
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
+    resources = ["arn:${data.aws_partition.current.partition}:s3:::${local.access_log_bucket}/alb/AWSLogs/${local.account}/*"]
   }
 }
 
-resource "aws_s3_bucket_policy" "access_logs" {
-  bucket     = aws_s3_bucket.access_logs.id
-  policy     = data.aws_iam_policy_document.access_logs.json
-  depends_on = [aws_s3_bucket_public_access_block.access_logs]
-}
-
-# --- Lake and artifact buckets (SSE-KMS, same hardening; written out so scanners can follow each) -----
-resource "aws_s3_bucket" "lake" {
-  bucket        = local.kms_buckets.lake
-  force_destroy = var.force_destroy
-  tags          = merge(var.tags, { Purpose = "lake" })
-}
-
-resource "aws_s3_bucket_ownership_controls" "lake" {
-  bucket = aws_s3_bucket.lake.id
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_public_access_block" "lake" {
-  bucket                  = aws_s3_bucket.lake.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_versioning" "lake" {
-  bucket = aws_s3_bucket.lake.id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "lake" {
-  bucket = aws_s3_bucket.lake.id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = "aws:kms"
-      kms_master_key_id = var.kms_key_arn
-    }
-    bucket_key_enabled = true
-  }
-}
-
-resource "aws_s3_bucket_logging" "lake" {
-  bucket        = aws_s3_bucket.lake.id
-  target_bucket = aws_s3_bucket.access_logs.id
-  target_prefix = "s3-access/lake/"
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "lake" {
-  bucket = aws_s3_bucket.lake.id
-
-  rule {
-    id     = "expire-noncurrent-versions"
-    status = "Enabled"
-    filter {}
-    noncurrent_version_expiration {
-      noncurrent_days = var.noncurrent_version_expiration_days
-    }
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 7
-    }
-  }
-
-  rule {
-    id     = "expire-scratch"
-    status = "Enabled"
-    filter {
-      prefix = "tmp/"
-    }
-    expiration {
-      days = 7
-    }
-  }
-}
-
-resource "aws_s3_bucket" "artifacts" {
-  bucket        = local.kms_buckets.artifacts
-  force_destroy = var.force_destroy
-  tags          = merge(var.tags, { Purpose = "artifacts" })
-}
-
-resource "aws_s3_bucket_ownership_controls" "artifacts" {
-  bucket = aws_s3_bucket.artifacts.id
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_public_access_block" "artifacts" {
-  bucket                  = aws_s3_bucket.artifacts.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_versioning" "artifacts" {
-  bucket = aws_s3_bucket.artifacts.id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "artifacts" {
-  bucket = aws_s3_bucket.artifacts.id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = "aws:kms"
-      kms_master_key_id = var.kms_key_arn
-    }
-    bucket_key_enabled = true
-  }
-}
-
-resource "aws_s3_bucket_logging" "artifacts" {
-  bucket        = aws_s3_bucket.artifacts.id
-  target_bucket = aws_s3_bucket.access_logs.id
-  target_prefix = "s3-access/artifacts/"
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "artifacts" {
-  bucket = aws_s3_bucket.artifacts.id
-
-  rule {
-    id     = "expire-noncurrent-versions"
-    status = "Enabled"
-    filter {}
-    noncurrent_version_expiration {
-      noncurrent_days = var.noncurrent_version_expiration_days
-    }
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 7
-    }
-  }
-
-  rule {
-    id     = "expire-scratch"
-    status = "Enabled"
-    filter {
-      prefix = "tmp/"
-    }
-    expiration {
-      days = 7
-    }
-  }
-}
-
-# --- Bucket policies ------------------------------------------------------------------------------------
 data "aws_iam_policy_document" "lake" {
-  statement {
-    sid     = "DenyInsecureTransport"
-    effect  = "Deny"
-    actions = ["s3:*"]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    resources = [local.lake_arn, "${local.lake_arn}/*"]
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-
   statement {
     sid       = "DenyObjectsNotEncryptedWithTheLakeKey"
     effect    = "Deny"
@@ -369,32 +184,3 @@ data "aws_iam_policy_document" "lake" {
   }
 }
 
-data "aws_iam_policy_document" "artifacts" {
-  statement {
-    sid     = "DenyInsecureTransport"
-    effect  = "Deny"
-    actions = ["s3:*"]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    resources = [local.artifacts_arn, "${local.artifacts_arn}/*"]
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "lake" {
-  bucket     = aws_s3_bucket.lake.id
-  policy     = data.aws_iam_policy_document.lake.json
-  depends_on = [aws_s3_bucket_public_access_block.lake]
-}
-
-resource "aws_s3_bucket_policy" "artifacts" {
-  bucket     = aws_s3_bucket.artifacts.id
-  policy     = data.aws_iam_policy_document.artifacts.json
-  depends_on = [aws_s3_bucket_public_access_block.artifacts]
-}

@@ -31,6 +31,12 @@ variable "access_log_retention_days" {
   default     = 365
 }
 
+variable "artifacts_object_lock_days" {
+  type        = number
+  description = "Object Lock retention (days, GOVERNANCE) of the artifacts bucket; null: no Object Lock (only settable at creation)."
+  default     = null
+}
+
 variable "force_destroy" {
   type        = bool
   description = "Allow terraform destroy to delete non-empty buckets (only for throwaway environments)."

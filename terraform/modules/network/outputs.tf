@@ -42,3 +42,8 @@ output "s3_endpoint_id" {
   description = "ID of the S3 gateway endpoint."
   value       = aws_vpc_endpoint.s3.id
 }
+
+output "public_subnet_ids" {
+  description = "Public subnet IDs (empty without the NAT gateway); for an internet-facing load balancer."
+  value       = [for az in var.availability_zones : aws_subnet.public[az].id if contains(keys(aws_subnet.public), az)]
+}

@@ -31,7 +31,7 @@ data "aws_iam_policy_document" "read" {
   statement {
     sid       = "ListPartnerCentralCatalog"
     effect    = "Allow"
-    actions   = ["partnercentral:ListEngagementInvitations", "partnercentral:ListOpportunities", "partnercentral:ListSolutions"]
+    actions   = ["partnercentral:ListEngagementInvitations", "partnercentral:ListEngagements", "partnercentral:ListOpportunities", "partnercentral:ListSolutions"]
     resources = ["*"]
     condition {
       test     = "StringEquals"
