@@ -19,7 +19,7 @@ from control_plane.auth.schemas import (
     UserSpec,
     WhoAmI,
 )
-from control_plane.deps import Authorized, AuthorizeGlobal, AuthorizeTenant
+from control_plane.deps import Authorized, AuthorizeGlobal, AuthorizeTenant, PageDep
 from control_plane.errors import responses
 
 router = APIRouter(tags=["auth"])
@@ -29,9 +29,12 @@ KeyId = Annotated[str, Path(pattern=KEY_ID_PATTERN, description="API key id")]
 
 
 @router.get("/tenants/{tenant_id}/users", response_model=list[UserOut], responses=responses(*AUTH, 404))
-def list_users(auth: Annotated[Authorized, Depends(AuthorizeTenant("users:read"))]) -> list[UserOut]:
-    """Users of the tenant."""
-    return [UserOut.model_validate(u) for u in service.list_users(auth.db, auth.tenant)]
+def list_users(
+    auth: Annotated[Authorized, Depends(AuthorizeTenant("users:read"))], page: PageDep
+) -> list[UserOut]:
+    """Users of the tenant, by id (``limit`` at most 1000, ``offset``)."""
+    users = service.list_users(auth.db, auth.tenant, limit=page.limit, offset=page.offset)
+    return [UserOut.model_validate(u) for u in users]
 
 
 @router.get("/tenants/{tenant_id}/users/{user_id}", response_model=UserOut, responses=responses(*AUTH, 404))
@@ -59,9 +62,12 @@ def put_user(
 
 
 @router.get("/tenants/{tenant_id}/api-keys", response_model=list[ApiKeyOut], responses=responses(*AUTH, 404))
-def list_keys(auth: Annotated[Authorized, Depends(AuthorizeTenant("keys:read"))]) -> list[ApiKeyOut]:
-    """The tenant's API keys (metadata only)."""
-    return [ApiKeyOut.model_validate(k) for k in service.list_keys(auth.db, auth.tenant)]
+def list_keys(
+    auth: Annotated[Authorized, Depends(AuthorizeTenant("keys:read"))], page: PageDep
+) -> list[ApiKeyOut]:
+    """The tenant's API keys (metadata only), oldest first (``limit`` at most 1000, ``offset``)."""
+    keys = service.list_keys(auth.db, auth.tenant, limit=page.limit, offset=page.offset)
+    return [ApiKeyOut.model_validate(k) for k in keys]
 
 
 @router.post(
@@ -102,6 +108,51 @@ def revoke_key(
 ) -> ApiKeyOut:
     """Revoke a key (reason required; revoking twice changes nothing)."""
     return ApiKeyOut.model_validate(service.revoke_key(auth.db, auth.ctx, auth.tenant, key_id))
+
+
+@router.delete(
+    "/tenants/{tenant_id}/api-keys/{key_id}/tokens",
+    response_model=ApiKeyOut,
+    responses=responses(*AUTH, 400, 404),
+)
+def revoke_key_tokens(
+    auth: Annotated[Authorized, Depends(AuthorizeTenant("keys:revoke"))], key_id: KeyId
+) -> ApiKeyOut:
+    """End every token issued from this key at once (reason required); the key itself keeps working."""
+    return ApiKeyOut.model_validate(service.revoke_key_tokens(auth.db, auth.ctx, auth.tenant, key_id))
+
+
+@router.get("/platform/api-keys", response_model=list[ApiKeyOut], responses=responses(*AUTH))
+def list_platform_keys(
+    auth: Annotated[Authorized, Depends(AuthorizeGlobal("keys:read", "platform"))], page: PageDep
+) -> list[ApiKeyOut]:
+    """The platform keys (platform admins; metadata only)."""
+    keys = service.list_platform_keys(auth.db, limit=page.limit, offset=page.offset)
+    return [ApiKeyOut.model_validate(k) for k in keys]
+
+
+@router.delete("/platform/api-keys/{key_id}", response_model=ApiKeyOut, responses=responses(*AUTH, 400, 404))
+def revoke_platform_key(
+    auth: Annotated[Authorized, Depends(AuthorizeGlobal("keys:revoke", "platform"))], key_id: KeyId
+) -> ApiKeyOut:
+    """Revoke a platform key (reason required; idempotent); its tokens stop working at once."""
+    return ApiKeyOut.model_validate(service.revoke_platform_key(auth.db, auth.ctx, key_id))
+
+
+@router.delete(
+    "/platform/api-keys/{key_id}/tokens", response_model=ApiKeyOut, responses=responses(*AUTH, 400, 404)
+)
+def revoke_platform_key_tokens(
+    auth: Annotated[Authorized, Depends(AuthorizeGlobal("keys:revoke", "platform"))], key_id: KeyId
+) -> ApiKeyOut:
+    """End every token issued from a platform key (reason required); the key keeps working."""
+    return ApiKeyOut.model_validate(service.revoke_platform_key_tokens(auth.db, auth.ctx, key_id))
+
+
+@router.post("/auth/tokens/revoke", response_model=ApiKeyOut, responses=responses(401, 403, 404, 409))
+def revoke_own_tokens(auth: Annotated[Authorized, Depends(AuthorizeGlobal("auth:token"))]) -> ApiKeyOut:
+    """End every token issued from the caller's own API key ("sign out everywhere")."""
+    return ApiKeyOut.model_validate(service.revoke_own_tokens(auth.db, auth.ctx))
 
 
 @router.post("/auth/token", response_model=TokenOut, responses=responses(*AUTH, 400, 409))
