@@ -16,7 +16,7 @@ from control_plane.auth.service import authenticate
 from control_plane.authz.service import global_resource, require, tenant_resource
 from control_plane.context import RequestContext
 from control_plane.db import NO_SCOPE, Database
-from control_plane.errors import NotFound, TooManyRequests
+from control_plane.errors import Forbidden, NotFound, TooManyRequests
 from control_plane.settings import ControlPlaneSettings
 from control_plane.tenants.models import Tenant
 from control_plane.tenants.provisioning import Provisioner
@@ -240,6 +240,33 @@ class AuthorizeGlobal:
             request_id=ctx.request_id,
         )
         return Authorized(ctx, db, None, state)
+
+
+class AuthorizePlatform(AuthorizeGlobal):
+    """Gate for platform-only objects (platform keys, anchoring): platform admins only (403 for anyone else,
+    whatever the PDP says about a platform-wide resource), then the PDP."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(action, "platform")
+
+    def __call__(
+        self,
+        request: Request,
+        state: StateDep,
+        db: DbSession,
+        api_key: ApiKeyCredential,
+        bearer: BearerCredential,
+        reason: ReasonHeader = None,
+    ) -> Authorized:
+        authorized = super().__call__(request, state, db, api_key, bearer, reason)
+        if not authorized.ctx.principal.is_platform:
+            raise Forbidden(
+                f"{self.action} is for platform admins only",
+                reasons=[
+                    f"role {authorized.ctx.principal.role} of tenant {authorized.ctx.principal.tenant_id}"
+                ],
+            )
+        return authorized
 
 
 class Authenticated:

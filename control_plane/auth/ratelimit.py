@@ -52,7 +52,9 @@ class TokenBuckets:
 @dataclass
 class FailedSecrets:
     """Failed secrets per key id: after ``threshold`` failures in ``window`` s, refuse the id for a back-off
-    that doubles with every further failure (1 s, 2 s, 4 s, ... up to ``max_lockout`` s)."""
+    that doubles with every further attempt (1 s, 2 s, 4 s, ... up to ``max_lockout`` s). An attempt made
+    during the back-off counts as a failure, whatever its secret: a guesser cannot keep trying at the rate
+    of the back-off, and a client that honours ``Retry-After`` is not affected."""
 
     threshold: int
     window: float
@@ -75,9 +77,9 @@ class FailedSecrets:
             recent.append(now)
             self._failures[key_id] = recent[-(self.threshold + 32) :]
             over = len(recent) - self.threshold
-            if over < 0:
+            if over <= 0:
                 return 0.0
-            lockout = min(self.max_lockout, 2.0 ** min(over, 30))
+            lockout = min(self.max_lockout, 2.0 ** min(over - 1, 30))
             self._locked_until[key_id] = now + lockout
             if len(self._failures) > 100_000:
                 self._forget(now)

@@ -53,8 +53,8 @@ def _from_api_key(db: Session, presented: str, failed_secrets: FailedSecrets | N
     parsed = keys.parse(presented)
     if parsed is None:
         raise Unauthorized("malformed API key")
-    if failed_secrets is not None and (wait := failed_secrets.locked_for(parsed.key_id)) > 0:
-        raise _backing_off(parsed.key_id, wait)
+    if failed_secrets is not None and failed_secrets.locked_for(parsed.key_id) > 0:
+        raise _backing_off(parsed.key_id, failed_secrets.failed(parsed.key_id))
     # The key names its tenant, so the lookup itself runs under that tenant's row-level security.
     set_scope(
         db, DbScope.for_platform() if parsed.tenant_id is None else DbScope.for_tenant(parsed.tenant_id)

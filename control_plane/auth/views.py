@@ -19,7 +19,7 @@ from control_plane.auth.schemas import (
     UserSpec,
     WhoAmI,
 )
-from control_plane.deps import Authorized, AuthorizeGlobal, AuthorizeTenant, PageDep
+from control_plane.deps import Authorized, AuthorizeGlobal, AuthorizePlatform, AuthorizeTenant, PageDep
 from control_plane.errors import responses
 
 router = APIRouter(tags=["auth"])
@@ -124,7 +124,7 @@ def revoke_key_tokens(
 
 @router.get("/platform/api-keys", response_model=list[ApiKeyOut], responses=responses(*AUTH))
 def list_platform_keys(
-    auth: Annotated[Authorized, Depends(AuthorizeGlobal("keys:read", "platform"))], page: PageDep
+    auth: Annotated[Authorized, Depends(AuthorizePlatform("keys:read"))], page: PageDep
 ) -> list[ApiKeyOut]:
     """The platform keys (platform admins; metadata only)."""
     keys = service.list_platform_keys(auth.db, limit=page.limit, offset=page.offset)
@@ -133,7 +133,7 @@ def list_platform_keys(
 
 @router.delete("/platform/api-keys/{key_id}", response_model=ApiKeyOut, responses=responses(*AUTH, 400, 404))
 def revoke_platform_key(
-    auth: Annotated[Authorized, Depends(AuthorizeGlobal("keys:revoke", "platform"))], key_id: KeyId
+    auth: Annotated[Authorized, Depends(AuthorizePlatform("keys:revoke"))], key_id: KeyId
 ) -> ApiKeyOut:
     """Revoke a platform key (reason required; idempotent); its tokens stop working at once."""
     return ApiKeyOut.model_validate(service.revoke_platform_key(auth.db, auth.ctx, key_id))
@@ -143,7 +143,7 @@ def revoke_platform_key(
     "/platform/api-keys/{key_id}/tokens", response_model=ApiKeyOut, responses=responses(*AUTH, 400, 404)
 )
 def revoke_platform_key_tokens(
-    auth: Annotated[Authorized, Depends(AuthorizeGlobal("keys:revoke", "platform"))], key_id: KeyId
+    auth: Annotated[Authorized, Depends(AuthorizePlatform("keys:revoke"))], key_id: KeyId
 ) -> ApiKeyOut:
     """End every token issued from a platform key (reason required); the key keeps working."""
     return ApiKeyOut.model_validate(service.revoke_platform_key_tokens(auth.db, auth.ctx, key_id))
