@@ -107,7 +107,7 @@ class ControlPlaneSettings(BaseSettings):
     rate_limit_per_ip: float = Field(300.0, gt=0, description="Requests per second per source address")
     rate_limit_burst_seconds: float = Field(2.0, gt=0, description="Bucket size, in seconds of the rate")
     rate_limit_per_plan: dict[str, float] = Field(
-        default_factory=lambda: {"free": 20.0, "team": 50.0, "enterprise": 200.0, "_platform": 200.0},
+        default_factory=lambda: {"free": 20.0, "team": 100.0, "enterprise": 500.0, "_platform": 500.0},
         description="Requests per second per API key (or token's key), by the key tenant's plan",
     )
     auth_failure_threshold: int = Field(5, ge=1, description="Failed secrets for one key id before back-off")
