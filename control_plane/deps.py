@@ -46,7 +46,8 @@ class AppState:
 
 async def get_state(request: Request) -> AppState:
     """The application's state (async: no threadpool hop)."""
-    return request.app.state.cp
+    state: AppState = request.app.state.cp
+    return state
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
@@ -164,6 +165,13 @@ class Authorized:
     db: Session
     tenant: Tenant | None
     state: AppState
+
+    @property
+    def target(self) -> Tenant:
+        """The route's tenant (only on ``AuthorizeTenant`` routes, where the gate always resolves it)."""
+        if self.tenant is None:
+            raise RuntimeError("this route has no target tenant: it is not behind an AuthorizeTenant gate")
+        return self.tenant
 
 
 def _context(request: Request, state: AppState, principal: Principal, reason: str | None) -> RequestContext:

@@ -81,10 +81,13 @@ SYSTEM = Actor("system", "platform_admin")
 def _insert_head_if_missing(db: Session, chain: str, tenant_id: str | None) -> None:
     values = {"chain": chain, "tenant_id": tenant_id, "seq": 0, "hash": GENESIS}
     if db.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        db.execute(pg_insert(AuditHead).values(**values).on_conflict_do_nothing(index_elements=["chain"]))
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    db.execute(insert(AuditHead).values(**values).on_conflict_do_nothing(index_elements=["chain"]))
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        db.execute(sqlite_insert(AuditHead).values(**values).on_conflict_do_nothing(index_elements=["chain"]))
 
 
 def record(

@@ -40,7 +40,7 @@ def list_entries(
     """The tenant's audit chain, oldest first (page with ``after_seq``)."""
     rows = auth.db.execute(
         select(AuditEntry)
-        .where(AuditEntry.chain == auth.tenant.id, AuditEntry.seq > after_seq)
+        .where(AuditEntry.chain == auth.target.id, AuditEntry.seq > after_seq)
         .order_by(AuditEntry.seq)
         .limit(limit)
     ).scalars()

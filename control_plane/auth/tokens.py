@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 import jwt
+from jwt.types import Options
 
 from control_plane.settings import ControlPlaneSettings
 
@@ -99,18 +100,19 @@ def verify(settings: ControlPlaneSettings, token: str) -> TokenClaims:
         raise TokenError(f"malformed token: {exc}") from None
     kid = header.get("kid")
     issuer = unverified.get("iss")
-    options = {"require": ["exp", "iss", "sub"]}
+    options: Options = {"require": ["exp", "iss", "sub"]}
     signing_key_id: str | None = None
     try:
         if settings.oidc_issuer and issuer == settings.oidc_issuer:
-            key = _jwks_client(settings.oidc_jwks_url).get_signing_key_from_jwt(token).key  # type: ignore[arg-type]
+            assert settings.oidc_jwks_url is not None  # the settings require issuer and JWKS URL together
+            key: Any = _jwks_client(settings.oidc_jwks_url).get_signing_key_from_jwt(token).key
             claims = jwt.decode(
                 token,
                 key,
                 algorithms=["RS256", "ES256", "PS256"],
                 issuer=settings.oidc_issuer,
                 audience=settings.oidc_audience,
-                options={**options, "verify_aud": bool(settings.oidc_audience)},
+                options={"require": options["require"], "verify_aud": bool(settings.oidc_audience)},
             )
         else:
             if isinstance(kid, str) and kid.startswith(TENANT_KID_PREFIX):
@@ -119,7 +121,7 @@ def verify(settings: ControlPlaneSettings, token: str) -> TokenClaims:
                     raise TokenError("token kid does not match its tenant claim")
                 key = tenant_secret(settings, signing_key_id)
             else:
-                key = settings.jwt_secret.get_secret_value()  # type: ignore[union-attr,assignment]
+                key = settings.jwt_secret.get_secret_value()  # type: ignore[union-attr]
             claims = jwt.decode(
                 token,
                 key,

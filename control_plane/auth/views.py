@@ -33,14 +33,14 @@ def list_users(
     auth: Annotated[Authorized, Depends(AuthorizeTenant("users:read"))], page: PageDep
 ) -> list[UserOut]:
     """Users of the tenant, by id (``limit`` at most 1000, ``offset``)."""
-    users = service.list_users(auth.db, auth.tenant, limit=page.limit, offset=page.offset)
+    users = service.list_users(auth.db, auth.target, limit=page.limit, offset=page.offset)
     return [UserOut.model_validate(u) for u in users]
 
 
 @router.get("/tenants/{tenant_id}/users/{user_id}", response_model=UserOut, responses=responses(*AUTH, 404))
 def get_user(auth: Annotated[Authorized, Depends(AuthorizeTenant("users:read"))], user_id: UserId) -> UserOut:
     """One user."""
-    return UserOut.model_validate(service.get_user(auth.db, auth.tenant, user_id))
+    return UserOut.model_validate(service.get_user(auth.db, auth.target, user_id))
 
 
 @router.put(
@@ -55,7 +55,7 @@ def put_user(
     user_id: UserId,
 ) -> UserOut:
     """Create or update a user; the role must be grantable by the caller. Disabling needs a reason."""
-    user, created = service.put_user(auth.db, auth.ctx, auth.tenant, user_id, spec.model_dump())
+    user, created = service.put_user(auth.db, auth.ctx, auth.target, user_id, spec.model_dump())
     if created:
         response.status_code = 201
     return UserOut.model_validate(user)
@@ -66,7 +66,7 @@ def list_keys(
     auth: Annotated[Authorized, Depends(AuthorizeTenant("keys:read"))], page: PageDep
 ) -> list[ApiKeyOut]:
     """The tenant's API keys (metadata only), oldest first (``limit`` at most 1000, ``offset``)."""
-    keys = service.list_keys(auth.db, auth.tenant, limit=page.limit, offset=page.offset)
+    keys = service.list_keys(auth.db, auth.target, limit=page.limit, offset=page.offset)
     return [ApiKeyOut.model_validate(k) for k in keys]
 
 
@@ -81,7 +81,7 @@ def create_key(
 ) -> ApiKeyCreated:
     """A new API key scoped to this tenant and a role (reason required). The plaintext is returned once."""
     key, plaintext = service.create_key_committed(
-        auth.db, auth.ctx, auth.tenant, name=spec.name, role=spec.role, expires_in_days=spec.expires_in_days
+        auth.db, auth.ctx, auth.target, name=spec.name, role=spec.role, expires_in_days=spec.expires_in_days
     )
     return ApiKeyCreated.model_validate({**ApiKeyOut.model_validate(key).model_dump(), "key": plaintext})
 
@@ -96,7 +96,7 @@ def rotate_key(
     auth: Annotated[Authorized, Depends(AuthorizeTenant("keys:rotate"))], key_id: KeyId
 ) -> ApiKeyCreated:
     """Replace a key by a new one (same name and role); the old key stops working at once."""
-    key, plaintext = service.rotate_key(auth.db, auth.ctx, auth.tenant, key_id)
+    key, plaintext = service.rotate_key(auth.db, auth.ctx, auth.target, key_id)
     return ApiKeyCreated.model_validate({**ApiKeyOut.model_validate(key).model_dump(), "key": plaintext})
 
 
@@ -107,7 +107,7 @@ def revoke_key(
     auth: Annotated[Authorized, Depends(AuthorizeTenant("keys:revoke"))], key_id: KeyId
 ) -> ApiKeyOut:
     """Revoke a key (reason required; revoking twice changes nothing)."""
-    return ApiKeyOut.model_validate(service.revoke_key(auth.db, auth.ctx, auth.tenant, key_id))
+    return ApiKeyOut.model_validate(service.revoke_key(auth.db, auth.ctx, auth.target, key_id))
 
 
 @router.delete(
@@ -119,7 +119,7 @@ def revoke_key_tokens(
     auth: Annotated[Authorized, Depends(AuthorizeTenant("keys:revoke"))], key_id: KeyId
 ) -> ApiKeyOut:
     """End every token issued from this key at once (reason required); the key itself keeps working."""
-    return ApiKeyOut.model_validate(service.revoke_key_tokens(auth.db, auth.ctx, auth.tenant, key_id))
+    return ApiKeyOut.model_validate(service.revoke_key_tokens(auth.db, auth.ctx, auth.target, key_id))
 
 
 @router.get("/platform/api-keys", response_model=list[ApiKeyOut], responses=responses(*AUTH))
