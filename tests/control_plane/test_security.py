@@ -439,6 +439,26 @@ def test_lists_are_paginated_with_a_cap(client, admin, tree):
     assert len(client.get(f"/tenants/{tree.org}/api-keys?limit=2&offset=2", headers=admin).json()) == 1
     assert client.get(f"/tenants/{tree.org}/api-keys?limit=1001", headers=admin).status_code == 422
     assert client.get(f"/tenants/{tree.org}/users?limit=100000", headers=admin).status_code == 422
+    assert client.get("/registry/modules?limit=1001", headers=admin).status_code == 422
+    assert len(client.get("/registry/modules?limit=1", headers=admin).json()) == 1
+    assert client.get(f"/tenants/{tree.org}/cost-alerts?limit=1001", headers=admin).status_code == 422
+
+
+def test_every_list_route_is_bounded(app):
+    """Every GET answering a JSON array takes a ``limit`` with a maximum (or lists a fixed, small set)."""
+    fixed = {"/plans", "/tenants/{tenant_id}/provisioning", "/tenants/{tenant_id}/quotas"}
+    unbounded = []
+    for path, ops in app.openapi()["paths"].items():
+        get = ops.get("get")
+        schema = (
+            (get or {}).get("responses", {}).get("200", {}).get("content", {}).get("application/json", {})
+        )
+        if not get or schema.get("schema", {}).get("type") != "array" or path in fixed:
+            continue
+        limits = [p for p in get.get("parameters", []) if p["name"] == "limit"]
+        if not limits or "maximum" not in limits[0]["schema"]:
+            unbounded.append(path)
+    assert unbounded == []
 
 
 # --- finding 5: no rate limiting -------------------------------------------------------------------------
