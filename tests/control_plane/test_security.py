@@ -406,6 +406,9 @@ def test_a_large_body_is_refused_with_413_before_it_is_read(client, admin, tree)
 
     resp = client.post(f"/tenants/{tree.org}/api-keys", content=chunks(), headers=reasoned(admin))
     assert resp.status_code == 413, resp.text
+    # approval payloads have a tighter bound (64 KiB by default)
+    approval = {"tenant_id": tree.org, "action": "x", "payload": {"x": "y" * 100_000}, "reason": "r"}
+    assert client.post("/approvals", json=approval, headers=admin).status_code == 413
     assert len(client.get(f"/tenants/{tree.org}/api-keys", headers=admin).json()) == 1
 
 
