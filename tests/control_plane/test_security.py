@@ -531,3 +531,48 @@ def test_one_address_over_its_rate_gets_429(backend):
             assert client.get("/health").status_code == 200  # probes are exempt
     finally:
         app.state.cp.db.dispose()
+
+
+def test_the_audit_key_is_required_in_production_and_read_from_secrets_manager(tmp_path, monkeypatch):
+    import boto3
+    from moto import mock_aws
+
+    from control_plane.audit.keys import AuditKeyError, load_audit_hmac_key
+    from control_plane.settings import ControlPlaneSettings
+
+    base = {
+        "environment": "production",
+        "database_url": "sqlite://",
+        "lake_root": str(tmp_path),
+        "jwt_secret": "p" * 40,
+    }
+    with pytest.raises(AuditKeyError, match="LAKEHOUSE_AUDIT_HMAC_KEY"):
+        load_audit_hmac_key(ControlPlaneSettings(**base))
+    with pytest.raises(AuditKeyError, match="at least 32 bytes"):
+        load_audit_hmac_key(ControlPlaneSettings(**base, audit_hmac_key="short"))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        sm = boto3.client("secretsmanager", region_name="us-east-1")
+        arn = sm.create_secret(Name="audit-hmac", SecretString="s" * 48)["ARN"]
+        key = load_audit_hmac_key(ControlPlaneSettings(**base, audit_hmac_key_secret_arn=arn))
+    assert key == b"s" * 48
+    assert not (tmp_path / ".audit_hmac_key").exists()  # production never falls back to a local file
+
+
+def test_the_periodic_anchor_writes_the_heads(app, tmp_path):
+    import time
+
+    from control_plane.audit.anchor import FileAnchorStore, PeriodicAnchor, latest_anchor
+    from control_plane.audit.keys import current_key
+
+    store = FileAnchorStore(tmp_path / "anchors")
+    anchorer = PeriodicAnchor(app.state.cp.db, store, current_key(), interval=0.05)
+    anchorer.start()
+    try:
+        deadline = time.monotonic() + 30
+        while store.latest() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        anchorer.stop()
+    document = latest_anchor(store, current_key())
+    assert document is not None and "_platform" in document["heads"]
