@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from control_plane.audit.service import SYSTEM
+from control_plane.audit import keys as audit_keys
+from control_plane.audit.anchor import PeriodicAnchor, store_from_settings
+from control_plane.audit.denied import Aggregator, Refusal, record_refusal
+from control_plane.audit.service import SYSTEM, seal_unkeyed_chains
 from control_plane.db import Database, DbScope, migrate
 from control_plane.deps import AppState
 from control_plane.errors import ApiError, Problem, responses
-from control_plane.middleware import RequestIdMiddleware
+from control_plane.middleware import BodyLimitMiddleware, RequestIdMiddleware, SourceRateLimitMiddleware
 from control_plane.settings import ControlPlaneSettings
 from control_plane.tenants.provisioning import DuckDBWarehouse, LakePrefixes, Provisioner
 
@@ -27,9 +33,45 @@ class Health(BaseModel):
     database: str
 
 
-def _install_error_handlers(app: FastAPI) -> None:
+REFUSALS = frozenset({400, 401, 403, 404, 413, 429})
+
+
+def _refusal_recorder(app: FastAPI) -> Any:
+    """An async ``(scope, status, detail)`` hook that audits and logs a refusal (see ``audit/denied.py``)."""
+    aggregator = Aggregator(window=app.state.cp.settings.denied_audit_window_seconds)
+
+    async def on_refusal(scope: dict[str, Any], status: int, detail: str) -> None:
+        state = scope.get("state", {})
+        session = state.get("db_session")
+        if session is not None:
+            session.close()  # end the request's transaction (and SQLite write lock) before writing
+        client = scope.get("client")
+        reason = next(
+            (v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"x-audit-reason"), None
+        )
+        refusal = Refusal(
+            method=scope.get("method", ""),
+            path=scope.get("path", ""),
+            status=status,
+            detail=detail,
+            request_id=state.get("request_id"),
+            source=client[0] if client else "unknown",
+            principal=state.get("principal"),
+            reason_header=reason,
+        )
+        try:
+            await run_in_threadpool(record_refusal, app.state.cp.db, aggregator, refusal)
+        except Exception:  # the refusal itself must still be answered; the failure is logged
+            log.exception("could not audit the refusal of %s %s", refusal.method, refusal.path)
+
+    return on_refusal
+
+
+def _install_error_handlers(app: FastAPI, on_refusal: Any) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        if exc.status in REFUSALS:
+            await on_refusal(request.scope, exc.status, exc.detail)
         body = Problem(
             detail=exc.detail,
             problems=exc.problems,
@@ -53,6 +95,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code in REFUSALS:
+            await on_refusal(request.scope, exc.status_code, str(exc.detail))
         body = Problem(detail=str(exc.detail), request_id=getattr(request.state, "request_id", None))
         return JSONResponse(
             body.model_dump(), status_code=exc.status_code, headers=getattr(exc, "headers", None)
@@ -63,7 +107,9 @@ def create_app(
     settings: ControlPlaneSettings | None = None, *, provisioner: Provisioner | None = None
 ) -> FastAPI:
     """Build the API: migrate (if enabled), seed plans and the registry, mount every domain's routes."""
-    settings = settings or ControlPlaneSettings()
+    settings = settings or ControlPlaneSettings()  # type: ignore[call-arg]  # filled from the environment
+    audit_key = audit_keys.load_audit_hmac_key(settings)
+    audit_keys.configure(audit_key)
     if settings.auto_migrate:
         migrate(settings.resolved_migration_url())
     db = Database(settings.resolved_database_url(), pool_size=settings.db_pool_size)
@@ -78,8 +124,28 @@ def create_app(
         description="Tenants, authentication, OPA-format authorization, hash-chained audit and the module registry.",
     )
     app.state.cp = AppState(settings=settings, db=db, provisioner=provisioner)
+    on_refusal = _refusal_recorder(app)
+    # Added innermost first: request id (outermost), then the per-address rate limit, then the body limit.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default=settings.max_body_bytes,
+        limits=[("/approvals", settings.max_approval_body_bytes)],
+        on_refusal=on_refusal,
+    )
+    app.add_middleware(
+        SourceRateLimitMiddleware,
+        rate=settings.rate_limit_per_ip,
+        burst=settings.rate_limit_per_ip * settings.rate_limit_burst_seconds,
+        on_refusal=on_refusal,
+    )
     app.add_middleware(RequestIdMiddleware)
-    _install_error_handlers(app)
+    _install_error_handlers(app, on_refusal)
+    app.state.audit_anchor_store = store_from_settings(settings)
+    if settings.audit_anchor_interval_seconds > 0 and app.state.audit_anchor_store is not None:
+        app.state.audit_anchorer = PeriodicAnchor(
+            db, app.state.audit_anchor_store, audit_key, settings.audit_anchor_interval_seconds
+        )
+        app.state.audit_anchorer.start()
 
     @app.get("/health", response_model=Health, tags=["health"], responses=responses(503))
     def health() -> Health | JSONResponse:
@@ -114,7 +180,29 @@ def create_app(
         marketplace_router,
     ):
         app.include_router(router)
+    _document_limits(app)
     return app
+
+
+def _document_limits(app: FastAPI) -> None:
+    """Every operation may answer 413 (body limit) and 429 (rate limits): say so in the OpenAPI document."""
+    extra = responses(413, 429)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            for route in app.routes:
+                if getattr(route, "include_in_schema", False) and hasattr(route, "responses"):
+                    for code, spec in extra.items():
+                        route.responses.setdefault(code, spec)
+            app.openapi_schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _startup(db: Database, settings: ControlPlaneSettings) -> None:
@@ -134,5 +222,9 @@ def _startup(db: Database, settings: ControlPlaneSettings) -> None:
             else:
                 if published:
                     log.info("registry seeded: %s", ", ".join(published))
+        sealed = seal_unkeyed_chains(session)
+        session.commit()
+        if sealed:
+            log.info("audit chains keyed from now on: %s", ", ".join(sealed))
     if settings.bootstrap_admin_key is not None:
         ensure_configured_admin_key(db, settings.bootstrap_admin_key.get_secret_value())

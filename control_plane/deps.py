@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Depends, Header, Path, Request, Security
+from fastapi import Depends, Header, Path, Query, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from control_plane.auth.principal import Principal
+from control_plane.auth.ratelimit import FailedSecrets, TokenBuckets
 from control_plane.auth.service import authenticate
 from control_plane.authz.service import global_resource, require, tenant_resource
 from control_plane.context import RequestContext
 from control_plane.db import NO_SCOPE, Database
-from control_plane.errors import NotFound
+from control_plane.errors import Forbidden, NotFound, TooManyRequests
 from control_plane.settings import ControlPlaneSettings
 from control_plane.tenants.models import Tenant
 from control_plane.tenants.provisioning import Provisioner
@@ -31,11 +32,22 @@ class AppState:
     settings: ControlPlaneSettings
     db: Database
     provisioner: Provisioner
+    key_buckets: TokenBuckets = field(default_factory=TokenBuckets)
+    failed_secrets: FailedSecrets | None = None
+
+    def __post_init__(self) -> None:
+        if self.failed_secrets is None:
+            self.failed_secrets = FailedSecrets(
+                threshold=self.settings.auth_failure_threshold,
+                window=self.settings.auth_failure_window_seconds,
+                max_lockout=self.settings.auth_lockout_max_seconds,
+            )
 
 
 async def get_state(request: Request) -> AppState:
     """The application's state (async: no threadpool hop)."""
-    return request.app.state.cp
+    state: AppState = request.app.state.cp
+    return state
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
@@ -48,6 +60,7 @@ async def get_db(request: Request, state: StateDep) -> AsyncIterator[Session]:
     saves two threadpool hops per request; the database work runs in the gate's and handler's worker threads.
     """
     session = state.db.session(NO_SCOPE, write=request.method not in ("GET", "HEAD", "OPTIONS"))
+    request.state.db_session = session  # closed by the refusal handler before it writes its audit row
     try:
         yield session
     finally:
@@ -75,10 +88,63 @@ BearerCredential = Annotated[HTTPAuthorizationCredentials | None, Security(_bear
 
 
 def _authenticate(
-    db: Session, state: AppState, api_key: str | None, bearer: HTTPAuthorizationCredentials | None
+    request: Request,
+    db: Session,
+    state: AppState,
+    api_key: str | None,
+    bearer: HTTPAuthorizationCredentials | None,
 ) -> Principal:
-    """The authenticated caller (401 otherwise); scopes the request's session to the caller."""
-    return authenticate(db, state.settings, api_key=api_key, bearer=bearer.credentials if bearer else None)
+    """The authenticated caller (401 otherwise, 429 over its key's rate); scopes the session to the caller."""
+    principal = authenticate(
+        db,
+        state.settings,
+        api_key=api_key,
+        bearer=bearer.credentials if bearer else None,
+        failed_secrets=state.failed_secrets,
+    )
+    request.state.principal = principal  # who to audit if the request is refused later
+    _limit_key(db, state, principal)
+    return principal
+
+
+def _limit_key(db: Session, state: AppState, principal: Principal) -> None:
+    """Per-key rate limit (the key behind a token counts as that key), at the rate of the tenant's plan."""
+    name = principal.key_id or principal.subject
+    if principal.is_platform:
+        plan = "_platform"
+    else:
+        tenant = db.info.get("principal_tenant")
+        plan = getattr(tenant, "plan_id", None) or "free"
+    limits = state.settings.rate_limit_per_plan
+    rate = limits.get(plan) or limits.get("free") or 20.0
+    wait = state.key_buckets.acquire(f"key:{name}", rate, rate * state.settings.rate_limit_burst_seconds)
+    if wait > 0:
+        raise TooManyRequests(
+            f"rate limit of {rate:g} requests/s for {name!r} (plan {plan}) exceeded", retry_after=wait
+        )
+
+
+MAX_PAGE = 1000
+MAX_OFFSET = 1_000_000
+
+
+@dataclass(frozen=True)
+class Page:
+    """``limit`` (1..1000, default 100) and ``offset`` of a list route: no list answers without a bound."""
+
+    limit: int
+    offset: int
+
+
+def page(
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Most items returned")] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items skipped")] = 0,
+) -> Page:
+    """The pagination parameters every list route takes."""
+    return Page(limit, offset)
+
+
+PageDep = Annotated[Page, Depends(page)]
 
 
 ReasonHeader = Annotated[
@@ -99,6 +165,13 @@ class Authorized:
     db: Session
     tenant: Tenant | None
     state: AppState
+
+    @property
+    def target(self) -> Tenant:
+        """The route's tenant (only on ``AuthorizeTenant`` routes, where the gate always resolves it)."""
+        if self.tenant is None:
+            raise RuntimeError("this route has no target tenant: it is not behind an AuthorizeTenant gate")
+        return self.tenant
 
 
 def _context(request: Request, state: AppState, principal: Principal, reason: str | None) -> RequestContext:
@@ -126,7 +199,7 @@ class AuthorizeTenant:
         reason: ReasonHeader = None,
         tenant_id: str = Path(pattern=TENANT_ID_PATTERN, description="Tenant id"),
     ) -> Authorized:
-        principal = _authenticate(db, state, api_key, bearer)
+        principal = _authenticate(request, db, state, api_key, bearer)
         tenant = get_tenant(db, principal, tenant_id)
         if tenant is None:
             raise NotFound(f"tenant {tenant_id!r} not found")
@@ -158,7 +231,7 @@ class AuthorizeGlobal:
         bearer: BearerCredential,
         reason: ReasonHeader = None,
     ) -> Authorized:
-        principal = _authenticate(db, state, api_key, bearer)
+        principal = _authenticate(request, db, state, api_key, bearer)
         ctx = _context(request, state, principal, reason)
         if self.resource_type is not None:
             resource = global_resource(self.resource_type)
@@ -177,6 +250,33 @@ class AuthorizeGlobal:
         return Authorized(ctx, db, None, state)
 
 
+class AuthorizePlatform(AuthorizeGlobal):
+    """Gate for platform-only objects (platform keys, anchoring): platform admins only (403 for anyone else,
+    whatever the PDP says about a platform-wide resource), then the PDP."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(action, "platform")
+
+    def __call__(
+        self,
+        request: Request,
+        state: StateDep,
+        db: DbSession,
+        api_key: ApiKeyCredential,
+        bearer: BearerCredential,
+        reason: ReasonHeader = None,
+    ) -> Authorized:
+        authorized = super().__call__(request, state, db, api_key, bearer, reason)
+        if not authorized.ctx.principal.is_platform:
+            raise Forbidden(
+                f"{self.action} is for platform admins only",
+                reasons=[
+                    f"role {authorized.ctx.principal.role} of tenant {authorized.ctx.principal.tenant_id}"
+                ],
+            )
+        return authorized
+
+
 class Authenticated:
     """Gate for routes whose resource is only known from the body: the flow asks the PDP itself."""
 
@@ -192,5 +292,5 @@ class Authenticated:
         bearer: BearerCredential,
         reason: ReasonHeader = None,
     ) -> Authorized:
-        principal = _authenticate(db, state, api_key, bearer)
+        principal = _authenticate(request, db, state, api_key, bearer)
         return Authorized(_context(request, state, principal, reason), db, None, state)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -65,6 +66,20 @@ class Invalid(ApiError):
     status = 422
 
 
+class PayloadTooLarge(ApiError):
+    status = 413
+
+
+class TooManyRequests(ApiError):
+    """A rate limit or a failed-secret back-off; ``Retry-After`` says when to come back (whole seconds)."""
+
+    status = 429
+
+    def __init__(self, detail: str, *, retry_after: float) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
+        self.retry_after = retry_after
+
+
 class Unavailable(ApiError):
     status = 503
 
@@ -75,7 +90,9 @@ _DESCRIPTIONS = {
     403: "Refused by the policy decision point (reasons listed)",
     404: "No such resource visible to the caller",
     409: "Conflicts with the current state (e.g. an immutable field or a published version)",
+    413: "The request body is larger than the limit (refused before it is read)",
     422: "Invalid input; every problem is listed",
+    429: "Too many requests from this key or address, or too many failed secrets; see Retry-After",
     503: "A dependency failed; the operation was recorded and can be resumed by repeating it",
 }
 

@@ -83,3 +83,36 @@ class ControlPlaneSettings(BaseSettings):
         if self.warehouse_path:
             return self.warehouse_path
         return f"{self.lake_root}/warehouse.duckdb"
+
+    # --- security hardening: token checks, audit keying and anchoring, request limits, rate limits -------
+    # (kept as one block at the end of the class so parallel edits above merge cleanly)
+    token_check_cache_seconds: float = Field(
+        2.0, ge=0, le=60, description="How long a process may trust a cached key/generation check of a token"
+    )
+    audit_hmac_key: SecretStr | None = Field(
+        None, description="Key of the audit chain's HMAC (held outside the database); dev/test: a file"
+    )
+    audit_hmac_key_secret_arn: str | None = Field(
+        None, description="Secrets Manager ARN holding the audit HMAC key (production)"
+    )
+    audit_anchor_uri: str | None = Field(
+        None, description="Where chain heads are anchored: s3://bucket/prefix (object lock) or a directory"
+    )
+    audit_anchor_interval_seconds: float = Field(
+        0, ge=0, description="Anchor the chain heads every N seconds from the API process (0: off)"
+    )
+    audit_anchor_retention_days: int = Field(2555, ge=1, description="S3 object-lock retention of anchors")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted (413 above)")
+    max_approval_body_bytes: int = Field(65_536, ge=1024, description="Largest body on /approvals routes")
+    rate_limit_per_ip: float = Field(300.0, gt=0, description="Requests per second per source address")
+    rate_limit_burst_seconds: float = Field(2.0, gt=0, description="Bucket size, in seconds of the rate")
+    rate_limit_per_plan: dict[str, float] = Field(
+        default_factory=lambda: {"free": 20.0, "team": 100.0, "enterprise": 500.0, "_platform": 500.0},
+        description="Requests per second per API key (or token's key), by the key tenant's plan",
+    )
+    auth_failure_threshold: int = Field(5, ge=1, description="Failed secrets for one key id before back-off")
+    auth_failure_window_seconds: float = Field(300.0, gt=0, description="Window counting failed secrets")
+    auth_lockout_max_seconds: float = Field(900.0, gt=0, description="Longest back-off after failed secrets")
+    denied_audit_window_seconds: float = Field(
+        60.0, gt=0, description="Unauthenticated refusals: one audit row per source address per window"
+    )

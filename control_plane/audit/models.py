@@ -34,6 +34,7 @@ class AuditEntry(Base):
     after_digest: Mapped[str | None] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    alg: Mapped[str] = mapped_column(String(16), server_default="sha256", default="hmac-sha256")
 
 
 class AuditHead(Base):

@@ -31,11 +31,27 @@ class ChainReportOut(BaseModel):
     problems: list[str]
 
 
+class AnchorStatusOut(BaseModel):
+    """The newest anchor of the chain heads outside the database (None: anchoring is not configured)."""
+
+    anchored_at: str | None
+    ok: bool
+    problem: str | None = None
+
+
 class VerifyOut(BaseModel):
-    """``ok`` is false when any chain has an edited, reordered or deleted entry."""
+    """``ok`` is false when any chain has an edited, reordered or deleted entry, or the anchor is not genuine."""
 
     ok: bool
     chains: list[ChainReportOut]
+    anchor: AnchorStatusOut | None = None
+
+
+class AnchorOut(BaseModel):
+    """An anchor just written: when, and how many chain heads it holds."""
+
+    anchored_at: str
+    chains: int
 
 
 class DashboardViewSpec(BaseModel):

@@ -5,12 +5,17 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from control_plane.audit import service
+from control_plane.audit.anchor import AnchorError, anchor_heads, latest_anchor
+from control_plane.audit.keys import current_key
 from control_plane.audit.models import PLATFORM_CHAIN, AuditEntry
 from control_plane.audit.schemas import (
+    AnchorOut,
+    AnchorStatusOut,
     AuditEntryOut,
     ChainReportOut,
     DashboardViewOut,
@@ -18,8 +23,14 @@ from control_plane.audit.schemas import (
     VerifyOut,
 )
 from control_plane.authz.service import require, tenant_resource
-from control_plane.deps import TENANT_ID_PATTERN, Authorized, AuthorizeGlobal, AuthorizeTenant
-from control_plane.errors import NotFound, responses
+from control_plane.deps import (
+    TENANT_ID_PATTERN,
+    Authorized,
+    AuthorizeGlobal,
+    AuthorizePlatform,
+    AuthorizeTenant,
+)
+from control_plane.errors import Conflict, NotFound, responses
 from control_plane.tenants.models import Tenant
 from control_plane.tenants.service import get_tenant, scoped
 
@@ -37,7 +48,7 @@ def list_entries(
     """The tenant's audit chain, oldest first (page with ``after_seq``)."""
     rows = auth.db.execute(
         select(AuditEntry)
-        .where(AuditEntry.chain == auth.tenant.id, AuditEntry.seq > after_seq)
+        .where(AuditEntry.chain == auth.target.id, AuditEntry.seq > after_seq)
         .order_by(AuditEntry.seq)
         .limit(limit)
     ).scalars()
@@ -46,6 +57,7 @@ def list_entries(
 
 @router.get("/audit/verify", response_model=VerifyOut, responses=responses(401, 403, 404, 422))
 def verify(
+    request: Request,
     auth: Annotated[Authorized, Depends(AuthorizeGlobal("audit:verify"))],
     tenant_id: Annotated[
         str | None, Query(pattern=TENANT_ID_PATTERN, description="Only this tenant's chain")
@@ -73,8 +85,38 @@ def verify(
     else:
         ids = list(auth.db.execute(scoped(select(Tenant.id), Tenant.id, principal)).scalars())
         chains = service.visible_chains(auth.db, ids)
-    reports = [service.verify_chain(auth.db, chain) for chain in chains]
-    return VerifyOut(ok=all(r.ok for r in reports), chains=[ChainReportOut(**asdict(r)) for r in reports])
+    key = current_key()
+    store = getattr(request.app.state, "audit_anchor_store", None)
+    anchored: dict[str, list[int | str]] = {}
+    status: AnchorStatusOut | None = None
+    if store is not None:
+        try:
+            document = latest_anchor(store, key)
+        except AnchorError as exc:
+            status = AnchorStatusOut(anchored_at=None, ok=False, problem=str(exc))
+        else:
+            anchored = document["heads"] if document else {}
+            status = AnchorStatusOut(anchored_at=document["anchored_at"] if document else None, ok=True)
+    reports = []
+    for chain in chains:
+        at = anchored.get(chain)
+        reports.append(
+            service.verify_chain(auth.db, chain, key=key, anchored=(int(at[0]), str(at[1])) if at else None)
+        )
+    ok = all(r.ok for r in reports) and (status is None or status.ok)
+    return VerifyOut(ok=ok, chains=[ChainReportOut(**asdict(r)) for r in reports], anchor=status)
+
+
+@router.post("/audit/anchor", response_model=AnchorOut, responses=responses(401, 403, 409))
+async def anchor(
+    request: Request, auth: Annotated[Authorized, Depends(AuthorizePlatform("audit:anchor"))]
+) -> AnchorOut:
+    """Anchor every chain head outside the database now (platform admins; also done periodically)."""
+    store = getattr(request.app.state, "audit_anchor_store", None)
+    if store is None:
+        raise Conflict("no anchor store is configured: set LAKEHOUSE_AUDIT_ANCHOR_URI")
+    document = await run_in_threadpool(anchor_heads, auth.state.db, store, current_key())
+    return AnchorOut(anchored_at=document["anchored_at"], chains=len(document["heads"]))
 
 
 @router.post(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from control_plane.db import Base
@@ -43,6 +43,7 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None]
     revoked_reason: Mapped[str | None] = mapped_column(String(500))
     replaced_by: Mapped[str | None] = mapped_column(String(32))
+    token_generation: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
 
 
 class SigningKey(Base):

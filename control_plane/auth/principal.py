@@ -18,6 +18,8 @@ class Principal:
     tenant_id: str | None
     tenant_path: str | None
     via: str  # "api_key" or "jwt"
+    key_id: str | None = None  # the API key behind the credentials (API key, or a token issued from one)
+    generation: int = 0  # that key's token generation (carried into tokens issued to this caller)
 
     @property
     def is_platform(self) -> bool:

@@ -56,6 +56,7 @@ class ApiKeyOut(BaseModel):
     expires_at: datetime | None
     revoked_at: datetime | None
     replaced_by: str | None
+    token_generation: int = 0
 
 
 class ApiKeyCreated(ApiKeyOut):

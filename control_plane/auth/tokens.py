@@ -2,6 +2,10 @@
 
 A tenant signing key's secret is ``HMAC-SHA256(platform secret, key id)``: nothing secret is stored, and
 retiring the key row invalidates every token signed with it. Tenant tokens carry ``kid = t.<tenant>.<key id>``.
+
+Tokens issued by the API also carry the API key they were exchanged for (``lh_key``) and that key's token
+generation (``lh_gen``): every request re-checks that the key is live and still at that generation, so revoking
+or rotating the key, or revoking its tokens, ends them at once.
 """
 
 from __future__ import annotations
@@ -14,10 +18,13 @@ from functools import lru_cache
 from typing import Any
 
 import jwt
+from jwt.types import Options
 
 from control_plane.settings import ControlPlaneSettings
 
 TENANT_KID_PREFIX = "t."
+KEY_CLAIM = "lh_key"
+GENERATION_CLAIM = "lh_gen"
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,8 @@ class TokenClaims:
     tenant_id: str | None
     role: str
     signing_key_id: str | None  # set for tokens signed with a tenant key (must still be active)
+    api_key_id: str | None = None  # the API key the token was exchanged for (must still be live)
+    generation: int = 0  # that key's token generation at issue time
 
 
 class TokenError(Exception):
@@ -48,6 +57,8 @@ def issue(
     role: str,
     signing_key_id: str | None,
     ttl_seconds: int | None = None,
+    api_key_id: str | None = None,
+    generation: int = 0,
 ) -> tuple[str, int]:
     """A signed token and its lifetime in seconds (tenant key when given, else the platform secret)."""
     ttl = ttl_seconds or settings.jwt_ttl_seconds
@@ -63,6 +74,9 @@ def issue(
     }
     if tenant_id is not None:
         claims[settings.tenant_claim] = tenant_id
+    if api_key_id is not None:
+        claims[KEY_CLAIM] = api_key_id
+        claims[GENERATION_CLAIM] = generation
     if signing_key_id is not None:
         kid = f"{TENANT_KID_PREFIX}{tenant_id}.{signing_key_id}"
         key: bytes | str = tenant_secret(settings, signing_key_id)
@@ -86,18 +100,19 @@ def verify(settings: ControlPlaneSettings, token: str) -> TokenClaims:
         raise TokenError(f"malformed token: {exc}") from None
     kid = header.get("kid")
     issuer = unverified.get("iss")
-    options = {"require": ["exp", "iss", "sub"]}
+    options: Options = {"require": ["exp", "iss", "sub"]}
     signing_key_id: str | None = None
     try:
         if settings.oidc_issuer and issuer == settings.oidc_issuer:
-            key = _jwks_client(settings.oidc_jwks_url).get_signing_key_from_jwt(token).key  # type: ignore[arg-type]
+            assert settings.oidc_jwks_url is not None  # the settings require issuer and JWKS URL together
+            key: Any = _jwks_client(settings.oidc_jwks_url).get_signing_key_from_jwt(token).key
             claims = jwt.decode(
                 token,
                 key,
                 algorithms=["RS256", "ES256", "PS256"],
                 issuer=settings.oidc_issuer,
                 audience=settings.oidc_audience,
-                options={**options, "verify_aud": bool(settings.oidc_audience)},
+                options={"require": options["require"], "verify_aud": bool(settings.oidc_audience)},
             )
         else:
             if isinstance(kid, str) and kid.startswith(TENANT_KID_PREFIX):
@@ -106,7 +121,7 @@ def verify(settings: ControlPlaneSettings, token: str) -> TokenClaims:
                     raise TokenError("token kid does not match its tenant claim")
                 key = tenant_secret(settings, signing_key_id)
             else:
-                key = settings.jwt_secret.get_secret_value()  # type: ignore[union-attr,assignment]
+                key = settings.jwt_secret.get_secret_value()  # type: ignore[union-attr]
             claims = jwt.decode(
                 token,
                 key,
@@ -121,4 +136,17 @@ def verify(settings: ControlPlaneSettings, token: str) -> TokenClaims:
     tenant = claims.get(settings.tenant_claim)
     if not isinstance(role, str) or (tenant is not None and not isinstance(tenant, str)):
         raise TokenError(f"token lacks a string {settings.role_claim!r} claim")
-    return TokenClaims(subject=str(claims["sub"]), tenant_id=tenant, role=role, signing_key_id=signing_key_id)
+    api_key_id = claims.get(KEY_CLAIM)
+    generation = claims.get(GENERATION_CLAIM, 0)
+    if api_key_id is not None and (
+        not isinstance(api_key_id, str) or not isinstance(generation, int) or isinstance(generation, bool)
+    ):
+        raise TokenError(f"token's {KEY_CLAIM!r}/{GENERATION_CLAIM!r} claims must be a string and an integer")
+    return TokenClaims(
+        subject=str(claims["sub"]),
+        tenant_id=tenant,
+        role=role,
+        signing_key_id=signing_key_id,
+        api_key_id=api_key_id,
+        generation=generation,
+    )

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from control_plane.audit.service import SYSTEM
+from control_plane.audit.service import SYSTEM, Actor
 from control_plane.audit.service import record as audit_record
 from control_plane.costs.models import MarketplaceBuyer
 from control_plane.db import Database, DbScope, utcnow
@@ -42,11 +42,24 @@ def _buyer(row: MarketplaceBuyer) -> Buyer:
 
 
 class DbBuyerDirectory:
-    """Buyer links; by default in the platform scope (metering bills across tenants)."""
+    """Buyer links; by default in the platform scope (metering bills across tenants).
 
-    def __init__(self, db: Database, scope: DbScope | None = None) -> None:
+    ``actor`` and ``request_id`` go into the audit entry of a new link: the API passes its caller and request
+    id; jobs without a caller (metering) are ``system``.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        scope: DbScope | None = None,
+        *,
+        actor: Actor = SYSTEM,
+        request_id: str | None = None,
+    ) -> None:
         self.db = db
         self.scope = scope or DbScope.for_platform()
+        self.actor = actor
+        self.request_id = request_id
 
     def buyer_for(self, tenant_id: str) -> Buyer | None:
         with self.db.session(self.scope) as session:
@@ -108,11 +121,12 @@ class DbBuyerDirectory:
                 raise taken from None
             audit_record(
                 session,
-                actor=SYSTEM,
+                actor=self.actor,
                 action="marketplace.buyer_link",
                 tenant_id=buyer.tenant_id,
                 resource=f"tenant/{buyer.tenant_id}/marketplace-buyer/{key[:16]}",
                 reason=f"ResolveCustomer: product {buyer.product_code}",
+                request_id=self.request_id,
                 after={
                     "product_code": buyer.product_code,
                     "account": buyer.customer_aws_account_id,

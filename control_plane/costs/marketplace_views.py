@@ -126,7 +126,9 @@ def register(
         raise NotFound(NOT_ENABLED)
     tenant_id = tenant.id
     auth.db.rollback()  # end the request's transaction (and its SQLite write lock): the directory writes in its own
-    directory = DbBuyerDirectory(auth.state.db)
+    directory = DbBuyerDirectory(
+        auth.state.db, actor=auth.ctx.principal.actor, request_id=auth.ctx.request_id
+    )
     started = utcnow()
     try:
         buyer = register_buyer(

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from control_plane.costs import service
 from control_plane.costs.models import CostAlert, CostLedgerEntry
 from control_plane.costs.settings import GuardrailSettings
-from control_plane.deps import Authorized, AuthorizeTenant
+from control_plane.deps import Authorized, AuthorizeTenant, PageDep
 from control_plane.errors import responses
 
 router = APIRouter(tags=["costs"])
@@ -94,7 +94,8 @@ def costs(
 ) -> CostSummary:
     """Estimated spend of the month against the monthly budget, per resource, with the alerts raised."""
     assert auth.tenant is not None
-    data = service.summary(auth.db, auth.tenant.id, moment=_moment(month), settings=GuardrailSettings())
+    settings = GuardrailSettings()  # type: ignore[call-arg]  # filled from the environment
+    data = service.summary(auth.db, auth.tenant.id, moment=_moment(month), settings=settings)
     data["alerts"] = [alert_out(a) for a in data["alerts"]]
     return CostSummary(**data)
 
@@ -137,12 +138,16 @@ def ledger(
 @router.get(
     "/tenants/{tenant_id}/cost-alerts", response_model=list[AlertOut], responses=responses(*AUTH, 404)
 )
-def alerts(auth: Annotated[Authorized, Depends(AuthorizeTenant("quotas:read"))]) -> list[AlertOut]:
-    """Budget alerts (80% and 100% of the monthly budget), newest month first."""
+def alerts(
+    auth: Annotated[Authorized, Depends(AuthorizeTenant("quotas:read"))], page: PageDep
+) -> list[AlertOut]:
+    """Budget alerts (80% and 100% of the monthly budget), newest month first (``limit``, ``offset``)."""
     assert auth.tenant is not None
     rows = auth.db.execute(
         select(CostAlert)
         .where(CostAlert.tenant_id == auth.tenant.id)
         .order_by(CostAlert.month.desc(), CostAlert.threshold)
+        .limit(page.limit)
+        .offset(page.offset)
     ).scalars()
     return [alert_out(a) for a in rows]

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict
 
-from control_plane.deps import Authorized, AuthorizeGlobal
+from control_plane.deps import Authorized, AuthorizeGlobal, PageDep
 from control_plane.errors import NotFound, responses
 from control_plane.registry import service
 from control_plane.registry.models import ModuleVersion
@@ -65,6 +65,7 @@ def publish(
 @router.get("/registry/modules", response_model=list[ModuleOut], responses=responses(401, 403, 422))
 def list_modules(
     auth: Annotated[Authorized, Depends(AuthorizeGlobal("registry:read", "module"))],
+    page: PageDep,
     name: Annotated[str | None, Query(pattern=NAME)] = None,
     type: Annotated[
         str | None, Query(pattern="^(connector|pipeline|dashboard|notebook|export|feature_set)$")
@@ -79,7 +80,7 @@ def list_modules(
     tenant_kind: Annotated[str | None, Query(pattern="^(enterprise|org|workspace)$")] = None,
     latest: Annotated[bool, Query(description="Only the newest version of each module")] = False,
 ) -> list[ModuleOut]:
-    """Published module versions matching every filter."""
+    """Published module versions matching every filter (``limit`` at most 1000, ``offset``)."""
     rows = service.list_modules(
         auth.db,
         name=name,
@@ -90,7 +91,7 @@ def list_modules(
         tenant_kind=tenant_kind,
         latest=latest,
     )
-    return [ModuleOut.model_validate(r) for r in rows]
+    return [ModuleOut.model_validate(r) for r in rows[page.offset : page.offset + page.limit]]
 
 
 @router.get(

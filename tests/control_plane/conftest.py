@@ -21,6 +21,13 @@ import pytest
 PG_ADMIN_URL = os.environ.get("LAKEHOUSE_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 APP_LOGIN_ROLE = "lakehouse_api_test"  # a LOGIN role that is only a member of the app and platform roles
 JWT_SECRET = "test-secret-" + "x" * 40
+AUDIT_HMAC_KEY = "audit-key-" + "y" * 40
+# The suite drives the API much faster than a real client: limits out of the way except where tested.
+HIGH_LIMITS: dict[str, Any] = {
+    "rate_limit_per_ip": 1_000_000.0,
+    "rate_limit_per_plan": {"free": 1_000_000.0, "team": 1_000_000.0, "enterprise": 1_000_000.0},
+    "auth_failure_threshold": 1_000_000,
+}
 
 
 def _in_ci() -> bool:
@@ -138,7 +145,9 @@ def make_settings(backend: Backend, **overrides: Any):
         "lake_root": str(backend.lake_root),
         "environment": "test",
         "jwt_secret": JWT_SECRET,
+        "audit_hmac_key": AUDIT_HMAC_KEY,
         "db_pool_size": 5,
+        **HIGH_LIMITS,
     }
     values.update(overrides)
     return ControlPlaneSettings(**values)
