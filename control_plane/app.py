@@ -9,10 +9,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from control_plane.audit.service import SYSTEM
-from control_plane.db import Database, DbScope, migrate
+from control_plane.db import Database, DbScope, database_error_handler, migrate
 from control_plane.deps import AppState
 from control_plane.errors import ApiError, Problem, responses
 from control_plane.middleware import RequestIdMiddleware
@@ -80,6 +81,7 @@ def create_app(
     app.state.cp = AppState(settings=settings, db=db, provisioner=provisioner)
     app.add_middleware(RequestIdMiddleware)
     _install_error_handlers(app)
+    app.add_exception_handler(SQLAlchemyError, database_error_handler)
 
     @app.get("/health", response_model=Health, tags=["health"], responses=responses(503))
     def health() -> Health | JSONResponse:

@@ -10,6 +10,9 @@ from lakehouse.errors import BadInput, Refused
 # Matched with fullmatch: ``$`` alone would also accept a trailing newline ("ta\n" -> tenant_id=ta%0A).
 TENANT_ID_REGEX = r"[a-z0-9][a-z0-9_-]{0,62}"
 _TENANT_ID = re.compile(TENANT_ID_REGEX)
+# For pydantic/FastAPI ``pattern=``: pydantic-core matches with Rust's regex, where ``$`` is the end of the text
+# (no trailing-newline exception), so this anchored form is a full match there.
+TENANT_ID_PATTERN = rf"^{TENANT_ID_REGEX}$"
 
 
 class TenantViolation(Refused):

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from control_plane.authz.policy import ROLES, decide, export_data
 from control_plane.deps import Authorized, AuthorizeGlobal
 from control_plane.errors import responses
+from control_plane.request_model import RequestModel
 
 router = APIRouter(tags=["authz"])
 
@@ -50,7 +51,7 @@ class DecisionInput(BaseModel):
     context: Context = Field(default_factory=Context)
 
 
-class DecisionRequest(BaseModel):
+class DecisionRequest(RequestModel):
     """OPA's request shape: ``{"input": {...}}``."""
 
     input: DecisionInput
