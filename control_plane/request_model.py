@@ -27,7 +27,9 @@ def _where(path: tuple[str | int, ...]) -> str:
 def refuse_control_characters(value: Any, path: tuple[str | int, ...] = (), depth: int = 0) -> Any:
     """Return ``value`` unchanged if no string in it (keys included) holds NUL or a control character."""
     if depth > _MAX_DEPTH:
-        raise PydanticCustomError("too_deep", "the body nests deeper than {limit} levels", {"limit": _MAX_DEPTH})
+        raise PydanticCustomError(
+            "too_deep", "the body nests deeper than {limit} levels", {"limit": _MAX_DEPTH}
+        )
     if isinstance(value, str):
         found = _CONTROL.search(value)
         if found is not None:
