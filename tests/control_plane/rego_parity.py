@@ -1,42 +1,51 @@
-"""Evaluate ``control_plane/authz/policy.rego`` with regopy (an embedded Rego interpreter) next to policy.py."""
+"""Evaluate ``control_plane/authz/policy.rego`` with regopy (an embedded Rego interpreter) next to policy.py.
+
+regopy runs in a worker process (``rego_worker.py``): loaded into the test process it makes a later pyarrow
+import abort the whole session.
+"""
 
 from __future__ import annotations
 
+import atexit
 import json
+import subprocess
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from control_plane.authz.policy import decide as python_decide
-from control_plane.authz.policy import export_data
 
-REGO = Path(__file__).resolve().parents[2] / "control_plane" / "authz" / "policy.rego"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @lru_cache(maxsize=1)
-def _interpreter() -> Any:
-    from regopy import Interpreter
-
-    interpreter = Interpreter()
-    interpreter.add_module("policy.rego", REGO.read_text())
-    interpreter.add_data(export_data())
-    return interpreter
+def _worker() -> subprocess.Popen[str]:
+    """One regopy worker process per test session (see rego_worker.py for why not in this process)."""
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "tests.control_plane.rego_worker"],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    atexit.register(worker.kill)
+    return worker
 
 
 def rego_decide(inp: dict[str, Any]) -> dict[str, Any]:
-    """``data.lakehouse.authz.decision`` for ``inp``, as OPA's ``{"result": {...}}``; raises on a Rego error."""
-    interpreter = _interpreter()
-    interpreter.set_input(inp)
-    output = interpreter.query("data.lakehouse.authz.decision")
-    text = str(output)
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        raise AssertionError(f"policy.rego failed on {inp}: {text[:2000]}") from None
-    expressions = parsed.get("expressions") or []
-    if len(expressions) != 1 or not isinstance(expressions[0], dict):
-        raise AssertionError(f"policy.rego gave no decision for {inp}: {text[:2000]}")
-    return {"result": expressions[0]}
+    """``data.lakehouse.authz.decision`` for ``inp``, as OPA's ``{"result": {...}}``; fails on a Rego error."""
+    worker = _worker()
+    assert worker.stdin is not None and worker.stdout is not None
+    worker.stdin.write(json.dumps(inp) + "\n")
+    worker.stdin.flush()
+    line = worker.stdout.readline()
+    if not line:
+        raise AssertionError(f"the regopy worker exited ({worker.poll()}) on {inp}")
+    answer: dict[str, Any] = json.loads(line)
+    if "error" in answer:
+        raise AssertionError(f"policy.rego gave no decision for {inp}: {answer['error']}")
+    return answer
 
 
 def _normalized(reasons: list[str]) -> list[str]:

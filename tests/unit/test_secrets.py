@@ -178,7 +178,9 @@ def test_glue_argument_lakehouse_pii_secret_arn_keys_the_pii_hashes(sm, monkeypa
     value = secrets.token_urlsafe(48)
     arn = sm.create_secret(Name="lakehouse/pii", SecretString=value)["ARN"]
     for name in ("LAKEHOUSE_PII_SECRET", "LAKEHOUSE_PII_SECRET_ARN", "LAKEHOUSE_ENVIRONMENT"):
-        monkeypatch.delenv(name, raising=False)
+        # setenv first: monkeypatch then restores the original state of a variable parse_job_args sets
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     get_settings.cache_clear()
     try:
         ctx = parse_job_args(
