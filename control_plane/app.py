@@ -11,6 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -18,7 +19,7 @@ from control_plane.audit import keys as audit_keys
 from control_plane.audit.anchor import PeriodicAnchor, store_from_settings
 from control_plane.audit.denied import Aggregator, Refusal, record_refusal
 from control_plane.audit.service import SYSTEM, seal_unkeyed_chains
-from control_plane.db import Database, DbScope, migrate
+from control_plane.db import Database, DbScope, database_error_handler, migrate
 from control_plane.deps import AppState
 from control_plane.errors import ApiError, Problem, responses
 from control_plane.middleware import BodyLimitMiddleware, RequestIdMiddleware, SourceRateLimitMiddleware
@@ -146,6 +147,7 @@ def create_app(
             db, app.state.audit_anchor_store, audit_key, settings.audit_anchor_interval_seconds
         )
         app.state.audit_anchorer.start()
+    app.add_exception_handler(SQLAlchemyError, database_error_handler)
 
     @app.get("/health", response_model=Health, tags=["health"], responses=responses(503))
     def health() -> Health | JSONResponse:

@@ -4,10 +4,15 @@ Every transaction of a ``ScopedSession`` starts with
 ``set_config('role', <app or platform role>, true)`` and ``set_config('app.tenant_id', <tenant>, true)``:
 both are transaction-local, so nothing leaks to the next user of a pooled connection. A session without a
 scope runs as the application role with no tenant, and therefore sees no tenant-owned row.
+
+Statement parameters (emails, key hashes, payloads) never reach a log or an error message: engines are built
+with ``hide_parameters=True`` and without echo, and a database error is logged as its class, the statement's
+verb and the request id (``database_error_handler``).
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 from dataclasses import dataclass
@@ -18,6 +23,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Engine, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError, StatementError
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
@@ -25,6 +31,7 @@ OWNER_ROLE = "lakehouse_owner"  # owns every table (NOLOGIN); migrations run as 
 APP_ROLE = "lakehouse_app"  # tenant-scoped requests: no ownership, no BYPASSRLS
 PLATFORM_ROLE = "lakehouse_platform"  # platform-admin requests: policies grant all tenants, audited
 TENANT_SETTING = "app.tenant_id"
+log = logging.getLogger("control_plane.db")
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -137,6 +144,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=pool_size,
             max_overflow=pool_size,
+            hide_parameters=True,
+            echo=False,
         )
 
         @event.listens_for(engine, "connect")
@@ -157,7 +166,41 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             )
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_recycle=1800,
+        hide_parameters=True,
+        echo=False,
+    )
+
+
+def statement_class(statement: str | None) -> str:
+    """The verb of a SQL statement (``INSERT``, ``SELECT``…), or ``unknown``: what a log may say about it."""
+    words = (statement or "").split(None, 1)
+    verb = words[0].upper() if words else ""
+    return verb if verb.isalpha() else "unknown"
+
+
+def describe_database_error(exc: SQLAlchemyError) -> str:
+    """A log line's worth about a database error without its statement text or parameters."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    statement = exc.statement if isinstance(exc, StatementError) else None
+    return f"{type(cause).__name__} during {statement_class(statement)}"
+
+
+async def database_error_handler(request: Any, exc: Exception) -> Any:
+    """FastAPI handler: a database error is a 500 whose log line names the error class, verb and request id."""
+    from fastapi.responses import JSONResponse
+
+    from control_plane.errors import Problem
+
+    request_id = getattr(request.state, "request_id", None)
+    what = describe_database_error(exc) if isinstance(exc, SQLAlchemyError) else type(exc).__name__
+    log.error("database error: %s (request %s)", what, request_id)
+    body = Problem(detail="internal database error; quote the request id", request_id=request_id)
+    return JSONResponse(body.model_dump(), status_code=500)
 
 
 class Database:

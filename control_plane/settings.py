@@ -1,16 +1,21 @@
-"""Control-plane settings (env prefix ``LAKEHOUSE_``); lake root, database and environment default to the spine's."""
+"""Control-plane settings (env prefix ``LAKEHOUSE_``); lake root, database and environment default to the spine's.
+
+In production every secret must pass ``lakehouse.secrets.check_production_secret`` (the same policy as the
+PII secret), or the settings refuse to load, naming the secret and why. The JWT signing secret can come from
+AWS Secrets Manager (``LAKEHOUSE_JWT_SECRET_ARN``), re-read through a TTL cache so a rotation is picked up.
+"""
 
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lakehouse.secrets import check_production_secret, default_source
 from lakehouse.settings import get_settings
-
-_PLACEHOLDERS = {"changeme", "change-me", "secret", "changethis", "dev", "development", "test"}
 
 
 class ControlPlaneSettings(BaseSettings):
@@ -30,6 +35,18 @@ class ControlPlaneSettings(BaseSettings):
 
     jwt_secret: SecretStr | None = Field(
         None, description="HS256 secret for platform tokens (random in dev/test)"
+    )
+    jwt_secret_arn: str | None = Field(
+        None, description="Secrets Manager ARN of the HS256 secret; wins over jwt_secret (rotation-aware)"
+    )
+    jwt_rotation_window_seconds: int = Field(
+        86_400,
+        ge=0,
+        le=7 * 86_400,
+        description="After a rotation, tokens signed with the AWSPREVIOUS secret are accepted this long",
+    )
+    secret_cache_ttl_seconds: float = Field(
+        300.0, gt=0, description="How long a secret read from Secrets Manager is cached"
     )
     jwt_issuer: str = "lakehouse"
     jwt_audience: str = "lakehouse-api"
@@ -56,18 +73,43 @@ class ControlPlaneSettings(BaseSettings):
             self.environment = spine.environment
         if self.database_url is None:
             self.database_url = spine.model_copy(update={"lake_root": self.lake_root}).resolved_database_url()
-        if self.jwt_secret is None:
-            if self.environment == "production":
-                raise ValueError("LAKEHOUSE_JWT_SECRET is required in production")
+        production = self.environment == "production"
+        if self.jwt_secret_arn:
+            # Read now: a missing or weak secret refuses the start, not the first login.
+            self.jwt_secrets()
+        elif self.jwt_secret is None:
+            if production:
+                raise ValueError(
+                    "LAKEHOUSE_JWT_SECRET (or LAKEHOUSE_JWT_SECRET_ARN) is required in production"
+                )
             self.jwt_secret = SecretStr(secrets.token_urlsafe(48))
-        secret = self.jwt_secret.get_secret_value()
-        if self.environment == "production" and (len(secret) < 32 or secret.lower() in _PLACEHOLDERS):
-            raise ValueError(
-                "LAKEHOUSE_JWT_SECRET must be at least 32 characters and not a placeholder in production"
-            )
+        elif production:
+            check_production_secret("LAKEHOUSE_JWT_SECRET", self.jwt_secret.get_secret_value())
+        if production and self.bootstrap_admin_key is not None:
+            # Judge the secret part of lh._platform.<key id>.<secret>, not the fixed prefix.
+            key = self.bootstrap_admin_key.get_secret_value()
+            check_production_secret("LAKEHOUSE_BOOTSTRAP_ADMIN_KEY", key.rsplit(".", 1)[-1])
         if bool(self.oidc_issuer) != bool(self.oidc_jwks_url):
             raise ValueError("LAKEHOUSE_OIDC_ISSUER and LAKEHOUSE_OIDC_JWKS_URL must be set together")
         return self
+
+    def jwt_secrets(self, *, now: datetime | None = None) -> list[str]:
+        """HS256 secrets, the signing one first; during a rotation window the previous one follows it.
+
+        From Secrets Manager (cached for ``secret_cache_ttl_seconds``) when ``jwt_secret_arn`` is set, else
+        the configured secret. In production each value read must pass the secret policy.
+        """
+        if not self.jwt_secret_arn:
+            assert self.jwt_secret is not None  # filled by the validator
+            return [self.jwt_secret.get_secret_value()]
+        source = default_source()
+        source.ttl_seconds = self.secret_cache_ttl_seconds
+        values = source.current_and_previous(
+            self.jwt_secret_arn, rotation_window_seconds=self.jwt_rotation_window_seconds, now=now
+        )
+        if self.environment == "production":
+            check_production_secret(f"the JWT secret at {self.jwt_secret_arn}", values[0])
+        return values
 
     def resolved_database_url(self) -> str:
         """The database URL the application connects with."""

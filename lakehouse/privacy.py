@@ -5,8 +5,9 @@
 - Names are dropped; phone numbers are masked to ``+`` and their last two digits.
 - Tenant keys come from a ``KeyProvider``. The default, ``LocalKeyProvider``, derives each tenant's key from
   one secret (``LAKEHOUSE_PII_SECRET``): ``key = HMAC-SHA256(secret, "lakehouse/pii/v1/" + tenant_id)``.
-  Outside production an unset secret falls back to a fixed development secret (logged); in production it is
-  an error. A KMS- or Secrets-Manager-backed provider only has to implement ``key_for``.
+  The secret can also come from AWS Secrets Manager (``LAKEHOUSE_PII_SECRET_ARN``; Glue:
+  ``--lakehouse_pii_secret_arn``). Outside production an unset secret falls back to a fixed development
+  secret (logged); in production a missing or weak one (``lakehouse.secrets`` policy) is an error.
 """
 
 from __future__ import annotations
@@ -75,19 +76,33 @@ class LocalKeyProvider:
 
 
 def default_key_provider() -> KeyProvider:
-    """A LocalKeyProvider over ``LAKEHOUSE_PII_SECRET`` (a development secret outside production)."""
+    """A LocalKeyProvider over the configured PII secret (Secrets Manager ARN or ``LAKEHOUSE_PII_SECRET``).
+
+    Outside production an unset secret falls back to the development secret; in production a missing or
+    weak secret is refused, naming which.
+    """
+    from lakehouse.secrets import WeakSecret, check_production_secret
     from lakehouse.settings import get_settings
 
     settings = get_settings()
-    secret = getattr(settings, "pii_secret", None) or os.environ.get(PII_SECRET_ENV)
-    if hasattr(secret, "get_secret_value"):
-        secret = secret.get_secret_value()
+    try:
+        secret = settings.resolved_pii_secret()
+        if secret is None and os.environ.get(PII_SECRET_ENV):
+            # set after the cached settings were read
+            secret = os.environ[PII_SECRET_ENV]
+            if settings.environment == "production":
+                check_production_secret(PII_SECRET_ENV, secret)
+    except (WeakSecret, LookupError) as exc:
+        raise BadInput(str(exc)) from None
     if not secret:
         if settings.environment == "production":
-            raise BadInput(f"{PII_SECRET_ENV} must be set in production (it keys the PII hashes)")
+            raise BadInput(
+                f"{PII_SECRET_ENV} must be set in production (it keys the PII hashes), or "
+                "LAKEHOUSE_PII_SECRET_ARN (Glue: --lakehouse_pii_secret_arn) naming it in Secrets Manager"
+            )
         log.warning("%s is not set; using the development PII secret", PII_SECRET_ENV)
         return LocalKeyProvider(_DEV_SECRET)
-    return LocalKeyProvider(secret.encode("utf-8") if isinstance(secret, str) else bytes(secret))
+    return LocalKeyProvider(secret.encode("utf-8"))
 
 
 # ----------------------------------------------------------------------------------------------- columns

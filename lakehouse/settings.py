@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +29,19 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     aws_region: str = "us-east-1"
     write_retries: int = Field(default=8, ge=0, description="Commit-conflict retries for a lake write")
+    pii_secret: SecretStr | None = Field(
+        default=None,
+        description="Secret the per-tenant PII keys derive from (development secret outside production)",
+    )
+    pii_secret_arn: str | None = Field(
+        default=None,
+        description="Secrets Manager ARN of the PII secret (Glue: --lakehouse_pii_secret_arn); wins over pii_secret",
+    )
+    secret_cache_ttl_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long a secret read from Secrets Manager is cached (rotation pick-up)",
+    )
 
     @field_validator("lake_root")
     @classmethod
@@ -37,6 +50,33 @@ class Settings(BaseSettings):
         if not value:
             raise ValueError("LAKEHOUSE_LAKE_ROOT must not be empty")
         return value.rstrip("/") or "/"
+
+    @model_validator(mode="after")
+    def _refuse_weak_pii_secret(self) -> Settings:
+        if self.environment == "production" and self.pii_secret is not None and not self.pii_secret_arn:
+            from lakehouse.secrets import check_production_secret
+
+            check_production_secret("LAKEHOUSE_PII_SECRET", self.pii_secret.get_secret_value())
+        return self
+
+    def resolved_pii_secret(self) -> str | None:
+        """The PII secret: from Secrets Manager when an ARN is set, else the setting; None if neither is set.
+
+        In production the value must pass the secret policy (``lakehouse.secrets``), else ``WeakSecret``.
+        """
+        from lakehouse.secrets import check_production_secret, default_source
+
+        if self.pii_secret_arn:
+            source = default_source()
+            source.ttl_seconds = self.secret_cache_ttl_seconds
+            value: str | None = source.current(self.pii_secret_arn)
+            name = f"the PII secret at {self.pii_secret_arn}"
+        else:
+            value = self.pii_secret.get_secret_value() if self.pii_secret is not None else None
+            name = "LAKEHOUSE_PII_SECRET"
+        if value is not None and self.environment == "production":
+            check_production_secret(name, value)
+        return value
 
     @property
     def is_s3(self) -> bool:

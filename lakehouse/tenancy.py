@@ -7,7 +7,12 @@ from dataclasses import dataclass
 
 from lakehouse.errors import BadInput, Refused
 
-_TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# Matched with fullmatch: ``$`` alone would also accept a trailing newline ("ta\n" -> tenant_id=ta%0A).
+TENANT_ID_REGEX = r"[a-z0-9][a-z0-9_-]{0,62}"
+_TENANT_ID = re.compile(TENANT_ID_REGEX)
+# For pydantic/FastAPI ``pattern=``: pydantic-core matches with Rust's regex, where ``$`` is the end of the text
+# (no trailing-newline exception), so this anchored form is a full match there.
+TENANT_ID_PATTERN = rf"^{TENANT_ID_REGEX}$"
 
 
 class TenantViolation(Refused):
@@ -16,7 +21,7 @@ class TenantViolation(Refused):
 
 def validate_tenant_id(tenant_id: str) -> str:
     """Return ``tenant_id`` if it is a safe identifier (it becomes a path segment and a SQL literal)."""
-    if not isinstance(tenant_id, str) or not _TENANT_ID.match(tenant_id):
+    if not isinstance(tenant_id, str) or _TENANT_ID.fullmatch(tenant_id) is None:
         raise BadInput(
             f"invalid tenant id {tenant_id!r}: use 1-63 characters of a-z, 0-9, '_' or '-', starting with a letter or digit"
         )

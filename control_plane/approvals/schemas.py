@@ -7,16 +7,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from control_plane.request_model import RequestModel
+from lakehouse.tenancy import TENANT_ID_PATTERN
+
 APPROVAL_ID_PATTERN = r"^apr-[a-f0-9]{24}$"
 StatusName = Literal["pending", "approved", "rejected", "executing", "executed", "failed", "expired"]
 
 
-class ApprovalSpec(BaseModel):
+class ApprovalSpec(RequestModel):
     """A request to perform a sensitive action; ``payload`` is bound to the approval by its SHA-256."""
 
     model_config = ConfigDict(extra="forbid")
 
-    tenant_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", max_length=63)
+    tenant_id: str = Field(pattern=TENANT_ID_PATTERN, max_length=63)
     action: str = Field(
         min_length=1,
         max_length=64,
@@ -56,7 +59,7 @@ class ApprovalOut(BaseModel):
     last_error: str | None
 
 
-class PolicySpec(BaseModel):
+class PolicySpec(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     mode: Literal["manual", "dry_run", "auto_sandbox"] = Field(

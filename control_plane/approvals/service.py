@@ -4,7 +4,8 @@ Every transition is one conditional ``UPDATE ... WHERE status = <expected>`` (at
 of two concurrent approvers or executors exactly one wins) and is written to the tenant's audit chain in the
 same transaction. Rules:
 
-* only a ``pending``, unexpired request can be approved or rejected, and not by its requester;
+* only a ``pending``, unexpired request can be approved or rejected, and not by its requester nor through
+  a credential the requester minted (separation of duties; the PDP states the same rule);
 * only an ``approved`` request executes: ``begin`` moves it to ``executing`` (attempt + 1); ``complete`` to
   ``executed`` (final); ``fail`` to ``failed`` (final) or, for a retryable failure, back to ``approved`` — safe
   because every write's ClientToken is derived from the approval id;
@@ -15,14 +16,15 @@ same transaction. Rules:
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, Result, or_, select, update
 from sqlalchemy.orm import Session
 
 from control_plane.approvals.models import APPROVAL_MODES, ApprovalPolicy, ApprovalRequest
 from control_plane.audit.service import Actor
 from control_plane.audit.service import record as audit_record
+from control_plane.auth.models import ApiKey
 from control_plane.costs.settings import GuardrailSettings
 from control_plane.db import new_id, utcnow
 from control_plane.tenants.models import Tenant
@@ -39,6 +41,11 @@ class SelfApproval(ApprovalRefused):
 
 class NotFoundApproval(ApprovalRefused):
     """No such approval (or not visible to the caller)."""
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE matched (``Session.execute`` types its result as a plain ``Result``)."""
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def effective_status(row: ApprovalRequest, now: datetime | None = None) -> str:
@@ -255,6 +262,31 @@ def _why_not(row: ApprovalRequest, wanted: str, now: datetime) -> str:
     )
 
 
+def credential_minter(db: Session, subject: str) -> str | None:
+    """Who minted the credential ``subject`` acts through (``key:<id>`` subjects; None for users)."""
+    if not subject.startswith("key:"):
+        return None
+    key = db.get(ApiKey, subject.split(":", 1)[1])
+    return key.created_by if key is not None else None
+
+
+def check_separation_of_duties(
+    row: ApprovalRequest, *, decider_subject: str, credential_minted_by: str | None, approve: bool
+) -> None:
+    """Raise ``SelfApproval`` when the decider is the requester or acts through a key the requester minted."""
+    verb = "approve" if approve else "reject"
+    if decider_subject == row.requested_by:
+        raise SelfApproval(
+            f"approval {row.id}: {decider_subject} requested it and cannot {verb} it; "
+            "another approver must decide"
+        )
+    if credential_minted_by is not None and credential_minted_by == row.requested_by:
+        raise SelfApproval(
+            f"approval {row.id}: the credential of {decider_subject} was minted by the requester "
+            f"{row.requested_by}, so it cannot {verb} it; an approver with their own credential must decide"
+        )
+
+
 def decide(
     db: Session,
     *,
@@ -264,15 +296,18 @@ def decide(
     reason: str | None,
     request_id: str | None,
     now: datetime | None = None,
+    credential_minted_by: str | None = None,
 ) -> ApprovalRequest:
-    """Approve or reject a pending, unexpired request (never the requester's own). Role checks are the caller's."""
+    """Approve or reject a pending, unexpired request, never by its requester nor through a credential the
+    requester minted (looked up when not given). Role checks are the caller's."""
     now = now or utcnow()
     row = _load(db, approval_id)
-    if decider.subject == row.requested_by:
-        raise SelfApproval(
-            f"approval {approval_id}: {decider.subject} requested it and cannot "
-            f"{'approve' if approve else 'reject'} it; another approver must decide"
-        )
+    check_separation_of_duties(
+        row,
+        decider_subject=decider.subject,
+        credential_minted_by=credential_minted_by or credential_minter(db, decider.subject),
+        approve=approve,
+    )
     before = state(row)
     new_status = "approved" if approve else "rejected"
     result = db.execute(
@@ -290,7 +325,7 @@ def decide(
         )
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if _rowcount(result) != 1:
         raise ApprovalRefused(_why_not(_load(db, approval_id), "approve" if approve else "reject", now))
     row = _load(db, approval_id)
     audit_record(
@@ -338,7 +373,7 @@ def begin(
         .execution_options(synchronize_session=False)
     )
     took_over = False
-    if result.rowcount != 1:
+    if _rowcount(result) != 1:
         stale = now - timedelta(seconds=settings.approval_execution_lease_seconds)
         result = db.execute(
             update(ApprovalRequest)
@@ -350,7 +385,7 @@ def begin(
             .values(**claim)
             .execution_options(synchronize_session=False)
         )
-        took_over = result.rowcount == 1
+        took_over = _rowcount(result) == 1
         if not took_over:
             raise ApprovalRefused(_why_not(_load(db, approval_id), "execute", now))
     row = _load(db, approval_id)
@@ -377,7 +412,7 @@ def complete(
         .values(status="executed", executed_at=now, result=result, last_error=None)
         .execution_options(synchronize_session=False)
     )
-    if updated.rowcount != 1:
+    if _rowcount(updated) != 1:
         raise ApprovalRefused(_why_not(_load(db, approval_id), "complete", now))
     row = _load(db, approval_id)
     audit_record(
@@ -415,7 +450,7 @@ def fail(
         )
         .execution_options(synchronize_session=False)
     )
-    if updated.rowcount != 1:
+    if _rowcount(updated) != 1:
         raise ApprovalRefused(_why_not(_load(db, approval_id), "fail", now))
     row = _load(db, approval_id)
     audit_record(
@@ -458,7 +493,7 @@ def mark_executed(
         .values(status="executed", executed_at=now, result=result, attempts=ApprovalRequest.attempts + 1)
         .execution_options(synchronize_session=False)
     )
-    if updated.rowcount != 1:
+    if _rowcount(updated) != 1:
         raise ApprovalRefused(_why_not(_load(db, approval_id), "execute", now))
     row = _load(db, approval_id)
     audit_record(

@@ -129,10 +129,24 @@ def get_approval(
 def _decide(auth: Authorized, approval_id: str, approve: bool) -> ApprovalOut:
     row, tenant = _visible(auth, approval_id)
     principal = auth.ctx.principal
+    minted_by = service.credential_minter(auth.db, principal.subject)
+    try:
+        service.check_separation_of_duties(
+            row, decider_subject=principal.subject, credential_minted_by=minted_by, approve=approve
+        )
+    except service.SelfApproval as exc:
+        raise Forbidden(str(exc), reasons=["separation of duties: the requester cannot decide"]) from None
     require(
         principal,
         "approvals:approve",
-        tenant_resource(tenant.id, tenant.path),
+        tenant_resource(
+            tenant.id,
+            tenant.path,
+            type_="approval",
+            id_=row.id,
+            requested_by=row.requested_by,
+            credential_minted_by=minted_by,
+        ),
         environment=auth.ctx.environment,
         reason=auth.ctx.reason,
         request_id=auth.ctx.request_id,
@@ -150,6 +164,7 @@ def _decide(auth: Authorized, approval_id: str, approve: bool) -> ApprovalOut:
             decider=principal.actor,
             reason=auth.ctx.reason,
             request_id=auth.ctx.request_id,
+            credential_minted_by=minted_by,
         )
     except service.SelfApproval as exc:
         auth.db.rollback()

@@ -7,12 +7,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from control_plane.request_model import RequestModel
+
 RoleName = Literal["platform_admin", "tenant_admin", "approver", "analyst", "viewer", "service"]
 USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$"
 KEY_ID_PATTERN = r"^[a-z0-9]{1,32}$"
 
 
-class UserSpec(BaseModel):
+class UserSpec(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
@@ -34,7 +36,7 @@ class UserOut(BaseModel):
     updated_at: datetime
 
 
-class ApiKeySpec(BaseModel):
+class ApiKeySpec(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
@@ -65,7 +67,7 @@ class ApiKeyCreated(ApiKeyOut):
     key: str
 
 
-class TokenRequest(BaseModel):
+class TokenRequest(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     ttl_seconds: int | None = Field(None, ge=30, le=86_400)

@@ -43,9 +43,9 @@ class TokenError(Exception):
     """The token is malformed, expired, of the wrong issuer/audience, or badly signed."""
 
 
-def tenant_secret(settings: ControlPlaneSettings, key_id: str) -> bytes:
-    """The HS256 secret of a tenant signing key."""
-    master = settings.jwt_secret.get_secret_value().encode()  # type: ignore[union-attr]
+def tenant_secret(settings: ControlPlaneSettings, key_id: str, master_secret: str | None = None) -> bytes:
+    """The HS256 secret of a tenant signing key (under the current platform secret unless one is given)."""
+    master = (master_secret or settings.jwt_secrets()[0]).encode()
     return hmac.new(master, f"signing-key:{key_id}".encode(), hashlib.sha256).digest()
 
 
@@ -82,7 +82,7 @@ def issue(
         key: bytes | str = tenant_secret(settings, signing_key_id)
     else:
         kid = "platform"
-        key = settings.jwt_secret.get_secret_value()  # type: ignore[union-attr]
+        key = settings.jwt_secrets()[0]
     return jwt.encode(claims, key, algorithm="HS256", headers={"kid": kid}), ttl
 
 
@@ -119,17 +119,23 @@ def verify(settings: ControlPlaneSettings, token: str) -> TokenClaims:
                 kid_tenant, _, signing_key_id = kid[len(TENANT_KID_PREFIX) :].rpartition(".")
                 if not signing_key_id or kid_tenant != unverified.get(settings.tenant_claim):
                     raise TokenError("token kid does not match its tenant claim")
-                key = tenant_secret(settings, signing_key_id)
-            else:
-                key = settings.jwt_secret.get_secret_value()  # type: ignore[union-attr]
-            claims = jwt.decode(
-                token,
-                key,
-                algorithms=["HS256"],
-                issuer=settings.jwt_issuer,
-                audience=settings.jwt_audience,
-                options=options,
-            )
+            # The current platform secret first; during a rotation window also the previous one.
+            masters = settings.jwt_secrets()
+            for i, master in enumerate(masters):
+                key = tenant_secret(settings, signing_key_id, master) if signing_key_id else master
+                try:
+                    claims = jwt.decode(
+                        token,
+                        key,
+                        algorithms=["HS256"],
+                        issuer=settings.jwt_issuer,
+                        audience=settings.jwt_audience,
+                        options=options,
+                    )
+                    break
+                except jwt.InvalidSignatureError:
+                    if i == len(masters) - 1:
+                        raise
     except jwt.PyJWTError as exc:
         raise TokenError(f"invalid token: {exc}") from None
     role = claims.get(settings.role_claim)

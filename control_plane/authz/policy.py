@@ -10,6 +10,11 @@ next to ``policy.rego``. Input (OPA's ``input``)::
 
 ``tenant_path`` is ``/enterprise/org/workspace/``; a subject covers every tenant whose path contains its own
 tenant id as a segment (a tenant_admin of an org covers its workspaces).
+
+Separation of duties: an approval (resource type ``approval``) is decided by someone other than its
+requester, through a credential the requester did not mint (``separation_of_duties_actions``). Plan changes
+of any tenant are platform-only (``platform_only_actions``). ``policy.rego`` states the same rules and is
+evaluated against this module on the whole authorization test matrix.
 """
 
 from __future__ import annotations
@@ -104,6 +109,15 @@ POLICY: dict[str, Any] = {
     # Only a strict ancestor may provision a tenant: nobody but the platform creates an enterprise, and a
     # tenant_admin cannot change its own tenant's plan.
     "strict_ancestor_actions": ["tenants:provision"],
+    # Only the platform (a cross-tenant role) may do these, whatever a tenant role's action list says: a plan
+    # sets a tenant's quotas and budget, so moving any tenant (a child org included) to another plan is
+    # platform-only.
+    "platform_only_actions": ["plans:assign"],
+    # Separation of duties on approvals (resource type "approval", attributes "requested_by" and
+    # "credential_minted_by"): the decider must not be the requester, and the decider's credential must not
+    # have been minted by the requester (whoever mints a key has seen its secret, so a key minted by the
+    # requester is the requester). The rule holds for the whole lifetime of the approval.
+    "separation_of_duties_actions": ["approvals:approve"],
     # Actions on platform-wide resources (no tenant): allowed by the role's action list alone.
     "global_resource_types": ["plan", "module", "policy", "platform"],
     # A reason (X-Audit-Reason) is required; it is written to the audit entry.
@@ -175,12 +189,29 @@ def decide(inp: dict[str, Any], policy: dict[str, Any] | None = None) -> dict[st
         deny.append(
             f"tenant {resource.get('tenant_id')!r} is outside the subject's tenant {subject.get('tenant_id')!r}"
         )
-    elif action in policy["strict_ancestor_actions"] and resource_path.rstrip("/").endswith(
+    elif action in policy["strict_ancestor_actions"] and str(resource_path).rstrip("/").endswith(
         f"/{subject.get('tenant_id')}"
     ):
         deny.append(f"{action} needs an ancestor tenant's admin, not the tenant's own")
     else:
         allow.append(f"tenant {resource.get('tenant_id')} is within {subject.get('tenant_id')}")
+
+    # Platform-only actions.
+    if action in policy["platform_only_actions"] and not role_def["cross_tenant"]:
+        deny.append(f"{action} is reserved to the platform; role {role} is tenant-scoped")
+
+    # Separation of duties.
+    if action in policy["separation_of_duties_actions"] and resource.get("type") == "approval":
+        requested_by = resource.get("requested_by")
+        if not isinstance(requested_by, str) or not requested_by:
+            deny.append(f"{action} needs the approval's requester (resource.requested_by)")
+        else:
+            if subject.get("id") == requested_by:
+                deny.append(f"{requested_by} requested approval {resource.get('id')} and cannot decide it")
+            if resource.get("credential_minted_by") == requested_by:
+                deny.append(
+                    f"the credential of {subject.get('id')} was minted by the requester {requested_by}"
+                )
 
     # Roles granted to keys and users.
     wanted_role = resource.get("role")

@@ -3,15 +3,16 @@
 # Query: POST /v1/data/lakehouse/authz/decision {"input": {subject, action, resource, context}}
 # Answer: {"result": {"allow": bool, "reasons": [...]}} — the same allow/deny as POST /authz/decide (deny
 # reasons are sorted here; allow reasons are shortened).
-# Mirrors control_plane/authz/policy.py:decide (which the API uses); keep the two in step.
-# Note: written for OPA 1.x (rego.v1); it is not executed by the test suite (no OPA binary here).
+# Mirrors control_plane/authz/data.lakehouse.authz.py:decide (which the API uses); keep the two in step.
+# Written for OPA 1.x (rego.v1). The test suite evaluates it with regopy (an embedded Rego interpreter) and
+# checks it reaches the same allow/deny as policy.py on every case of the authorization test matrix.
+# Facts are read from data.lakehouse.authz.<key>: a rule that took data.lakehouse.authz whole would include
+# this package's own rules and recurse.
 package lakehouse.authz
 
 import rego.v1
 
-policy := data.lakehouse.authz
-
-role_def := policy.roles[input.subject.role]
+role_def := data.lakehouse.authz.roles[input.subject.role]
 
 domain := split(input.action, ":")[0]
 
@@ -23,7 +24,7 @@ action_granted if {
 covers if contains(input.resource.tenant_path, concat("", ["/", input.subject.tenant_id, "/"]))
 
 is_global if {
-	input.resource.type in policy.global_resource_types
+	input.resource.type in data.lakehouse.authz.global_resource_types
 	not input.resource.tenant_id
 }
 
@@ -42,10 +43,10 @@ environment := "development" if {
 	not input.context.environment
 }
 
-env_rules := object.get(policy.environments, environment, {})
+env_rules := object.get(data.lakehouse.authz.environments, environment, {})
 
 level(c) := i if {
-	some i, x in policy.classifications
+	some i, x in data.lakehouse.authz.classifications
 	x == c
 }
 
@@ -73,21 +74,61 @@ deny contains msg if {
 	not role_def.cross_tenant
 	not is_global
 	covers
-	input.action in policy.strict_ancestor_actions
+	input.action in data.lakehouse.authz.strict_ancestor_actions
 	own_tenant
 	msg := sprintf("%v needs an ancestor tenant's admin, not the tenant's own", [input.action])
 }
 
+# Platform-only actions: no tenant-scoped role may perform them (plan changes of any tenant).
+deny contains msg if {
+	role_def
+	not role_def.cross_tenant
+	input.action in data.lakehouse.authz.platform_only_actions
+	msg := sprintf("%v is reserved to the platform; role %v is tenant-scoped", [input.action, input.subject.role])
+}
+
+# Separation of duties: an approval is decided by someone other than its requester, through a credential the
+# requester did not mint (a key's minter has seen its secret), for the whole lifetime of the approval.
+sod_applies if {
+	input.action in data.lakehouse.authz.separation_of_duties_actions
+	input.resource.type == "approval"
+}
+
+has_requester if {
+	is_string(input.resource.requested_by)
+	input.resource.requested_by != ""
+}
+
+deny contains msg if {
+	sod_applies
+	not has_requester
+	msg := sprintf("%v needs the approval's requester (resource.requested_by)", [input.action])
+}
+
+deny contains msg if {
+	sod_applies
+	has_requester
+	input.subject.id == input.resource.requested_by
+	msg := sprintf("%v requested approval %v and cannot decide it", [input.resource.requested_by, input.resource.id])
+}
+
+deny contains msg if {
+	sod_applies
+	has_requester
+	input.resource.credential_minted_by == input.resource.requested_by
+	msg := sprintf("the credential of %v was minted by the requester %v", [input.subject.id, input.resource.requested_by])
+}
+
 deny contains msg if {
 	wanted := input.resource.role
-	not policy.roles[wanted]
+	not data.lakehouse.authz.roles[wanted]
 	msg := sprintf("unknown role %v requested", [wanted])
 }
 
 deny contains msg if {
 	role_def
 	wanted := input.resource.role
-	policy.roles[wanted]
+	data.lakehouse.authz.roles[wanted]
 	not wanted in role_def.grantable_roles
 	msg := sprintf("role %v may not grant role %v", [input.subject.role, wanted])
 }
@@ -111,7 +152,7 @@ deny contains msg if {
 }
 
 deny contains msg if {
-	input.action in policy.reason_required_actions
+	input.action in data.lakehouse.authz.reason_required_actions
 	not has_reason
 	msg := sprintf("%v requires a reason", [input.action])
 }

@@ -11,6 +11,7 @@ from control_plane.authz.policy import CLASSIFICATIONS, ROLES, decide, export_da
 from control_plane.authz.service import readable_tenants
 from control_plane.deps import Authorized, AuthorizeGlobal
 from control_plane.errors import responses
+from control_plane.request_model import RequestModel
 
 router = APIRouter(tags=["authz"])
 
@@ -51,7 +52,7 @@ class DecisionInput(BaseModel):
     context: Context = Field(default_factory=Context)
 
 
-class DecisionRequest(BaseModel):
+class DecisionRequest(RequestModel):
     """OPA's request shape: ``{"input": {...}}``."""
 
     input: DecisionInput

@@ -16,6 +16,7 @@ from control_plane.costs.buyers import DbBuyerDirectory
 from control_plane.db import utcnow
 from control_plane.deps import TENANT_ID_PATTERN, Authenticated, Authorized
 from control_plane.errors import Conflict, Invalid, NotFound, Unavailable, responses
+from control_plane.request_model import RequestModel
 from control_plane.tenants.service import get_tenant
 from lakehouse.errors import BadInput
 from lakehouse.marketplace.interfaces import BuyerAlreadyLinked
@@ -26,7 +27,7 @@ ENABLED_ENV = "LAKEHOUSE_MARKETPLACE_ENABLED"
 NOT_ENABLED = f"AWS Marketplace is not enabled on this deployment (set {ENABLED_ENV}=true)"
 
 
-class RegisterSpec(BaseModel):
+class RegisterSpec(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     tenant_id: str = Field(pattern=TENANT_ID_PATTERN, max_length=63)

@@ -12,13 +12,14 @@ from control_plane.costs.settings import GuardrailSettings
 from control_plane.deps import Authorized, AuthorizeTenant
 from control_plane.errors import responses
 from control_plane.quotas import service
+from control_plane.request_model import RequestModel
 from control_plane.tenants.schemas import QuotaOut
 
 router = APIRouter(tags=["quotas"])
 AUTH = (401, 403, 422)
 
 
-class QuotaLimits(BaseModel):
+class QuotaLimits(RequestModel):
     """Limits to set on one tenant (``resource -> limit``); other resources keep theirs."""
 
     model_config = ConfigDict(extra="forbid")

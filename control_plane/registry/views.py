@@ -12,6 +12,7 @@ from control_plane.deps import Authorized, AuthorizeGlobal, PageDep
 from control_plane.errors import NotFound, responses
 from control_plane.registry import service
 from control_plane.registry.models import ModuleVersion
+from control_plane.request_model import SafeJson
 
 router = APIRouter(tags=["registry"])
 NAME = r"^[a-z][a-z0-9-]{1,62}$"
@@ -47,7 +48,7 @@ class ModuleOut(BaseModel):
 def publish(
     response: Response,
     auth: Annotated[Authorized, Depends(AuthorizeGlobal("registry:publish", "module"))],
-    manifest: Annotated[Any, Body()] = None,
+    manifest: Annotated[SafeJson, Body()] = None,
 ) -> ModuleOut:
     """Publish a module version. Every problem of an invalid manifest is listed (422); versions are immutable (409)."""
     row, created = service.publish(

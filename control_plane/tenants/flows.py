@@ -123,6 +123,8 @@ def provision(
         request_id=ctx.request_id,
     )
     plan_id = _effective_plan(db, kind, spec.get("plan_id"), parent)
+    if plan_id != _effective_plan(db, kind, None, parent):
+        _require_plan_assign(ctx, tenant_id, path, plan_id)
     isolation = _effective_isolation(kind, spec.get("isolation_mode"), parent)
     now = utcnow()
     tenant = Tenant(
@@ -210,6 +212,7 @@ def _provision_existing(
     before = tenant_state(tenant)
     plan_id = _effective_plan(db, tenant.kind, spec.get("plan_id"), parent)
     if plan_id != tenant.plan_id:
+        _require_plan_assign(ctx, tenant.id, tenant.path, plan_id)
         step = db.get(ProvisioningStep, (tenant.id, "default_quotas"))
         if step is not None:
             step.status = "pending"
@@ -300,6 +303,18 @@ def _run(db: Session, ctx: RequestContext, provisioner: Provisioner, tenant: Ten
         after={**tenant_state(tenant), "steps_run": ran},
     )
     db.commit()
+
+
+def _require_plan_assign(ctx: RequestContext, tenant_id: str, path: str, plan_id: str) -> None:
+    """Refuse (403) unless the caller may put a tenant on a plan other than the inherited one (platform only)."""
+    require(
+        ctx.principal,
+        "plans:assign",
+        tenant_resource(tenant_id, path, plan_id=plan_id),
+        environment=ctx.environment,
+        reason=ctx.reason,
+        request_id=ctx.request_id,
+    )
 
 
 def _effective_plan(db: Session, kind: str, plan_id: str | None, parent: Tenant | None) -> str:

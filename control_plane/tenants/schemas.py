@@ -7,11 +7,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-TenantId = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", min_length=1, max_length=63)
+from control_plane.request_model import RequestModel
+from lakehouse.tenancy import TENANT_ID_PATTERN
+
+TenantId = Field(pattern=TENANT_ID_PATTERN, min_length=1, max_length=63)
 PlanId = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", min_length=1, max_length=64)
 
 
-class TenantSpec(BaseModel):
+class TenantSpec(RequestModel):
     """The desired state of a tenant. Repeating the same spec changes nothing."""
 
     model_config = ConfigDict(extra="forbid")
@@ -20,7 +23,7 @@ class TenantSpec(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     parent_id: str | None = Field(
         None,
-        pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
+        pattern=TENANT_ID_PATTERN,
         max_length=63,
         description="The enterprise of an org, the org of a workspace; null for an enterprise",
     )
@@ -76,7 +79,7 @@ class QuotaOut(BaseModel):
     source: str
 
 
-class PlanSpec(BaseModel):
+class PlanSpec(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from control_plane.authz.policy import POLICY, ROLES, decide, export_data
+from control_plane.authz.policy import POLICY, ROLES, export_data
+from control_plane.authz.policy import decide as python_decide
 from tests.control_plane.conftest import make_tree
+from tests.control_plane.rego_parity import assert_same_decision
+
+
+def decide(inp):
+    """policy.py's decision, after checking that policy.rego (evaluated by regopy) reaches the same one."""
+    return assert_same_decision(inp, python_decide(inp))
 
 
 def _input(
@@ -125,6 +132,47 @@ def test_every_role_is_decidable_and_unknown_roles_are_denied(role):
         "allow": False,
         "reasons": ["unknown role 'root'"],
     }
+
+
+def _approval_input(subject_id, requested_by, minted_by=None, role="approver"):
+    inp = _input(role, "approvals:approve", subject_tenant="ws1", subject_path="/acme/emea/ws1/")
+    inp["subject"]["id"] = subject_id
+    inp["resource"].update({"type": "approval", "id": "apr-1", "requested_by": requested_by})
+    if minted_by is not None:
+        inp["resource"]["credential_minted_by"] = minted_by
+    return inp
+
+
+def test_separation_of_duties_on_approvals():
+    assert decide(_approval_input("key:ben", "key:ann", minted_by="key:platform"))["result"]["allow"]
+    assert decide(_approval_input("user:ben", "key:ann"))["result"]["allow"]
+    own = decide(_approval_input("key:ann", "key:ann"))
+    assert own["result"] == {
+        "allow": False,
+        "reasons": ["key:ann requested approval apr-1 and cannot decide it"],
+    }
+    minted = decide(_approval_input("key:ben", "key:ann", minted_by="key:ann"))
+    assert minted["result"] == {
+        "allow": False,
+        "reasons": ["the credential of key:ben was minted by the requester key:ann"],
+    }
+    # Even a platform admin cannot approve its own request or through a key it minted for that purpose.
+    assert not decide(_approval_input("key:root", "key:root", role="platform_admin"))["result"]["allow"]
+    nobody = _approval_input("key:ben", None)
+    assert decide(nobody)["result"]["reasons"] == [
+        "approvals:approve needs the approval's requester (resource.requested_by)"
+    ]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_plan_assignment_is_platform_only(role):
+    out = decide(_input(role, "plans:assign", resource_tenant="emea", resource_path="/acme/emea/"))
+    assert out["result"]["allow"] is (role == "platform_admin")
+    if role != "platform_admin":
+        assert (
+            f"plans:assign is reserved to the platform; role {role} is tenant-scoped"
+            in out["result"]["reasons"]
+        )
 
 
 def test_viewer_cannot_write_anything():
