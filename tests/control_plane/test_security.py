@@ -346,7 +346,7 @@ def test_anchors_go_to_s3_with_object_lock():
 
 @pytest.fixture(scope="module")
 def marketplace() -> Iterator[Any]:
-    from lakehouse.connectors.marketplace_sandbox import start_demo_sandbox
+    from sandboxes.marketplace import start_demo_sandbox
 
     sandbox = start_demo_sandbox()
     yield sandbox
@@ -355,7 +355,7 @@ def marketplace() -> Iterator[Any]:
 
 def test_buyer_links_are_audited_with_the_caller_and_request_id(client, admin, app, marketplace):
     from lakehouse.connectors.marketplace import MarketplaceConfig, MarketplaceReader
-    from lakehouse.connectors.marketplace_sandbox import PLATFORM_SELLER
+    from sandboxes.marketplace import PLATFORM_SELLER
 
     creds = marketplace.credentials(PLATFORM_SELLER)
     app.state.marketplace_reader = MarketplaceReader.from_config(

@@ -18,10 +18,7 @@ import pytest
 
 _ROOT = Path(__file__).resolve().parents[2]
 _LIBRARY = str(_ROOT / "lakehouse") + os.sep
-_EMULATORS = tuple(
-    str(_ROOT / part) + os.sep
-    for part in ("lakehouse/connectors/sandbox", "lakehouse/connectors/marketplace_sandbox", "sandboxes")
-)
+_EMULATORS = tuple(str(_ROOT / part) + os.sep for part in ("sandboxes",))
 _calls: set[tuple[str, str]] = set()
 
 
