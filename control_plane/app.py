@@ -108,7 +108,7 @@ def create_app(
     settings: ControlPlaneSettings | None = None, *, provisioner: Provisioner | None = None
 ) -> FastAPI:
     """Build the API: migrate (if enabled), seed plans and the registry, mount every domain's routes."""
-    settings = settings or ControlPlaneSettings()  # type: ignore[call-arg]  # filled from the environment
+    settings = settings or ControlPlaneSettings()  # filled from the environment
     audit_key = audit_keys.load_audit_hmac_key(settings)
     audit_keys.configure(audit_key)
     if settings.auto_migrate:

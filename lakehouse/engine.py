@@ -85,7 +85,7 @@ def lazy_plan_logging() -> None:
         return original(self, p)
 
     _proto_to_string._lakehouse_lazy = True  # type: ignore[attr-defined]
-    core.SparkConnectClient._proto_to_string = _proto_to_string
+    setattr(core.SparkConnectClient, "_proto_to_string", _proto_to_string)  # noqa: B010  (a method patch mypy refuses)
 
 
 def sail_remote_url() -> str:

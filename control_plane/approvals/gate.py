@@ -151,4 +151,5 @@ class DbAuditSink:
 
 def _json(value: Mapping[str, Any]) -> dict[str, Any]:
     """A JSON-safe copy (datetimes and decimals as strings)."""
-    return json.loads(canonical(dict(value)))
+    copy: dict[str, Any] = json.loads(canonical(dict(value)))
+    return copy

@@ -67,5 +67,5 @@ def current_key() -> bytes:
     global _current
     with _lock:
         if _current is None:
-            _current = load_audit_hmac_key(ControlPlaneSettings())  # type: ignore[call-arg]  # from the environment
+            _current = load_audit_hmac_key(ControlPlaneSettings())  # from the environment
         return _current

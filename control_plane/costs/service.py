@@ -53,10 +53,12 @@ def day_start(moment: datetime) -> datetime:
 
 def _insert(db: Session) -> Any:
     if db.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 def entry_key(tenant_id: str, run_id: str | None, source: str, resource: str) -> str:

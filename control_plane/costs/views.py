@@ -94,7 +94,7 @@ def costs(
 ) -> CostSummary:
     """Estimated spend of the month against the monthly budget, per resource, with the alerts raised."""
     assert auth.tenant is not None
-    settings = GuardrailSettings()  # type: ignore[call-arg]  # filled from the environment
+    settings = GuardrailSettings()  # filled from the environment
     data = service.summary(auth.db, auth.tenant.id, moment=_moment(month), settings=settings)
     data["alerts"] = [alert_out(a) for a in data["alerts"]]
     return CostSummary(**data)

@@ -77,12 +77,14 @@ def put_tenant(
 )
 def get_provisioning(auth: Annotated[Authorized, Depends(AuthorizeTenant("tenants:read"))]) -> list[StepOut]:
     """The recorded provisioning steps (a failed step says why; repeating the PUT resumes there)."""
+    assert auth.tenant is not None  # the tenant gate always sets it
     return [StepOut.model_validate(s) for s in service.steps(auth.db, auth.tenant.id)]
 
 
 @router.get("/tenants/{tenant_id}/quotas", response_model=list[QuotaOut], responses=responses(*AUTH, 404))
 def get_quotas(auth: Annotated[Authorized, Depends(AuthorizeTenant("quotas:read"))]) -> list[QuotaOut]:
     """The tenant's quota limits."""
+    assert auth.tenant is not None  # the tenant gate always sets it
     rows = auth.db.execute(
         select(Quota).where(Quota.tenant_id == auth.tenant.id).order_by(Quota.resource)
     ).scalars()

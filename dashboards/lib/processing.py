@@ -500,7 +500,10 @@ def quality_over_time(results: pd.DataFrame) -> pd.DataFrame:
         .reset_index()
     )
     out = out.sort_values(["validated_at", "table_name"]).reset_index(drop=True)
-    out["run"] = [f"{pd.Timestamp(t):%Y-%m-%d %H:%M} {r}" for t, r in zip(out["validated_at"], out["run_id"], strict=False)]
+    out["run"] = [
+        f"{pd.Timestamp(t):%Y-%m-%d %H:%M} {r}"
+        for t, r in zip(out["validated_at"], out["run_id"], strict=False)
+    ]
     return out
 
 

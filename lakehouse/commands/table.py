@@ -8,13 +8,16 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from lakehouse.errors import BadInput
+
+if TYPE_CHECKING:
+    from lakehouse.catalog import TableDef
 
 table_app = typer.Typer(help="Inspect lake tables.", no_args_is_help=True)
 
@@ -84,7 +87,7 @@ def show(
     typer.echo(render(df.columns, records, fmt, f"{name} · tenant {tenant}"), nl=fmt is not OutputFormat.csv)
 
 
-def _table_def(name: str):
+def _table_def(name: str) -> TableDef:
     from lakehouse import catalog
 
     try:

@@ -94,7 +94,7 @@ class JsonLinesUsageSource:
                     raw["tenant_id"],
                     raw.get("workspace_id"),
                     raw["dimension"],
-                    utc(datetime.fromisoformat(raw["usage_at"].replace("Z", "+00:00"))),
+                    utc(datetime.fromisoformat(raw["usage_at"])),
                     Decimal(str(raw["quantity"])),
                     raw.get("run_id"),
                 )

@@ -319,7 +319,7 @@ def test_bootstrap_key_from_settings(backend):
         assert who["role"] == "platform_admin" and who["tenant_id"] is None
     finally:
         app2.state.cp.db.dispose()
-    with pytest.raises(ValueError, match="lh._platform"):
+    with pytest.raises(ValueError, match=r"lh\._platform"):
         create_app(
             make_settings(
                 backend, auto_migrate=False, seed_registry=False, bootstrap_admin_key="lh.acme.k1.s"

@@ -119,7 +119,7 @@ def test_a_tenant_over_its_rows_per_day_quota_cannot_start_a_sync(stack, tenant)
         guard.usage = Usage(compute_seconds=2, api_calls=4, rows_ingested=100)
     with pytest.raises(
         QuotaExceeded,
-        match="100 rows were ingested today .* rows_ingested_per_day = 100; nothing was ingested",
+        match=r"100 rows were ingested today .* rows_ingested_per_day = 100; nothing was ingested",
     ):
         gate.reserve(tenant, "connector_sync", run_id="sync-2")
     gate.release(

@@ -384,5 +384,7 @@ def test_dry_run_mode_validates_every_request_and_sends_nothing(local_cp, sandbo
     with pytest.raises(
         WriteFailed, match=r"dry run: the request would be refused: CreateOpportunity: .*Phone"
     ):
-        make_writer(local_cp, None, validator=RequestCheck("partnercentral-selling")).execute(bad, executor="user:svc")
+        make_writer(local_cp, None, validator=RequestCheck("partnercentral-selling")).execute(
+            bad, executor="user:svc"
+        )
     assert status_of(local_cp, bad) == "failed" and sandbox.calls(None, "acme") == 0

@@ -11,6 +11,8 @@ Create Date: 2026-11-25
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -32,11 +34,11 @@ TENANT_OWNED = (
 _T = sa.String(63)
 
 
-def _ts(name: str, nullable: bool = False) -> sa.Column:
+def _ts(name: str, nullable: bool = False) -> sa.Column[Any]:
     return sa.Column(name, UtcDateTime(), nullable=nullable)
 
 
-def _tenant(primary_key: bool = False) -> sa.Column:
+def _tenant(primary_key: bool = False) -> sa.Column[Any]:
     return sa.Column("tenant_id", _T, sa.ForeignKey("tenants.id"), primary_key=primary_key, nullable=False)
 
 
