@@ -62,9 +62,14 @@ class StsVerifier:
     def assume(self, *, role_arn: str, external_id: str, session_name: str) -> str:
         """The assumed-role ARN; raises ``RoleRefused`` with STS's error code and message."""
         import boto3
+        from botocore.config import Config
         from botocore.exceptions import BotoCoreError, ClientError
 
-        sts = boto3.client("sts", region_name=self.region, endpoint_url=self.endpoint_url)
+        # A request waits on this call: bounded timeouts and few retries, so an unreachable STS fails fast.
+        config = Config(
+            connect_timeout=5, read_timeout=10, retries={"total_max_attempts": 3, "mode": "standard"}
+        )
+        sts = boto3.client("sts", region_name=self.region, endpoint_url=self.endpoint_url, config=config)
         try:
             answer: dict[str, Any] = sts.assume_role(
                 RoleArn=role_arn, RoleSessionName=session_name, ExternalId=external_id, DurationSeconds=900

@@ -1,7 +1,9 @@
-"""``lakehouse connector``: link a tenant's AWS account (a role per service) through the control-plane API.
+"""``lakehouse connector``: link a tenant's AWS account (a role per service) and sync tenants with their roles.
 
-The command is a client of the API (``control_plane.client``), like ``lakehouse dashboards``: it holds neither
-the control plane's database nor its secrets, and the API authenticates, authorizes and audits each change.
+``add``, ``verify``, ``list`` and ``disable`` are clients of the API (``control_plane.client``), like
+``lakehouse dashboards``: they hold neither the control plane's database nor its secrets, and the API
+authenticates, authorizes and audits each change. ``ingest`` is the orchestrator's side: it reads each tenant's
+verified role and ExternalId from the control-plane database (the API never answers an ExternalId again).
 """
 
 from __future__ import annotations
@@ -190,6 +192,59 @@ def disable(
     with api(api_url, credential) as client:
         disabled = client.disable_connector(tenant, connector_id, reason=reason)
     console.print(f"connector {disabled.id} is {disabled.status}")
+
+
+@connector_app.command("ingest")
+def ingest(
+    tenants: list[str] = typer.Option(..., "--tenant", help="A tenant to sync (repeat for several)."),
+    catalog: str = typer.Option("Sandbox", "--catalog", help="Partner Central catalog: Sandbox or AWS."),
+    endpoint_url: str | None = typer.Option(
+        None,
+        "--endpoint-url",
+        envvar="LAKEHOUSE_PARTNER_CENTRAL_ENDPOINT_URL",
+        help="Partner Central endpoint (e.g. the local sandbox).",
+    ),
+    sts_endpoint_url: str | None = typer.Option(
+        None, "--sts-endpoint-url", envvar="LAKEHOUSE_PARTNER_CENTRAL_STS_ENDPOINT_URL"
+    ),
+    region: str = typer.Option("us-east-1", "--region"),
+    database_url: str | None = typer.Option(
+        None,
+        "--database-url",
+        envvar="LAKEHOUSE_DATABASE_URL",
+        help="The control-plane database the verified roles are read from (default: beside the lake).",
+    ),
+) -> None:
+    """Sync each tenant's Partner Central data into bronze with that tenant's own verified role.
+
+    A tenant without a verified connector is skipped and named; the others carry on. Exit code: 0 all synced,
+    4 some were skipped, otherwise the failure's. The ExternalIds are read from the control-plane database
+    (platform scope), which the API never answers: this runs where the orchestrator runs.
+    """
+    from control_plane.connectors.flows import ConnectorDirectory
+    from control_plane.quotas.local import open_database
+    from lakehouse.connectors.partner_central import ConnectorConfig
+    from lakehouse.engine import get_spark
+    from lakehouse.linked_accounts import ingest_partner_central
+
+    if catalog not in ("Sandbox", "AWS"):
+        raise BadInput(f"--catalog must be Sandbox or AWS, got {catalog!r}")
+    db = open_database(database_url)
+    try:
+        base = ConnectorConfig(region=region, endpoint_url=endpoint_url, sts_endpoint_url=sts_endpoint_url)
+        run = ingest_partner_central(get_spark(), tenants, ConnectorDirectory(db), base, catalog=catalog)
+    finally:
+        db.dispose()
+    table = Table(title=f"Partner Central sync over {len(run.outcomes)} tenant(s)")
+    for name in ("tenant", "status", "landed", "API calls", "reason"):
+        table.add_column(name, overflow="fold")
+    for o in run.outcomes:
+        landed = str(o.result.landed) if o.result is not None else "-"
+        calls = str(o.result.api_calls) if o.result is not None else "-"
+        table.add_row(o.tenant_id, o.status, landed, calls, o.reason or "")
+    console.print(table)
+    if run.exit_code:
+        raise typer.Exit(run.exit_code)
 
 
 def register(app: typer.Typer) -> None:

@@ -20,7 +20,8 @@ from sandboxes.partner_central import PLATFORM_ACCESS_KEY, PLATFORM_SECRET, Sand
 
 pytestmark = pytest.mark.slow
 
-SEEDED = {"acme": 30, "globex": 20}
+SEEDED = {"acme": 30, "globex": 20}  # opportunities; each tenant also has SOLUTIONS solutions and INVITATIONS
+SOLUTIONS = INVITATIONS = 2
 
 
 def _free_port() -> int:
@@ -53,7 +54,9 @@ def secrets_manager():
 def partner_central():
     state = SandboxState(seed=5)
     for tenant, count in SEEDED.items():
-        state.seed_tenant(tenant, opportunities=count, catalog="Sandbox", solutions=2, invitations=2)
+        state.seed_tenant(
+            tenant, opportunities=count, catalog="Sandbox", solutions=SOLUTIONS, invitations=INVITATIONS
+        )
     server = serve_in_thread(state)
     yield server
     server.stop()
@@ -203,3 +206,43 @@ def test_each_tenant_runs_in_its_own_account_and_an_unverified_one_is_skipped(
     assert usage_rows["api_calls"]["quantity_sent"] == ingest.api_calls
     assert all(r["quantity_pending"] == 0 for r in usage_rows.values())
     assert io.read(spark, "gold.marketplace_usage", TenantScope.for_tenant("globex")).count() == 0
+
+
+def test_the_ingest_command_reports_the_skipped_tenant_and_exits_4(
+    spark, lake, partner_central, control_plane, capsys, monkeypatch
+):
+    from lakehouse.cli import main
+
+    _, client, admin = control_plane
+    pc = partner_central
+    for tenant in ("acme", "initech"):
+        put = client.put(
+            f"/tenants/{tenant}", json={"kind": "enterprise", "name": tenant.title()}, headers=admin
+        )
+        assert put.status_code == 201, put.text
+    account = pc.state.tenants["acme"]
+    created = client.post(
+        "/tenants/acme/connectors",
+        json={
+            "service": "partner-central-selling",
+            "aws_account_id": account.account_id,
+            "role_arn": account.role_arn,
+            "verify": False,
+        },
+        headers=admin,
+    ).json()
+    pc.state.set_external_id("acme", created["external_id"])
+    assert client.post(f"/tenants/acme/connectors/{created['id']}/verify", headers=admin).json()[
+        "status"
+    ] == ("verified")
+    monkeypatch.setenv("COLUMNS", "250")
+    capsys.readouterr()
+    code = main(["connector", "ingest", "--tenant", "acme", "--tenant", "initech", "--endpoint-url", pc.url])
+    out = capsys.readouterr().out
+    assert code == 4, out
+    cells = [[c.strip() for c in line.split("│")[1:-1]] for line in out.splitlines() if line.count("│") >= 6]
+    rows = {c[0]: c for c in cells if c and c[0] in ("acme", "initech")}
+    assert rows["acme"][1:4] == ["succeeded", str(SEEDED["acme"] + SOLUTIONS + INVITATIONS), rows["acme"][3]]
+    assert int(rows["acme"][3]) > 0
+    assert rows["initech"][1:4] == ["skipped", "-", "-"]
+    assert "no partner-central-selling connector registered for tenant 'initech'" in out
