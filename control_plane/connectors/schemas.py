@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from control_plane.request_model import RequestModel
+
 CONNECTOR_ID_PATTERN = r"^con-[a-f0-9]{18}$"
 ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}$"
 ServiceName = Literal[
@@ -19,7 +21,7 @@ ServiceName = Literal[
 StatusName = Literal["pending", "verified", "failed", "disabled"]
 
 
-class ConnectorSpec(BaseModel):
+class ConnectorSpec(RequestModel):
     """A role in the tenant's AWS account that the platform may assume for ``service``."""
 
     model_config = ConfigDict(extra="forbid")

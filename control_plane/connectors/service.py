@@ -39,12 +39,15 @@ def state(row: Connector) -> dict[str, Any]:
     }
 
 
-def list_connectors(db: Session, tenant_id: str, *, include_disabled: bool = False) -> list[Connector]:
-    """The tenant's connectors, newest first."""
+def list_connectors(
+    db: Session, tenant_id: str, *, include_disabled: bool = False, limit: int = 100, offset: int = 0
+) -> list[Connector]:
+    """The tenant's connectors, newest first, one page of them."""
     query = select(Connector).where(Connector.tenant_id == tenant_id)
     if not include_disabled:
         query = query.where(Connector.status.in_(ACTIVE_STATUSES))
-    return list(db.execute(query.order_by(Connector.created_at.desc(), Connector.id)).scalars())
+    query = query.order_by(Connector.created_at.desc(), Connector.id).limit(limit).offset(offset)
+    return list(db.execute(query).scalars())
 
 
 def get_connector(db: Session, tenant_id: str, connector_id: str) -> Connector | None:

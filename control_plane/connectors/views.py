@@ -18,7 +18,7 @@ from control_plane.connectors.schemas import (
     ConnectorOut,
     ConnectorSpec,
 )
-from control_plane.deps import Authorized, AuthorizeTenant
+from control_plane.deps import Authorized, AuthorizeTenant, PageDep
 from control_plane.errors import NotFound, responses
 
 router = APIRouter(tags=["connectors"])
@@ -81,12 +81,16 @@ def create_connector(
 )
 def list_connectors(
     auth: Annotated[Authorized, Depends(AuthorizeTenant("tenants:read"))],
+    page: PageDep,
     include_disabled: Annotated[bool, Query(description="Also list disabled connectors")] = False,
 ) -> list[ConnectorOut]:
     """The tenant's connectors, newest first (ExternalIds are never listed)."""
     assert auth.tenant is not None
     return [
-        out(r) for r in service.list_connectors(auth.db, auth.tenant.id, include_disabled=include_disabled)
+        out(r)
+        for r in service.list_connectors(
+            auth.db, auth.tenant.id, include_disabled=include_disabled, limit=page.limit, offset=page.offset
+        )
     ]
 
 
