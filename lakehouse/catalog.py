@@ -18,6 +18,12 @@ Classification = Literal["public", "internal", "confidential", "pii"]
 LAYERS: tuple[str, ...] = ("bronze", "silver", "gold", "platinum", "ops")
 CLASSIFICATIONS: tuple[str, ...] = ("public", "internal", "confidential", "pii")
 TENANT_COLUMN = "tenant_id"
+DECLARING_MODULES: tuple[str, ...] = (
+    "lakehouse.ops",
+    "lakehouse.partner_central.entities",
+    "lakehouse.marketplace.entities",
+)
+"""Modules (or packages of modules) that declare tables: the core ops tables, then each domain's entities."""
 
 
 class UnknownTable(KeyError):
@@ -151,11 +157,11 @@ def all_tables() -> list[TableDef]:
 
 
 def _load_declarations() -> None:
-    """Import the modules that declare tables (entities/ and ops tables) so lookups see them."""
+    """Import the modules that declare tables (core ops tables, each domain's entities) so lookups see them."""
     import importlib
     import pkgutil
 
-    from lakehouse import entities
-
-    for mod in pkgutil.iter_modules(entities.__path__):
-        importlib.import_module(f"{entities.__name__}.{mod.name}")
+    for name in DECLARING_MODULES:
+        module = importlib.import_module(name)
+        for sub in pkgutil.iter_modules(getattr(module, "__path__", [])):
+            importlib.import_module(f"{name}.{sub.name}")

@@ -48,11 +48,12 @@ def run_demo(
     With ``usage_recorder``, each tenant's usage (API calls, rows, compute seconds) goes to the cost ledger and
     the hourly metering job bills it to the Marketplace sandbox, which lands in ``gold.marketplace_usage``.
     """
-    from lakehouse import io, pipeline
+    from lakehouse import io
     from lakehouse.connectors.partner_central import ConnectorConfig, PartnerCentralReader
     from lakehouse.connectors.sandbox import DEMO_TENANTS, start_demo_sandbox
     from lakehouse.engine import get_spark
-    from lakehouse.ingest import sync_partner_central
+    from lakehouse.partner_central import pipeline
+    from lakehouse.partner_central.ingest import sync_partner_central
     from lakehouse.tenancy import TenantScope
 
     say = progress or (lambda _msg: None)

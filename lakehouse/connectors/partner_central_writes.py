@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from lakehouse.entities.partner_central_bronze import WRITE_RESULT
+from lakehouse.partner_central.entities.bronze import WRITE_RESULT
 from lakehouse.errors import BadInput, LakehouseError, Refused
 from lakehouse.guardrails import ApprovalRefused, ApprovalTicket, AuditSink, ExecutionGate, TokenBucket
 

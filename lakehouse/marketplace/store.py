@@ -10,7 +10,7 @@ from typing import Any
 from pyspark.sql import functions as F
 
 from lakehouse import io
-from lakehouse.entities.marketplace import METER_USAGE, METER_USAGE_DEADLETTER
+from lakehouse.marketplace.entities import METER_USAGE, METER_USAGE_DEADLETTER
 from lakehouse.tenancy import TenantScope
 
 

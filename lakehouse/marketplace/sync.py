@@ -19,7 +19,8 @@ from pyspark.sql import functions as F
 
 from lakehouse import io
 from lakehouse.connectors.marketplace import CATALOG_ENTITY_TYPES, MarketplaceReader, RawEntity
-from lakehouse.entities.marketplace import (
+from lakehouse.marketplace import transforms as T
+from lakehouse.marketplace.entities import (
     ENTITLEMENT,
     MARKETPLACE_AGREEMENT,
     MARKETPLACE_ENTITY,
@@ -29,7 +30,6 @@ from lakehouse.entities.marketplace import (
     MARKETPLACE_USAGE,
     METER_USAGE,
 )
-from lakehouse.marketplace import transforms as T
 from lakehouse.marketplace.store import from_spark_ts
 from lakehouse.tenancy import TenantScope
 

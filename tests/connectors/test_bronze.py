@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 from lakehouse.connectors.partner_central import PartnerCentralSync
 from lakehouse.connectors.sandbox import Faults, serve_in_thread
 from lakehouse.errors import BadInput
-from lakehouse.ingest import (
+from lakehouse.partner_central.ingest import (
     BronzeSink,
     handle_partner_central_event,
     ingest_file,

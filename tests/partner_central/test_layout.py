@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from deltalake import DeltaTable
 
-from lakehouse import io, pipeline
-from lakehouse.entities import partner_central_silver as silver
+from lakehouse import io
 from lakehouse.errors import SchemaMismatch
+from lakehouse.partner_central import pipeline
+from lakehouse.partner_central.entities import silver
 from lakehouse.tenancy import TenantScope
 
 from .conftest import bronze_rows, opportunity, utc, write_bronze
@@ -251,7 +252,7 @@ def test_a_first_load_larger_than_a_slice_is_appended_in_partition_groups_one_fi
 
 def full_facts(spark) -> list[tuple]:  # type: ignore[no-untyped-def]
     """gold.ace_facts recomputed from the whole of silver (what the stored facts must equal)."""
-    from lakehouse.transforms import gold_ace
+    from lakehouse.partner_central.transforms import gold as gold_ace
 
     scope = TenantScope.for_tenant(TENANT)
     facts = gold_ace.ace_facts(
@@ -272,7 +273,7 @@ def stored_facts(spark) -> list[tuple]:  # type: ignore[no-untyped-def]
 def test_gold_recomputes_only_the_clusters_silver_changed_and_equals_a_full_recompute(
     spark, pipeline_lake, monkeypatch
 ):
-    from lakehouse.transforms import gold_ace
+    from lakehouse.partner_central.transforms import gold as gold_ace
 
     write_bronze(
         spark,

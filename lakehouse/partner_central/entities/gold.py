@@ -17,7 +17,7 @@ from pyspark.sql.types import (
 )
 
 from lakehouse.catalog import TableDef, declare
-from lakehouse.entities.partner_central_silver import AMOUNT
+from lakehouse.partner_central.entities.silver import AMOUNT
 
 _S, _L, _TS = StringType(), LongType(), TimestampType()
 SPEND_SUM = DecimalType(28, 2)  # a sum of decimal(18,2) amounts
@@ -93,7 +93,7 @@ ACE_FACTS = declare(
     ],
     keys=("tenant_id", "file_cluster", "stage", "target_close_month", "review_status", "stale"),
     grain="one row per tenant x silver file_cluster x stage x target_close_month x review_status x stale",
-    description="The aggregate the three ACE marts are derived from (lakehouse.transforms.gold_ace.ace_facts), "
+    description="The aggregate the three ACE marts are derived from (lakehouse.partner_central.transforms.gold.ace_facts), "
     "per silver file cluster, so a gold run recomputes only the clusters silver changed since the versions gold "
     "last consumed. usd_monthly_spend = sum of the cluster's USD monthly ExpectedCustomerSpend amounts (null when "
     "none); stale as in ace_pipeline_health, for as_of_date.",

@@ -9,8 +9,8 @@ import pytest
 from pyspark.sql import functions as F
 
 from lakehouse import catalog
-from lakehouse.entities import partner_central_silver as silver
 from lakehouse.errors import BadInput
+from lakehouse.partner_central.entities import silver
 from lakehouse.privacy import (
     LocalKeyProvider,
     PiiLeak,

@@ -19,8 +19,9 @@ import pyarrow.parquet
 import pytest
 from deltalake import DeltaTable
 
-from lakehouse import io, pipeline
+from lakehouse import io
 from lakehouse.errors import QualityGateFailed
+from lakehouse.partner_central import pipeline
 from lakehouse.settings import get_settings
 from lakehouse.tenancy import TenantScope
 
@@ -461,7 +462,7 @@ def test_staging_is_removed_after_a_run(spark, pipeline_lake):
 
 
 def test_ops_records_are_appended_under_a_fresh_run_id_and_replaced_under_a_given_one(spark, pipeline_lake):
-    from lakehouse.entities import ace_gold as gold
+    from lakehouse.partner_central.entities import gold
 
     write_bronze(
         spark,

@@ -44,8 +44,8 @@ from lakehouse.connectors.partner_central import (
     to_us,
     validate_catalog,
 )
-from lakehouse.entities import partner_central_bronze as tables
 from lakehouse.errors import BadInput
+from lakehouse.partner_central.entities import bronze as tables
 from lakehouse.settings import get_settings
 from lakehouse.tenancy import TenantScope
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from chispa import assert_df_equality
 
-from lakehouse.entities import ace_gold as gold
-from lakehouse.transforms import gold_ace as tx
+from lakehouse.partner_central.entities import gold
+from lakehouse.partner_central.transforms import gold as tx
 
 OPP = "tenant_id string, opportunity_id string, stage string, review_status string, target_close_date date"
 SPEND = (

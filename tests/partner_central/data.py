@@ -1,6 +1,6 @@
 """Generated Partner Central payloads and an independent, plain-Python computation of what silver/gold must hold.
 
-The oracle shares no code with lakehouse.transforms: it re-implements the documented rules (latest version by
+The oracle shares no code with lakehouse.partner_central.transforms: it re-implements the documented rules (latest version by
 LastModifiedDate then ingestion order, quarantine rules, mart definitions) with json/datetime/Decimal.
 """
 

@@ -1,4 +1,4 @@
-"""Silver -> gold ACE marts (definitions in lakehouse.entities.ace_gold, which states each grain)."""
+"""Silver -> gold ACE marts (definitions in lakehouse.partner_central.entities.gold, which states each grain)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from datetime import date
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from lakehouse.entities import ace_gold as gold
-from lakehouse.entities.ace_gold import SPEND_SUM
-from lakehouse.entities.partner_central_silver import (
+from lakehouse.partner_central.entities import gold
+from lakehouse.partner_central.entities.gold import SPEND_SUM
+from lakehouse.partner_central.entities.silver import (
     AMOUNT,
     CLOSED_STAGES,
     FILE_CLUSTER,

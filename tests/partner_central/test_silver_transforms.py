@@ -14,9 +14,9 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from lakehouse.entities import partner_central_silver as silver
-from lakehouse.transforms import partner_central_json as pcj
-from lakehouse.transforms import silver_partner_central as tx
+from lakehouse.partner_central.entities import silver
+from lakehouse.partner_central.transforms import payloads as pcj
+from lakehouse.partner_central.transforms import silver as tx
 
 from .conftest import _BRONZE_SCHEMA, bronze_rows, fixture_opportunity, opportunity, utc
 

@@ -30,11 +30,12 @@ from pyspark.sql import functions as F
 
 from lakehouse import catalog, io
 from lakehouse.catalog import TENANT_COLUMN, TableDef
-from lakehouse.entities import ace_gold as gold
-from lakehouse.entities import partner_central_silver as silver
 from lakehouse.errors import BadInput, QualityGateFailed
 from lakehouse.io import WriteResult
 from lakehouse.lineage import RunEvents, edges, edges_frame
+from lakehouse.partner_central.entities import gold, silver
+from lakehouse.partner_central.transforms import gold as gold_tx
+from lakehouse.partner_central.transforms import silver as silver_tx
 from lakehouse.privacy import KeyProvider, assert_no_raw_pii, default_key_provider, redact_json_text
 from lakehouse.quality.gate import (
     LOCAL_GATE_ROWS,
@@ -47,8 +48,6 @@ from lakehouse.quality.gate import (
 from lakehouse.quality.suites import Suite, load_suite
 from lakehouse.settings import get_settings
 from lakehouse.tenancy import TenantScope
-from lakehouse.transforms import gold_ace as gold_tx
-from lakehouse.transforms import silver_partner_central as silver_tx
 
 log = logging.getLogger(__name__)
 
@@ -833,7 +832,9 @@ def run_pipeline(
             continue  # ingestion has its own command (lakehouse ingest ...)
         runner = STEP_RUNNERS.get(step.name)
         if runner is None:
-            raise BadInput(f"pipeline step {step.name!r} has no runner in lakehouse.pipeline.STEP_RUNNERS")
+            raise BadInput(
+                f"pipeline step {step.name!r} has no runner in lakehouse.partner_central.pipeline.STEP_RUNNERS"
+            )
         rc = RunContext.create(
             spark,
             tenant_id,

@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from lakehouse.entities import partner_central_silver as silver
+from lakehouse.partner_central.entities import silver
+from lakehouse.partner_central.transforms import payloads as pcj
 from lakehouse.privacy import redact_json_text, redact_struct
-from lakehouse.transforms import partner_central_json as pcj
 
 BRONZE_COLUMNS: tuple[str, ...] = (
     "tenant_id",
