@@ -28,7 +28,7 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse import catalog, io
+from lakehouse import catalog, io, ops
 from lakehouse.catalog import TENANT_COLUMN, TableDef
 from lakehouse.errors import BadInput, QualityGateFailed
 from lakehouse.io import WriteResult
@@ -224,10 +224,10 @@ class Watermark:
 
 def read_watermarks(spark: SparkSession, scope: TenantScope, pipeline: str) -> dict[str, Watermark]:
     """The step's watermarks by source table."""
-    if not io.exists(gold.PIPELINE_WATERMARK):
+    if not io.exists(ops.PIPELINE_WATERMARK):
         return {}
     rows = (
-        io.read(spark, gold.PIPELINE_WATERMARK, scope)
+        io.read(spark, ops.PIPELINE_WATERMARK, scope)
         .where(F.col("pipeline") == F.lit(pipeline))
         .select(
             "source_table",
@@ -536,7 +536,7 @@ def load_silver(rc: RunContext, checked: CheckedSilver) -> StepOutcome:
     _record_lineage(rc)
     marks = {b.table.qualified_name: b.watermark for b in checked.batch.extract.sources.values()}
     if marks:
-        io.merge(rc.spark, gold.PIPELINE_WATERMARK, _watermark_frame(rc, SILVER_JOB, marks), rc.scope)
+        io.merge(rc.spark, ops.PIPELINE_WATERMARK, _watermark_frame(rc, SILVER_JOB, marks), rc.scope)
     issues = tuple(i for g in checked.gates for i in g.issues)
     return StepOutcome(rc.job_name, rc.tenant_id, rc.run_id, "written", writes, counts, issues)
 
@@ -582,7 +582,7 @@ def merge_into(
     except io.LayoutMismatch as exc:
         raise io.LayoutMismatch(
             f"{exc} - for {rc.job_name}: remove {td.path()} and the {rc.job_name} rows of "
-            f"{gold.PIPELINE_WATERMARK.qualified_name}, then run the pipeline again"
+            f"{ops.PIPELINE_WATERMARK.qualified_name}, then run the pipeline again"
         ) from exc
     return result if result.committed else None
 
@@ -603,14 +603,14 @@ def _record_quality(rc: RunContext, gates: Sequence[GateResult]) -> None:
         return
     issues, results = dq_frames(rc.spark, gates)
     if any(g.issues for g in gates):
-        _record(rc, gold.DQ_ISSUE, issues)
-    _record(rc, gold.DQ_RESULT, results)
+        _record(rc, ops.DQ_ISSUE, issues)
+    _record(rc, ops.DQ_RESULT, results)
 
 
 def _record_lineage(rc: RunContext) -> None:
     if rc.inputs and rc.outputs:
         rows = edges(rc.tenant_id, rc.run_id, rc.job_name, rc.inputs, rc.outputs)
-        _record(rc, gold.LINEAGE_EDGE, edges_frame(rc.spark, rows))
+        _record(rc, ops.LINEAGE_EDGE, edges_frame(rc.spark, rows))
 
 
 def _record(rc: RunContext, td: TableDef, df: DataFrame) -> None:
@@ -777,7 +777,7 @@ def load_gold(rc: RunContext, checked: CheckedGold) -> StepOutcome:
     _record_quality(rc, checked.gates)
     _record_lineage(rc)
     marks = {name: Watermark(None, (), v, rc.as_of) for name, v in checked.extract.versions.items()}
-    io.merge(rc.spark, gold.PIPELINE_WATERMARK, _watermark_frame(rc, GOLD_JOB, marks), rc.scope)
+    io.merge(rc.spark, ops.PIPELINE_WATERMARK, _watermark_frame(rc, GOLD_JOB, marks), rc.scope)
     counts = {f"{name}.rows_written": int(w.rows) for name, w in writes.items()}
     issues = tuple(i for g in checked.gates for i in g.issues)
     return StepOutcome(rc.job_name, rc.tenant_id, rc.run_id, "written", writes, counts, issues)

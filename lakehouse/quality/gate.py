@@ -349,7 +349,7 @@ def _jsonable(raw: dict[str, Any]) -> dict[str, Any]:
 
 def dq_frames(spark: SparkSession, results: Sequence[GateResult]) -> tuple[DataFrame, DataFrame]:
     """(ops.dq_issue rows, ops.dq_result rows) of some gate results."""
-    from lakehouse.partner_central.entities.gold import DQ_ISSUE, DQ_RESULT
+    from lakehouse.ops import DQ_ISSUE, DQ_RESULT
 
     issues = [i.as_row() for r in results for i in r.issues]
     rows = [row for r in results for row in r.result_rows()]

@@ -19,7 +19,7 @@ import pyarrow.parquet
 import pytest
 from deltalake import DeltaTable
 
-from lakehouse import io
+from lakehouse import io, ops
 from lakehouse.errors import QualityGateFailed
 from lakehouse.partner_central import pipeline
 from lakehouse.settings import get_settings
@@ -462,7 +462,6 @@ def test_staging_is_removed_after_a_run(spark, pipeline_lake):
 
 
 def test_ops_records_are_appended_under_a_fresh_run_id_and_replaced_under_a_given_one(spark, pipeline_lake):
-    from lakehouse.partner_central.entities import gold
 
     write_bronze(
         spark,
@@ -474,7 +473,7 @@ def test_ops_records_are_appended_under_a_fresh_run_id_and_replaced_under_a_give
     assert fresh.startswith("pipeline-") and fresh.endswith(".silver_partner_central")
     recorded = [r for r in rows(spark, "ops.dq_result") if r["run_id"] == fresh]
     assert recorded and len({(r["table_name"], r["expectation"]) for r in recorded}) == len(recorded)
-    operations = [h["operation"] for h in io.history(gold.DQ_RESULT)]
+    operations = [h["operation"] for h in io.history(ops.DQ_RESULT)]
     assert "MERGE" not in operations  # every record so far came under a fresh run id: appended
 
     # a given run id may be a retry: recording its rows again replaces them (MERGE on the run-id key)
@@ -482,6 +481,6 @@ def test_ops_records_are_appended_under_a_fresh_run_id_and_replaced_under_a_give
     assert not rc.fresh_run_id
     again = [{**r, "run_id": "given-1"} for r in recorded]
     for _ in range(2):
-        pipeline._record(rc, gold.DQ_RESULT, spark.createDataFrame(again, gold.DQ_RESULT.schema))
+        pipeline._record(rc, ops.DQ_RESULT, spark.createDataFrame(again, ops.DQ_RESULT.schema))
     assert len([r for r in rows(spark, "ops.dq_result") if r["run_id"] == "given-1"]) == len(recorded)
-    assert io.history(gold.DQ_RESULT, 1)[0]["operation"] == "MERGE"
+    assert io.history(ops.DQ_RESULT, 1)[0]["operation"] == "MERGE"
