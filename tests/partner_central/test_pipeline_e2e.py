@@ -8,7 +8,6 @@ independent plain-Python computation, then prove re-runs write nothing and no ra
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -22,6 +21,7 @@ from deltalake import DeltaTable
 from lakehouse import io, ops
 from lakehouse.errors import QualityGateFailed
 from lakehouse.partner_central import pipeline
+from lakehouse.quality.suites import packaged_suites
 from lakehouse.settings import get_settings
 from lakehouse.tenancy import TenantScope
 
@@ -349,11 +349,13 @@ def test_same_file_ingested_twice_gives_identical_gold(spark, pipeline_lake):
 
 
 def test_violated_fail_expectation_promotes_nothing(spark, pipeline_lake, monkeypatch, tmp_path):
-    suites = tmp_path / "quality"
-    shutil.copytree(Path(__file__).resolve().parents[2] / "schemas" / "quality", suites)
+    suites = tmp_path / "quality"  # overrides the packaged suite of silver.opportunity_spend only
+    suites.mkdir()
     spend_suite = suites / "silver.opportunity_spend.yaml"
     spend_suite.write_text(
-        spend_suite.read_text().replace(
+        packaged_suites()["silver.opportunity_spend"]
+        .read_text()
+        .replace(
             "kwargs: {column: currency_code, value_set: [USD]}\n    action: warn",
             "kwargs: {column: currency_code, value_set: [USD]}\n    action: fail",
         )

@@ -8,9 +8,9 @@ import pytest
 from chispa import assert_df_equality
 
 from lakehouse import catalog
-from lakehouse.errors import BadInput, QualityGateFailed
+from lakehouse.errors import BadInput, MissingSuite, QualityGateFailed
 from lakehouse.quality.gate import dq_frames, run_gate
-from lakehouse.quality.suites import load_suite, parse_suite, quality_dir
+from lakehouse.quality.suites import load_suite, packaged_suites, parse_suite
 
 SCHEMA = "opportunity_id string, stage string, amount double"
 
@@ -47,17 +47,16 @@ def gx_engine(request, monkeypatch):
     assert seen and set(seen) == {request.param == "pandas"}
 
 
-def test_every_shipped_suite_loads_and_names_real_columns_of_its_table():
-    files = sorted(quality_dir().glob("*.yaml"))
-    assert len(files) >= 8
-    for path in files:
-        table = path.name.removesuffix(".yaml")
+def test_every_shipped_partner_central_suite_loads_and_names_real_columns_of_its_table():
+    suites = {t: e for t, e in packaged_suites().items() if t.startswith(("silver.", "gold."))}
+    assert len(suites) >= 8
+    for table in suites:
         s = load_suite(table)
         columns = set(catalog.get(table).schema.fieldNames())
-        assert set(s.key_columns) <= columns, path
+        assert set(s.key_columns) <= columns, table
         for e in s.expectations:
             named = {v for k, v in e.kwargs.items() if k in ("column", "column_A", "column_B")}
-            assert named <= columns, (path, e.name)
+            assert named <= columns, (table, e.name)
 
 
 @pytest.mark.parametrize(
@@ -207,7 +206,7 @@ def test_gate_results_become_dq_issue_and_dq_result_rows(spark, gx_engine):
     ]
 
 
-def test_quality_dir_can_be_overridden(tmp_path: Path, monkeypatch):
+def test_quality_dir_overrides_a_packaged_suite_and_a_missing_suite_fails_closed(tmp_path: Path, monkeypatch):
     (tmp_path / "silver.thing.yaml").write_text(
         "table: silver.thing\nkey_columns: [id]\nexpectations:\n"
         "  - {name: id_present, expectation: expect_column_values_to_not_be_null, kwargs: {column: id}, action: fail}\n"
@@ -215,4 +214,11 @@ def test_quality_dir_can_be_overridden(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("LAKEHOUSE_QUALITY_DIR", str(tmp_path))
     s = load_suite("silver.thing")
     assert (s.key_columns, [e.name for e in s.expectations]) == (("id",), ["id_present"])
-    assert load_suite("silver.absent").expectations == ()
+    assert load_suite("silver.opportunity").source.endswith("suites/silver.opportunity.yaml")  # packaged
+    with pytest.raises(
+        MissingSuite, match=r"silver.absent has no quality suite: add suites/silver.absent.yaml"
+    ):
+        load_suite("silver.absent")
+    with pytest.raises(MissingSuite):
+        load_suite("gold.absent")
+    assert load_suite("bronze.absent").expectations == ()  # bronze keeps payloads verbatim; no suite needed
