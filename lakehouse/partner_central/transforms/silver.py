@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from lakehouse.partner_central.entities import silver
 from lakehouse.partner_central.transforms import payloads as pcj
@@ -105,20 +106,61 @@ def _redacted_payload(payload: Column) -> Column:
     return redact_json_text(payload, silver.PAYLOAD_PII_KEYS)
 
 
+# ------------------------------------------------------------------------- shared by every entity parser
+
+
+def _read_payloads(bronze: DataFrame, schema: StructType) -> DataFrame:
+    """Bronze rows with the payload parsed by ``schema`` (column ``_j``), whether it is a JSON object, the raw
+    payload for quarantine, and bronze's own catalog and last_modified_at set aside as fallbacks."""
+    return bronze.select(
+        "tenant_id",
+        F.col("catalog").alias("_bronze_catalog"),
+        F.col("last_modified_at").alias("_bronze_lm"),
+        *_SOURCE,
+        F.from_json("payload", schema).alias(_J),
+        _is_json_object(F.col("payload")).alias("_is_object"),
+        F.col("payload").alias("_payload"),
+    )
+
+
+def _record_reasons(j: Column, *checks: tuple[Column, str]) -> Column:
+    """Quarantine reasons of a record: not a JSON object, no Id, then the entity's own ``checks``."""
+    return _reasons(
+        (~F.col("_is_object"), REASON_NOT_JSON),
+        (F.col("_is_object") & _blank(j["Id"]), REASON_NO_ID),
+        *checks,
+    )
+
+
+def _record_id(j: Column) -> Column:
+    """The record's trimmed Id (null when blank: such a record is quarantined)."""
+    return F.when(~_blank(j["Id"]), F.trim(j["Id"]))
+
+
+def _record_catalog(j: Column) -> Column:
+    """The payload's Catalog, else the catalog bronze landed it under."""
+    return F.coalesce(j["Catalog"], F.col("_bronze_catalog"))
+
+
+def _source_and_quarantine(reason: Column) -> list[Column]:
+    """The columns every parsed entity ends with: the bronze row it came from (lineage), its quarantine reason
+    ('' when valid) and, for quarantined rows only, the payload with personal data redacted."""
+    return [
+        F.col("ingestion_run_id").alias("source_ingestion_run_id"),
+        F.col("ingested_at").alias("source_ingested_at"),
+        F.col("payload_sha256").alias("source_payload_sha256"),
+        reason.alias("quarantine_reason"),
+        F.when(reason != F.lit(""), _redacted_payload(F.col("_payload"))).alias("payload_redacted"),
+    ]
+
+
 # ------------------------------------------------------------------------------------------ opportunities
 
 
 def parse_opportunities(bronze: DataFrame, *, email_key: bytes) -> DataFrame:
     """Bronze GetOpportunity rows -> one typed, redacted row per bronze row with its ``quarantine_reason``."""
     j = F.col(_J)
-    raw = bronze.select(
-        "tenant_id",
-        F.col("catalog").alias("_bronze_catalog"),
-        *_SOURCE,
-        F.from_json("payload", pcj.OPPORTUNITY).alias(_J),
-        _is_json_object(F.col("payload")).alias("_is_object"),
-        F.col("payload").alias("_payload"),
-    )
+    raw = _read_payloads(bronze, pcj.OPPORTUNITY)
     # arrays first as plain columns: lambdas over nested struct paths break filters on Sail
     flat = raw.select(
         "*",
@@ -130,9 +172,8 @@ def parse_opportunities(bronze: DataFrame, *, email_key: bytes) -> DataFrame:
     spend_bad = F.exists(F.col("_spend"), lambda x: ~amount_ok(x["Amount"]))
     sw_amount = j["SoftwareRevenue"]["Value"]["Amount"]
     last_modified = to_ts(j["LastModifiedDate"])
-    reason = _reasons(
-        (~F.col("_is_object"), REASON_NOT_JSON),
-        (F.col("_is_object") & _blank(j["Id"]), REASON_NO_ID),
+    reason = _record_reasons(
+        j,
         (F.col("_is_object") & last_modified.isNull(), REASON_BAD_LAST_MODIFIED),
         (spend_bad | ~amount_ok(sw_amount), REASON_BAD_AMOUNT),
         (_unparseable(j["CreatedDate"], to_ts(j["CreatedDate"])), "unparseable CreatedDate"),
@@ -145,8 +186,8 @@ def parse_opportunities(bronze: DataFrame, *, email_key: bytes) -> DataFrame:
     life, mkt, sw, rel = j["LifeCycle"], j["Marketing"], j["SoftwareRevenue"], j["RelatedEntityIdentifiers"]
     return flat.select(
         "tenant_id",
-        F.when(~_blank(j["Id"]), F.trim(j["Id"])).alias("opportunity_id"),
-        F.coalesce(j["Catalog"], F.col("_bronze_catalog")).alias("catalog"),
+        _record_id(j).alias("opportunity_id"),
+        _record_catalog(j).alias("catalog"),
         j["Arn"].alias("arn"),
         j["PartnerOpportunityIdentifier"].alias("partner_opportunity_identifier"),
         j["OpportunityType"].alias("opportunity_type"),
@@ -208,9 +249,6 @@ def parse_opportunities(bronze: DataFrame, *, email_key: bytes) -> DataFrame:
         F.coalesce(F.size("_customer_contacts"), F.lit(0)).cast("int").alias("customer_contact_count"),
         F.coalesce(F.size("_team"), F.lit(0)).cast("int").alias("opportunity_team_count"),
         F.coalesce(F.size("_spend"), F.lit(0)).cast("int").alias("expected_customer_spend_count"),
-        F.col("ingestion_run_id").alias("source_ingestion_run_id"),
-        F.col("ingested_at").alias("source_ingested_at"),
-        F.col("payload_sha256").alias("source_payload_sha256"),
         F.transform(
             F.col("_spend"),
             lambda x: F.struct(
@@ -223,9 +261,7 @@ def parse_opportunities(bronze: DataFrame, *, email_key: bytes) -> DataFrame:
         ).alias("spend"),
         _redacted_contacts(F.col("_customer_contacts"), email_key).alias("customer_contacts"),
         _redacted_contacts(F.col("_team"), email_key).alias("team_contacts"),
-        reason.alias("quarantine_reason"),
-        # only quarantined rows keep their payload, and only redacted
-        F.when(reason != F.lit(""), _redacted_payload(F.col("_payload"))).alias("payload_redacted"),
+        *_source_and_quarantine(reason),
     )
 
 
@@ -362,25 +398,13 @@ def to_quarantine(rows: DataFrame, *, entity: str, id_column: str, run_id: str) 
 def parse_solutions(bronze: DataFrame) -> DataFrame:
     """Bronze SolutionBase rows -> typed silver.solution columns plus ``quarantine_reason``/``payload_redacted``."""
     j = F.col(_J)
-    raw = bronze.select(
-        "tenant_id",
-        F.col("catalog").alias("_bronze_catalog"),
-        F.col("last_modified_at").alias("_bronze_lm"),
-        *_SOURCE,
-        F.from_json("payload", pcj.SOLUTION).alias(_J),
-        _is_json_object(F.col("payload")).alias("_is_object"),
-        F.col("payload").alias("_payload"),
-    )
+    raw = _read_payloads(bronze, pcj.SOLUTION)
     created = to_ts(j["CreatedDate"])
-    reason = _reasons(
-        (~F.col("_is_object"), REASON_NOT_JSON),
-        (F.col("_is_object") & _blank(j["Id"]), REASON_NO_ID),
-        (_unparseable(j["CreatedDate"], created), "unparseable CreatedDate"),
-    )
+    reason = _record_reasons(j, (_unparseable(j["CreatedDate"], created), "unparseable CreatedDate"))
     return raw.select(
         "tenant_id",
-        F.when(~_blank(j["Id"]), F.trim(j["Id"])).alias("solution_id"),
-        F.coalesce(j["Catalog"], F.col("_bronze_catalog")).alias("catalog"),
+        _record_id(j).alias("solution_id"),
+        _record_catalog(j).alias("catalog"),
         j["Arn"].alias("arn"),
         j["Name"].alias("name"),
         j["Status"].alias("status"),
@@ -388,11 +412,7 @@ def parse_solutions(bronze: DataFrame) -> DataFrame:
         created.alias("created_at"),
         j["AwsMarketplaceSolutionArn"].alias("aws_marketplace_solution_arn"),
         F.coalesce(F.col("_bronze_lm"), created).alias("last_modified_at"),
-        F.col("ingestion_run_id").alias("source_ingestion_run_id"),
-        F.col("ingested_at").alias("source_ingested_at"),
-        F.col("payload_sha256").alias("source_payload_sha256"),
-        reason.alias("quarantine_reason"),
-        F.when(reason != F.lit(""), _redacted_payload(F.col("_payload"))).alias("payload_redacted"),
+        *_source_and_quarantine(reason),
     )
 
 
@@ -407,32 +427,23 @@ def to_solution(rows: DataFrame) -> DataFrame:
 def parse_engagement_invitations(bronze: DataFrame, *, email_key: bytes) -> DataFrame:
     """Bronze GetEngagementInvitation rows -> typed, redacted silver.engagement_invitation columns + reason."""
     j = F.col(_J)
-    raw = bronze.select(
-        "tenant_id",
-        F.col("catalog").alias("_bronze_catalog"),
-        F.col("last_modified_at").alias("_bronze_lm"),
-        *_SOURCE,
-        F.from_json("payload", pcj.ENGAGEMENT_INVITATION).alias(_J),
-        _is_json_object(F.col("payload")).alias("_is_object"),
-        F.col("payload").alias("_payload"),
-    )
+    raw = _read_payloads(bronze, pcj.ENGAGEMENT_INVITATION)
     opp, lead, plan = (
         j["Payload"][k] for k in ("OpportunityInvitation", "LeadInvitation", "AccountPlanningInvitation")
     )
     flat = raw.select("*", F.coalesce(opp["SenderContacts"], plan["SenderContacts"]).alias("_senders"))
     invited, expires = to_ts(j["InvitationDate"]), to_ts(j["ExpirationDate"])
-    reason = _reasons(
-        (~F.col("_is_object"), REASON_NOT_JSON),
-        (F.col("_is_object") & _blank(j["Id"]), REASON_NO_ID),
+    reason = _record_reasons(
+        j,
         (_unparseable(j["InvitationDate"], invited), "unparseable InvitationDate"),
         (_unparseable(j["ExpirationDate"], expires), "unparseable ExpirationDate"),
     )
     customer = [opp["Customer"], lead["Customer"], plan["Customer"]]
     return flat.select(
         "tenant_id",
-        F.when(~_blank(j["Id"]), F.trim(j["Id"])).alias("invitation_id"),
+        _record_id(j).alias("invitation_id"),
         j["Arn"].alias("arn"),
-        F.coalesce(j["Catalog"], F.col("_bronze_catalog")).alias("catalog"),
+        _record_catalog(j).alias("catalog"),
         j["PayloadType"].alias("payload_type"),
         j["EngagementId"].alias("engagement_id"),
         j["EngagementTitle"].alias("engagement_title"),
@@ -460,11 +471,7 @@ def parse_engagement_invitations(bronze: DataFrame, *, email_key: bytes) -> Data
             "sender_contact_email_hashes"
         ),
         F.coalesce(F.col("_bronze_lm"), invited).alias("last_modified_at"),
-        F.col("ingestion_run_id").alias("source_ingestion_run_id"),
-        F.col("ingested_at").alias("source_ingested_at"),
-        F.col("payload_sha256").alias("source_payload_sha256"),
-        reason.alias("quarantine_reason"),
-        F.when(reason != F.lit(""), _redacted_payload(F.col("_payload"))).alias("payload_redacted"),
+        *_source_and_quarantine(reason),
     )
 
 
