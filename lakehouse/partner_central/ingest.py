@@ -426,6 +426,112 @@ def _check_opportunity(value: Any) -> tuple[str | None, str, int | None, str]:
     return None, opp_id, lmd, catalog
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class _FileItem:
+    """One element of an input file: the line it starts on, its exact text, and its value or why it is unreadable."""
+
+    line: int
+    text: str
+    value: Any = None
+    error: str | None = None
+
+
+def _file_items(path: Path) -> Iterator[_FileItem]:
+    """Every element of a JSON array document, or every non-blank line of a JSON Lines file, in file order."""
+    with path.open("rb") as handle:
+        head = handle.read(4096).lstrip()
+    if head.startswith(_BOM):
+        head = head[3:].lstrip()
+    return _json_array_items(path) if head.startswith(b"[") else _json_lines_items(path)
+
+
+def _json_array_items(path: Path) -> Iterator[_FileItem]:
+    """The elements of a JSON array document (read whole: an array has no line boundaries to stream by)."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{path} is not UTF-8 text: {exc}") from exc
+    for number, item_text, value, error in _array_items(text):
+        yield _FileItem(number, item_text, value, error)
+
+
+def _json_lines_items(path: Path) -> Iterator[_FileItem]:
+    """The non-blank lines of a JSON Lines file, each decoded and parsed on its own."""
+    for number, raw_line in _read_lines(path):
+        if number == 1 and raw_line.startswith(_BOM):
+            raw_line = raw_line[3:]
+        if not raw_line.strip():
+            continue
+        try:
+            line = raw_line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            reason = f"not UTF-8 text: {exc.reason} at byte {exc.start}"
+            yield _FileItem(number, raw_line.decode("utf-8", "replace"), error=reason)
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield _FileItem(number, line, error=f"invalid JSON: {exc.msg} at column {exc.colno}")
+            continue
+        yield _FileItem(number, line, value)
+
+
+class _FileLanding:
+    """Lands one file's items in batches: GetOpportunity objects into bronze, every other item (with its line
+    number and reason) into ``bronze.partner_central_opportunity_rejected``; counts what it did."""
+
+    def __init__(
+        self,
+        spark: SparkSession,
+        scope: TenantScope,
+        *,
+        run_id: str,
+        source_file: str,
+        batch_size: int,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        self.spark, self.scope, self.run_id, self.source_file = spark, scope, run_id, source_file
+        self.tenant = scope.require_single("a file ingest")
+        self.batch_size, self.progress = batch_size, progress
+        self.sink = BronzeSink(spark, scope, run_id)
+        self.accepted: dict[str, list[RawRecord]] = {}
+        self.rejected: list[tuple[Any, ...]] = []
+        self.counts = {"lines": 0, "landed": 0, "duplicates": 0, "rejected": 0, "fetched": 0}
+
+    def add(self, item: _FileItem) -> None:
+        """Keep the item for bronze when it is a GetOpportunity object, else for the rejected table."""
+        self.counts["lines"] += 1
+        reason, opp_id, lmd, catalog = (
+            (item.error, "", None, "") if item.error else _check_opportunity(item.value)
+        )
+        if reason:
+            row = (self.tenant, self.source_file, item.line, reason, item.text, self.run_id, _now())
+            self.rejected.append(row)
+        else:
+            self.counts["fetched"] += 1
+            record = RawRecord.from_bytes(opp_id, lmd, item.text.encode("utf-8"))
+            self.accepted.setdefault(catalog, []).append(record)
+        self.flush()
+
+    def flush(self, final: bool = False) -> None:
+        """Write what is pending once a batch is full (everything when ``final``), then report progress."""
+        pending = sum(len(v) for v in self.accepted.values())
+        if pending and (final or pending >= self.batch_size):
+            for catalog, records in self.accepted.items():
+                landed = self.sink.land(catalog, "opportunity", records)
+                self.counts["landed"] += landed.landed
+                self.counts["duplicates"] += landed.duplicates
+            self.accepted.clear()
+        if self.rejected and (final or len(self.rejected) >= self.batch_size):
+            self.counts["rejected"] += _land_rejected(self.spark, self.scope, self.rejected)
+            self.rejected.clear()
+        if self.progress is not None:
+            self.progress(self.counts["lines"])
+
+
 def ingest_file(
     spark: SparkSession,
     scope: TenantScope,
@@ -447,77 +553,13 @@ def ingest_file(
     run_id = run_id or new_run_id(tenant, "file")
     started = _now()
     source_file = str(file_path.resolve())
-    sink = BronzeSink(spark, scope, run_id)
-    accepted: dict[str, list[RawRecord]] = {}
-    rejected: list[tuple[Any, ...]] = []
-    counts = {"lines": 0, "landed": 0, "duplicates": 0, "rejected": 0, "fetched": 0}
-
-    def reject(number: int, reason: str, raw_text: str) -> None:
-        rejected.append((tenant, source_file, number, reason, raw_text, run_id, _now()))
-
-    def flush(final: bool = False) -> None:
-        pending = sum(len(v) for v in accepted.values())
-        if pending and (final or pending >= batch_size):
-            for catalog, records in accepted.items():
-                landed = sink.land(catalog, "opportunity", records)
-                counts["landed"] += landed.landed
-                counts["duplicates"] += landed.duplicates
-            accepted.clear()
-        if rejected and (final or len(rejected) >= batch_size):
-            counts["rejected"] += _land_rejected(spark, scope, rejected)
-            rejected.clear()
-        if progress is not None:
-            progress(counts["lines"])
-
-    def accept(number: int, text: str, value: Any) -> None:
-        counts["lines"] += 1
-        reason, opp_id, lmd, catalog = _check_opportunity(value)
-        if reason:
-            reject(number, reason, text)
-            return
-        counts["fetched"] += 1
-        accepted.setdefault(catalog, []).append(RawRecord.from_bytes(opp_id, lmd, text.encode("utf-8")))
-        flush()
-
-    head = file_path.open("rb").read(4096).lstrip()
-    if head.startswith(b"\xef\xbb\xbf"):
-        head = head[3:].lstrip()
-    if head.startswith(b"["):
-        raw = file_path.read_bytes()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise BadInput(f"{path} is not UTF-8 text: {exc}") from exc
-        for number, item_text, value, error in _array_items(text):
-            if error:
-                counts["lines"] += 1
-                reject(number, error, item_text)
-            else:
-                accept(number, item_text, value)
-    else:
-        for number, raw_line in _read_lines(file_path):
-            if number == 1 and raw_line.startswith(b"\xef\xbb\xbf"):
-                raw_line = raw_line[3:]
-            if not raw_line.strip():
-                continue
-            try:
-                line = raw_line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                counts["lines"] += 1
-                reject(
-                    number,
-                    f"not UTF-8 text: {exc.reason} at byte {exc.start}",
-                    raw_line.decode("utf-8", "replace"),
-                )
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                counts["lines"] += 1
-                reject(number, f"invalid JSON: {exc.msg} at column {exc.colno}", line)
-                continue
-            accept(number, line, value)
-    flush(final=True)
+    landing = _FileLanding(
+        spark, scope, run_id=run_id, source_file=source_file, batch_size=batch_size, progress=progress
+    )
+    for item in _file_items(file_path):
+        landing.add(item)
+    landing.flush(final=True)
+    counts = landing.counts
     run = IngestionRun(
         tenant_id=tenant,
         ingestion_run_id=run_id,
