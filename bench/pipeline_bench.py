@@ -40,7 +40,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-import pipeline_bench_data as gen
+import pipeline_bench_data as gen  # noqa: E402  (a sibling script, importable once HERE is on sys.path)
 
 PII_SECRET = "bench-pii-secret-0123456789abcdef"
 ENGINES = ("duckdb", "classic", "sail", "sail-cow")

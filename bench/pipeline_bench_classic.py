@@ -70,8 +70,8 @@ class ClassicPipeline:
     def silver(self, stages: pb.Stages, bronze) -> None:  # type: ignore[no-untyped-def]
         from pyspark.sql import functions as F
 
-        from lakehouse.privacy import redact_json_text
         from lakehouse.partner_central.transforms import silver as tx
+        from lakehouse.privacy import redact_json_text
 
         spark, prev = self.spark, self.snapshot - 1
         with stages.time("silver: parse + redact + latest version (staged)"):
@@ -106,9 +106,10 @@ class ClassicPipeline:
             opp = tx.to_opportunity(passed)
             parents = passed.select(*KEYS)
             if prev >= 0:
-                keep = lambda name: spark.read.parquet(self.path(name, prev)).join(
-                    parents, on=KEYS, how="left_anti"
-                )
+
+                def keep(name: str) -> Any:
+                    return spark.read.parquet(self.path(name, prev)).join(parents, on=KEYS, how="left_anti")
+
                 opp = keep("opportunity").unionByName(opp)
                 spend = keep("spend").unionByName(spend)
                 contact = keep("contact").unionByName(contact)
@@ -180,8 +181,8 @@ class ClassicPipeline:
 def classic_worker(work: Path) -> None:
     """Full build from the generated bronze Parquet files, then the 1% change."""
     spark = session()
-    import lakehouse.quality.gate
-    import lakehouse.partner_central.transforms.silver  # noqa: F401
+    import lakehouse.partner_central.transforms.silver
+    import lakehouse.quality.gate  # noqa: F401
     from lakehouse.quality.gate import _context
 
     _context()  # the GX context, as the Sail worker's first gate would have it warm from the process start

@@ -479,8 +479,8 @@ class DuckPipeline:
 
 def duckdb_worker(work: Path) -> None:
     """Full build from the generated bronze, then the 1% change; DuckDB with its default threads (2 cores)."""
-    import lakehouse.quality.suites
-    import lakehouse.partner_central.transforms.payloads  # noqa: F401
+    import lakehouse.partner_central.transforms.payloads
+    import lakehouse.quality.suites  # noqa: F401
 
     p = DuckPipeline(work)
     result: dict[str, Any] = {

@@ -146,8 +146,10 @@ def next_steps() -> list[str]:
         "lakehouse api create-admin-key --reason demo   (prints a platform-admin key once)",
         "lakehouse dashboards   (http://127.0.0.1:8501: sign in with that key, switch between the demo tenants)",
         "lakehouse api   (control plane on http://127.0.0.1:8000/docs)",
-        "lakehouse table show gold.marketplace_usage --tenant acme   (usage billed to the Marketplace sandbox; the "
-        "metering clock ran 70 min ahead so the demo's own hour counts as closed)",
+        (
+            "lakehouse table show gold.marketplace_usage --tenant acme   (usage billed to the Marketplace sandbox; "
+            "the metering clock ran 70 min ahead so the demo's own hour counts as closed)"
+        ),
     ]
 
 

@@ -38,9 +38,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from lakehouse.partner_central.entities.bronze import WRITE_RESULT
 from lakehouse.errors import BadInput, LakehouseError, Refused
 from lakehouse.guardrails import ApprovalRefused, ApprovalTicket, AuditSink, ExecutionGate, TokenBucket
+from lakehouse.partner_central.entities.bronze import WRITE_RESULT
 
 log = logging.getLogger(__name__)
 
