@@ -65,9 +65,8 @@ def run_demo(
             scope = TenantScope.for_tenant(tenant)
             say(f"{tenant}: syncing Partner Central (Sandbox catalog) into bronze")
             started = datetime.now(UTC)
-            reader = PartnerCentralReader.from_config(
-                ConnectorConfig(**server.connector_settings(tenant), rate_per_second=None)
-            )
+            settings: dict[str, Any] = dict(server.connector_settings(tenant))  # endpoint, keys: text
+            reader = PartnerCentralReader.from_config(ConnectorConfig(**settings, rate_per_second=None))
             run = sync_partner_central(spark, scope, reader, catalog="Sandbox", rate_per_second=None)
             say(f"{tenant}: bronze → silver → gold")
             outcomes = pipeline.run_pipeline(spark, tenant, until="gold")

@@ -30,7 +30,8 @@ SEED_FOLDER = "modules"
 @lru_cache(maxsize=1)
 def manifest_schema() -> dict[str, Any]:
     """The manifest JSON Schema (control_plane/registry/module-manifest.schema.json)."""
-    return json.loads(SCHEMA_RESOURCE.read_text())
+    schema: dict[str, Any] = json.loads(SCHEMA_RESOURCE.read_text())
+    return schema
 
 
 def openapi_manifest_schema() -> dict[str, Any]:
@@ -48,7 +49,8 @@ def openapi_manifest_schema() -> dict[str, Any]:
             return [inline(v) for v in node]
         return node
 
-    return inline(schema)
+    inlined: dict[str, Any] = inline(schema)
+    return inlined
 
 
 @lru_cache(maxsize=1)

@@ -112,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         for path in stale:
             print(f"out of date: {path} (run `lakehouse package` or `python -m lakehouse.deploy.generate`)")
         return 1 if stale else 0
-    for path in write_generated():
-        print(f"wrote {path}")
+    for written in write_generated():
+        print(f"wrote {written}")
     return 0
 
 

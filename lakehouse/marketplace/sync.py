@@ -75,7 +75,8 @@ def bronze_frame(
         )
         for r in records
     ]
-    return spark.createDataFrame(rows, MARKETPLACE_ENTITY.schema)
+    frame: DataFrame = spark.createDataFrame(rows, MARKETPLACE_ENTITY.schema)
+    return frame
 
 
 class MarketplaceSync:

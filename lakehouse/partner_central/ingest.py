@@ -192,7 +192,7 @@ class BronzeSink:
         new = [r for key, r in unique.items() if key not in stored]
         if new:
             now = _now()
-            columns = {
+            columns: dict[str, list[Any]] = {
                 "tenant_id": [self.tenant_id] * len(new),
                 "catalog": [catalog] * len(new),
                 "entity_id": [r.entity_id for r in new],
@@ -334,7 +334,8 @@ def sync_partner_central(
 def _payloads_received(result: Any) -> int:
     """Payload versions received: one per Get, plus each listed solution (solutions have no Get)."""
     solutions = result.entities.get("solution")
-    return result.total("fetched") + (solutions.listed if solutions is not None else 0)
+    received: int = result.total("fetched") + (solutions.listed if solutions is not None else 0)
+    return received
 
 
 def handle_partner_central_event(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -358,7 +358,7 @@ def extract_silver(rc: RunContext) -> SilverExtract:
     return SilverExtract(sources)
 
 
-_PARSE = {
+_PARSE: dict[str, tuple[Callable[..., DataFrame], TableDef, str, bool]] = {
     "opportunity": (silver_tx.parse_opportunities, silver.OPPORTUNITY, "opportunity_id", True),
     "solution": (silver_tx.parse_solutions, silver.SOLUTION, "solution_id", False),
     "engagement_invitation": (

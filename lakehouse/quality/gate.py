@@ -344,7 +344,8 @@ def _sample_keys(raw: dict[str, Any], keys: Sequence[str]) -> tuple[str, ...]:
 
 
 def _jsonable(raw: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(raw, default=str))
+    plain: dict[str, Any] = json.loads(json.dumps(raw, default=str))
+    return plain
 
 
 def dq_frames(spark: SparkSession, results: Sequence[GateResult]) -> tuple[DataFrame, DataFrame]:

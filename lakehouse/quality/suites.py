@@ -210,7 +210,7 @@ def gx_class(expectation_type: str) -> type:
 
     class_name = "".join(part.capitalize() for part in expectation_type.split("_"))
     cls = getattr(gxe, class_name, None)
-    if cls is None:
+    if not isinstance(cls, type):
         raise BadInput(f"unknown Great Expectations expectation type {expectation_type!r}")
     return cls
 
