@@ -1,7 +1,7 @@
 """Bronze -> silver -> gold end to end on real Delta tables (embedded Sail).
 
 One scenario (fixture + generated opportunities, two ingestion runs, malformed and out-of-order versions,
-planted personal data) runs once per module; the tests check its outcome against tests/pipeline/data.py's
+planted personal data) runs once per module; the tests check its outcome against tests/partner_central/data.py's
 independent plain-Python computation, then prove re-runs write nothing and no raw PII left bronze.
 """
 
