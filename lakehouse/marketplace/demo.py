@@ -52,8 +52,10 @@ def synthetic_usage(tenants: Sequence[str], now: datetime, hours: int = 3) -> Me
     for t, tenant in enumerate(tenants):
         for h in range(2, 2 + hours):
             at = hour_of(now) - timedelta(hours=h) + timedelta(minutes=7)
-            for d, (dimension, amount) in enumerate(
-                (("pipeline_hours", "0.75"), ("api_calls", "120"), ("rows_ingested", "0.2"))
+            for dimension, amount in (
+                ("pipeline_hours", "0.75"),
+                ("api_calls", "120"),
+                ("rows_ingested", "0.2"),
             ):
                 for w in range(2):
                     qty = Decimal(amount) * (t + 1) * (w + 1)

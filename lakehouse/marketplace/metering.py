@@ -185,14 +185,14 @@ def usage_record(
 def wire_record(frozen: Mapping[str, Any]) -> dict[str, Any]:
     """A frozen record as boto3 takes it (the timestamp as a datetime)."""
     record = dict(frozen)
-    record["Timestamp"] = datetime.fromisoformat(record["Timestamp"].replace("Z", "+00:00"))
+    record["Timestamp"] = datetime.fromisoformat(record["Timestamp"])
     return record
 
 
 def result_match_key(record: Mapping[str, Any]) -> tuple[str, str, str | None, str | None, str | None]:
     """How a result's UsageRecord is matched to what was sent: dimension, hour and customer fields."""
     ts = record["Timestamp"]
-    moment = ts if isinstance(ts, datetime) else datetime.fromisoformat(str(ts).replace("Z", "+00:00"))
+    moment = ts if isinstance(ts, datetime) else datetime.fromisoformat(str(ts))
     return (
         record["Dimension"],
         iso_hour(hour_of(moment)),
@@ -489,14 +489,18 @@ class MeteringRun:
         if self.config.dimensions is not None and u.dimension not in self.config.dimensions:
             return (
                 "InvalidUsageDimension",
-                f"{u.dimension!r} is not a metered dimension of the product "
-                f"({', '.join(sorted(self.config.dimensions))}); not sent",
+                (
+                    f"{u.dimension!r} is not a metered dimension of the product "
+                    f"({', '.join(sorted(self.config.dimensions))}); not sent"
+                ),
             )
         if u.quantity < 0 or any(q < 0 for _, q in u.allocations):
             return (
                 "NegativeQuantity",
-                f"usage of {u.dimension} for {iso_hour(u.usage_hour)} is negative "
-                f"({decimal_text(u.quantity)}); credits are not metered",
+                (
+                    f"usage of {u.dimension} for {iso_hour(u.usage_hour)} is negative "
+                    f"({decimal_text(u.quantity)}); credits are not metered"
+                ),
             )
         if u.quantity > MAX_QUANTITY:
             return ("QuantityOutOfRange", f"usage {u.quantity} exceeds what QuantityAsDecimal can carry")
