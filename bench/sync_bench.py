@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         serve_canned()
         return 0
 
-    from lakehouse.connectors.partner_central import (
+    from lakehouse.partner_central.connector import (
         ConnectorConfig,
         MemorySink,
         PartnerCentralReader,

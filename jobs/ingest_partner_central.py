@@ -90,8 +90,8 @@ def options(ctx: JobContext) -> SyncOptions:
 
 def run(ctx: JobContext, opts: SyncOptions) -> IngestionRun:
     """Build the reader and sync (imports here: nothing heavy happens at import time)."""
-    from lakehouse.connectors.partner_central import ConnectorConfig, PartnerCentralReader
     from lakehouse.engine import get_spark
+    from lakehouse.partner_central.connector import ConnectorConfig, PartnerCentralReader
     from lakehouse.partner_central.ingest import sync_partner_central
 
     config = ConnectorConfig(

@@ -49,10 +49,10 @@ def run_demo(
     the hourly metering job bills it to the Marketplace sandbox, which lands in ``gold.marketplace_usage``.
     """
     from lakehouse import io
-    from lakehouse.connectors.partner_central import ConnectorConfig, PartnerCentralReader
     from lakehouse.connectors.sandbox import DEMO_TENANTS, start_demo_sandbox
     from lakehouse.engine import get_spark
     from lakehouse.partner_central import pipeline
+    from lakehouse.partner_central.connector import ConnectorConfig, PartnerCentralReader
     from lakehouse.partner_central.ingest import sync_partner_central
     from lakehouse.tenancy import TenantScope
 

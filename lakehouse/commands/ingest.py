@@ -94,9 +94,9 @@ def partner_central(
 ) -> None:
     """Incrementally sync opportunities, solutions and engagement invitations into bronze."""
     from lakehouse.commands.actions import quota_gate, release_warning
-    from lakehouse.connectors.partner_central import ConnectorConfig, PartnerCentralReader
     from lakehouse.engine import get_spark
     from lakehouse.guardrails import Usage, guarded_run
+    from lakehouse.partner_central.connector import ConnectorConfig, PartnerCentralReader
     from lakehouse.partner_central.ingest import new_run_id, sync_partner_central
 
     scope = _scope(tenant)

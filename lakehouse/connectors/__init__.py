@@ -1,2 +1,2 @@
-"""Source connectors (boto3 readers). Sandboxes that emulate the sources live in ``connectors/sandbox`` and are
-never imported by connector code."""
+"""Local emulators of the sources (Partner Central and Marketplace sandboxes). The connectors themselves live in
+their domain (``lakehouse.partner_central.connector``, ``lakehouse.marketplace.connector``) and never import these."""

@@ -71,8 +71,8 @@ def run_demo(
     now: datetime | None = None,
 ) -> DemoReport:
     """Run the Marketplace flow end to end on a fresh in-process sandbox."""
-    from lakehouse.connectors.marketplace import MarketplaceConfig, MarketplaceReader, MeteringSender
     from lakehouse.connectors.marketplace_sandbox import DEMO_BUYERS, PLATFORM_SELLER, start_demo_sandbox
+    from lakehouse.marketplace.connector import MarketplaceConfig, MarketplaceReader, MeteringSender
     from lakehouse.marketplace.metering import MeteringConfig, MeteringRun
     from lakehouse.marketplace.registration import register_buyer
     from lakehouse.marketplace.sync import MarketplaceSync, build_usage_gold

@@ -18,8 +18,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from lakehouse import io
-from lakehouse.connectors.marketplace import CATALOG_ENTITY_TYPES, MarketplaceReader, RawEntity
 from lakehouse.marketplace import transforms as T
+from lakehouse.marketplace.connector import CATALOG_ENTITY_TYPES, MarketplaceReader, RawEntity
 from lakehouse.marketplace.entities import (
     ENTITLEMENT,
     MARKETPLACE_AGREEMENT,

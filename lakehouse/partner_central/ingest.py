@@ -27,7 +27,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse import io
-from lakehouse.connectors.partner_central import (
+from lakehouse.errors import BadInput
+from lakehouse.partner_central.connector import (
     CATALOGS,
     DAILY_CALL_QUOTA,
     ENTITIES,
@@ -44,7 +45,6 @@ from lakehouse.connectors.partner_central import (
     to_us,
     validate_catalog,
 )
-from lakehouse.errors import BadInput
 from lakehouse.partner_central.entities import bronze as tables
 from lakehouse.settings import get_settings
 from lakehouse.tenancy import TenantScope

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from lakehouse.connectors.partner_central import ConnectorConfig, PartnerCentralReader
 from lakehouse.connectors.sandbox import SandboxServer, SandboxState, serve_in_thread
+from lakehouse.partner_central.connector import ConnectorConfig, PartnerCentralReader
 
 SIZES = {"acme": 60, "globex": 25}
 

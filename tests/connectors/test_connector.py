@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.connectors.partner_central import (
+from lakehouse.connectors.sandbox import Faults
+from lakehouse.errors import BadInput, Refused
+from lakehouse.partner_central.connector import (
     CallBudget,
     ConnectorConfig,
     MemorySink,
@@ -18,8 +20,6 @@ from lakehouse.connectors.partner_central import (
     build_client,
     handle_event,
 )
-from lakehouse.connectors.sandbox import Faults
-from lakehouse.errors import BadInput, Refused
 
 from .conftest import SIZES, config_for, reader_for
 
@@ -230,7 +230,7 @@ def test_the_connector_and_the_sandbox_share_no_code():
                 found.update(a.name for a in node.names)
         return found
 
-    connector = imports(ROOT / "lakehouse" / "connectors" / "partner_central.py") | imports(
+    connector = imports(ROOT / "lakehouse" / "partner_central" / "connector.py") | imports(
         ROOT / "lakehouse" / "partner_central" / "ingest.py"
     )
     assert not [m for m in connector if "sandbox" in m]

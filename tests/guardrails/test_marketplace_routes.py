@@ -26,8 +26,8 @@ def marketplace() -> Iterator[Any]:
 @pytest.fixture
 def wired(app, marketplace) -> Iterator[Any]:
     """The app's Marketplace reader pointed at the sandbox as the platform seller (restored afterwards)."""
-    from lakehouse.connectors.marketplace import MarketplaceConfig, MarketplaceReader
     from lakehouse.connectors.marketplace_sandbox import PLATFORM_SELLER
+    from lakehouse.marketplace.connector import MarketplaceConfig, MarketplaceReader
 
     creds = marketplace.credentials(PLATFORM_SELLER)
     app.state.marketplace_reader = MarketplaceReader.from_config(

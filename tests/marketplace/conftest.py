@@ -9,13 +9,6 @@ from typing import Any
 
 import pytest
 
-from lakehouse.connectors.marketplace import (
-    ChangeSets,
-    MarketplaceConfig,
-    MarketplaceReader,
-    MeteringSender,
-    build_client,
-)
 from lakehouse.connectors.marketplace_sandbox import (
     PLATFORM_SELLER,
     Clock,
@@ -24,6 +17,13 @@ from lakehouse.connectors.marketplace_sandbox import (
     SandboxState,
     seed_demo,
     serve_in_thread,
+)
+from lakehouse.marketplace.connector import (
+    ChangeSets,
+    MarketplaceConfig,
+    MarketplaceReader,
+    MeteringSender,
+    build_client,
 )
 
 NOW = datetime(2026, 3, 10, 12, 20, tzinfo=UTC)

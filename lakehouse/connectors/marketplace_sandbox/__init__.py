@@ -2,7 +2,7 @@
 
 It speaks each service's real wire protocol (REST-JSON, Smithy RPC v2 CBOR, awsJson 1.0/1.1), verifies SigV4
 signatures per seller account, validates every request against botocore's service model and enforces the
-documented rules (see ``catalog`` and ``metering``). It shares no code with ``lakehouse.connectors.marketplace``,
+documented rules (see ``catalog`` and ``metering``). It shares no code with ``lakehouse.marketplace.connector``,
 which must never import it: it is the independent check.
 
     from lakehouse.connectors.marketplace_sandbox import start_demo_sandbox

@@ -3,7 +3,7 @@
 It speaks the real awsJson1_0 protocol, authenticates callers with SigV4 (each tenant is its own partner
 account, with an access key and a linked-account role to assume), validates every request against botocore's
 service model, and can throttle, fail and slow down calls on demand. It shares no code with the connector in
-``lakehouse.connectors.partner_central`` (which must never import it): it is the independent check.
+``lakehouse.partner_central.connector`` (which must never import it): it is the independent check.
 
     from lakehouse.connectors.sandbox import start_demo_sandbox
     server = start_demo_sandbox()          # three seeded demo tenants, serving in a thread

@@ -648,7 +648,7 @@ class PartnerCentralWriter:
         """Send one request (writes wait for the write limiter); records the step, maps errors to WriteFailed."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from lakehouse.connectors.partner_central import BudgetExhausted
+        from lakehouse.partner_central.connector import BudgetExhausted
 
         if write:
             self.write_limiter.acquire()
