@@ -20,8 +20,8 @@ from lakehouse.tenancy import validate_tenant_id
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-    from lakehouse.connectors.partner_central import ConnectorConfig
-    from lakehouse.ingest import IngestionRun
+    from lakehouse.partner_central.connector import ConnectorConfig
+    from lakehouse.partner_central.ingest import IngestionRun
 
 log = logging.getLogger("lakehouse.linked_accounts")
 
@@ -139,8 +139,8 @@ def ingest_partner_central(
     ``base`` carries what all tenants share (endpoint, region, limits, the platform's own credentials); a
     sync whose run ends ``failed`` counts as a failed tenant.
     """
-    from lakehouse.connectors.partner_central import PartnerCentralReader
-    from lakehouse.ingest import sync_partner_central
+    from lakehouse.partner_central.connector import PartnerCentralReader
+    from lakehouse.partner_central.ingest import sync_partner_central
     from lakehouse.tenancy import TenantScope
 
     def one(role: TenantRole) -> IngestionRun:

@@ -223,9 +223,9 @@ def ingest(
     """
     from control_plane.connectors.flows import ConnectorDirectory
     from control_plane.quotas.local import open_database
-    from lakehouse.connectors.partner_central import ConnectorConfig
     from lakehouse.engine import get_spark
     from lakehouse.linked_accounts import ingest_partner_central
+    from lakehouse.partner_central.connector import ConnectorConfig
 
     if catalog not in ("Sandbox", "AWS"):
         raise BadInput(f"--catalog must be Sandbox or AWS, got {catalog!r}")

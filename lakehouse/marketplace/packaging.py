@@ -300,7 +300,7 @@ def package(
     plans: Sequence[Plan], listing: Listing = Listing(), *, name: str = "lakehouse-listing"
 ) -> PackagedListing:
     """Package plans and compute the digest an APPLY approval must be requested for."""
-    from lakehouse.connectors.marketplace import APPLY_ACTION, change_set_payload
+    from lakehouse.marketplace.connector import APPLY_ACTION, change_set_payload
     from lakehouse.marketplace.interfaces import payload_digest
 
     changes = package_change_set(plans, listing)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from lakehouse.connectors.marketplace import MarketplaceError, MarketplaceReader
+from lakehouse.marketplace.connector import MarketplaceError, MarketplaceReader
 from lakehouse.marketplace.interfaces import Buyer, BuyerDirectory, utc
 from lakehouse.tenancy import validate_tenant_id
 

@@ -122,7 +122,7 @@ def run_metering(
     clock: Callable[[], datetime] | None = None,
 ) -> tuple[MeteringResult, int]:
     """Meter one tenant (one hour, or every due hour) and rebuild its gold.marketplace_usage."""
-    from lakehouse.connectors.marketplace import MarketplaceConfig, MeteringSender
+    from lakehouse.marketplace.connector import MarketplaceConfig, MeteringSender
     from lakehouse.marketplace.sync import build_usage_gold
 
     try:

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from lakehouse.connectors.partner_central import PartnerCentralSync
 from lakehouse.errors import BadInput
-from lakehouse.ingest import (
+from lakehouse.partner_central.connector import PartnerCentralSync
+from lakehouse.partner_central.ingest import (
     BronzeSink,
     handle_partner_central_event,
     ingest_file,

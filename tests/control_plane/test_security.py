@@ -354,7 +354,7 @@ def marketplace() -> Iterator[Any]:
 
 
 def test_buyer_links_are_audited_with_the_caller_and_request_id(client, admin, app, marketplace):
-    from lakehouse.connectors.marketplace import MarketplaceConfig, MarketplaceReader
+    from lakehouse.marketplace.connector import MarketplaceConfig, MarketplaceReader
     from sandboxes.marketplace import PLATFORM_SELLER
 
     creds = marketplace.credentials(PLATFORM_SELLER)

@@ -93,12 +93,13 @@ def test_each_tenant_runs_in_its_own_account_and_an_unverified_one_is_skipped(
     spark, lake, partner_central, control_plane, secrets_manager, monkeypatch
 ):
     from control_plane.costs.demo import record_demo_usage
-    from lakehouse import io, pipeline
+    from lakehouse import io
     from lakehouse.commands import _emulators
-    from lakehouse.connectors.partner_central import ConnectorConfig
     from lakehouse.guardrails import RecordedRun, Usage
     from lakehouse.linked_accounts import ingest_partner_central
     from lakehouse.marketplace.demo import run_demo as meter
+    from lakehouse.partner_central import pipeline
+    from lakehouse.partner_central.connector import ConnectorConfig
     from lakehouse.privacy import LocalKeyProvider
     from lakehouse.settings import get_settings
     from lakehouse.tenancy import TenantScope

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from lakehouse.connectors.partner_central import ConnectorConfig
 from lakehouse.errors import BadInput, QualityGateFailed, Refused
 from lakehouse.linked_accounts import config_for, execution_input, run_for_tenants
+from lakehouse.partner_central.connector import ConnectorConfig
 
 
 @dataclass(frozen=True)
