@@ -222,21 +222,6 @@ def list_modules(
     return rows
 
 
-class _neg:
-    """Sort key wrapper reversing a Version's order."""
-
-    def __init__(self, v: Version) -> None:
-        self.v = v
-
-    def __lt__(self, other: _neg) -> bool:
-        return other.v < self.v
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _neg) and self.v == other.v
-
-    __hash__ = None  # type: ignore[assignment]  # a sort key only, never hashed
-
-
 def seed_manifest_files() -> list[Traversable]:
     """The seed manifest files shipped as package data, sorted by package and file name."""
     return [

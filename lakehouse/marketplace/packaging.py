@@ -128,7 +128,8 @@ def listing_from_json(data: Mapping[str, Any]) -> Listing:
     unknown = sorted(set(data) - known)
     if unknown:
         raise BadInput(f"unknown listing field(s) {unknown}; known: {sorted(known)}")
-    return Listing(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    return Listing(**fields)
 
 
 def metered_dimensions(plans: Iterable[Plan]) -> list[PlanDimension]:
