@@ -146,7 +146,7 @@ class TenantVectorIndex:
             table.search(np.asarray(query, dtype=np.float32), vector_column_name=VECTOR_COLUMN)
             .distance_type("cosine")
             .where(f"tenant_id = '{self.tenant_id}'", prefilter=True)
-            .select(["tenant_id", "item_id", *columns])
+            .select(["tenant_id", "item_id", *columns, "_distance"])
             .limit(k)
         )
         if exact:
