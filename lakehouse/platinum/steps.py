@@ -9,21 +9,34 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
 
 from lakehouse import io
 from lakehouse.catalog import TableDef
+from lakehouse.entities import ace_gold as gold
 from lakehouse.entities import partner_central_silver as silver
 from lakehouse.errors import QualityGateFailed
 from lakehouse.io import WriteResult
-from lakehouse.pipeline import RunContext, StepOutcome, _record_quality, step_run
-from lakehouse.platinum import docs, embeddings, tables
+from lakehouse.pipeline import _TS_TEXT as TS_TEXT
+from lakehouse.pipeline import (
+    RunContext,
+    Status,
+    StepOutcome,
+    Watermark,
+    _record_quality,
+    _watermark_frame,
+    read_watermarks,
+    step_run,
+)
+from lakehouse.platinum import docs, embeddings, kg, tables
 from lakehouse.platinum.embedding import Embedder, default_embedder
 from lakehouse.platinum.vector_index import TenantVectorIndex
 from lakehouse.quality.gate import GateResult, describe_failures, run_gate
 from lakehouse.quality.suites import Suite, load_suite
 
 EMBEDDINGS_JOB = "platinum_embeddings"
+KG_JOB = "platinum_kg"
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 
 
@@ -85,5 +98,79 @@ def run_embeddings(rc: RunContext, *, embedder: Embedder | None = None, index: b
         )
 
 
+# (silver table, node type of its rows, edge derivation, the node id of a row)
+KG_SOURCES: tuple[tuple[TableDef, str, Callable[[DataFrame], DataFrame], Callable[[], Column]], ...] = (
+    (silver.OPPORTUNITY, "opportunity", kg.opportunity_edges, kg.opportunity_node),
+    (silver.ENGAGEMENT_INVITATION, "engagement", kg.engagement_edges, kg.engagement_node),
+)
+
+
+def run_kg(rc: RunContext) -> StepOutcome:
+    """Re-derive the graph edges of the silver rows that changed since the last run; insert new edges, close
+    those that went away (one MERGE), then move the watermark."""
+    with step_run(rc):
+        spark, scope = rc.spark, rc.scope
+        marks = read_watermarks(spark, scope, KG_JOB)
+        current: list[DataFrame] = []
+        sources: list[DataFrame] = []
+        new_marks: dict[str, Watermark] = {}
+        for td, node, derive, node_id in KG_SOURCES:
+            version = io.table_version(td)
+            if version is None:
+                continue
+            rows = io.read(spark, td, scope, version=version)
+            mark = marks.get(td.qualified_name)
+            if mark is not None and mark.high is not None:
+                # >= : re-deriving rows at the mark is harmless (their edges are unchanged), missing one is not
+                rows = rows.where(F.col("source_ingested_at") >= F.to_timestamp(F.lit(mark.high)))
+            high = rows.agg(F.date_format(F.max("source_ingested_at"), TS_TEXT)).collect()[0][0]
+            if high is None:
+                continue
+            rc.inputs[td.qualified_name] = version
+            new_marks[td.qualified_name] = Watermark(high, (), version)
+            current.append(derive(rows))
+            sources.append(
+                rows.select(
+                    "tenant_id",
+                    F.lit(node).alias("src_type"),
+                    node_id().alias("src_id"),
+                    F.col("last_modified_at").alias("changed_at"),
+                )
+            )
+        if not current:
+            return StepOutcome(rc.job_name, rc.tenant_id, rc.run_id, "nothing_new")
+        edges, changed = _union(current), _union(sources)
+        stored = io.read(spark, tables.KG_EDGE, scope)
+        batch = (
+            kg.changes(edges, changed, stored, now=F.current_timestamp())
+            .withColumn("run_id", F.lit(rc.run_id))
+            .select(*tables.KG_EDGE.schema.fieldNames())
+        )
+        local = spark.createDataFrame(batch.toPandas(), tables.KG_EDGE.schema)
+        checked = gate(rc, tables.KG_EDGE, local)
+        writes: dict[str, WriteResult] = {}
+        result = io.merge(spark, tables.KG_EDGE, local, scope)
+        if result.committed:
+            writes[tables.KG_EDGE.qualified_name] = result
+            rc.outputs[tables.KG_EDGE.qualified_name] = result.version
+        _record_quality(rc, [checked])
+        io.merge(spark, gold.PIPELINE_WATERMARK, _watermark_frame(rc, KG_JOB, new_marks), scope)
+        counts = {
+            "kg_edge.opened": int(local.where(F.col("valid_to").isNull()).count()),
+            "kg_edge.closed": int(local.where(F.col("valid_to").isNotNull()).count()),
+        }
+        status: Status = "written" if writes else "unchanged"
+        return StepOutcome(
+            rc.job_name, rc.tenant_id, rc.run_id, status, writes, counts, tuple(checked.issues)
+        )
+
+
+def _union(frames: list[DataFrame]) -> DataFrame:
+    out = frames[0]
+    for frame in frames[1:]:
+        out = out.unionByName(frame)
+    return out
+
+
 StepRunner = Callable[[RunContext], StepOutcome]
-PLATINUM_STEPS: tuple[tuple[str, StepRunner], ...] = ((EMBEDDINGS_JOB, run_embeddings),)
+PLATINUM_STEPS: tuple[tuple[str, StepRunner], ...] = ((EMBEDDINGS_JOB, run_embeddings), (KG_JOB, run_kg))

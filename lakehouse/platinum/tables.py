@@ -87,7 +87,10 @@ KG_EDGE = declare(
     ],
     keys=("tenant_id", "src_type", "src_id", "edge_type", "dst_type", "dst_id", "valid_from"),
     grain="one row per typed edge and validity interval; valid_to null = the edge holds now",
-    description="Node types: opportunity, customer_account, solution, aws_product, campaign, engagement, "
+    description="Edges: opportunity -for_customer-> customer_account, -in_industry-> industry, -in_stage-> "
+    "stage, -uses_solution-> solution, -uses_product-> aws_product, -from_campaign-> campaign; engagement "
+    "-invited_by-> partner, -referred_customer-> customer_account. Node types: opportunity, customer_account, "
+    "solution, aws_product, campaign, engagement, "
     "partner, industry, stage. Node ids are silver ids; a customer account without an AWS account id is keyed "
     "by a hash of its normalised company name (the name itself is not an id).",
 )
