@@ -6,8 +6,11 @@ Each step is extract -> transform -> check (the table's quality suite, beside it
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -16,7 +19,7 @@ from lakehouse import io
 from lakehouse.catalog import TableDef
 from lakehouse.entities import ace_gold as gold
 from lakehouse.entities import partner_central_silver as silver
-from lakehouse.errors import QualityGateFailed
+from lakehouse.errors import BadInput, QualityGateFailed
 from lakehouse.io import WriteResult
 from lakehouse.pipeline import _TS_TEXT as TS_TEXT
 from lakehouse.pipeline import (
@@ -29,7 +32,7 @@ from lakehouse.pipeline import (
     read_watermarks,
     step_run,
 )
-from lakehouse.platinum import docs, embeddings, kg, tables
+from lakehouse.platinum import docs, embeddings, features, kg, model, tables
 from lakehouse.platinum.embedding import Embedder, default_embedder
 from lakehouse.platinum.vector_index import TenantVectorIndex
 from lakehouse.quality.gate import GateResult, describe_failures, run_gate
@@ -37,7 +40,9 @@ from lakehouse.quality.suites import Suite, load_suite
 
 EMBEDDINGS_JOB = "platinum_embeddings"
 KG_JOB = "platinum_kg"
+FEATURES_JOB = "platinum_features"
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
+log = logging.getLogger(__name__)
 
 
 def suite(td: TableDef) -> Suite:
@@ -172,5 +177,78 @@ def _union(frames: list[DataFrame]) -> DataFrame:
     return out
 
 
+FEATURE_SOURCES: tuple[TableDef, ...] = (silver.OPPORTUNITY, silver.OPPORTUNITY_SPEND)
+FEATURE_WEEKS = 104  # snapshots kept: the last two years of Mondays
+
+
+def run_features(rc: RunContext) -> StepOutcome:
+    """Point-in-time weekly features from silver's version history, then the tenant's win model's scores.
+
+    Skipped when silver and the run date are what the last run consumed. Scores need enough labelled history
+    (``model.MIN_TRAIN_ROWS`` snapshots with both outcomes); without it the features are written, the scores
+    are not, and ``counts['opportunity_score.skipped']`` says so."""
+    with step_run(rc):
+        spark, scope = rc.spark, rc.scope
+        versions = {td.qualified_name: io.table_version(td) for td in FEATURE_SOURCES}
+        marks = read_watermarks(spark, scope, FEATURES_JOB)
+        consumed = all(
+            name in marks and marks[name].source_version == v and marks[name].as_of == rc.as_of
+            for name, v in versions.items()
+        )
+        if consumed or versions[silver.OPPORTUNITY.qualified_name] is None:
+            return StepOutcome(rc.job_name, rc.tenant_id, rc.run_id, "nothing_new")
+        rc.inputs.update(versions)
+        current = io.read(spark, silver.OPPORTUNITY, scope)
+        first = current.agg(F.min(F.to_date("created_at"))).collect()[0][0]
+        start = max(first or rc.as_of, rc.as_of - timedelta(weeks=FEATURE_WEEKS))
+        snapshots = features.weekly_snapshots(start, rc.as_of)
+        history = features.version_history(spark, scope)
+        built = features.point_in_time_features(history, features.labels(current), snapshots)
+        local: Any = built.select(*tables.OPPORTUNITY_FEATURES.schema.fieldNames()).toPandas()
+        frame = spark.createDataFrame(local, tables.OPPORTUNITY_FEATURES.schema)
+        gates = [gate(rc, tables.OPPORTUNITY_FEATURES, frame, rows=len(local))]
+        writes: dict[str, WriteResult] = {}
+        counts: dict[str, int] = {"opportunity_features.rows": len(local), "snapshots": len(snapshots)}
+        writes[tables.OPPORTUNITY_FEATURES.qualified_name] = io.overwrite_partition(
+            spark, tables.OPPORTUNITY_FEATURES, frame, scope
+        )
+        scores: Any = None
+        kind = ""
+        try:
+            if len(local):
+                scores, kind = model.score(local, rc.as_of)
+        except BadInput as exc:
+            log.warning("tenant %s: no win-probability scores: %s", rc.tenant_id, exc)
+        if scores is None:
+            counts["opportunity_score.skipped"] = 1
+        else:
+            scores.insert(0, "tenant_id", rc.tenant_id)
+            scores["model_version"] = (
+                f"{'logreg' if kind == 'model' else 'stage-baseline'}-{rc.as_of.isoformat()}"
+            )
+            counts[f"opportunity_score.{kind}"] = 1
+            scores["scored_at"] = datetime.now(UTC).replace(tzinfo=None)
+            scores["run_id"] = rc.run_id
+            score_frame = spark.createDataFrame(
+                scores[tables.OPPORTUNITY_SCORE.schema.fieldNames()], tables.OPPORTUNITY_SCORE.schema
+            )
+            gates.append(gate(rc, tables.OPPORTUNITY_SCORE, score_frame, rows=len(scores)))
+            writes[tables.OPPORTUNITY_SCORE.qualified_name] = io.overwrite_partition(
+                spark, tables.OPPORTUNITY_SCORE, score_frame, scope
+            )
+            counts["opportunity_score.rows"] = len(scores)
+        for name, result in writes.items():
+            rc.outputs[name] = result.version
+        _record_quality(rc, gates)
+        new_marks = {name: Watermark(None, (), v, rc.as_of) for name, v in versions.items()}
+        io.merge(spark, gold.PIPELINE_WATERMARK, _watermark_frame(rc, FEATURES_JOB, new_marks), scope)
+        issues = tuple(i for g in gates for i in g.issues)
+        return StepOutcome(rc.job_name, rc.tenant_id, rc.run_id, "written", writes, counts, issues)
+
+
 StepRunner = Callable[[RunContext], StepOutcome]
-PLATINUM_STEPS: tuple[tuple[str, StepRunner], ...] = ((EMBEDDINGS_JOB, run_embeddings), (KG_JOB, run_kg))
+PLATINUM_STEPS: tuple[tuple[str, StepRunner], ...] = (
+    (EMBEDDINGS_JOB, run_embeddings),
+    (KG_JOB, run_kg),
+    (FEATURES_JOB, run_features),
+)
