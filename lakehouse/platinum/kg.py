@@ -110,11 +110,11 @@ def engagement_edges(invitation: DataFrame) -> DataFrame:
     customer = customer_account_id(F.lit(None).cast("string"), F.col("customer_company_name"))
     return _edge(
         invitation,
-        "partner",
-        F.col("sender_aws_account_id"),
-        "invited_to",
         "engagement",
         engagement,
+        "invited_by",
+        "partner",
+        F.col("sender_aws_account_id"),
         at,
         table,
     ).unionByName(

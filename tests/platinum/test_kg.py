@@ -139,3 +139,27 @@ def test_similar_won_deals_share_a_solution_and_the_industry(spark, platinum_lak
     got = [tuple(r) for r in kg.similar_won_deals(spark, A, "NEW").collect()]
     assert got == [("WON-2", 2), ("WON-1", 1)]
     assert kg.similar_won_deals(spark, TenantScope.for_tenant("other"), "NEW").count() == 0
+
+
+def test_engagement_edges_start_from_the_engagement(spark) -> None:
+    df = silver_frame(
+        spark,
+        "silver.engagement_invitation",
+        [
+            {
+                "tenant_id": "acme",
+                "invitation_id": "I-1",
+                "engagement_id": "E-1",
+                "sender_aws_account_id": "aws",
+                "customer_company_name": None,
+                "invitation_date": T1,
+            }
+        ],
+    )
+    got = [
+        tuple(r)
+        for r in kg.engagement_edges(df)
+        .select("src_type", "src_id", "edge_type", "dst_type", "dst_id")
+        .collect()
+    ]
+    assert got == [("engagement", "E-1", "invited_by", "partner", "aws")]
