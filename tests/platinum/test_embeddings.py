@@ -172,10 +172,21 @@ def test_embeddings_step_writes_tables_and_index_then_nothing_on_rerun(
     ]
     index = TenantVectorIndex(A)
     assert index.count("opportunity_embedding") == 1 and index.count("doc_chunk_embedding") == 3
-    query = counting_embedder.inner.embed(["partner discount percent pricing"])[0]
-    hits = index.search("doc_chunk_embedding", query, k=1)
-    row = io.read(spark, tables.DOC_CHUNK_EMBEDDING, A).where(f"chunk_id = '{hits[0].item_id}'").collect()[0]
-    assert row["source_path"] == "pricing.md"
+    from lakehouse.platinum.retrieval import search_text
+
+    found = search_text(
+        spark, A, tables.DOC_CHUNK_EMBEDDING, "partner discount percent", counting_embedder.inner, k=1
+    )
+    assert [r["source_path"] for r in found] == ["pricing.md"]
+    other = TenantScope.for_tenant("globex")
+    assert (
+        search_text(
+            spark, other, tables.DOC_CHUNK_EMBEDDING, "partner discount percent", counting_embedder.inner
+        )
+        == []
+    )
+    with pytest.raises(ValueError, match="embedded with"):
+        search_text(spark, A, tables.DOC_CHUNK_EMBEDDING, "discount", HashingEmbedder(dim=256 + 1))
 
     counting_embedder.calls.clear()
     assert step().status == "unchanged" and counting_embedder.calls == []
