@@ -90,6 +90,11 @@ def doc_texts(spark: SparkSession, tenant_id: str, chunks: Sequence[DocChunk]) -
     )
 
 
+def stored_models(spark: SparkSession, scope: TenantScope, td: TableDef) -> set[str]:
+    """The embedding models of the scope's stored rows of ``td`` (empty when there are none)."""
+    return {r[0] for r in io.read(spark, td, scope).select("embedding_model").distinct().limit(5).collect()}
+
+
 def with_content_hash(source: DataFrame, model_id: str) -> DataFrame:
     """``source`` plus content_sha256 = SHA-256(model id, NUL, text), as ``embedding.content_hash`` computes."""
     return source.withColumn(

@@ -35,7 +35,7 @@ from lakehouse.pipeline import (
 from lakehouse.platinum import docs, embeddings, features, kg, model, tables
 from lakehouse.platinum.embedding import Embedder, default_embedder
 from lakehouse.platinum.vector_index import TenantVectorIndex
-from lakehouse.quality.gate import GateResult, describe_failures, run_gate
+from lakehouse.quality.gate import DataQualityIssue, GateResult, describe_failures, run_gate
 from lakehouse.quality.suites import Suite, load_suite
 
 EMBEDDINGS_JOB = "platinum_embeddings"
@@ -60,31 +60,54 @@ def gate(rc: RunContext, td: TableDef, df: DataFrame, rows: int | None = None) -
 
 
 def run_embeddings(rc: RunContext, *, embedder: Embedder | None = None, index: bool = True) -> StepOutcome:
-    """Embed the tenant's new or changed opportunities, solutions and doc chunks; update its vector index."""
+    """Embed the tenant's new or changed opportunities, solutions and doc chunks; update its vector index.
+
+    A silver source whose Delta version is the one the last run consumed, with every stored row embedded by
+    this embedder, is skipped without reading it; doc chunks are always listed (files carry no version)."""
     with step_run(rc):
         model = embedder or default_embedder()
         vectors = TenantVectorIndex(rc.scope) if index else None
         spark, scope = rc.spark, rc.scope
+        marks = read_watermarks(spark, scope, EMBEDDINGS_JOB)
         chunks = docs.project_doc_chunks() + docs.knowledge_pack_chunks(scope)
-        sources: list[tuple[TableDef, DataFrame, bool]] = [
+        sources: list[tuple[TableDef, TableDef | None, Callable[[], DataFrame], bool]] = [
             (
                 tables.OPPORTUNITY_EMBEDDING,
-                embeddings.opportunity_texts(io.read(spark, silver.OPPORTUNITY, scope)),
+                silver.OPPORTUNITY,
+                lambda: embeddings.opportunity_texts(io.read(spark, silver.OPPORTUNITY, scope)),
                 False,
             ),
             (
                 tables.SOLUTION_EMBEDDING,
-                embeddings.solution_texts(io.read(spark, silver.SOLUTION, scope)),
+                silver.SOLUTION,
+                lambda: embeddings.solution_texts(io.read(spark, silver.SOLUTION, scope)),
                 False,
             ),
-            (tables.DOC_CHUNK_EMBEDDING, embeddings.doc_texts(spark, rc.tenant_id, chunks), True),
+            (
+                tables.DOC_CHUNK_EMBEDDING,
+                None,
+                lambda: embeddings.doc_texts(spark, rc.tenant_id, chunks),
+                True,
+            ),
         ]
         writes: dict[str, WriteResult] = {}
         counts: dict[str, int] = {}
         gates: list[GateResult] = []
-        for td, source, delete_missing in sources:
+        consumed: dict[str, Watermark] = {}
+        for td, origin, build, delete_missing in sources:
+            if origin is not None:
+                version = io.table_version(origin)
+                mark = marks.get(origin.qualified_name)
+                if version is None or (
+                    mark is not None
+                    and mark.source_version == version
+                    and embeddings.stored_models(spark, scope, td) <= {model.model_id}
+                ):
+                    counts[f"{td.qualified_name}.skipped"] = 1
+                    continue
+                consumed[origin.qualified_name] = Watermark(None, (), version, rc.as_of)
             change = embeddings.refresh(
-                spark, scope, td, source, model, run_id=rc.run_id, delete_missing=delete_missing
+                spark, scope, td, build(), model, run_id=rc.run_id, delete_missing=delete_missing
             )
             frame = embeddings.frame_of(spark, change)
             if len(change.embedded):
@@ -97,6 +120,9 @@ def run_embeddings(rc: RunContext, *, embedder: Embedder | None = None, index: b
                 rc.outputs[td.qualified_name] = result.version
         if gates:
             _record_quality(rc, gates)
+        if consumed:
+            rc.inputs.update({name: m.source_version for name, m in consumed.items()})
+            io.merge(spark, gold.PIPELINE_WATERMARK, _watermark_frame(rc, EMBEDDINGS_JOB, consumed), scope)
         issues = tuple(i for g in gates for i in g.issues)
         return StepOutcome(
             rc.job_name, rc.tenant_id, rc.run_id, "written" if writes else "unchanged", writes, counts, issues
@@ -151,23 +177,27 @@ def run_kg(rc: RunContext) -> StepOutcome:
             .withColumn("run_id", F.lit(rc.run_id))
             .select(*tables.KG_EDGE.schema.fieldNames())
         )
-        local = spark.createDataFrame(batch.toPandas(), tables.KG_EDGE.schema)
-        checked = gate(rc, tables.KG_EDGE, local)
+        edge_rows: Any = batch.toPandas()
+        local = spark.createDataFrame(edge_rows, tables.KG_EDGE.schema)
         writes: dict[str, WriteResult] = {}
-        result = io.merge(spark, tables.KG_EDGE, local, scope)
-        if result.committed:
-            writes[tables.KG_EDGE.qualified_name] = result
-            rc.outputs[tables.KG_EDGE.qualified_name] = result.version
-        _record_quality(rc, [checked])
-        io.merge(spark, gold.PIPELINE_WATERMARK, _watermark_frame(rc, KG_JOB, new_marks), scope)
+        issues: tuple[DataQualityIssue, ...] = ()
+        if len(edge_rows):
+            checked = gate(rc, tables.KG_EDGE, local, rows=len(edge_rows))
+            result = io.merge(spark, tables.KG_EDGE, local, scope)
+            if result.committed:
+                writes[tables.KG_EDGE.qualified_name] = result
+                rc.outputs[tables.KG_EDGE.qualified_name] = result.version
+            _record_quality(rc, [checked])
+            issues = tuple(checked.issues)
+        moved = {n: m for n, m in new_marks.items() if n not in marks or marks[n].high != m.high}
+        if moved:
+            io.merge(spark, gold.PIPELINE_WATERMARK, _watermark_frame(rc, KG_JOB, moved), scope)
         counts = {
-            "kg_edge.opened": int(local.where(F.col("valid_to").isNull()).count()),
-            "kg_edge.closed": int(local.where(F.col("valid_to").isNotNull()).count()),
+            "kg_edge.opened": int(edge_rows["valid_to"].isna().sum()),
+            "kg_edge.closed": int(edge_rows["valid_to"].notna().sum()),
         }
         status: Status = "written" if writes else "unchanged"
-        return StepOutcome(
-            rc.job_name, rc.tenant_id, rc.run_id, status, writes, counts, tuple(checked.issues)
-        )
+        return StepOutcome(rc.job_name, rc.tenant_id, rc.run_id, status, writes, counts, issues)
 
 
 def _union(frames: list[DataFrame]) -> DataFrame:
