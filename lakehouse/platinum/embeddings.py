@@ -160,7 +160,13 @@ def apply(
 
     td = change.table
     id_column = ID_COLUMN[td.qualified_name]
+    resized = False
     if index is not None:
+        dim = int(change.embedded["embedding_dim"].iloc[0]) if len(change.embedded) else None
+        if dim is not None and index.dim(td.name) not in (None, dim):
+            # a new embedder: its vectors cannot join the old ones; the table is rebuilt from Delta below
+            index.drop(td.name)
+            resized = True
         if len(change.embedded):
             vectors = np.vstack([np.asarray(v, dtype=np.float32) for v in change.embedded["embedding"]])
             index.upsert(td.name, change.embedded[id_column].tolist(), vectors)
@@ -176,8 +182,12 @@ def apply(
             .join(frame.select(id_column), id_column, "left_anti")
             .join(gone, id_column, "left_anti")
         )
-        return io.overwrite_partition(spark, td, kept.unionByName(frame), scope)
-    return io.merge(spark, td, frame, scope)
+        result = io.overwrite_partition(spark, td, kept.unionByName(frame), scope)
+    else:
+        result = io.merge(spark, td, frame, scope)
+    if resized and index is not None:
+        _heal_index(spark, scope, td, index)
+    return result
 
 
 def _heal_index(spark: SparkSession, scope: TenantScope, td: TableDef, index: TenantVectorIndex) -> None:

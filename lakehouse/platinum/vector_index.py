@@ -100,6 +100,11 @@ class TenantVectorIndex:
             )
         return self.count(name)
 
+    def dim(self, name: str) -> int | None:
+        """Vector size of the tenant's ``name`` table (None when it does not exist)."""
+        table = self._table(name)
+        return None if table is None else int(table.schema.field(VECTOR_COLUMN).type.list_size)
+
     def drop(self, name: str) -> None:
         """Remove the tenant's ``name`` table (rebuilt from Delta afterwards)."""
         if self._table(name) is not None:

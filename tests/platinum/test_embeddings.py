@@ -205,3 +205,29 @@ def test_every_platinum_table_has_a_quality_suite() -> None:
     assert {t.qualified_name for t in declared} >= {t.qualified_name for t in tables.PLATINUM_TABLES}
     missing = [t.qualified_name for t in tables.PLATINUM_TABLES if not suite(t).expectations]
     assert missing == []
+
+
+def test_a_lost_index_is_rebuilt_from_delta_and_a_new_embedder_re_embeds(spark, platinum_lake) -> None:
+    import shutil
+
+    from lakehouse.pipeline import RunContext
+    from lakehouse.platinum.steps import run_embeddings
+
+    write_silver(spark, "silver.opportunity", [opp("acme", "O-1"), opp("acme", "O-2", project_title="Other")])
+
+    def step(embedder):  # type: ignore[no-untyped-def]
+        return run_embeddings(
+            RunContext.create(spark, "acme", job_name="platinum_embeddings"), embedder=embedder
+        )
+
+    step(HashingEmbedder(dim=64))
+    shutil.rmtree(platinum_lake / "platinum" / "_vectors")
+    again = step(HashingEmbedder(dim=64))
+    assert again.counts["platinum.opportunity_embedding.skipped"] == 1  # silver unchanged, same embedder
+    assert TenantVectorIndex(A).count("doc_chunk_embedding") == 2  # rebuilt from Delta
+    changed = step(HashingEmbedder(dim=32))
+    assert changed.counts["platinum.opportunity_embedding.embedded"] == 2
+    dims = {r[0] for r in io.read(spark, tables.OPPORTUNITY_EMBEDDING, A).select("embedding_dim").collect()}
+    assert dims == {32}
+    index = TenantVectorIndex(A)
+    assert index.dim("opportunity_embedding") == 32 and index.count("opportunity_embedding") == 2
