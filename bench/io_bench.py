@@ -50,9 +50,7 @@ def main() -> None:
             ),
             keys=("tenant_id", "event_id"),
             grain="one row per tenant and event",
-            classification=dict.fromkeys(
-                ("tenant_id", "event_id", "amount", "stage", "updated_at"), "internal"
-            ),
+            classification=dict.fromkeys(("tenant_id", "event_id", "amount", "stage", "updated_at"), "internal"),
         )
     )
     spark = get_spark()

@@ -451,6 +451,4 @@ def arrow_table(rows: list[tuple[Any, ...]]):  # type: ignore[no-untyped-def]
     cols = list(zip(*rows, strict=False)) if rows else [[] for _ in BRONZE_COLUMNS]
     ts = pa.timestamp("us", tz="UTC")
     types = [pa.string(), pa.string(), pa.string(), ts, pa.string(), pa.string(), pa.string(), ts]
-    return pa.table(
-        {name: pa.array(list(c), type=t) for name, c, t in zip(BRONZE_COLUMNS, cols, types, strict=False)}
-    )
+    return pa.table({name: pa.array(list(c), type=t) for name, c, t in zip(BRONZE_COLUMNS, cols, types, strict=False)})
