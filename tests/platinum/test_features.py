@@ -254,3 +254,42 @@ def test_features_step_scores_open_deals_with_enough_history(spark, platinum_lak
     )
     assert scores["win_probability"].between(0, 1).all()
     assert (scores["snapshot_date"] == date(2024, 12, 30)).all()
+
+
+def test_version_history_keeps_each_silver_version_once_with_its_usd_monthly_spend(
+    spark, platinum_lake
+) -> None:
+    from decimal import Decimal
+
+    t1, t2 = datetime(2025, 1, 2), datetime(2025, 1, 9)
+    spend_td = catalog.get("silver.opportunity_spend")
+
+    def spend(modified, rows):  # type: ignore[no-untyped-def]
+        return silver_frame(
+            spark,
+            "silver.opportunity_spend",
+            [
+                {
+                    "tenant_id": "acme",
+                    "opportunity_id": "O-1",
+                    "spend_index": i,
+                    "amount": Decimal(a),
+                    "currency_code": c,
+                    "frequency": f,
+                    "last_modified_at": modified,
+                    "file_cluster": "c",
+                }
+                for i, (a, c, f) in enumerate(rows)
+            ],
+        )
+
+    _land(spark, [version("O-1", t1, "Prospect")])
+    io.merge(spark, spend_td, spend(t1, [("100", "USD", "Monthly"), ("7", "EUR", "Monthly")]), A)
+    _land(spark, [version("O-1", t2, "Qualified")])
+    io.merge(spark, spend_td, spend(t2, [("300", "USD", "Monthly"), ("50", "USD", "Annual")]), A)
+    _land(spark, [version("O-1", t2, "Qualified")])  # the same version again: kept once
+    got = sorted(
+        (r["last_modified_at"], r["stage"], r["expected_monthly_spend_usd"])
+        for r in features.version_history(spark, A).collect()
+    )
+    assert got == [(t1, "Prospect", 100.0), (t2, "Qualified", 300.0)]
