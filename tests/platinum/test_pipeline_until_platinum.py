@@ -7,7 +7,7 @@ import pytest
 from lakehouse import io
 from lakehouse.platinum import entities as tables
 from lakehouse.tenancy import TenantScope
-from tests.pipeline.conftest import (
+from tests.partner_central.conftest import (
     PII_SECRET,
     bronze_rows,
     ensure_bronze_tables,
