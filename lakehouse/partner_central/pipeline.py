@@ -810,6 +810,21 @@ def run_gold(rc: RunContext) -> StepOutcome:
 STEP_RUNNERS = {SILVER_JOB: run_silver, GOLD_JOB: run_gold}
 
 
+def run_platinum(
+    spark: SparkSession, tenant_id: str, *, run_id: str, as_of: date | None = None, fresh_run_id: bool = True
+) -> list[StepOutcome]:
+    """The platinum steps (embeddings, knowledge graph, features and scores) for one tenant, in order."""
+    from lakehouse.platinum.steps import PLATINUM_STEPS
+
+    outcomes: list[StepOutcome] = []
+    for name, runner in PLATINUM_STEPS:
+        rc = RunContext.create(
+            spark, tenant_id, job_name=name, run_id=f"{run_id}.{name}", as_of=as_of, fresh_run_id=fresh_run_id
+        )
+        outcomes.append(runner(rc))
+    return outcomes
+
+
 def run_pipeline(
     spark: SparkSession,
     tenant_id: str,
@@ -830,6 +845,9 @@ def run_pipeline(
     for step in pipeline_steps.until(until):
         if step.layer == "bronze":
             continue  # ingestion has its own command (lakehouse ingest ...)
+        if step.layer == "platinum":
+            outcomes.extend(run_platinum(spark, tenant_id, run_id=run_id, as_of=as_of, fresh_run_id=fresh))
+            continue
         runner = STEP_RUNNERS.get(step.name)
         if runner is None:
             raise BadInput(
@@ -845,14 +863,6 @@ def run_pipeline(
             fresh_run_id=fresh,
         )
         outcomes.append(runner(rc))
-    if until == "platinum":
-        from lakehouse.platinum.steps import PLATINUM_STEPS
-
-        for name, platinum_runner in PLATINUM_STEPS:
-            rc = RunContext.create(
-                spark, tenant_id, job_name=name, run_id=f"{run_id}.{name}", as_of=as_of, fresh_run_id=fresh
-            )
-            outcomes.append(platinum_runner(rc))
     return outcomes
 
 
