@@ -232,3 +232,40 @@ def test_every_served_mart_round_trips_with_its_types(lake, warehouse_db):
         (a,),
     )
     assert health == [(None, 1, date(2026, 12, 6))]
+
+
+def test_the_cli_syncs_once_then_reports_every_mart_unchanged(lake, warehouse_db, capsys):
+    import json
+
+    from lakehouse.cli import main
+
+    a = tenant("cli")
+    version = write_mart("gold.ace_pipeline", pipeline_rows(a, 2))
+    args = ["warehouse", "sync", "--tenant", a, "--isolation", "pooled", "--url", warehouse_db.loader_url]
+    assert main([*args, "--table", "gold.ace_pipeline", "--format", "json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["schema"] == "pooled" and first["mode"] == "rls"
+    assert [(t["action"], t["to_version"], t["rows"]) for t in first["tables"]] == [("loaded", version, 2)]
+    assert main([*args, "--table", "gold.ace_pipeline", "--format", "json"]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert [(t["action"], t["to_version"]) for t in second["tables"]] == [("unchanged", version)]
+
+
+def test_the_cli_refuses_a_tenant_the_control_plane_does_not_know_without_isolation(lake, capsys):
+    from lakehouse.cli import main
+
+    code = main(
+        ["warehouse", "sync", "--tenant", tenant("nobody"), "--url", "postgresql://u:p@127.0.0.1:1/db"]
+    )
+    assert code == 4
+    assert "not provisioned in the control plane" in capsys.readouterr().err
+
+
+def test_the_cli_refuses_a_malformed_warehouse_url_with_exit_2(lake, capsys):
+    from lakehouse.cli import main
+
+    code = main(
+        ["warehouse", "sync", "--tenant", tenant("badurl"), "--isolation", "pooled", "--url", "mysql://x@h/d"]
+    )
+    assert code == 2
+    assert "scheme 'mysql'" in capsys.readouterr().err
