@@ -152,12 +152,13 @@ def plan_cmd(
     from lakehouse.warehouse.sync import plan
 
     settings = WarehouseSettings()
-    kwargs: dict[str, str] = {}
-    if settings.staging_uri:
-        kwargs["staging_uri"] = settings.staging_uri
-    if settings.iam_role:
-        kwargs["iam_role"] = settings.iam_role
-    statements = plan(Isolation.of(tenant, isolation), make_dialect(dialect.value), version=version, **kwargs)
+    statements = plan(
+        Isolation.of(tenant, isolation),
+        make_dialect(dialect.value),
+        version=version,
+        staging_uri=settings.staging_uri or "s3://<staging-bucket>/warehouse",
+        iam_role=settings.iam_role or "arn:aws:iam::<account-id>:role/<redshift-copy-role>",
+    )
     typer.echo("\n".join(s + ";" for s in statements))
 
 

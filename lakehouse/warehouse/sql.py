@@ -303,16 +303,21 @@ class RedshiftDialect(Dialect):
         return "VARBYTE"
 
     def table_options(self, td: TableDef, isolation: Isolation) -> str:
-        """Distribution and sort keys from the mart's declared keys.
+        """Distribution and sort keys from the mart's declared keys and the isolation mode.
 
-        DISTKEY is the first key after tenant_id (tenant_id itself is one value per siloed schema and skews
-        by tenant size in the pooled one); a mart keyed by tenant alone is tiny, so DISTSTYLE ALL. The compound
-        SORTKEY is the declared key, tenant_id first, so a tenant's policy predicate prunes blocks.
+        Pooled (rls): DISTKEY tenant_id, so each tenant's rows sit on one slice (many tenants spread the
+        table; every query is one tenant's through its policy), and a compound SORTKEY of the declared key,
+        tenant_id first, so the policy predicate prunes blocks. Siloed (schema): tenant_id is one value, so
+        Redshift picks the distribution (AUTO) and the SORTKEY is the rest of the key; a mart keyed by tenant
+        alone is one row, copied to every node (ALL).
         """
         others = [k for k in td.keys if k != TENANT_COLUMN]
-        dist = f"DISTSTYLE KEY DISTKEY ({quote(others[0])})" if others else "DISTSTYLE ALL"
-        sort = ", ".join(quote(k) for k in (TENANT_COLUMN, *others))
-        return f"{dist} COMPOUND SORTKEY ({sort})"
+        if isolation.mode == "rls":
+            sort = ", ".join(quote(k) for k in (TENANT_COLUMN, *others))
+            return f"DISTSTYLE KEY DISTKEY ({quote(TENANT_COLUMN)}) COMPOUND SORTKEY ({sort})"
+        if not others:
+            return "DISTSTYLE ALL"
+        return f"DISTSTYLE AUTO COMPOUND SORTKEY ({', '.join(quote(k) for k in others)})"
 
     def create_role(self, role: str) -> Step:
         return Step(

@@ -90,13 +90,15 @@ def test_every_redshift_statement_of_a_first_sync_parses_under_the_redshift_dial
         assert kinds == {"sql": kinds["sql"], "create_role": 1, "lock": 1}
 
 
-def test_mart_tables_get_distkey_and_compound_sortkey_from_their_declared_keys():
+def _create(mode: str) -> dict[str, exp.Expression]:
     dialect = RedshiftDialect()
-    iso = Isolation.of("acme-1", "pooled")
-    by_table = {td.name: _parse(dialect.create_table(iso.schema, td, iso).sql) for td in served_tables()}
+    iso = Isolation.of("acme-1", mode)
+    return {td.name: _parse(dialect.create_table(iso.schema, td, iso).sql) for td in served_tables()}
 
-    pipeline = by_table["ace_pipeline"]
-    assert pipeline.find(exp.DistKeyProperty).this.name == "stage"
+
+def test_pooled_marts_are_distributed_and_sorted_by_tenant_then_their_declared_keys():
+    pipeline = _create("pooled")["ace_pipeline"]
+    assert pipeline.find(exp.DistKeyProperty).this.name == "tenant_id"
     sort = pipeline.find(exp.SortKeyProperty)
     assert [c.name for c in sort.this] == ["tenant_id", "stage", "target_close_month"]
     assert sort.args.get("compound") is True
@@ -108,9 +110,17 @@ def test_mart_tables_get_distkey_and_compound_sortkey_from_their_declared_keys()
         "opportunity_count": "BIGINT",
         "expected_monthly_spend_usd": "DECIMAL(18, 2)",
     }
-    # keyed by tenant alone: a one-row-per-tenant table is copied to every node
-    win_rate = by_table["ace_win_rate"]
-    assert win_rate.find(exp.DistKeyProperty) is None
+
+
+def test_siloed_marts_leave_distribution_to_redshift_and_sort_by_their_keys_without_the_constant_tenant():
+    tables = _create("siloed")
+    pipeline = tables["ace_pipeline"]
+    assert pipeline.find(exp.DistKeyProperty) is None
+    assert pipeline.find(exp.DistStyleProperty).this.name.upper() == "AUTO"
+    assert [c.name for c in pipeline.find(exp.SortKeyProperty).this] == ["stage", "target_close_month"]
+    # keyed by tenant alone: one row, copied to every node
+    win_rate = tables["ace_win_rate"]
+    assert win_rate.find(exp.SortKeyProperty) is None
     assert win_rate.find(exp.DistStyleProperty).this.name.upper() == "ALL"
 
 
