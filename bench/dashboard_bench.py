@@ -42,9 +42,9 @@ def build_lake(root: Path, n: int) -> dict[str, Any]:
 
     from lakehouse import catalog, io
     from lakehouse.engine import get_spark
-    from lakehouse.entities.partner_central_silver import REVIEW_STATUSES, STAGES
+    from lakehouse.partner_central.entities.silver import REVIEW_STATUSES, STAGES
+    from lakehouse.partner_central.transforms import gold as gold_ace
     from lakehouse.tenancy import TenantScope
-    from lakehouse.transforms import gold_ace
 
     spark = get_spark()
     industries = [

@@ -4,9 +4,9 @@ One run generates N opportunities into bronze (``bench/pipeline_bench_data.py``:
 malformed, GetOpportunity-shaped JSON), then runs, each engine in its own process (a classic JVM session and a
 Spark Connect session cannot share one), a full build and then a 1% incremental run:
 
-- ``sail``: ``lakehouse.pipeline``'s own extract/transform/check/load steps on embedded Sail, Delta tables, MERGE,
+- ``sail``: ``lakehouse.partner_central.pipeline``'s own extract/transform/check/load steps on embedded Sail, Delta tables, MERGE,
   quality gates (Great Expectations), PII redaction, ops records and lineage: what production runs.
-- ``classic``: the same ``lakehouse.transforms`` functions and the same GX gates (``lakehouse.quality.gate``) on
+- ``classic``: the same ``lakehouse.partner_central.transforms`` functions and the same GX gates (``lakehouse.quality.gate``) on
   classic Spark 3.5.6 ``local[2]``, reading and writing Parquet. Parquet has no MERGE, so its incremental run
   rewrites silver (previous snapshot minus the changed keys, plus the changed rows).
 - ``duckdb``: the same logic in DuckDB SQL over Parquet (``bench/pipeline_bench_duckdb.py``); the gates are the
@@ -90,7 +90,7 @@ def emit(result: dict[str, Any]) -> None:
 
 
 def sail_worker(work: Path, copy_on_write: bool = False) -> None:
-    """Full build, then the 1% change, with lakehouse.pipeline's own steps on embedded Sail + Delta.
+    """Full build, then the 1% change, with lakehouse.partner_central.pipeline's own steps on embedded Sail + Delta.
 
     ``copy_on_write``: create the file-clustered silver tables without ``delta.enableDeletionVectors`` (as
     shipped they are merge-on-read: MERGE marks replaced rows in a deletion vector instead of rewriting files),
@@ -104,13 +104,13 @@ def sail_worker(work: Path, copy_on_write: bool = False) -> None:
             "RUST_LOG": "error",
         }
     )
-    from lakehouse import pipeline as pl
     from lakehouse.engine import get_spark
+    from lakehouse.partner_central import pipeline as pl
 
     lake = work / "lake"
     shutil.rmtree(lake, ignore_errors=True)  # a fresh lake whose bronze is the generated one (not timed)
     shutil.copytree(work / BRONZE_SRC, lake / BRONZE_DIR)
-    from lakehouse.entities import partner_central_silver as silver
+    from lakehouse.partner_central.entities import silver
     from lakehouse.quality.gate import _context
 
     if copy_on_write:  # bench-only switch: the declared tables are merge-on-read

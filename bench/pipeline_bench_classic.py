@@ -1,7 +1,7 @@
 """Classic Spark 3.5.6 ``local[2]`` worker for bench/pipeline_bench.py: the pipeline's own transforms and gates
 over Parquet.
 
-The steps are ``lakehouse.pipeline``'s with Parquet instead of Delta: ``parse_opportunities`` (staged), split
+The steps are ``lakehouse.partner_central.pipeline``'s with Parquet instead of Delta: ``parse_opportunities`` (staged), split
 quarantine, ``latest_versions`` + ``newer_than_current`` on a narrow projection (staged), the GX gates of
 ``lakehouse.quality.gate.run_gate`` with the same YAML suites, ``to_opportunity`` / ``_spend`` / ``_contact`` /
 ``to_quarantine``, the three ACE marts and their gates. Parquet has no MERGE: the incremental run writes a new
@@ -70,8 +70,8 @@ class ClassicPipeline:
     def silver(self, stages: pb.Stages, bronze) -> None:  # type: ignore[no-untyped-def]
         from pyspark.sql import functions as F
 
+        from lakehouse.partner_central.transforms import silver as tx
         from lakehouse.privacy import redact_json_text
-        from lakehouse.transforms import silver_partner_central as tx
 
         spark, prev = self.spark, self.snapshot - 1
         with stages.time("silver: parse + redact + latest version (staged)"):
@@ -107,7 +107,7 @@ class ClassicPipeline:
             parents = passed.select(*KEYS)
             if prev >= 0:
 
-                def keep(name: str):
+                def keep(name: str) -> Any:
                     return spark.read.parquet(self.path(name, prev)).join(parents, on=KEYS, how="left_anti")
 
                 opp = keep("opportunity").unionByName(opp)
@@ -158,7 +158,7 @@ class ClassicPipeline:
             ).write.mode("overwrite").parquet(self.path("quarantine"))
 
     def gold(self, stages: pb.Stages) -> dict[str, Any]:
-        from lakehouse.transforms import gold_ace
+        from lakehouse.partner_central.transforms import gold as gold_ace
 
         spark = self.spark
         with stages.time("gold: extract + marts + gates"):
@@ -181,8 +181,8 @@ class ClassicPipeline:
 def classic_worker(work: Path) -> None:
     """Full build from the generated bronze Parquet files, then the 1% change."""
     spark = session()
-    import lakehouse.quality.gate
-    import lakehouse.transforms.silver_partner_central  # noqa: F401
+    import lakehouse.partner_central.transforms.silver
+    import lakehouse.quality.gate  # noqa: F401
     from lakehouse.quality.gate import _context
 
     _context()  # the GX context, as the Sail worker's first gate would have it warm from the process start

@@ -1,7 +1,7 @@
 """The Partner Central silver/gold logic in DuckDB SQL over Parquet, for bench/pipeline_bench.py.
 
-Mirrors ``lakehouse.transforms.silver_partner_central`` and ``gold_ace`` rule for rule: the same JSON schema
-(generated from ``lakehouse.transforms.partner_central_json``), quarantine reasons, Amount pattern, keyed email
+Mirrors ``lakehouse.partner_central.transforms.silver`` and ``gold_ace`` rule for rule: the same JSON schema
+(generated from ``lakehouse.partner_central.transforms.payloads``), quarantine reasons, Amount pattern, keyed email
 hashes (HMAC-SHA256 in SQL), phone masks, latest version by (LastModifiedDate, ingested_at, sha256), the
 same columns in silver, and the same YAML quality suites evaluated as SQL counts (quarantine / warn / fail).
 Parquet has no MERGE: the incremental run writes a new silver snapshot (previous rows minus the changed keys,
@@ -90,7 +90,7 @@ def _redact(v: str) -> str:
 
 def parse_sql(source: str, key: bytes) -> str:
     """SELECT of parsed, typed, redacted rows with quarantine_reason (as parse_opportunities)."""
-    from lakehouse.transforms import partner_central_json as pcj
+    from lakehouse.partner_central.transforms import payloads as pcj
 
     structure = json.dumps(_json_structure(pcj.OPPORTUNITY))
     j = "j"
@@ -479,8 +479,8 @@ class DuckPipeline:
 
 def duckdb_worker(work: Path) -> None:
     """Full build from the generated bronze, then the 1% change; DuckDB with its default threads (2 cores)."""
-    import lakehouse.quality.suites
-    import lakehouse.transforms.partner_central_json  # noqa: F401
+    import lakehouse.partner_central.transforms.payloads
+    import lakehouse.quality.suites  # noqa: F401
 
     p = DuckPipeline(work)
     result: dict[str, Any] = {

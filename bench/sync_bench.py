@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         serve_canned()
         return 0
 
-    from lakehouse.connectors.partner_central import (
+    from lakehouse.partner_central.connector import (
         ConnectorConfig,
         MemorySink,
         PartnerCentralReader,
@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         # end to end: into bronze on the embedded Sail engine
         os.environ["LAKEHOUSE_LAKE_ROOT"] = tempfile.mkdtemp(prefix="sync-bench-lake-")
         from lakehouse.engine import get_spark
-        from lakehouse.ingest import sync_partner_central
+        from lakehouse.partner_central.ingest import sync_partner_central
         from lakehouse.settings import get_settings
         from lakehouse.tenancy import TenantScope
 

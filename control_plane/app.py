@@ -164,6 +164,7 @@ def create_app(
     from control_plane.audit.views import router as audit_router
     from control_plane.auth.views import router as auth_router
     from control_plane.authz.views import router as authz_router
+    from control_plane.connectors.views import router as connectors_router
     from control_plane.costs.marketplace_views import router as marketplace_router
     from control_plane.costs.views import router as costs_router
     from control_plane.quotas.views import router as quotas_router
@@ -180,6 +181,7 @@ def create_app(
         quotas_router,
         costs_router,
         marketplace_router,
+        connectors_router,
     ):
         app.include_router(router)
     _document_limits(app)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Literal, Self, TypeVar
 
 import httpx
@@ -152,6 +153,27 @@ class Decision(_Answer):
     reasons: list[str]
 
 
+class ConnectorInfo(_Answer):
+    """A tenant's linked-account role for one AWS service (``GET /tenants/{id}/connectors``)."""
+
+    id: str
+    tenant_id: str
+    service: str
+    aws_account_id: str
+    role_arn: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    last_verified_at: datetime | None = None
+    last_error: str | None = None
+
+
+class ConnectorIssued(ConnectorInfo):
+    """``POST /tenants/{id}/connectors``: the new connector and its ExternalId (answered this once only)."""
+
+    external_id: str
+
+
 _T = TypeVar("_T")
 _HEALTH = TypeAdapter(Health)
 _WHOAMI = TypeAdapter(WhoAmI)
@@ -160,6 +182,9 @@ _DATA_ACCESS = TypeAdapter(DataAccess)
 _VIEW = TypeAdapter(DashboardViewRecorded)
 _TOKEN = TypeAdapter(Token)
 _DECISION = TypeAdapter(Decision)
+_CONNECTOR = TypeAdapter(ConnectorInfo)
+_CONNECTORS = TypeAdapter(list[ConnectorInfo])
+_CONNECTOR_ISSUED = TypeAdapter(ConnectorIssued)
 _OBJECT = TypeAdapter(dict[str, Any])
 _JSON: TypeAdapter[Any] = TypeAdapter(Any)
 
@@ -274,6 +299,38 @@ class ControlPlaneClient:
         answer = self._call("POST", "/authz/decide", _OBJECT, json={"input": dict(policy_input)})
         return _parse(_DECISION, answer.get("result"), "POST /authz/decide")
 
+    def list_connectors(self, tenant_id: str, *, include_disabled: bool = False) -> list[ConnectorInfo]:
+        """The tenant's linked-account connectors, newest first (never their ExternalIds)."""
+        path = f"/tenants/{_segment(tenant_id)}/connectors"
+        return self._call("GET", path, _CONNECTORS, params={"include_disabled": include_disabled})
+
+    def add_connector(
+        self,
+        tenant_id: str,
+        *,
+        service: str,
+        aws_account_id: str,
+        role_arn: str,
+        verify: bool = True,
+        reason: str | None = None,
+    ) -> ConnectorIssued:
+        """Link a role in the tenant's AWS account; the answer carries the ExternalId the platform issued."""
+        body = {"service": service, "aws_account_id": aws_account_id, "role_arn": role_arn, "verify": verify}
+        path = f"/tenants/{_segment(tenant_id)}/connectors"
+        return self._call("POST", path, _CONNECTOR_ISSUED, json=body, headers=_reason(reason))
+
+    def verify_connector(self, tenant_id: str, connector_id: str) -> ConnectorInfo:
+        """Assume the connector's role with its ExternalId now; the answer says verified, or failed and why."""
+        path = f"/tenants/{_segment(tenant_id)}/connectors/{_segment(connector_id)}/verify"
+        return self._call("POST", path, _CONNECTOR)
+
+    def disable_connector(
+        self, tenant_id: str, connector_id: str, *, reason: str | None = None
+    ) -> ConnectorInfo:
+        """Disable a connector: its role is never assumed again."""
+        path = f"/tenants/{_segment(tenant_id)}/connectors/{_segment(connector_id)}"
+        return self._call("DELETE", path, _CONNECTOR, headers=_reason(reason))
+
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         """Any other route (``path`` from the API's root), answering its JSON; failures raise the typed errors."""
         if not path.startswith("/"):
@@ -284,8 +341,9 @@ class ControlPlaneClient:
 
     def _call(self, method: str, path: str, answer: TypeAdapter[_T], **kwargs: Any) -> _T:
         what = f"{method} {path}"
+        headers = {**self._headers, **kwargs.pop("headers", {})}
         try:
-            response = self._http.request(method, self.base_url + path, headers=self._headers, **kwargs)
+            response = self._http.request(method, self.base_url + path, headers=headers, **kwargs)
         except httpx.TimeoutException as exc:
             raise ControlPlaneUnavailable(
                 f"the control plane at {self.base_url} did not answer {what} in time ({type(exc).__name__})"
@@ -297,6 +355,11 @@ class ControlPlaneClient:
         if response.is_success:
             return _parse(answer, _json(response, self.base_url, what), what)
         raise _error(response, self.base_url, what)
+
+
+def _reason(reason: str | None) -> dict[str, str]:
+    """The ``X-Audit-Reason`` header for a state change (none when no reason is given)."""
+    return {"X-Audit-Reason": reason} if reason and reason.strip() else {}
 
 
 def _segment(value: str) -> str:

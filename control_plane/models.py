@@ -5,6 +5,7 @@ from __future__ import annotations
 from control_plane.approvals.models import ApprovalPolicy, ApprovalRequest
 from control_plane.audit.models import AuditEntry, AuditHead
 from control_plane.auth.models import ApiKey, SigningKey, User
+from control_plane.connectors.models import Connector
 from control_plane.costs.models import CostAlert, CostLedgerEntry, MarketplaceBuyer
 from control_plane.db import Base
 from control_plane.quotas.models import Quota, QuotaReservation
@@ -18,6 +19,7 @@ __all__ = [
     "AuditEntry",
     "AuditHead",
     "Base",
+    "Connector",
     "CostAlert",
     "CostLedgerEntry",
     "MarketplaceBuyer",

@@ -60,7 +60,7 @@ class ControlPlaneSettings(BaseSettings):
     bootstrap_admin_key: SecretStr | None = Field(
         None, description="If set, a platform_admin API key with this exact value is ensured at startup"
     )
-    seed_registry: bool = Field(True, description="Publish schemas/registry/modules/*.yaml at startup")
+    seed_registry: bool = Field(True, description="Publish the packaged seed manifests at startup")
     auto_migrate: bool = Field(True, description="Run Alembic migrations at startup")
     db_pool_size: int = Field(10, ge=1, le=200)
 

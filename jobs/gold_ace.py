@@ -15,9 +15,9 @@ import logging
 from collections.abc import Sequence
 from datetime import date
 
-from lakehouse import pipeline
 from lakehouse.errors import BadInput
 from lakehouse.jobs_runtime import parse_job_args, run_job
+from lakehouse.partner_central import pipeline
 
 JOB_NAME = pipeline.GOLD_JOB
 
@@ -84,7 +84,7 @@ def run_pure(spark, tenant_id: str, as_of: date, input_dir: str, output_dir: str
     from pyspark.sql import functions as F
 
     from lakehouse import catalog
-    from lakehouse.transforms import gold_ace
+    from lakehouse.partner_central.transforms import gold as gold_ace
 
     if not output_dir:
         raise BadInput("--pure-input needs --pure-output")

@@ -4,7 +4,7 @@
         [--endpoint-url URL] [--role-arn ARN --external-id ID] [--rate-limit on|off] [--daily-budget N]
     # Glue: --JOB_NAME x --tenant_id acme --run_id R --catalog AWS --lakehouse_lake_root s3://...
 
-Thin by design: arguments -> JobContext (lakehouse.jobs_runtime) -> ``lakehouse.ingest.sync_partner_central``
+Thin by design: arguments -> JobContext (lakehouse.jobs_runtime) -> ``lakehouse.partner_central.ingest.sync_partner_central``
 (extract and load; bronze has no transform) -> exit code (0 succeeded or stopped at the daily budget, 1 failed).
 """
 
@@ -20,7 +20,7 @@ from lakehouse.errors import BadInput
 from lakehouse.jobs_runtime import JobContext, parse_job_args, run_job
 
 if TYPE_CHECKING:
-    from lakehouse.ingest import IngestionRun
+    from lakehouse.partner_central.ingest import IngestionRun
 
 JOB_NAME = "ingest_partner_central"
 EXTRA: dict[str, str | None] = {
@@ -90,9 +90,9 @@ def options(ctx: JobContext) -> SyncOptions:
 
 def run(ctx: JobContext, opts: SyncOptions) -> IngestionRun:
     """Build the reader and sync (imports here: nothing heavy happens at import time)."""
-    from lakehouse.connectors.partner_central import ConnectorConfig, PartnerCentralReader
     from lakehouse.engine import get_spark
-    from lakehouse.ingest import sync_partner_central
+    from lakehouse.partner_central.connector import ConnectorConfig, PartnerCentralReader
+    from lakehouse.partner_central.ingest import sync_partner_central
 
     config = ConnectorConfig(
         endpoint_url=opts.endpoint_url,

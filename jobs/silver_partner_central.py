@@ -14,8 +14,8 @@ import json
 import logging
 from collections.abc import Sequence
 
-from lakehouse import pipeline
 from lakehouse.jobs_runtime import parse_job_args, run_job
+from lakehouse.partner_central import pipeline
 
 JOB_NAME = pipeline.SILVER_JOB
 

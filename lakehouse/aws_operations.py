@@ -1,7 +1,8 @@
 """The AWS operations each client may call, per IAM role: the single source the Terraform policies are checked against.
 
 Each connector declares what it calls next to its client class (``AWS_OPERATIONS`` in
-``lakehouse/connectors/partner_central.py``, ``partner_central_writes.py`` and ``marketplace.py``), as
+``lakehouse/partner_central/connector.py``, ``lakehouse/partner_central/writes.py`` and
+``lakehouse/marketplace/connector.py``), as
 ``Declaration`` values naming the IAM role that must grant them. ``tests/infra/test_iam_from_code.py`` derives
 each role's IAM actions from these declarations and requires the Terraform policy documents to grant exactly
 those; a second test records the operations the code really sends (botocore, against the emulators) and
@@ -61,7 +62,9 @@ def iam_action(service: str, operation: str) -> str:
 
 def declarations() -> tuple[Declaration, ...]:
     """Every client's declarations (imports the connector modules; no AWS call, no I/O)."""
-    from lakehouse.connectors import marketplace, partner_central, partner_central_writes
+    from lakehouse.marketplace import connector as marketplace
+    from lakehouse.partner_central import connector as partner_central
+    from lakehouse.partner_central import writes as partner_central_writes
 
     return (
         *partner_central.AWS_OPERATIONS,

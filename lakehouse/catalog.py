@@ -18,6 +18,12 @@ Classification = Literal["public", "internal", "confidential", "pii"]
 LAYERS: tuple[str, ...] = ("bronze", "silver", "gold", "platinum", "ops")
 CLASSIFICATIONS: tuple[str, ...] = ("public", "internal", "confidential", "pii")
 TENANT_COLUMN = "tenant_id"
+DOMAINS: tuple[str, ...] = ("lakehouse.partner_central", "lakehouse.marketplace")
+"""Domain packages. Each declares its tables in ``<domain>.entities`` (a module, or a package of modules) and
+ships the quality suites of its tables as package data in ``<domain>/suites/`` (lakehouse.quality.suites)."""
+DECLARING_MODULES: tuple[str, ...] = ("lakehouse.ops", *(f"{d}.entities" for d in DOMAINS))
+SUITE_LAYERS: tuple[str, ...] = ("silver", "gold", "platinum")
+"""Layers whose every table must have a quality suite (a declared table without one is an error)."""
 
 
 class UnknownTable(KeyError):
@@ -150,12 +156,34 @@ def all_tables() -> list[TableDef]:
     return sorted(_REGISTRY.values(), key=lambda t: (LAYERS.index(t.layer), t.name))
 
 
-def _load_declarations() -> None:
-    """Import the modules that declare tables (entities/ and ops tables) so lookups see them."""
+def domain_tables() -> list[TableDef]:
+    """The tables the declaring modules define (bound to module-level names), sorted like ``all_tables``.
+
+    Unlike ``all_tables`` it leaves out tables registered at run time by other code (tests, probes), so checks of
+    what the project ships (every silver/gold table has a suite) see exactly the shipped declarations."""
     import importlib
     import pkgutil
 
-    from lakehouse import entities
+    found: dict[str, TableDef] = {}
+    for name in DECLARING_MODULES:
+        module = importlib.import_module(name)
+        modules = [module] + [
+            importlib.import_module(f"{name}.{sub.name}")
+            for sub in pkgutil.iter_modules(getattr(module, "__path__", []))
+        ]
+        for mod in modules:
+            for value in vars(mod).values():
+                if isinstance(value, TableDef):
+                    found[value.qualified_name] = value
+    return sorted(found.values(), key=lambda t: (LAYERS.index(t.layer), t.name))
 
-    for mod in pkgutil.iter_modules(entities.__path__):
-        importlib.import_module(f"{entities.__name__}.{mod.name}")
+
+def _load_declarations() -> None:
+    """Import the modules that declare tables (core ops tables, each domain's entities) so lookups see them."""
+    import importlib
+    import pkgutil
+
+    for name in DECLARING_MODULES:
+        module = importlib.import_module(name)
+        for sub in pkgutil.iter_modules(getattr(module, "__path__", [])):
+            importlib.import_module(f"{name}.{sub.name}")

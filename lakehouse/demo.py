@@ -58,10 +58,11 @@ def run_demo(
     the cost ledger and the hourly metering job bills it to that Marketplace, which lands in
     ``gold.marketplace_usage``.
     """
-    from lakehouse import io, pipeline
-    from lakehouse.connectors.partner_central import ConnectorConfig, PartnerCentralReader
+    from lakehouse import io
     from lakehouse.engine import get_spark
-    from lakehouse.ingest import sync_partner_central
+    from lakehouse.partner_central import pipeline
+    from lakehouse.partner_central.connector import ConnectorConfig, PartnerCentralReader
+    from lakehouse.partner_central.ingest import sync_partner_central
     from lakehouse.tenancy import TenantScope
 
     say = progress or (lambda _msg: None)
@@ -163,8 +164,8 @@ def next_steps() -> list[str]:
         "lakehouse dashboards   (http://127.0.0.1:8501: sign in with that key, switch between the demo tenants)",
         "lakehouse api   (control plane on http://127.0.0.1:8000/docs)",
         (
-            "lakehouse table show gold.marketplace_usage --tenant acme   (usage billed to the Marketplace sandbox; the "
-            "metering clock ran 70 min ahead so the demo's own hour counts as closed)"
+            "lakehouse table show gold.marketplace_usage --tenant acme   (usage billed to the Marketplace sandbox; "
+            "the metering clock ran 70 min ahead so the demo's own hour counts as closed)"
         ),
     ]
 

@@ -25,6 +25,10 @@ class QualityGateFailed(LakehouseError):
     exit_code = 3
 
 
+class MissingSuite(QualityGateFailed):
+    """A silver, gold or platinum table has no quality suite: its gate fails closed instead of passing empty."""
+
+
 class Refused(LakehouseError):
     """A tenancy, authorization or quota check refused the action; nothing was done."""
 

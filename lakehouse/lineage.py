@@ -70,7 +70,7 @@ def edges(
 
 def edges_frame(spark: SparkSession, rows: Sequence[LineageEdge]) -> DataFrame:
     """ops.lineage_edge rows."""
-    from lakehouse.entities.ace_gold import LINEAGE_EDGE
+    from lakehouse.ops import LINEAGE_EDGE
 
     return spark.createDataFrame([e.as_row() for e in rows], LINEAGE_EDGE.schema)
 

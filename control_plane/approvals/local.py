@@ -193,6 +193,6 @@ def _environment() -> str:
 
 
 def _executable() -> tuple[str, ...]:
-    from lakehouse.connectors.partner_central_writes import ACTIONS
+    from lakehouse.partner_central.writes import ACTIONS
 
     return ACTIONS

@@ -141,7 +141,7 @@ def validate_action(action: str, payload: Any, target: str | None) -> tuple[str,
         if not target or not target.strip():
             raise BadInput(f"{action} needs a target (what the action changes)")
         return action, None, target.strip()
-    from lakehouse.connectors.partner_central_writes import normalize_action, prepare
+    from lakehouse.partner_central.writes import normalize_action, prepare
 
     try:
         action = normalize_action(action)

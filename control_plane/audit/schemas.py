@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from control_plane.request_model import RequestModel
+
 
 class AuditEntryOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -54,7 +56,9 @@ class AnchorOut(BaseModel):
     chains: int
 
 
-class DashboardViewSpec(BaseModel):
+class DashboardViewSpec(RequestModel):
+    """Why the caller looks at a tenant's data on the dashboards."""
+
     model_config = ConfigDict(extra="forbid")
 
     reason: str | None = Field(None, max_length=1000, description="Why (default: dashboard tenant switch)")

@@ -69,7 +69,7 @@ def marketplace_reader(request: Request) -> Any:
     """The app's Marketplace reader (``app.state.marketplace_reader``, else built once from the environment)."""
     reader = getattr(request.app.state, "marketplace_reader", None)
     if reader is None:
-        from lakehouse.connectors.marketplace import MarketplaceConfig, MarketplaceReader
+        from lakehouse.marketplace.connector import MarketplaceConfig, MarketplaceReader
         from lakehouse.settings import get_settings
 
         reader = MarketplaceReader.from_config(
@@ -91,7 +91,7 @@ def _cache(request: Request) -> Any:
 
 
 def _marketplace_failure(exc: Exception) -> Exception:
-    from lakehouse.connectors.marketplace import MarketplaceError
+    from lakehouse.marketplace.connector import MarketplaceError
 
     code = getattr(exc, "code", None) or ""
     if isinstance(exc, MarketplaceError) and ("Token" in code or "Token" in str(exc)):
@@ -116,7 +116,7 @@ def register(
 ) -> BuyerOut:
     """Resolve a Marketplace registration token (ResolveCustomer) and link the buyer to the tenant (404 when
     Marketplace is not enabled on this deployment)."""
-    from lakehouse.connectors.marketplace import MarketplaceError
+    from lakehouse.marketplace.connector import MarketplaceError
     from lakehouse.marketplace.registration import register_buyer
 
     tenant = get_tenant(auth.db, auth.ctx.principal, spec.tenant_id)
@@ -160,7 +160,7 @@ def check(
     dimension: Annotated[str, Query(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")],
 ) -> EntitlementOut:
     """Whether the tenant's Marketplace buyer is entitled to ``dimension`` now (GetEntitlements, cached 5 min)."""
-    from lakehouse.connectors.marketplace import MarketplaceError
+    from lakehouse.marketplace.connector import MarketplaceError
     from lakehouse.marketplace.registration import check_entitlement
 
     tenant = get_tenant(auth.db, auth.ctx.principal, tenant_id)

@@ -1,1 +1,1 @@
-"""Module registry: manifests validated against schemas/registry, immutable published versions."""
+"""Module registry: manifests validated against module-manifest.schema.json, immutable published versions."""

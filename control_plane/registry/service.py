@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -19,14 +20,17 @@ from control_plane.errors import Conflict, Invalid
 from control_plane.registry.models import ModuleVersion
 from control_plane.registry.semver import in_range, parse_range, parse_version
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas" / "registry"
-SCHEMA_PATH = SCHEMA_DIR / "module-manifest.schema.json"
+# Package data, read with importlib.resources so an installed wheel finds them: the JSON Schema beside this
+# module, the seed manifests beside the domain they describe.
+SCHEMA_RESOURCE = resources.files("control_plane.registry") / "module-manifest.schema.json"
+SEED_PACKAGES: tuple[str, ...] = ("lakehouse.partner_central",)
+SEED_FOLDER = "modules"
 
 
 @lru_cache(maxsize=1)
 def manifest_schema() -> dict[str, Any]:
-    """The manifest JSON Schema (schemas/registry/module-manifest.schema.json)."""
-    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text())
+    """The manifest JSON Schema (control_plane/registry/module-manifest.schema.json)."""
+    schema: dict[str, Any] = json.loads(SCHEMA_RESOURCE.read_text())
     return schema
 
 
@@ -218,12 +222,21 @@ def list_modules(
     return rows
 
 
+def seed_manifest_files() -> list[Traversable]:
+    """The seed manifest files shipped as package data, sorted by package and file name."""
+    return [
+        entry
+        for package in SEED_PACKAGES
+        for entry in sorted((resources.files(package) / SEED_FOLDER).iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".yaml")
+    ]
+
+
 def seed_manifests() -> list[dict[str, Any]]:
-    """The seed manifests (canonical example + schemas/registry/modules/*.yaml), dependencies first."""
+    """The seed manifests (``modules/*.yaml`` of each seed package), dependencies first."""
     import yaml
 
-    paths = [SCHEMA_DIR / "module-manifest.yaml", *sorted((SCHEMA_DIR / "modules").glob("*.yaml"))]
-    manifests = [yaml.safe_load(p.read_text()) for p in paths]
+    manifests = [yaml.safe_load(p.read_text()) for p in seed_manifest_files()]
     ordered: list[dict[str, Any]] = []
     names = {m["name"] for m in manifests}
     pending = list(manifests)

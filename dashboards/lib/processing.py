@@ -1,6 +1,6 @@
 """Pure processing for the dashboards and notebooks: pandas in, pandas (or plain values) out, no I/O.
 
-Definitions follow the gold marts (``lakehouse.entities.ace_gold``): won = stage Launched, lost = Closed Lost,
+Definitions follow the gold marts (``lakehouse.partner_central.entities.gold``): won = stage Launched, lost = Closed Lost,
 win rate = won / (won + lost); expected monthly spend = ExpectedCustomerSpend in USD with frequency Monthly;
 an opportunity is stale when its target close date is before the run date and its stage is still open.
 """
@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from dashboards.lib.data import AnyOf, Clause, Filter
-from lakehouse.entities.partner_central_silver import CLOSED_STAGES, LOST_STAGE, STAGES, WON_STAGE
+from lakehouse.partner_central.entities.silver import CLOSED_STAGES, LOST_STAGE, STAGES, WON_STAGE
 
 USD = "USD"
 MONTHLY = "Monthly"

@@ -219,8 +219,8 @@ def execute(
 ) -> None:
     """Execute an approved action once (Create → Associate → Start engagement, Update, Accept/Reject)."""
     from control_plane.approvals.local import LocalApprovals
-    from lakehouse.connectors.partner_central_writes import BronzeWriteResults, PartnerCentralWriter
     from lakehouse.guardrails import Usage, guarded_run
+    from lakehouse.partner_central.writes import BronzeWriteResults, PartnerCentralWriter
     from lakehouse.tenancy import TenantScope
 
     with LocalApprovals.open() as local:
@@ -232,7 +232,7 @@ def execute(
 
             validator = RequestCheck("partnercentral-selling")
         else:
-            from lakehouse.connectors.partner_central import ConnectorConfig, PartnerCentralReader
+            from lakehouse.partner_central.connector import ConnectorConfig, PartnerCentralReader
 
             reader = PartnerCentralReader.from_config(
                 ConnectorConfig(

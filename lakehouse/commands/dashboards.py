@@ -13,7 +13,10 @@ CONTROL_PLANE_URL_ENV = "LAKEHOUSE_CONTROL_PLANE_URL"  # the same name as contro
 
 
 def locate_app() -> tuple[str, str]:
-    """(path of dashboards/Home.py, the directory to put on PYTHONPATH so ``dashboards`` imports)."""
+    """(path of dashboards/Home.py, the directory to put on PYTHONPATH so ``dashboards`` imports).
+
+    Found through the import system, so it is the same for a checkout, an editable install and the wheel (which
+    ships the ``dashboards`` package beside ``lakehouse``)."""
     import importlib.util
     from pathlib import Path
 
@@ -21,13 +24,13 @@ def locate_app() -> tuple[str, str]:
     candidates = []
     if spec is not None and spec.submodule_search_locations:
         candidates += [Path(p) for p in spec.submodule_search_locations]
-    candidates.append(Path(__file__).resolve().parents[2] / "dashboards")  # source checkout
     for package in candidates:
         home = package / "Home.py"
         if home.is_file():
             return str(home), str(package.parent)
     raise BadInput(
-        "the dashboards are not installed: dashboards/Home.py was not found next to the lakehouse package"
+        "the dashboards are not installed: no importable `dashboards` package with Home.py (install the project "
+        "with `pip install partner-central-lakehouse` or run from the checkout)"
     )
 
 

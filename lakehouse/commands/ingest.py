@@ -94,10 +94,10 @@ def partner_central(
 ) -> None:
     """Incrementally sync opportunities, solutions and engagement invitations into bronze."""
     from lakehouse.commands.actions import quota_gate, release_warning
-    from lakehouse.connectors.partner_central import ConnectorConfig, PartnerCentralReader
     from lakehouse.engine import get_spark
     from lakehouse.guardrails import Usage, guarded_run
-    from lakehouse.ingest import new_run_id, sync_partner_central
+    from lakehouse.partner_central.connector import ConnectorConfig, PartnerCentralReader
+    from lakehouse.partner_central.ingest import new_run_id, sync_partner_central
 
     scope = _scope(tenant)
     since_at = _since(since)
@@ -175,7 +175,7 @@ def file(
 ) -> None:
     """Load a bulk export file into bronze; lines that are not opportunities go to the _rejected table."""
     from lakehouse.engine import get_spark
-    from lakehouse.ingest import ingest_file
+    from lakehouse.partner_central.ingest import ingest_file
 
     scope = _scope(tenant)
     spark = get_spark()

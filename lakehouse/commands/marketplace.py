@@ -12,7 +12,7 @@ import typer
 from lakehouse.errors import BadInput, Refused
 
 if TYPE_CHECKING:
-    from lakehouse.connectors.marketplace import MarketplaceConfig
+    from lakehouse.marketplace.connector import MarketplaceConfig
     from lakehouse.marketplace.packaging import PackagedListing
 
 metering_app = typer.Typer(help="Bill usage through AWS Marketplace metering.", no_args_is_help=True)
@@ -87,7 +87,7 @@ def metering_run(
 
 
 def _config(endpoint_url: str | None) -> MarketplaceConfig:
-    from lakehouse.connectors.marketplace import MarketplaceConfig
+    from lakehouse.marketplace.connector import MarketplaceConfig
     from lakehouse.settings import get_settings
 
     return MarketplaceConfig(region=get_settings().aws_region, endpoint_url=endpoint_url)
@@ -106,8 +106,8 @@ def sync(
     """Read catalog entities, agreements and entitlements into bronze, then rebuild silver and gold."""
     from datetime import datetime
 
-    from lakehouse.connectors.marketplace import MarketplaceReader
     from lakehouse.engine import get_spark
+    from lakehouse.marketplace.connector import MarketplaceReader
     from lakehouse.marketplace.sync import MarketplaceSync
     from lakehouse.tenancy import validate_tenant_id
 
@@ -146,7 +146,7 @@ def register_cmd(
     endpoint_url: str | None = typer.Option(None, "--endpoint-url", help=_ENDPOINT_HELP),
 ) -> None:
     """Resolve a registration token (ResolveCustomer) and link the buyer to the tenant (idempotent)."""
-    from lakehouse.connectors.marketplace import MarketplaceReader
+    from lakehouse.marketplace.connector import MarketplaceReader
     from lakehouse.marketplace.registration import register_buyer
     from lakehouse.marketplace.runner import buyer_directory
 
@@ -199,7 +199,7 @@ def package_cmd(
     endpoint_url: str | None = typer.Option(None, "--endpoint-url", help=_ENDPOINT_HELP),
 ) -> None:
     """Turn the plans into the SaaS product + public offer change set, and validate it (never applies)."""
-    from lakehouse.connectors.marketplace import ChangeSetFailed, ChangeSets
+    from lakehouse.marketplace.connector import ChangeSetFailed, ChangeSets
 
     packaged = _packaged(plans, listing, name)
     text = packaged.as_json()
@@ -217,7 +217,7 @@ def package_cmd(
         result = ChangeSets.from_config(_config(endpoint_url)).validate(packaged.changes, name=name)
         typer.echo(f"VALIDATE {result.change_set_id}: {result.status}", err=True)
         if result.status != "SUCCEEDED":
-            from lakehouse.connectors.marketplace import _failure_text
+            from lakehouse.marketplace.connector import _failure_text
 
             raise ChangeSetFailed(_failure_text("VALIDATE", result), result)
 
@@ -234,7 +234,7 @@ def apply_cmd(
     endpoint_url: str | None = typer.Option(None, "--endpoint-url", help=_ENDPOINT_HELP),
 ) -> None:
     """APPLY a packaged change set through an approval (validate first; exactly once per approval)."""
-    from lakehouse.connectors.marketplace import ChangeSets
+    from lakehouse.marketplace.connector import ChangeSets
     from lakehouse.marketplace.runner import approval_gate
 
     gate = approval_gate(approvals)

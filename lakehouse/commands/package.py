@@ -15,6 +15,14 @@ def package(
     no_wheel: Annotated[
         bool, typer.Option("--no-wheel", help="Reuse the wheel already in --out (scripts and manifest only).")
     ] = False,
+    root: Annotated[
+        Path | None,
+        typer.Option(
+            "--root",
+            help="The project checkout (pyproject.toml, jobs/, terraform/) to package; by default the checkout "
+            "this package runs from, or the one at or above the current directory.",
+        ),
+    ] = None,
     check: Annotated[
         bool,
         typer.Option(
@@ -28,15 +36,21 @@ def package(
     from lakehouse.deploy.generate import check_generated, project_root, write_generated
     from lakehouse.deploy.package import build_bundle
     from lakehouse.errors import BadInput
+    from lakehouse.quality.suites import check_suites
 
     console = Console()
-    root = project_root()
+    root = root.resolve() if root else project_root()
     if check:
         stale = check_generated(root)
         if stale:
             raise BadInput("out of date (run `lakehouse package`): " + ", ".join(stale))
         console.print("generated Terraform inputs match lakehouse/pipeline_steps.py")
         return
+    problems = check_suites()
+    if problems:  # a Glue job would gate a table without a suite; refuse to ship that
+        raise BadInput(
+            "cannot package, quality suites and table declarations disagree: " + "; ".join(problems)
+        )
     with console.status("regenerating the state machine and the Glue job list"):
         written = write_generated(root)
     for path in written:

@@ -36,8 +36,8 @@ def run(
     ] = None,
 ) -> None:
     """Process the tenant's new bronze rows into silver (incrementally) and recompute its gold marts."""
-    from lakehouse import pipeline
     from lakehouse.engine import get_spark
+    from lakehouse.partner_central import pipeline
     from lakehouse.tenancy import validate_tenant_id
 
     try:

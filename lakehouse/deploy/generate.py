@@ -17,6 +17,7 @@ from typing import Any
 
 from lakehouse.deploy.asl import build_definition, to_json
 from lakehouse.deploy.validate import validate_definition
+from lakehouse.errors import BadInput
 from lakehouse.pipeline_steps import LAYERS, MAX_PARALLEL_TENANTS, jobs
 
 STATE_MACHINE_FILE = Path("terraform/modules/orchestration/generated/state_machine.asl.json")
@@ -24,9 +25,18 @@ GLUE_JOBS_FILE = Path("terraform/modules/glue_jobs/generated/glue_jobs.json")
 
 
 def project_root() -> Path:
-    """The source checkout this module belongs to (holds pyproject.toml), else the current directory."""
-    here = Path(__file__).resolve().parents[2]
-    return here if (here / "pyproject.toml").is_file() else Path.cwd()
+    """The source checkout whose terraform/ receives the generated files: this module's own (a checkout or an
+    editable install), else the nearest folder at or above the current directory holding pyproject.toml and
+    terraform/. An installed wheel has neither, so BadInput asks for an explicit root (``lakehouse package --root``).
+    """
+    cwd = Path.cwd().resolve()
+    for folder in (Path(__file__).resolve().parents[2], cwd, *cwd.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "terraform").is_dir():
+            return folder
+    raise BadInput(
+        f"no project checkout (pyproject.toml and terraform/) at or above {cwd}: run from the checkout or pass "
+        "--root PATH"
+    )
 
 
 def glue_jobs_document() -> dict[str, Any]:

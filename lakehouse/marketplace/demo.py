@@ -68,8 +68,10 @@ def synthetic_usage(tenants: Sequence[str], now: datetime, hours: int = 3) -> Me
     for t, tenant in enumerate(tenants):
         for h in range(2, 2 + hours):
             at = hour_of(now) - timedelta(hours=h) + timedelta(minutes=7)
-            for _d, (dimension, amount) in enumerate(
-                (("pipeline_hours", "0.75"), ("api_calls", "120"), ("rows_ingested", "0.2"))
+            for dimension, amount in (
+                ("pipeline_hours", "0.75"),
+                ("api_calls", "120"),
+                ("rows_ingested", "0.2"),
             ):
                 for w in range(2):
                     qty = Decimal(amount) * (t + 1) * (w + 1)
@@ -86,7 +88,7 @@ def run_demo(
     now: datetime | None = None,
 ) -> DemoReport:
     """Run the Marketplace flow end to end against ``endpoint`` (tenants without a buyer token are skipped)."""
-    from lakehouse.connectors.marketplace import MarketplaceConfig, MarketplaceReader, MeteringSender
+    from lakehouse.marketplace.connector import MarketplaceConfig, MarketplaceReader, MeteringSender
     from lakehouse.marketplace.metering import MeteringConfig, MeteringRun
     from lakehouse.marketplace.registration import register_buyer
     from lakehouse.marketplace.sync import MarketplaceSync, build_usage_gold

@@ -610,7 +610,7 @@ class MeteringRun:
         dead_letter: Callable[..., None],
     ) -> list[dict[str, Any]]:
         """Send one chunk; a refused request is split until the refused record is alone, then dead-lettered."""
-        from lakehouse.connectors.marketplace import MarketplaceError, MeteringRejected
+        from lakehouse.marketplace.connector import MarketplaceError, MeteringRejected
 
         records = [wire_record(json.loads(row["usage_record"])) for row in chunk]
         try:

@@ -128,7 +128,8 @@ def listing_from_json(data: Mapping[str, Any]) -> Listing:
     unknown = sorted(set(data) - known)
     if unknown:
         raise BadInput(f"unknown listing field(s) {unknown}; known: {sorted(known)}")
-    return Listing(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    return Listing(**fields)
 
 
 def metered_dimensions(plans: Iterable[Plan]) -> list[PlanDimension]:
@@ -300,7 +301,7 @@ def package(
     plans: Sequence[Plan], listing: Listing = Listing(), *, name: str = "lakehouse-listing"
 ) -> PackagedListing:
     """Package plans and compute the digest an APPLY approval must be requested for."""
-    from lakehouse.connectors.marketplace import APPLY_ACTION, change_set_payload
+    from lakehouse.marketplace.connector import APPLY_ACTION, change_set_payload
     from lakehouse.marketplace.interfaces import payload_digest
 
     changes = package_change_set(plans, listing)

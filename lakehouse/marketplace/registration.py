@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from lakehouse.connectors.marketplace import MarketplaceError, MarketplaceReader
+from lakehouse.marketplace.connector import MarketplaceError, MarketplaceReader
 from lakehouse.marketplace.interfaces import Buyer, BuyerDirectory, utc
 from lakehouse.tenancy import validate_tenant_id
 
@@ -44,7 +44,8 @@ def register_buyer(
     validate_tenant_id(tenant_id)
     resolved = reader.resolve_customer(token)
     agreement_id = (resolved.get("Metadata") or {}).get("AgreementId")
-    currency, card = "USD", {}
+    currency: str = "USD"
+    card: dict[str, str] = {}
     if agreement_id:
         try:
             currency, card = rate_card_of(reader.agreement_terms(agreement_id))

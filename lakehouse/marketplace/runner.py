@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from lakehouse.errors import BadInput, LakehouseError
 from lakehouse.marketplace.interfaces import (
@@ -66,7 +66,8 @@ def usage_source(spec: str | None = None) -> UsageSource:
         return JsonLinesUsageSource(_local("usage.jsonl"))
     if spec.startswith("file:"):
         return JsonLinesUsageSource(spec.removeprefix("file:"))
-    return load_object(spec)
+    source: UsageSource = load_object(spec)
+    return source
 
 
 def buyer_directory(spec: str | None = None) -> BuyerDirectory:
@@ -76,7 +77,8 @@ def buyer_directory(spec: str | None = None) -> BuyerDirectory:
         return JsonFileBuyerDirectory(_local("buyers.json"))
     if spec.startswith("file:"):
         return JsonFileBuyerDirectory(spec.removeprefix("file:"))
-    return load_object(spec)
+    directory: BuyerDirectory = load_object(spec)
+    return directory
 
 
 def approval_gate(spec: str | None = None) -> ApprovalGate | None:
@@ -122,18 +124,21 @@ def run_metering(
     clock: Callable[[], datetime] | None = None,
 ) -> tuple[MeteringResult, int]:
     """Meter one tenant (one hour, or every due hour) and rebuild its gold.marketplace_usage."""
-    from lakehouse.connectors.marketplace import MarketplaceConfig, MeteringSender
+    from lakehouse.marketplace.connector import MarketplaceConfig, MeteringSender
     from lakehouse.marketplace.sync import build_usage_gold
 
     try:
         zero = ZeroUsagePolicy(options.zero_usage)
     except ValueError:
         raise BadInput(f"--zero-usage must be skip or send, not {options.zero_usage!r}") from None
-    if options.identify_by not in ("license", "account", "legacy"):
-        raise BadInput(f"--identify-by must be license, account or legacy, not {options.identify_by!r}")
+    identify_by = options.identify_by
+    if identify_by not in ("license", "account", "legacy"):
+        raise BadInput(f"--identify-by must be license, account or legacy, not {identify_by!r}")
     config = MeteringConfig(
-        dimensions=frozenset(options.dimensions) or None, zero_usage=zero, identify_by=options.identify_by
-    )  # type: ignore[arg-type]
+        dimensions=frozenset(options.dimensions) or None,
+        zero_usage=zero,
+        identify_by=cast(Literal["license", "account", "legacy"], identify_by),
+    )
     if sender is None:
         sender = MeteringSender.from_config(
             MarketplaceConfig(region=get_settings().aws_region, endpoint_url=options.endpoint_url)

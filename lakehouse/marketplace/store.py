@@ -10,7 +10,7 @@ from typing import Any
 from pyspark.sql import functions as F
 
 from lakehouse import io
-from lakehouse.entities.marketplace import METER_USAGE, METER_USAGE_DEADLETTER
+from lakehouse.marketplace.entities import METER_USAGE, METER_USAGE_DEADLETTER
 from lakehouse.tenancy import TenantScope
 
 
@@ -22,7 +22,7 @@ def from_spark_ts(value: datetime | None) -> datetime | None:
 
 
 def _plain_row(row: Any) -> dict[str, Any]:
-    data = row.asDict(recursive=True)
+    data: dict[str, Any] = row.asDict(recursive=True)
     for key in ("usage_hour", "created_at", "sent_at", "updated_at", "dead_lettered_at"):
         if key in data:
             data[key] = from_spark_ts(data[key])

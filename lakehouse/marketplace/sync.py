@@ -18,8 +18,9 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from lakehouse import io
-from lakehouse.connectors.marketplace import CATALOG_ENTITY_TYPES, MarketplaceReader, RawEntity
-from lakehouse.entities.marketplace import (
+from lakehouse.marketplace import transforms as T
+from lakehouse.marketplace.connector import CATALOG_ENTITY_TYPES, MarketplaceReader, RawEntity
+from lakehouse.marketplace.entities import (
     ENTITLEMENT,
     MARKETPLACE_AGREEMENT,
     MARKETPLACE_ENTITY,
@@ -29,7 +30,6 @@ from lakehouse.entities.marketplace import (
     MARKETPLACE_USAGE,
     METER_USAGE,
 )
-from lakehouse.marketplace import transforms as T
 from lakehouse.marketplace.store import from_spark_ts
 from lakehouse.tenancy import TenantScope
 
@@ -75,7 +75,8 @@ def bronze_frame(
         )
         for r in records
     ]
-    return spark.createDataFrame(rows, MARKETPLACE_ENTITY.schema)
+    frame: DataFrame = spark.createDataFrame(rows, MARKETPLACE_ENTITY.schema)
+    return frame
 
 
 class MarketplaceSync:

@@ -20,7 +20,7 @@ from pyspark.sql.types import (
     StructType,
 )
 
-from lakehouse.entities.marketplace import (
+from lakehouse.marketplace.entities import (
     ENTITLEMENT,
     MARKETPLACE_AGREEMENT,
     MARKETPLACE_OFFER,

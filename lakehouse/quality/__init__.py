@@ -1,1 +1,1 @@
-"""Data quality: expectation suites (YAML under schemas/quality/), the Great Expectations gate, issues."""
+"""Data quality: expectation suites (YAML package data beside each domain's tables), the GX gate, issues."""

@@ -344,12 +344,13 @@ def _sample_keys(raw: dict[str, Any], keys: Sequence[str]) -> tuple[str, ...]:
 
 
 def _jsonable(raw: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(raw, default=str))
+    plain: dict[str, Any] = json.loads(json.dumps(raw, default=str))
+    return plain
 
 
 def dq_frames(spark: SparkSession, results: Sequence[GateResult]) -> tuple[DataFrame, DataFrame]:
     """(ops.dq_issue rows, ops.dq_result rows) of some gate results."""
-    from lakehouse.entities.ace_gold import DQ_ISSUE, DQ_RESULT
+    from lakehouse.ops import DQ_ISSUE, DQ_RESULT
 
     issues = [i.as_row() for r in results for i in r.issues]
     rows = [row for r in results for row in r.result_rows()]

@@ -1,4 +1,8 @@
-"""Expectation suites declared per table in YAML (``schemas/quality/<layer>.<table>.yaml``).
+"""Expectation suites declared per table in YAML, shipped beside the tables as package data.
+
+Each domain package keeps ``suites/<layer>.<table>.yaml`` next to its table declarations (e.g.
+``lakehouse/partner_central/suites/silver.opportunity.yaml``); they are read with importlib.resources, so a wheel
+installed on Glue gates exactly like a checkout. Every silver, gold and platinum table must have a suite.
 
 Each expectation names a Great Expectations 1.x expectation type, its kwargs, and an action:
 ``warn`` (record it), ``quarantine`` (offending rows leave the batch, the rest go on) or ``fail`` (nothing
@@ -10,8 +14,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,11 +26,15 @@ import yaml
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from lakehouse.errors import BadInput
+from lakehouse import catalog
+from lakehouse.catalog import DOMAINS, SUITE_LAYERS
+from lakehouse.errors import BadInput, MissingSuite
 
 Action = Literal["warn", "quarantine", "fail"]
 ACTIONS: tuple[str, ...] = ("warn", "quarantine", "fail")
 QUALITY_DIR_ENV = "LAKEHOUSE_QUALITY_DIR"
+SUITES_FOLDER = "suites"
+SUITE_SUFFIX = ".yaml"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,80}$")
 
 
@@ -57,23 +68,99 @@ class Suite:
         return [e for e in self.expectations if e.action in actions]
 
 
-def quality_dir() -> Path:
-    """Where suites live: ``LAKEHOUSE_QUALITY_DIR`` or the repository's ``schemas/quality``."""
+def quality_dir() -> Path | None:
+    """The override folder ``LAKEHOUSE_QUALITY_DIR`` (its suites take precedence over packaged ones), if set."""
     override = os.environ.get(QUALITY_DIR_ENV)
-    return Path(override) if override else Path(__file__).resolve().parents[2] / "schemas" / "quality"
+    return Path(override) if override else None
+
+
+@lru_cache(maxsize=1)
+def packaged_suites() -> dict[str, Traversable]:
+    """Every suite shipped as package data, by table: ``<domain>/suites/<layer>.<table>.yaml`` of each domain.
+
+    Read with importlib.resources so an installed wheel (a Glue job) finds the same suites as a checkout."""
+    found: dict[str, Traversable] = {}
+    for domain in DOMAINS:
+        folder = resources.files(domain) / SUITES_FOLDER
+        if not folder.is_dir():
+            continue
+        for entry in folder.iterdir():
+            if not entry.name.endswith(SUITE_SUFFIX):
+                continue
+            table = entry.name.removesuffix(SUITE_SUFFIX)
+            if table in found:
+                raise BadInput(f"two suites for {table}: {_describe(found[table])} and {_describe(entry)}")
+            found[table] = entry
+    return found
 
 
 def load_suite(table: str, directory: Path | None = None) -> Suite:
-    """The suite of ``layer.table`` (an empty suite when none is declared)."""
-    return _load_suite(table, str(directory or quality_dir()))
+    """The suite of ``layer.table``: from ``directory`` when given, else the override folder, else package data.
+
+    A silver, gold or platinum table without a suite raises MissingSuite (its gate fails closed rather than
+    passing empty); other layers (bronze, ops) get an empty suite."""
+    override = directory or quality_dir()
+    return _load_suite(table, str(override) if override else "")
 
 
 @lru_cache(maxsize=64)
-def _load_suite(table: str, directory: str) -> Suite:
-    path = Path(directory) / f"{table}.yaml"
-    if not path.exists():
+def _load_suite(table: str, override: str) -> Suite:
+    source: Traversable | None = None
+    if override and (Path(override) / f"{table}{SUITE_SUFFIX}").is_file():
+        source = Path(override) / f"{table}{SUITE_SUFFIX}"
+    elif table in packaged_suites():
+        source = packaged_suites()[table]
+    if source is None:
+        if table.split(".", 1)[0] in SUITE_LAYERS:
+            where = f"{override} or " if override else ""
+            raise MissingSuite(
+                f"{table} has no quality suite: add {SUITES_FOLDER}/{table}{SUITE_SUFFIX} beside its table "
+                f"declaration (looked in {where}the suites of {', '.join(DOMAINS)})"
+            )
         return Suite(table=table, key_columns=(), expectations=(), source="")
-    return parse_suite(yaml.safe_load(path.read_text()), source=str(path), table=table)
+    return parse_suite(yaml.safe_load(source.read_text()), source=_describe(source), table=table)
+
+
+def _describe(entry: Traversable) -> str:
+    """A readable location of a suite file: its path (a checkout or site-packages) or its resource name."""
+    return str(entry) if isinstance(entry, Path) else f"{SUITES_FOLDER}/{entry.name}"
+
+
+def check_suites(tables: Sequence[catalog.TableDef] | None = None) -> list[str]:
+    """Problems between table declarations (the shipped ones by default) and the packaged suites: a silver, gold
+    or platinum table without a suite, a suite for an undeclared table, or one naming columns its table does not
+    have. Empty when consistent."""
+    suites = packaged_suites()
+    declared = catalog.domain_tables() if tables is None else tables
+    tables_by_name = {t.qualified_name: t for t in declared}
+    problems = [
+        f"{name} has no quality suite ({SUITES_FOLDER}/{name}{SUITE_SUFFIX} beside its declaration)"
+        for name, t in tables_by_name.items()
+        if t.layer in SUITE_LAYERS and name not in suites
+    ]
+    for name in sorted(suites):
+        if name not in tables_by_name:
+            problems.append(f"{_describe(suites[name])}: no declared table {name}")
+            continue
+        suite = load_suite(name)
+        columns = set(tables_by_name[name].schema.fieldNames())
+        unknown = sorted(set(suite.key_columns) - columns)
+        for e in suite.expectations:
+            unknown += sorted(_named_columns(e) - columns)
+        if unknown:
+            problems.append(f"{suite.source}: columns not in {name}: {sorted(set(unknown))}")
+    return problems
+
+
+def _named_columns(spec: ExpectationSpec) -> set[str]:
+    """The columns an expectation names through its column kwargs."""
+    named: set[str] = set()
+    for k, v in spec.kwargs.items():
+        if k in ("column", "column_A", "column_B"):
+            named.add(v)
+        elif k in ("column_list", "column_set"):
+            named.update(v)
+    return named
 
 
 def parse_suite(doc: Any, *, source: str = "<inline>", table: str | None = None) -> Suite:
@@ -123,7 +210,7 @@ def gx_class(expectation_type: str) -> type:
 
     class_name = "".join(part.capitalize() for part in expectation_type.split("_"))
     cls = getattr(gxe, class_name, None)
-    if cls is None:
+    if not isinstance(cls, type):
         raise BadInput(f"unknown Great Expectations expectation type {expectation_type!r}")
     return cls
 

@@ -35,6 +35,47 @@ def error_list(problems: list[Problem]) -> list[dict[str, str]]:
     return [{"FieldName": p.field, "Message": p.message, "Code": p.code} for p in problems]
 
 
+def _scalar(value: str, shape: Any) -> Any:
+    if shape.type_name in ("integer", "long"):
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    if shape.type_name == "boolean":
+        return value == "true" if value in ("true", "false") else value
+    return value
+
+
+def query_params(form: dict[str, str], shape: Any) -> dict[str, Any]:
+    """The AWS query protocol's flat form (``Tags.member.1.Key=k``) as the nested parameters of ``shape``.
+
+    Lists are ``Name.member.N`` (scalars) or ``Name.member.N.Field`` (structures), in index order; a key that
+    fits no member is kept as given, so validation reports it as unknown.
+    """
+    params: dict[str, Any] = {}
+    lists: dict[str, dict[int, Any]] = {}
+    for key, value in form.items():
+        name, sep, rest = key.partition(".member.")
+        member = shape.members.get(name)
+        if not sep or member is None or member.type_name != "list":
+            params[key] = _scalar(value, member) if member is not None else value
+            continue
+        index, _, field = rest.partition(".")
+        if not index.isdigit():
+            params[key] = value
+            continue
+        item_shape = member.member
+        items = lists.setdefault(name, {})
+        if field and item_shape.type_name == "structure":
+            sub = item_shape.members.get(field)
+            items.setdefault(int(index), {})[field] = _scalar(value, sub) if sub is not None else value
+        else:
+            items[int(index)] = _scalar(value, item_shape)
+    for name, items in lists.items():
+        params[name] = [items[i] for i in sorted(items)]
+    return params
+
+
 class SellingValidator(ModelValidator):
     """botocore's model of ``partnercentral-selling`` plus the one rule it leaves out: the catalog names."""
 
@@ -267,16 +308,7 @@ class _Handler(EmulatorHandler):
             self._sts_error("InvalidAction", f"The sandbox STS implements AssumeRole only, not {action}", 400)
             return
         shape = server.sts_validator.model.operation_model("AssumeRole").input_shape
-        params: dict[str, Any] = {}
-        for key, value in form.items():
-            member = shape.members.get(key)
-            if member is not None and member.type_name == "integer":
-                try:
-                    params[key] = int(value)
-                except ValueError:
-                    params[key] = value
-            else:
-                params[key] = value
+        params = query_params(form, shape)
         problems = server.sts_validator.input_problems("AssumeRole", params)
         if problems:
             self._sts_error("ValidationError", "; ".join(p.message for p in problems), 400)
@@ -288,6 +320,7 @@ class _Handler(EmulatorHandler):
                 params["RoleSessionName"],
                 params.get("ExternalId"),
                 int(params.get("DurationSeconds", 3600)),
+                {t["Key"]: t.get("Value", "") for t in params.get("Tags", [])},
             )
         except ApiError as exc:
             self._sts_error(exc.code, exc.message, exc.status or 400)
@@ -313,7 +346,7 @@ class _Handler(EmulatorHandler):
     # ------------------------------------------------------------------------------------------- control
 
     def control_result(self, method: str, path: str, payload: dict[str, Any]) -> Any:
-        """Test and benchmark hooks: health, counters, faults, tenants, and touching opportunities."""
+        """Test and benchmark hooks: health, counters, faults, tenants, trust policies, touching opportunities."""
         server = self.server
         if path == "/_sandbox/health":
             return {"ok": True, "tenants": sorted(server.state.tenants)}
@@ -327,6 +360,9 @@ class _Handler(EmulatorHandler):
             return asdict(server.faults)
         if path == "/_sandbox/tenants" and method == "GET":
             return [a.credentials() for a in server.state.tenants.values()]
+        if path == "/_sandbox/trust" and method == "POST":
+            account = server.state.set_external_id(payload["tenant"], payload.get("external_id"))
+            return account.credentials()
         if path == "/_sandbox/touch" and method == "POST":
             touched = server.state.touch_opportunities(
                 payload["tenant"], payload.get("catalog", "Sandbox"), payload.get("ids"), payload.get("count")

@@ -1,7 +1,9 @@
 """The sandbox's in-memory Partner Central: tenants (caller identities), their catalogs and the operations.
 
-Each tenant is one partner account with its own access key (and optionally a linked-account role with an
-ExternalId); a request sees only the data of the account its signature names. Opportunities are kept in a
+Each tenant is one partner account with its own access key and two roles whose trust policies the emulator
+enforces the way IAM does (terraform/modules/iam): the linked-account read role, assumable only with the
+tenant's ExternalId, and the write role, assumable only with an ``approval_id`` session tag. A request sees only
+the data of the account its signature names. Opportunities are kept in a
 ``(LastModifiedDate, Id)`` index so a ``LastModifiedDate``-sorted, filtered listing costs a bisect, not a sort.
 """
 
@@ -140,6 +142,7 @@ class TenantAccount(SigningAccount):
     tenant_id: str = ""
     role_arn: str = ""
     external_id: str | None = None
+    write_role_arn: str = ""
     catalogs: dict[str, CatalogData] = field(default_factory=dict)
 
     def catalog(self, name: str) -> CatalogData:
@@ -155,7 +158,23 @@ class TenantAccount(SigningAccount):
             **super().credentials(),
             "role_arn": self.role_arn,
             "external_id": self.external_id or "",
+            "write_role_arn": self.write_role_arn,
         }
+
+
+@dataclass
+class RoleTrust:
+    """A role's trust policy as the emulator enforces it (the conditions of terraform/modules/iam).
+
+    ``external_id``: the ``sts:ExternalId`` the caller must present (None: no such condition);
+    ``required_tags``: session tags that must be present (``aws:RequestTag/<key>`` is not Null);
+    ``tag_session``: whether the trust allows ``sts:TagSession`` (without it, AssumeRole with tags is refused).
+    """
+
+    tenant_id: str
+    external_id: str | None = None
+    required_tags: tuple[str, ...] = ()
+    tag_session: bool = False
 
 
 @dataclass
@@ -308,7 +327,7 @@ class SandboxState:
         self.principals: dict[str, Principal] = {
             PLATFORM_ACCESS_KEY: Principal(PLATFORM_ACCESS_KEY, PLATFORM_SECRET, None)
         }
-        self.roles: dict[str, str] = {}  # role arn -> tenant id
+        self.roles: dict[str, RoleTrust] = {}  # role arn -> whose role it is and what its trust requires
         self._last_stamp_us = 0
         self._next_opportunity = 3_000_000_000
 
@@ -327,12 +346,28 @@ class SandboxState:
                 secret_access_key=_derive(tenant_id, "secret", 40, string.ascii_letters + string.digits),
                 role_arn=f"arn:aws:iam::{account_id}:role/LakehousePartnerCentralRead",
                 external_id=external_id if external_id is not None else f"lakehouse-{tenant_id}",
+                write_role_arn=f"arn:aws:iam::{account_id}:role/LakehousePartnerCentralWrite",
             )
             self.tenants[tenant_id] = account
             self.principals[account.access_key_id] = Principal(
                 account.access_key_id, account.secret_access_key, tenant_id
             )
-            self.roles[account.role_arn] = tenant_id
+            self.roles[account.role_arn] = RoleTrust(tenant_id, external_id=account.external_id or None)
+            self.roles[account.write_role_arn] = RoleTrust(
+                tenant_id, required_tags=("approval_id",), tag_session=True
+            )
+            return account
+
+    def set_external_id(self, tenant_id: str, external_id: str | None) -> TenantAccount:
+        """Put ``external_id`` in the trust policy of the tenant's read role, as the tenant does when it applies
+        terraform/modules/iam/tenant_linked_account with the ExternalId the control plane issued (None: remove
+        the condition)."""
+        with self.lock:
+            account = self.tenants.get(tenant_id)
+            if account is None:
+                raise KeyError(f"no sandbox tenant {tenant_id!r}")
+            account.external_id = external_id
+            self.roles[account.role_arn].external_id = external_id
             return account
 
     def principal(self, access_key_id: str) -> Principal | None:
@@ -340,26 +375,41 @@ class SandboxState:
             return self.principals.get(access_key_id)
 
     def assume_role(
-        self, caller: Principal, role_arn: str, session_name: str, external_id: str | None, duration_s: int
+        self,
+        caller: Principal,
+        role_arn: str,
+        session_name: str,
+        external_id: str | None,
+        duration_s: int,
+        tags: dict[str, str] | None = None,
     ) -> tuple[Principal, TenantAccount]:
-        """Issue temporary credentials for the tenant whose linked-account role is ``role_arn``."""
+        """Issue temporary credentials for ``role_arn`` when its trust policy's conditions hold (as IAM does: a
+        refusal is AccessDenied and does not say which condition failed)."""
         with self.lock:
-            tenant_id = self.roles.get(role_arn)
+            trust = self.roles.get(role_arn)
             who = (
                 "arn:aws:iam::000000000000:user/platform"
                 if caller.tenant_id is None
                 else f"arn:aws:iam::{self.tenants[caller.tenant_id].account_id}:user/{caller.tenant_id}"
             )
-            denied = ApiError(
-                "AccessDenied",
-                f"User: {who} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
-                403,
-            )
-            if tenant_id is None:
-                raise denied
+
+            def denied(action: str = "sts:AssumeRole") -> ApiError:
+                return ApiError(
+                    "AccessDenied",
+                    f"User: {who} is not authorized to perform: {action} on resource: {role_arn}",
+                    403,
+                )
+
+            if trust is None:
+                raise denied()
+            if trust.external_id is not None and external_id != trust.external_id:
+                raise denied()
+            if tags and not trust.tag_session:
+                raise denied("sts:TagSession")
+            if any(key not in (tags or {}) for key in trust.required_tags):
+                raise denied()
+            tenant_id = trust.tenant_id
             account = self.tenants[tenant_id]
-            if account.external_id and external_id != account.external_id:
-                raise denied
             akid = "ASIA" + "".join(secrets.choice(string.ascii_uppercase + "234567") for _ in range(16))
             principal = Principal(
                 akid,

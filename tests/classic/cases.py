@@ -14,11 +14,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 
 FIXTURE = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "fixtures"
-    / "partner_central"
-    / "get_opportunity_response.json"
+    Path(__file__).resolve().parents[1] / "fixtures" / "partner_central" / "get_opportunity_response.json"
 )
 BRONZE_DDL = (
     "tenant_id string, catalog string, entity_id string, last_modified_at timestamp, payload string, "
@@ -84,7 +80,7 @@ def bronze(spark: SparkSession) -> DataFrame:
 
 
 def _silver(spark: SparkSession) -> tuple[DataFrame, DataFrame]:
-    from lakehouse.transforms import silver_partner_central as s
+    from lakehouse.partner_central.transforms import silver as s
 
     parsed = s.parse_opportunities(bronze(spark), email_key=b"conformance-key")
     good, _ = s.split_quarantine(parsed)
@@ -93,7 +89,7 @@ def _silver(spark: SparkSession) -> tuple[DataFrame, DataFrame]:
 
 
 def parse_opportunities(spark: SparkSession) -> DataFrame:
-    from lakehouse.transforms import silver_partner_central as s
+    from lakehouse.partner_central.transforms import silver as s
 
     return s.parse_opportunities(bronze(spark), email_key=b"conformance-key").drop("_payload")
 
@@ -103,19 +99,19 @@ def silver_opportunity(spark: SparkSession) -> DataFrame:
 
 
 def gold_ace_pipeline(spark: SparkSession) -> DataFrame:
-    from lakehouse.transforms import gold_ace
+    from lakehouse.partner_central.transforms import gold as gold_ace
 
     return gold_ace.ace_pipeline(*_silver(spark))
 
 
 def gold_ace_win_rate(spark: SparkSession) -> DataFrame:
-    from lakehouse.transforms import gold_ace
+    from lakehouse.partner_central.transforms import gold as gold_ace
 
     return gold_ace.ace_win_rate(_silver(spark)[0])
 
 
 def gold_ace_pipeline_health(spark: SparkSession) -> DataFrame:
-    from lakehouse.transforms import gold_ace
+    from lakehouse.partner_central.transforms import gold as gold_ace
 
     return gold_ace.ace_pipeline_health(_silver(spark)[0], as_of=date(2031, 6, 1))
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from lakehouse.connectors.partner_central import ConnectorConfig, PartnerCentralReader
+from lakehouse.partner_central.connector import ConnectorConfig, PartnerCentralReader
 from sandboxes.partner_central import SandboxServer, SandboxState, serve_in_thread
 
 SIZES = {"acme": 60, "globex": 25}

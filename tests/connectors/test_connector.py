@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.connectors.partner_central import (
+from lakehouse.errors import BadInput, Refused
+from lakehouse.guardrails import TokenBucket
+from lakehouse.partner_central.connector import (
     CallBudget,
     ConnectorConfig,
     MemorySink,
@@ -17,8 +19,6 @@ from lakehouse.connectors.partner_central import (
     build_client,
     handle_event,
 )
-from lakehouse.errors import BadInput, Refused
-from lakehouse.guardrails import TokenBucket
 from sandboxes.partner_central import Faults
 
 from .conftest import SIZES, config_for, reader_for
@@ -248,8 +248,8 @@ def test_the_connector_and_the_sandbox_share_no_code():
                 found.update(a.name for a in node.names)
         return found
 
-    connector = imports(ROOT / "lakehouse" / "connectors" / "partner_central.py") | imports(
-        ROOT / "lakehouse" / "ingest.py"
+    connector = imports(ROOT / "lakehouse" / "partner_central" / "connector.py") | imports(
+        ROOT / "lakehouse" / "partner_central" / "ingest.py"
     )
     assert not [m for m in connector if "sandbox" in m]
     for path in (ROOT / "sandboxes").rglob("*.py"):

@@ -22,7 +22,16 @@ BODIES = {
     ("PUT", "/tenants/{tenant_id}/approval-policy"): lambda b: {"mode": "manual", "ttl_hours": 24},
     ("PUT", "/tenants/{tenant_id}/quotas"): lambda b: {"limits": {"concurrent_pipeline_runs": 5}},
     ("POST", "/tenants/{tenant_id}/audit/dashboard-views"): lambda b: {"reason": "isolation test"},
+    ("POST", "/tenants/{tenant_id}/connectors"): lambda b: {
+        "service": "partner-central-selling",
+        "aws_account_id": "123456789012",
+        "role_arn": "arn:aws:iam::123456789012:role/Hijack",
+        "verify": False,
+    },
 }
+# A well-formed connector id for routes that name one (tests/control_plane/test_connectors.py checks that
+# another tenant's real connector stays invisible).
+CONNECTOR_ID = "con-" + "0" * 18
 # Required query parameters besides tenant_id, for routes that take the tenant in the query.
 QUERY_EXTRA = {"/entitlements/check": "&dimension=plan_pro"}
 
@@ -52,7 +61,12 @@ def two_trees(client, admin):
 
 
 def _url(path: str, tenant: str, key_id: str) -> str:
-    url = path.replace("{tenant_id}", tenant).replace("{user_id}", "bob").replace("{key_id}", key_id)
+    url = (
+        path.replace("{tenant_id}", tenant)
+        .replace("{user_id}", "bob")
+        .replace("{key_id}", key_id)
+        .replace("{connector_id}", CONNECTOR_ID)
+    )
     assert "{" not in url, url
     return url
 
@@ -115,6 +129,7 @@ TENANT_OWNED = [
     "approval_requests",
     "audit_heads",
     "audit_log",
+    "connectors",
     "cost_alerts",
     "cost_ledger",
     "marketplace_buyers",

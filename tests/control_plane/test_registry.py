@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import copy
 import random
-from pathlib import Path
+from importlib import resources
 
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
 from control_plane.registry.semver import in_range, parse_range, parse_version
+from control_plane.registry.service import seed_manifest_files
 from tests.control_plane.conftest import uid
 
-REGISTRY = Path(__file__).resolve().parents[2] / "schemas" / "registry"
+SCHEMA = resources.files("control_plane.registry") / "module-manifest.schema.json"
+MODULES = resources.files("lakehouse.partner_central") / "modules"
 SEEDS = {
     "partner-central-connector",
     "partner-central-silver",
@@ -23,14 +25,16 @@ SEEDS = {
 
 
 def _canonical() -> dict:
-    return yaml.safe_load((REGISTRY / "module-manifest.yaml").read_text())
+    return yaml.safe_load((MODULES / "partner-central-connector.yaml").read_text())
 
 
 def test_the_canonical_example_and_seeds_are_valid_against_the_json_schema():
-    schema = yaml.safe_load((REGISTRY / "module-manifest.schema.json").read_text())
+    schema = yaml.safe_load(SCHEMA.read_text())
     Draft202012Validator.check_schema(schema)
     validator = Draft202012Validator(schema)
-    for path in [REGISTRY / "module-manifest.yaml", *sorted((REGISTRY / "modules").glob("*.yaml"))]:
+    paths = seed_manifest_files()
+    assert sorted(p.name.removesuffix(".yaml") for p in paths) == sorted(SEEDS)
+    for path in paths:
         errors = list(validator.iter_errors(yaml.safe_load(path.read_text())))
         assert errors == [], (path.name, [e.message for e in errors])
 

@@ -354,7 +354,7 @@ def marketplace() -> Iterator[Any]:
 
 
 def test_buyer_links_are_audited_with_the_caller_and_request_id(client, admin, app, marketplace):
-    from lakehouse.connectors.marketplace import MarketplaceConfig, MarketplaceReader
+    from lakehouse.marketplace.connector import MarketplaceConfig, MarketplaceReader
     from sandboxes.marketplace import PLATFORM_SELLER
 
     creds = marketplace.credentials(PLATFORM_SELLER)
@@ -544,7 +544,7 @@ def test_the_audit_key_is_required_in_production_and_read_from_secrets_manager(t
         "environment": "production",
         "database_url": "sqlite://",
         "lake_root": str(tmp_path),
-        "jwt_secret": "p" * 40,
+        "jwt_secret": "kX9vQ2mLr7TzB4wNc8YhJ3pFs6GdA1eU0oIqVbRt",
     }
     with pytest.raises(AuditKeyError, match="LAKEHOUSE_AUDIT_HMAC_KEY"):
         load_audit_hmac_key(ControlPlaneSettings(**base))

@@ -426,8 +426,8 @@ def ops_rows(tenant: str) -> dict[str, list[dict[str, Any]]]:
 def write_lake(spark: Any, tenants: tuple[str, ...] = ("acme", "globex")) -> None:
     """Write silver, gold, bronze and ops rows of ``tenants`` under the current LAKEHOUSE_LAKE_ROOT."""
     from lakehouse import io
+    from lakehouse.partner_central.transforms import gold as gold_ace
     from lakehouse.tenancy import TenantScope
-    from lakehouse.transforms import gold_ace
 
     for tenant in tenants:
         scope = TenantScope.for_tenant(tenant)

@@ -50,7 +50,7 @@ def sandbox() -> Iterator[Any]:
 
 def reader_for(url: str, server: Any, tenant: str = "acme", **overrides: Any) -> Any:
     """A PartnerCentralReader signed as ``tenant``, against ``url`` (the sandbox or a proxy in front of it)."""
-    from lakehouse.connectors.partner_central import ConnectorConfig, PartnerCentralReader
+    from lakehouse.partner_central.connector import ConnectorConfig, PartnerCentralReader
 
     account = server.state.tenants[tenant]
     settings: dict[str, Any] = {

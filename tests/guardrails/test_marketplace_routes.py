@@ -26,7 +26,7 @@ def marketplace() -> Iterator[Any]:
 @pytest.fixture
 def wired(app, marketplace) -> Iterator[Any]:
     """The app's Marketplace reader pointed at the sandbox as the platform seller (restored afterwards)."""
-    from lakehouse.connectors.marketplace import MarketplaceConfig, MarketplaceReader
+    from lakehouse.marketplace.connector import MarketplaceConfig, MarketplaceReader
     from sandboxes.marketplace import PLATFORM_SELLER
 
     creds = marketplace.credentials(PLATFORM_SELLER)

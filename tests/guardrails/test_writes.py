@@ -11,7 +11,8 @@ import pytest
 from control_plane.approvals.gate import DbApprovalGate, DbAuditSink
 from control_plane.approvals.local import LocalApprovals
 from control_plane.db import DbScope
-from lakehouse.connectors.partner_central_writes import (
+from lakehouse.guardrails import ApprovalRefused, TokenBucket
+from lakehouse.partner_central.writes import (
     CHANGED_SINCE_APPROVAL,
     ChangedSinceApproval,
     EngagementTaskFailed,
@@ -20,7 +21,6 @@ from lakehouse.connectors.partner_central_writes import (
     client_token,
     strip_nulls,
 )
-from lakehouse.guardrails import ApprovalRefused, TokenBucket
 from tests.guardrails.conftest import create_payload, reader_for
 
 WRITES = (

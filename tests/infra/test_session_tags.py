@@ -9,9 +9,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from lakehouse.connectors.partner_central import ConnectorConfig, _assumed_session
-from lakehouse.connectors.partner_central_writes import approval_session_tags
 from lakehouse.errors import BadInput
+from lakehouse.partner_central.connector import ConnectorConfig, _assumed_session
+from lakehouse.partner_central.writes import approval_session_tags
 from tests.infra.hcl import MODULES, module
 
 ROLE = "arn:aws:iam::111122223333:role/pcl-dev-partner-central-write"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from lakehouse.connectors.marketplace import (
+from lakehouse.marketplace.connector import (
     ChangeSets,
     MarketplaceConfig,
     MarketplaceReader,

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from lakehouse.cli import main
-from lakehouse.connectors.marketplace import (
+from lakehouse.marketplace.connector import (
     APPLY_ACTION,
     ChangeSetFailed,
     EntityLocked,

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from lakehouse import io
-from lakehouse.entities.marketplace import METER_USAGE, METER_USAGE_DEADLETTER
+from lakehouse.marketplace.entities import METER_USAGE, METER_USAGE_DEADLETTER
 from lakehouse.marketplace.interfaces import Buyer, MemoryBuyerDirectory, MemoryUsageSource, UsageRow
 from lakehouse.marketplace.metering import MeteringConfig, MeteringRun, ZeroUsagePolicy
 from lakehouse.marketplace.store import MeterStore

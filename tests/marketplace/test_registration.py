@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from lakehouse.connectors.marketplace import MarketplaceError
+from lakehouse.marketplace.connector import MarketplaceError
 from lakehouse.marketplace.interfaces import BuyerAlreadyLinked, JsonFileBuyerDirectory, MemoryBuyerDirectory
 from lakehouse.marketplace.registration import EntitlementCache, check_entitlement, register_buyer
 from tests.marketplace.conftest import NOW

@@ -8,8 +8,8 @@ from decimal import Decimal
 from chispa import assert_df_equality
 
 from lakehouse import io
-from lakehouse.entities.marketplace import MARKETPLACE_USAGE, METER_USAGE
 from lakehouse.marketplace import transforms as T
+from lakehouse.marketplace.entities import MARKETPLACE_USAGE, METER_USAGE
 from lakehouse.marketplace.sync import MarketplaceSync
 from lakehouse.tenancy import TenantScope
 from tests.marketplace.conftest import NOW

@@ -206,7 +206,7 @@ def test_scripted_faults_are_served_in_order_and_the_reader_retries_them(mp):
 
 
 def test_transport_retries_stop_at_max_attempts_counted_per_attempt(mp):
-    from lakehouse.connectors.marketplace import MarketplaceError, MarketplaceReader
+    from lakehouse.marketplace.connector import MarketplaceError, MarketplaceReader
 
     mp.sandbox.script("ListEntities", "ThrottlingException", "ThrottlingException", "ThrottlingException")
     reader = MarketplaceReader.from_config(mp.config(), max_attempts=2)

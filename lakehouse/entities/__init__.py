@@ -1,1 +1,0 @@
-"""Canonical entity and table declarations. Every module here registers its tables with lakehouse.catalog."""

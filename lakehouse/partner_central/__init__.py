@@ -1,0 +1,1 @@
+"""Partner Central domain: table declarations, transforms, silver/gold steps, bronze ingest and quality suites."""
