@@ -44,6 +44,7 @@ from lakehouse.warehouse.model import META_SCHEMA, STATE_TABLE, Isolation
 DialectName = Literal["postgres", "redshift"]
 TENANT_TYPE = "VARCHAR(63)"  # tenant ids are at most 63 characters (lakehouse.tenancy)
 REDSHIFT_VARCHAR = "VARCHAR(65535)"  # Redshift's widest VARCHAR: a COPY never truncates a lake string
+_TABLE_EXISTS = "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s"
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,11 @@ class Dialect:
 
     # ---------------------------------------------------------------------------------------------- DDL
     def create_schema(self, schema: str) -> Step:
-        return Step(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+        return Step(
+            f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}",
+            skip_if="SELECT 1 FROM pg_namespace WHERE nspname = %s",
+            skip_params=(schema,),
+        )
 
     def table_options(self, td: TableDef, isolation: Isolation) -> str:
         return ""
@@ -129,7 +134,9 @@ class Dialect:
         columns = ", ".join(f"{quote(f.name)} {self.column_type(f)}" for f in td.schema.fields)
         options = self.table_options(td, isolation)
         return Step(
-            f"CREATE TABLE IF NOT EXISTS {qualified(schema, td.name)} ({columns}){' ' + options if options else ''}"
+            f"CREATE TABLE IF NOT EXISTS {qualified(schema, td.name)} ({columns}){' ' + options if options else ''}",
+            skip_if=_TABLE_EXISTS,
+            skip_params=(schema, td.name),
         )
 
     def add_column(self, schema: str, table: str, field: StructField) -> Step:
@@ -169,10 +176,12 @@ class Dialect:
         return [
             self.create_schema(META_SCHEMA),
             Step(
-                f"CREATE TABLE IF NOT EXISTS {qualified(META_SCHEMA, STATE_TABLE)} ("
+                skip_if=_TABLE_EXISTS,
+                skip_params=(META_SCHEMA, STATE_TABLE),
+                sql=f"CREATE TABLE IF NOT EXISTS {qualified(META_SCHEMA, STATE_TABLE)} ("
                 f'"tenant_id" {TENANT_TYPE} NOT NULL, "table_name" VARCHAR(127) NOT NULL, '
                 '"target" VARCHAR(255) NOT NULL, "delta_version" BIGINT NOT NULL, "row_count" BIGINT NOT NULL, '
-                '"synced_at" TIMESTAMPTZ NOT NULL, PRIMARY KEY ("tenant_id", "table_name"))'
+                '"synced_at" TIMESTAMPTZ NOT NULL, PRIMARY KEY ("tenant_id", "table_name"))',
             ),
         ]
 

@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from lakehouse import exports
 from lakehouse.tenancy import TenantScope, TenantViolation
-from tests.warehouse.conftest import pipeline_rows, write_mart
+from tests.warehouse.fixtures import pipeline_rows, write_mart
 
 ROOT = "s3://partner-exports/lake/exports"
 

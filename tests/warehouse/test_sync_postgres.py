@@ -8,7 +8,7 @@ import pytest
 
 from lakehouse.warehouse.model import Isolation
 from lakehouse.warehouse.sync import open_warehouse
-from tests.warehouse.conftest import pipeline_rows, tenant, write_mart
+from tests.warehouse.fixtures import pipeline_rows, tenant, write_mart
 
 pytestmark = pytest.mark.postgres
 

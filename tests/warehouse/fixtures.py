@@ -1,4 +1,5 @@
-"""Warehouse fixtures: PostgreSQL behind a pgbouncer this session starts, a throwaway database, gold marts.
+"""Warehouse fixtures (a plugin of tests/conftest.py, so control-plane tests share the one session database):
+PostgreSQL behind a pgbouncer this session starts, a throwaway database, gold marts.
 
 PostgreSQL is found or started by ``pg_admin_url`` (tests/control_plane/conftest.py); pgbouncer is started by
 ``scripts/local_warehouse.sh`` on a free port. With ``CI=true`` a missing piece fails the run, never skips.
@@ -13,7 +14,7 @@ import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,9 +165,3 @@ def write_mart(table: str, rows: list[dict[str, Any]], *, mode: str = "overwrite
     else:
         write_deltalake(path, data, mode="append", partition_by=["tenant_id"])
     return int(DeltaTable(path).version())
-
-
-@pytest.fixture
-def mart_writer(lake: Path) -> Callable[..., int]:
-    """``write_mart`` on this test's fresh lake."""
-    return write_mart
