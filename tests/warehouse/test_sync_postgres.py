@@ -269,3 +269,38 @@ def test_the_cli_refuses_a_malformed_warehouse_url_with_exit_2(lake, capsys):
     )
     assert code == 2
     assert "scheme 'mysql'" in capsys.readouterr().err
+
+
+def test_the_cli_takes_the_isolation_the_control_plane_recorded_and_refuses_a_contradicting_flag(
+    lake, warehouse_db, capsys, monkeypatch
+):
+    import json
+
+    from control_plane.costs.demo import ensure_tenants
+    from control_plane.quotas.local import open_database
+    from lakehouse.cli import main
+
+    monkeypatch.delenv("LAKEHOUSE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("LAKEHOUSE_WAREHOUSE_URL", raising=False)
+    a = tenant("cp")
+    db = open_database()
+    try:
+        ensure_tenants(db, [a])  # an enterprise on the default isolation: pooled
+    finally:
+        db.dispose()
+    write_mart("gold.ace_pipeline", pipeline_rows(a, 1))
+    args = [
+        "warehouse",
+        "sync",
+        "--tenant",
+        a,
+        "--url",
+        warehouse_db.loader_url,
+        "--table",
+        "gold.ace_pipeline",
+    ]
+    assert main([*args, "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["mode"], out["schema"], out["tables"][0]["action"]) == ("rls", "pooled", "loaded")
+    assert main([*args, "--isolation", "siloed"]) == 2
+    assert "disagrees with the control plane" in capsys.readouterr().err
