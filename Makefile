@@ -38,6 +38,8 @@ bench: $(STAMP) ## Run the benchmarks (rows/s, calls/s, latency, peak RSS); seve
 	$(PY) bench/sync_bench.py
 	$(PY) bench/api_bench.py
 	$(PY) bench/dashboard_bench.py
+	bash scripts/local_warehouse.sh install
+	$(PY) bench/warehouse_bench.py --rows 50000
 
 warehouse-local: ## Start pgbouncer on 127.0.0.1:6432 in front of the local PostgreSQL (the local warehouse)
 	bash scripts/local_warehouse.sh install

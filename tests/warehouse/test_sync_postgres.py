@@ -304,3 +304,28 @@ def test_the_cli_takes_the_isolation_the_control_plane_recorded_and_refuses_a_co
     assert (out["mode"], out["schema"], out["tables"][0]["action"]) == ("rls", "pooled", "loaded")
     assert main([*args, "--isolation", "siloed"]) == 2
     assert "disagrees with the control plane" in capsys.readouterr().err
+
+
+def test_a_declared_column_missing_from_the_warehouse_table_is_added_and_loaded(lake, warehouse_db):
+    a = tenant("evolve")
+    with _pg(warehouse_db) as conn:
+        conn.execute(f'CREATE SCHEMA "t_{a}"')
+        conn.execute(
+            f'CREATE TABLE "t_{a}".ace_pipeline (tenant_id VARCHAR(63), stage TEXT, target_close_month TEXT, '
+            "opportunity_count BIGINT, legacy_note TEXT)"
+        )
+        loader = warehouse_db.loader_url.split("//")[1].split(":")[0]
+        conn.execute(f'ALTER SCHEMA "t_{a}" OWNER TO {loader}')
+        conn.execute(f'ALTER TABLE "t_{a}".ace_pipeline OWNER TO {loader}')
+    write_mart("gold.ace_pipeline", pipeline_rows(a, 2))
+    _sync(warehouse_db.loader_url, a, "siloed")
+    rows = _query(
+        warehouse_db.loader_url, f'SELECT {PIPELINE_COLUMNS}, legacy_note FROM "t_{a}".ace_pipeline'
+    )
+    assert sorted(rows) == [(*r, None) for r in _expected(pipeline_rows(a, 2))]
+
+
+def _pg(db):
+    import psycopg
+
+    return psycopg.connect(db.admin_url, autocommit=True)
