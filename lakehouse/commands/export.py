@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from enum import Enum
 from typing import Annotated
 
@@ -43,7 +44,7 @@ def export_cmd(
     names = list(table) if table else [n for n in SERVED_MARTS if io.exists(n)]
     sources = [exports.source(n) for n in names]
     formats = [f.value for f in fmt] if fmt else list(exports.FORMATS)
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 200)  # piped: do not cut paths at 80
     out = Table(title=f"export · tenant {tenant} → {exports.destination(tenant, to)}")
     for column in ("source", "version", "rows", "files"):
         out.add_column(column)

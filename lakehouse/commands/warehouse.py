@@ -8,6 +8,7 @@ hands it to ``lakehouse.warehouse`` as a parameter.
 from __future__ import annotations
 
 import json
+import sys
 from enum import Enum
 from typing import Annotated
 
@@ -125,7 +126,7 @@ def sync(
         out.add_column(column)
     for r in records:
         out.add_row(*("" if v is None else str(v) for v in r.values()))
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 200)  # piped: do not cut paths at 80
     console.print(out)
     loaded = sum(1 for t in result.tables if t.action == "loaded")
     console.print(f"{loaded} mart(s) loaded, {len(result.tables) - loaded} without new rows for {tenant}")
@@ -192,7 +193,7 @@ def status(
         out.add_column(column)
     for row in rows:
         out.add_row(*(str(v) for v in row))
-    Console().print(out)
+    Console(width=None if sys.stdout.isatty() else 200).print(out)
 
 
 def register(app: typer.Typer) -> None:
