@@ -282,7 +282,7 @@ def read_arrow(table: str | TableDef, scope: TenantScope, *, version: int | None
             .register("t", dt)
             .execute(f"SELECT * FROM t WHERE {TENANT_COLUMN} = '{tenant}'")  # tenant id: validated identifier
         )
-        data = pa.Table.from_batches(list(reader))
+        data = pa.RecordBatchReader.from_stream(reader).read_all()  # arro3 -> pyarrow (Arrow C stream)
     else:
         path = td.path()
         raw, root = pafs.FileSystem.from_uri(

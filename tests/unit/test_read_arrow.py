@@ -34,3 +34,25 @@ def test_a_declared_column_the_files_lack_reads_as_null_and_a_missing_table_as_e
 def test_the_platform_admin_scope_cannot_read_all_tenants_this_way(lake):
     with pytest.raises(TenantViolation, match="single-tenant scope"):
         io.read_arrow("gold.ace_pipeline", TenantScope.admin("audit"))
+
+
+def test_a_table_with_deletion_vectors_reads_without_the_deleted_rows(lake, spark):
+    from pyspark.sql.types import LongType, StringType
+
+    from lakehouse.catalog import declare
+
+    td = declare(
+        "silver",
+        "read_arrow_dv_probe",
+        [("tenant_id", StringType(), "internal"), ("n", LongType(), "internal")],
+        keys=("tenant_id", "n"),
+        grain="one row per n",
+        properties={"delta.enableDeletionVectors": "true"},
+    )
+    scope = TenantScope.for_tenant("acme")
+    io.append(spark, td, spark.createDataFrame([("acme", i) for i in range(6)], td.schema), scope)
+    spark.sql(f"DELETE FROM delta.`{td.path()}` WHERE n IN (1, 4)")
+    from deltalake import DeltaTable
+
+    assert "deletionVectors" in (DeltaTable(td.path()).protocol().reader_features or [])
+    assert sorted(r["n"] for r in io.read_arrow(td, scope).to_pylist()) == [0, 2, 3, 5]
