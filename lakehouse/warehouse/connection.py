@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from lakehouse.errors import BadInput
+from lakehouse.errors import BadInput, LakehouseError
 from lakehouse.warehouse.sql import DialectName
 
 
@@ -40,6 +40,10 @@ class WarehouseSettings(BaseSettings):
 
 class WarehouseNotConfigured(BadInput):
     """No warehouse URL was given (``LAKEHOUSE_WAREHOUSE_URL``)."""
+
+
+class WarehouseUnreachable(LakehouseError):
+    """The warehouse refused or did not answer the connection (the message names where, never the password)."""
 
 
 @dataclass(frozen=True)
@@ -103,9 +107,24 @@ def _lenient_connection_class() -> type[Any]:
 
 def connect(url: str | WarehouseUrl, *, timeout: int = 10) -> Any:
     """A DB-API connection (autocommit off) to the warehouse through redshift_connector."""
+    target = url if isinstance(url, WarehouseUrl) else WarehouseUrl.parse(url)
+    try:
+        return _connect(target, timeout)
+    except Exception as exc:
+        raise WarehouseUnreachable(
+            f"cannot connect to the {target.dialect} warehouse at {target.host}:{target.port}/{target.database} "
+            f"as {target.user}: {exc}"
+            + (
+                " (a local PostgreSQL is reached through pgbouncer: `make warehouse-local`)"
+                if target.dialect == "postgres"
+                else ""
+            )
+        ) from None
+
+
+def _connect(target: WarehouseUrl, timeout: int) -> Any:
     import redshift_connector
 
-    target = url if isinstance(url, WarehouseUrl) else WarehouseUrl.parse(url)
     if target.dialect == "redshift":
         return redshift_connector.connect(
             host=target.host,

@@ -52,3 +52,18 @@ def test_no_configured_warehouse_says_which_setting_to_set(monkeypatch):
     monkeypatch.delenv("LAKEHOUSE_WAREHOUSE_URL", raising=False)
     with pytest.raises(WarehouseNotConfigured, match="LAKEHOUSE_WAREHOUSE_URL"):
         configured_url(WarehouseSettings())
+
+
+def test_an_unreachable_warehouse_is_a_one_line_error_naming_where_not_the_password(lake, capsys):
+    import socket
+
+    from lakehouse.cli import main
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens once the socket is closed
+    url = f"postgresql://loader:secret-pw@127.0.0.1:{port}/analytics?sslmode=disable"
+    assert main(["warehouse", "sync", "--tenant", "acme", "--isolation", "pooled", "--url", url]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot connect to the postgres warehouse at 127.0.0.1:{port}/analytics as loader" in err
+    assert "secret-pw" not in err
