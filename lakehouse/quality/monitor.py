@@ -1,7 +1,7 @@
 """The data-quality hook a pipeline calls after its writes: profile each table it wrote, detect anomalies.
 
 Generic on purpose: a step passes what it wrote (``{table: WriteResult}``) and this profiles the tenant's rows of
-each table at the version written (``lakehouse.quality.profile``), compares the profile with the table's own
+each table at the version written (``lakehouse.quality.profile``; of columns classified ``pii`` only counts), compares the profile with the table's own
 history in ``ops.dq_profile`` (``lakehouse.quality.anomaly``), appends the profiles there and each anomaly to
 ``ops.dq_issue`` as a DataQualityIssue (suite ``anomaly``, action ``warn``: anomalies are reported, never
 block data that passed its gates). Ops tables are not profiled. ``LAKEHOUSE_DQ_PROFILE=0`` turns the hook off
@@ -120,6 +120,7 @@ def observe_writes(
             profiled_at=at,
             table_version=written.version,
             rows_written=int(written.rows),
+            counts_only=td.columns_classified("pii"),
         )
         profiles.append(current)
         found = detect(current, [p for p in history if p.table_name == name], config)

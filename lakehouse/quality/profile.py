@@ -10,7 +10,7 @@ records for ``lakehouse.quality.anomaly``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -59,8 +59,12 @@ def profile_frame(
     profiled_at: datetime,
     table_version: int | None = None,
     rows_written: int | None = None,
+    counts_only: Collection[str] = (),
 ) -> Profile:
-    """The profile of ``df`` (one tenant's rows of a table as one run left them)."""
+    """The profile of ``df`` (one tenant's rows of a table as one run left them).
+
+    ``counts_only``: columns whose values must not leave the table (personal data): only their null and
+    distinct counts are kept, no min/max, quantiles or top values."""
     fields = list(df.schema.fields)
     aggs: list[Any] = [F.count(F.lit(1)).alias("__rows")]
     for i, f in enumerate(fields):
@@ -69,6 +73,8 @@ def profile_frame(
         if not _complex(f.dataType):
             # over the text form: Sail's approx_distinct does not take floating-point columns
             aggs.append(F.approx_count_distinct(c.cast("string")).alias(f"d{i}"))
+        if f.name in counts_only:
+            continue
         if _orderable(f.dataType):
             aggs += [F.min(c).cast("string").alias(f"lo{i}"), F.max(c).cast("string").alias(f"hi{i}")]
         if _numeric(f.dataType):
@@ -84,6 +90,7 @@ def profile_frame(
         f.name
         for i, f in enumerate(fields)
         if isinstance(f.dataType, StringType | BooleanType)
+        and f.name not in counts_only
         and 0 < int(stats.get(f"d{i}") or 0) <= TOP_CANDIDATES
         # every value distinct (an id): its top values say nothing
         and not (int(stats.get(f"d{i}") or 0) >= int(stats[f"n{i}"]) > TOP_K)
@@ -91,7 +98,8 @@ def profile_frame(
     top = top_values(df, categorical) if categorical and rows else {}
     columns: dict[str, ColumnProfile] = {}
     for i, f in enumerate(fields):
-        q = [stats.get(f"q{i}_{j}") for j in range(len(QUANTILE_PROBS))] if _numeric(f.dataType) else None
+        numeric = _numeric(f.dataType) and f.name not in counts_only
+        q = [stats.get(f"q{i}_{j}") for j in range(len(QUANTILE_PROBS))] if numeric else None
         columns[f.name] = ColumnProfile(
             column_name=f.name,
             data_type=f.dataType.simpleString(),

@@ -4,9 +4,11 @@ that stores them in ops.dq_profile and raises anomalies as DataQualityIssue rows
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pyspark.sql.types import DoubleType, StringType
 
 from lakehouse import io, ops
 from lakehouse.catalog import declare
@@ -15,7 +17,6 @@ from lakehouse.quality import monitor
 from lakehouse.quality.anomaly import QUANTILE_PROBS
 from lakehouse.quality.profile import profile_frame, profiles_from_rows
 from lakehouse.tenancy import TenantScope
-from pyspark.sql.types import DoubleType, StringType
 
 MONDAY = datetime(2026, 3, 2, 6, tzinfo=UTC)
 PROBE = declare(
@@ -58,6 +59,11 @@ def test_profile_of_a_tiny_frame(spark):
     assert list(amount.quantiles) == sorted(amount.quantiles)
     assert amount.top_values == ()  # numeric columns are compared by quantiles
     assert p.columns["item_id"].distinct_count == 4
+    hidden = profile_frame(
+        df, tenant_id="acme", table_name="t", run_id="r1", profiled_at=MONDAY, counts_only=("stage", "amount")
+    )
+    assert hidden.columns["stage"] == replace(stage, min_value=None, max_value=None, top_values=())
+    assert hidden.columns["amount"] == replace(amount, min_value=None, max_value=None, quantiles=None)
 
 
 def _frame(spark, n: int, *, won_share: float = 0.5):
