@@ -37,6 +37,7 @@ bench: $(STAMP) ## Run the benchmarks (rows/s, calls/s, latency, peak RSS); seve
 	$(PY) bench/sync_bench.py
 	$(PY) bench/api_bench.py
 	$(PY) bench/dashboard_bench.py
+	$(PY) bench/dq_bench.py
 
 checkov: ## Static security checks of terraform/ (checkov in its own .venv-checkov)
 	bash scripts/checkov.sh

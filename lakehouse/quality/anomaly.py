@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 Kind = Literal["volume", "freshness", "distribution"]
 Severity = Literal["warning", "critical"]
@@ -160,7 +161,7 @@ def psi(expected: Sequence[float], actual: Sequence[float]) -> float:
 
 def cdf_from_quantiles(
     x: Sequence[float], quantiles: Sequence[float], low: float | None, high: float | None
-) -> np.ndarray:
+) -> npt.NDArray[np.float64]:
     """The CDF at ``x`` of a distribution known by its QUANTILE_PROBS quantiles and range (piecewise linear)."""
     points = sorted(
         {(float(v), p) for v, p in zip(quantiles, QUANTILE_PROBS, strict=True)}

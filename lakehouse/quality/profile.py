@@ -107,7 +107,7 @@ def profile_frame(
             distinct_count=int(stats.get(f"d{i}") or 0),
             min_value=stats.get(f"lo{i}"),
             max_value=stats.get(f"hi{i}"),
-            quantiles=tuple(float(v) for v in q) if q is not None and None not in q else None,
+            quantiles=tuple(float(v) for v in q if v is not None) if q is not None and None not in q else None,
             top_values=top.get(f.name, ()),
         )
     return Profile(

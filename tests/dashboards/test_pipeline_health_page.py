@@ -84,7 +84,9 @@ def test_anomalies_and_the_latest_profile_are_shown(dash_env):
     profile = next(f for f in frames(at) if "null_rate" in f.columns)
     assert profile["column_name"].tolist() == ["opportunity_id", "stage"]
     assert profile["distinct_count"].tolist() == [47, 2]
-    assert profile.loc[profile["column_name"] == "stage", "top_values"].iloc[0] == "Prospect (42), Launched (5)"
+    assert (
+        profile.loc[profile["column_name"] == "stage", "top_values"].iloc[0] == "Prospect (42), Launched (5)"
+    )
 
 
 def test_profile_values_need_confidential_clearance_and_other_tenants_anomalies_stay_hidden(dash_env):
