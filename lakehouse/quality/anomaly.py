@@ -61,6 +61,8 @@ class AnomalyConfig:
     min_rows_for_drift: int = 200
     baseline_runs: int = 7
     max_categories: int = 20
+    event_table_suffixes: tuple[str, ...] = ("_quarantine", "_rejected", "_deadletter")
+    """Tables written only when something goes wrong: a long quiet spell is good news, not a freshness gap."""
 
 
 @dataclass(frozen=True)
@@ -425,7 +427,7 @@ def detect(
 ) -> list[Anomaly]:
     """Every anomaly of ``current`` against the table's earlier profiles in ``history``."""
     config = config or AnomalyConfig()
-    found = [
-        a for a in (detect_volume(current, history, config), detect_freshness(current, history, config)) if a
-    ]
+    event_table = current.table_name.endswith(config.event_table_suffixes)
+    freshness = None if event_table else detect_freshness(current, history, config)
+    found = [a for a in (detect_volume(current, history, config), freshness) if a]
     return found + detect_drift(current, history, config)

@@ -4,6 +4,7 @@ seasonality and noise stay quiet (deterministic seeds, pure functions, no Spark)
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -202,3 +203,15 @@ def test_bench_is_deterministic_for_a_seed():
     b = dq_bench.evaluate(tables=3, days=35, seed=9, rate=0.1)
     assert (a.tp, a.fp, a.fn, a.runs) == (b.tp, b.fp, b.fn, b.runs)
     assert a.runs > 0
+
+
+def test_a_quarantine_table_written_after_a_quiet_spell_is_not_late():
+    history = [
+        _profile(MONDAY - timedelta(days=30 - d), 10, table="silver.opportunity_quarantine") for d in range(8)
+    ]
+    written_again = _profile(MONDAY, 10, table="silver.opportunity_quarantine")
+    assert detect(written_again, history) == []
+    same_gap_elsewhere = [replace(p, table_name="silver.t") for p in history]
+    assert [a.kind for a in detect(replace(written_again, table_name="silver.t"), same_gap_elsewhere)] == [
+        "freshness"
+    ]
