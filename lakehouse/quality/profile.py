@@ -1,9 +1,10 @@
 """Table profiles: per column null and distinct rates, range, quantiles (numeric) and top values (categorical).
 
-A profile is computed by Spark in two aggregation jobs, never by collecting the table: one ``agg`` over the
-table for every column's counts, approximate distinct count (HyperLogLog), min/max and approximate quantiles
-(``percentile_approx``); then, for the string and boolean columns with at most ``TOP_CANDIDATES`` distinct values,
-one ``explode`` + ``groupBy(column, value)`` whose result (at most that many rows per column) is what comes back.
+A profile is computed by Spark in three aggregation jobs, never by collecting the table: one ``agg`` over the
+table for every column's counts, approximate distinct count (HyperLogLog) and min/max; one for the numeric
+columns' approximate quantiles (``percentile_approx``, on a seeded sample of ~100k rows for larger tables); and,
+for the string and boolean columns with at most ``TOP_CANDIDATES`` distinct values, a union of per-column
+``groupBy`` counts of which only the top ``TOP_K`` per column come back.
 The rows are kept in ``ops.dq_profile`` (one row per column per table per run) and read back as ``Profile``
 records for ``lakehouse.quality.anomaly``.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
+from functools import reduce
 from typing import Any
 
 import pandas as pd
@@ -22,6 +24,7 @@ from pyspark.sql.types import (
     BooleanType,
     DataType,
     DateType,
+    FractionalType,
     MapType,
     NumericType,
     StringType,
@@ -35,6 +38,8 @@ TOP_K = 20
 """Top values kept per categorical column (anomaly detection compares columns with at most this many values)."""
 TOP_CANDIDATES = 1_000
 """Categorical columns with more distinct values than this (ids, free text) get no top values."""
+QUANTILE_SAMPLE_ROWS = 100_000
+"""Above this many rows, quantiles are computed on a seeded sample of about this size."""
 QUANTILE_ACCURACY = 10_000  # percentile_approx's default: relative error about 1/10,000 of the rank
 
 
@@ -71,21 +76,15 @@ def profile_frame(
         c = F.col(f"`{f.name}`")
         aggs.append(F.count(c).alias(f"n{i}"))
         if not _complex(f.dataType):
-            # over the text form: Sail's approx_distinct does not take floating-point columns
-            aggs.append(F.approx_count_distinct(c.cast("string")).alias(f"d{i}"))
-        if f.name in counts_only:
-            continue
-        if _orderable(f.dataType):
+            # floating point over its text form: Sail's approx_distinct does not take Float64
+            distinct_of = c.cast("string") if isinstance(f.dataType, FractionalType) else c
+            aggs.append(F.approx_count_distinct(distinct_of).alias(f"d{i}"))
+        if f.name not in counts_only and _orderable(f.dataType):
             aggs += [F.min(c).cast("string").alias(f"lo{i}"), F.max(c).cast("string").alias(f"hi{i}")]
-        if _numeric(f.dataType):
-            # one percentile_approx per probability: Sail refuses the array form (DataFusion's
-            # approx_percentile_cont takes a single fraction)
-            aggs += [
-                F.percentile_approx(c.cast("double"), p, QUANTILE_ACCURACY).alias(f"q{i}_{j}")
-                for j, p in enumerate(QUANTILE_PROBS)
-            ]
     stats = df.agg(*aggs).collect()[0].asDict()
     rows = int(stats["__rows"])
+    numeric = [f.name for f in fields if _numeric(f.dataType) and f.name not in counts_only]
+    quantiles = _quantiles_of(df, numeric, rows) if numeric and rows else {}
     categorical = [
         f.name
         for i, f in enumerate(fields)
@@ -98,8 +97,6 @@ def profile_frame(
     top = top_values(df, categorical) if categorical and rows else {}
     columns: dict[str, ColumnProfile] = {}
     for i, f in enumerate(fields):
-        numeric = _numeric(f.dataType) and f.name not in counts_only
-        q = [stats.get(f"q{i}_{j}") for j in range(len(QUANTILE_PROBS))] if numeric else None
         columns[f.name] = ColumnProfile(
             column_name=f.name,
             data_type=f.dataType.simpleString(),
@@ -107,7 +104,7 @@ def profile_frame(
             distinct_count=int(stats.get(f"d{i}") or 0),
             min_value=stats.get(f"lo{i}"),
             max_value=stats.get(f"hi{i}"),
-            quantiles=tuple(float(v) for v in q if v is not None) if q is not None and None not in q else None,
+            quantiles=quantiles.get(f.name),
             top_values=top.get(f.name, ()),
         )
     return Profile(
@@ -122,21 +119,42 @@ def profile_frame(
     )
 
 
+def _quantiles_of(df: DataFrame, columns: Sequence[str], rows: int) -> dict[str, tuple[float, ...]]:
+    """QUANTILE_PROBS quantiles of numeric columns: one aggregation, over a seeded Bernoulli sample of about
+    ``QUANTILE_SAMPLE_ROWS`` rows when the table is larger (each quantile is its own t-digest on Sail, the
+    costliest part of a profile; a 100k-row sample puts a quantile within ~0.3 % of rank)."""
+    source = df if rows <= QUANTILE_SAMPLE_ROWS else df.sample(fraction=QUANTILE_SAMPLE_ROWS / rows, seed=0)
+    # one percentile_approx per probability: Sail refuses the array form (DataFusion's approx_percentile_cont
+    # takes a single fraction)
+    aggs = [
+        F.percentile_approx(F.col(f"`{c}`").cast("double"), p, QUANTILE_ACCURACY).alias(f"q{i}_{j}")
+        for i, c in enumerate(columns)
+        for j, p in enumerate(QUANTILE_PROBS)
+    ]
+    got = source.agg(*aggs).collect()[0].asDict()
+    out: dict[str, tuple[float, ...]] = {}
+    for i, c in enumerate(columns):
+        values = [got[f"q{i}_{j}"] for j in range(len(QUANTILE_PROBS))]
+        if None not in values:
+            out[c] = tuple(float(v) for v in values)
+    return out
+
+
 def top_values(
     df: DataFrame, columns: Sequence[str], k: int = TOP_K
 ) -> dict[str, tuple[tuple[str, int], ...]]:
-    """The ``k`` most frequent non-null values of each column, in one grouped aggregation over ``df``."""
-    pairs = F.explode(
-        F.array(*[F.struct(F.lit(c).alias("c"), F.col(f"`{c}`").cast("string").alias("v")) for c in columns])
-    ).alias("p")
-    counted = (
-        df.select(pairs)
-        .select("p.c", "p.v")
-        .where(F.col("v").isNotNull())
-        .groupBy("c", "v")
-        .agg(F.count(F.lit(1)).alias("n"))
-    )
+    """The ``k`` most frequent non-null values of each column: one job, a union of per-column counts.
+
+    (An ``explode`` of (column, value) pairs into one ``groupBy`` was 15x slower on Sail at 1M rows.)"""
     rank = F.row_number().over(Window.partitionBy("c").orderBy(F.col("n").desc(), F.col("v")))
+    parts = [
+        df.where(F.col(f"`{c}`").isNotNull())
+        .groupBy(F.col(f"`{c}`").cast("string").alias("v"))
+        .agg(F.count(F.lit(1)).alias("n"))
+        .select(F.lit(c).alias("c"), "v", "n")
+        for c in columns
+    ]
+    counted = reduce(lambda a, b: a.unionByName(b), parts)
     kept = counted.withColumn("r", rank).where(F.col("r") <= k).collect()
     out: dict[str, list[tuple[str, int]]] = {}
     for r in sorted(kept, key=lambda r: (r["c"], r["r"])):

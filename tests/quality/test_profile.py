@@ -116,3 +116,19 @@ def test_hook_skips_ops_tables_unchanged_writes_and_can_be_switched_off(spark, l
         spark, "acme", "r2", {PROBE.qualified_name: written, ops.DQ_RESULT.qualified_name: ops_write}
     )
     assert [p.table_name for p in seen.profiles] == [PROBE.qualified_name]
+
+
+def test_quantiles_of_a_large_table_come_from_a_seeded_sample(spark, monkeypatch):
+    from lakehouse.quality import profile
+
+    monkeypatch.setattr(profile, "QUANTILE_SAMPLE_ROWS", 2_000)
+    df = spark.range(20_000).selectExpr("'acme' AS tenant_id", "CAST(id AS DOUBLE) AS amount")
+
+    def run():
+        return profile_frame(df, tenant_id="acme", table_name="t", run_id="r", profiled_at=MONDAY)
+
+    first, second = run(), run()
+    assert first.row_count == 20_000 and first.columns["amount"].max_value == "19999.0"  # exact, not sampled
+    median = first.columns["amount"].quantiles[QUANTILE_PROBS.index(0.5)]
+    assert median == pytest.approx(10_000, rel=0.05)
+    assert first.columns["amount"].quantiles == second.columns["amount"].quantiles  # the sample is seeded
