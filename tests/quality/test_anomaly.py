@@ -3,6 +3,7 @@ seasonality and noise stay quiet (deterministic seeds, pure functions, no Spark)
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -215,3 +216,21 @@ def test_a_quarantine_table_written_after_a_quiet_spell_is_not_late():
     assert [a.kind for a in detect(replace(written_again, table_name="silver.t"), same_gap_elsewhere)] == [
         "freshness"
     ]
+
+
+def test_issue_rows_carry_severity_and_evidence():
+    from lakehouse.quality.gate import DataQualityIssue
+    from lakehouse.quality.monitor import to_issue
+
+    def gate_issue(action: str) -> DataQualityIssue:
+        return DataQualityIssue("acme", "r", "silver.t", "s", "e", "t", "c", action, 1, 2, ("k",), MONDAY)
+
+    severities = {a: gate_issue(a).as_row()[-2] for a in ("fail", "quarantine", "warn")}
+    assert severities == {"fail": "critical", "quarantine": "warning", "warn": "warning"}
+    drop = detect_volume(_profile(MONDAY, 500), _weekly_history(), AnomalyConfig())
+    assert drop is not None
+    row = to_issue(drop, tenant_id="acme", run_id="r", observed_at=MONDAY).as_row()
+    assert row[:8] == ("acme", "r", "silver.t", "anomaly", "volume_anomaly", "volume_anomaly", None, "warn")
+    assert row[-2] == "critical"
+    evidence = json.loads(row[-1])
+    assert evidence["observed"] == 500 and evidence["threshold"] == 3.5 and evidence["score"] < -7
