@@ -40,6 +40,7 @@ bench: $(STAMP) ## Run the benchmarks (rows/s, calls/s, latency, peak RSS); seve
 	$(PY) bench/dashboard_bench.py
 	bash scripts/local_warehouse.sh install
 	$(PY) bench/warehouse_bench.py --rows 50000
+	$(PY) bench/dq_bench.py
 
 warehouse-local: ## Start pgbouncer on 127.0.0.1:6432 in front of the local PostgreSQL (the local warehouse)
 	bash scripts/local_warehouse.sh install

@@ -691,6 +691,7 @@ def _write(
     snapshot = _open(td)
     if snapshot is not None:
         _check_layout(td, snapshot)
+        _add_declared_columns(td, snapshot)
     ledger = _BatchLedger(spark, td, tenant, batch_id) if batch_id else None
     if ledger is not None:
         done = ledger.already_landed(checked, kind)
@@ -738,6 +739,23 @@ def _check_rows(td: TableDef, df: DataFrame, scope: TenantScope, tenant: str, no
             f"in key column(s) {list(not_null)}"
         )
     return int(stats["rows"])
+
+
+def _add_declared_columns(td: TableDef, snapshot: Any) -> None:
+    """Add the columns declared after the table was created (all nullable) to the stored schema, so a write that
+    carries them is not refused by Delta; existing rows read them as null (as ``read`` already does). Done
+    with delta-rs's ALTER TABLE ADD COLUMNS rather than ``mergeSchema``, which Sail applies unreliably."""
+    stored = {f.name for f in snapshot.schema().fields}
+    missing = [f for f in td.schema.fields if f.name not in stored]
+    if not missing:
+        return
+    from deltalake import Schema
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    added = Schema.from_arrow(to_arrow_schema(StructType(missing))).fields
+    log.info("adding declared column(s) %s to %s", [f.name for f in missing], td.qualified_name)
+    with_retries(lambda: snapshot.alter.add_columns(list(added)), what=f"add columns to {td.qualified_name}")
+    snapshot.update_incremental()
 
 
 def _check_layout(td: TableDef, snapshot: Any) -> None:

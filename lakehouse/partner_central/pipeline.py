@@ -20,7 +20,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
@@ -37,6 +37,7 @@ from lakehouse.partner_central.entities import gold, silver
 from lakehouse.partner_central.transforms import gold as gold_tx
 from lakehouse.partner_central.transforms import silver as silver_tx
 from lakehouse.privacy import KeyProvider, assert_no_raw_pii, default_key_provider, redact_json_text
+from lakehouse.quality import monitor
 from lakehouse.quality.gate import (
     LOCAL_GATE_ROWS,
     DataQualityIssue,
@@ -623,6 +624,15 @@ def _record(rc: RunContext, td: TableDef, df: DataFrame) -> None:
         merge_into(rc, td, df, stage=False)
 
 
+def observe(rc: RunContext, outcome: StepOutcome) -> StepOutcome:
+    """Profile every table the step wrote and record anomalies against their history (lakehouse.quality.monitor);
+    the outcome's issues then include the anomalies."""
+    seen = monitor.observe_writes(
+        rc.spark, rc.tenant_id, rc.run_id, outcome.writes, fresh_run_id=rc.fresh_run_id
+    )
+    return replace(outcome, issues=outcome.issues + seen.issues) if seen.issues else outcome
+
+
 def run_silver(rc: RunContext) -> StepOutcome:
     """The whole silver step (what ``jobs/silver_partner_central.py`` runs)."""
     with step_run(rc):
@@ -631,7 +641,7 @@ def run_silver(rc: RunContext) -> StepOutcome:
             return StepOutcome(rc.job_name, rc.tenant_id, rc.run_id, "nothing_new")
         batch = transform_silver(rc, extracted)
         checked = check_silver(rc, batch)
-        return load_silver(rc, checked)
+        return observe(rc, load_silver(rc, checked))
 
 
 # ----------------------------------------------------------------------------------------------------- gold
@@ -802,7 +812,7 @@ def run_gold(rc: RunContext) -> StepOutcome:
             return StepOutcome(rc.job_name, rc.tenant_id, rc.run_id, "nothing_new")
         marts = transform_gold(rc, extracted)
         checked = check_gold(rc, extracted, marts)
-        return load_gold(rc, checked)
+        return observe(rc, load_gold(rc, checked))
 
 
 # ------------------------------------------------------------------------------------------------ pipeline
