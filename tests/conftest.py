@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-# The warehouse's PostgreSQL-behind-pgbouncer fixtures, shared by the warehouse and control-plane tests.
-pytest_plugins = ["tests.warehouse.fixtures"]
+# The warehouse's PostgreSQL-behind-pgbouncer fixtures (shared by the warehouse and control-plane tests), and the
+# recorder of the AWS operations project code sends (checked against the IAM declarations).
+pytest_plugins = ["tests.warehouse.fixtures", "tests.infra.aws_call_recorder"]
 
 
 @pytest.fixture(scope="session")

@@ -48,7 +48,8 @@ def test_the_policy_refuses_weak_secrets_naming_the_secret_and_why(value, why):
 
 
 @pytest.mark.parametrize(
-    "make", [lambda: secrets.token_urlsafe(48), lambda: secrets.token_hex(16), lambda: secrets.token_hex(32)],
+    "make",
+    [lambda: secrets.token_urlsafe(48), lambda: secrets.token_hex(16), lambda: secrets.token_hex(32)],
     ids=["token_urlsafe(48)", "token_hex(16)", "token_hex(32)"],
 )
 def test_the_policy_accepts_generated_secrets(make):
