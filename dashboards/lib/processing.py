@@ -1,8 +1,8 @@
 """Pure processing for the dashboards and notebooks: pandas in, pandas (or plain values) out, no I/O.
 
-Definitions follow the gold marts (``lakehouse.partner_central.entities.gold``): won = stage Launched, lost = Closed Lost,
-win rate = won / (won + lost); expected monthly spend = ExpectedCustomerSpend in USD with frequency Monthly;
-an opportunity is stale when its target close date is before the run date and its stage is still open.
+Every KPI comes from its one definition in ``lakehouse.metrics`` (the same the gold marts and the API use),
+computed here on the rows a page already read (``metrics.compute_frame``: DuckDB over the frame). This module
+only shapes rows for the semantic models (``facts_frame``), filters them and formats the results.
 """
 
 from __future__ import annotations
@@ -17,13 +17,26 @@ from typing import Any
 import pandas as pd
 
 from dashboards.lib.data import AnyOf, Clause, Filter
-from lakehouse.partner_central.entities.silver import CLOSED_STAGES, LOST_STAGE, STAGES, WON_STAGE
+from lakehouse import metrics
+from lakehouse.partner_central.entities.silver import CLOSED_STAGES, LOST_STAGE, STAGES
 
 USD = "USD"
 MONTHLY = "Monthly"
 ACTION_REQUIRED = "Action Required"
 NO_VALUE = "(none)"
 PIPELINE_COLUMNS = ["stage", "target_close_month", "opportunity_count", "expected_monthly_spend_usd"]
+# the columns of the ace_facts semantic model (gold.ace_facts) the ACE metrics read
+FACT_MODEL_COLUMNS = [
+    "stage",
+    "target_close_month",
+    "review_status",
+    "stale",
+    "opportunity_count",
+    "usd_monthly_spend",
+    "as_of_date",
+]
+HEADLINE_METRICS = ("opportunity_count", "expected_monthly_spend_usd", "stale_count", "action_required_count")
+CLOSED_METRICS = ("won_count", "lost_count", "win_rate")
 # the stages an opportunity moves through, in order (Closed Lost is an exit, not a step)
 FUNNEL_STAGES: tuple[str, ...] = tuple(s for s in STAGES if s != LOST_STAGE)
 # default stage weights of the forecast notebook: the share of spend expected to land (explained there)
@@ -107,12 +120,6 @@ def month_bounds(month_from: str | None, month_to: str | None) -> tuple[date | N
     return lower, upper
 
 
-def win_rate(won: int, lost: int) -> float | None:
-    """won / (won + lost), None when nothing is closed."""
-    closed = won + lost
-    return won / closed if closed else None
-
-
 def format_count(value: float | None) -> str:
     return "—" if value is None else f"{int(value):,}"
 
@@ -169,54 +176,96 @@ def filter_stages(rows: pd.DataFrame, filters: PipelineFilters) -> pd.DataFrame:
     return rows[rows["stage"].isin(filters.stages)]
 
 
-def pipeline_kpis(
-    month_rows: pd.DataFrame,
-    shown_rows: pd.DataFrame,
-    *,
-    source: str,
-    gold_win: Mapping[str, Any] | None = None,
-) -> PipelineKpis:
-    """KPIs: counts and spend of the shown rows; win rate over every stage of ``month_rows``.
+def facts_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows shaped as the ace_facts model (gold.ace_facts, or opportunity-grain rows with count 1), typed so
+    DuckDB sees numbers and booleans even when the frame is empty or all-null."""
+    out = rows.reindex(columns=FACT_MODEL_COLUMNS).copy()
+    out["opportunity_count"] = (
+        pd.to_numeric(out["opportunity_count"], errors="coerce").fillna(0).astype("int64")
+    )
+    out["usd_monthly_spend"] = pd.to_numeric(
+        out["usd_monthly_spend"].map(lambda v: None if v is None else float(v)), errors="coerce"
+    ).astype("float64")
+    out["stale"] = out["stale"].astype("boolean")
+    for c in ("stage", "target_close_month", "review_status"):
+        out[c] = out[c].astype(object).where(out[c].notna(), None)
+    return out
 
-    The win rate ignores the stage filter (it is defined over the closed stages). With no other filter the
-    gold ``ace_win_rate`` row is used as is.
-    """
-    if gold_win is not None:
-        won, lost = int(gold_win["won_count"] or 0), int(gold_win["lost_count"] or 0)
-        rate = gold_win["win_rate"]
-        rate = None if rate is None or (isinstance(rate, float) and math.isnan(rate)) else float(rate)
-    else:
-        won = int(month_rows.loc[month_rows["stage"] == WON_STAGE, "opportunity_count"].sum())
-        lost = int(month_rows.loc[month_rows["stage"] == LOST_STAGE, "opportunity_count"].sum())
-        rate = win_rate(won, lost)
+
+def metric_values(names: Sequence[str], facts: pd.DataFrame) -> dict[str, Any]:
+    """Ungrouped metric values over ``facts`` (None for SQL NULL), from their lakehouse.metrics definitions."""
+    result = metrics.compute_frame(list(names), facts)
+    return {n: metrics.scalar(result, n) for n in names}
+
+
+def pipeline_kpis(month_facts: pd.DataFrame, shown_facts: pd.DataFrame, *, source: str) -> PipelineKpis:
+    """KPIs: count and spend of the shown facts; won, lost and win rate over every stage of ``month_facts``
+    (the win rate is defined over the closed stages, so the stage filter does not apply to it)."""
+    shown = metric_values(["opportunity_count", "expected_monthly_spend_usd"], facts_frame(shown_facts))
+    closed = metric_values(list(CLOSED_METRICS), facts_frame(month_facts))
+    rate = closed["win_rate"]
     return PipelineKpis(
-        opportunities=int(shown_rows["opportunity_count"].sum()),
-        expected_monthly_spend_usd=round(float(shown_rows["expected_monthly_spend_usd"].sum()), 2),
-        won=won,
-        lost=lost,
-        win_rate=rate,
+        opportunities=int(shown["opportunity_count"]),
+        expected_monthly_spend_usd=round(float(shown["expected_monthly_spend_usd"]), 2),
+        won=int(closed["won_count"]),
+        lost=int(closed["lost_count"]),
+        win_rate=None if rate is None else float(rate),
         source=source,
     )
+
+
+def pipeline_rows(facts: pd.DataFrame) -> pd.DataFrame:
+    """The gold.ace_pipeline grain (stage x target_close_month) of ``facts``, measures from lakehouse.metrics."""
+    grouped = metrics.compute_frame(
+        ["opportunity_count", "expected_monthly_spend_usd"],
+        facts_frame(facts),
+        dimensions=["stage", "target_close_month"],
+    )
+    grouped = grouped.astype({"stage": object, "target_close_month": object})
+    grouped = grouped.where(grouped.notna(), None) if len(grouped) else grouped
+    return normalise_pipeline(grouped)
+
+
+def opportunity_grain_facts(opportunities: pd.DataFrame, as_of: date | None) -> pd.DataFrame:
+    """Opportunity-grain rows (stage, target_close_date, review_status, usd_monthly) as ace_facts rows of count 1
+    (the metrics are additive, so they give the gold figures for any subset of opportunities)."""
+    stage = opportunities["stage"] if "stage" in opportunities else pd.Series(dtype=object)
+    close = opportunities["target_close_date"] if "target_close_date" in opportunities else None
+    open_stage = stage.isna() | ~stage.isin(CLOSED_STAGES)
+    if as_of is not None and close is not None:
+        dated = close.notna()
+        before = close.map(lambda d: d is not None and not pd.isna(d) and _as_date(d) < as_of)
+        stale = (dated & before.astype(bool) & open_stage).astype("boolean")
+    else:
+        stale = pd.Series([pd.NA] * len(opportunities), index=opportunities.index, dtype="boolean")
+    frame = pd.DataFrame(
+        {
+            "stage": stage,
+            "target_close_month": close.map(month_of) if close is not None else None,
+            "review_status": opportunities["review_status"] if "review_status" in opportunities else None,
+            "stale": stale,
+            "opportunity_count": 1,
+            "usd_monthly_spend": to_float(opportunities["usd_monthly"])
+            if "usd_monthly" in opportunities
+            else 0.0,
+            "as_of_date": as_of,
+        },
+        index=opportunities.index,
+    )
+    return facts_frame(frame.reset_index(drop=True))
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, pd.Timestamp | datetime):
+        return value.date()
+    return value  # type: ignore[no-any-return]
 
 
 def aggregate_opportunities(facts: pd.DataFrame) -> pd.DataFrame:
     """Opportunity-grain facts (stage, target_close_date, usd_monthly) to the gold.ace_pipeline grain."""
     if facts.empty:
         return normalise_pipeline(pd.DataFrame(columns=PIPELINE_COLUMNS))
-    frame = pd.DataFrame(
-        {
-            "stage": facts["stage"],
-            "target_close_month": facts["target_close_date"].map(month_of),
-            "usd": to_float(facts["usd_monthly"]) if "usd_monthly" in facts else 0.0,
-        }
-    )
-    grouped = frame.groupby(["stage", "target_close_month"], dropna=False, sort=False).agg(
-        opportunity_count=("usd", "size"), expected_monthly_spend_usd=("usd", "sum")
-    )
-    out = grouped.reset_index()
-    out = out.astype({"stage": object, "target_close_month": object})
-    out = out.where(out.notna(), None) if len(out) else out
-    return normalise_pipeline(out)
+    return pipeline_rows(opportunity_grain_facts(facts, None))
 
 
 def usd_monthly_per_opportunity(spend: pd.DataFrame) -> pd.Series:
@@ -347,25 +396,23 @@ def pipeline_by_segment(opportunities: pd.DataFrame, segment: str) -> pd.DataFra
         return pd.DataFrame(
             columns=[segment, "opportunity_count", "expected_monthly_spend_usd", "won", "lost", "win_rate"]
         )
-    frame = pd.DataFrame(
-        {
-            segment: opportunities[segment].fillna(NO_VALUE),
-            "usd": to_float(opportunities["usd_monthly"]),
-            "won": (opportunities["stage"] == WON_STAGE).astype(int),
-            "lost": (opportunities["stage"] == LOST_STAGE).astype(int),
-        }
-    )
-    out = (
-        frame.groupby(segment)
-        .agg(
-            opportunity_count=("usd", "size"),
-            expected_monthly_spend_usd=("usd", "sum"),
-            won=("won", "sum"),
-            lost=("lost", "sum"),
+    # segments are silver columns, not dimensions of the ace_facts model: compute the metrics per segment's rows
+    keys = opportunities[segment].fillna(NO_VALUE)
+    names = ["opportunity_count", "expected_monthly_spend_usd", "won_count", "lost_count", "win_rate"]
+    rows = []
+    for value, part in opportunities.groupby(keys, sort=True):
+        figures = metric_values(names, opportunity_grain_facts(part, None))
+        rows.append(
+            {
+                segment: value,
+                "opportunity_count": int(figures["opportunity_count"]),
+                "expected_monthly_spend_usd": float(figures["expected_monthly_spend_usd"]),
+                "won": int(figures["won_count"]),
+                "lost": int(figures["lost_count"]),
+                "win_rate": None if figures["win_rate"] is None else float(figures["win_rate"]),
+            }
         )
-        .reset_index()
-    )
-    out["win_rate"] = [win_rate(w, lo) for w, lo in zip(out["won"], out["lost"], strict=False)]
+    out = pd.DataFrame(rows)
     out["expected_monthly_spend_usd"] = out["expected_monthly_spend_usd"].round(2)
     return out.sort_values(["expected_monthly_spend_usd", segment], ascending=[False, True]).reset_index(
         drop=True
