@@ -160,16 +160,28 @@ def silver_pipeline(reader: LakeReader, tenant: str, filters: P.PipelineFilters)
     return P.pipeline_rows(silver_facts(reader, tenant, filters, None))
 
 
-def metric_values(reader: LakeReader, tenant: str, names: Sequence[str]) -> dict[str, Any]:
-    """Ungrouped values of metrics (one semantic model) read through this reader, for a page or notebook."""
+def metric_input(reader: LakeReader, tenant: str, name: str) -> pd.DataFrame:
+    """The rows of metric ``name``'s semantic model for the tenant, read through this reader (typed for DuckDB)."""
     from lakehouse import metrics
 
-    model = metrics.model_of(names[0])
-    columns = [*model.dimensions, *model.measures]
-    rows = safe_read(reader, model.table, tenant, columns=columns)
-    if model.table == GOLD_FACTS:
-        rows = P.facts_frame(rows)
-    return P.metric_values(list(names), rows)
+    model = metrics.model_of(name)
+    rows = safe_read(reader, model.table, tenant, columns=[*model.dimensions, *model.measures])
+    return P.facts_frame(rows) if model.table == GOLD_FACTS else rows
+
+
+def metric_values(reader: LakeReader, tenant: str, names: Sequence[str]) -> dict[str, Any]:
+    """Ungrouped values of metrics of one semantic model, read through this reader (pages and notebooks)."""
+    return P.metric_values(list(names), metric_input(reader, tenant, names[0]))
+
+
+def metric_rows(
+    reader: LakeReader, tenant: str, name: str, dimensions: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """One metric grouped by ``dimensions`` (and its required ones) as plain rows: what a notebook prints."""
+    from lakehouse import metrics
+
+    result = metrics.compute_frame(name, metric_input(reader, tenant, name), dimensions=dimensions)
+    return P.plain_rows(result)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -196,6 +197,30 @@ def metric_values(names: Sequence[str], facts: pd.DataFrame) -> dict[str, Any]:
     """Ungrouped metric values over ``facts`` (None for SQL NULL), from their lakehouse.metrics definitions."""
     result = metrics.compute_frame(list(names), facts)
     return {n: metrics.scalar(result, n) for n in names}
+
+
+def plain_value(value: Any) -> Any:
+    """A result cell as a plain Python value: numbers as int/float, dates as ISO text, missing as None."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def plain_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A result frame as a list of plain dicts (JSON-ready)."""
+    columns = list(frame.columns)
+    return [
+        {c: plain_value(v) for c, v in zip(columns, record, strict=True)}
+        for record in frame.itertuples(index=False, name=None)
+    ]
 
 
 def pipeline_kpis(month_facts: pd.DataFrame, shown_facts: pd.DataFrame, *, source: str) -> PipelineKpis:

@@ -102,7 +102,9 @@ def filter_condition(filters: Sequence[MetricFilter]) -> exp.Expression | None:
             parts.append(
                 isin
                 if f.op == "in"
-                else exp.Paren(this=exp.or_(exp.Not(this=isin), exp.Is(this=col.copy(), expression=exp.Null())))
+                else exp.Paren(
+                    this=exp.or_(exp.Not(this=isin), exp.Is(this=col.copy(), expression=exp.Null()))
+                )
             )
             continue
         if f.value is None or isinstance(f.value, tuple):
@@ -244,7 +246,9 @@ def validate_registry(registry: Registry) -> None:
             _check_cycle(registry, metric.name, ())
         else:
             if not any(isinstance(n, exp.AggFunc) for n in tree.walk()):
-                raise MetricDefinitionError(f"{what}: the expression aggregates nothing: {metric.expression!r}")
+                raise MetricDefinitionError(
+                    f"{what}: the expression aggregates nothing: {metric.expression!r}"
+                )
             used: set[str] = set(_columns(tree))
             for f in metric.filters:
                 used |= _columns(_parse(f, f"{what} filter"))

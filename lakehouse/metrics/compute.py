@@ -121,7 +121,11 @@ def compute(
     model = reg.model_of(definitions(metric_names, reg)[0])
     if engine == "arrow":
         return compute_frame(
-            metric_names, read_arrow(model.table, tenant), dimensions=dimensions, filters=filters, registry=reg
+            metric_names,
+            read_arrow(model.table, tenant),
+            dimensions=dimensions,
+            filters=filters,
+            registry=reg,
         )
     if engine == "spark":
         from lakehouse import io

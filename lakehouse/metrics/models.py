@@ -66,4 +66,4 @@ class MetricFilter(_Frozen):
 
     column: str = Field(pattern=NAME_PATTERN)
     op: FilterOp = "="
-    value: date | str | int | float | bool | None | tuple[date | str | int | float | bool, ...] = None
+    value: date | str | int | float | bool | tuple[date | str | int | float | bool, ...] | None = None

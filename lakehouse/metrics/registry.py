@@ -41,9 +41,7 @@ class Registry:
         try:
             return self.metrics[name]
         except KeyError:
-            raise UnknownMetric(
-                f"no metric {name!r}; defined: {', '.join(sorted(self.metrics))}"
-            ) from None
+            raise UnknownMetric(f"no metric {name!r}; defined: {', '.join(sorted(self.metrics))}") from None
 
     def model(self, name: str) -> SemanticModel:
         """The semantic model called ``name``."""
