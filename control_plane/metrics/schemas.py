@@ -89,11 +89,11 @@ def parse_filter(text: str) -> MetricFilter:
         raise BadRequest(f"filter {text!r}: unknown operator {op!r}; one of {', '.join(FILTER_OPS)}")
     semantic = FILTER_OPS[op]
     if semantic in ("is null", "not null"):
-        return MetricFilter(column=column, op=semantic)  # type: ignore[arg-type]
+        return MetricFilter(column=column, op=semantic)
     if not value:
         raise BadRequest(f"filter {text!r}: {op} needs a value (column:{op}:value)")
     parsed: Any = tuple(v for v in value.split(",")) if semantic in ("in", "not in") else value
     try:
-        return MetricFilter(column=column, op=semantic, value=parsed)  # type: ignore[arg-type]
+        return MetricFilter(column=column, op=semantic, value=parsed)
     except ValueError as exc:
         raise BadRequest(f"filter {text!r}: {exc}") from None

@@ -28,7 +28,7 @@ DIALECTS: tuple[str, ...] = ("spark", "duckdb", "postgres", "redshift")
 TENANT_COLUMN = "tenant_id"
 
 
-def _parse(sql: str, what: str) -> exp.Expression:
+def _parse(sql: str, what: str) -> exp.Expr:
     try:
         tree = sqlglot.parse_one(sql, read=AUTHORING_DIALECT)
     except ParseError as exc:
@@ -38,11 +38,11 @@ def _parse(sql: str, what: str) -> exp.Expression:
     return tree
 
 
-def _columns(tree: exp.Expression) -> set[str]:
+def _columns(tree: exp.Expr) -> set[str]:
     return {c.name for c in tree.find_all(exp.Column)}
 
 
-def _filtered_aggregate(node: exp.Expression, condition: exp.Expression) -> exp.Expression:
+def _filtered_aggregate(node: exp.Expr, condition: exp.Expr) -> exp.Expr:
     """An aggregate with ``condition`` moved inside it; other nodes unchanged."""
     if not isinstance(node, exp.AggFunc):
         return node
@@ -59,7 +59,7 @@ def _filtered_aggregate(node: exp.Expression, condition: exp.Expression) -> exp.
     return new
 
 
-def measure(metric: MetricDefinition | str, registry: Registry | None = None) -> exp.Expression:
+def measure(metric: MetricDefinition | str, registry: Registry | None = None) -> exp.Expr:
     """The metric's aggregate expression as a sqlglot AST (filters inside, derived metrics expanded)."""
     reg = registry or get_registry()
     definition = reg.get(metric) if isinstance(metric, str) else metric
@@ -67,7 +67,7 @@ def measure(metric: MetricDefinition | str, registry: Registry | None = None) ->
     tree = _parse(definition.expression, what)
     if definition.derived_from:
 
-        def expand(node: exp.Expression) -> exp.Expression:
+        def expand(node: exp.Expr) -> exp.Expr:
             if isinstance(node, exp.Column) and node.name in definition.derived_from:
                 return exp.Paren(this=measure(reg.get(node.name), reg))
             return node
@@ -85,9 +85,9 @@ def measure_sql(metric: MetricDefinition | str, dialect: str, registry: Registry
     return measure(metric, registry).sql(dialect=dialect)
 
 
-def filter_condition(filters: Sequence[MetricFilter]) -> exp.Expression | None:
+def filter_condition(filters: Sequence[MetricFilter]) -> exp.Expr | None:
     """The callers' filters as one condition (values become escaped SQL literals through the AST)."""
-    parts: list[exp.Expression] = []
+    parts: list[exp.Expr] = []
     for f in filters:
         col = exp.column(f.column)
         if f.op in ("is null", "not null"):
@@ -158,7 +158,7 @@ def definitions(names: Sequence[str], registry: Registry | None = None) -> list[
 def select(
     names: Sequence[str],
     *,
-    relation: str | exp.Expression,
+    relation: str | exp.Expr,
     tenant: str | None = None,
     dimensions: Sequence[str] = (),
     filters: Sequence[MetricFilter] = (),
@@ -169,10 +169,10 @@ def select(
     metrics = definitions(names, reg)
     dims = resolve_dimensions(metrics, dimensions, filters)
     table = exp.to_table(relation) if isinstance(relation, str) else relation
-    columns: list[exp.Expression] = [exp.column(d) for d in dims]
+    columns: list[exp.Expr] = [exp.column(d) for d in dims]
     columns += [exp.alias_(measure(m, reg), m.name) for m in metrics]
     query = exp.select(*columns).from_(table)
-    conditions: list[exp.Expression] = []
+    conditions: list[exp.Expr] = []
     if tenant is not None:
         conditions.append(exp.EQ(this=exp.column(TENANT_COLUMN), expression=exp.Literal.string(tenant)))
     condition = filter_condition(filters)
@@ -269,6 +269,6 @@ def _check_cycle(registry: Registry, name: str, seen: tuple[str, ...]) -> None:
         _check_cycle(registry, dep, (*seen, name))
 
 
-def literal(value: Any) -> exp.Expression:
+def literal(value: Any) -> exp.Expr:
     """A Python value as a SQL literal node (escaped by sqlglot)."""
     return exp.convert(value)
