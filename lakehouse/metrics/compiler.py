@@ -1,6 +1,6 @@
 """Compile metric definitions to SQL for each engine, with sqlglot.
 
-sqlglot parses a definition once (Spark SQL syntax, the marts' dialect) into an AST and writes that AST in the
+sqlglot parses a definition once (dialect-neutral SQL: strict CAST, plain division) into an AST and writes it in the
 dialect each consumer runs: ``spark`` for the gold marts, ``postgres`` / ``redshift`` for served warehouse
 tables, ``duckdb`` for the Arrow path of the dashboards, notebooks and API. Writing our own SQL generator per
 dialect would re-create what sqlglot maintains (quoting, casts, NULLIF/COALESCE spelling, type names) and
@@ -23,7 +23,7 @@ from lakehouse.metrics.errors import MetricDefinitionError, MetricQueryError
 from lakehouse.metrics.models import MetricDefinition, MetricFilter
 from lakehouse.metrics.registry import Registry, get_registry
 
-AUTHORING_DIALECT = "spark"
+AUTHORING_DIALECT = ""  # sqlglot's dialect-neutral SQL: CAST is a strict cast, division is plain
 DIALECTS: tuple[str, ...] = ("spark", "duckdb", "postgres", "redshift")
 TENANT_COLUMN = "tenant_id"
 
@@ -32,7 +32,7 @@ def _parse(sql: str, what: str) -> exp.Expr:
     try:
         tree = sqlglot.parse_one(sql, read=AUTHORING_DIALECT)
     except ParseError as exc:
-        raise MetricDefinitionError(f"{what}: {sql!r} does not parse as Spark SQL ({exc})") from None
+        raise MetricDefinitionError(f"{what}: {sql!r} does not parse as SQL ({exc})") from None
     if tree is None:
         raise MetricDefinitionError(f"{what}: {sql!r} is empty")
     return tree

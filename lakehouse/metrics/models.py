@@ -30,7 +30,7 @@ class SemanticModel(_Frozen):
 
 
 class MetricDefinition(_Frozen):
-    """One KPI, defined once: a SQL aggregate (Spark SQL syntax) over a semantic model.
+    """One KPI, defined once: a SQL aggregate (dialect-neutral SQL) over a semantic model.
 
     ``expression`` aggregates the model's columns, or (``derived_from`` set) combines other metrics by name.
     ``filters`` are SQL conditions applied inside each aggregate, so metrics with different filters share one
