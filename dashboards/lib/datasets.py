@@ -206,12 +206,11 @@ def pipeline_view(reader: LakeReader, tenant: str, filters: P.PipelineFilters) -
     month_facts = P.filter_months(base, filters)
     shown = P.filter_stages(month_facts, filters)
     kpis = P.pipeline_kpis(month_facts, shown, source="silver" if filters.needs_silver else "gold")
-    counts = P.metric_values(["stale_count", "action_required_count"], shown)
     return PipelineView(
         rows=P.pipeline_rows(shown),
         kpis=kpis,
-        stale=int(counts["stale_count"]),
-        action_required=int(counts["action_required_count"]),
+        stale=kpis.stale,
+        action_required=kpis.action_required,
         as_of_date=as_of,
         empty=gold.empty,
     )

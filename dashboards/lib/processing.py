@@ -87,6 +87,8 @@ class PipelineKpis:
     lost: int
     win_rate: float | None
     source: str  # "gold" or "silver"
+    stale: int = 0
+    action_required: int = 0
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -184,18 +186,26 @@ def facts_frame(rows: pd.DataFrame) -> pd.DataFrame:
     out["opportunity_count"] = (
         pd.to_numeric(out["opportunity_count"], errors="coerce").fillna(0).astype("int64")
     )
-    out["usd_monthly_spend"] = pd.to_numeric(
-        out["usd_monthly_spend"].map(lambda v: None if v is None else float(v)), errors="coerce"
-    ).astype("float64")
+    spend = out["usd_monthly_spend"]
+    if spend.dtype == object:  # decimals or None
+        spend = spend.map(lambda v: None if v is None else float(v))
+    out["usd_monthly_spend"] = pd.to_numeric(spend, errors="coerce").astype("float64")
     out["stale"] = out["stale"].astype("boolean")
     for c in ("stage", "target_close_month", "review_status"):
-        out[c] = out[c].astype(object).where(out[c].notna(), None)
+        if not isinstance(out[c].dtype, pd.CategoricalDtype):
+            out[c] = out[c].astype(object).where(out[c].notna(), None)
     return out
 
 
+def _duckdb_input(facts: pd.DataFrame) -> pd.DataFrame:
+    """Low-cardinality text columns as categoricals: DuckDB scans them as ENUMs instead of Python objects."""
+    text = [c for c in facts.columns if facts[c].dtype == object]
+    return facts.astype(dict.fromkeys(text, "category")) if text and len(facts) else facts
+
+
 def metric_values(names: Sequence[str], facts: pd.DataFrame) -> dict[str, Any]:
-    """Ungrouped metric values over ``facts`` (None for SQL NULL), from their lakehouse.metrics definitions."""
-    result = metrics.compute_frame(list(names), facts)
+    """Ungrouped values of metrics over ``facts`` (None for SQL NULL), from their lakehouse.metrics definitions."""
+    result = metrics.compute_frame(list(names), _duckdb_input(facts))
     return {n: metrics.scalar(result, n) for n in names}
 
 
@@ -224,10 +234,15 @@ def plain_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def pipeline_kpis(month_facts: pd.DataFrame, shown_facts: pd.DataFrame, *, source: str) -> PipelineKpis:
-    """KPIs: count and spend of the shown facts; won, lost and win rate over every stage of ``month_facts``
-    (the win rate is defined over the closed stages, so the stage filter does not apply to it)."""
-    shown = metric_values(["opportunity_count", "expected_monthly_spend_usd"], facts_frame(shown_facts))
-    closed = metric_values(list(CLOSED_METRICS), facts_frame(month_facts))
+    """KPIs of ace_facts rows: count, spend, stale and Action Required of the shown facts; won, lost and win
+    rate over every stage of ``month_facts`` (the win rate is defined over the closed stages, so the stage
+    filter does not apply to it). One DuckDB query when no stage filter narrows the shown facts."""
+    if len(month_facts) == len(shown_facts):
+        both = metric_values([*HEADLINE_METRICS, *CLOSED_METRICS], shown_facts)
+        shown, closed = both, both
+    else:
+        shown = metric_values(list(HEADLINE_METRICS), shown_facts)
+        closed = metric_values(list(CLOSED_METRICS), month_facts)
     rate = closed["win_rate"]
     return PipelineKpis(
         opportunities=int(shown["opportunity_count"]),
@@ -236,6 +251,8 @@ def pipeline_kpis(month_facts: pd.DataFrame, shown_facts: pd.DataFrame, *, sourc
         lost=int(closed["lost_count"]),
         win_rate=None if rate is None else float(rate),
         source=source,
+        stale=int(shown["stale_count"]),
+        action_required=int(shown["action_required_count"]),
     )
 
 
@@ -243,7 +260,7 @@ def pipeline_rows(facts: pd.DataFrame) -> pd.DataFrame:
     """The gold.ace_pipeline grain (stage x target_close_month) of ``facts``, measures from lakehouse.metrics."""
     grouped = metrics.compute_frame(
         ["opportunity_count", "expected_monthly_spend_usd"],
-        facts_frame(facts),
+        _duckdb_input(facts),
         dimensions=["stage", "target_close_month"],
     )
     grouped = grouped.astype({"stage": object, "target_close_month": object})
@@ -251,23 +268,32 @@ def pipeline_rows(facts: pd.DataFrame) -> pd.DataFrame:
     return normalise_pipeline(grouped)
 
 
+def months_of(stamps: pd.Series) -> pd.Series:
+    """'YYYY-MM' of each timestamp (None when missing), formatting each distinct month once."""
+    codes = stamps.dt.year * 12 + stamps.dt.month - 1
+    labels = {c: f"{int(c) // 12:04d}-{int(c) % 12 + 1:02d}" for c in codes.dropna().unique()}
+    return codes.map(labels).astype(object).where(codes.notna(), None)
+
+
 def opportunity_grain_facts(opportunities: pd.DataFrame, as_of: date | None) -> pd.DataFrame:
     """Opportunity-grain rows (stage, target_close_date, review_status, usd_monthly) as ace_facts rows of count 1
     (the metrics are additive, so they give the gold figures for any subset of opportunities)."""
-    stage = opportunities["stage"] if "stage" in opportunities else pd.Series(dtype=object)
+    n = len(opportunities)
+    stage = opportunities["stage"] if "stage" in opportunities else pd.Series([None] * n, dtype=object)
     close = opportunities["target_close_date"] if "target_close_date" in opportunities else None
     open_stage = stage.isna() | ~stage.isin(CLOSED_STAGES)
-    if as_of is not None and close is not None:
-        dated = close.notna()
-        before = close.map(lambda d: d is not None and not pd.isna(d) and _as_date(d) < as_of)
-        stale = (dated & before.astype(bool) & open_stage).astype("boolean")
+    stamps = pd.to_datetime(close, errors="coerce") if close is not None else None
+    if as_of is not None and stamps is not None:
+        stale = ((stamps < pd.Timestamp(as_of)) & open_stage).astype("boolean")  # NaT compares False
     else:
-        stale = pd.Series([pd.NA] * len(opportunities), index=opportunities.index, dtype="boolean")
+        stale = pd.Series([pd.NA] * n, index=opportunities.index, dtype="boolean")
     frame = pd.DataFrame(
         {
-            "stage": stage,
-            "target_close_month": close.map(month_of) if close is not None else None,
-            "review_status": opportunities["review_status"] if "review_status" in opportunities else None,
+            "stage": stage.astype("category"),
+            "target_close_month": months_of(stamps) if stamps is not None else None,
+            "review_status": opportunities["review_status"].astype("category")
+            if "review_status" in opportunities
+            else None,
             "stale": stale,
             "opportunity_count": 1,
             "usd_monthly_spend": to_float(opportunities["usd_monthly"])
@@ -278,12 +304,6 @@ def opportunity_grain_facts(opportunities: pd.DataFrame, as_of: date | None) -> 
         index=opportunities.index,
     )
     return facts_frame(frame.reset_index(drop=True))
-
-
-def _as_date(value: Any) -> date:
-    if isinstance(value, pd.Timestamp | datetime):
-        return value.date()
-    return value  # type: ignore[no-any-return]
 
 
 def aggregate_opportunities(facts: pd.DataFrame) -> pd.DataFrame:

@@ -8,7 +8,9 @@ implementation of each KPI.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from lakehouse.metrics.compiler import definitions, filter_condition, measure, resolve_dimensions, select
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
 Engine = Literal["arrow", "spark"]
 ENGINES: tuple[str, ...] = ("arrow", "spark")
 INPUT_RELATION = "metric_input"
+_LOCAL = threading.local()  # one DuckDB connection per thread (connecting costs tens of ms; a connection is
+# not safe to share between threads)
 
 
 def _names(names: str | Sequence[str]) -> list[str]:
@@ -60,6 +64,25 @@ def compute_spark(
     return out.orderBy(*dims) if dims else out
 
 
+@lru_cache(maxsize=512)
+def _duckdb_sql(
+    names: tuple[str, ...], dimensions: tuple[str, ...], filters: tuple[MetricFilter, ...], registry: Registry
+) -> str:
+    return select(
+        list(names), relation=INPUT_RELATION, dimensions=dimensions, filters=filters, registry=registry
+    ).sql(dialect="duckdb")
+
+
+def _connection() -> Any:
+    import duckdb
+
+    con = getattr(_LOCAL, "connection", None)
+    if con is None:
+        con = duckdb.connect()
+        _LOCAL.connection = con
+    return con
+
+
 def compute_frame(
     names: str | Sequence[str],
     data: pa.Table | pd.DataFrame,
@@ -69,17 +92,13 @@ def compute_frame(
     registry: Registry | None = None,
 ) -> pd.DataFrame:
     """The metrics over Arrow / pandas rows of the model's columns (one tenant's), grouped by ``dimensions``."""
-    import duckdb
-
-    sql = select(
-        _names(names), relation=INPUT_RELATION, dimensions=dimensions, filters=filters, registry=registry
-    ).sql(dialect="duckdb")
-    con = duckdb.connect()
+    sql = _duckdb_sql(tuple(_names(names)), tuple(dimensions), tuple(filters), registry or get_registry())
+    con = _connection()
+    con.register(INPUT_RELATION, data)
     try:
-        con.register(INPUT_RELATION, data)
         result: pd.DataFrame = con.execute(sql).df()
     finally:
-        con.close()
+        con.unregister(INPUT_RELATION)
     return result
 
 

@@ -28,7 +28,7 @@ DIR_ENV = "LAKEHOUSE_METRICS_DIR"
 MODELS_FILE = "models.yaml"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: compiled queries are cached per registry
 class Registry:
     """Metrics and semantic models by name (validated as a whole: references and SQL)."""
 
