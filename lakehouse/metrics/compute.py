@@ -93,10 +93,15 @@ def compute_frame(
 ) -> pd.DataFrame:
     """The metrics over Arrow / pandas rows of the model's columns (one tenant's), grouped by ``dimensions``."""
     sql = _duckdb_sql(tuple(_names(names)), tuple(dimensions), tuple(filters), registry or get_registry())
+    import duckdb
+
     con = _connection()
     con.register(INPUT_RELATION, data)
     try:
         result: pd.DataFrame = con.execute(sql).df()
+    except duckdb.DataError as exc:  # a filter value that does not convert to its column's type
+        first = str(exc).splitlines()[0]
+        raise MetricQueryError(f"a filter value does not fit its column: {first}") from None
     finally:
         con.unregister(INPUT_RELATION)
     return result
@@ -137,7 +142,9 @@ def compute(
     """
     reg = registry or get_registry()
     metric_names = _names(names)
-    model = reg.model_of(definitions(metric_names, reg)[0])
+    chosen = definitions(metric_names, reg)
+    resolve_dimensions(chosen, dimensions, filters)  # a bad request is refused before any data is read
+    model = reg.model_of(chosen[0])
     if engine == "arrow":
         return compute_frame(
             metric_names,

@@ -4,6 +4,7 @@ definitions or requests fail with typed errors that name what was wrong."""
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -190,3 +191,33 @@ def test_metrics_dir_env_loads_a_changed_copy(definitions_copy, monkeypatch):
         monkeypatch.delenv(DIR_ENV)
         clear_cache()
     assert "'Committed'" not in metrics.measure_sql("won_count", "spark")
+
+
+def test_a_filter_value_that_does_not_fit_its_column_is_a_query_error():
+    usage = pd.DataFrame(
+        {"usage_date": [date(2026, 1, 1)], "product_code": ["p"], "dimension": ["d"], "records_sent": [3]}
+    )
+    assert (
+        metrics.scalar(
+            metrics.compute_frame(
+                "records_sent",
+                usage,
+                filters=[MetricFilter(column="usage_date", op=">=", value="2026-01-01")],
+            ),
+            "records_sent",
+        )
+        == 3
+    )
+    with pytest.raises(
+        metrics.MetricQueryError, match=r'a filter value does not fit its column: .*"notadate"'
+    ):
+        metrics.compute_frame(
+            "records_sent", usage, filters=[MetricFilter(column="usage_date", op=">=", value="notadate")]
+        )
+
+
+def test_compute_refuses_a_bad_dimension_before_reading_any_data(lake):
+    with pytest.raises(metrics.MetricQueryError, match="no dimension 'stage'"):
+        metrics.compute("win_rate", "acme", ["stage"])
+    with pytest.raises(metrics.MetricSourceMissing, match=r"gold\.ace_facts has not been written yet"):
+        metrics.compute("win_rate", "acme")
