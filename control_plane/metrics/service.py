@@ -47,14 +47,12 @@ def get_metric(name: str) -> metrics.MetricDefinition:
 def compute(
     *, tenant_id: str, name: str, dimensions: Sequence[str], filters: Sequence[MetricFilter]
 ) -> MetricResult:
-    """The metric for the tenant, grouped by ``dimensions``; bad dimensions/filters are 400, no data 404."""
+    """The metric for the tenant, grouped by ``dimensions``; bad dimensions or filters are 400."""
     definition = get_metric(name)
     try:
         frame = metrics.compute(name, tenant_id, dimensions, filters, engine="arrow")
     except metrics.MetricQueryError as exc:
         raise BadRequest(str(exc)) from None
-    except metrics.MetricSourceMissing as exc:
-        raise NotFound(str(exc)) from None
     columns = list(frame.columns)
     rows = [
         {c: _json_value(v) for c, v in zip(columns, record, strict=True)}

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from control_plane.authz.service import require, tenant_resource
-from control_plane.deps import Authorized, AuthorizeTenant
+from control_plane.deps import Authorized, AuthorizeTenant, PageDep
 from control_plane.errors import responses
 from control_plane.metrics import service
 from control_plane.metrics.schemas import MetricOut, MetricResult, parse_filter
@@ -25,10 +25,11 @@ MetricName = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,62}$", description=
 
 @router.get("/tenants/{tenant_id}/metrics", response_model=list[MetricOut], responses=responses(*AUTH, 404))
 def list_metrics(
-    auth: Annotated[Authorized, Depends(AuthorizeTenant("data:read"))],
+    auth: Annotated[Authorized, Depends(AuthorizeTenant("data:read"))], page: PageDep
 ) -> list[MetricOut]:
-    """Every metric definition (name, owner, expression's grain, dimensions, format, classification)."""
-    return [MetricOut.of(m, metrics.model_of(m.name).table) for m in metrics.list_metrics()]
+    """The metric definitions by name (owner, grain, dimensions, format, classification), a page at a time."""
+    defined = metrics.list_metrics()[page.offset : page.offset + page.limit]
+    return [MetricOut.of(m, metrics.model_of(m.name).table) for m in defined]
 
 
 @router.get(

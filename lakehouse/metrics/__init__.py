@@ -29,7 +29,6 @@ from lakehouse.metrics.errors import (
     MetricDefinitionError,
     MetricError,
     MetricQueryError,
-    MetricSourceMissing,
     UnknownMetric,
 )
 from lakehouse.metrics.models import MetricDefinition, MetricFilter, SemanticModel
@@ -44,7 +43,6 @@ __all__ = [
     "MetricError",
     "MetricFilter",
     "MetricQueryError",
-    "MetricSourceMissing",
     "Registry",
     "SemanticModel",
     "UnknownMetric",

@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from lakehouse.metrics.compiler import definitions, filter_condition, measure, resolve_dimensions, select
-from lakehouse.metrics.errors import MetricQueryError, MetricSourceMissing
+from lakehouse.metrics.errors import MetricQueryError
 from lakehouse.metrics.models import MetricFilter
 from lakehouse.metrics.registry import Registry, get_registry
 
@@ -108,8 +108,10 @@ def compute_frame(
 
 
 def read_arrow(table: str, tenant: str) -> pa.Table:
-    """One tenant's partition of a lake table as Arrow (delta-rs, no Spark); ``MetricSourceMissing`` if absent."""
+    """One tenant's partition of a lake table as Arrow (delta-rs, no Spark); empty, with the declared schema,
+    when the table has not been written yet (as ``lakehouse.io.read`` answers on Spark)."""
     from deltalake import DeltaTable, QueryBuilder
+    from pyspark.sql.pandas.types import to_arrow_schema
 
     from lakehouse import io
     from lakehouse.tenancy import validate_tenant_id
@@ -117,7 +119,7 @@ def read_arrow(table: str, tenant: str) -> pa.Table:
     validate_tenant_id(tenant)
     td = io.resolve(table)
     if not io.exists(td):
-        raise MetricSourceMissing(f"{table} has not been written yet: run the pipeline for tenant {tenant!r}")
+        return to_arrow_schema(td.schema).empty_table()
     dt = DeltaTable(td.path(), storage_options=io.storage_options() or None)
     # QueryBuilder applies deletion vectors (to_pyarrow_table refuses tables that carry them)
     qb = QueryBuilder().register("t", dt)
@@ -138,7 +140,8 @@ def compute(
     """The metrics for ``tenant`` from their model's lake table, grouped by ``dimensions``, as pandas.
 
     ``engine="arrow"`` reads the tenant's partition with delta-rs and runs the DuckDB query; ``engine="spark"``
-    reads through ``lakehouse.io`` (tenant-scoped) and aggregates on Spark.
+    reads through ``lakehouse.io`` (tenant-scoped) and aggregates on Spark. A table not written yet holds no
+    rows of the tenant, so the metric is computed over nothing (0 for counts and sums, null for the win rate).
     """
     reg = registry or get_registry()
     metric_names = _names(names)
@@ -159,10 +162,6 @@ def compute(
         from lakehouse.tenancy import TenantScope
 
         session = spark or get_spark()
-        if not io.exists(model.table):
-            raise MetricSourceMissing(
-                f"{model.table} has not been written yet: run the pipeline for tenant {tenant!r}"
-            )
         frame = io.read(session, model.table, TenantScope.for_tenant(tenant))
         out = compute_spark(metric_names, frame, dimensions=dimensions, filters=filters, registry=reg)
         return out.toPandas()

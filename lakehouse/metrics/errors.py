@@ -19,7 +19,3 @@ class UnknownMetric(MetricError, BadInput):
 
 class MetricQueryError(MetricError, BadInput):
     """A request for a metric asked for a dimension, filter or engine the metric does not support."""
-
-
-class MetricSourceMissing(MetricError, BadInput):
-    """The metric's source table has not been written yet (as ``lakehouse table show`` says: exit 2)."""

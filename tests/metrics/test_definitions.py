@@ -216,8 +216,10 @@ def test_a_filter_value_that_does_not_fit_its_column_is_a_query_error():
         )
 
 
-def test_compute_refuses_a_bad_dimension_before_reading_any_data(lake):
+def test_compute_on_a_table_not_written_yet_is_computed_over_no_rows(lake):
     with pytest.raises(metrics.MetricQueryError, match="no dimension 'stage'"):
         metrics.compute("win_rate", "acme", ["stage"])
-    with pytest.raises(metrics.MetricSourceMissing, match=r"gold\.ace_facts has not been written yet"):
-        metrics.compute("win_rate", "acme")
+    figures = metrics.compute(["opportunity_count", "win_rate"], "acme")
+    assert len(figures) == 1
+    assert metrics.scalar(figures, "opportunity_count") == 0
+    assert metrics.scalar(figures, "win_rate") is None
