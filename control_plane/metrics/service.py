@@ -8,10 +8,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from control_plane.audit.service import audit_log, record
+from control_plane.context import RequestContext
 from control_plane.errors import BadRequest, NotFound
 from control_plane.metrics.schemas import MetricResult
 from lakehouse import metrics
 from lakehouse.metrics import MetricFilter
+
+METRIC_READ = "metrics.read"
 
 
 def _json_value(value: Any) -> Any:
@@ -42,6 +48,27 @@ def get_metric(name: str) -> metrics.MetricDefinition:
         return metrics.get(name)
     except metrics.UnknownMetric as exc:
         raise NotFound(str(exc)) from None
+
+
+def audit_cross_tenant_read(db: Session, ctx: RequestContext, tenant_id: str, name: str) -> None:
+    """Audit a read of another tenant's metric (platform admins, admins of a parent tenant), as the dashboards'
+    tenant switch is; a read of one's own tenant is not recorded. Commits."""
+    principal = ctx.principal
+    if not principal.is_platform and principal.tenant_id == tenant_id:
+        return
+    record(
+        db,
+        actor=principal.actor,
+        action=METRIC_READ,
+        tenant_id=tenant_id,
+        resource=f"tenant/{tenant_id}/metrics/{name}",
+        reason=ctx.reason or "metric read across tenants",
+        request_id=ctx.request_id,
+    )
+    db.commit()
+    audit_log.warning(
+        "metrics: %s (%s) reads %s of tenant %s", principal.subject, principal.role, name, tenant_id
+    )
 
 
 def compute(

@@ -2,7 +2,8 @@
 
 Both need ``data:read`` on the tenant (the gate resolves the tenant and asks the PDP); reading a metric also
 asks the PDP about the metric's classification (expected spend and revenue are confidential), the same
-clearance the dashboards apply to the columns behind them.
+clearance the dashboards apply to the columns behind them. A read across tenants (platform admin, admin of a
+parent tenant) is written to the tenant's audit chain as ``metrics.read``.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def read_metric(
         reason=auth.ctx.reason,
         request_id=auth.ctx.request_id,
     )
-    return service.compute(
-        tenant_id=tenant.id, name=name, dimensions=dimension, filters=[parse_filter(f) for f in filter]
-    )
+    parsed = [parse_filter(f) for f in filter]
+    result = service.compute(tenant_id=tenant.id, name=name, dimensions=dimension, filters=parsed)
+    service.audit_cross_tenant_read(auth.db, auth.ctx, tenant.id, name)
+    return result

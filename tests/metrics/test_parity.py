@@ -291,3 +291,20 @@ def test_a_changed_definition_shows_up_in_all_four(
         assert dashboard_rows(metrics_lake, name) == [{name: value}]
         assert api_rows(client, name) == [{name: value}]
         assert _round(summary["metrics"][name]) == [{name: value}]
+
+
+def test_a_metric_read_across_tenants_is_audited_and_an_own_read_is_not(metrics_lake, api, cp_keys):
+    admin = api(cp_keys.platform_admin)
+
+    def reads() -> list[dict[str, Any]]:
+        chain = admin.call("GET", f"/tenants/{TENANT}/audit", params={"limit": 1000})
+        entries = chain["entries"] if isinstance(chain, dict) else chain
+        return [e for e in entries if e["action"] == "metrics.read"]
+
+    before = len(reads())
+    assert api(cp_keys.acme_analyst).metric(TENANT, "won_count").value == _by_hand()["won_count"]
+    assert len(reads()) == before
+    assert admin.metric(TENANT, "won_count").value == _by_hand()["won_count"]
+    after = reads()
+    assert len(after) == before + 1
+    assert after[-1]["resource"] == f"tenant/{TENANT}/metrics/won_count"
