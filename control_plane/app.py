@@ -134,12 +134,13 @@ def create_app(
         limits=[("/approvals", settings.max_approval_body_bytes)],
         on_refusal=on_refusal,
     )
-    app.add_middleware(
-        SourceRateLimitMiddleware,
-        rate=settings.rate_limit_per_ip,
-        burst=settings.rate_limit_per_ip * settings.rate_limit_burst_seconds,
-        on_refusal=on_refusal,
-    )
+    if settings.rate_limits_enabled:
+        app.add_middleware(
+            SourceRateLimitMiddleware,
+            rate=settings.rate_limit_per_ip,
+            burst=settings.rate_limit_per_ip * settings.rate_limit_burst_seconds,
+            on_refusal=on_refusal,
+        )
     app.add_middleware(RequestIdMiddleware)
     _install_error_handlers(app, on_refusal)
     app.state.audit_anchor_store = store_from_settings(settings)

@@ -93,6 +93,8 @@ class ControlPlaneSettings(BaseSettings):
             check_production_secret("LAKEHOUSE_BOOTSTRAP_ADMIN_KEY", key.rsplit(".", 1)[-1])
         if bool(self.oidc_issuer) != bool(self.oidc_jwks_url):
             raise ValueError("LAKEHOUSE_OIDC_ISSUER and LAKEHOUSE_OIDC_JWKS_URL must be set together")
+        if production and not self.rate_limits_enabled:
+            raise ValueError("LAKEHOUSE_RATE_LIMITS_ENABLED=false is refused in production")
         return self
 
     def jwt_secrets(self, *, now: datetime | None = None) -> list[str]:
@@ -142,6 +144,10 @@ class ControlPlaneSettings(BaseSettings):
     audit_anchor_retention_days: int = Field(2555, ge=1, description="S3 object-lock retention of anchors")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted (413 above)")
     max_approval_body_bytes: int = Field(65_536, ge=1024, description="Largest body on /approvals routes")
+    rate_limits_enabled: bool = Field(
+        True,
+        description="Per-address and per-key rate limits (off only to measure their cost; never in production)",
+    )
     rate_limit_per_ip: float = Field(300.0, gt=0, description="Requests per second per source address")
     rate_limit_burst_seconds: float = Field(2.0, gt=0, description="Bucket size, in seconds of the rate")
     rate_limit_per_plan: dict[str, float] = Field(
