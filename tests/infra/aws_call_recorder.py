@@ -22,6 +22,8 @@ _ROOT = Path(__file__).resolve().parents[2]
 _LIBRARY = str(_ROOT / "lakehouse") + os.sep
 _EMULATORS = tuple(str(_ROOT / part) + os.sep for part in ("sandboxes",))
 _calls: set[tuple[str, str]] = set()
+_calls_by_module: dict[str, set[tuple[str, str]]] = {}  # test module path -> calls made while it ran
+_current_module = ""
 _passed: dict[str, int] = {}  # test module path -> tests that passed in this session
 _failed: set[str] = set()
 _CHECK = "test_iam_from_code.py::test_the_code_calls_only_declared_operations"
@@ -30,7 +32,7 @@ _CHECK = "test_iam_from_code.py::test_the_code_calls_only_declared_operations"
 def recorded_in_session(modules: tuple[str, ...]) -> set[tuple[str, str]] | None:
     """The calls recorded so far if every one of ``modules`` ran and passed in this session, else None."""
     if all(_passed.get(m) for m in modules) and not _failed.intersection(modules):
-        return set(_calls)
+        return set().union(*(_calls_by_module.get(m, set()) for m in modules))
     return None
 
 
@@ -56,7 +58,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
     def recording(self: Any, operation_name: str, api_params: Any) -> Any:
         if _called_from_project_code():
-            _calls.add((self.meta.service_model.service_name, operation_name))
+            call = (self.meta.service_model.service_name, operation_name)
+            _calls.add(call)
+            _calls_by_module.setdefault(_current_module, set()).add(call)
         return original(self, operation_name, api_params)
 
     BaseClient._make_api_call = recording  # type: ignore[method-assign]
@@ -67,6 +71,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     checks = [i for i in items if i.nodeid.endswith(_CHECK)]
     if checks:
         items[:] = [i for i in items if not i.nodeid.endswith(_CHECK)] + checks
+
+
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Note which test module is running, so calls are attributed to it."""
+    global _current_module
+    _current_module = item.nodeid.split("::", 1)[0]
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
