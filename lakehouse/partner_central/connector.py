@@ -50,21 +50,46 @@ ENTITIES = ("opportunity", "solution", "engagement_invitation")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # What PartnerCentralReader may call, under the Partner Central read role (tests/infra checks the IAM policy),
 # and the sts:AssumeRole build_client sends with the caller's credentials to get that role's session.
+# Every read operation of the Selling API (Get*, List*, Search*): the reader serves each of them.
+READ_OPERATIONS: tuple[str, ...] = (
+    "GetAwsOpportunitySummary",
+    "GetCustomerAccount",
+    "GetCustomerAccountBulkJob",
+    "GetCustomerAccountBulkJobReportUrl",
+    "GetCustomerAccountStatistics",
+    "GetEngagement",
+    "GetEngagementInvitation",
+    "GetOpportunity",
+    "GetOpportunityBulkJobReportUrl",
+    "GetProspectingFromEngagementTask",
+    "GetResourceSnapshot",
+    "GetResourceSnapshotJob",
+    "GetSellingSystemSettings",
+    "ListCustomerAccountBulkJobResults",
+    "ListCustomerAccountBulkJobs",
+    "ListEngagementByAcceptingInvitationTasks",
+    "ListEngagementFromOpportunityTasks",
+    "ListEngagementGroups",
+    "ListEngagementInvitations",
+    "ListEngagementMembers",
+    "ListEngagementResourceAssociations",
+    "ListEngagements",
+    "ListOpportunities",
+    "ListOpportunityBulkJobResults",
+    "ListOpportunityBulkJobs",
+    "ListOpportunityFromEngagementTasks",
+    "ListProspectingFromEngagementTasks",
+    "ListResourceSnapshotJobs",
+    "ListResourceSnapshots",
+    "ListSolutions",
+    "ListTagsForResource",
+    "SearchCustomerAccounts",
+    "SearchEngagements",
+    "SearchOpportunities",
+)
 AWS_OPERATIONS: tuple[Declaration, ...] = (
     Declaration("assume", "sts", ("AssumeRole",)),
-    Declaration(
-        "read",
-        SERVICE,
-        (
-            "GetAwsOpportunitySummary",
-            "GetEngagementInvitation",
-            "GetOpportunity",
-            "ListEngagementInvitations",
-            "ListEngagements",
-            "ListOpportunities",
-            "ListSolutions",
-        ),
-    ),
+    Declaration("read", SERVICE, READ_OPERATIONS),
 )
 # Error codes botocore's retry modes treat as throttling; counted separately from server errors in the stats.
 _THROTTLING_CODES = {
@@ -348,7 +373,7 @@ class PartnerCentralReader:
         events.register(
             f"after-call-error.{event_name}", self._count_retries, unique_id=f"{uid}-retries-error"
         )
-        for op in ("GetOpportunity", "GetEngagementInvitation", "ListSolutions"):
+        for op in (*(o for o in READ_OPERATIONS if o.startswith("Get")), "ListSolutions"):
             events.register(f"after-call.{event_name}.{op}", self._keep_raw, unique_id=f"{uid}-raw-{op}")
 
     @classmethod
@@ -467,6 +492,65 @@ class PartnerCentralReader:
         invited = response.get("InvitationDate")
         return RawRecord.from_bytes(response["Id"], to_us(invited) if invited else None, response[_RAW])
 
+    # ------------------------------------------------------------------------------------- any read operation
+
+    def read(self, operation: str, **params: Any) -> dict[str, Any]:
+        """One call of any Selling API read operation (``READ_OPERATIONS``), without the raw body."""
+        if operation not in READ_OPERATIONS:
+            raise BadInput(
+                f"{operation} is not a Partner Central read operation: use one of {', '.join(READ_OPERATIONS)}"
+            )
+        response = self._call(_snake(operation), **params)
+        response.pop("ResponseMetadata", None)
+        response.pop(_RAW, None)
+        return response
+
+    def read_raw(self, operation: str, entity_id: str, **params: Any) -> RawRecord:
+        """A ``Get*`` payload exactly as received (for bronze), keyed by ``entity_id``."""
+        if not operation.startswith("Get") or operation not in READ_OPERATIONS:
+            raise BadInput(f"{operation} is not a Partner Central Get operation")
+        response = self._call(_snake(operation), **params)
+        stamp = next(
+            (
+                response[k]
+                for k in ("LastModifiedDate", "ModifiedAt", "CreatedAt", "CreatedDate")
+                if response.get(k)
+            ),
+            None,
+        )
+        return RawRecord.from_bytes(
+            entity_id, to_us(stamp) if isinstance(stamp, datetime) else None, response[_RAW]
+        )
+
+    def read_all(self, operation: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every item of a ``List*``/``Search*`` operation, following ``NextToken`` (one call per page)."""
+        if operation not in READ_OPERATIONS or operation.startswith("Get"):
+            raise BadInput(f"{operation} is not a Partner Central List or Search operation")
+        key = _items_member(self.client.meta.service_model, operation)
+        token: str | None = None
+        while True:
+            page = self._call(_snake(operation), **params, **({"NextToken": token} if token else {}))
+            yield from page.get(key) or []
+            token = page.get("NextToken")
+            if not token:
+                return
+
+    def get_engagement(self, catalog: str, engagement_id: str) -> RawRecord:
+        """An engagement with its contexts (leads are contexts of type ``Lead``), exactly as received."""
+        return self.read_raw("GetEngagement", engagement_id, Catalog=catalog, Identifier=engagement_id)
+
+    def list_engagement_members(self, catalog: str, engagement_id: str) -> list[dict[str, Any]]:
+        """The members of one engagement (at most 10)."""
+        return list(self.read_all("ListEngagementMembers", Catalog=catalog, Identifier=engagement_id))
+
+    def search_customer_accounts(self, catalog: str) -> Iterator[dict[str, Any]]:
+        """Summaries of every customer account of the catalog."""
+        return self.read_all("SearchCustomerAccounts", Catalog=catalog)
+
+    def get_customer_account(self, catalog: str, account_id: str) -> RawRecord:
+        """One customer account exactly as received."""
+        return self.read_raw("GetCustomerAccount", account_id, Catalog=catalog, Identifier=account_id)
+
     def list_engagements(self, catalog: str) -> Iterator[list[dict[str, Any]]]:
         for page in self._pages("list_engagements", Catalog=catalog):
             yield page.get("EngagementSummaryList", [])
@@ -485,6 +569,20 @@ class PartnerCentralReader:
             raise _api_error(exc) from exc
         response.pop("ResponseMetadata", None)
         return response
+
+
+def _snake(operation: str) -> str:
+    """``ListEngagementMembers`` -> ``list_engagement_members`` (boto3's method name)."""
+    from botocore import xform_name
+
+    name: str = xform_name(operation)
+    return name
+
+
+def _items_member(model: Any, operation: str) -> str:
+    """The list member that carries a List/Search operation's items (from the client's botocore model)."""
+    output = model.operation_model(operation).output_shape
+    return next(k for k, v in output.members.items() if v.type_name == "list")
 
 
 # ----------------------------------------------------------------------------------------------- sinks

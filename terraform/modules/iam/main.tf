@@ -239,17 +239,44 @@ data "aws_iam_policy_document" "partner_central_read_trust" {
   }
 }
 
-# List calls have no resource ARN: they are limited to one catalog by the partnercentral:Catalog condition key
-# (as in AWS's managed policies). Calls on one opportunity or invitation are scoped to their ARNs.
+# Catalog-wide reads (lists, searches, engagements, tasks, snapshots, customer accounts, bulk jobs) are limited to one
+# catalog by the partnercentral:Catalog condition key (as in AWS's managed policies). Calls on one opportunity or
+# invitation are scoped to their ARNs; tags are read on the catalog's resources only.
 data "aws_iam_policy_document" "partner_central_read" {
   statement {
-    sid    = "ListPartnerCentralCatalog"
+    sid    = "ReadPartnerCentralCatalog"
     effect = "Allow"
     actions = [
+      "partnercentral:GetCustomerAccount",
+      "partnercentral:GetCustomerAccountBulkJob",
+      "partnercentral:GetCustomerAccountBulkJobReportUrl",
+      "partnercentral:GetCustomerAccountStatistics",
+      "partnercentral:GetEngagement",
+      "partnercentral:GetOpportunityBulkJobReportUrl",
+      "partnercentral:GetProspectingFromEngagementTask",
+      "partnercentral:GetResourceSnapshot",
+      "partnercentral:GetResourceSnapshotJob",
+      "partnercentral:GetSellingSystemSettings",
+      "partnercentral:ListCustomerAccountBulkJobResults",
+      "partnercentral:ListCustomerAccountBulkJobs",
+      "partnercentral:ListEngagementByAcceptingInvitationTasks",
+      "partnercentral:ListEngagementFromOpportunityTasks",
+      "partnercentral:ListEngagementGroups",
       "partnercentral:ListEngagementInvitations",
+      "partnercentral:ListEngagementMembers",
+      "partnercentral:ListEngagementResourceAssociations",
       "partnercentral:ListEngagements",
       "partnercentral:ListOpportunities",
+      "partnercentral:ListOpportunityBulkJobResults",
+      "partnercentral:ListOpportunityBulkJobs",
+      "partnercentral:ListOpportunityFromEngagementTasks",
+      "partnercentral:ListProspectingFromEngagementTasks",
+      "partnercentral:ListResourceSnapshotJobs",
+      "partnercentral:ListResourceSnapshots",
       "partnercentral:ListSolutions",
+      "partnercentral:SearchCustomerAccounts",
+      "partnercentral:SearchEngagements",
+      "partnercentral:SearchOpportunities",
     ]
     resources = ["*"]
     condition {
@@ -271,6 +298,13 @@ data "aws_iam_policy_document" "partner_central_read" {
     effect    = "Allow"
     actions   = ["partnercentral:GetEngagementInvitation"]
     resources = [local.pc_invitations]
+  }
+
+  statement {
+    sid       = "ReadTagsOfCatalogResources"
+    effect    = "Allow"
+    actions   = ["partnercentral:ListTagsForResource"]
+    resources = ["${local.pc_catalog_arn}/*"]
   }
 }
 
