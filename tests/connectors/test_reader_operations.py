@@ -27,8 +27,8 @@ def world():
     call = Recorder(server, "acme")
     opp = state.opportunity_ids("acme", "Sandbox")[0]
     eng = call("ListEngagements", Catalog="Sandbox", ContextTypes=["Lead"])["EngagementSummaryList"][0]["Id"]
-    snapshot = dict(Catalog="Sandbox", EngagementIdentifier=eng, ResourceType="Opportunity", ResourceIdentifier=opp,
-                    ResourceSnapshotTemplateIdentifier="OpportunitySummaryView")  # fmt: skip
+    snapshot = {"Catalog": "Sandbox", "EngagementIdentifier": eng, "ResourceType": "Opportunity", "ResourceIdentifier": opp,
+                    "ResourceSnapshotTemplateIdentifier": "OpportunitySummaryView"}  # fmt: skip
     call("CreateResourceSnapshot", ClientToken="s", **snapshot)
     job = call("CreateResourceSnapshotJob", ClientToken="j", **snapshot)["Id"]
     task = call("StartProspectingFromEngagementTask", Catalog="Sandbox", Identifiers=[eng], TaskName="t",
