@@ -316,10 +316,12 @@ class RawRecord:
 
 @dataclass(frozen=True, slots=True)
 class Listed:
-    """One listed item: its id and the marker of its version (LastModifiedDate µs, or a status)."""
+    """One listed item: its id, the marker of its version (LastModifiedDate µs, or a status) and, for
+    opportunities, the lifecycle ``(Stage, ReviewStatus)`` the listing shows."""
 
     entity_id: str
     version: Any
+    state: tuple[str | None, str | None] | None = None
 
 
 _RAW = "__raw_body__"
@@ -460,7 +462,8 @@ class PartnerCentralReader:
             params["LastModifiedDate"] = {"AfterLastModifiedDate": from_us(after_us)}
         for page in self._pages("list_opportunities", **params):
             yield [
-                Listed(s["Id"], to_us(s["LastModifiedDate"])) for s in page.get("OpportunitySummaries", [])
+                Listed(s["Id"], to_us(s["LastModifiedDate"]), lifecycle_state(s))
+                for s in page.get("OpportunitySummaries", [])
             ]
 
     def get_opportunity(self, catalog: str, opportunity_id: str) -> RawRecord:
@@ -582,7 +585,8 @@ def _snake(operation: str) -> str:
 def _items_member(model: Any, operation: str) -> str:
     """The list member that carries a List/Search operation's items (from the client's botocore model)."""
     output = model.operation_model(operation).output_shape
-    return next(k for k, v in output.members.items() if v.type_name == "list")
+    name: str = next(k for k, v in output.members.items() if v.type_name == "list")
+    return name
 
 
 # ----------------------------------------------------------------------------------------------- sinks
@@ -611,6 +615,21 @@ class Sink(Protocol):
         """Record that everything listed up to ``watermark_us`` has landed."""
 
 
+class StateAwareSink(Sink, Protocol):
+    """A sink that can also say which lifecycle states it holds per opportunity version (the tie-break re-fetch)."""
+
+    def known_states(
+        self, catalog: str, since_us: int | None
+    ) -> set[tuple[str, int, tuple[str | None, str | None]]]:
+        """``(id, LastModifiedDate µs, (Stage, ReviewStatus))`` of the opportunity payloads landed."""
+
+
+def lifecycle_state(record: Any) -> tuple[str | None, str | None]:
+    """``(Stage, ReviewStatus)`` of an opportunity payload or list summary."""
+    life = (record.get("LifeCycle") if isinstance(record, dict) else None) or {}
+    return (life.get("Stage"), life.get("ReviewStatus"))
+
+
 class MemorySink:
     """An in-memory ``Sink`` (one tenant): what bronze would hold, for tests and dry runs."""
 
@@ -630,6 +649,15 @@ class MemorySink:
             (r.entity_id, r.last_modified_us)
             for r in rows
             if since_us is None or (r.last_modified_us is not None and r.last_modified_us >= since_us)
+        }
+
+    def known_states(
+        self, catalog: str, since_us: int | None
+    ) -> set[tuple[str, int, tuple[str | None, str | None]]]:
+        return {
+            (r.entity_id, r.last_modified_us, lifecycle_state(json.loads(r.payload)))
+            for r in self.rows.get((catalog, "opportunity"), [])
+            if r.last_modified_us is not None and (since_us is None or r.last_modified_us >= since_us)
         }
 
     def land(self, catalog: str, entity: str, records: Sequence[RawRecord]) -> LandResult:
@@ -661,6 +689,7 @@ class EntityStats:
     skipped_known: int = 0
     landed: int = 0
     duplicates: int = 0
+    refetched_ties: int = 0  # known (id, LastModifiedDate) fetched again: the listing showed another state
 
 
 @dataclass
@@ -775,6 +804,19 @@ class PartnerCentralSync:
         result.watermark_after_us = stored
         after = None if start is None else start - self.overlap_us
         known = self.sink.known_versions(self.catalog, "opportunity", after)
+        states_of = getattr(self.sink, "known_states", None)
+        states = states_of(self.catalog, after) if states_of is not None else None
+
+        def is_known(item: Listed) -> bool:
+            """Known when bronze holds this (id, LastModifiedDate) and, if the listing shows a lifecycle state, a
+            payload of that version in that state (two versions can share a LastModifiedDate: ReviewStatus moves
+            without it, so the listing's state is the tie-break's evidence that a newer payload exists)."""
+            if (item.entity_id, item.version) not in known:
+                return False
+            return (
+                states is None or item.state is None or (item.entity_id, item.version, item.state) in states
+            )
+
         pending: list[RawRecord] = []
         covered: int | None = None  # LastModifiedDate up to which every listed item is done
 
@@ -796,8 +838,9 @@ class PartnerCentralSync:
                 stats.listed += len(page)
                 for start_at in range(0, len(page), chunk):  # land within long pages too
                     part = page[start_at : start_at + chunk]
-                    todo = [item for item in part if (item.entity_id, item.version) not in known]
+                    todo = [item for item in part if not is_known(item)]
                     stats.skipped_known += len(part) - len(todo)
+                    stats.refetched_ties += sum((i.entity_id, i.version) in known for i in todo)
                     records, error = self._fetch(
                         lambda i: self.reader.get_opportunity(self.catalog, i),
                         [item.entity_id for item in todo],
@@ -810,7 +853,7 @@ class PartnerCentralSync:
                     for (
                         item
                     ) in part:  # the watermark covers the contiguous done prefix of the ascending listing
-                        if (item.entity_id, item.version) in known or item.entity_id in fetched:
+                        if is_known(item) or item.entity_id in fetched:
                             covered = item.version if covered is None else max(covered, item.version)
                         else:
                             break
@@ -819,6 +862,10 @@ class PartnerCentralSync:
                         if rec is not None:
                             known.add((item.entity_id, item.version))
                             known.add((rec.entity_id, rec.last_modified_us))
+                            if states is not None and item.state is not None:
+                                states.add(
+                                    (item.entity_id, item.version, item.state)
+                                )  # once per run, at most
                             pending.append(rec)
                     stats.fetched += len(fetched)
                     self._tick("opportunity", stats)
@@ -889,21 +936,51 @@ _INVITATION_EVENTS = {
 
 @dataclass(frozen=True)
 class EventResult:
-    """What handling one EventBridge event did: ``action`` is ``landed``, ``duplicate`` or ``ignored``."""
+    """What handling one EventBridge event did: ``action`` is ``landed``, ``duplicate`` (fetched, payload already
+    stored), ``duplicate_event`` (its event id was handled before: no call), ``coalesced`` (another event of the same
+    burst fetched the resource: no call) or ``ignored``."""
 
     detail_type: str
     action: str
     entity: str | None = None
     entity_id: str | None = None
     catalog: str | None = None
+    event_id: str | None = None
 
 
-def handle_event(event: dict[str, Any], reader: PartnerCentralReader, sink: Sink) -> EventResult:
-    """Fetch just the opportunity / invitation an ``aws.partnercentral-selling`` event names and land it.
+class EventLedger:
+    """Event ids already handled, oldest forgotten first: Partner Central often delivers an event twice (same id),
+    and each copy would otherwise cost a Get. Bounded so a long-lived process does not grow without limit."""
 
-    The watermark is not touched (events arrive out of order); the landed version is skipped by the next sync
-    as already known, and a duplicate event lands nothing (same payload hash).
-    """
+    def __init__(self, capacity: int = 100_000) -> None:
+        self.capacity = max(1, capacity)
+        self._ids: dict[str, None] = {}
+        self._lock = threading.Lock()
+
+    def first_time(self, event_id: str | None) -> bool:
+        """Record ``event_id``; False when it was seen before (an event without an id is always new)."""
+        if not event_id:
+            return True
+        with self._lock:
+            if event_id in self._ids:
+                return False
+            self._ids[event_id] = None
+            if len(self._ids) > self.capacity:
+                del self._ids[next(iter(self._ids))]
+            return True
+
+
+@dataclass(frozen=True)
+class _Target:
+    detail_type: str
+    entity: str | None
+    ident: str | None
+    catalog: str | None
+    event_id: str | None
+
+
+def _event_target(event: Any) -> _Target:
+    """Which resource an ``aws.partnercentral-selling`` event names (entity None: a type we ignore)."""
     if not isinstance(event, dict) or event.get("source") != EVENT_SOURCE:
         raise BadInput(
             f"not a Partner Central event: source is {event.get('source') if isinstance(event, dict) else event!r}"
@@ -911,24 +988,104 @@ def handle_event(event: dict[str, Any], reader: PartnerCentralReader, sink: Sink
     detail_type = event.get("detail-type") or ""
     detail = event.get("detail") or {}
     catalog = detail.get("catalog")
+    event_id = str(event["id"]) if event.get("id") else None
     if detail_type in _OPPORTUNITY_EVENTS:
         entity, ident = "opportunity", (detail.get("opportunity") or {}).get("identifier")
     elif detail_type in _INVITATION_EVENTS:
         inv = detail.get("engagementInvitation") or detail.get("invitation") or {}
         entity, ident = "engagement_invitation", inv.get("id") or inv.get("identifier") or inv.get("arn")
     else:
-        return EventResult(detail_type, "ignored")
+        return _Target(detail_type, None, None, catalog, event_id)
     if not ident or catalog not in CATALOGS:
         raise BadInput(f"Partner Central event {detail_type!r} lacks a catalog or an identifier: {detail}")
+    return _Target(detail_type, entity, ident, catalog, event_id)
+
+
+def _fetch_and_land(target: _Target, reader: PartnerCentralReader, sink: Sink) -> EventResult:
+    assert target.entity is not None and target.ident is not None and target.catalog is not None
     record = (
-        reader.get_opportunity(catalog, ident)
-        if entity == "opportunity"
-        else reader.get_engagement_invitation(catalog, ident)
+        reader.get_opportunity(target.catalog, target.ident)
+        if target.entity == "opportunity"
+        else reader.get_engagement_invitation(target.catalog, target.ident)
     )
-    landed = sink.land(catalog, entity, [record])
+    landed = sink.land(target.catalog, target.entity, [record])
     return EventResult(
-        detail_type, "landed" if landed.landed else "duplicate", entity, record.entity_id, catalog
+        target.detail_type,
+        "landed" if landed.landed else "duplicate",
+        target.entity,
+        record.entity_id,
+        target.catalog,
+        target.event_id,
     )
+
+
+def handle_event(
+    event: dict[str, Any], reader: PartnerCentralReader, sink: Sink, *, ledger: EventLedger | None = None
+) -> EventResult:
+    """Fetch just the opportunity / invitation an ``aws.partnercentral-selling`` event names and land it.
+
+    The watermark is not touched (events arrive out of order); the landed version is skipped by the next sync
+    as already known. With a ``ledger``, a redelivered event (same id) costs no call at all; without one, a
+    duplicate event is fetched again and lands nothing (same payload hash).
+    """
+    target = _event_target(event)
+    if target.entity is None:
+        return EventResult(target.detail_type, "ignored", catalog=target.catalog, event_id=target.event_id)
+    if ledger is not None and not ledger.first_time(target.event_id):
+        return EventResult(
+            target.detail_type,
+            "duplicate_event",
+            target.entity,
+            target.ident,
+            target.catalog,
+            target.event_id,
+        )
+    return _fetch_and_land(target, reader, sink)
+
+
+def handle_events(
+    events: Sequence[dict[str, Any]],
+    reader: PartnerCentralReader,
+    sink: Sink,
+    *,
+    ledger: EventLedger | None = None,
+) -> list[EventResult]:
+    """Handle a burst of events (an SQS / EventBridge batch) with one Get per resource.
+
+    Events are first de-duplicated by event id (against ``ledger`` and within the batch), then coalesced per
+    resource: a Get returns the resource's current state, which already reflects every event of the burst, so
+    the first event of each ``(catalog, entity, id)`` fetches and the others are ``coalesced``. Results come back
+    in input order. A malformed event raises ``BadInput`` before any call is made.
+    """
+    ledger = ledger or EventLedger()
+    targets = [_event_target(e) for e in events]
+    results: list[EventResult | None] = [None] * len(targets)
+    fetched: dict[tuple[str, str, str], EventResult] = {}
+    for i, target in enumerate(targets):
+        if target.entity is None:
+            results[i] = EventResult(
+                target.detail_type, "ignored", catalog=target.catalog, event_id=target.event_id
+            )
+            continue
+        assert target.ident is not None and target.catalog is not None
+        if not ledger.first_time(target.event_id):
+            results[i] = EventResult(
+                target.detail_type,
+                "duplicate_event",
+                target.entity,
+                target.ident,
+                target.catalog,
+                target.event_id,
+            )
+            continue
+        key = (target.catalog, target.entity, target.ident)
+        if key in fetched:
+            results[i] = EventResult(
+                target.detail_type, "coalesced", target.entity, target.ident, target.catalog, target.event_id
+            )
+            continue
+        fetched[key] = results[i] = _fetch_and_land(target, reader, sink)
+    return [r for r in results if r is not None]
 
 
 def iter_ids(pages: Iterable[list[Listed]]) -> Iterator[str]:
