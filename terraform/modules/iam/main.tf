@@ -347,9 +347,16 @@ data "aws_iam_policy_document" "partner_central_write_trust" {
 
 data "aws_iam_policy_document" "partner_central_write" {
   statement {
-    sid       = "ApprovedChangesToOpportunities"
-    effect    = "Allow"
-    actions   = ["partnercentral:AssociateOpportunity", "partnercentral:GetOpportunity", "partnercentral:UpdateOpportunity"]
+    sid    = "ApprovedChangesToOpportunities"
+    effect = "Allow"
+    actions = [
+      "partnercentral:AssignOpportunity",
+      "partnercentral:AssociateOpportunity",
+      "partnercentral:DisassociateOpportunity",
+      "partnercentral:GetOpportunity",
+      "partnercentral:SubmitOpportunity",
+      "partnercentral:UpdateOpportunity",
+    ]
     resources = [local.pc_opportunities]
   }
 
@@ -360,18 +367,32 @@ data "aws_iam_policy_document" "partner_central_write" {
       "partnercentral:AcceptEngagementInvitation",
       "partnercentral:GetEngagementInvitation",
       "partnercentral:RejectEngagementInvitation",
+      "partnercentral:StartEngagementByAcceptingInvitationTask",
     ]
     resources = [local.pc_invitations]
   }
 
-  # Creating an opportunity, starting an engagement task and listing tasks have no resource ARN: limited to the catalog.
+  # Creations, engagement and customer-account changes, tasks, bulk jobs and their reads have no per-resource ARN
+  # in the approved flows: limited to the catalog.
   statement {
     sid    = "ApprovedCreationsInCatalog"
     effect = "Allow"
     actions = [
+      "partnercentral:CreateCustomerAccount",
+      "partnercentral:CreateEngagement",
+      "partnercentral:CreateEngagementContext",
       "partnercentral:CreateOpportunity",
+      "partnercentral:GetOpportunityBulkJobReportUrl",
+      "partnercentral:ListEngagementByAcceptingInvitationTasks",
       "partnercentral:ListEngagementFromOpportunityTasks",
+      "partnercentral:ListOpportunityBulkJobResults",
+      "partnercentral:ListOpportunityBulkJobs",
+      "partnercentral:ListOpportunityFromEngagementTasks",
       "partnercentral:StartEngagementFromOpportunityTask",
+      "partnercentral:StartOpportunityBulkJob",
+      "partnercentral:StartOpportunityFromEngagementTask",
+      "partnercentral:UpdateCustomerAccount",
+      "partnercentral:UpdateEngagementContext",
     ]
     resources = ["*"]
     condition {
