@@ -91,6 +91,11 @@ def partner_central(
     daily_budget: int = typer.Option(
         100_000, "--daily-budget", min=1, help="API calls this tenant may spend in a rolling 24 hours."
     ),
+    aws_summaries: bool = typer.Option(
+        True,
+        "--aws-summaries/--no-aws-summaries",
+        help="Also fetch AWS's summary (GetAwsOpportunitySummary) of each fetched opportunity AWS engaged on.",
+    ),
 ) -> None:
     """Incrementally sync opportunities, solutions and engagement invitations into bronze."""
     from lakehouse.commands.actions import quota_gate, release_warning
@@ -144,6 +149,7 @@ def partner_central(
                     progress=progress,
                     daily_call_budget=daily_budget,
                     run_id=guard.run_id,
+                    aws_summaries=aws_summaries,
                 )
             finally:
                 guard.usage = Usage(api_calls=reader.stats.total)
@@ -157,6 +163,14 @@ def partner_central(
         f"API calls {run.api_calls}; watermark {run.watermark_before} -> {run.watermark_after}",
         soft_wrap=True,
     )
+    plan = run.details.get("plan")
+    if plan:
+        console.print(
+            f"plan: {plan['listed']} listed, {plan['to_fetch']} to fetch, {plan['aws_summaries']} AWS summaries, "
+            f"{plan['total_calls']} calls ({plan['remaining_today']} left today); expected completion "
+            f"{plan['expected_completion']}",
+            soft_wrap=True,
+        )
     if run.status == "partial":
         console.print(f"[yellow]stopped early[/]: {run.error}", soft_wrap=True)
     elif run.status == "failed":

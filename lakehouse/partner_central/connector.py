@@ -558,6 +558,20 @@ class PartnerCentralReader:
         for page in self._pages("list_engagements", Catalog=catalog):
             yield page.get("EngagementSummaryList", [])
 
+    def get_aws_opportunity_summary_raw(self, catalog: str, opportunity_id: str) -> RawRecord | None:
+        """AWS's summary of an opportunity exactly as received, or None when AWS has none."""
+        try:
+            return self.read_raw(
+                "GetAwsOpportunitySummary",
+                opportunity_id,
+                Catalog=catalog,
+                RelatedOpportunityIdentifier=opportunity_id,
+            )
+        except PartnerCentralError as exc:
+            if "ResourceNotFoundException" in str(exc):
+                return None
+            raise
+
     def get_aws_opportunity_summary(self, catalog: str, opportunity_id: str) -> dict[str, Any] | None:
         """AWS's view of a submitted opportunity, or None when AWS has none (not submitted)."""
         from botocore.exceptions import ClientError
@@ -679,6 +693,97 @@ class MemorySink:
             self.watermarks[(catalog, entity)] = watermark_us
 
 
+# ----------------------------------------------------------------------------------------------- the call plan
+
+ENGAGED_REVIEW_STATUSES = ("Submitted", "In review", "Approved", "Action Required")
+DAY = timedelta(days=1)
+
+
+def aws_engaged(payload: Any) -> bool:
+    """Whether AWS engaged on an opportunity (it was submitted to AWS, or AWS referred it): only then does AWS keep
+    an opportunity summary worth a ``GetAwsOpportunitySummary`` call."""
+    if not isinstance(payload, dict):
+        return False
+    life = payload.get("LifeCycle") or {}
+    return life.get("ReviewStatus") in ENGAGED_REVIEW_STATUSES or payload.get("Origin") == "AWS Referral"
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    """The calls a sync will make, planned from the listing before any Get, and when it will be done.
+
+    Opportunities: ``ceil(listed / page)`` ListOpportunities calls, one GetOpportunity per new or changed version,
+    one GetAwsOpportunitySummary per fetched opportunity AWS engaged on (``engaged`` is an estimate until the Gets
+    return: the share of engaged among what was listed). Solutions and invitations add ``other_calls``. Calls
+    beyond what is left of the rolling-day quota run on the following days (the sync stops with ``partial`` and the
+    next run resumes from its watermark), so completion is ``days`` whole quota days plus the rest at ``rate``.
+    """
+
+    listed: int
+    to_fetch: int
+    engaged: int
+    other_calls: int = 0
+    page_size: int = PAGE_SIZE
+    daily_quota: int = DAILY_CALL_QUOTA
+    used_today: int = 0
+    rate_per_second: float = READ_QUOTA_PER_SECOND
+
+    @property
+    def list_calls(self) -> int:
+        """ListOpportunities pages."""
+        return max(1, -(-self.listed // self.page_size))
+
+    @property
+    def total_calls(self) -> int:
+        """Every call of the sync."""
+        return self.list_calls + self.to_fetch + self.engaged + self.other_calls
+
+    @property
+    def calls_per_changed_record(self) -> float:
+        """Calls per new or changed opportunity, list pages included (the economics the bench reports)."""
+        return self.total_calls / self.to_fetch if self.to_fetch else float(self.total_calls)
+
+    @property
+    def remaining_today(self) -> int:
+        return max(0, self.daily_quota - self.used_today)
+
+    @property
+    def days(self) -> int:
+        """How many rolling-day quotas beyond today's remainder the sync needs (0: it finishes today)."""
+        beyond = self.total_calls - self.remaining_today
+        return 0 if beyond <= 0 else -(-beyond // self.daily_quota)
+
+    @property
+    def fits_today(self) -> bool:
+        return self.days == 0
+
+    @property
+    def wall_seconds_today(self) -> float:
+        """Time spent calling today at the rate limit (the quota's 10/s, not local speed)."""
+        return min(self.total_calls, self.remaining_today) / self.rate_per_second
+
+    def completion(self, start: datetime) -> datetime:
+        """When the last call is expected: today's share at the rate, then whole quota days, then the rest."""
+        if self.fits_today:
+            return start + timedelta(seconds=self.total_calls / self.rate_per_second)
+        rest = self.total_calls - self.remaining_today - (self.days - 1) * self.daily_quota
+        return start + self.days * DAY + timedelta(seconds=rest / self.rate_per_second)
+
+    def summary(self, start: datetime) -> dict[str, Any]:
+        """The plan as plain values (what the run records in its details and the CLI prints)."""
+        return {
+            "listed": self.listed,
+            "list_calls": self.list_calls,
+            "to_fetch": self.to_fetch,
+            "aws_summaries": self.engaged,
+            "other_calls": self.other_calls,
+            "total_calls": self.total_calls,
+            "remaining_today": self.remaining_today,
+            "days_beyond_today": self.days,
+            "expected_completion": self.completion(start).isoformat(),
+        }
+
+
 # ----------------------------------------------------------------------------------------------- sync
 
 
@@ -706,6 +811,7 @@ class SyncResult:
     throttled: int = 0
     server_errors: int = 0
     error: str | None = None
+    plan: SyncPlan | None = None
 
     def total(self, attr: str) -> int:
         return sum(getattr(s, attr) for s in self.entities.values())
@@ -728,6 +834,8 @@ class PartnerCentralSync:
         land_batch: int = 2000,
         progress: ProgressFn | None = None,
         entities: Sequence[str] = ENTITIES,
+        aws_summaries: bool = False,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         unknown = [e for e in entities if e not in ENTITIES]
         if unknown:
@@ -739,6 +847,11 @@ class PartnerCentralSync:
         self.land_batch = max(1, land_batch)
         self.progress = progress
         self.entities = tuple(entities)
+        self.aws_summaries = (
+            aws_summaries  # also fetch AWS's summary of each fetched opportunity AWS engaged on
+        )
+        self.clock = clock
+        self._summaries: dict[str, RawRecord] = {}
 
     def run(self) -> SyncResult:
         result = SyncResult(self.catalog)
@@ -822,6 +935,16 @@ class PartnerCentralSync:
 
         def flush() -> None:
             if pending:
+                summaries = [
+                    self._summaries.pop(r.entity_id) for r in pending if r.entity_id in self._summaries
+                ]
+                if (
+                    summaries
+                ):  # AWS's view lands before the opportunity it belongs to, never after the watermark
+                    self.sink.land(self.catalog, "aws_opportunity_summary", summaries)
+                    result.entities.setdefault("aws_opportunity_summary", EntityStats()).landed += len(
+                        summaries
+                    )
                 landed = self.sink.land(self.catalog, "opportunity", pending)
                 stats.landed += landed.landed
                 stats.duplicates += landed.duplicates
@@ -833,18 +956,42 @@ class PartnerCentralSync:
                 result.watermark_after_us = covered
 
         chunk = max(1, min(self.land_batch, self.reader.page_size))
+        # List every summary first (1 call per 100), so the Gets are planned against the budget before any is made.
+        pages = list(self.reader.list_opportunities(self.catalog, after))
+        listed = [item for page in pages for item in page]
+        to_fetch = sum(not is_known(item) for item in listed)
+        engaged = sum(
+            1 for item in listed if item.state is not None and item.state[1] in ENGAGED_REVIEW_STATUSES
+        )
+        budget = self.reader.budget
+        result.plan = SyncPlan(
+            listed=len(listed),
+            to_fetch=to_fetch,
+            engaged=round(to_fetch * engaged / len(listed)) if self.aws_summaries and listed else 0,
+            page_size=self.reader.page_size,
+            daily_quota=budget.limit or DAILY_CALL_QUOTA,
+            used_today=budget.used - len(pages),
+            rate_per_second=self.reader.limiter.rate
+            if self.reader.limiter is not None
+            else READ_QUOTA_PER_SECOND,
+        )
+        if not result.plan.fits_today:
+            log.warning(
+                "partner central sync needs %d calls, %d left today: it resumes over %d more day(s), expected done %s",
+                result.plan.total_calls,
+                result.plan.remaining_today,
+                result.plan.days,
+                result.plan.completion(self.clock()).isoformat(),
+            )
         try:
-            for page in self.reader.list_opportunities(self.catalog, after):
+            for page in pages:
                 stats.listed += len(page)
                 for start_at in range(0, len(page), chunk):  # land within long pages too
                     part = page[start_at : start_at + chunk]
                     todo = [item for item in part if not is_known(item)]
                     stats.skipped_known += len(part) - len(todo)
                     stats.refetched_ties += sum((i.entity_id, i.version) in known for i in todo)
-                    records, error = self._fetch(
-                        lambda i: self.reader.get_opportunity(self.catalog, i),
-                        [item.entity_id for item in todo],
-                    )
+                    records, error = self._fetch(self._get_opportunity, [item.entity_id for item in todo])
                     fetched = {
                         item.entity_id: rec
                         for item, rec in zip(todo, records, strict=False)
@@ -875,6 +1022,15 @@ class PartnerCentralSync:
                         flush()
         finally:
             flush()
+
+    def _get_opportunity(self, opportunity_id: str) -> RawRecord:
+        """One GetOpportunity, plus AWS's summary when asked for and AWS engaged on it (both or neither count)."""
+        record = self.reader.get_opportunity(self.catalog, opportunity_id)
+        if self.aws_summaries and aws_engaged(json.loads(record.payload)):
+            summary = self.reader.get_aws_opportunity_summary_raw(self.catalog, opportunity_id)
+            if summary is not None:
+                self._summaries[opportunity_id] = summary
+        return record
 
     def _sync_solutions(self, result: SyncResult, stats: EntityStats) -> None:
         records: list[RawRecord] = []

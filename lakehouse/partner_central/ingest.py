@@ -58,6 +58,7 @@ BRONZE = {
     "opportunity": tables.OPPORTUNITY,
     "solution": tables.SOLUTION,
     "engagement_invitation": tables.ENGAGEMENT_INVITATION,
+    "aws_opportunity_summary": tables.AWS_OPPORTUNITY_SUMMARY,
 }
 
 
@@ -291,6 +292,7 @@ def sync_partner_central(
     overlap: timedelta = timedelta(minutes=5),
     entities: Sequence[str] = ENTITIES,
     run_id: str | None = None,
+    aws_summaries: bool = False,
 ) -> IngestionRun:
     """Sync one tenant's Partner Central catalog into bronze and record the run.
 
@@ -322,6 +324,7 @@ def sync_partner_central(
         land_batch=land_batch,
         progress=progress,
         entities=entities,
+        aws_summaries=aws_summaries,
     ).run()
     run = IngestionRun(
         tenant_id=tenant,
@@ -350,6 +353,7 @@ def sync_partner_central(
                 "limit": budget.limit,
                 "used_before": budget.used - (reader.stats.total - calls_before),
             },
+            "plan": result.plan.summary(started) if result.plan is not None else None,
         },
     )
     record_run(spark, scope, run)

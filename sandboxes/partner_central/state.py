@@ -478,10 +478,12 @@ class SandboxState(SellingOperations):
                 chosen = [s for s in sol_ids if rng.random() < 0.2]
                 record = D.opportunity_record(rng, opp_id, catalog, account.account_id, created, lmd, chosen)
                 cat.put(OpportunityEntry(record))
-                if record["LifeCycle"]["ReviewStatus"] in ("Submitted", "In review", "Approved"):
-                    cat.aws_summaries[opp_id] = self._aws_summary(
-                        record, "Co-Sell", "Full", "Partner Referral"
-                    )
+                review = record["LifeCycle"]["ReviewStatus"]
+                if review in ("Submitted", "In review", "Approved", "Action Required") or (
+                    record.get("Origin") == "AWS Referral"
+                ):  # everything submitted to AWS (or referred by AWS) has AWS's summary
+                    origin = "AWS Referral" if record.get("Origin") == "AWS Referral" else "Partner Referral"
+                    cat.aws_summaries[opp_id] = self._aws_summary(record, "Co-Sell", "Full", origin)
             for _ in range(invitations):
                 inv_id = "engi-" + _rand_id(rng, 13)
                 eng_id = "eng-" + _rand_id(rng, 14)

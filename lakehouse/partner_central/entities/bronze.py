@@ -43,6 +43,11 @@ ENGAGEMENT_INVITATION = _payload_table(
     "GetEngagementInvitation",
     "the InvitationDate (invitations have no modified date)",
 )
+AWS_OPPORTUNITY_SUMMARY = _payload_table(
+    "aws_opportunity_summary",
+    "GetAwsOpportunitySummary",
+    "null (the summary has no modified date; entity_id is the partner's opportunity id)",
+)
 
 OPPORTUNITY_REJECTED = declare(
     "bronze",
