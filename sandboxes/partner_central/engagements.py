@@ -431,7 +431,7 @@ class SellingOperations:
                 _extra(cat).associations[created[0]] = inv["EngagementId"]
             lead = (inv.get("Payload") or {}).get("LeadInvitation")
             eng = cat.engagements.get(inv["EngagementId"])
-            if lead and eng is not None and len(eng.get("Contexts") or []) < MAX_CONTEXTS:
+            if lead and eng is not None:  # accepting a lead invitation makes the partner a member
                 members = _extra(cat).members.setdefault(eng["Id"], [])
                 members.append({"CompanyName": account.tenant_id.title(), "AccountId": account.account_id})
                 eng["MemberCount"] = len(members)
@@ -1207,8 +1207,53 @@ class SellingOperations:
 
     # ------------------------------------------------------------------------------------------- seeding
 
+    def _lead_invitation(
+        self, account: TenantAccount, cat: CatalogData, eng: dict[str, Any], company: str, i: int
+    ) -> dict[str, Any]:
+        """AWS's invitation to a lead engagement (PayloadType LeadInvitation), as the partner receives it."""
+        inv_id = "engi-" + self._rid(13)
+        invited = D.parse_ts(eng["CreatedAt"])
+        record = {
+            "Arn": f"arn:aws:partnercentral:us-east-1::catalog/{cat.name}/engagement-invitation/{inv_id}",
+            "PayloadType": "LeadInvitation",
+            "Id": inv_id,
+            "EngagementId": eng["Id"],
+            "EngagementTitle": eng["Title"],
+            "Status": "PENDING",
+            "InvitationDate": D.format_ts(invited),
+            "ExpirationDate": D.format_ts(invited + 15 * 86_400 * 1_000_000),
+            "SenderAwsAccountId": "aws",
+            "SenderCompanyName": "AWS",
+            "Receiver": {"Account": {"AwsAccountId": account.account_id, "Alias": None}},
+            "Catalog": cat.name,
+            "RejectionReason": None,
+            "Payload": {
+                "LeadInvitation": {
+                    "Customer": {
+                        "CompanyName": company,
+                        "Industry": "Software and Internet",
+                        "CountryCode": "US",
+                        "MarketSegment": "Mid-market",
+                    },
+                    "Interaction": {
+                        "SourceType": "Event",
+                        "SourceId": f"src-{i}",
+                        "SourceName": "re:Invent",
+                        "Usecase": "Migration",
+                        "ContactBusinessTitle": "CTO",
+                    },
+                }
+            },
+            "InvitationMessage": "AWS has a lead for you.",
+            "EngagementDescription": eng.get("Description"),
+            "ExistingMembers": [{"CompanyName": "AWS", "WebsiteUrl": "aws.amazon.com"}],
+        }
+        cat.invitations[inv_id] = record
+        return record
+
     def seed_engagements(self, account: TenantAccount, cat: CatalogData, leads: int, accounts: int) -> None:
-        """Leads (AWS-created engagements with a Lead context, some converted) and customer accounts."""
+        """Leads (AWS-created engagements with a Lead context: odd ones still a pending LeadInvitation, every sixth
+        one converted to an opportunity) and customer accounts."""
         rng = self.rng
         for i in range(leads):
             company = f"{D.company_name(rng)} {i}"
@@ -1255,6 +1300,9 @@ class SellingOperations:
                 ],
                 created_by="aws",
             )
+            if i % 2 == 1:  # AWS invites the partner to this lead: a LeadInvitation, still pending
+                self._lead_invitation(account, cat, eng, company, i)
+                continue
             _extra(cat).members[eng["Id"]].append(
                 {"CompanyName": account.tenant_id.title(), "AccountId": account.account_id}
             )

@@ -66,7 +66,11 @@ def server():
 
 def _pending(call: Recorder) -> list[str]:
     listed = call(
-        "ListEngagementInvitations", Catalog="Sandbox", ParticipantType="RECEIVER", Status=["PENDING"]
+        "ListEngagementInvitations",
+        Catalog="Sandbox",
+        ParticipantType="RECEIVER",
+        Status=["PENDING"],
+        PayloadType=["OpportunityInvitation"],
     )
     return [s["Id"] for s in listed["EngagementInvitationSummaries"]]
 
@@ -341,5 +345,17 @@ def test_seeded_leads_and_customer_accounts_conform_and_some_leads_are_converted
     for eng in engagements:
         call("GetEngagement", Catalog="Sandbox", Identifier=eng["Id"])
     tasks = call("ListOpportunityFromEngagementTasks", Catalog="Sandbox")["TaskSummaries"]
-    assert len(tasks) == 2 and {t["TaskStatus"] for t in tasks} == {"COMPLETE"}  # leads 0 and 3 converted
+    assert (
+        len(tasks) == 1 and tasks[0]["TaskStatus"] == "COMPLETE"
+    )  # lead 0 converted (odd leads are invitations)
+    leads = call("ListEngagementInvitations", Catalog="Sandbox", ParticipantType="RECEIVER",
+                 PayloadType=["LeadInvitation"])["EngagementInvitationSummaries"]  # fmt: skip
+    assert len(leads) == 2  # leads 1 and 3 were invitations
+    invitation = call("GetEngagementInvitation", Catalog="Sandbox", Identifier=leads[0]["Id"])
+    assert invitation["Payload"]["LeadInvitation"]["Interaction"]["ContactBusinessTitle"] == "CTO"
+    task = call("StartEngagementByAcceptingInvitationTask", Catalog="Sandbox", ClientToken="lead",
+                Identifier=leads[0]["Id"])  # fmt: skip
+    assert task["TaskStatus"] == "COMPLETE" and "OpportunityId" not in task  # a lead creates no opportunity
+    members = call("ListEngagementMembers", Catalog="Sandbox", Identifier=invitation["EngagementId"])
+    assert len(members["EngagementMemberList"]) == 2
     assert call.problems == {}
