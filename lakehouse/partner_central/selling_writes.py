@@ -35,6 +35,25 @@ ACTION_UPDATE_ACCOUNT = "partner_central.update_customer_account"
 ACTION_BULK = "partner_central.bulk_opportunities"
 BULK_COLUMNS = ("RequestId", "Operation", "Identifier", "LastModifiedDate", "Payload")
 BULK_OPERATIONS = ("CREATE", "UPDATE")
+ACTION_INVITE = "partner_central.create_engagement_invitation"
+ACTION_SNAPSHOT = "partner_central.create_resource_snapshot"
+ACTION_SNAPSHOT_JOB = "partner_central.create_resource_snapshot_job"
+ACTION_START_SNAPSHOT_JOB = "partner_central.start_resource_snapshot_job"
+ACTION_STOP_SNAPSHOT_JOB = "partner_central.stop_resource_snapshot_job"
+ACTION_DELETE_SNAPSHOT_JOB = "partner_central.delete_resource_snapshot_job"
+ACTION_DELETE_ACCOUNT = "partner_central.delete_customer_account"
+ACTION_ACCOUNT_BULK = "partner_central.start_customer_account_bulk_job"
+ACTION_PROSPECTING = "partner_central.start_prospecting_from_engagement"
+ACTION_TAG = "partner_central.tag_resource"
+ACTION_UNTAG = "partner_central.untag_resource"
+ACTION_SETTINGS = "partner_central.put_selling_system_settings"
+_SNAPSHOT_MEMBERS = {
+    "engagement_id": "EngagementIdentifier",
+    "resource_type": "ResourceType",
+    "resource_id": "ResourceIdentifier",
+    "template": "ResourceSnapshotTemplateIdentifier",
+}
+_JOB = {"job_id": "ResourceSnapshotJobIdentifier"}
 MAX_BULK_RECORDS = 10_000  # the daily write quota: a larger change list could never be applied in one day
 
 
@@ -55,6 +74,7 @@ class Spec:
     token: bool = False
     poll: str | None = None
     conflict: bool = False
+    catalog: bool = True  # the operation takes a Catalog member (tag operations name an ARN instead)
 
 
 def _t(kind: str, key: str) -> Callable[[Mapping[str, Any]], str]:
@@ -146,6 +166,76 @@ SPECS: dict[str, Spec] = {
         _t("customer-account", "customer_account_id"),
         conflict=True,
     ),
+    ACTION_INVITE: Spec(
+        "CreateEngagementInvitation",
+        {"engagement_id": "EngagementIdentifier", "invitation": "Invitation"},
+        ("engagement_id", "invitation"),
+        _t("engagement", "engagement_id"),
+        token=True,
+    ),
+    ACTION_SNAPSHOT: Spec(
+        "CreateResourceSnapshot",
+        _SNAPSHOT_MEMBERS,
+        tuple(_SNAPSHOT_MEMBERS),
+        _t("engagement", "engagement_id"),
+        token=True,
+    ),
+    ACTION_SNAPSHOT_JOB: Spec(
+        "CreateResourceSnapshotJob",
+        {**_SNAPSHOT_MEMBERS, "tags": "Tags"},
+        tuple(_SNAPSHOT_MEMBERS),
+        _t("engagement", "engagement_id"),
+        token=True,
+    ),
+    ACTION_START_SNAPSHOT_JOB: Spec(
+        "StartResourceSnapshotJob", _JOB, ("job_id",), _t("resource-snapshot-job", "job_id")
+    ),
+    ACTION_STOP_SNAPSHOT_JOB: Spec(
+        "StopResourceSnapshotJob", _JOB, ("job_id",), _t("resource-snapshot-job", "job_id")
+    ),
+    ACTION_DELETE_SNAPSHOT_JOB: Spec(
+        "DeleteResourceSnapshotJob", _JOB, ("job_id",), _t("resource-snapshot-job", "job_id")
+    ),
+    ACTION_DELETE_ACCOUNT: Spec(
+        "DeleteCustomerAccount",
+        {"customer_account_id": "Identifier"},
+        ("customer_account_id",),
+        _t("customer-account", "customer_account_id"),
+    ),
+    ACTION_ACCOUNT_BULK: Spec(
+        "StartCustomerAccountBulkJob",
+        {"file_uri": "FileUri"},
+        ("file_uri",),
+        _t("customer-account-bulk-job", "file_uri"),
+        token=True,
+    ),
+    ACTION_PROSPECTING: Spec(
+        "StartProspectingFromEngagementTask",
+        {"engagement_ids": "Identifiers", "task_name": "TaskName"},
+        ("engagement_ids", "task_name"),
+        lambda p: f"{p['catalog']}/prospecting/{p.get('task_name')}",
+        token=True,
+    ),
+    ACTION_TAG: Spec(
+        "TagResource",
+        {"resource_arn": "ResourceArn", "tags": "Tags"},
+        ("resource_arn", "tags"),
+        lambda p: f"{p['catalog']}/tags/{p.get('resource_arn')}",
+        catalog=False,
+    ),
+    ACTION_UNTAG: Spec(
+        "UntagResource",
+        {"resource_arn": "ResourceArn", "tag_keys": "TagKeys"},
+        ("resource_arn", "tag_keys"),
+        lambda p: f"{p['catalog']}/tags/{p.get('resource_arn')}",
+        catalog=False,
+    ),
+    ACTION_SETTINGS: Spec(
+        "PutSellingSystemSettings",
+        {"resource_snapshot_job_role": "ResourceSnapshotJobRoleIdentifier"},
+        (),
+        lambda p: f"{p['catalog']}/selling-system-settings",
+    ),
 }
 ACTIONS: tuple[str, ...] = (*SPECS, ACTION_BULK)
 ALIASES: dict[str, str] = {a.removeprefix("partner_central.").replace("_", "-"): a for a in ACTIONS}
@@ -161,7 +251,7 @@ def request_of(action: str, payload: Mapping[str, Any], catalog: str) -> dict[st
     missing = [k for k in spec.required if payload.get(k) in (None, "", {}, [])]
     if missing:
         raise BadInput(f"{action} payload: {', '.join(missing)} required")
-    params: dict[str, Any] = {"Catalog": catalog}
+    params: dict[str, Any] = {"Catalog": catalog} if spec.catalog else {}
     for key, member in spec.members.items():
         if payload.get(key) is not None:
             params[member] = payload[key]

@@ -196,3 +196,85 @@ def test_a_bulk_change_list_with_an_invalid_record_is_refused_before_anything_is
     with pytest.raises(BadInput, match="unknown key"):
         prepare("assign-opportunity", {"catalog": "Sandbox", "opportunity_id": "O1", "assignee": {}, "x": 1})
     assert sandbox.calls() == 0
+
+
+def test_every_remaining_write_operation_runs_once_through_the_approval_gate(local_cp, sandbox):
+    opp_id = min(cat(sandbox).opportunities)
+    _, eng = run(local_cp, sandbox, "create-engagement", {"catalog": "Sandbox", "title": "Snapshots"})
+    eng_id = eng.result["Id"]
+    snapshot = {"catalog": "Sandbox", "engagement_id": eng_id, "resource_type": "Opportunity",
+                "resource_id": opp_id, "template": "OpportunitySummaryView"}  # fmt: skip
+    project = {
+        "Industry": "Retail",
+        "CompanyName": "Shop Co",
+        "WebsiteUrl": "www.shop.example",
+        "CountryCode": "US",
+    }
+    invitation = {"Message": "Join", "Receiver": {"Account": {"AwsAccountId": "123456789012"}},
+                  "Payload": {"OpportunityInvitation": {
+                      "ReceiverResponsibilities": ["Reseller"], "Customer": project,
+                      "Project": {"Title": "Shop", "BusinessProblem": "Shop Co needs a new data platform.",
+                                  "TargetCompletionDate": "2030-01-31",
+                                  "ExpectedCustomerSpend": [{"Amount": "10", "CurrencyCode": "USD",
+                                                             "Frequency": "Monthly", "TargetCompany": "AWS"}]}}}}  # fmt: skip
+    run(local_cp, sandbox, "create-engagement-invitation",
+        {"catalog": "Sandbox", "engagement_id": eng_id, "invitation": invitation})  # fmt: skip
+    _, snap = run(local_cp, sandbox, "create-resource-snapshot", snapshot)
+    assert snap.result["Revision"] == 1
+    _, job = run(local_cp, sandbox, "create-resource-snapshot-job", snapshot)
+    job_id = job.result["Id"]
+    for action in (
+        "start-resource-snapshot-job",
+        "stop-resource-snapshot-job",
+        "delete-resource-snapshot-job",
+    ):
+        run(local_cp, sandbox, action, {"catalog": "Sandbox", "job_id": job_id})
+    assert job_id not in cat(sandbox)._extra.snapshot_jobs
+    assert [
+        r["Revision"] for r in cat(sandbox)._extra.snapshots[(eng_id, opp_id, "OpportunitySummaryView")]
+    ] == [1, 2]
+    _, account = run(
+        local_cp,
+        sandbox,
+        "create-customer-account",
+        {"catalog": "Sandbox", "account": {"CompanyName": "Gone Co"}},
+    )
+    run(
+        local_cp,
+        sandbox,
+        "delete-customer-account",
+        {"catalog": "Sandbox", "customer_account_id": account.result["Id"]},
+    )
+    assert account.result["Id"] not in cat(sandbox)._extra.customer_accounts
+    sandbox.state.put_file(
+        "s3://in/accounts.csv", b'RequestId,Payload\nr1,"{""CompanyName"": ""Bulk Co""}"\n'
+    )
+    _, bulk = run(
+        local_cp,
+        sandbox,
+        "start-customer-account-bulk-job",
+        {"catalog": "Sandbox", "file_uri": "s3://in/accounts.csv"},
+    )
+    assert bulk.result["Id"].startswith("bulkjob-")
+    _, prospect = run(local_cp, sandbox, "start-prospecting-from-engagement",
+                      {"catalog": "Sandbox", "engagement_ids": [eng_id], "task_name": "wave"})  # fmt: skip
+    assert prospect.result["TaskStatus"] == "COMPLETED"
+    arn = cat(sandbox).opportunities[opp_id].record["Arn"]
+    run(local_cp, sandbox, "tag-resource", {"catalog": "Sandbox", "resource_arn": arn,
+                                            "tags": [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}]})  # fmt: skip
+    run(local_cp, sandbox, "untag-resource", {"catalog": "Sandbox", "resource_arn": arn, "tag_keys": ["a"]})
+    assert sandbox.state.tags[arn] == {"b": "2"}
+    run(
+        local_cp,
+        sandbox,
+        "put-selling-system-settings",
+        {"catalog": "Sandbox", "resource_snapshot_job_role": "SnapRole"},
+    )
+    assert cat(sandbox)._extra.settings["role"].endswith(":role/SnapRole")
+    for operation in (
+        "CreateEngagementInvitation",
+        "CreateResourceSnapshot",
+        "StartProspectingFromEngagementTask",
+    ):
+        assert sandbox.calls(operation) == 1
+    assert sandbox.calls(kind="invalid") == 0

@@ -381,16 +381,26 @@ data "aws_iam_policy_document" "partner_central_write" {
       "partnercentral:CreateCustomerAccount",
       "partnercentral:CreateEngagement",
       "partnercentral:CreateEngagementContext",
+      "partnercentral:CreateEngagementInvitation",
       "partnercentral:CreateOpportunity",
+      "partnercentral:CreateResourceSnapshot",
+      "partnercentral:CreateResourceSnapshotJob",
+      "partnercentral:DeleteCustomerAccount",
+      "partnercentral:DeleteResourceSnapshotJob",
       "partnercentral:GetOpportunityBulkJobReportUrl",
       "partnercentral:ListEngagementByAcceptingInvitationTasks",
       "partnercentral:ListEngagementFromOpportunityTasks",
       "partnercentral:ListOpportunityBulkJobResults",
       "partnercentral:ListOpportunityBulkJobs",
       "partnercentral:ListOpportunityFromEngagementTasks",
+      "partnercentral:PutSellingSystemSettings",
+      "partnercentral:StartCustomerAccountBulkJob",
       "partnercentral:StartEngagementFromOpportunityTask",
       "partnercentral:StartOpportunityBulkJob",
       "partnercentral:StartOpportunityFromEngagementTask",
+      "partnercentral:StartProspectingFromEngagementTask",
+      "partnercentral:StartResourceSnapshotJob",
+      "partnercentral:StopResourceSnapshotJob",
       "partnercentral:UpdateCustomerAccount",
       "partnercentral:UpdateEngagementContext",
     ]
@@ -400,6 +410,13 @@ data "aws_iam_policy_document" "partner_central_write" {
       variable = "partnercentral:Catalog"
       values   = [var.partner_central_catalog]
     }
+  }
+
+  statement {
+    sid       = "ApprovedTagsOnCatalogResources"
+    effect    = "Allow"
+    actions   = ["partnercentral:TagResource", "partnercentral:UntagResource"]
+    resources = ["${local.pc_catalog_arn}/*"]
   }
 }
 
