@@ -1113,7 +1113,11 @@ class PartnerCentralWriter:
         """Bulk create/update through StartOpportunityBulkJob: the approved change list as a CSV, the job polled,
         one result step per record (they land in bronze), and the failed-records report fetched."""
         if self.uploader is None:
-            raise WriteFailed("a bulk job needs an uploader for its CSV (S3); none was given", retryable=True)
+            raise WriteFailed(
+                "a bulk job needs an uploader for its CSV: give the S3 bucket (--bulk-bucket or "
+                "LAKEHOUSE_PARTNER_CENTRAL_BULK_BUCKET); nothing was sent",
+                retryable=True,
+            )
         records = SW.bulk_records(ticket.payload)
         catalog = prepared.catalog
         uri = self.uploader.put(f"{ticket.tenant_id}/{ticket.approval_id}.csv", SW.bulk_csv(records))
