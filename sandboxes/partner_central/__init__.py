@@ -15,6 +15,7 @@ the product's Partner Central connector (which never imports it): it is the inde
 from __future__ import annotations
 
 from sandboxes._http import Faults
+from sandboxes.partner_central.engagements import converted_leads
 from sandboxes.partner_central.server import AWS_QUOTAS, Quotas, SandboxServer, serve_in_thread
 from sandboxes.partner_central.state import (
     PLATFORM_ACCESS_KEY,
@@ -42,13 +43,15 @@ def demo_state(tenants: dict[str, int] | None = None, *, seed: int = 7) -> Sandb
     """A sandbox state seeded with the demo tenants (deterministic for a given seed and clock)."""
     state = SandboxState(seed=seed)
     for i, (tenant, count) in enumerate((tenants or DEMO_TENANTS).items()):
+        leads = 12 - 3 * i
         state.seed_tenant(
             tenant,
-            opportunities=count,
+            opportunities=count
+            - converted_leads(leads),  # converted leads bring the catalog back to ``count``
             catalog="Sandbox",
             solutions=3 + i,
             invitations=4 + 2 * i,
-            leads=12 - 3 * i,
+            leads=leads,
             customer_accounts=8 - 2 * i,
         )
         if i == 0:

@@ -58,6 +58,11 @@ class EngagementData:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
+def converted_leads(leads: int) -> int:
+    """How many of ``leads`` seeded leads ``seed_engagements`` converts to opportunities (every sixth, from 0)."""
+    return len(range(0, leads, 6))
+
+
 def _extra(cat: CatalogData) -> EngagementData:
     extra = getattr(cat, "_extra", None)
     if extra is None:
@@ -1307,7 +1312,7 @@ class SellingOperations:
                 {"CompanyName": account.tenant_id.title(), "AccountId": account.account_id}
             )
             eng["MemberCount"] = 2
-            if i % 3 == 0:  # a third of the leads were converted into opportunities
+            if i % 6 == 0:  # every sixth lead was converted into an opportunity (``converted_leads``)
                 self.op_StartOpportunityFromEngagementTask(
                     account,
                     cat,
