@@ -59,6 +59,8 @@ BRONZE = {
     "solution": tables.SOLUTION,
     "engagement_invitation": tables.ENGAGEMENT_INVITATION,
     "aws_opportunity_summary": tables.AWS_OPPORTUNITY_SUMMARY,
+    "engagement": tables.ENGAGEMENT,
+    "customer_account": tables.CUSTOMER_ACCOUNT,
 }
 
 

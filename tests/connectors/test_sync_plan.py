@@ -98,3 +98,24 @@ def test_a_first_load_beyond_the_days_budget_stops_partial_and_the_next_day_resu
     assert day_two.status == "succeeded"
     assert sandbox.calls("GetOpportunity") == SIZES["acme"] - fetched_day_one
     assert len(sink.rows[("Sandbox", "opportunity")]) == SIZES["acme"]
+
+
+def test_engagements_and_customer_accounts_are_fetched_only_when_new_or_changed(sandbox):
+    state = sandbox.state
+    account = state.tenants["acme"]
+    cat = account.catalog("Sandbox")
+    state.seed_engagements(account, cat, leads=3, accounts=2)
+    engagements, accounts = len(cat.engagements), len(cat._extra.customer_accounts)
+    sink = MemorySink()
+    entities = ("engagement", "customer_account")
+    first = PartnerCentralSync(reader_for(sandbox, "acme"), sink, catalog="Sandbox", entities=entities).run()
+    assert first.status == "succeeded"
+    assert (sandbox.calls("GetEngagement"), sandbox.calls("GetCustomerAccount")) == (engagements, accounts)
+    leads = [json.loads(r.payload) for r in sink.rows[("Sandbox", "engagement")]]
+    assert sum(any(c["Type"] == "Lead" for c in e.get("Contexts") or []) for e in leads) == 3
+    changed = next(e for e in cat.engagements.values() if e.get("Contexts"))
+    state._touch_engagement(account, changed)
+    sandbox.reset_counters()
+    again = PartnerCentralSync(reader_for(sandbox, "acme"), sink, catalog="Sandbox", entities=entities).run()
+    assert (sandbox.calls("GetEngagement"), sandbox.calls("GetCustomerAccount")) == (1, 0)
+    assert again.entities["engagement"].skipped_known == engagements - 1
