@@ -859,7 +859,7 @@ class PartnerCentralSync:
 
     def run(self) -> SyncResult:
         result = SyncResult(self.catalog)
-        steps = {
+        steps: dict[str, Callable[[SyncResult, EntityStats], None]] = {
             "opportunity": self._sync_opportunities,
             "solution": self._sync_solutions,
             "engagement_invitation": self._sync_invitations,
