@@ -3,7 +3,6 @@ create/update through StartOpportunityBulkJob with per-record results and the fa
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -279,26 +278,3 @@ def test_every_remaining_write_operation_runs_once_through_the_approval_gate(loc
     ):
         assert sandbox.calls(operation) == 1
     assert sandbox.calls(kind="invalid") == 0
-
-
-def test_the_s3_uploader_stores_the_bulk_csv_where_the_job_reads_it():
-    import boto3
-    from moto import mock_aws
-
-    records = [
-        {"request_id": "r1", "operation": "CREATE", "opportunity": {"Project": {"Title": "A, \"quoted\""}}},
-        {"request_id": "r2", "operation": "UPDATE", "opportunity_id": "O12", "last_modified_date": "2026-01-01T00:00:00Z",
-         "opportunity": {"Project": {"Title": "B"}}},
-    ]  # fmt: skip
-    with mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket="bulk")
-        uploader = SW.S3Uploader(s3, "bulk")
-        uri = uploader.put("acme/appr-1.csv", SW.bulk_csv(records))
-        assert uri == "s3://bulk/partner-central/bulk/acme/appr-1.csv"
-        rows = SW.parse_report(uploader.get(uri))
-    assert [(r["RequestId"], r["Operation"], r["Identifier"]) for r in rows] == [
-        ("r1", "CREATE", ""),
-        ("r2", "UPDATE", "O12"),
-    ]
-    assert json.loads(rows[0]["Payload"]) == records[0]["opportunity"]

@@ -16,6 +16,12 @@ locals {
   pc_catalog_arn   = "arn:${local.partition}:partnercentral:${var.partner_central_region}:${local.account}:catalog/${var.partner_central_catalog}"
   pc_opportunities = "${local.pc_catalog_arn}/opportunity/*"
   pc_invitations   = "arn:${local.partition}:partnercentral:${var.partner_central_region}::catalog/${var.partner_central_catalog}/engagement-invitation/*"
+  # Resources of the catalog: the account's (customer accounts, snapshots, jobs, tasks) and the account-less
+  # engagement ARNs.
+  pc_catalog_resources = [
+    "${local.pc_catalog_arn}/*",
+    "arn:${local.partition}:partnercentral:${var.partner_central_region}::catalog/${var.partner_central_catalog}/*",
+  ]
 }
 
 # The Partner Central and Marketplace actions below are exactly what the clients declare they call
@@ -247,15 +253,7 @@ data "aws_iam_policy_document" "partner_central_read" {
     sid    = "ReadPartnerCentralCatalog"
     effect = "Allow"
     actions = [
-      "partnercentral:GetCustomerAccount",
-      "partnercentral:GetCustomerAccountBulkJob",
-      "partnercentral:GetCustomerAccountBulkJobReportUrl",
       "partnercentral:GetCustomerAccountStatistics",
-      "partnercentral:GetEngagement",
-      "partnercentral:GetOpportunityBulkJobReportUrl",
-      "partnercentral:GetProspectingFromEngagementTask",
-      "partnercentral:GetResourceSnapshot",
-      "partnercentral:GetResourceSnapshotJob",
       "partnercentral:GetSellingSystemSettings",
       "partnercentral:ListCustomerAccountBulkJobResults",
       "partnercentral:ListCustomerAccountBulkJobs",
@@ -287,6 +285,22 @@ data "aws_iam_policy_document" "partner_central_read" {
   }
 
   statement {
+    sid    = "ReadCatalogResources"
+    effect = "Allow"
+    actions = [
+      "partnercentral:GetCustomerAccount",
+      "partnercentral:GetCustomerAccountBulkJob",
+      "partnercentral:GetCustomerAccountBulkJobReportUrl",
+      "partnercentral:GetEngagement",
+      "partnercentral:GetOpportunityBulkJobReportUrl",
+      "partnercentral:GetProspectingFromEngagementTask",
+      "partnercentral:GetResourceSnapshot",
+      "partnercentral:GetResourceSnapshotJob",
+    ]
+    resources = local.pc_catalog_resources
+  }
+
+  statement {
     sid       = "ReadOpportunities"
     effect    = "Allow"
     actions   = ["partnercentral:GetAwsOpportunitySummary", "partnercentral:GetOpportunity"]
@@ -304,7 +318,7 @@ data "aws_iam_policy_document" "partner_central_read" {
     sid       = "ReadTagsOfCatalogResources"
     effect    = "Allow"
     actions   = ["partnercentral:ListTagsForResource"]
-    resources = ["${local.pc_catalog_arn}/*"]
+    resources = local.pc_catalog_resources
   }
 }
 
@@ -380,14 +394,7 @@ data "aws_iam_policy_document" "partner_central_write" {
     actions = [
       "partnercentral:CreateCustomerAccount",
       "partnercentral:CreateEngagement",
-      "partnercentral:CreateEngagementContext",
-      "partnercentral:CreateEngagementInvitation",
       "partnercentral:CreateOpportunity",
-      "partnercentral:CreateResourceSnapshot",
-      "partnercentral:CreateResourceSnapshotJob",
-      "partnercentral:DeleteCustomerAccount",
-      "partnercentral:DeleteResourceSnapshotJob",
-      "partnercentral:GetOpportunityBulkJobReportUrl",
       "partnercentral:ListEngagementByAcceptingInvitationTasks",
       "partnercentral:ListEngagementFromOpportunityTasks",
       "partnercentral:ListOpportunityBulkJobResults",
@@ -397,12 +404,7 @@ data "aws_iam_policy_document" "partner_central_write" {
       "partnercentral:StartCustomerAccountBulkJob",
       "partnercentral:StartEngagementFromOpportunityTask",
       "partnercentral:StartOpportunityBulkJob",
-      "partnercentral:StartOpportunityFromEngagementTask",
       "partnercentral:StartProspectingFromEngagementTask",
-      "partnercentral:StartResourceSnapshotJob",
-      "partnercentral:StopResourceSnapshotJob",
-      "partnercentral:UpdateCustomerAccount",
-      "partnercentral:UpdateEngagementContext",
     ]
     resources = ["*"]
     condition {
@@ -413,10 +415,25 @@ data "aws_iam_policy_document" "partner_central_write" {
   }
 
   statement {
-    sid       = "ApprovedTagsOnCatalogResources"
-    effect    = "Allow"
-    actions   = ["partnercentral:TagResource", "partnercentral:UntagResource"]
-    resources = ["${local.pc_catalog_arn}/*"]
+    sid    = "ApprovedChangesToCatalogResources"
+    effect = "Allow"
+    actions = [
+      "partnercentral:CreateEngagementContext",
+      "partnercentral:CreateEngagementInvitation",
+      "partnercentral:CreateResourceSnapshot",
+      "partnercentral:CreateResourceSnapshotJob",
+      "partnercentral:DeleteCustomerAccount",
+      "partnercentral:DeleteResourceSnapshotJob",
+      "partnercentral:GetOpportunityBulkJobReportUrl",
+      "partnercentral:StartOpportunityFromEngagementTask",
+      "partnercentral:StartResourceSnapshotJob",
+      "partnercentral:StopResourceSnapshotJob",
+      "partnercentral:TagResource",
+      "partnercentral:UntagResource",
+      "partnercentral:UpdateCustomerAccount",
+      "partnercentral:UpdateEngagementContext",
+    ]
+    resources = local.pc_catalog_resources
   }
 }
 

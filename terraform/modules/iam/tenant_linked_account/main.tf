@@ -33,15 +33,7 @@ data "aws_iam_policy_document" "read" {
     sid    = "ReadPartnerCentralCatalog"
     effect = "Allow"
     actions = [
-      "partnercentral:GetCustomerAccount",
-      "partnercentral:GetCustomerAccountBulkJob",
-      "partnercentral:GetCustomerAccountBulkJobReportUrl",
       "partnercentral:GetCustomerAccountStatistics",
-      "partnercentral:GetEngagement",
-      "partnercentral:GetOpportunityBulkJobReportUrl",
-      "partnercentral:GetProspectingFromEngagementTask",
-      "partnercentral:GetResourceSnapshot",
-      "partnercentral:GetResourceSnapshotJob",
       "partnercentral:GetSellingSystemSettings",
       "partnercentral:ListCustomerAccountBulkJobResults",
       "partnercentral:ListCustomerAccountBulkJobs",
@@ -70,6 +62,25 @@ data "aws_iam_policy_document" "read" {
       variable = "partnercentral:Catalog"
       values   = [var.partner_central_catalog]
     }
+  }
+
+  statement {
+    sid    = "ReadCatalogResources"
+    effect = "Allow"
+    actions = [
+      "partnercentral:GetCustomerAccount",
+      "partnercentral:GetCustomerAccountBulkJob",
+      "partnercentral:GetCustomerAccountBulkJobReportUrl",
+      "partnercentral:GetEngagement",
+      "partnercentral:GetOpportunityBulkJobReportUrl",
+      "partnercentral:GetProspectingFromEngagementTask",
+      "partnercentral:GetResourceSnapshot",
+      "partnercentral:GetResourceSnapshotJob",
+    ]
+    resources = [
+      "${local.pc}:${data.aws_caller_identity.current.account_id}:${local.catalog}/*",
+      "${local.pc}::${local.catalog}/*",
+    ]
   }
 
   statement {
