@@ -957,10 +957,11 @@ class PartnerCentralSync:
                 if (
                     summaries
                 ):  # AWS's view lands before the opportunity it belongs to, never after the watermark
-                    self.sink.land(self.catalog, "aws_opportunity_summary", summaries)
-                    result.entities.setdefault("aws_opportunity_summary", EntityStats()).landed += len(
-                        summaries
-                    )
+                    summary_landed = self.sink.land(self.catalog, "aws_opportunity_summary", summaries)
+                    summary_stats = result.entities.setdefault("aws_opportunity_summary", EntityStats())
+                    summary_stats.fetched += len(summaries)
+                    summary_stats.landed += summary_landed.landed
+                    summary_stats.duplicates += summary_landed.duplicates
                 landed = self.sink.land(self.catalog, "opportunity", pending)
                 stats.landed += landed.landed
                 stats.duplicates += landed.duplicates
