@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 table_app = typer.Typer(help="Inspect lake tables.", no_args_is_help=True)
 
 
+TABLE_VIEW_ROWS = 50  # the Rich table view's default row cap (stated on stderr when it cuts)
+
+
 class OutputFormat(str, Enum):
     table = "table"
     json = "json"
@@ -71,9 +74,16 @@ def show(
     ),
     tenant: str = typer.Option(..., "--tenant", "-t", help="Tenant whose rows to show"),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format"),
-    limit: int = typer.Option(50, "--limit", "-n", min=1, help="At most this many rows"),
+    limit: int | None = typer.Option(
+        None,
+        "--limit",
+        "-n",
+        min=1,
+        help="At most this many rows (default: all rows for json/csv, 50 for the table view); when rows are "
+        "left out, stderr says how many the table holds",
+    ),
 ) -> None:
-    """Print a tenant's rows of a lake table."""
+    """Print a tenant's rows of a lake table (json/csv: every row unless --limit is given; never silently cut)."""
     from lakehouse import io
     from lakehouse.engine import get_spark
     from lakehouse.tenancy import TenantScope
@@ -83,7 +93,14 @@ def show(
     if not io.exists(td):
         raise BadInput(f"table {name} has not been written yet under {td.path()}")
     df = io.read(get_spark(), td, scope)
-    records = [r.asDict(recursive=True) for r in df.limit(limit).collect()]
+    if limit is None and fmt is OutputFormat.table:
+        limit = TABLE_VIEW_ROWS
+    rows = df.collect() if limit is None else df.limit(limit + 1).collect()
+    if limit is not None and len(rows) > limit:
+        rows = rows[:limit]
+        total = df.count()
+        typer.echo(f"showing {limit} of {total} rows of {name} for tenant {tenant} (--limit)", err=True)
+    records = [r.asDict(recursive=True) for r in rows]
     typer.echo(render(df.columns, records, fmt, f"{name} · tenant {tenant}"), nl=fmt is not OutputFormat.csv)
 
 

@@ -44,6 +44,28 @@ ENGAGEMENT_INVITATION = _payload_table(
     "the InvitationDate (invitations have no modified date)",
 )
 
+# the Selling entities landed through lakehouse.partner_central.ingest.land_payloads (one payload = one record)
+ENGAGEMENT = _payload_table("engagement", "GetEngagement", "the engagement's ModifiedAt (else CreatedAt)")
+ENGAGEMENT_MEMBER = _payload_table(
+    "engagement_member",
+    "ListEngagementMembers (all pages of one engagement, with its EngagementIdentifier)",
+    "the fetch time (the member list has no modified date)",
+)
+RESOURCE_SNAPSHOT = _payload_table(
+    "resource_snapshot", "GetResourceSnapshot", "the snapshot revision's CreatedAt"
+)
+AWS_OPPORTUNITY_SUMMARY = _payload_table(
+    "aws_opportunity_summary",
+    "GetAwsOpportunitySummary",
+    "the fetch time (the AWS summary has no modified date)",
+)
+CUSTOMER_ACCOUNT = _payload_table("customer_account", "GetCustomerAccount", "the account's LastModifiedDate")
+OPPORTUNITY_FROM_ENGAGEMENT_TASK = _payload_table(
+    "opportunity_from_engagement_task",
+    "StartOpportunityFromEngagementTask result or ListOpportunityFromEngagementTasks summary",
+    "the task's StartTime",
+)
+
 OPPORTUNITY_REJECTED = declare(
     "bronze",
     "partner_central_opportunity_rejected",
@@ -69,7 +91,7 @@ INGESTION_RUN = declare(
         ("ingestion_run_id", _S, "internal"),
         ("source", _S, "internal"),
         ("catalog", _S, "internal"),
-        ("status", _S, "internal"),  # succeeded | partial | failed
+        ("status", _S, "internal"),  # succeeded | partial | failed | rejected (file: nothing accepted)
         ("started_at", _TS, "internal"),
         ("finished_at", _TS, "internal"),
         ("fetched", _L, "internal"),

@@ -159,7 +159,8 @@ OPPORTUNITY = _clustered(
         _CLUSTER_COLUMN,
     ],
     keys=("tenant_id", "opportunity_id"),
-    grain="one row per (tenant_id, opportunity_id): the latest version by LastModifiedDate, ties by ingested_at",
+    grain="one row per (tenant_id, catalog, opportunity_id): the latest version by LastModifiedDate; same date: the "
+    "later lifecycle state (stage, then review status), then the later ingested_at",
     description="Current ACE opportunities, flattened and typed from GetOpportunity payloads. Contacts are in "
     "silver.opportunity_contact (redacted), spend entries in silver.opportunity_spend. Partitioned by file_cluster "
     "(open|closed, month of last_modified_at) so incremental MERGEs rewrite only recent clusters.",
@@ -286,7 +287,17 @@ ENGAGEMENT_INVITATION = declare(
     "email hashes.",
 )
 
-QUARANTINE_ENTITIES: tuple[str, ...] = ("opportunity", "solution", "engagement_invitation")
+QUARANTINE_ENTITIES: tuple[str, ...] = (
+    "opportunity",
+    "solution",
+    "engagement_invitation",
+    "engagement",
+    "engagement_member",
+    "resource_snapshot",
+    "aws_opportunity_summary",
+    "customer_account",
+    "opportunity_from_engagement_task",
+)
 
 OPPORTUNITY_QUARANTINE = declare(
     "silver",
