@@ -68,7 +68,13 @@ def _timestamp(text: Column, name: str) -> tuple[Column, tuple[Column, str]]:
     return typed, (~_blank(text) & typed.isNull(), f"unparseable {name}")
 
 
-def _catalog() -> Column:
+def _catalog(operation: str | None = None) -> Column:
+    """The payload's Catalog when its shape has one, else the catalog bronze landed it under."""
+    if (
+        operation is not None
+        and "Catalog" not in shapes.spark_schema(shapes.output_shape(operation)).fieldNames()
+    ):
+        return F.col("_bronze_catalog")
     return F.coalesce(F.col(_J)["Catalog"], F.col("_bronze_catalog"))
 
 
@@ -140,8 +146,8 @@ def parse_engagements(bronze: DataFrame) -> DataFrame:
             .cast("int")
             .alias("interaction_count"),
             # ISO-8601 texts in one format sort as instants; typed after the explode
-            F.array_min(interactions["InteractionDate"]).alias("first_interaction"),
-            F.array_max(interactions["InteractionDate"]).alias("last_interaction"),
+            F.array_min(F.transform(interactions, lambda i: i["InteractionDate"])).alias("first_interaction"),
+            F.array_max(F.transform(interactions, lambda i: i["InteractionDate"])).alias("last_interaction"),
             lead["Customer"]["AwsMaturity"].alias("customer_aws_maturity"),
             lead["Customer"]["MarketSegment"].alias("customer_market_segment"),
             lead["Insights"]["LeadReadinessScore"].alias("lead_readiness_score"),
@@ -150,7 +156,7 @@ def parse_engagements(bronze: DataFrame) -> DataFrame:
 
     return raw.select(
         "tenant_id",
-        _catalog().alias("catalog"),
+        _catalog("GetEngagement").alias("catalog"),
         F.when(~_blank(j["Id"]), F.trim(j["Id"])).alias("engagement_id"),
         j["Arn"].alias("arn"),
         j["Title"].alias("title"),
