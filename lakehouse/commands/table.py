@@ -169,5 +169,29 @@ def vacuum_cmd(
     typer.echo(f"{name}: {len(files)} file(s) {'would be ' if dry_run else ''}deleted")
 
 
+@table_app.command("migrate-catalog-keys")
+def migrate_catalog_keys_cmd() -> None:
+    """Rewrite Partner Central silver stored before catalog joined its keys (every tenant; losing nothing).
+
+    The opportunity children get each row's catalog from its opportunity; the silver watermarks are reset so
+    the next `lakehouse pipeline run` re-reads bronze and restores rows an id in both catalogs had lost."""
+    from lakehouse.engine import get_spark
+    from lakehouse.partner_central.migrations import migrate_catalog_keys
+
+    report = migrate_catalog_keys(get_spark())
+    if not report.rewritten:
+        typer.echo("nothing to migrate: the Partner Central silver tables already key on catalog")
+        return
+    for name, rows in report.rewritten.items():
+        orphans = report.without_parent[name]
+        typer.echo(
+            f"{name}: {rows} rows rewritten with their catalog ({orphans} without a parent opportunity)"
+        )
+    typer.echo(
+        f"{report.watermarks_reset} silver watermark(s) reset: run `lakehouse pipeline run --tenant T` for each "
+        "tenant to re-read bronze under the new keys"
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(table_app, name="table")

@@ -66,7 +66,7 @@ BRONZE_SOURCES: dict[str, str] = {
     "opportunity_from_engagement_task": "bronze.partner_central_opportunity_from_engagement_task",
 }
 GOLD_SOURCES: tuple[str, ...] = (silver.OPPORTUNITY.qualified_name, silver.OPPORTUNITY_SPEND.qualified_name)
-OPPORTUNITY_KEYS: tuple[str, ...] = ("tenant_id", "opportunity_id")
+OPPORTUNITY_KEYS: tuple[str, ...] = silver.OPPORTUNITY.keys  # (tenant_id, catalog, opportunity_id)
 _TS_TEXT = "yyyy-MM-dd HH:mm:ss.SSSSSS"  # watermark instants travel as text so no Python timezone shifts them
 _DELETE = "_delete"
 _NEWER = (
@@ -344,7 +344,19 @@ class CheckedSilver:
 
 
 def extract_silver(rc: RunContext) -> SilverExtract:
-    """The tenant's bronze rows past the watermark, per source (bronze read at a pinned version)."""
+    """The tenant's bronze rows past the watermark, per source (bronze read at a pinned version).
+
+    Refuses (BadInput) while silver's children are stored without their catalog key: merging under the new keys
+    first needs ``lakehouse table migrate-catalog-keys`` (lakehouse.partner_central.migrations)."""
+    from lakehouse.partner_central.migrations import tables_needing_catalog_keys
+
+    stale = tables_needing_catalog_keys(rc.spark)
+    if stale:
+        names = ", ".join(td.qualified_name for td in stale)
+        raise BadInput(
+            f"{names} predate catalog in the Partner Central keys: run `lakehouse table migrate-catalog-keys` "
+            "(rewrites them with their catalog, losing nothing), then run the pipeline again"
+        )
     marks = read_watermarks(rc.spark, rc.scope, SILVER_JOB)
     sources: dict[str, SourceBatch] = {}
     for entity, name in BRONZE_SOURCES.items():

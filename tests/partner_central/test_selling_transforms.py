@@ -34,7 +34,7 @@ def expect(spark, actual: DataFrame, columns: list[str], rows: list[tuple]) -> N
 
 
 def ts(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
+    return datetime.fromisoformat(text).replace(tzinfo=None)
 
 
 @pytest.fixture

@@ -158,7 +158,7 @@ OPPORTUNITY = _clustered(
         *_SOURCE_COLUMNS,
         _CLUSTER_COLUMN,
     ],
-    keys=("tenant_id", "opportunity_id"),
+    keys=("tenant_id", "catalog", "opportunity_id"),
     grain="one row per (tenant_id, catalog, opportunity_id): the latest version by LastModifiedDate; same date: the "
     "later lifecycle state (stage, then review status), then the later ingested_at",
     description="Current ACE opportunities, flattened and typed from GetOpportunity payloads. Contacts are in "
@@ -170,6 +170,7 @@ OPPORTUNITY_SPEND = _clustered(
     "opportunity_spend",
     [
         ("tenant_id", _S, "internal"),
+        ("catalog", _S, "internal"),
         ("opportunity_id", _S, "internal"),
         ("spend_index", _I, "internal"),
         ("amount", AMOUNT, "confidential"),
@@ -181,7 +182,7 @@ OPPORTUNITY_SPEND = _clustered(
         ("source_ingestion_run_id", _S, "internal"),
         _CLUSTER_COLUMN,
     ],
-    keys=("tenant_id", "opportunity_id", "spend_index"),
+    keys=("tenant_id", "catalog", "opportunity_id", "spend_index"),
     grain="one row per Project.ExpectedCustomerSpend entry of the current opportunity version "
     "(spend_index = position in the list)",
     description="Expected customer spend; amounts decimal(18,2) in their own currency (not converted). "
@@ -206,6 +207,7 @@ OPPORTUNITY_CONTACT = _clustered(
     "opportunity_contact",
     [
         ("tenant_id", _S, "internal"),
+        ("catalog", _S, "internal"),
         ("opportunity_id", _S, "internal"),
         ("contact_role", _S, "internal"),
         ("contact_index", _I, "internal"),
@@ -216,7 +218,7 @@ OPPORTUNITY_CONTACT = _clustered(
         ("source_ingestion_run_id", _S, "internal"),
         _CLUSTER_COLUMN,
     ],
-    keys=("tenant_id", "opportunity_id", "contact_role", "contact_index"),
+    keys=("tenant_id", "catalog", "opportunity_id", "contact_role", "contact_index"),
     grain="one row per contact of the current opportunity version: Customer.Contacts (role 'customer') and "
     "OpportunityTeam (role 'opportunity_team'), contact_index = position in its list",
     description="Redacted contacts: email_hash = HMAC-SHA256(per-tenant key, lower(trim(email))), phone "
@@ -239,8 +241,8 @@ SOLUTION = declare(
         ("last_modified_at", _TS, "internal"),
         *_SOURCE_COLUMNS,
     ],
-    keys=("tenant_id", "solution_id"),
-    grain="one row per (tenant_id, solution_id): the latest fetched version (bronze last_modified_at, then "
+    keys=("tenant_id", "catalog", "solution_id"),
+    grain="one row per (tenant_id, catalog, solution_id): the latest fetched version (bronze last_modified_at, then "
     "ingested_at)",
     description="Partner solutions from ListSolutions (SolutionBase).",
 )
@@ -280,8 +282,8 @@ ENGAGEMENT_INVITATION = declare(
         ("last_modified_at", _TS, "internal"),
         *_SOURCE_COLUMNS,
     ],
-    keys=("tenant_id", "invitation_id"),
-    grain="one row per (tenant_id, invitation_id): the latest fetched version (bronze last_modified_at, then "
+    keys=("tenant_id", "catalog", "invitation_id"),
+    grain="one row per (tenant_id, catalog, invitation_id): the latest fetched version (bronze last_modified_at, then "
     "ingested_at)",
     description="AWS referrals (GetEngagementInvitation). Sender contacts are kept only as a count and keyed "
     "email hashes.",

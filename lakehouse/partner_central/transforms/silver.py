@@ -384,6 +384,7 @@ def to_opportunity_spend(rows: DataFrame) -> DataFrame:
     """silver.opportunity_spend: one row per ExpectedCustomerSpend entry (spend_index = list position)."""
     exploded = _with_cluster(rows).select(
         "tenant_id",
+        "catalog",
         "opportunity_id",
         "last_modified_at",
         "source_ingestion_run_id",
@@ -392,6 +393,7 @@ def to_opportunity_spend(rows: DataFrame) -> DataFrame:
     )
     return exploded.select(
         "tenant_id",
+        "catalog",
         "opportunity_id",
         F.col("spend_index").cast("int").alias("spend_index"),
         F.col("s.amount").alias("amount"),
@@ -413,6 +415,7 @@ def to_opportunity_contact(rows: DataFrame) -> DataFrame:
         parts.append(
             clustered.select(
                 "tenant_id",
+                "catalog",
                 "opportunity_id",
                 "last_modified_at",
                 "source_ingestion_run_id",
@@ -424,6 +427,7 @@ def to_opportunity_contact(rows: DataFrame) -> DataFrame:
     both = parts[0].unionByName(parts[1])
     return both.select(
         "tenant_id",
+        "catalog",
         "opportunity_id",
         "contact_role",
         F.col("contact_index").cast("int").alias("contact_index"),
