@@ -973,18 +973,23 @@ def transform_selling_gold(rc: RunContext) -> dict[str, DataFrame]:
     marts: dict[str, DataFrame] = {}
     lead = current(selling.LEAD)
     if lead is not None:
-        rc.inputs[selling.LEAD.qualified_name] = io.table_version(selling.LEAD)
         funnel = selling_tx.lead_funnel(lead, current(selling.LEAD_CONVERSION), opportunity)
         marts[selling.ACE_LEAD_FUNNEL.qualified_name] = _local(rc, funnel)
     summary = current(selling.AWS_OPPORTUNITY_SUMMARY)
     if summary is not None:
-        rc.inputs[selling.AWS_OPPORTUNITY_SUMMARY.qualified_name] = io.table_version(
-            selling.AWS_OPPORTUNITY_SUMMARY
-        )
         marts[selling.ACE_ENGAGEMENT_HEALTH.qualified_name] = _local(
             rc, selling_tx.engagement_health(summary, opportunity)
         )
     return marts
+
+
+def _selling_inputs(mart: str) -> dict[str, int | None]:
+    """The silver tables (at their current versions) a Selling mart is computed from, for lineage."""
+    sources = {
+        selling.ACE_LEAD_FUNNEL.qualified_name: (selling.LEAD, selling.LEAD_CONVERSION, silver.OPPORTUNITY),
+        selling.ACE_ENGAGEMENT_HEALTH.qualified_name: (selling.AWS_OPPORTUNITY_SUMMARY, silver.OPPORTUNITY),
+    }[mart]
+    return {td.qualified_name: io.table_version(td) for td in sources if io.exists(td)}
 
 
 def load_selling_gold(rc: RunContext, marts: dict[str, DataFrame]) -> dict[str, WriteResult]:
@@ -1002,6 +1007,16 @@ def load_selling_gold(rc: RunContext, marts: dict[str, DataFrame]) -> dict[str, 
         rc.outputs[name] = writes[name].version
     if writes:
         _record_quality(rc, [g for g in checked.gates if g.table in writes])
+        lineage = [
+            edge
+            for name, result in writes.items()
+            for edge in edges(
+                rc.tenant_id, rc.run_id, rc.job_name, _selling_inputs(name), {name: result.version}
+            )
+        ]
+        for name in writes:
+            rc.inputs.update(_selling_inputs(name))
+        _record(rc, ops.LINEAGE_EDGE, edges_frame(rc.spark, lineage))
     return writes
 
 
@@ -1018,8 +1033,6 @@ def run_gold(rc: RunContext) -> StepOutcome:
         selling_writes = load_selling_gold(rc, transform_selling_gold(rc))
         if not selling_writes:
             return outcome
-        if outcome.status != "written":
-            _record_lineage(rc)
         counts = {**outcome.counts, **{f"{n}.rows_written": int(w.rows) for n, w in selling_writes.items()}}
         return StepOutcome(
             rc.job_name,

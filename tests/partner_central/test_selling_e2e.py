@@ -248,3 +248,22 @@ def test_land_payloads_keeps_text_verbatim_and_lands_a_payload_once(spark, pipel
     again = land_payloads(spark, SCOPE, "aws_opportunity_summary", [text], "s2")
     assert (first.landed, first.duplicates, again.landed, again.duplicates) == (1, 0, 0, 1)
     assert [r["payload"] for r in rows(spark, "bronze.partner_central_aws_opportunity_summary")] == [text]
+
+
+def test_lineage_edges_lead_from_the_selling_silver_tables_to_their_marts(spark, pipeline_lake):
+    land(spark, scenario(), "sync-1")
+    pipeline.run_pipeline(spark, TENANT, as_of=AS_OF)
+    got = {(r["input_table"], r["output_table"]) for r in rows(spark, "ops.lineage_edge")}
+    assert {
+        ("silver.lead", "gold.ace_lead_funnel"),
+        ("silver.lead_conversion", "gold.ace_lead_funnel"),
+        ("silver.opportunity", "gold.ace_lead_funnel"),
+        ("silver.aws_opportunity_summary", "gold.ace_engagement_health"),
+        ("bronze.partner_central_engagement", "silver.lead"),
+        ("bronze.partner_central_aws_opportunity_summary", "silver.aws_opportunity_summary"),
+    } <= got
+    version = io.table_version("gold.ace_lead_funnel")
+    outcome = pipeline.run_pipeline(spark, TENANT, as_of=AS_OF)[1]
+    assert (
+        outcome.status in ("nothing_new", "unchanged") and io.table_version("gold.ace_lead_funnel") == version
+    )
