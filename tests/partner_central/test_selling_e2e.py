@@ -64,39 +64,30 @@ def scenario() -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def expected_funnel(data: dict[str, list[dict[str, Any]]]) -> dict[tuple[str, str], tuple[Any, ...]]:
-    """ace_lead_funnel by its written definition, computed over the payloads in plain Python."""
+def expected_funnel(
+    data: dict[str, list[dict[str, Any]]], catalog: str = "AWS"
+) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """ace_lead_funnel by its written definition, computed over the payloads of one catalog in plain Python."""
 
     def instant(text: str) -> datetime:
         return datetime.fromisoformat(text)
 
     leads = []
     for e in data["engagement"]:
-        for c in e["Contexts"]:
+        for c in e.get("Contexts") or []:
             if c["Type"] != "Lead":
                 continue
             lead = c["Payload"]["Lead"]
-            first = min(i["InteractionDate"] for i in lead["Interactions"])
-            leads.append(
-                (
-                    e["Id"],
-                    c["Id"],
-                    lead["Interactions"][0]["SourceType"],
-                    lead["QualificationStatus"],
-                    instant(first),
-                )
-            )
+            interactions = lead.get("Interactions") or []
+            first = min((i["InteractionDate"] for i in interactions), default=e["CreatedAt"])
+            source = interactions[0].get("SourceType") if interactions else None
+            leads.append((e["Id"], c["Id"], source, lead.get("QualificationStatus"), instant(first)))
     for inv in data["engagement_invitation"]:
-        interaction = inv["Payload"]["LeadInvitation"]["Interaction"]
-        leads.append(
-            (
-                inv["EngagementId"],
-                None,
-                interaction["SourceType"],
-                inv["Status"],
-                instant(inv["InvitationDate"]),
-            )
-        )
+        if inv.get("PayloadType") != "LeadInvitation":
+            continue
+        interaction = inv["Payload"]["LeadInvitation"].get("Interaction") or {}
+        source = interaction.get("SourceType")
+        leads.append((inv["EngagementId"], None, source, inv["Status"], instant(inv["InvitationDate"])))
     stages = {(o.get("Catalog"), o["Id"]): o["LifeCycle"]["Stage"] for o in data["opportunity"]}
     groups: dict[tuple[str, str], list[Any]] = defaultdict(lambda: [0, 0, 0, []])
     for engagement_id, context_id, source, status, created in leads:
@@ -111,9 +102,9 @@ def expected_funnel(data: dict[str, list[dict[str, Any]]]) -> dict[tuple[str, st
             and t.get("ContextId") in (None, context_id)
         ]
         if tasks:
-            task = min(tasks, key=lambda t: t["StartTime"])
+            task = min(tasks, key=lambda t: (t["StartTime"], t["OpportunityId"]))
             g[1] += 1
-            g[2] += stages.get(("AWS", task["OpportunityId"])) == "Launched"
+            g[2] += stages.get((catalog, task["OpportunityId"])) == "Launched"
             g[3].append((instant(task["StartTime"]) - created).total_seconds() / 86400)
     return {
         k: (n, c, w, c / n, (w / c) if c else None, (sum(d) / len(d)) if d else None)
