@@ -43,6 +43,13 @@ def output_shape(operation: str) -> str:
     return str(ops[operation]["output"]["shape"])
 
 
+def list_item_shape(operation: str, member: str) -> str:
+    """The shape of one item of a list member of an operation's output (ListSolutions' SolutionSummaries)."""
+    shapes = _model()["shapes"]
+    list_shape = shapes[output_shape(operation)]["members"][member]["shape"]
+    return str(shapes[list_shape]["member"]["shape"])
+
+
 def member_shape(shape: str, *path: str) -> str:
     """The shape name reached from ``shape`` by member names (a list step goes through its member)."""
     shapes = _model()["shapes"]

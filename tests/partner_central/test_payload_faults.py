@@ -9,10 +9,13 @@ import pytest
 
 from lakehouse import io
 from lakehouse.partner_central import pipeline, shapes
+from lakehouse.partner_central.transforms import selling as selling_tx
 from lakehouse.partner_central.transforms import silver as tx
 from lakehouse.tenancy import TenantScope
 
+from . import selling_data as sd
 from .conftest import bronze_rows, opportunity, utc, write_bronze
+from .test_selling_transforms import bronze_df as selling_bronze
 from .test_silver_transforms import KEY, bronze_df
 
 TENANT = "acme"
@@ -118,3 +121,19 @@ def test_same_modified_date_in_one_batch_keeps_the_later_review_state(spark, pip
     )
     pipeline.run_pipeline(spark, TENANT, as_of=AS_OF, until="silver")
     assert [r["review_status"] for r in silver_rows(spark, "silver.opportunity")] == ["Approved"]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda d: d.update(EngagementTitle="t" * 41), "EngagementTitle is longer than 40 characters"),
+        (lambda d: d.update(Payload="LeadInvitation"), "Payload is not a JSON object"),
+    ],
+)
+def test_invitations_get_the_models_checks_and_such_a_lead_is_not_promoted(spark, change, reason):
+    doc = sd.lead_invitation("inv-1", "eng-1")
+    change(doc)
+    invitations = tx.parse_engagement_invitations(selling_bronze(spark, [doc]), email_key=KEY)
+    assert [r.quarantine_reason for r in invitations.collect()] == [reason]
+    leads = selling_tx.parse_lead_invitations(selling_bronze(spark, [doc]))
+    assert [r.quarantine_reason for r in leads.collect()] == [reason]

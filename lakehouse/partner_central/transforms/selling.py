@@ -282,7 +282,12 @@ def parse_lead_invitations(bronze: DataFrame) -> DataFrame:
     lead = j["Payload"]["LeadInvitation"]
     enrich = j["EnrichmentContext"]
     invited, invited_bad = _timestamp(j["InvitationDate"], "InvitationDate")
-    reason = _reasons((F.col("_is_object") & _blank(j["Id"]), REASON_NO_ID), invited_bad)
+    # the invitation's own checks: a payload quarantined as an invitation does not become a lead either
+    reason = _reasons(
+        (F.col("_is_object") & _blank(j["Id"]), REASON_NO_ID),
+        *shape_checks(j, F.col("_payload"), shapes.output_shape("GetEngagementInvitation")),
+        invited_bad,
+    )
     return raw.select(
         "tenant_id",
         _catalog().alias("catalog"),

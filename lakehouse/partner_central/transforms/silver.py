@@ -465,7 +465,11 @@ def parse_solutions(bronze: DataFrame) -> DataFrame:
     j = F.col(_J)
     raw = _read_payloads(bronze, pcj.SOLUTION)
     created = to_ts(j["CreatedDate"])
-    reason = _record_reasons(j, (_unparseable(j["CreatedDate"], created), "unparseable CreatedDate"))
+    reason = _record_reasons(
+        j,
+        *shape_checks(j, F.col("_payload"), shapes.list_item_shape("ListSolutions", "SolutionSummaries")),
+        (_unparseable(j["CreatedDate"], created), "unparseable CreatedDate"),
+    )
     return raw.select(
         "tenant_id",
         _record_id(j).alias("solution_id"),
@@ -500,6 +504,7 @@ def parse_engagement_invitations(bronze: DataFrame, *, email_key: bytes) -> Data
     invited, expires = to_ts(j["InvitationDate"]), to_ts(j["ExpirationDate"])
     reason = _record_reasons(
         j,
+        *shape_checks(j, F.col("_payload"), shapes.output_shape("GetEngagementInvitation")),
         (_unparseable(j["InvitationDate"], invited), "unparseable InvitationDate"),
         (_unparseable(j["ExpirationDate"], expires), "unparseable ExpirationDate"),
     )
