@@ -117,14 +117,16 @@ def expected_health(data: dict[str, list[dict[str, Any]]]) -> dict[str, tuple[An
     stages = {(o.get("Catalog"), o["Id"]): o["LifeCycle"]["Stage"] for o in data["opportunity"]}
     out: dict[str, list[Any]] = defaultdict(lambda: [0, 0, 0, 0, Decimal("0.00")])
     for s in data["aws_opportunity_summary"]:
-        g = out[s["Insights"]["EngagementScore"] or "none"]
+        insights = s.get("Insights") or {}
+        g = out[insights.get("EngagementScore") or "none"]
         g[0] += 1
-        aws_stage, mine = s["LifeCycle"]["Stage"], stages.get((s["Catalog"], s["RelatedOpportunityId"]))
+        aws_stage = (s.get("LifeCycle") or {}).get("Stage")
+        mine = stages.get((s["Catalog"], s["RelatedOpportunityId"]))
         g[1] += aws_stage is not None and aws_stage != mine
-        g[2] += bool(s["Insights"]["NextBestActions"])
-        g[3] += len(s["Insights"]["Recommendations"])
-        spend = s["Insights"]["AwsProductsSpendInsightsBySource"]["AWS"]
-        if spend["CurrencyCode"] == "USD" and spend["TotalAmount"]:
+        g[2] += bool((insights.get("NextBestActions") or "").strip())
+        g[3] += len(insights.get("Recommendations") or [])
+        spend = (insights.get("AwsProductsSpendInsightsBySource") or {}).get("AWS") or {}
+        if spend.get("CurrencyCode") == "USD" and spend.get("TotalAmount"):
             g[4] += Decimal(spend["TotalAmount"])
     return {k: tuple(v) for k, v in out.items()}
 
