@@ -43,7 +43,7 @@ def scenario() -> dict[str, list[dict[str, Any]]]:
             sd.engagement("eng-2", [sd.lead_context("ctx-2", interactions=("2025-01-02T00:00:00Z",))]),
             sd.engagement("eng-3", [sd.lead_context("ctx-3", source="Website", status="Unqualified")]),
         ],
-        "engagement_invitation": [sd.lead_invitation("inv-1", "eng-4")],
+        "engagement_invitation": [sd.lead_invitation("inv-1", "eng-4"), sd.lead_invitation("inv-2", "eng-1")],
         "opportunity_from_engagement_task": [
             sd.conversion_task(
                 "t1", "eng-1", context_id="ctx-1", opportunity_id="O100", started="2025-01-15T00:00:00Z"
@@ -82,8 +82,11 @@ def expected_funnel(
             first = min((i["InteractionDate"] for i in interactions), default=e["CreatedAt"])
             source = interactions[0].get("SourceType") if interactions else None
             leads.append((e["Id"], c["Id"], source, lead.get("QualificationStatus"), instant(first)))
+    with_context = {
+        e["Id"] for e in data["engagement"] if any(c["Type"] == "Lead" for c in e.get("Contexts") or [])
+    }
     for inv in data["engagement_invitation"]:
-        if inv.get("PayloadType") != "LeadInvitation":
+        if inv.get("PayloadType") != "LeadInvitation" or inv["EngagementId"] in with_context:
             continue
         interaction = inv["Payload"]["LeadInvitation"].get("Interaction") or {}
         source = interaction.get("SourceType")
@@ -181,7 +184,13 @@ def test_silver_holds_every_entity_and_both_catalogs_of_one_opportunity_id(spark
         ("AWS", "O200"),
         ("Sandbox", "O100"),
     ]
-    assert sorted(r["lead_id"] for r in rows(spark, "silver.lead")) == ["ctx-1", "ctx-2", "ctx-3", "inv-1"]
+    assert sorted(r["lead_id"] for r in rows(spark, "silver.lead")) == [
+        "ctx-1",
+        "ctx-2",
+        "ctx-3",
+        "inv-1",
+        "inv-2",
+    ]
     assert sorted(
         (r["engagement_id"], r["context_index"]) for r in rows(spark, "silver.engagement_context")
     ) == [

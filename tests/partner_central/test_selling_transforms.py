@@ -271,7 +271,10 @@ def test_customer_accounts_type_dates_and_enrichment(spark):
 
 
 def lead_frame(spark, rows):
-    schema = "tenant_id string, catalog string, lead_id string, engagement_id string, context_id string, source_type string, qualification_status string, created_at timestamp"
+    schema = (
+        "tenant_id string, catalog string, lead_id string, lead_origin string, engagement_id string, "
+        "context_id string, source_type string, qualification_status string, created_at timestamp"
+    )
     return spark.createDataFrame(rows, schema)
 
 
@@ -279,10 +282,42 @@ def test_lead_funnel_counts_converted_and_won_leads_per_source_and_status(spark)
     leads = lead_frame(
         spark,
         [
-            ("acme", "AWS", "L1", "e1", "c1", "Event", "Qualified", datetime(2025, 1, 1)),
-            ("acme", "AWS", "L2", "e2", "c2", "Event", "Qualified", datetime(2025, 1, 1)),
-            ("acme", "AWS", "L3", "e3", None, None, None, datetime(2025, 1, 1)),
-            ("acme", "Sandbox", "L4", "e1", "c1", "Event", "Qualified", datetime(2025, 1, 1)),
+            (
+                "acme",
+                "AWS",
+                "L1",
+                "engagement_context",
+                "e1",
+                "c1",
+                "Event",
+                "Qualified",
+                datetime(2025, 1, 1),
+            ),
+            (
+                "acme",
+                "AWS",
+                "L2",
+                "engagement_context",
+                "e2",
+                "c2",
+                "Event",
+                "Qualified",
+                datetime(2025, 1, 1),
+            ),
+            ("acme", "AWS", "L3", "engagement_context", "e3", None, None, None, datetime(2025, 1, 1)),
+            (
+                "acme",
+                "Sandbox",
+                "L4",
+                "engagement_context",
+                "e1",
+                "c1",
+                "Event",
+                "Qualified",
+                datetime(2025, 1, 1),
+            ),
+            # the invitation behind e1's Lead context: the same lead, counted once
+            ("acme", "AWS", "I1", "lead_invitation", "e1", None, "Event", "Qualified", datetime(2025, 1, 1)),
         ],
     )
     tasks = spark.createDataFrame(

@@ -302,7 +302,8 @@ ACE_LEAD_FUNNEL = declare(
     keys=("tenant_id", "lead_source", "qualification_status"),
     grain="one row per tenant x lead_source (the lead's source type, 'unknown' when missing) x qualification_status "
     "('unknown' when missing)",
-    description="Leads -> converted (a COMPLETE StartOpportunityFromEngagementTask with an OpportunityId for the "
+    description="Leads (a LeadInvitation whose engagement also holds a Lead context is counted once, as the "
+    "context) -> converted (a COMPLETE StartOpportunityFromEngagementTask with an OpportunityId for the "
     "lead's engagement, and context when the task names one) -> won (that opportunity's silver stage is Launched, "
     "same catalog). conversion_rate = converted / leads; win_rate = won / converted (null when none converted); "
     "avg_days_to_convert = mean days from the lead's created_at to the task's start (null when none).",

@@ -580,7 +580,13 @@ def to_customer_account(rows: DataFrame) -> DataFrame:
 def lead_funnel(lead: DataFrame, conversion: DataFrame | None, opportunity: DataFrame | None) -> DataFrame:
     """gold.ace_lead_funnel: leads by source and qualification status -> converted -> won (see its description)."""
     key = ["tenant_id", "catalog", "lead_id"]
-    leads = lead.select(
+    eng = ["tenant_id", "catalog", "engagement_id"]
+    # an accepted LeadInvitation's engagement carries the lead as a Lead context: count that lead once
+    from_contexts = lead.where(F.col("lead_origin") == F.lit("engagement_context"))
+    invited_only = lead.where(F.col("lead_origin") != F.lit("engagement_context")).join(
+        from_contexts.select(*eng).distinct(), on=eng, how="left_anti"
+    )
+    leads = from_contexts.unionByName(invited_only).select(
         *key, "engagement_id", "context_id", "source_type", "qualification_status", "created_at"
     )
     if conversion is not None:
