@@ -3,6 +3,7 @@ computation of the same definitions over the same payloads."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
@@ -269,3 +270,15 @@ def test_lineage_edges_lead_from_the_selling_silver_tables_to_their_marts(spark,
     assert (
         outcome.status in ("nothing_new", "unchanged") and io.table_version("gold.ace_lead_funnel") == version
     )
+
+
+def test_land_payloads_serialises_parsed_timestamps_as_utc_iso_text(spark, pipeline_lake):
+    from datetime import UTC, timedelta, timezone
+
+    started = datetime(2025, 1, 15, 10, 0, tzinfo=timezone(timedelta(hours=2)))  # as boto3 parses it
+    task = {"TaskId": "t1", "TaskStatus": "COMPLETE", "EngagementId": "e1", "StartTime": started}
+    land_payloads(spark, SCOPE, "opportunity_from_engagement_task", [task], "s1", catalog="Sandbox")
+    (row,) = rows(spark, "bronze.partner_central_opportunity_from_engagement_task")
+    assert json.loads(row["payload"])["StartTime"] == "2025-01-15T08:00:00Z"
+    assert (row["catalog"], row["entity_id"]) == ("Sandbox", "t1")
+    assert row["last_modified_at"].replace(tzinfo=UTC) == datetime(2025, 1, 15, 8, 0, tzinfo=UTC)
