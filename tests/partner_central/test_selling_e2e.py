@@ -80,7 +80,8 @@ def expected_funnel(
                 continue
             lead = c["Payload"]["Lead"]
             interactions = lead.get("Interactions") or []
-            first = min((i["InteractionDate"] for i in interactions), default=e["CreatedAt"])
+            dates = [i["InteractionDate"] for i in interactions if i.get("InteractionDate")]
+            first = min(dates, default=e["CreatedAt"])
             source = interactions[0].get("SourceType") if interactions else None
             leads.append((e["Id"], c["Id"], source, lead.get("QualificationStatus"), instant(first)))
     with_context = {
@@ -186,9 +187,9 @@ def test_silver_holds_every_entity_and_both_catalogs_of_one_opportunity_id(spark
         ("Sandbox", "O100"),
     ]
     assert sorted(r["lead_id"] for r in rows(spark, "silver.lead")) == [
-        "ctx-1",
-        "ctx-2",
-        "ctx-3",
+        "eng-1/ctx-1",
+        "eng-2/ctx-2",
+        "eng-3/ctx-3",
         "inv-1",
         "inv-2",
     ]

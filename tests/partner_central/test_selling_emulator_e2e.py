@@ -120,7 +120,7 @@ def test_emulator_to_gold_equals_the_independent_computation(spark, pipeline_lak
     for key, values in want.items():
         assert got[key][:3] == values[:3]
         for g, w in zip(got[key][3:], values[3:], strict=True):
-            assert (g is None) if w is None else g == pytest.approx(w)
+            assert (g is None) if w is None else g == pytest.approx(w), (key, got[key], values)
     health = {
         r["engagement_score"]: (
             r["opportunity_count"],

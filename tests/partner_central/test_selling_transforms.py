@@ -101,7 +101,7 @@ def test_leads_come_from_lead_contexts_with_source_status_and_interactions(spark
         ],
         [
             (
-                "ctx-1",
+                "eng-1/ctx-1",
                 "engagement_context",
                 "eng-1",
                 "MarketingActivity",
@@ -113,7 +113,7 @@ def test_leads_come_from_lead_contexts_with_source_status_and_interactions(spark
                 ts("2025-01-05T00:00:00Z"),
             ),
             (
-                "ctx-3",
+                "eng-2/ctx-3",
                 "engagement_context",
                 "eng-2",
                 None,

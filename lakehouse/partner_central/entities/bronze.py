@@ -43,9 +43,12 @@ ENGAGEMENT_INVITATION = _payload_table(
     "GetEngagementInvitation",
     "the InvitationDate (invitations have no modified date)",
 )
-
-# the Selling entities landed through lakehouse.partner_central.ingest.land_payloads (one payload = one record)
-ENGAGEMENT = _payload_table("engagement", "GetEngagement", "the engagement's ModifiedAt (else CreatedAt)")
+# the Selling entities: landed by the sync or through lakehouse.partner_central.ingest.land_payloads
+ENGAGEMENT = _payload_table(
+    "engagement",
+    "GetEngagement (contexts included: leads are Lead contexts)",
+    "the engagement's ModifiedAt (else CreatedAt)",
+)
 ENGAGEMENT_MEMBER = _payload_table(
     "engagement_member",
     "ListEngagementMembers (all pages of one engagement, with its EngagementIdentifier)",
@@ -57,7 +60,8 @@ RESOURCE_SNAPSHOT = _payload_table(
 AWS_OPPORTUNITY_SUMMARY = _payload_table(
     "aws_opportunity_summary",
     "GetAwsOpportunitySummary",
-    "the fetch time (the AWS summary has no modified date)",
+    "null from the sync, the fetch time from land_payloads (the summary has no modified date; entity_id is the "
+    "partner's opportunity id)",
 )
 CUSTOMER_ACCOUNT = _payload_table("customer_account", "GetCustomerAccount", "the account's LastModifiedDate")
 OPPORTUNITY_FROM_ENGAGEMENT_TASK = _payload_table(

@@ -141,8 +141,9 @@ LEAD = declare(
         *_SOURCE,
     ],
     keys=("tenant_id", "catalog", "lead_id"),
-    grain="one row per (tenant_id, catalog, lead_id): lead_id is the Lead context id (lead_origin "
-    "engagement_context) or the LeadInvitation id (lead_origin lead_invitation); latest version",
+    grain="one row per (tenant_id, catalog, lead_id): lead_id is '<engagement id>/<Lead context id>' (lead_origin "
+    "engagement_context; context ids are unique within their engagement only) or the LeadInvitation id "
+    "(lead_origin lead_invitation); latest version",
     description="AWS-referred and partner leads: source, qualification status, interactions, customer, use case "
     "and the prospecting insights AWS attached. Conversion to an opportunity is in silver.lead_conversion; "
     "gold.ace_lead_funnel joins the two.",

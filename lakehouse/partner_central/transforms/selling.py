@@ -222,15 +222,17 @@ def to_engagement_context(rows: DataFrame) -> DataFrame:
 
 
 def leads_from_engagements(rows: DataFrame) -> DataFrame:
-    """silver.lead rows from the Lead contexts of engagements (lead_id = the context id, else engagement/index)."""
+    """silver.lead rows from the Lead contexts of engagements (lead_id = engagement id/context id, or /index)."""
     ctx = _contexts(rows).where(F.col("c.context_type") == F.lit(selling.LEAD_CONTEXT_TYPE))
     first = to_ts(F.col("c.first_interaction"))
     out = ctx.select(
         "tenant_id",
         "catalog",
-        F.coalesce(
-            F.col("c.context_id"),
-            F.concat_ws("/", F.col("engagement_id"), F.col("context_index").cast("string")),
+        # context ids are unique within their engagement only: the lead id is engagement/context
+        F.concat_ws(
+            "/",
+            F.col("engagement_id"),
+            F.coalesce(F.col("c.context_id"), F.col("context_index").cast("string")),
         ).alias("lead_id"),
         F.lit("engagement_context").alias("lead_origin"),
         "engagement_id",
@@ -628,7 +630,9 @@ def lead_funnel(lead: DataFrame, conversion: DataFrame | None, opportunity: Data
     else:
         per_lead = per_lead.withColumn("_stage", F.lit(None).cast("string"))
     converted = F.col("opportunity_id").isNotNull()
-    days = (F.unix_timestamp("started_at") - F.unix_timestamp("created_at")).cast("double") / F.lit(86400.0)
+    days = (F.unix_micros("started_at") - F.unix_micros("created_at")).cast("double") / F.lit(
+        86_400_000_000.0
+    )
     out = per_lead.groupBy(
         "tenant_id",
         F.coalesce(F.col("source_type"), F.lit("unknown")).alias("lead_source"),
