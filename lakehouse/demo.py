@@ -68,9 +68,9 @@ def run_demo(
     from lakehouse import io
     from lakehouse.engine import get_spark
     from lakehouse.partner_central import pipeline
-    from lakehouse.partner_central.connector import ConnectorConfig, PartnerCentralReader
+    from lakehouse.partner_central.connector import ENTITIES, ConnectorConfig, PartnerCentralReader
     from lakehouse.partner_central.demo_seed import seed_selling_bronze
-    from lakehouse.partner_central.ingest import sync_partner_central
+    from lakehouse.partner_central.ingest import land_engagement_extras, sync_partner_central
     from lakehouse.tenancy import TenantScope
 
     say = progress or (lambda _msg: None)
@@ -87,7 +87,17 @@ def run_demo(
             rate_per_second=None,
         )
         reader = PartnerCentralReader.from_config(config)
-        run = sync_partner_central(spark, scope, reader, catalog="Sandbox", rate_per_second=None)
+        run = sync_partner_central(
+            spark,
+            scope,
+            reader,
+            catalog="Sandbox",
+            rate_per_second=None,
+            entities=(*ENTITIES, "engagement", "customer_account"),
+            aws_summaries=True,
+        )
+        land_engagement_extras(spark, scope, reader, "Sandbox", f"{run.ingestion_run_id}-extras")
+        # only when the emulator served no engagements, AWS summaries or accounts (an older emulator)
         seeded = seed_selling_bronze(spark, tenant, f"{run.ingestion_run_id}-selling-seed")
         if seeded:
             say(

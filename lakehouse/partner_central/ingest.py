@@ -378,6 +378,41 @@ def land_payloads(
     return LandResult(landed, duplicates)
 
 
+def land_engagement_extras(
+    spark: SparkSession, scope: TenantScope, reader: PartnerCentralReader, catalog: str, run_id: str
+) -> dict[str, int]:
+    """Land what the sync does not fetch yet, for the engagements bronze holds: each engagement's member list
+    (ListEngagementMembers, one call each) and the catalog's lead -> opportunity conversion tasks
+    (ListOpportunityFromEngagementTasks). Rows landed per entity; the calls are the reader's to count."""
+    engagement_ids: list[str] = []
+    if io.exists(BRONZE["engagement"]):
+        rows = (
+            io.read(spark, BRONZE["engagement"], scope)
+            .where(F.col("catalog") == F.lit(catalog))
+            .select("entity_id")
+            .distinct()
+            .collect()
+        )
+        engagement_ids = sorted(r["entity_id"] for r in rows)
+    members = [
+        {
+            "EngagementIdentifier": engagement_id,
+            "Catalog": catalog,
+            "EngagementMemberList": reader.list_engagement_members(catalog, engagement_id),
+        }
+        for engagement_id in engagement_ids
+    ]
+    tasks = (
+        list(reader.read_all("ListOpportunityFromEngagementTasks", Catalog=catalog)) if engagement_ids else []
+    )
+    out = {}
+    for entity, payloads in (("engagement_member", members), ("opportunity_from_engagement_task", tasks)):
+        out[entity] = (
+            land_payloads(spark, scope, entity, payloads, run_id, catalog=catalog).landed if payloads else 0
+        )
+    return out
+
+
 LANDING_RULES_DOC: dict[str, str] = {
     "opportunity": "Id",
     "solution": "Id",
@@ -791,6 +826,7 @@ __all__ = [
     "calls_in_last_day",
     "handle_partner_central_event",
     "ingest_file",
+    "land_engagement_extras",
     "land_payloads",
     "new_run_id",
     "read_bronze",
