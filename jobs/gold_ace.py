@@ -3,9 +3,9 @@
     python jobs/gold_ace.py --tenant-id acme [--run-id R] [--as-of YYYY-MM-DD]
     # Glue: --JOB_NAME x --tenant_id acme --run_id R [--as_of 2025-06-01]
 
-Thin by design: arguments -> JobContext -> extract (silver at pinned versions; nothing when gold is current)
--> transform (the three marts) -> check (quality gates; a violated ``fail`` exits 3 and promotes nothing) ->
-load (overwrite the tenant's partition of each changed mart, quality records, lineage, watermark).
+Thin by design: arguments -> JobContext -> ``pipeline.run_gold``: extract (silver at pinned versions; nothing when
+gold is current) -> transform (the ACE and Selling marts) -> check (quality gates; a violated ``fail`` exits 3
+and promotes nothing) -> load (the tenant's partition of each changed mart, quality records, lineage, watermark).
 """
 
 from __future__ import annotations
@@ -52,14 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rc = pipeline.RunContext.create(
         get_spark(ctx.settings), ctx.tenant_id, job_name=JOB_NAME, run_id=ctx.run_id, as_of=as_of
     )
-    with pipeline.step_run(rc):
-        extracted = pipeline.extract_gold(rc)
-        if extracted.empty:
-            outcome = pipeline.StepOutcome(JOB_NAME, rc.tenant_id, rc.run_id, "nothing_new")
-        else:
-            marts = pipeline.transform_gold(rc, extracted)
-            checked = pipeline.check_gold(rc, extracted, marts)
-            outcome = pipeline.load_gold(rc, checked)
+    outcome = pipeline.run_gold(rc)  # the ACE marts, the Selling marts, quality, lineage, profiles
     print(
         json.dumps(
             {

@@ -37,6 +37,13 @@ class TenantSummary:
     ingestion_run_id: str = ""
     compute_seconds: Decimal = Decimal(0)
     metered_hours: int = 0
+    # co-sell (gold.ace_lead_funnel, gold.ace_engagement_health)
+    leads: int = 0
+    converted: int = 0
+    won_from_leads: int = 0
+    aws_summaries: int = 0
+    stage_mismatches: int = 0
+    next_best_actions: int = 0
 
 
 # Records the demo runs' usage in the cost ledger and returns a marketplace UsageSource over it (the control
@@ -61,8 +68,9 @@ def run_demo(
     from lakehouse import io
     from lakehouse.engine import get_spark
     from lakehouse.partner_central import pipeline
-    from lakehouse.partner_central.connector import ConnectorConfig, PartnerCentralReader
-    from lakehouse.partner_central.ingest import sync_partner_central
+    from lakehouse.partner_central.connector import ENTITIES, ConnectorConfig, PartnerCentralReader
+    from lakehouse.partner_central.demo_seed import seed_selling_bronze
+    from lakehouse.partner_central.ingest import land_engagement_extras, sync_partner_central
     from lakehouse.tenancy import TenantScope
 
     say = progress or (lambda _msg: None)
@@ -79,11 +87,28 @@ def run_demo(
             rate_per_second=None,
         )
         reader = PartnerCentralReader.from_config(config)
-        run = sync_partner_central(spark, scope, reader, catalog="Sandbox", rate_per_second=None)
+        run = sync_partner_central(
+            spark,
+            scope,
+            reader,
+            catalog="Sandbox",
+            rate_per_second=None,
+            entities=(*ENTITIES, "engagement", "customer_account"),
+            aws_summaries=True,
+        )
+        land_engagement_extras(spark, scope, reader, "Sandbox", f"{run.ingestion_run_id}-extras")
+        # only when the emulator served no engagements, AWS summaries or accounts (an older emulator)
+        seeded = seed_selling_bronze(spark, tenant, f"{run.ingestion_run_id}-selling-seed")
+        if seeded:
+            say(
+                f"{tenant}: seeded demo engagements, leads and AWS summaries into bronze ({sum(seeded.values())} rows)"
+            )
         say(f"{tenant}: bronze → silver → gold")
         outcomes = pipeline.run_pipeline(spark, tenant, until="gold")
         marts = pipeline.kpis(spark, tenant)
         win = (marts.get("gold.ace_win_rate") or [{}])[0]
+        funnel = marts.get("gold.ace_lead_funnel", [])
+        health = marts.get("gold.ace_engagement_health", [])
         summaries.append(
             TenantSummary(
                 tenant_id=tenant,
@@ -105,6 +130,12 @@ def run_demo(
                 statuses=[f"{o.job_name}:{o.status}" for o in outcomes],
                 ingestion_run_id=run.ingestion_run_id,
                 compute_seconds=Decimal(str(round((datetime.now(UTC) - started).total_seconds(), 3))),
+                leads=sum(int(r["lead_count"]) for r in funnel),
+                converted=sum(int(r["converted_count"]) for r in funnel),
+                won_from_leads=sum(int(r["won_count"]) for r in funnel),
+                aws_summaries=sum(int(r["opportunity_count"]) for r in health),
+                stage_mismatches=sum(int(r["stage_mismatch_count"]) for r in health),
+                next_best_actions=sum(int(r["next_best_action_count"]) for r in health),
             )
         )
     if usage_recorder is not None and marketplace is not None:
@@ -158,6 +189,8 @@ def next_steps() -> list[str]:
     return [
         f"lake root: {root}",
         "lakehouse table show gold.ace_pipeline --tenant acme",
+        "lakehouse table show gold.ace_lead_funnel --tenant acme   (leads by source and status -> converted -> won)",
+        "lakehouse table show gold.ace_engagement_health --tenant acme   (AWS engagement scores, stage mismatches)",
         "lakehouse table show silver.opportunity --tenant globex --format csv --limit 5",
         "lakehouse pipeline run --tenant acme   (incremental: no new bronze rows, no new Delta versions)",
         "lakehouse api create-admin-key --reason demo   (prints a platform-admin key once)",
@@ -185,6 +218,23 @@ def as_rows(summaries: list[TenantSummary]) -> list[dict[str, Any]]:
             "win rate": "n/a" if s.win_rate is None else f"{s.win_rate:.1%}",
             "open": s.open_count,
             "billed (gold rows)": s.metered_hours,
+        }
+        for s in summaries
+    ]
+
+
+def cosell_rows(summaries: list[TenantSummary]) -> list[dict[str, Any]]:
+    """Co-sell rows per tenant (from gold.ace_lead_funnel and gold.ace_engagement_health), for the terminal."""
+    return [
+        {
+            "tenant": s.tenant_id,
+            "leads": s.leads,
+            "converted": s.converted,
+            "won from leads": s.won_from_leads,
+            "AWS summaries": s.aws_summaries,
+            "AWS stage differs": s.stage_mismatches,
+            "next best actions": s.next_best_actions,
+            "lead conversion": "n/a" if not s.leads else f"{s.converted / s.leads:.1%}",
         }
         for s in summaries
     ]

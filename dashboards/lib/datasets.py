@@ -14,6 +14,11 @@ from typing import Any
 import pandas as pd
 
 from dashboards.lib import processing as P
+from dashboards.lib.cosell import (  # noqa: F401 - the Leads & Co-sell page queries these through ui.query
+    cosell_backlog,
+    cosell_funnel,
+    cosell_health,
+)
 from dashboards.lib.data import Filter, LakeReader, TableStats, TableUnavailable, table_def  # noqa: F401
 from dashboards.lib.marketplace import (  # noqa: F401 - the Marketplace page queries these through ui.query
     marketplace_options,

@@ -17,7 +17,7 @@ def demo() -> None:
     """
     from control_plane.costs.demo import record_demo_usage  # the CLI wires the control plane in
     from lakehouse.commands import _emulators
-    from lakehouse.demo import as_rows, next_steps, run_demo
+    from lakehouse.demo import as_rows, cosell_rows, next_steps, run_demo
 
     console = Console(width=max(Console().width, 140))
     started = time.perf_counter()
@@ -29,13 +29,17 @@ def demo() -> None:
         summaries = run_demo(
             connections, status.update, usage_recorder=record_demo_usage, marketplace=marketplace
         )
-    rows = as_rows(summaries)
-    table = Table(title=f"Partner Central Lakehouse demo · {time.perf_counter() - started:.1f}s")
-    for column in rows[0]:
-        table.add_column(column, justify="left" if column == "tenant" else "right")
-    for row in rows:
-        table.add_row(*(str(v) for v in row.values()))
-    console.print(table)
+    title = f"Partner Central Lakehouse demo · {time.perf_counter() - started:.1f}s"
+    for rows, heading in (
+        (as_rows(summaries), title),
+        (cosell_rows(summaries), "Co-sell · gold.ace_lead_funnel and gold.ace_engagement_health"),
+    ):
+        table = Table(title=heading)
+        for column in rows[0]:
+            table.add_column(column, justify="left" if column == "tenant" else "right")
+        for row in rows:
+            table.add_row(*(str(v) for v in row.values()))
+        console.print(table)
     console.print("[bold]Where to look next[/]")
     for line in next_steps():
         console.print(f"  {line}", highlight=False, soft_wrap=True)

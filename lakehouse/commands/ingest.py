@@ -230,6 +230,12 @@ def file(
         + (" (see bronze.partner_central_opportunity_rejected)" if run.rejected else ""),
         soft_wrap=True,
     )
+    if run.status == "rejected":
+        raise BadInput(
+            f"{path}: nothing landed - all {run.rejected} line(s) were rejected (is it UTF-8 JSON Lines or a JSON "
+            f"array of GetOpportunity objects?); the lines are kept with their reasons in "
+            f"bronze.partner_central_opportunity_rejected (run {run.ingestion_run_id})"
+        )
 
 
 def register(app: typer.Typer) -> None:

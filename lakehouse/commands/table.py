@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 table_app = typer.Typer(help="Inspect lake tables.", no_args_is_help=True)
 
 
+TABLE_VIEW_ROWS = 50  # the Rich table view's default row cap (stated on stderr when it cuts)
+
+
 class OutputFormat(str, Enum):
     table = "table"
     json = "json"
@@ -71,9 +74,16 @@ def show(
     ),
     tenant: str = typer.Option(..., "--tenant", "-t", help="Tenant whose rows to show"),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format"),
-    limit: int = typer.Option(50, "--limit", "-n", min=1, help="At most this many rows"),
+    limit: int | None = typer.Option(
+        None,
+        "--limit",
+        "-n",
+        min=1,
+        help="At most this many rows (default: all rows for json/csv, 50 for the table view); when rows are "
+        "left out, stderr says how many the table holds",
+    ),
 ) -> None:
-    """Print a tenant's rows of a lake table."""
+    """Print a tenant's rows of a lake table (json/csv: every row unless --limit is given; never silently cut)."""
     from lakehouse import io
     from lakehouse.engine import get_spark
     from lakehouse.tenancy import TenantScope
@@ -83,7 +93,14 @@ def show(
     if not io.exists(td):
         raise BadInput(f"table {name} has not been written yet under {td.path()}")
     df = io.read(get_spark(), td, scope)
-    records = [r.asDict(recursive=True) for r in df.limit(limit).collect()]
+    if limit is None and fmt is OutputFormat.table:
+        limit = TABLE_VIEW_ROWS
+    rows = df.collect() if limit is None else df.limit(limit + 1).collect()
+    if limit is not None and len(rows) > limit:
+        rows = rows[:limit]
+        total = df.count()
+        typer.echo(f"showing {limit} of {total} rows of {name} for tenant {tenant} (--limit)", err=True)
+    records = [r.asDict(recursive=True) for r in rows]
     typer.echo(render(df.columns, records, fmt, f"{name} · tenant {tenant}"), nl=fmt is not OutputFormat.csv)
 
 
@@ -150,6 +167,30 @@ def vacuum_cmd(
 
     files = io.vacuum(_table_def(name), retention_hours=retention_hours, dry_run=dry_run)
     typer.echo(f"{name}: {len(files)} file(s) {'would be ' if dry_run else ''}deleted")
+
+
+@table_app.command("migrate-catalog-keys")
+def migrate_catalog_keys_cmd() -> None:
+    """Rewrite Partner Central silver stored before catalog joined its keys (every tenant; losing nothing).
+
+    The opportunity children get each row's catalog from its opportunity; the silver watermarks are reset so
+    the next `lakehouse pipeline run` re-reads bronze and restores rows an id in both catalogs had lost."""
+    from lakehouse.engine import get_spark
+    from lakehouse.partner_central.migrations import migrate_catalog_keys
+
+    report = migrate_catalog_keys(get_spark())
+    if not report.rewritten:
+        typer.echo("nothing to migrate: the Partner Central silver tables already key on catalog")
+        return
+    for name, rows in report.rewritten.items():
+        orphans = report.without_parent[name]
+        typer.echo(
+            f"{name}: {rows} rows rewritten with their catalog ({orphans} without a parent opportunity)"
+        )
+    typer.echo(
+        f"{report.watermarks_reset} silver watermark(s) reset: run `lakehouse pipeline run --tenant T` for each "
+        "tenant to re-read bronze under the new keys"
+    )
 
 
 def register(app: typer.Typer) -> None:

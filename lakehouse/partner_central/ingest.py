@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -58,9 +58,46 @@ BRONZE = {
     "opportunity": tables.OPPORTUNITY,
     "solution": tables.SOLUTION,
     "engagement_invitation": tables.ENGAGEMENT_INVITATION,
-    "aws_opportunity_summary": tables.AWS_OPPORTUNITY_SUMMARY,
     "engagement": tables.ENGAGEMENT,
+    "engagement_member": tables.ENGAGEMENT_MEMBER,
+    "resource_snapshot": tables.RESOURCE_SNAPSHOT,
+    "aws_opportunity_summary": tables.AWS_OPPORTUNITY_SUMMARY,
     "customer_account": tables.CUSTOMER_ACCOUNT,
+    "opportunity_from_engagement_task": tables.OPPORTUNITY_FROM_ENGAGEMENT_TASK,
+}
+
+
+def _text(doc: Mapping[str, Any], *path: str) -> str | None:
+    value: Any = doc
+    for name in path:
+        value = value.get(name) if isinstance(value, Mapping) else None
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _snapshot_id(doc: Mapping[str, Any]) -> str | None:
+    parts = [
+        _text(doc, k) for k in ("EngagementId", "ResourceType", "ResourceId", "ResourceSnapshotTemplateName")
+    ]
+    revision = doc.get("Revision")
+    if any(p is None for p in parts) or not isinstance(revision, int):
+        return None
+    return "/".join([*(p or "" for p in parts), str(revision)])
+
+
+# entity -> (its id in a payload, its version instant in a payload); the fetch time stands in when the payload
+# has none. Payload shapes: the botocore output shapes named in entities/bronze.py.
+LANDING_RULES: dict[
+    str, tuple[Callable[[Mapping[str, Any]], str | None], Callable[[Mapping[str, Any]], str | None]]
+] = {
+    "opportunity": (lambda d: _text(d, "Id"), lambda d: _text(d, "LastModifiedDate")),
+    "solution": (lambda d: _text(d, "Id"), lambda d: _text(d, "CreatedDate")),
+    "engagement_invitation": (lambda d: _text(d, "Id"), lambda d: _text(d, "InvitationDate")),
+    "engagement": (lambda d: _text(d, "Id"), lambda d: _text(d, "ModifiedAt") or _text(d, "CreatedAt")),
+    "engagement_member": (lambda d: _text(d, "EngagementIdentifier"), lambda d: None),
+    "resource_snapshot": (_snapshot_id, lambda d: _text(d, "CreatedAt")),
+    "aws_opportunity_summary": (lambda d: _text(d, "RelatedOpportunityId"), lambda d: None),
+    "customer_account": (lambda d: _text(d, "Id"), lambda d: _text(d, "LastModifiedDate")),
+    "opportunity_from_engagement_task": (lambda d: _text(d, "TaskId"), lambda d: _text(d, "StartTime")),
 }
 
 
@@ -275,6 +312,118 @@ def _staged(spark: SparkSession, td: Any, columns: dict[str, list[Any]]) -> Iter
         yield spark.read.parquet(str(path))
     finally:
         path.unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------------------------- landing payloads
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def land_payloads(
+    spark: SparkSession,
+    scope: TenantScope,
+    entity: str,
+    payloads: Sequence[Mapping[str, Any] | str | bytes],
+    run_id: str,
+    *,
+    catalog: str | None = None,
+) -> LandResult:
+    """Land a reader's payloads of one entity into ``bronze.partner_central_<entity>``: the contract of the sync.
+
+    ``payloads`` are the operation's output objects as received (raw JSON text or bytes, kept byte for byte, or
+    parsed mappings, serialised with sorted keys and ISO-8601 UTC timestamps). ``entity`` is a key of ``BRONZE``;
+    ids and version instants are read per ``LANDING_RULES`` (``engagement_member``: the whole ListEngagementMembers
+    result of one engagement with ``EngagementIdentifier`` and ``Catalog`` added by the caller). The catalog is the
+    payload's ``Catalog``, else ``catalog``. A payload bronze already holds is not appended again (duplicates).
+    Raises BadInput naming the first payload without an id or catalog; nothing is landed then.
+    """
+    if entity not in LANDING_RULES:
+        raise BadInput(f"unknown Partner Central entity {entity!r}: use {', '.join(LANDING_RULES)}")
+    id_of, modified_of = LANDING_RULES[entity]
+    fetched_us = to_us(_now())
+    by_catalog: dict[str, list[RawRecord]] = {}
+    for index, payload in enumerate(payloads):
+        if isinstance(payload, Mapping):
+            raw = json.dumps(payload, sort_keys=True, default=_json_default).encode("utf-8")
+        else:
+            raw = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
+        try:
+            doc = json.loads(raw)
+        except ValueError as exc:
+            raise BadInput(f"{entity} payload {index} is not JSON: {exc}") from exc
+        if not isinstance(doc, dict):
+            raise BadInput(f"{entity} payload {index} is not a JSON object")
+        entity_id = id_of(doc)
+        record_catalog = _text(doc, "Catalog") or catalog
+        if entity_id is None:
+            raise BadInput(f"{entity} payload {index} has no id ({LANDING_RULES_DOC[entity]})")
+        if record_catalog is None:
+            raise BadInput(f"{entity} payload {index} ({entity_id}) has no Catalog and none was given")
+        validate_catalog(record_catalog)
+        stamp = modified_of(doc)
+        try:
+            modified_us = parse_timestamp(stamp) if stamp else fetched_us
+        except (ValueError, TypeError, OverflowError):
+            modified_us = None  # kept; silver quarantines an unparseable date with its reason
+        by_catalog.setdefault(record_catalog, []).append(RawRecord.from_bytes(entity_id, modified_us, raw))
+    sink = BronzeSink(spark, scope, run_id)
+    landed = duplicates = 0
+    for record_catalog, records in sorted(by_catalog.items()):
+        result = sink.land(record_catalog, entity, records)
+        landed, duplicates = landed + result.landed, duplicates + result.duplicates
+    return LandResult(landed, duplicates)
+
+
+def land_engagement_extras(
+    spark: SparkSession, scope: TenantScope, reader: PartnerCentralReader, catalog: str, run_id: str
+) -> dict[str, int]:
+    """Land what the sync does not fetch yet, for the engagements bronze holds: each engagement's member list
+    (ListEngagementMembers, one call each) and the catalog's lead -> opportunity conversion tasks
+    (ListOpportunityFromEngagementTasks). Rows landed per entity; the calls are the reader's to count."""
+    engagement_ids: list[str] = []
+    if io.exists(BRONZE["engagement"]):
+        rows = (
+            io.read(spark, BRONZE["engagement"], scope)
+            .where(F.col("catalog") == F.lit(catalog))
+            .select("entity_id")
+            .distinct()
+            .collect()
+        )
+        engagement_ids = sorted(r["entity_id"] for r in rows)
+    members = [
+        {
+            "EngagementIdentifier": engagement_id,
+            "Catalog": catalog,
+            "EngagementMemberList": reader.list_engagement_members(catalog, engagement_id),
+        }
+        for engagement_id in engagement_ids
+    ]
+    tasks = (
+        list(reader.read_all("ListOpportunityFromEngagementTasks", Catalog=catalog)) if engagement_ids else []
+    )
+    out = {}
+    for entity, payloads in (("engagement_member", members), ("opportunity_from_engagement_task", tasks)):
+        out[entity] = (
+            land_payloads(spark, scope, entity, payloads, run_id, catalog=catalog).landed if payloads else 0
+        )
+    return out
+
+
+LANDING_RULES_DOC: dict[str, str] = {
+    "opportunity": "Id",
+    "solution": "Id",
+    "engagement_invitation": "Id",
+    "engagement": "Id",
+    "engagement_member": "EngagementIdentifier",
+    "resource_snapshot": "EngagementId/ResourceType/ResourceId/ResourceSnapshotTemplateName/Revision",
+    "aws_opportunity_summary": "RelatedOpportunityId",
+    "customer_account": "Id",
+    "opportunity_from_engagement_task": "TaskId",
+}
 
 
 # ----------------------------------------------------------------------------------------------- API sync
@@ -597,11 +746,18 @@ def ingest_file(
     batch_size: int = 5000,
     progress: Callable[[int], None] | None = None,
 ) -> IngestionRun:
-    """Load GetOpportunity-shaped JSON objects (JSON Lines or a JSON array) into bronze; reject the rest."""
+    """Load GetOpportunity-shaped JSON objects (JSON Lines or a JSON array) into bronze; reject the rest.
+
+    The run's status is ``rejected`` when the file held no acceptable object but something was rejected (a binary
+    or UTF-16 file): the CLI exits 2 then, the rejected lines are still kept."""
     tenant = scope.require_single("a file ingest")
     if source != SOURCE or entity != "opportunity":
         raise BadInput(f"file ingest supports --source {SOURCE} --entity opportunity, not {source}/{entity}")
     file_path = Path(path)
+    if file_path.is_dir():
+        raise BadInput(
+            f"{path} is a directory: give one JSON Lines or JSON array file (e.g. {path}/export.jsonl)"
+        )
     if not file_path.is_file():
         raise BadInput(f"no such file: {path}")
     run_id = run_id or new_run_id(tenant, "file")
@@ -614,12 +770,14 @@ def ingest_file(
         landing.add(item)
     landing.flush(final=True)
     counts = landing.counts
+    # every line rejected and none accepted: the run is recorded (lines kept) but reported as bad input
+    status = "rejected" if counts["fetched"] == 0 and counts["rejected"] > 0 else "succeeded"
     run = IngestionRun(
         tenant_id=tenant,
         ingestion_run_id=run_id,
         source=f"{source}:file",
         catalog=None,
-        status="succeeded",
+        status=status,
         started_at=started,
         finished_at=_now(),
         fetched=counts["fetched"],
@@ -668,6 +826,8 @@ __all__ = [
     "calls_in_last_day",
     "handle_partner_central_event",
     "ingest_file",
+    "land_engagement_extras",
+    "land_payloads",
     "new_run_id",
     "read_bronze",
     "record_run",

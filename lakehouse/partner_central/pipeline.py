@@ -33,8 +33,9 @@ from lakehouse.catalog import TENANT_COLUMN, TableDef
 from lakehouse.errors import BadInput, QualityGateFailed
 from lakehouse.io import WriteResult
 from lakehouse.lineage import RunEvents, edges, edges_frame
-from lakehouse.partner_central.entities import gold, silver
+from lakehouse.partner_central.entities import gold, selling, silver
 from lakehouse.partner_central.transforms import gold as gold_tx
+from lakehouse.partner_central.transforms import selling as selling_tx
 from lakehouse.partner_central.transforms import silver as silver_tx
 from lakehouse.privacy import KeyProvider, assert_no_raw_pii, default_key_provider, redact_json_text
 from lakehouse.quality import monitor
@@ -58,14 +59,29 @@ BRONZE_SOURCES: dict[str, str] = {
     "opportunity": "bronze.partner_central_opportunity",
     "solution": "bronze.partner_central_solution",
     "engagement_invitation": "bronze.partner_central_engagement_invitation",
+    "engagement": "bronze.partner_central_engagement",
+    "engagement_member": "bronze.partner_central_engagement_member",
+    "resource_snapshot": "bronze.partner_central_resource_snapshot",
+    "aws_opportunity_summary": "bronze.partner_central_aws_opportunity_summary",
+    "customer_account": "bronze.partner_central_customer_account",
+    "opportunity_from_engagement_task": "bronze.partner_central_opportunity_from_engagement_task",
 }
 GOLD_SOURCES: tuple[str, ...] = (silver.OPPORTUNITY.qualified_name, silver.OPPORTUNITY_SPEND.qualified_name)
-OPPORTUNITY_KEYS: tuple[str, ...] = ("tenant_id", "opportunity_id")
+OPPORTUNITY_KEYS: tuple[str, ...] = silver.OPPORTUNITY.keys  # (tenant_id, catalog, opportunity_id)
 _TS_TEXT = "yyyy-MM-dd HH:mm:ss.SSSSSS"  # watermark instants travel as text so no Python timezone shifts them
 _DELETE = "_delete"
 _NEWER = (
     "s.last_modified_at > t.last_modified_at OR (s.last_modified_at = t.last_modified_at AND "
     "s.source_ingested_at > t.source_ingested_at) OR t.last_modified_at IS NULL"
+)
+_RANK = "_lifecycle_rank"
+# the opportunity MERGE's guard: a later date, or the same date and a later lifecycle state, or the same state
+# landed later (documented in silver_tx: the tie-break prefers the later lifecycle state, never the payload hash)
+_NEWER_OPPORTUNITY = (
+    f"s.last_modified_at > t.last_modified_at OR t.last_modified_at IS NULL OR "
+    f"(s.last_modified_at = t.last_modified_at AND ({silver_tx.lifecycle_rank_sql('s.')} > "
+    f"{silver_tx.lifecycle_rank_sql('t.')} OR ({silver_tx.lifecycle_rank_sql('s.')} = "
+    f"{silver_tx.lifecycle_rank_sql('t.')} AND s.source_ingested_at > t.source_ingested_at)))"
 )
 
 Status = Literal["written", "nothing_new", "unchanged"]
@@ -324,10 +340,24 @@ class CheckedSilver:
     parents: DataFrame | None
     gates: list[GateResult]
     counts: dict[str, int]
+    # Selling child tables -> the parent keys whose rows the MERGE replaces
+    selling_parents: dict[str, DataFrame] = field(default_factory=dict)
 
 
 def extract_silver(rc: RunContext) -> SilverExtract:
-    """The tenant's bronze rows past the watermark, per source (bronze read at a pinned version)."""
+    """The tenant's bronze rows past the watermark, per source (bronze read at a pinned version).
+
+    Refuses (BadInput) while silver's children are stored without their catalog key: merging under the new keys
+    first needs ``lakehouse table migrate-catalog-keys`` (lakehouse.partner_central.migrations)."""
+    from lakehouse.partner_central.migrations import tables_needing_catalog_keys
+
+    stale = tables_needing_catalog_keys(rc.spark)
+    if stale:
+        names = ", ".join(td.qualified_name for td in stale)
+        raise BadInput(
+            f"{names} predate catalog in the Partner Central keys: run `lakehouse table migrate-catalog-keys` "
+            "(rewrites them with their catalog, losing nothing), then run the pipeline again"
+        )
     marks = read_watermarks(rc.spark, rc.scope, SILVER_JOB)
     sources: dict[str, SourceBatch] = {}
     for entity, name in BRONZE_SOURCES.items():
@@ -371,6 +401,126 @@ _PARSE: dict[str, tuple[Callable[..., DataFrame], TableDef, str, bool]] = {
 }
 
 
+@dataclass(frozen=True)
+class SellingSource:
+    """How one Selling bronze source becomes silver: its parser, the table whose keys version its records (the
+    record is kept when newer than that table's row) and the id column quarantine rows are named by."""
+
+    parse: Callable[[DataFrame], DataFrame]
+    table: TableDef
+    id_column: str
+    # False: the record has no date of its own (a member list): the latest landing wins, silver is not compared
+    compare_current: bool = True
+
+
+SELLING_SOURCES: dict[str, SellingSource] = {
+    "engagement": SellingSource(selling_tx.parse_engagements, selling.ENGAGEMENT, "engagement_id"),
+    "engagement_member": SellingSource(
+        selling_tx.parse_engagement_members, selling.ENGAGEMENT, "engagement_id", compare_current=False
+    ),
+    "resource_snapshot": SellingSource(
+        selling_tx.parse_resource_snapshots, selling.RESOURCE_SNAPSHOT, "resource_id"
+    ),
+    "aws_opportunity_summary": SellingSource(
+        selling_tx.parse_aws_opportunity_summaries, selling.AWS_OPPORTUNITY_SUMMARY, "opportunity_id"
+    ),
+    "customer_account": SellingSource(
+        selling_tx.parse_customer_accounts, selling.CUSTOMER_ACCOUNT, "customer_account_id"
+    ),
+    "opportunity_from_engagement_task": SellingSource(
+        selling_tx.parse_conversion_tasks, selling.LEAD_CONVERSION, "task_id"
+    ),
+}
+# a second silver reading of a source: LeadInvitation invitations are leads too (quarantine stays with the
+# invitation's own parse, so a bad payload is recorded once)
+LEAD_INVITATIONS = "lead_invitation"
+
+
+def _transform_selling(rc: RunContext, extract: SilverExtract, out: SilverBatch) -> None:
+    """Parse, stage, split quarantine and keep the latest new versions of the Selling sources, into ``out``."""
+    for entity, batch in extract.sources.items():
+        spec = SELLING_SOURCES.get(entity)
+        if spec is None:
+            continue
+        parsed = _stage(rc, f"{entity}_parsed", spec.parse(batch.rows))
+        valid, bad = silver_tx.split_quarantine(parsed)
+        out.quarantine.append(
+            silver_tx.to_quarantine(bad, entity=entity, id_column=spec.id_column, run_id=rc.run_id)
+        )
+        keys = list(spec.table.keys)
+        if spec.compare_current:
+            latest = _latest_newer(rc, valid, spec.table)
+        else:
+            latest = silver_tx.latest_versions(
+                valid, keys, order=("source_ingested_at", "source_payload_sha256", "source_ingestion_run_id")
+            )
+        out.changed[entity] = _stage(rc, f"{entity}_changed", latest)
+        out.counts[f"{entity}.bronze_rows"] = batch.count
+        out.counts[f"{entity}.quarantined"] = int(bad.count())
+        out.counts[f"{entity}.changed"] = int(out.changed[entity].count())
+    invitations = extract.sources.get("engagement_invitation")
+    if invitations is not None:
+        parsed = _stage(rc, "lead_invitation_parsed", selling_tx.parse_lead_invitations(invitations.rows))
+        valid, _ = silver_tx.split_quarantine(parsed)
+        out.changed[LEAD_INVITATIONS] = _stage(
+            rc, "lead_invitation_changed", _latest_newer(rc, valid, selling.LEAD)
+        )
+        out.counts[f"{LEAD_INVITATIONS}.changed"] = int(out.changed[LEAD_INVITATIONS].count())
+
+
+def _check_selling(
+    rc: RunContext, batch: SilverBatch, gate: Callable[..., GateResult]
+) -> tuple[dict[str, DataFrame], dict[str, DataFrame], list[GateResult]]:
+    """Gate every Selling silver frame: (frames by table, parent keys whose children are replaced, gates)."""
+    frames: dict[str, DataFrame] = {}
+    parents: dict[str, DataFrame] = {}
+    gates: list[GateResult] = []
+    counts = batch.counts
+
+    def add(td: TableDef, df: DataFrame, rows: int | None) -> None:
+        g = gate(df, td.qualified_name, False, rows)
+        gates.append(g)
+        previous = frames.get(td.qualified_name)
+        frames[td.qualified_name] = g.passed if previous is None else previous.unionByName(g.passed)
+
+    simple = {
+        "resource_snapshot": (selling.RESOURCE_SNAPSHOT, selling_tx.to_resource_snapshot),
+        "aws_opportunity_summary": (selling.AWS_OPPORTUNITY_SUMMARY, selling_tx.to_aws_opportunity_summary),
+        "customer_account": (selling.CUSTOMER_ACCOUNT, selling_tx.to_customer_account),
+        "opportunity_from_engagement_task": (selling.LEAD_CONVERSION, selling_tx.to_lead_conversion),
+        LEAD_INVITATIONS: (selling.LEAD, selling_tx.to_lead),
+    }
+    for entity, (td, build) in simple.items():
+        rows = batch.changed.get(entity)
+        if rows is not None and counts.get(f"{entity}.changed"):
+            add(td, build(rows), counts[f"{entity}.changed"])
+    engagement_keys = ["tenant_id", "catalog", "engagement_id"]
+    engagements = batch.changed.get("engagement")
+    if engagements is not None and counts.get("engagement.changed"):
+        add(selling.ENGAGEMENT, selling_tx.to_engagement(engagements), counts["engagement.changed"])
+        add(selling.ENGAGEMENT_CONTEXT, selling_tx.to_engagement_context(engagements), None)
+        add(selling.LEAD, selling_tx.leads_from_engagements(engagements), None)
+        parents[selling.ENGAGEMENT_CONTEXT.qualified_name] = engagements.select(*engagement_keys)
+    members = batch.changed.get("engagement_member")
+    if members is not None and counts.get("engagement_member.changed"):
+        add(selling.ENGAGEMENT_MEMBER, selling_tx.to_engagement_member(members), None)
+        parents[selling.ENGAGEMENT_MEMBER.qualified_name] = members.select(*engagement_keys)
+    return frames, parents, gates
+
+
+def _load_selling(rc: RunContext, checked: CheckedSilver, writes: dict[str, WriteResult]) -> None:
+    """MERGE the Selling silver frames: versioned tables on the newer-version guard, children replaced."""
+    for td in selling.SELLING_SILVER_TABLES:
+        df = checked.frames.get(td.qualified_name)
+        if df is None:
+            continue
+        parents = checked.selling_parents.get(td.qualified_name)
+        if parents is not None:
+            _write(rc, writes, td, df, replace_children_of=parents)
+        else:
+            _write(rc, writes, td, df, update_condition=_NEWER)
+
+
 def transform_silver(rc: RunContext, extract: SilverExtract) -> SilverBatch:
     """Parse, redact and type each source, split quarantine, keep the latest versions newer than silver."""
     key = rc.email_key() if extract.sources else b""
@@ -378,6 +528,8 @@ def transform_silver(rc: RunContext, extract: SilverExtract) -> SilverBatch:
     quarantine: list[DataFrame] = []
     counts: dict[str, int] = {}
     for entity, batch in extract.sources.items():
+        if entity not in _PARSE:
+            continue
         parse, td, id_column, needs_key = _PARSE[entity]
         parsed_df = parse(batch.rows, email_key=key) if needs_key else parse(batch.rows)
         parsed = _stage(rc, f"{entity}_parsed", parsed_df)
@@ -387,7 +539,9 @@ def transform_silver(rc: RunContext, extract: SilverExtract) -> SilverBatch:
         counts[f"{entity}.bronze_rows"] = batch.count
         counts[f"{entity}.quarantined"] = int(bad.count())
         counts[f"{entity}.changed"] = int(changed[entity].count())
-    return SilverBatch(extract, changed, quarantine, counts)
+    out = SilverBatch(extract, changed, quarantine, counts)
+    _transform_selling(rc, extract, out)
+    return out
 
 
 def _latest_newer(rc: RunContext, valid: DataFrame, td: TableDef) -> DataFrame:
@@ -397,10 +551,20 @@ def _latest_newer(rc: RunContext, valid: DataFrame, td: TableDef) -> DataFrame:
     """
     keys = list(td.keys)
     version = ["last_modified_at", "source_ingested_at", "source_payload_sha256", "source_ingestion_run_id"]
-    current = io.read(rc.spark, td, rc.scope).select(*keys, "last_modified_at", "source_ingested_at")
-    winners = silver_tx.newer_than_current(
-        silver_tx.latest_versions(valid.select(*keys, *version), keys), current, keys
-    )
+    current = io.read(rc.spark, td, rc.scope)
+    if td is silver.OPPORTUNITY:
+        # same LastModifiedDate: the later lifecycle state wins (silver_tx.lifecycle_rank_sql), not the hash
+        rank = silver_tx.lifecycle_rank().alias(_RANK)
+        ranked = valid.select(*keys, *version, rank)
+        current = current.select(*keys, "last_modified_at", rank, "source_ingested_at")
+        order: tuple[str, ...] = ("last_modified_at", _RANK, "source_ingested_at", "source_payload_sha256")
+        latest = silver_tx.latest_versions(ranked, keys, order=order)
+        winners = silver_tx.newer_than_current(latest, current, keys, order=order[:3])
+    else:
+        current = current.select(*keys, "last_modified_at", "source_ingested_at")
+        winners = silver_tx.newer_than_current(
+            silver_tx.latest_versions(valid.select(*keys, *version), keys), current, keys
+        )
     return valid.join(winners.select(*keys, *version[1:]), on=[*keys, *version[1:]], how="left_semi")
 
 
@@ -449,6 +613,9 @@ def check_silver(rc: RunContext, batch: SilverBatch) -> CheckedSilver:
             g = gate(build(rows), td.qualified_name, rows=counts[f"{entity}.changed"])
             gates.append(g)
             frames[td.qualified_name] = g.passed
+    selling_frames, selling_parents, selling_gates = _check_selling(rc, batch, gate)
+    frames.update(selling_frames)
+    gates.extend(selling_gates)
     if quarantine:
         union = quarantine[0]
         for part in quarantine[1:]:
@@ -461,7 +628,7 @@ def check_silver(rc: RunContext, batch: SilverBatch) -> CheckedSilver:
     if failed:
         _record_quality(rc, gates)
         raise QualityGateFailed(describe_failures(failed))
-    return CheckedSilver(batch, frames, parents, gates, counts)
+    return CheckedSilver(batch, frames, parents, gates, counts, selling_parents)
 
 
 def _gate_quarantine(rc: RunContext, rows: DataFrame, bronze_rows: DataFrame) -> DataFrame:
@@ -513,7 +680,7 @@ def load_silver(rc: RunContext, checked: CheckedSilver) -> StepOutcome:
                 writes,
                 td,
                 df,
-                update_condition=_NEWER,
+                update_condition=_NEWER_OPPORTUNITY if td is silver.OPPORTUNITY else _NEWER,
                 target_filter=clusters if td is silver.OPPORTUNITY else None,
                 stage=False,
             )
@@ -527,6 +694,7 @@ def load_silver(rc: RunContext, checked: CheckedSilver) -> StepOutcome:
                 replace_children_of=checked.parents,
                 target_filter=clusters,
             )
+    _load_selling(rc, checked, writes)
     q = checked.frames.get(silver.OPPORTUNITY_QUARANTINE.qualified_name)
     if q is not None:
         _write(rc, writes, silver.OPPORTUNITY_QUARANTINE, q)
@@ -804,15 +972,90 @@ def _row_multiset(frame: pd.DataFrame) -> Counter[tuple[Any, ...]]:
     return Counter(values.itertuples(index=False, name=None))
 
 
+def transform_selling_gold(rc: RunContext) -> dict[str, DataFrame]:
+    """gold.ace_lead_funnel and gold.ace_engagement_health from the tenant's current silver (empty when the
+    Selling silver tables hold nothing yet). Small marts: recomputed each run, written only when changed."""
+
+    def current(td: TableDef) -> DataFrame | None:
+        return io.read(rc.spark, td, rc.scope) if io.exists(td) else None
+
+    opportunity = current(silver.OPPORTUNITY)
+    marts: dict[str, DataFrame] = {}
+    lead = current(selling.LEAD)
+    if lead is not None:
+        funnel = selling_tx.lead_funnel(lead, current(selling.LEAD_CONVERSION), opportunity)
+        marts[selling.ACE_LEAD_FUNNEL.qualified_name] = _local(rc, funnel)
+    summary = current(selling.AWS_OPPORTUNITY_SUMMARY)
+    if summary is not None:
+        marts[selling.ACE_ENGAGEMENT_HEALTH.qualified_name] = _local(
+            rc, selling_tx.engagement_health(summary, opportunity)
+        )
+    return marts
+
+
+def _selling_inputs(mart: str) -> dict[str, int | None]:
+    """The silver tables (at their current versions) a Selling mart is computed from, for lineage."""
+    sources = {
+        selling.ACE_LEAD_FUNNEL.qualified_name: (selling.LEAD, selling.LEAD_CONVERSION, silver.OPPORTUNITY),
+        selling.ACE_ENGAGEMENT_HEALTH.qualified_name: (selling.AWS_OPPORTUNITY_SUMMARY, silver.OPPORTUNITY),
+    }[mart]
+    return {td.qualified_name: io.table_version(td) for td in sources if io.exists(td)}
+
+
+def load_selling_gold(rc: RunContext, marts: dict[str, DataFrame]) -> dict[str, WriteResult]:
+    """Gate the Selling marts (QualityGateFailed on a violated fail) and overwrite those whose rows changed."""
+    if not marts:
+        return {}
+    checked = check_gold(rc, GoldExtract({}), marts)
+    writes: dict[str, WriteResult] = {}
+    for name, df in checked.marts.items():
+        td = catalog.get(name)
+        assert_no_raw_pii(df, td)
+        if io.exists(td) and _same_rows(df, io.read(rc.spark, td, rc.scope)):
+            continue
+        writes[name] = io.overwrite_partition(rc.spark, td, df, rc.scope)
+        rc.outputs[name] = writes[name].version
+    if writes:
+        _record_quality(rc, [g for g in checked.gates if g.table in writes])
+        lineage = [
+            edge
+            for name, result in writes.items()
+            for edge in edges(
+                rc.tenant_id, rc.run_id, rc.job_name, _selling_inputs(name), {name: result.version}
+            )
+        ]
+        for name in writes:
+            rc.inputs.update(_selling_inputs(name))
+        _record(rc, ops.LINEAGE_EDGE, edges_frame(rc.spark, lineage))
+    return writes
+
+
 def run_gold(rc: RunContext) -> StepOutcome:
-    """The whole gold step (what ``jobs/gold_ace.py`` runs)."""
+    """The whole gold step (what ``jobs/gold_ace.py`` runs): the ACE marts, then the Selling marts."""
     with step_run(rc):
         extracted = extract_gold(rc)
         if extracted.empty:
-            return StepOutcome(rc.job_name, rc.tenant_id, rc.run_id, "nothing_new")
-        marts = transform_gold(rc, extracted)
-        checked = check_gold(rc, extracted, marts)
-        return observe(rc, load_gold(rc, checked))
+            outcome = StepOutcome(rc.job_name, rc.tenant_id, rc.run_id, "nothing_new")
+        else:
+            marts = transform_gold(rc, extracted)
+            checked = check_gold(rc, extracted, marts)
+            outcome = load_gold(rc, checked)
+        selling_writes = load_selling_gold(rc, transform_selling_gold(rc))
+        if selling_writes:
+            counts = {
+                **outcome.counts,
+                **{f"{n}.rows_written": int(w.rows) for n, w in selling_writes.items()},
+            }
+            outcome = StepOutcome(
+                rc.job_name,
+                rc.tenant_id,
+                rc.run_id,
+                "written",
+                {**outcome.writes, **selling_writes},
+                counts,
+                outcome.issues,
+            )
+        return observe(rc, outcome)
 
 
 # ------------------------------------------------------------------------------------------------ pipeline
@@ -880,7 +1123,7 @@ def kpis(spark: SparkSession, tenant_id: str) -> dict[str, list[dict[str, Any]]]
     """The tenant's gold marts as plain rows (for the CLI and the demo)."""
     scope = TenantScope.for_tenant(tenant_id)
     out: dict[str, list[dict[str, Any]]] = {}
-    for td in gold.GOLD_TABLES:
+    for td in (*gold.GOLD_TABLES, *selling.SELLING_GOLD_TABLES):
         if not io.exists(td):
             out[td.qualified_name] = []
             continue

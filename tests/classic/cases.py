@@ -84,7 +84,7 @@ def _silver(spark: SparkSession) -> tuple[DataFrame, DataFrame]:
 
     parsed = s.parse_opportunities(bronze(spark), email_key=b"conformance-key")
     good, _ = s.split_quarantine(parsed)
-    latest = s.latest_versions(good, ["tenant_id", "opportunity_id"])
+    latest = s.latest_versions(good, ["tenant_id", "catalog", "opportunity_id"])
     return s.to_opportunity(latest), s.to_opportunity_spend(latest)
 
 

@@ -100,6 +100,7 @@ def test_gold_job_runs_under_spark_submit_on_its_pure_steps(tmp_path):
             json.dumps(
                 {
                     "tenant_id": tenant,
+                    "catalog": "AWS",
                     "opportunity_id": oid,
                     "stage": stage,
                     "target_close_date": close,
@@ -114,6 +115,7 @@ def test_gold_job_runs_under_spark_submit_on_its_pure_steps(tmp_path):
             json.dumps(
                 {
                     "tenant_id": tenant,
+                    "catalog": "AWS",
                     "opportunity_id": oid,
                     "spend_index": i,
                     "amount": float(amount),

@@ -313,7 +313,7 @@ def test_cli_ingest_commands(spark, lake, sandbox, tmp_path, monkeypatch, capsys
                 str(path),
             ]
         )
-        == 0
+        == 2  # every line rejected, nothing landed: bad input (the line is still kept)
     )
     assert "1 rejected" in " ".join(capsys.readouterr().out.split())
     assert main(["ingest", "partner-central", "--tenant", "Not A Tenant"]) == 2

@@ -215,6 +215,7 @@ def silver_rows(tenant: str) -> dict[str, list[dict[str, Any]]]:
             spend.append(
                 {
                     "tenant_id": tenant,
+                    "catalog": "Sandbox",
                     "opportunity_id": oid,
                     "spend_index": i,
                     "amount": Decimal(amount),
@@ -474,6 +475,81 @@ def ops_rows(tenant: str) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+# co-sell marts and AWS summaries per tenant: (lead_source, status, leads, converted, won, avg days) and
+# (engagement score, summaries, stage mismatches, next best actions, recommendations, AWS spend USD)
+COSELL: dict[str, dict[str, Any]] = {
+    "acme": {
+        "funnel": [("Event", "Qualified", 4, 2, 1, 6.5), ("Website", "unknown", 2, 0, 0, None)],
+        "health": [("High", 3, 1, 2, 3, "1500.00"), ("Low", 1, 0, 0, 1, "0.00")],
+        "summaries": [
+            ("O-A1", "Prospect", "High", "Book a technical validation"),
+            ("O-A2", "Qualified", "High", "Share the migration plan"),
+            ("O-A3", "Committed", "High", None),
+            ("O-A4", "Prospect", "Low", ""),
+        ],
+        "kpis": {"leads": 6, "converted": 2, "conversion": 2 / 6, "won": 1, "mismatch": 1},
+    },
+    "globex": {
+        "funnel": [("Referral", "Qualified", 1, 1, 0, 3.0)],
+        "health": [("Medium", 1, 1, 1, 0, "0.00")],
+        "summaries": [("O-G1", "Committed", "Medium", "Call the customer")],
+        "kpis": {"leads": 1, "converted": 1, "conversion": 1.0, "won": 0, "mismatch": 1},
+    },
+}
+
+
+def cosell_rows(tenant: str) -> dict[str, list[dict[str, Any]]]:
+    """gold.ace_lead_funnel, gold.ace_engagement_health and silver.aws_opportunity_summary rows of ``tenant``."""
+    data = COSELL[tenant]
+    funnel = [
+        {
+            "tenant_id": tenant,
+            "lead_source": source,
+            "qualification_status": status,
+            "lead_count": leads,
+            "converted_count": converted,
+            "won_count": won,
+            "conversion_rate": converted / leads,
+            "win_rate": won / converted if converted else None,
+            "avg_days_to_convert": days,
+        }
+        for source, status, leads, converted, won, days in data["funnel"]
+    ]
+    health = [
+        {
+            "tenant_id": tenant,
+            "engagement_score": score,
+            "opportunity_count": n,
+            "stage_mismatch_count": mismatch,
+            "next_best_action_count": actions,
+            "recommendation_count": recs,
+            "aws_spend_total_usd": Decimal(spend),
+        }
+        for score, n, mismatch, actions, recs, spend in data["health"]
+    ]
+    summaries = [
+        {
+            "tenant_id": tenant,
+            "catalog": "Sandbox",
+            "opportunity_id": oid,
+            "aws_stage": stage,
+            "engagement_score": score,
+            "next_best_actions": action,
+            "cosell_motion": "Cosell",
+            "recommendation_count": 1,
+            "last_modified_at": _ts(2),
+            "source_ingestion_run_id": f"{tenant}-ing-1",
+            "source_ingested_at": _ts(2),
+        }
+        for oid, stage, score, action in data["summaries"]
+    ]
+    return {
+        "gold.ace_lead_funnel": funnel,
+        "gold.ace_engagement_health": health,
+        "silver.aws_opportunity_summary": summaries,
+    }
+
+
 def write_lake(spark: Any, tenants: tuple[str, ...] = ("acme", "globex")) -> None:
     """Write silver, gold, bronze and ops rows of ``tenants`` under the current LAKEHOUSE_LAKE_ROOT."""
     from lakehouse import io
@@ -485,6 +561,7 @@ def write_lake(spark: Any, tenants: tuple[str, ...] = ("acme", "globex")) -> Non
         for table, rows in {
             **silver_rows(tenant),
             **ops_rows(tenant),
+            **cosell_rows(tenant),
             "bronze.partner_central_opportunity": bronze_rows(tenant),
         }.items():
             io.append(spark, table, frame(spark, table, rows), scope)

@@ -22,7 +22,7 @@ import pytest
 
 from tests.dashboards.cdp import Browser, BrowserError, find_chromium
 from tests.dashboards.conftest import CONTROL_PLANE_SECRETS, REPO, free_port, pct, usd, wait_until_up
-from tests.dashboards.lakedata import EXPECTED
+from tests.dashboards.lakedata import COSELL, EXPECTED
 
 pytestmark = pytest.mark.browser
 
@@ -34,6 +34,7 @@ WINDOW = (
 )  # tall enough for a whole page: Streamlit scrolls inside its main area, not the document
 
 A = EXPECTED["acme"]
+C = COSELL["acme"]["kpis"]
 PAGES = [
     # (url path, screenshot name, KPI values in page order)
     ("", "home", [f"{A['opportunities']:,}", usd(A["spend"]), pct(A["win_rate"]), str(A["action_required"])]),
@@ -48,11 +49,22 @@ PAGES = [
             str(A["action_required"]),
         ],
     ),
-    # 13 tables with data, 60 rows (see test_pipeline_health_page), 2 quarantined, 1 failing, 1 failed run
+    # 16 tables with data, 68 rows (see test_pipeline_health_page), 2 quarantined, 1 failing, 1 failed run
     (
         "Pipeline_Health",
         "pipeline_health",
-        ["13", "60", str(A["quarantined"]), str(A["failing_latest"]), str(A["failed_runs"])],
+        ["16", "68", str(A["quarantined"]), str(A["failing_latest"]), str(A["failed_runs"])],
+    ),
+    (
+        "Leads_and_Cosell",
+        "leads_and_cosell",
+        [
+            str(C["leads"]),
+            str(C["converted"]),
+            pct(C["conversion"]),
+            str(C["won"]),
+            str(C["mismatch"]),
+        ],
     ),
 ]
 

@@ -257,7 +257,13 @@ def test_silver_with_deletion_vectors_reads_each_current_row_once(spark, lake):
 
     scope = TenantScope.for_tenant("acme")
     rows = [
-        {"tenant_id": "acme", "opportunity_id": f"O-{i}", "stage": "Prospect", "file_cluster": "open-2026-06"}
+        {
+            "tenant_id": "acme",
+            "catalog": "AWS",
+            "opportunity_id": f"O-{i}",
+            "stage": "Prospect",
+            "file_cluster": "open-2026-06",
+        }
         for i in range(6)
     ]
     io.append(spark, "silver.opportunity", frame(spark, "silver.opportunity", rows), scope)

@@ -50,3 +50,10 @@ def test_demo_lands_every_seeded_opportunity_and_reports_the_gold_kpis(spark, la
         assert sent["api_calls"] == s.api_calls
         assert sent["rows_ingested"] * 1_000_000 == s.landed  # the dimension is priced per million rows
         assert all(r["quantity_pending"] == 0 and r["quantity_dead_lettered"] == 0 for r in usage)
+        # co-sell marts for every demo tenant (seeded Selling payloads until the emulator serves them)
+        funnel = _gold(lake, "ace_lead_funnel", s.tenant_id)
+        health = _gold(lake, "ace_engagement_health", s.tenant_id)
+        assert s.leads == sum(r["lead_count"] for r in funnel) > 0
+        assert s.converted == sum(r["converted_count"] for r in funnel) > 0
+        assert s.aws_summaries == sum(r["opportunity_count"] for r in health) > 0
+        assert s.stage_mismatches == sum(r["stage_mismatch_count"] for r in health)

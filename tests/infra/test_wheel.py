@@ -152,7 +152,7 @@ def test_an_installed_wheel_outside_the_checkout_gates_with_its_packaged_suites_
     providers = [p for p in facts["path"] if (Path(p) / "lakehouse" / "__init__.py").is_file()]
     assert providers == [site]  # only the wheel provides lakehouse
     assert (
-        "silver.opportunity: opportunity_id_unique (expect_column_values_to_be_unique) failed"
+        "silver.opportunity: opportunity_id_unique (expect_compound_columns_to_be_unique) failed"
         in result.stderr
     )
 

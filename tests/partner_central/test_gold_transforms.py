@@ -10,31 +10,30 @@ from chispa import assert_df_equality
 from lakehouse.partner_central.entities import gold
 from lakehouse.partner_central.transforms import gold as tx
 
-OPP = "tenant_id string, opportunity_id string, stage string, review_status string, target_close_date date"
-SPEND = (
-    "tenant_id string, opportunity_id string, amount decimal(18,2), currency_code string, frequency string"
-)
+OPP = "tenant_id string, catalog string, opportunity_id string, stage string, review_status string, target_close_date date"
+SPEND = "tenant_id string, catalog string, opportunity_id string, amount decimal(18,2), currency_code string, frequency string"
 
 
 def test_ace_pipeline_counts_and_sums_usd_monthly_spend_per_stage_and_month(spark):
     opp = spark.createDataFrame(
         [
-            ("acme", "O1", "Prospect", "Approved", date(2025, 6, 1)),
-            ("acme", "O2", "Prospect", "Approved", date(2025, 6, 30)),
-            ("acme", "O3", "Prospect", "Approved", date(2025, 7, 1)),
-            ("acme", "O4", "Launched", "Approved", None),
-            ("acme", "O5", None, None, None),
+            ("acme", "AWS", "O1", "Prospect", "Approved", date(2025, 6, 1)),
+            ("acme", "AWS", "O2", "Prospect", "Approved", date(2025, 6, 30)),
+            ("acme", "AWS", "O3", "Prospect", "Approved", date(2025, 7, 1)),
+            ("acme", "AWS", "O4", "Launched", "Approved", None),
+            ("acme", "AWS", "O5", None, None, None),
         ],
         OPP,
     )
     spend = spark.createDataFrame(
         [
-            ("acme", "O1", Decimal("531.00"), "USD", "Monthly"),
-            ("acme", "O1", Decimal("0.50"), "USD", "Monthly"),
-            ("acme", "O2", Decimal("100.00"), "EUR", "Monthly"),  # not converted, not counted
-            ("acme", "O2", Decimal("7.25"), "USD", "Monthly"),
-            ("acme", "O3", Decimal("99.00"), "USD", None),  # not monthly
-            ("acme", "O4", None, "USD", "Monthly"),
+            ("acme", "AWS", "O1", Decimal("531.00"), "USD", "Monthly"),
+            ("acme", "AWS", "O1", Decimal("0.50"), "USD", "Monthly"),
+            ("acme", "AWS", "O2", Decimal("100.00"), "EUR", "Monthly"),  # not converted, not counted
+            ("acme", "AWS", "O2", Decimal("7.25"), "USD", "Monthly"),
+            ("acme", "AWS", "O3", Decimal("99.00"), "USD", None),  # not monthly
+            ("acme", "AWS", "O4", None, "USD", "Monthly"),
+            ("acme", "Sandbox", "O1", Decimal("1000.00"), "USD", "Monthly"),  # another catalog's O1
         ],
         SPEND,
     )
@@ -53,12 +52,12 @@ def test_ace_pipeline_counts_and_sums_usd_monthly_spend_per_stage_and_month(spar
 def test_ace_win_rate_is_won_over_closed(spark):
     opp = spark.createDataFrame(
         [
-            ("acme", "O1", "Launched", None, None),
-            ("acme", "O2", "Launched", None, None),
-            ("acme", "O3", "Closed Lost", None, None),
-            ("acme", "O4", "Committed", None, None),
-            ("acme", "O5", None, None, None),
-            ("beta", "O1", "Prospect", None, None),
+            ("acme", "AWS", "O1", "Launched", None, None),
+            ("acme", "AWS", "O2", "Launched", None, None),
+            ("acme", "AWS", "O3", "Closed Lost", None, None),
+            ("acme", "AWS", "O4", "Committed", None, None),
+            ("acme", "AWS", "O5", None, None, None),
+            ("beta", "AWS", "O1", "Prospect", None, None),
         ],
         OPP,
     )
@@ -72,13 +71,13 @@ def test_ace_pipeline_health_counts_stale_open_and_action_required(spark):
     as_of = date(2025, 3, 1)
     opp = spark.createDataFrame(
         [
-            ("acme", "O1", "Prospect", "Action Required", date(2025, 2, 28)),  # stale
-            ("acme", "O2", "Prospect", "Action Required", date(2025, 3, 1)),  # due today: not stale
-            ("acme", "O3", "Launched", "Approved", date(2024, 1, 1)),  # closed: never stale
-            ("acme", "O4", "Closed Lost", "Approved", date(2024, 1, 1)),
-            ("acme", "O5", "Committed", "Approved", date(2024, 12, 31)),  # stale
-            ("acme", "O6", None, None, date(2020, 1, 1)),  # no stage counts as open: stale
-            ("acme", "O7", "Qualified", None, None),  # no date: not stale
+            ("acme", "AWS", "O1", "Prospect", "Action Required", date(2025, 2, 28)),  # stale
+            ("acme", "AWS", "O2", "Prospect", "Action Required", date(2025, 3, 1)),  # due today: not stale
+            ("acme", "AWS", "O3", "Launched", "Approved", date(2024, 1, 1)),  # closed: never stale
+            ("acme", "AWS", "O4", "Closed Lost", "Approved", date(2024, 1, 1)),
+            ("acme", "AWS", "O5", "Committed", "Approved", date(2024, 12, 31)),  # stale
+            ("acme", "AWS", "O6", None, None, date(2020, 1, 1)),  # no stage counts as open: stale
+            ("acme", "AWS", "O7", "Qualified", None, None),  # no date: not stale
         ],
         OPP,
     )

@@ -404,7 +404,7 @@ def test_violated_fail_expectation_promotes_nothing(spark, pipeline_lake, monkey
         ),
     )
     with pytest.raises(
-        QualityGateFailed, match=r"silver.opportunity_spend: currency_is_usd .* 1 row\(s\), e.g. O1\|0"
+        QualityGateFailed, match=r"silver.opportunity_spend: currency_is_usd .* 1 row\(s\), e.g. AWS\|O1\|0"
     ):
         pipeline.run_pipeline(spark, TENANT, as_of=AS_OF, run_id="bad")
     assert not (pipeline_lake / "_staging").exists() or list((pipeline_lake / "_staging").iterdir()) == []
@@ -414,7 +414,7 @@ def test_violated_fail_expectation_promotes_nothing(spark, pipeline_lake, monkey
     assert rows(spark, "silver.opportunity") == silver_before
     issue = [r for r in rows(spark, "ops.dq_issue") if r["run_id"] == "bad.silver_partner_central"]
     assert [(r["expectation"], r["action"], r["unexpected_count"], r["sample_keys"]) for r in issue] == [
-        ("currency_is_usd", "fail", 1, ["O1|0"])
+        ("currency_is_usd", "fail", 1, ["AWS|O1|0"])
     ]
     events = [
         json.loads(line) for line in (pipeline_lake / "_lineage" / "events.jsonl").read_text().splitlines()

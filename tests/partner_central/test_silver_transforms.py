@@ -259,8 +259,34 @@ def test_to_opportunity_spend_has_one_row_per_entry_in_list_order(spark):
     lm = datetime(2025, 1, 10, 10, 0)
     expected = spark.createDataFrame(
         [
-            ("acme", "O7", 0, Decimal("531.00"), "USD", "Monthly", "AWS", None, lm, "r1", "open-2025-01"),
-            ("acme", "O7", 1, Decimal("12.50"), "EUR", "Monthly", "AWS", None, lm, "r1", "open-2025-01"),
+            (
+                "acme",
+                "AWS",
+                "O7",
+                0,
+                Decimal("531.00"),
+                "USD",
+                "Monthly",
+                "AWS",
+                None,
+                lm,
+                "r1",
+                "open-2025-01",
+            ),
+            (
+                "acme",
+                "AWS",
+                "O7",
+                1,
+                Decimal("12.50"),
+                "EUR",
+                "Monthly",
+                "AWS",
+                None,
+                lm,
+                "r1",
+                "open-2025-01",
+            ),
         ],
         silver.OPPORTUNITY_SPEND.schema,
     )
@@ -296,6 +322,7 @@ def test_to_opportunity_contact_hashes_emails_masks_phones_and_drops_names(spark
         [
             (
                 "acme",
+                "AWS",
                 "O9",
                 "customer",
                 0,
@@ -308,6 +335,7 @@ def test_to_opportunity_contact_hashes_emails_masks_phones_and_drops_names(spark
             ),
             (
                 "acme",
+                "AWS",
                 "O9",
                 "opportunity_team",
                 0,

@@ -55,7 +55,7 @@ def test_suites_are_read_from_the_domain_package_that_declares_the_table():
     mp = resources.files("lakehouse.marketplace") / "suites" / "gold.marketplace_usage.yaml"
     assert load_suite("silver.opportunity").source == str(pc)
     assert load_suite("gold.marketplace_usage").source == str(mp)
-    assert load_suite("silver.opportunity").key_columns == ("opportunity_id",)
+    assert load_suite("silver.opportunity").key_columns == ("catalog", "opportunity_id")
 
 
 def test_a_declared_gold_table_without_a_suite_is_reported_and_its_gate_fails_closed():

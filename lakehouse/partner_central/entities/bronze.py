@@ -43,14 +43,31 @@ ENGAGEMENT_INVITATION = _payload_table(
     "GetEngagementInvitation",
     "the InvitationDate (invitations have no modified date)",
 )
+# the Selling entities: landed by the sync or through lakehouse.partner_central.ingest.land_payloads
 ENGAGEMENT = _payload_table(
-    "engagement", "GetEngagement (contexts included: leads are Lead contexts)", "the engagement's ModifiedAt"
+    "engagement",
+    "GetEngagement (contexts included: leads are Lead contexts)",
+    "the engagement's ModifiedAt (else CreatedAt)",
 )
-CUSTOMER_ACCOUNT = _payload_table("customer_account", "GetCustomerAccount", "the account's LastModifiedDate")
+ENGAGEMENT_MEMBER = _payload_table(
+    "engagement_member",
+    "ListEngagementMembers (all pages of one engagement, with its EngagementIdentifier)",
+    "the fetch time (the member list has no modified date)",
+)
+RESOURCE_SNAPSHOT = _payload_table(
+    "resource_snapshot", "GetResourceSnapshot", "the snapshot revision's CreatedAt"
+)
 AWS_OPPORTUNITY_SUMMARY = _payload_table(
     "aws_opportunity_summary",
     "GetAwsOpportunitySummary",
-    "null (the summary has no modified date; entity_id is the partner's opportunity id)",
+    "null from the sync, the fetch time from land_payloads (the summary has no modified date; entity_id is the "
+    "partner's opportunity id)",
+)
+CUSTOMER_ACCOUNT = _payload_table("customer_account", "GetCustomerAccount", "the account's LastModifiedDate")
+OPPORTUNITY_FROM_ENGAGEMENT_TASK = _payload_table(
+    "opportunity_from_engagement_task",
+    "StartOpportunityFromEngagementTask result or ListOpportunityFromEngagementTasks summary",
+    "the task's StartTime",
 )
 
 OPPORTUNITY_REJECTED = declare(
@@ -78,7 +95,7 @@ INGESTION_RUN = declare(
         ("ingestion_run_id", _S, "internal"),
         ("source", _S, "internal"),
         ("catalog", _S, "internal"),
-        ("status", _S, "internal"),  # succeeded | partial | failed
+        ("status", _S, "internal"),  # succeeded | partial | failed | rejected (file: nothing accepted)
         ("started_at", _TS, "internal"),
         ("finished_at", _TS, "internal"),
         ("fetched", _L, "internal"),

@@ -158,8 +158,9 @@ OPPORTUNITY = _clustered(
         *_SOURCE_COLUMNS,
         _CLUSTER_COLUMN,
     ],
-    keys=("tenant_id", "opportunity_id"),
-    grain="one row per (tenant_id, opportunity_id): the latest version by LastModifiedDate, ties by ingested_at",
+    keys=("tenant_id", "catalog", "opportunity_id"),
+    grain="one row per (tenant_id, catalog, opportunity_id): the latest version by LastModifiedDate; same date: the "
+    "later lifecycle state (stage, then review status), then the later ingested_at",
     description="Current ACE opportunities, flattened and typed from GetOpportunity payloads. Contacts are in "
     "silver.opportunity_contact (redacted), spend entries in silver.opportunity_spend. Partitioned by file_cluster "
     "(open|closed, month of last_modified_at) so incremental MERGEs rewrite only recent clusters.",
@@ -169,6 +170,7 @@ OPPORTUNITY_SPEND = _clustered(
     "opportunity_spend",
     [
         ("tenant_id", _S, "internal"),
+        ("catalog", _S, "internal"),
         ("opportunity_id", _S, "internal"),
         ("spend_index", _I, "internal"),
         ("amount", AMOUNT, "confidential"),
@@ -180,7 +182,7 @@ OPPORTUNITY_SPEND = _clustered(
         ("source_ingestion_run_id", _S, "internal"),
         _CLUSTER_COLUMN,
     ],
-    keys=("tenant_id", "opportunity_id", "spend_index"),
+    keys=("tenant_id", "catalog", "opportunity_id", "spend_index"),
     grain="one row per Project.ExpectedCustomerSpend entry of the current opportunity version "
     "(spend_index = position in the list)",
     description="Expected customer spend; amounts decimal(18,2) in their own currency (not converted). "
@@ -205,6 +207,7 @@ OPPORTUNITY_CONTACT = _clustered(
     "opportunity_contact",
     [
         ("tenant_id", _S, "internal"),
+        ("catalog", _S, "internal"),
         ("opportunity_id", _S, "internal"),
         ("contact_role", _S, "internal"),
         ("contact_index", _I, "internal"),
@@ -215,7 +218,7 @@ OPPORTUNITY_CONTACT = _clustered(
         ("source_ingestion_run_id", _S, "internal"),
         _CLUSTER_COLUMN,
     ],
-    keys=("tenant_id", "opportunity_id", "contact_role", "contact_index"),
+    keys=("tenant_id", "catalog", "opportunity_id", "contact_role", "contact_index"),
     grain="one row per contact of the current opportunity version: Customer.Contacts (role 'customer') and "
     "OpportunityTeam (role 'opportunity_team'), contact_index = position in its list",
     description="Redacted contacts: email_hash = HMAC-SHA256(per-tenant key, lower(trim(email))), phone "
@@ -238,8 +241,8 @@ SOLUTION = declare(
         ("last_modified_at", _TS, "internal"),
         *_SOURCE_COLUMNS,
     ],
-    keys=("tenant_id", "solution_id"),
-    grain="one row per (tenant_id, solution_id): the latest fetched version (bronze last_modified_at, then "
+    keys=("tenant_id", "catalog", "solution_id"),
+    grain="one row per (tenant_id, catalog, solution_id): the latest fetched version (bronze last_modified_at, then "
     "ingested_at)",
     description="Partner solutions from ListSolutions (SolutionBase).",
 )
@@ -279,14 +282,24 @@ ENGAGEMENT_INVITATION = declare(
         ("last_modified_at", _TS, "internal"),
         *_SOURCE_COLUMNS,
     ],
-    keys=("tenant_id", "invitation_id"),
-    grain="one row per (tenant_id, invitation_id): the latest fetched version (bronze last_modified_at, then "
+    keys=("tenant_id", "catalog", "invitation_id"),
+    grain="one row per (tenant_id, catalog, invitation_id): the latest fetched version (bronze last_modified_at, then "
     "ingested_at)",
     description="AWS referrals (GetEngagementInvitation). Sender contacts are kept only as a count and keyed "
     "email hashes.",
 )
 
-QUARANTINE_ENTITIES: tuple[str, ...] = ("opportunity", "solution", "engagement_invitation")
+QUARANTINE_ENTITIES: tuple[str, ...] = (
+    "opportunity",
+    "solution",
+    "engagement_invitation",
+    "engagement",
+    "engagement_member",
+    "resource_snapshot",
+    "aws_opportunity_summary",
+    "customer_account",
+    "opportunity_from_engagement_task",
+)
 
 OPPORTUNITY_QUARANTINE = declare(
     "silver",

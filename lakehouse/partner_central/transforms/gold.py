@@ -36,6 +36,7 @@ def ace_facts(
     per_opp = opportunity.select(
         "tenant_id",
         cluster.alias(FILE_CLUSTER),
+        "catalog",
         "opportunity_id",
         "stage",
         F.date_format("target_close_date", "yyyy-MM").alias("target_close_month"),
@@ -47,10 +48,10 @@ def ace_facts(
     if spend is not None:
         usd_monthly = (
             spend.where((F.col("currency_code") == F.lit(USD)) & (F.col("frequency") == F.lit(MONTHLY)))
-            .groupBy("tenant_id", "opportunity_id")
+            .groupBy("tenant_id", "catalog", "opportunity_id")
             .agg(F.sum("amount").alias("_usd"))
         )
-        per_opp = per_opp.join(usd_monthly, on=["tenant_id", "opportunity_id"], how="left")
+        per_opp = per_opp.join(usd_monthly, on=["tenant_id", "catalog", "opportunity_id"], how="left")
     else:
         per_opp = per_opp.withColumn("_usd", F.lit(None).cast(AMOUNT))
     out = (

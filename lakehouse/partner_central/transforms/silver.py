@@ -21,6 +21,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
+from lakehouse.partner_central import shapes
 from lakehouse.partner_central.entities import silver
 from lakehouse.partner_central.transforms import payloads as pcj
 from lakehouse.privacy import redact_json_text, redact_struct
@@ -106,6 +107,65 @@ def _redacted_payload(payload: Column) -> Column:
     return redact_json_text(payload, silver.PAYLOAD_PII_KEYS)
 
 
+def _member(j: Column, path: str) -> Column:
+    out = j
+    for name in path.split("."):
+        out = out[name]
+    return out
+
+
+def shape_checks(j: Column, payload: Column, shape: str) -> list[tuple[Column, str]]:
+    """Quarantine conditions from the botocore model for one output shape (see lakehouse.partner_central.shapes).
+
+    A member that must be a JSON object or list but holds another type parses to null (``from_json`` nulls it
+    silently): the raw member is present while the parsed one is null. A string member longer than the model's
+    limit (AWS refuses it on write) is named with its limit; it is never truncated.
+    """
+    checks: list[tuple[Column, str]] = []
+    for path, kind in shapes.container_paths(shape).items():
+        raw = F.get_json_object(payload, f"$.{path}")
+        checks.append((raw.isNotNull() & _member(j, path).isNull(), f"{path} is not a JSON {kind}"))
+    for path, limit in shapes.length_limits(shape).items():
+        checks.append(
+            (F.length(_member(j, path)) > F.lit(limit), f"{path} is longer than {limit} characters")
+        )
+    return checks
+
+
+def count_of(values: Column) -> Column:
+    """Number of elements of an array column, 0 when absent (``size(null)`` is -1 in Spark's legacy mode)."""
+    return F.when(values.isNull(), F.lit(0)).otherwise(F.size(values)).cast("int")
+
+
+# Tie-break for two opportunity versions with the same LastModifiedDate: the later lifecycle state wins (a later
+# stage, then a later review status), then the later landing. A payload hash says nothing about which version
+# is newer; AWS moves a record forward (Submitted -> In review -> Approved) without always changing the date.
+_STAGE_RANK = {stage: min(i, silver.STAGES.index(silver.WON_STAGE)) for i, stage in enumerate(silver.STAGES)}
+_REVIEW_RANK = {
+    "Pending Submission": 0,
+    "Submitted": 1,
+    "In review": 2,
+    "Action Required": 3,
+    "Approved": 4,
+    "Rejected": 4,
+}
+
+
+def lifecycle_rank_sql(prefix: str = "") -> str:
+    """SQL for an opportunity row's lifecycle rank (stage rank * 10 + review rank; -1 parts when unknown)."""
+
+    def case(column: str, ranks: dict[str, int]) -> str:
+        whens = " ".join(f"WHEN '{k}' THEN {v}" for k, v in ranks.items())
+        return f"(CASE {prefix}{column} {whens} ELSE -1 END)"
+
+    return f"({case('stage', _STAGE_RANK)} * 10 + {case('review_status', _REVIEW_RANK)})"
+
+
+def lifecycle_rank() -> Column:
+    """Column form of ``lifecycle_rank_sql`` over ``stage`` and ``review_status``."""
+    return F.expr(lifecycle_rank_sql()).cast("int")
+
+
 # ------------------------------------------------------------------------- shared by every entity parser
 
 
@@ -174,6 +234,7 @@ def parse_opportunities(bronze: DataFrame, *, email_key: bytes) -> DataFrame:
     last_modified = to_ts(j["LastModifiedDate"])
     reason = _record_reasons(
         j,
+        *shape_checks(j, F.col("_payload"), shapes.output_shape("GetOpportunity")),
         (F.col("_is_object") & last_modified.isNull(), REASON_BAD_LAST_MODIFIED),
         (spend_bad | ~amount_ok(sw_amount), REASON_BAD_AMOUNT),
         (_unparseable(j["CreatedDate"], to_ts(j["CreatedDate"])), "unparseable CreatedDate"),
@@ -246,9 +307,9 @@ def parse_opportunities(bronze: DataFrame, *, email_key: bytes) -> DataFrame:
         rel["AwsMarketplaceOfferSets"].alias("related_aws_marketplace_offer_set_ids"),
         rel["AwsMarketplaceSolutions"].alias("related_aws_marketplace_solution_ids"),
         rel["AwsMarketplaceProducts"].alias("related_aws_marketplace_product_arns"),
-        F.coalesce(F.size("_customer_contacts"), F.lit(0)).cast("int").alias("customer_contact_count"),
-        F.coalesce(F.size("_team"), F.lit(0)).cast("int").alias("opportunity_team_count"),
-        F.coalesce(F.size("_spend"), F.lit(0)).cast("int").alias("expected_customer_spend_count"),
+        count_of(F.col("_customer_contacts")).alias("customer_contact_count"),
+        count_of(F.col("_team")).alias("opportunity_team_count"),
+        count_of(F.col("_spend")).alias("expected_customer_spend_count"),
         F.transform(
             F.col("_spend"),
             lambda x: F.struct(
@@ -323,6 +384,7 @@ def to_opportunity_spend(rows: DataFrame) -> DataFrame:
     """silver.opportunity_spend: one row per ExpectedCustomerSpend entry (spend_index = list position)."""
     exploded = _with_cluster(rows).select(
         "tenant_id",
+        "catalog",
         "opportunity_id",
         "last_modified_at",
         "source_ingestion_run_id",
@@ -331,6 +393,7 @@ def to_opportunity_spend(rows: DataFrame) -> DataFrame:
     )
     return exploded.select(
         "tenant_id",
+        "catalog",
         "opportunity_id",
         F.col("spend_index").cast("int").alias("spend_index"),
         F.col("s.amount").alias("amount"),
@@ -352,6 +415,7 @@ def to_opportunity_contact(rows: DataFrame) -> DataFrame:
         parts.append(
             clustered.select(
                 "tenant_id",
+                "catalog",
                 "opportunity_id",
                 "last_modified_at",
                 "source_ingestion_run_id",
@@ -363,6 +427,7 @@ def to_opportunity_contact(rows: DataFrame) -> DataFrame:
     both = parts[0].unionByName(parts[1])
     return both.select(
         "tenant_id",
+        "catalog",
         "opportunity_id",
         "contact_role",
         F.col("contact_index").cast("int").alias("contact_index"),
@@ -400,7 +465,11 @@ def parse_solutions(bronze: DataFrame) -> DataFrame:
     j = F.col(_J)
     raw = _read_payloads(bronze, pcj.SOLUTION)
     created = to_ts(j["CreatedDate"])
-    reason = _record_reasons(j, (_unparseable(j["CreatedDate"], created), "unparseable CreatedDate"))
+    reason = _record_reasons(
+        j,
+        *shape_checks(j, F.col("_payload"), shapes.list_item_shape("ListSolutions", "SolutionSummaries")),
+        (_unparseable(j["CreatedDate"], created), "unparseable CreatedDate"),
+    )
     return raw.select(
         "tenant_id",
         _record_id(j).alias("solution_id"),
@@ -435,6 +504,7 @@ def parse_engagement_invitations(bronze: DataFrame, *, email_key: bytes) -> Data
     invited, expires = to_ts(j["InvitationDate"]), to_ts(j["ExpirationDate"])
     reason = _record_reasons(
         j,
+        *shape_checks(j, F.col("_payload"), shapes.output_shape("GetEngagementInvitation")),
         (_unparseable(j["InvitationDate"], invited), "unparseable InvitationDate"),
         (_unparseable(j["ExpirationDate"], expires), "unparseable ExpirationDate"),
     )
