@@ -1,7 +1,8 @@
 """Glue / spark-submit entry point: sync one tenant's Partner Central catalog into bronze.
 
     python jobs/ingest_partner_central.py --tenant-id acme [--run-id R] [--catalog AWS] [--since ISO]
-        [--endpoint-url URL] [--role-arn ARN --external-id ID] [--rate-limit on|off] [--daily-budget N]
+        [--endpoint-url URL] [--role-arn ARN --external-id ID | --connector-directory python:pkg.mod:factory]
+        [--rate-limit on|off] [--daily-budget N]
     # Glue: --JOB_NAME x --tenant_id acme --run_id R --catalog AWS --lakehouse_lake_root s3://...
 
 Thin by design: arguments -> JobContext (lakehouse.jobs_runtime) -> ``lakehouse.partner_central.ingest.sync_partner_central``
@@ -10,6 +11,7 @@ Thin by design: arguments -> JobContext (lakehouse.jobs_runtime) -> ``lakehouse.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +31,8 @@ EXTRA: dict[str, str | None] = {
     "endpoint_url": None,
     "role_arn": None,
     "external_id": None,
+    # python:pkg.module:factory of a lakehouse.linked_accounts.RoleDirectory: the tenant's own verified role
+    "connector_directory": None,
     "sts_endpoint_url": None,
     "rate_limit": "on",
     "daily_budget": "100000",
@@ -46,6 +50,7 @@ class SyncOptions:
     role_arn: str | None
     external_id: str | None
     sts_endpoint_url: str | None
+    connector_directory: str | None
     rate_limit: bool
     daily_budget: int
     land_batch: int
@@ -82,10 +87,27 @@ def options(ctx: JobContext) -> SyncOptions:
         role_arn=x["role_arn"],
         external_id=x["external_id"],
         sts_endpoint_url=x["sts_endpoint_url"],
+        connector_directory=x["connector_directory"],
         rate_limit=x["rate_limit"] == "on",
         daily_budget=_int("daily_budget", x["daily_budget"]),
         land_batch=_int("land_batch", x["land_batch"]),
     )
+
+
+def linked_role(ctx: JobContext, opts: SyncOptions) -> SyncOptions | str:
+    """``opts`` with the tenant's own verified role from ``--connector_directory`` (an explicit ``--role-arn``
+    wins), or the reason the tenant has none (the job then skips it rather than reading with another role)."""
+    if opts.role_arn or not opts.connector_directory:
+        return opts
+    from dataclasses import replace
+
+    from lakehouse.linked_accounts import PARTNER_CENTRAL
+    from lakehouse.marketplace.runner import load_object
+
+    role = load_object(opts.connector_directory).linked_role(ctx.tenant_id, PARTNER_CENTRAL)
+    if isinstance(role, str):
+        return role
+    return replace(opts, role_arn=role.role_arn, external_id=role.external_id)
 
 
 def run(ctx: JobContext, opts: SyncOptions) -> IngestionRun:
@@ -117,7 +139,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Sync one tenant; returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ctx = parse_job_args(argv, job_name=JOB_NAME, extra=EXTRA)
-    result = run(ctx, options(ctx))
+    resolved = linked_role(ctx, options(ctx))
+    if isinstance(resolved, str):
+        # Visible in the job's log and its output; the tenant's later steps find no new bronze.
+        print(
+            json.dumps({"job": JOB_NAME, "tenant_id": ctx.tenant_id, "status": "skipped", "reason": resolved})
+        )
+        logging.getLogger(JOB_NAME).warning("tenant %s skipped: %s", ctx.tenant_id, resolved)
+        return 0
+    result = run(ctx, resolved)
     logging.getLogger(JOB_NAME).info(
         "run %s: %s, landed %d, duplicates %d, api calls %d, watermark %s -> %s",
         result.ingestion_run_id,

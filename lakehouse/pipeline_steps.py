@@ -73,6 +73,8 @@ STEPS: tuple[PipelineStep, ...] = (
         layer="bronze",
         description="Pull opportunities and engagements from the Partner Central Selling API into bronze.",
         needs_partner_central=True,
+        # Each tenant's own linked-account role, looked up when the job starts (never in execution history).
+        arguments=(("--connector_directory", "python:control_plane.costs.providers:connector_directory"),),
     ),
     PipelineStep(
         name="silver_partner_central",

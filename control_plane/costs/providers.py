@@ -1,6 +1,6 @@
-"""Zero-argument factories for the Marketplace provider specs (``--usage-source``, ``--buyers``, ``--approvals``
-or ``$LAKEHOUSE_MARKETPLACE_USAGE_SOURCE`` / ``_BUYERS`` / ``_APPROVALS``), over this environment's control-plane
-database::
+"""Zero-argument factories for the provider specs jobs take (Marketplace ``--usage-source``, ``--buyers``,
+``--approvals`` or ``$LAKEHOUSE_MARKETPLACE_USAGE_SOURCE`` / ``_BUYERS`` / ``_APPROVALS``; the Partner Central
+ingest job's ``--connector_directory``), over this environment's control-plane database::
 
     lakehouse metering run --tenant acme --usage-source python:control_plane.costs.providers:usage_source \\
         --buyers python:control_plane.costs.providers:buyer_directory
@@ -9,6 +9,7 @@ database::
 from __future__ import annotations
 
 from control_plane.approvals.gate import DbApprovalGate
+from control_plane.connectors.flows import ConnectorDirectory
 from control_plane.costs.buyers import DbBuyerDirectory
 from control_plane.costs.ledger import LedgerUsageSource
 from control_plane.quotas.local import open_database
@@ -22,6 +23,11 @@ def usage_source() -> LedgerUsageSource:
 def buyer_directory() -> DbBuyerDirectory:
     """The tenant <-> Marketplace buyer links."""
     return DbBuyerDirectory(open_database())
+
+
+def connector_directory() -> ConnectorDirectory:
+    """Each tenant's verified linked-account role (the ingest job's ``--connector_directory``)."""
+    return ConnectorDirectory(open_database())
 
 
 def approval_gate() -> DbApprovalGate:
