@@ -49,11 +49,11 @@ PAGES = [
             str(A["action_required"]),
         ],
     ),
-    # 16 tables with data, 68 rows (see test_pipeline_health_page), 2 quarantined, 1 failing, 1 failed run
+    # 17 tables with data, 75 rows (see test_pipeline_health_page), 2 quarantined, 1 failing, 1 failed run
     (
         "Pipeline_Health",
         "pipeline_health",
-        ["16", "68", str(A["quarantined"]), str(A["failing_latest"]), str(A["failed_runs"])],
+        ["17", "75", str(A["quarantined"]), str(A["failing_latest"]), str(A["failed_runs"])],
     ),
     (
         "Leads_and_Cosell",

@@ -10,14 +10,15 @@ PAGE = "pages/02_Pipeline_Health.py"
 # rows of acme per layer, counted from lakedata: gold = 7 (stage x month groups) + 1 (win rate) + 4 (review
 # statuses); silver = 7 opportunities + 8 spend entries + 2 quarantined; bronze = 9 payloads;
 # ops = 6 results + 2 issues + 1 anomaly + 6 lineage edges + 2 ingestion runs + 1 watermark + 4 profile rows;
-# co-sell (lakedata.COSELL): gold + 2 lead funnel rows + 2 engagement health rows, silver + 4 AWS opportunity summaries
-ACME_ROWS = {"gold": 16, "silver": 21, "bronze": 9, "ops": 22}
+# co-sell (lakedata.COSELL): gold + 2 lead funnel rows + 2 engagement health rows, silver + 4 AWS opportunity summaries;
+# gold also holds the 7 gold.ace_facts rows the metrics read
+ACME_ROWS = {"gold": 23, "silver": 21, "bronze": 9, "ops": 22}
 
 
 def test_default_view_counts(dash_env):
     at = open_page(PAGE, dash_env.acme_analyst)
     assert metrics(at) == {
-        "Tables with data": "16",
+        "Tables with data": "17",
         "Rows": f"{sum(ACME_ROWS.values()):,}",
         "Quarantined records": "2",
         "Failing expectations": str(
@@ -32,7 +33,9 @@ def test_layer_filter_changes_tables_and_rows(dash_env):
     at = open_page(PAGE, dash_env.acme_analyst)
     at.multiselect(key="h_layers_acme").select("gold").run()
     assert metrics(at)["Rows"] == str(ACME_ROWS["gold"])
-    assert metrics(at)["Tables with data"] == "5"
+    assert (
+        metrics(at)["Tables with data"] == "6"
+    )  # ace_pipeline, _win_rate, _pipeline_health, _facts, lead funnel, engagement health
     at.multiselect(key="h_layers_acme").select("silver").run()
     assert metrics(at)["Rows"] == str(ACME_ROWS["gold"] + ACME_ROWS["silver"])
 
