@@ -39,6 +39,8 @@ SERVED_MARTS: tuple[str, ...] = (
     "gold.ace_pipeline",
     "gold.ace_win_rate",
     "gold.ace_pipeline_health",
+    "gold.ace_lead_funnel",
+    "gold.ace_engagement_health",
     "gold.marketplace_usage",
     "gold.marketplace_subscriptions",
 )

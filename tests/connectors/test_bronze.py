@@ -29,6 +29,8 @@ from sandboxes.partner_central import Faults, serve_in_thread
 
 from .conftest import SIZES, reader_for, seeded_state
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "sandboxes" / "partner_central" / "fixtures" / "get_opportunity_response.json"
 SAMPLE = ROOT / "tests" / "fixtures" / "partner_central" / "get_opportunity_response.json"

@@ -23,6 +23,8 @@ from sandboxes.partner_central import Faults
 
 from .conftest import SIZES, config_for, reader_for
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from lakehouse.partner_central.connector import (
     CallBudget,
     MemorySink,
@@ -15,6 +17,8 @@ from lakehouse.partner_central.connector import (
 )
 
 from .conftest import SIZES, reader_for
+
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
 
 START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 

@@ -12,6 +12,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 REPO = Path(__file__).resolve().parents[2]
 
 

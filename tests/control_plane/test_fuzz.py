@@ -7,6 +7,7 @@ strategy is driven with Hypothesis directly (``schemathesis.pytest.from_fixture`
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -17,6 +18,8 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 

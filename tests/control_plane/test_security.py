@@ -14,6 +14,8 @@ from sqlalchemy import create_engine, text
 
 from tests.control_plane.conftest import create_key, make_settings, reasoned, uid
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 
 def _token(client, headers: dict[str, str]) -> dict[str, str]:
     resp = client.post("/auth/token", json={}, headers=headers)

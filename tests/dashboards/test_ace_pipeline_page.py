@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.dashboards.conftest import columns_shown, frames, metrics, open_page, pct, shown_values, usd
 from tests.dashboards.lakedata import EXPECTED, OPPORTUNITIES
+
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
 
 PAGE = "pages/01_ACE_Pipeline.py"
 ACME_IDS = {o[0] for o in OPPORTUNITIES["acme"]}

@@ -10,10 +10,13 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 
 from tests.dashboards.conftest import REPO, free_port, metrics, open_page, pct, usd
 from tests.dashboards.cpseed import issue_token
 from tests.dashboards.lakedata import EXPECTED
+
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
 
 HOME = "Home.py"
 

@@ -15,6 +15,8 @@ from tests.dashboards.conftest import columns_shown, frames, metrics, open_page,
 from tests.dashboards.cpseed import Keys
 from tests.dashboards.lakedata import frame
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 PAGE = "pages/03_Marketplace.py"
 D1, D2, D3, D5 = date(2026, 6, 1), date(2026, 6, 2), date(2026, 6, 3), date(2026, 6, 5)
 

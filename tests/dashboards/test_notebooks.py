@@ -12,6 +12,8 @@ import pytest
 
 from tests.dashboards.conftest import REPO
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 NOTEBOOKS = REPO / "notebooks"
 KERNEL = "lakehouse-notebook-tests"
 

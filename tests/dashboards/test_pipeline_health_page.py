@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.dashboards.conftest import frames, metrics, open_page, shown_values
 from tests.dashboards.lakedata import EXPECTED
+
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
 
 PAGE = "pages/02_Pipeline_Health.py"
 

@@ -16,6 +16,8 @@ from lakehouse import exports
 from lakehouse.tenancy import TenantScope, TenantViolation
 from tests.warehouse.fixtures import pipeline_rows, write_mart
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 ROOT = "s3://partner-exports/lake/exports"
 
 

@@ -19,6 +19,8 @@ from lakehouse.guardrails import NoGuardrails, QuotaExceeded, Usage
 from lakehouse.tenancy import TenantScope
 from tests.guardrails.conftest import create_payload, sandbox_env, write_json
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 ACME = TenantScope.for_tenant("acme")
 
 

@@ -14,6 +14,8 @@ from lakehouse.partner_central.writes import ChangedSinceApproval, client_token,
 from tests.guardrails.conftest import reader_for
 from tests.guardrails.test_writes import approved, make_writer
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 
 class SandboxUploader:
     """The bulk CSV goes to the emulator's own file store (it has no S3); reports are read back from it."""

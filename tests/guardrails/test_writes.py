@@ -23,6 +23,8 @@ from lakehouse.partner_central.writes import (
 )
 from tests.guardrails.conftest import create_payload, reader_for
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 WRITES = (
     "CreateOpportunity",
     "UpdateOpportunity",

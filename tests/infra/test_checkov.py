@@ -6,7 +6,11 @@ import json
 import re
 import subprocess
 
+import pytest
+
 from tests.infra.hcl import ROOT, TERRAFORM, tf_files
+
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
 
 SCRIPT = ROOT / "scripts" / "checkov.sh"
 CONFIG = TERRAFORM / ".checkov.yaml"

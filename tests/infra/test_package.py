@@ -17,6 +17,8 @@ from lakehouse.deploy import generate
 from lakehouse.deploy.package import build_bundle, build_wheel, glue_python_modules, missing_scripts
 from lakehouse.errors import BadInput
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 
 def fake_root(tmp_path: Path, *, skip: tuple[str, ...] = ()) -> Path:
     root = tmp_path / "project"

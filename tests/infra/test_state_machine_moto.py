@@ -22,6 +22,8 @@ from lakehouse import pipeline_steps
 from lakehouse.deploy import asl
 from lakehouse.pipeline_steps import RetryPolicy
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 PREFIX = "pcl-test-"
 ROLE = "arn:aws:iam::123456789012:role/pipeline"
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 ROOT = Path(__file__).resolve().parents[2]
 DATA_FILES = (
     "lakehouse/*/suites/*.yaml",

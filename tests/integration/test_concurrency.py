@@ -9,9 +9,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from lakehouse import io
 from lakehouse.tenancy import TenantScope
 from tests.integration.shared_tables import EVENTS
+
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 ROOT = Path(__file__).resolve().parents[2]
 CREDS = {
     "AWS_ACCESS_KEY_ID": "testing",

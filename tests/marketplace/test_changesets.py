@@ -24,6 +24,8 @@ from lakehouse.marketplace.packaging import (
     package_change_set,
 )
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 LISTING = Listing(allowlist=("111122223333",))
 
 

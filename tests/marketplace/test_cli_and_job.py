@@ -13,6 +13,8 @@ from lakehouse.cli import main
 from lakehouse.marketplace.store import MeterStore
 from sandboxes.marketplace import PLATFORM_SELLER, SandboxState, seed_demo, serve_in_thread
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -14,6 +14,8 @@ from lakehouse.marketplace.metering import MeteringConfig, MeteringRun, ZeroUsag
 from lakehouse.marketplace.store import MeterStore
 from tests.marketplace.conftest import NOW
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 DIMS = ("pipeline_hours", "api_calls", "rows_ingested")
 HOUR = NOW.replace(minute=0)  # 12:00; the usage hours below are 10:00 and earlier
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
 from pyspark.sql import DataFrame
 
 from lakehouse import io
@@ -15,6 +16,8 @@ from lakehouse.quality.gate import GateResult, run_gate
 from lakehouse.quality.suites import load_suite
 from lakehouse.tenancy import TenantScope
 from tests.marketplace.conftest import NOW
+
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
 
 ACME = TenantScope.for_tenant("acme")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from chispa import assert_df_equality
 
 from lakehouse import io
@@ -13,6 +14,8 @@ from lakehouse.marketplace.entities import MARKETPLACE_USAGE, METER_USAGE
 from lakehouse.marketplace.sync import MarketplaceSync
 from lakehouse.tenancy import TenantScope
 from tests.marketplace.conftest import NOW
+
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
 
 ACME = TenantScope.for_tenant("acme")
 

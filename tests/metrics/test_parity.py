@@ -18,6 +18,8 @@ from tests.dashboards.lakedata import AS_OF, OPPORTUNITIES, frame, write_lake
 from tests.dashboards.test_marketplace_page import _gold_subscriptions, _gold_usage
 from tests.dashboards.test_notebooks import run_notebook
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 TENANT = "acme"
 ALL_METRICS = sorted(m.name for m in metrics.list_metrics())
 

@@ -13,6 +13,8 @@ from lakehouse.tenancy import TenantScope
 
 from .conftest import bronze_rows, opportunity, utc, write_bronze
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

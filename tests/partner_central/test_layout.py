@@ -24,6 +24,8 @@ from lakehouse.tenancy import TenantScope
 
 from .conftest import bronze_rows, opportunity, utc, write_bronze
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 TENANT = "acme"
 AS_OF = date(2025, 6, 1)
 TABLES = {

@@ -28,6 +28,8 @@ from lakehouse.tenancy import TenantScope
 from . import data
 from .conftest import PII_SECRET, bronze_rows, ensure_bronze_tables, opportunity, utc, write_bronze
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 TENANT = "acme"
 AS_OF = date(2025, 6, 1)
 SCOPE = TenantScope.for_tenant(TENANT)

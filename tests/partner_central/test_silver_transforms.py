@@ -20,6 +20,8 @@ from lakehouse.partner_central.transforms import silver as tx
 
 from .conftest import _BRONZE_SCHEMA, bronze_rows, fixture_opportunity, opportunity, utc
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 KEY = b"k" * 32
 INGESTED = utc(2025, 1, 1)
 

@@ -21,6 +21,8 @@ from lakehouse.tenancy import TenantScope
 
 from .conftest import opp, silver_frame, write_silver
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 A = TenantScope.for_tenant("acme")
 
 

@@ -18,6 +18,8 @@ from lakehouse.tenancy import TenantScope
 
 from .conftest import opp, silver_frame
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 A = TenantScope.for_tenant("acme")
 HISTORY_SCHEMA = (
     "tenant_id string, opportunity_id string, created_at timestamp, last_modified_at timestamp, stage string, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 from chispa import assert_df_equality
 
 from lakehouse import catalog, io
@@ -14,6 +15,8 @@ from lakehouse.platinum.steps import run_kg
 from lakehouse.tenancy import TenantScope
 
 from .conftest import opp, silver_frame, write_silver
+
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
 
 A = TenantScope.for_tenant("acme")
 T1, T2 = datetime(2025, 1, 10), datetime(2025, 2, 1)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 HEAVY = ("torch", "sentence_transformers", "sklearn", "lancedb", "transformers")
 
 

@@ -16,6 +16,8 @@ from tests.partner_central.conftest import (
     write_bronze,
 )
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 
 @pytest.fixture
 def bronze_lake(platinum_lake, monkeypatch):  # type: ignore[no-untyped-def]

@@ -10,6 +10,8 @@ from botocore.exceptions import ClientError
 
 from tests.marketplace.conftest import NOW
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 
 def _code(exc: pytest.ExceptionInfo[ClientError]) -> str:
     return exc.value.response["Error"]["Code"]

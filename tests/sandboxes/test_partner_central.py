@@ -15,6 +15,8 @@ from sandboxes.partner_central.server import validate_output
 
 from .conftest import boto_client
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 FIXTURES = Path(__file__).resolve().parents[2] / "sandboxes" / "partner_central" / "fixtures"
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "partner_central"
 

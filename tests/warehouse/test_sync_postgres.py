@@ -210,15 +210,40 @@ def test_every_served_mart_round_trips_with_its_types(lake, warehouse_db):
             }
         ],
     )
+    from decimal import Decimal
+
+    write_mart(
+        "gold.ace_engagement_health",
+        [
+            {
+                "tenant_id": a,
+                "engagement_score": "High",
+                "opportunity_count": 5,
+                "stage_mismatch_count": 2,
+                "next_best_action_count": 3,
+                "recommendation_count": 1,
+                "aws_spend_total_usd": Decimal("1234.50"),
+            }
+        ],
+    )
     result = _sync(warehouse_db.loader_url, a, "pooled", tables=())
     by_table = {t.table: t.action for t in result.tables}
     assert by_table == {
         "gold.ace_pipeline": "absent",
         "gold.ace_win_rate": "absent",
         "gold.ace_pipeline_health": "loaded",
+        "gold.ace_lead_funnel": "absent",
+        "gold.ace_engagement_health": "loaded",
         "gold.marketplace_usage": "absent",
         "gold.marketplace_subscriptions": "loaded",
     }
+    engagement = _query(
+        warehouse_db.loader_url,
+        "SELECT engagement_score, stage_mismatch_count, aws_spend_total_usd FROM pooled.ace_engagement_health "
+        "WHERE tenant_id = %s",
+        (a,),
+    )
+    assert engagement == [("High", 2, Decimal("1234.50"))]
     subs = _query(
         warehouse_db.loader_url,
         "SELECT product_title, active, total, as_of AT TIME ZONE 'UTC' FROM pooled.marketplace_subscriptions "
