@@ -1,0 +1,39 @@
+"""The ``/graphql`` router: the schema with its limits (depth, cost, aliases, tokens) and error masking."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from fastapi import Depends
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.fastapi import GraphQLRouter
+
+from control_plane.graphql.context import GatewayContext, get_context
+from control_plane.graphql.errors import is_expected
+from control_plane.graphql.limits import MAX_DEPTH, CostLimiter
+from control_plane.graphql.schema import Query
+
+MAX_ALIASES = 30
+MAX_TOKENS = 5_000
+
+schema = strawberry.Schema(
+    query=Query,
+    extensions=[
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        CostLimiter,
+        lambda: MaskErrors(should_mask_error=lambda error: not is_expected(error)),
+    ],
+)
+
+
+async def context_getter(context: Annotated[GatewayContext, Depends(get_context)]) -> GatewayContext:
+    """The request's context (``get_context`` is a generator dependency: it closes the session afterwards)."""
+    return context
+
+
+router: GraphQLRouter[GatewayContext, None] = GraphQLRouter(
+    schema, path="/graphql", context_getter=context_getter, graphql_ide="graphiql", tags=["graphql"]
+)

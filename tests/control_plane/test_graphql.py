@@ -1,0 +1,353 @@
+"""The GraphQL gateway: lake-backed fields read one tenant's rows, limits refuse before anything runs, errors
+come in GraphQL's format, and the published SDL is the schema's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from control_plane.graphql.limits import MAX_COST, MAX_DEPTH
+from control_plane.graphql.router import schema
+from lakehouse.ops import DQ_ISSUE, LINEAGE_EDGE
+from lakehouse.partner_central.entities.bronze import INGESTION_RUN
+from lakehouse.partner_central.entities.gold import ACE_PIPELINE, ACE_WIN_RATE
+from tests.control_plane.conftest import make_tree
+from tests.control_plane.graphql_helpers import codes, gql, ts, usd, write_rows
+
+REPO = Path(__file__).resolve().parents[2]
+SDL = REPO / "docs" / "graphql.schema.graphql"
+
+
+@pytest.fixture
+def lake_trees(client, admin, backend):
+    """Trees A and B (analyst and viewer keys at the workspace) with runs, issues, lineage and gold rows each."""
+    a = make_tree(client, admin, roles=("tenant_admin", "analyst", "viewer"), levels=("workspace",))
+    b = make_tree(client, admin, roles=("tenant_admin",), levels=("workspace",))
+    for tree, tag in ((a, "a"), (b, "b")):
+        t = tree.workspace
+        write_rows(
+            backend.lake_root,
+            INGESTION_RUN,
+            [
+                {
+                    "tenant_id": t,
+                    "ingestion_run_id": f"{tag}-run-1",
+                    "source": "partner-central",
+                    "status": "succeeded",
+                    "started_at": ts(1),
+                    "finished_at": ts(1, 1),
+                    "fetched": 10,
+                    "landed": 9,
+                    "rejected": 1,
+                },
+                {
+                    "tenant_id": t,
+                    "ingestion_run_id": f"{tag}-run-2",
+                    "source": "file",
+                    "status": "failed",
+                    "started_at": ts(2),
+                    "error": "bad file",
+                },
+            ],
+        )
+        write_rows(
+            backend.lake_root,
+            DQ_ISSUE,
+            [
+                {
+                    "tenant_id": t,
+                    "run_id": f"{tag}-run-1",
+                    "table_name": "silver.opportunity",
+                    "suite": "s",
+                    "expectation": "id_not_null",
+                    "action": "quarantine",
+                    "unexpected_count": 2,
+                    "element_count": 9,
+                    "sample_keys": ["o-1", "o-2"],
+                    "observed_at": ts(1, 2),
+                },
+                {
+                    "tenant_id": t,
+                    "run_id": f"{tag}-run-2",
+                    "table_name": "gold.ace_pipeline",
+                    "suite": "g",
+                    "expectation": "count_positive",
+                    "action": "warn",
+                    "unexpected_count": 1,
+                    "element_count": 3,
+                    "observed_at": ts(2, 2),
+                },
+            ],
+        )
+        write_rows(
+            backend.lake_root,
+            LINEAGE_EDGE,
+            [
+                {
+                    "tenant_id": t,
+                    "run_id": f"{tag}-p1",
+                    "job_name": "silver",
+                    "input_table": "bronze.x",
+                    "input_version": 3,
+                    "output_table": "silver.opportunity",
+                    "output_version": 7,
+                    "recorded_at": ts(3),
+                },
+                {
+                    "tenant_id": t,
+                    "run_id": f"{tag}-p1",
+                    "job_name": "silver",
+                    "input_table": "bronze.y",
+                    "input_version": 1,
+                    "output_table": "silver.opportunity",
+                    "output_version": 7,
+                    "recorded_at": ts(3),
+                },
+            ],
+        )
+        spend = "100.50" if tag == "a" else "999.00"
+        write_rows(
+            backend.lake_root,
+            ACE_PIPELINE,
+            [
+                {
+                    "tenant_id": t,
+                    "stage": "Prospect",
+                    "target_close_month": "2026-12",
+                    "opportunity_count": 3,
+                    "expected_monthly_spend_usd": usd(spend),
+                },
+                {
+                    "tenant_id": t,
+                    "stage": "Qualified",
+                    "target_close_month": "2026-12",
+                    "opportunity_count": 2,
+                    "expected_monthly_spend_usd": usd("10.25"),
+                },
+                {
+                    "tenant_id": t,
+                    "stage": "Prospect",
+                    "target_close_month": "2027-01",
+                    "opportunity_count": 1,
+                    "expected_monthly_spend_usd": None,
+                },
+            ],
+        )
+        write_rows(
+            backend.lake_root,
+            ACE_WIN_RATE,
+            [{"tenant_id": t, "won_count": 3, "lost_count": 1, "open_count": 6, "win_rate": 0.75}],
+        )
+    return a, b
+
+
+RUNS = "query($t: String!) { tenant(id: $t) { ingestionRuns { ingestionRunId status fetched error } } }"
+
+
+def test_ingestion_runs_are_the_tenants_own_newest_first(client, lake_trees):
+    a, _ = lake_trees
+    answer = gql(client, a.h("workspace", "analyst"), RUNS, {"t": a.workspace})
+    assert answer == {
+        "data": {
+            "tenant": {
+                "ingestionRuns": [
+                    {"ingestionRunId": "a-run-2", "status": "failed", "fetched": None, "error": "bad file"},
+                    {"ingestionRunId": "a-run-1", "status": "succeeded", "fetched": 10, "error": None},
+                ]
+            }
+        }
+    }
+    failed = gql(
+        client,
+        a.h("workspace", "analyst"),
+        'query($t: String!) { tenant(id: $t) { ingestionRuns(status: "succeeded", limit: 5) { ingestionRunId } } }',
+        {"t": a.workspace},
+    )
+    assert failed["data"]["tenant"]["ingestionRuns"] == [{"ingestionRunId": "a-run-1"}]
+
+
+def test_quality_issues_filter_by_run_and_pipeline_runs_group_lineage(client, lake_trees):
+    a, _ = lake_trees
+    query = """query($t: String!) { tenant(id: $t) {
+        qualityIssues(runId: "a-run-1") { runId tableName action unexpectedCount sampleKeys }
+        all: qualityIssues { runId }
+        pipelineRuns { runId jobName inputs { table version } outputs { table version } }
+    } }"""
+    data = gql(client, a.h("workspace", "viewer"), query, {"t": a.workspace})["data"]["tenant"]
+    assert data["qualityIssues"] == [
+        {
+            "runId": "a-run-1",
+            "tableName": "silver.opportunity",
+            "action": "quarantine",
+            "unexpectedCount": 2,
+            "sampleKeys": ["o-1", "o-2"],
+        }
+    ]
+    assert data["all"] == [{"runId": "a-run-2"}, {"runId": "a-run-1"}]
+    assert data["pipelineRuns"] == [
+        {
+            "runId": "a-p1",
+            "jobName": "silver",
+            "inputs": [{"table": "bronze.x", "version": 3}, {"table": "bronze.y", "version": 1}],
+            "outputs": [{"table": "silver.opportunity", "version": 7}],
+        }
+    ]
+
+
+METRICS = """query($t: String!, $names: [String!], $by: [String!]) {
+    tenant(id: $t) { metrics(names: $names, by: $by) { metric format value dimensions { name value } } } }"""
+
+
+def test_metrics_add_up_the_tenants_gold_rows(client, lake_trees):
+    a, _ = lake_trees
+    headers = a.h("workspace", "analyst")
+    answer = gql(
+        client, headers, METRICS, {"t": a.workspace, "names": ["expected_monthly_spend_usd", "win_rate"]}
+    )
+    assert answer["data"]["tenant"]["metrics"] == [
+        {"metric": "expected_monthly_spend_usd", "format": "usd", "value": 110.75, "dimensions": []},
+        {"metric": "win_rate", "format": "ratio", "value": 0.75, "dimensions": []},
+    ]
+    by_stage = gql(
+        client, headers, METRICS, {"t": a.workspace, "names": ["pipeline_opportunities"], "by": ["stage"]}
+    )
+    assert by_stage["data"]["tenant"]["metrics"] == [
+        {
+            "metric": "pipeline_opportunities",
+            "format": "count",
+            "value": 4.0,
+            "dimensions": [{"name": "stage", "value": "Prospect"}],
+        },
+        {
+            "metric": "pipeline_opportunities",
+            "format": "count",
+            "value": 2.0,
+            "dimensions": [{"name": "stage", "value": "Qualified"}],
+        },
+    ]
+
+
+def test_a_viewer_gets_no_confidential_metric(client, lake_trees):
+    a, _ = lake_trees
+    headers = a.h("workspace", "viewer")
+    refused = gql(client, headers, METRICS, {"t": a.workspace, "names": ["expected_monthly_spend_usd"]})
+    assert refused["data"] == {"tenant": {"metrics": None}}
+    assert codes(refused) == ["FORBIDDEN"]
+    assert refused["errors"][0]["extensions"]["reasons"] == [
+        "role viewer is cleared up to internal, not confidential"
+    ]
+    assert refused["errors"][0]["path"] == ["tenant", "metrics"]
+    unnamed = gql(client, headers, METRICS, {"t": a.workspace})["data"]["tenant"]["metrics"]
+    assert "expected_monthly_spend_usd" not in {m["metric"] for m in unnamed}
+    assert {m["metric"] for m in unnamed} >= {"win_rate", "pipeline_opportunities"}
+
+
+def test_bad_metric_input_is_a_user_error(client, lake_trees):
+    a, _ = lake_trees
+    headers = a.h("workspace", "analyst")
+    unknown = gql(client, headers, METRICS, {"t": a.workspace, "names": ["nope"]})
+    assert codes(unknown) == ["BAD_USER_INPUT"] and "unknown metric 'nope'" in unknown["errors"][0]["message"]
+    dim = gql(client, headers, METRICS, {"t": a.workspace, "names": ["win_rate"], "by": ["stage"]})
+    assert codes(dim) == ["BAD_USER_INPUT"] and "cannot be split by ['stage']" in dim["errors"][0]["message"]
+
+
+def test_a_tenant_without_lake_rows_has_empty_lists(client, admin):
+    tree = make_tree(client, admin, levels=("workspace",))
+    query = (
+        "query($t: String!) { tenant(id: $t) { ingestionRuns { ingestionRunId } qualityIssues { runId } } }"
+    )
+    assert gql(client, tree.h("workspace"), query, {"t": tree.workspace}) == {
+        "data": {"tenant": {"ingestionRuns": [], "qualityIssues": []}}
+    }
+
+
+# --- errors and limits -------------------------------------------------------------------------------------
+
+
+def test_no_or_bad_credentials_are_a_graphql_unauthenticated_error(client):
+    for headers in (None, {"X-API-Key": "lh.nobody.k.s"}, {"Authorization": "Bearer nope"}):
+        answer = gql(client, headers, "{ me { subject } }")
+        assert answer["data"] is None
+        assert codes(answer) == ["UNAUTHENTICATED"]
+        assert answer["errors"][0]["extensions"]["status"] == 401
+
+
+def test_introspection_needs_no_credential(client):
+    answer = gql(client, None, "{ __schema { queryType { name } } }")
+    assert answer == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
+
+
+def test_pages_are_bounded_like_rest(client, admin):
+    answer = gql(client, admin, "{ tenants(limit: 0) { id } }")
+    assert codes(answer) == ["BAD_USER_INPUT"]
+    assert answer["errors"][0]["extensions"]["problems"] == [
+        {"loc": ["limit"], "msg": "limit must be between 1 and 500, not 0"}
+    ]
+
+
+def test_a_query_over_the_cost_limit_is_refused_before_it_runs(client, admin):
+    costly = "{ tenants(limit: 500) { connectors(limit: 1000) { id } } }"
+    answer = gql(client, admin, costly)
+    assert answer["data"] is None
+    assert codes(answer) == ["QUERY_TOO_COSTLY"]
+    assert answer["errors"][0]["extensions"] == {
+        "code": "QUERY_TOO_COSTLY",
+        "cost": 1 + 500 * (1 + 1 + 1000),
+        "maxCost": MAX_COST,
+    }
+    # The same shape with small pages passes, and variables count like literals.
+    assert codes(gql(client, admin, "{ tenants(limit: 5) { connectors(limit: 5) { id } } }")) == []
+    by_variable = gql(
+        client, admin, "query($n: Int!) { tenants(limit: $n) { connectors(limit: $n) { id } } }", {"n": 1000}
+    )
+    assert codes(by_variable) == ["QUERY_TOO_COSTLY"]
+
+
+def test_fragments_and_lake_fields_count_toward_the_cost(client, admin):
+    query = """{ tenants(limit: 300) { ...lake } }
+        fragment lake on Tenant { ingestionRuns { ingestionRunId } }"""
+    answer = gql(client, admin, query)
+    assert codes(answer) == ["QUERY_TOO_COSTLY"]
+    assert answer["errors"][0]["extensions"]["cost"] == 1 + 300 * (1 + 10 + 20)
+
+
+def test_a_query_deeper_than_the_limit_is_refused(client, admin):
+    tree = make_tree(client, admin, levels=())
+    shallow = "{ tenants(limit: 1) { " + "children(limit: 1) { " * (MAX_DEPTH - 2) + "id" + " }" * MAX_DEPTH
+    assert codes(gql(client, admin, shallow)) == []
+    deep = "{ tenants(limit: 1) { " + "children(limit: 1) { " * MAX_DEPTH + "id" + " }" * (MAX_DEPTH + 2)
+    answer = gql(client, admin, deep)
+    assert answer["data"] is None
+    assert [e["message"] for e in answer["errors"]] == [
+        f"'anonymous' exceeds maximum operation depth of {MAX_DEPTH}"
+    ]
+    # Within the depth, children really are the tree's
+    down = gql(
+        client,
+        admin,
+        "query($t: String!) { tenant(id: $t) { children(limit: 5) { id children(limit: 5) { id parent { id } } } } }",
+        {"t": tree.enterprise},
+    )
+    assert down["data"]["tenant"]["children"] == [
+        {"id": tree.org, "children": [{"id": tree.workspace, "parent": {"id": tree.org}}]}
+    ]
+
+
+def test_unexpected_failures_are_masked(client, admin, monkeypatch):
+    from control_plane.graphql import schema as gateway
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internals at /srv/db")
+
+    monkeypatch.setattr(gateway.tenants, "list_tenants", broken)
+    answer = gql(client, admin, "{ tenants { id } }")
+    assert answer["errors"][0]["message"] == "Unexpected error."
+    assert "secret" not in str(answer)
+
+
+def test_the_published_sdl_is_the_schemas():
+    """Regenerate with: python -m control_plane.graphql"""
+    assert SDL.read_text() == str(schema) + "\n", (
+        "docs/graphql.schema.graphql is stale: run python -m control_plane.graphql"
+    )
