@@ -6,6 +6,7 @@ from typing import Annotated
 
 import strawberry
 from fastapi import Depends
+from fastapi.routing import APIWebSocketRoute
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.fastapi import GraphQLRouter
 
@@ -34,6 +35,9 @@ async def context_getter(context: Annotated[GatewayContext, Depends(get_context)
     return context
 
 
+# GraphQL is described by its own schema (docs/graphql.schema.graphql), not by the OpenAPI document.
 router: GraphQLRouter[GatewayContext, None] = GraphQLRouter(
-    schema, path="/graphql", context_getter=context_getter, graphql_ide="graphiql", tags=["graphql"]
+    schema, path="/graphql", context_getter=context_getter, graphql_ide="graphiql", include_in_schema=False
 )
+# There are no subscriptions, so no WebSocket endpoint (its dependencies would need an HTTP request anyway).
+router.routes[:] = [r for r in router.routes if not isinstance(r, APIWebSocketRoute)]
