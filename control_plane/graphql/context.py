@@ -12,6 +12,7 @@ resource documents the REST gates build; there is no other authorization path.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from strawberry.fastapi import BaseContext
 
+from control_plane.audit.denied import Aggregator, Refusal, record_refusal
 from control_plane.auth.principal import Principal
 from control_plane.authz.service import require, tenant_resource
 from control_plane.db import NO_SCOPE
@@ -36,7 +38,10 @@ from control_plane.errors import ApiError, NotFound
 from control_plane.tenants.models import Tenant
 from control_plane.tenants.service import get_tenant
 
+log = logging.getLogger("control_plane.graphql")
 _T = TypeVar("_T")
+# Statuses REST audits as refusals (control_plane/app.py); 422 (bad input) is an answer, not a refusal.
+AUDITED = frozenset({400, 401, 403, 404, 413, 429})
 _GATE = Authenticated("graphql:query")  # authentication only; each resolver asks the PDP for its own action
 
 
@@ -47,7 +52,7 @@ class GatewayContext(BaseContext):
     auth: Authorized | None = None
     failure: ApiError | None = None
     lake_root: str = "./.lake"
-    refusals: list[ApiError] = field(default_factory=list)
+    refusals: list[tuple[str, ApiError]] = field(default_factory=list)  # (field path, error) to audit
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
@@ -123,7 +128,42 @@ async def get_context(
             context.failure = exc
         yield context
     finally:
-        session.close()
+        session.close()  # before the refusals are written (SQLite's single writer)
+    if context.refusals:
+        await run_in_threadpool(_audit_refusals, request, state, context, reason)
+
+
+def _aggregator(request: Request, window: float) -> Aggregator:
+    """The app's aggregator of anonymous GraphQL refusals (one per app, created on first use)."""
+    aggregator: Aggregator | None = getattr(request.app.state, "graphql_refusals", None)
+    if aggregator is None:
+        aggregator = Aggregator(window=window)
+        request.app.state.graphql_refusals = aggregator
+    return aggregator
+
+
+def _audit_refusals(request: Request, state: Any, context: GatewayContext, reason: str | None) -> None:
+    """Audit each refused field as REST audits a refused request (``audit/denied.py``): the caller's own chain,
+    resource ``POST /graphql <field path>``; anonymous refusals are aggregated per source address."""
+    aggregator = _aggregator(request, state.settings.denied_audit_window_seconds)
+    client = request.client
+    for path, exc in context.refusals:
+        if exc.status not in AUDITED:
+            continue
+        refusal = Refusal(
+            method=request.method,
+            path=f"{request.url.path} {path}",
+            status=exc.status,
+            detail=exc.detail,
+            request_id=getattr(request.state, "request_id", None),
+            source=client.host if client else "unknown",
+            principal=context.auth.ctx.principal if context.auth is not None else None,
+            reason_header=reason,
+        )
+        try:
+            record_refusal(state.db, aggregator, refusal)
+        except Exception:  # the answer is already given; the failure is logged, as REST does
+            log.exception("could not audit the refusal of %s %s", refusal.method, refusal.path)
 
 
 def global_resource_for(principal: Principal, resource_type: str | None) -> dict[str, Any]:

@@ -52,6 +52,7 @@ async def resolve(info: GatewayInfo, work: Callable[[GatewayContext], _T]) -> _T
     try:
         return await ctx.run(work, ctx)
     except ApiError as exc:
+        ctx.refusals.append((".".join(str(p) for p in info.path.as_list()), exc))
         raise as_graphql_error(exc) from None
     except LakeUnavailable as exc:
         raise as_graphql_error(Unavailable(str(exc))) from None

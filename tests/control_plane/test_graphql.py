@@ -351,3 +351,35 @@ def test_the_published_sdl_is_the_schemas():
     assert SDL.read_text() == str(schema) + "\n", (
         "docs/graphql.schema.graphql is stale: run python -m control_plane.graphql"
     )
+
+
+def test_the_typed_client_answers_data_and_raises_coded_errors(client, admin):
+    from control_plane.client import ControlPlaneClient, GraphQLFailed
+
+    tree = make_tree(client, admin, roles=("tenant_admin", "viewer"), levels=("workspace",))
+    viewer = ControlPlaneClient(
+        str(client.base_url), credential=tree.h("workspace", "viewer")["X-API-Key"], http=client
+    )
+    query = "query($t: String!) { tenant(id: $t) { id users { id } } }"
+    with pytest.raises(GraphQLFailed) as refused:
+        viewer.graphql(query, {"t": tree.workspace})
+    assert refused.value.code == "FORBIDDEN" and refused.value.status == 403
+    assert refused.value.reasons == ["role viewer may not users:read"]
+    assert refused.value.data == {"tenant": {"id": tree.workspace, "users": None}}
+    owner = viewer.as_caller(tree.h("workspace")["X-API-Key"])
+    assert owner.graphql(query, {"t": tree.workspace}) == {"tenant": {"id": tree.workspace, "users": []}}
+    with pytest.raises(GraphQLFailed) as missing:
+        owner.graphql(query, {"t": "no-such-tenant"})
+    assert missing.value.code == "NOT_FOUND" and missing.value.status == 404
+
+
+def test_refused_fields_are_audited_in_the_callers_chain_like_rest_refusals(client, admin):
+    tree = make_tree(client, admin, roles=("viewer",), levels=("org",))
+    query = "query($t: String!) { tenant(id: $t) { id users { id } } }"
+    answer = gql(client, {**tree.h("org", "viewer"), "X-Audit-Reason": "looking"}, query, {"t": tree.org})
+    assert codes(answer) == ["FORBIDDEN"]
+    chain = client.get(f"/tenants/{tree.org}/audit?limit=1000", headers=admin).json()
+    denied = [e for e in chain if e["action"] == "request.denied.403"]
+    assert [e["resource"] for e in denied] == ["POST /graphql tenant.users"]
+    assert denied[0]["reason"] == "403: users:read refused (from testclient)"
+    assert denied[0]["actor_role"] == "viewer"
