@@ -383,3 +383,21 @@ def test_refused_fields_are_audited_in_the_callers_chain_like_rest_refusals(clie
     assert [e["resource"] for e in denied] == ["POST /graphql tenant.users"]
     assert denied[0]["reason"] == "403: users:read refused (from testclient)"
     assert denied[0]["actor_role"] == "viewer"
+
+
+def test_the_documented_example_queries_are_valid_and_within_the_limits():
+    import re
+
+    from graphql import parse, validate
+
+    from control_plane.graphql.limits import query_cost
+
+    text = (REPO / "docs" / "graphql.md").read_text()
+    blocks = re.findall(r"```graphql\n(.*?)```", text, flags=re.DOTALL)
+    assert len(blocks) == 1
+    document = parse(blocks[0])
+    assert validate(schema._schema, document) == []
+    operations = [d for d in document.definitions if d.kind == "operation_definition"]
+    assert len(operations) == 4
+    for operation in operations:
+        assert query_cost(schema._schema, operation, {}) <= MAX_COST
