@@ -24,7 +24,7 @@ from control_plane.deps import AppState
 from control_plane.errors import ApiError, Problem, responses
 from control_plane.middleware import BodyLimitMiddleware, RequestIdMiddleware, SourceRateLimitMiddleware
 from control_plane.settings import ControlPlaneSettings
-from control_plane.tenants.provisioning import DuckDBWarehouse, LakePrefixes, Provisioner
+from control_plane.tenants.provisioning import LakePrefixes, Provisioner, SqlWarehouse
 
 log = logging.getLogger("control_plane")
 
@@ -115,7 +115,8 @@ def create_app(
         migrate(settings.resolved_migration_url())
     db = Database(settings.resolved_database_url(), pool_size=settings.db_pool_size)
     provisioner = provisioner or Provisioner(
-        LakePrefixes(settings.lake_root or "./.lake"), DuckDBWarehouse(settings.resolved_warehouse_path())
+        LakePrefixes(settings.lake_root or "./.lake"),
+        SqlWarehouse(settings.warehouse_url.get_secret_value() if settings.warehouse_url else None),
     )
     _startup(db, settings)
 

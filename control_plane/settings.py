@@ -29,8 +29,10 @@ class ControlPlaneSettings(BaseSettings):
     )
     lake_root: str | None = Field(None, description="Lake root; default: the spine's LAKEHOUSE_LAKE_ROOT")
     environment: Literal["development", "test", "production"] | None = None
-    warehouse_path: str | None = Field(
-        None, description="Local DuckDB warehouse; default {lake_root}/warehouse.duckdb"
+    warehouse_url: SecretStr | None = Field(
+        None,
+        description="Analytics warehouse where provisioning creates each tenant's schema or RLS policy "
+        "(redshift://... or postgresql://...; see docs/warehouse.md); unset: nothing is created",
     )
 
     jwt_secret: SecretStr | None = Field(
@@ -119,12 +121,6 @@ class ControlPlaneSettings(BaseSettings):
     def resolved_migration_url(self) -> str:
         """The database URL migrations run with."""
         return self.migration_database_url or self.resolved_database_url()
-
-    def resolved_warehouse_path(self) -> str:
-        """Where the local DuckDB warehouse file lives."""
-        if self.warehouse_path:
-            return self.warehouse_path
-        return f"{self.lake_root}/warehouse.duckdb"
 
     # --- security hardening: token checks, audit keying and anchoring, request limits, rate limits -------
     # (kept as one block at the end of the class so parallel edits above merge cleanly)

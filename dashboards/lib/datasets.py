@@ -30,6 +30,7 @@ SPEND = "silver.opportunity_spend"
 QUARANTINE = "silver.opportunity_quarantine"
 DQ_RESULT = "ops.dq_result"
 DQ_ISSUE = "ops.dq_issue"
+DQ_PROFILE = "ops.dq_profile"
 LINEAGE = "ops.lineage_edge"
 WATERMARK = "ops.pipeline_watermark"
 INGESTION_RUN = "ops.ingestion_run"
@@ -255,6 +256,7 @@ def health_data(reader: LakeReader, tenant: str) -> dict[str, Any]:
         "last_runs": P.last_successful_runs(lineage, runs, bronze),
         "dq_result": ops_table(reader, tenant, DQ_RESULT),
         "dq_issue": ops_table(reader, tenant, DQ_ISSUE),
+        "dq_profile": ops_table(reader, tenant, DQ_PROFILE),
         "lineage": lineage,
         "ingestion_runs": runs.sort_values("started_at", ascending=False).reset_index(drop=True)
         if len(runs)

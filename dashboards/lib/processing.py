@@ -588,3 +588,81 @@ def recent(frame: pd.DataFrame, column: str, since: datetime | None) -> pd.DataF
         return frame
     values = pd.to_datetime(frame[column], utc=True)
     return frame[values >= pd.Timestamp(since)]
+
+
+# ------------------------------------------------------------------------------------- data-quality service
+
+ANOMALY_SUITE = "anomaly"  # lakehouse.quality.monitor.ANOMALY_SUITE: the suite of anomaly-detection issues
+SEVERITY_ORDER = {"critical": 0, "warning": 1}
+PROFILE_VALUE_COLUMNS = ("min_value", "max_value", "quantiles", "top_values")
+
+
+def anomalies(issues: pd.DataFrame) -> pd.DataFrame:
+    """Anomaly-detection issues (volume, freshness, distribution), most severe and newest first."""
+    cols = ["observed_at", "severity", "table_name", "kind", "column_name", "message", "run_id"]
+    if issues.empty or "suite" not in issues:
+        return pd.DataFrame(columns=cols)
+    found = issues[issues["suite"] == ANOMALY_SUITE].copy()
+    if found.empty:
+        return pd.DataFrame(columns=cols)
+    found["kind"] = found["expectation_type"].str.removesuffix("_anomaly")
+    found["message"] = [
+        "; ".join(keys) if keys is not None and len(keys) else "" for keys in found["sample_keys"]
+    ]
+    found["_rank"] = found["severity"].map(SEVERITY_ORDER).fillna(len(SEVERITY_ORDER))
+    found = found.sort_values(["_rank", "observed_at"], ascending=[True, False])
+    return found[cols].reset_index(drop=True)
+
+
+def volume_history(profiles: pd.DataFrame) -> pd.DataFrame:
+    """Rows written per table and profiled run (one row per table and run), oldest first."""
+    cols = ["table_name", "profiled_at", "rows_written", "row_count", "run_id"]
+    if profiles.empty:
+        return pd.DataFrame(columns=cols)
+    runs = profiles.drop_duplicates(["table_name", "run_id"])[cols]
+    return runs.sort_values(["table_name", "profiled_at"]).reset_index(drop=True)
+
+
+def latest_profile(profiles: pd.DataFrame, table: str, *, show_values: bool) -> pd.DataFrame:
+    """The latest profile of ``table``, one row per column; value columns (min, max, median, top values) only
+    when ``show_values`` (the viewer is cleared for confidential data)."""
+    cols = ["column_name", "data_type", "null_rate", "distinct_count", "distinct_rate"]
+    value_cols = ["min_value", "max_value", "median", "top_values"]
+    rows = profiles[profiles["table_name"] == table] if len(profiles) else profiles
+    if rows.empty:
+        return pd.DataFrame(columns=cols + (value_cols if show_values else []))
+    latest = rows[rows["profiled_at"] == rows["profiled_at"].max()]
+    latest = latest.drop_duplicates("column_name").copy()
+    if not show_values:
+        return latest[cols].reset_index(drop=True)
+    from lakehouse.quality.anomaly import QUANTILE_PROBS
+
+    middle = QUANTILE_PROBS.index(0.5)
+    latest["median"] = [
+        None
+        if q is None or (isinstance(q, float) and math.isnan(q)) or len(q) <= middle
+        else float(q[middle])
+        for q in latest["quantiles"]
+    ]
+    latest["top_values"] = [
+        ", ".join(f"{t['value']} ({t['count']:,})" for t in tops) if tops is not None and len(tops) else ""
+        for tops in latest["top_values"]
+    ]
+    return latest[cols + value_cols].reset_index(drop=True)
+
+
+def overdue_tables(profiles: pd.DataFrame, now: datetime) -> pd.DataFrame:
+    """Tables not written for longer than their usual interval (lakehouse.quality.anomaly.overdue)."""
+    from lakehouse.quality.anomaly import overdue
+    from lakehouse.quality.profile import profiles_from_rows
+
+    cols = ["table_name", "severity", "message"]
+    if profiles.empty:
+        return pd.DataFrame(columns=cols)
+    history = profiles_from_rows(profiles)
+    rows = []
+    for table in sorted({p.table_name for p in history}):
+        late = overdue([p for p in history if p.table_name == table], now)
+        if late is not None:
+            rows.append({"table_name": table, "severity": late.severity, "message": late.message})
+    return pd.DataFrame(rows, columns=cols)

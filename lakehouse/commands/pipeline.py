@@ -1,4 +1,4 @@
-"""``lakehouse pipeline run``: bronze -> silver -> gold for one tenant, then print its ACE KPIs."""
+"""``lakehouse pipeline run``: bronze -> silver -> gold (-> platinum) for one tenant, then print its ACE KPIs."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ from rich.table import Table
 from lakehouse.errors import BadInput
 
 pipeline_app = typer.Typer(
-    help="Run the silver and gold steps of the lakehouse pipeline.", no_args_is_help=True
+    help="Run the silver, gold and platinum steps of the lakehouse pipeline.", no_args_is_help=True
 )
 
 
 class Until(str, Enum):
     silver = "silver"
     gold = "gold"
+    platinum = "platinum"
 
 
 @pipeline_app.command("run")
@@ -70,11 +71,12 @@ def run(
             highlight=False,
         )
         for issue in outcome.issues:
-            console.print(
-                f"  {issue.action}: {issue.table_name} {issue.expectation} ({issue.unexpected_count} row(s))",
-                highlight=False,
-            )
-    if until is Until.gold:
+            if issue.suite == "anomaly":  # lakehouse.quality.monitor: the message is the evidence
+                text = f"  {issue.severity} anomaly: {issue.table_name}: {'; '.join(issue.sample_keys)}"
+            else:
+                text = f"  {issue.action}: {issue.table_name} {issue.expectation} ({issue.unexpected_count} row(s))"
+            console.print(text, highlight=False)
+    if until in (Until.gold, Until.platinum):
         print_kpis(console, tenant, pipeline.kpis(spark, tenant))
 
 
