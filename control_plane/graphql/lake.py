@@ -70,6 +70,8 @@ def _plain(type_: pa.DataType) -> pa.DataType:
         return pa.binary()
     if pa.types.is_list(type_) or pa.types.is_large_list(type_) or pa.types.is_list_view(type_):
         return pa.list_(_plain(type_.value_type))
+    if pa.types.is_struct(type_):
+        return pa.struct([pa.field(f.name, _plain(f.type), f.nullable) for f in type_])
     return type_
 
 

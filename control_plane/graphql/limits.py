@@ -39,7 +39,13 @@ MAX_DEPTH = 6
 LAKE_WEIGHT = 10
 # Fields that read a Delta table of the lake (one table scan of the tenant's partition each).
 LAKE_FIELDS = frozenset(
-    {"Tenant.ingestionRuns", "Tenant.pipelineRuns", "Tenant.qualityIssues", "Tenant.metrics"}
+    {
+        "Tenant.ingestionRuns",
+        "Tenant.pipelineRuns",
+        "Tenant.qualityIssues",
+        "Tenant.qualityProfiles",
+        "Tenant.metrics",
+    }
 )
 
 

@@ -8,6 +8,7 @@ bounded by ``limit`` like the REST pages, and the cost limiter multiplies nested
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar, cast
@@ -16,6 +17,7 @@ import strawberry
 from sqlalchemy import select
 from strawberry.scalars import JSON
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
 
 from control_plane.approvals import service as approvals
 from control_plane.approvals.models import ApprovalRequest
@@ -36,7 +38,7 @@ from control_plane.tenants import service as tenants
 from control_plane.tenants.models import Plan as PlanRow
 from control_plane.tenants.models import Tenant as TenantRow
 from lakehouse.catalog import TableDef
-from lakehouse.ops import DQ_ISSUE, LINEAGE_EDGE
+from lakehouse.ops import DQ_ISSUE, DQ_PROFILE, LINEAGE_EDGE
 from lakehouse.partner_central.entities.bronze import INGESTION_RUN
 
 _T = TypeVar("_T")
@@ -219,6 +221,47 @@ class QualityIssue:
     element_count: int | None
     sample_keys: list[str] | None
     observed_at: datetime | None
+    severity: str | None
+    details: str | None
+
+
+@strawberry.type(description="A frequent value of a column and how many rows hold it.")
+class TopValue:
+    value: str | None
+    count: int | None
+
+
+@strawberry.type(
+    description="One column's profile of one table in one run (ops.dq_profile). minValue, maxValue, quantiles and "
+    "topValues are values of the column, classified confidential: asking for them needs that clearance."
+)
+class QualityProfile:
+    run_id: str | None
+    table_name: str | None
+    table_version: int | None
+    profiled_at: datetime | None
+    row_count: int | None
+    rows_written: int | None
+    column_name: str | None
+    data_type: str | None
+    null_count: int | None
+    null_rate: float | None
+    distinct_count: int | None
+    distinct_rate: float | None
+    min_value: str | None
+    max_value: str | None
+    quantiles: list[float | None] | None
+    top_values: list[TopValue] | None
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> QualityProfile:
+        """The node of an ops.dq_profile row (only the asked columns were read; the others are null)."""
+        top = row.get("top_values")
+        return _fields(
+            cls,
+            row,
+            top_values=None if top is None else [TopValue(value=t["value"], count=t["count"]) for t in top],
+        )
 
 
 @strawberry.type(description="A dimension value of a metric row.")
@@ -465,6 +508,8 @@ class TenantNode:
         run_id: str | None = None,
         table_name: str | None = None,
         action: str | None = None,
+        severity: str | None = None,
+        suite: str | None = None,
         limit: int = 100,
     ) -> list[QualityIssue] | None:
         columns = list(QualityIssue.__annotations__)
@@ -477,11 +522,49 @@ class TenantNode:
                 DQ_ISSUE,
                 self.id,
                 columns=columns,
-                equals={"run_id": run_id, "table_name": table_name, "action": action},
+                equals={
+                    "run_id": run_id,
+                    "table_name": table_name,
+                    "action": action,
+                    "severity": severity,
+                    "suite": suite,
+                },
                 order_by=[("observed_at", True), ("table_name", False), ("expectation", False)],
                 limit=size,
             )
             return [_fields(QualityIssue, r) for r in rows]
+
+        return await resolve(info, work)
+
+    @strawberry.field(
+        description="Column profiles, newest first (data:read on ops.dq_profile at the highest classification of "
+        "the fields asked for)."
+    )
+    async def quality_profiles(
+        self,
+        info: GatewayInfo,
+        table_name: str | None = None,
+        run_id: str | None = None,
+        column_name: str | None = None,
+        limit: int = 100,
+    ) -> list[QualityProfile] | None:
+        columns = _asked_columns(info, DQ_PROFILE) or ["run_id"]
+
+        def work(ctx: GatewayContext) -> list[QualityProfile]:
+            size, _ = page(limit)
+            _dataset_read(ctx, self.row, DQ_PROFILE, columns)
+            order = ("profiled_at", "table_name", "column_name")
+            rows = read_tenant(
+                ctx.lake_root,
+                DQ_PROFILE,
+                self.id,
+                columns=sorted({*columns, *order}),
+                equals={"table_name": table_name, "run_id": run_id, "column_name": column_name},
+                order_by=[("profiled_at", True), ("table_name", False), ("column_name", False)],
+                limit=size,
+            )
+            wanted = set(columns)
+            return [QualityProfile.of({k: v for k, v in r.items() if k in wanted}) for r in rows]
 
         return await resolve(info, work)
 
@@ -496,6 +579,27 @@ class TenantNode:
             return _metrics(ctx, self.row, names, tuple(by or ()))
 
         return await resolve(info, work)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _asked_columns(info: GatewayInfo, td: TableDef) -> list[str]:
+    """The table's columns behind the sub-fields the query selects on this field (fragments included)."""
+    declared = set(td.schema.fieldNames())
+    names: set[str] = set()
+
+    def visit(selections: list[Any]) -> None:
+        for selection in selections:
+            if isinstance(selection, SelectedField):
+                names.add(_snake(selection.name))
+            else:  # an inline fragment or a fragment spread
+                visit(selection.selections)
+
+    for selected in info.selected_fields:
+        visit(selected.selections)
+    return sorted(names & declared)
 
 
 def _pipeline_runs(edges: list[dict[str, Any]]) -> list[PipelineRun]:

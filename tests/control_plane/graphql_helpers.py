@@ -60,6 +60,8 @@ def _arrow(dt: T.DataType) -> pa.DataType:
         return pa.decimal128(dt.precision, dt.scale)
     if isinstance(dt, T.ArrayType):
         return pa.list_(_arrow(dt.elementType))
+    if isinstance(dt, T.StructType):
+        return pa.struct([pa.field(f.name, _arrow(f.dataType)) for f in dt.fields])
     raise TypeError(f"no Arrow type for {dt}")
 
 

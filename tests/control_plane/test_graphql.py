@@ -9,7 +9,7 @@ import pytest
 
 from control_plane.graphql.limits import MAX_COST, MAX_DEPTH
 from control_plane.graphql.router import schema
-from lakehouse.ops import DQ_ISSUE, LINEAGE_EDGE
+from lakehouse.ops import DQ_ISSUE, DQ_PROFILE, LINEAGE_EDGE
 from lakehouse.partner_central.entities.bronze import INGESTION_RUN
 from lakehouse.partner_central.entities.gold import ACE_PIPELINE, ACE_WIN_RATE
 from tests.control_plane.conftest import make_tree
@@ -66,6 +66,7 @@ def lake_trees(client, admin, backend):
                     "element_count": 9,
                     "sample_keys": ["o-1", "o-2"],
                     "observed_at": ts(1, 2),
+                    "severity": "warning",
                 },
                 {
                     "tenant_id": t,
@@ -104,6 +105,35 @@ def lake_trees(client, admin, backend):
                     "output_version": 7,
                     "recorded_at": ts(3),
                 },
+            ],
+        )
+        write_rows(
+            backend.lake_root,
+            DQ_PROFILE,
+            [
+                {
+                    "tenant_id": t,
+                    "run_id": f"{tag}-run-1",
+                    "table_name": "silver.opportunity",
+                    "table_version": 7,
+                    "profiled_at": ts(1, 3),
+                    "row_count": 9,
+                    "rows_written": 9,
+                    "column_name": column,
+                    "data_type": kind,
+                    "null_count": nulls,
+                    "null_rate": nulls / 9,
+                    "distinct_count": 3,
+                    "distinct_rate": 3 / 9,
+                    "min_value": low,
+                    "max_value": high,
+                    "quantiles": quantiles,
+                    "top_values": top,
+                }
+                for column, kind, nulls, low, high, quantiles, top in (
+                    ("amount", "decimal(18,2)", 1, "1.00", "90.00", [5.0, 20.0, 80.0], None),
+                    ("stage", "string", 0, None, None, None, [{"value": f"{tag}-Prospect", "count": 6}]),
+                )
             ],
         )
         spend = "100.50" if tag == "a" else "999.00"
@@ -170,7 +200,7 @@ def test_ingestion_runs_are_the_tenants_own_newest_first(client, lake_trees):
 def test_quality_issues_filter_by_run_and_pipeline_runs_group_lineage(client, lake_trees):
     a, _ = lake_trees
     query = """query($t: String!) { tenant(id: $t) {
-        qualityIssues(runId: "a-run-1") { runId tableName action unexpectedCount sampleKeys }
+        qualityIssues(runId: "a-run-1") { runId tableName action unexpectedCount sampleKeys severity }
         all: qualityIssues { runId }
         pipelineRuns { runId jobName inputs { table version } outputs { table version } }
     } }"""
@@ -182,6 +212,7 @@ def test_quality_issues_filter_by_run_and_pipeline_runs_group_lineage(client, la
             "action": "quarantine",
             "unexpectedCount": 2,
             "sampleKeys": ["o-1", "o-2"],
+            "severity": "warning",
         }
     ]
     assert data["all"] == [{"runId": "a-run-2"}, {"runId": "a-run-1"}]
@@ -192,6 +223,32 @@ def test_quality_issues_filter_by_run_and_pipeline_runs_group_lineage(client, la
             "inputs": [{"table": "bronze.x", "version": 3}, {"table": "bronze.y", "version": 1}],
             "outputs": [{"table": "silver.opportunity", "version": 7}],
         }
+    ]
+
+
+PROFILES = """query($t: String!) { tenant(id: $t) {
+    qualityProfiles(tableName: "silver.opportunity") { ...stats columnName ... on QualityProfile { rowCount } }
+} }
+fragment stats on QualityProfile { runId nullRate distinctCount }"""
+VALUES = """query($t: String!) { tenant(id: $t) {
+    qualityProfiles(columnName: "stage") { columnName minValue topValues { value count } } } }"""
+
+
+def test_profiles_read_the_asked_columns_and_values_need_confidential_clearance(client, lake_trees):
+    a, _ = lake_trees
+    stats = gql(client, a.h("workspace", "viewer"), PROFILES, {"t": a.workspace})
+    assert stats["data"]["tenant"]["qualityProfiles"] == [
+        {"runId": "a-run-1", "nullRate": 1 / 9, "distinctCount": 3, "columnName": "amount", "rowCount": 9},
+        {"runId": "a-run-1", "nullRate": 0.0, "distinctCount": 3, "columnName": "stage", "rowCount": 9},
+    ]
+    refused = gql(client, a.h("workspace", "viewer"), VALUES, {"t": a.workspace})
+    assert codes(refused) == ["FORBIDDEN"]
+    assert refused["errors"][0]["extensions"]["reasons"] == [
+        "role viewer is cleared up to internal, not confidential"
+    ]
+    values = gql(client, a.h("workspace", "analyst"), VALUES, {"t": a.workspace})
+    assert values["data"]["tenant"]["qualityProfiles"] == [
+        {"columnName": "stage", "minValue": None, "topValues": [{"value": "a-Prospect", "count": 6}]}
     ]
 
 

@@ -205,11 +205,13 @@ def test_the_gateway_has_no_mutations_so_rest_writes_stay_the_only_writes():
 RUNS = "query($t: String!) { tenant(id: $t) { ingestionRuns { ingestionRunId } } }"
 SPEND = 'query($t: String!) { tenant(id: $t) { metrics(names: ["expected_monthly_spend_usd"]) { value } } }'
 APPROVAL = "query($a: String!) { approval(id: $a) { id } }"
+PROFILE_STATS = "query($t: String!) { tenant(id: $t) { qualityProfiles { nullRate } } }"
+PROFILE_VALUES = "query($t: String!) { tenant(id: $t) { qualityProfiles { topValues { value } } } }"
 
 
 def test_lake_reads_follow_the_data_access_the_rest_api_reports(client, matrix):
-    """ops tables (internal) are readable where /authz/data-access lists the tenant; confidential metrics only
-    where its clearance reaches confidential."""
+    """ops tables (internal) are readable where /authz/data-access lists the tenant; confidential metrics and
+    profile values only where its clearance reaches confidential."""
     callers, targets, _ = matrix
     mismatches = []
     for caller, headers in callers.items():
@@ -221,6 +223,11 @@ def test_lake_reads_follow_the_data_access_the_rest_api_reports(client, matrix):
             readable = tenant in clearance
             if (outcome_of_graphql(runs) == "allow") != readable:
                 mismatches.append(f"{caller} runs of {where}: data-access {readable}, GraphQL {runs}")
+            stats = gql(client, headers, PROFILE_STATS, {"t": tenant})
+            if (outcome_of_graphql(stats) == "allow") != readable:
+                mismatches.append(
+                    f"{caller} profile stats of {where}: data-access {readable}, GraphQL {stats}"
+                )
             spend = gql(client, headers, SPEND, {"t": tenant})
             cleared = readable and CLASSIFICATIONS.index(clearance[tenant]) >= CLASSIFICATIONS.index(
                 "confidential"
