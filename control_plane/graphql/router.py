@@ -7,8 +7,10 @@ from typing import Annotated
 import strawberry
 from fastapi import Depends
 from fastapi.routing import APIWebSocketRoute
+from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.fastapi import GraphQLRouter
+from strawberry.types import ExecutionContext
 
 from control_plane.graphql.context import GatewayContext, get_context
 from control_plane.graphql.errors import is_expected
@@ -18,7 +20,19 @@ from control_plane.graphql.schema import Query
 MAX_ALIASES = 30
 MAX_TOKENS = 5_000
 
-schema = strawberry.Schema(
+
+class GatewaySchema(strawberry.Schema):
+    """Logs only unexpected errors (with their traceback): refusals are audited and bad queries are the
+    caller's, so logging each at ERROR would bury the failures that matter."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Hand the unexpected errors to Strawberry's logger; the others are answered, not logged."""
+        super().process_errors([e for e in errors if not is_expected(e)], execution_context)
+
+
+schema = GatewaySchema(
     query=Query,
     extensions=[
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),

@@ -3,6 +3,7 @@ come in GraphQL's format, and the published SDL is the schema's."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -391,16 +392,21 @@ def test_a_query_deeper_than_the_limit_is_refused(client, admin):
     ]
 
 
-def test_unexpected_failures_are_masked(client, admin, monkeypatch):
+def test_unexpected_failures_are_masked_and_only_they_are_logged(client, admin, monkeypatch, caplog):
     from control_plane.graphql import schema as gateway
 
     def broken(*args, **kwargs):
         raise RuntimeError("secret internals at /srv/db")
 
+    caplog.set_level(logging.ERROR, logger="strawberry.execution")
+    assert codes(gql(client, admin, '{ tenant(id: "no-such-tenant") { id } }')) == ["NOT_FOUND"]
+    assert [r for r in caplog.records if r.name == "strawberry.execution"] == []
     monkeypatch.setattr(gateway.tenants, "list_tenants", broken)
     answer = gql(client, admin, "{ tenants { id } }")
     assert answer["errors"][0]["message"] == "Unexpected error."
     assert "secret" not in str(answer)
+    logged = [r for r in caplog.records if r.name == "strawberry.execution"]
+    assert len(logged) == 1 and "secret internals" in logged[0].getMessage()
 
 
 def test_the_published_sdl_is_the_schemas():
