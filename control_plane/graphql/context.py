@@ -34,7 +34,7 @@ from control_plane.deps import (
     ReasonHeader,
     StateDep,
 )
-from control_plane.errors import ApiError, NotFound
+from control_plane.errors import ApiError, NotFound, Unauthorized
 from control_plane.tenants.models import Tenant
 from control_plane.tenants.service import get_tenant
 
@@ -62,7 +62,7 @@ class GatewayContext(BaseContext):
     def authorized(self) -> Authorized:
         """The authenticated request; raises the authentication failure (401/429) otherwise."""
         if self.auth is None:
-            raise self.failure or NotFound("no caller")
+            raise self.failure or Unauthorized()
         return self.auth
 
     @property
