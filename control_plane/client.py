@@ -188,6 +188,36 @@ class ConnectorIssued(ConnectorInfo):
     external_id: str
 
 
+class MetricInfo(_Answer):
+    """One metric definition of ``GET /tenants/{id}/metrics``."""
+
+    name: str
+    version: int
+    label: str
+    description: str
+    owner: str
+    model: str
+    table: str
+    grain: str
+    dimensions: list[str]
+    required_dimensions: list[str] = []
+    filters: list[str] = []
+    format: str
+    classification: Classification
+
+
+class MetricResult(_Answer):
+    """``GET /tenants/{id}/metrics/{name}``: one row per combination of ``dimensions``; ``value`` when ungrouped."""
+
+    tenant_id: str
+    metric: str
+    version: int
+    format: str
+    dimensions: list[str]
+    rows: list[dict[str, Any]]
+    value: float | int | None = None
+
+
 _T = TypeVar("_T")
 _HEALTH = TypeAdapter(Health)
 _WHOAMI = TypeAdapter(WhoAmI)
@@ -199,6 +229,8 @@ _DECISION = TypeAdapter(Decision)
 _CONNECTOR = TypeAdapter(ConnectorInfo)
 _CONNECTORS = TypeAdapter(list[ConnectorInfo])
 _CONNECTOR_ISSUED = TypeAdapter(ConnectorIssued)
+_METRICS = TypeAdapter(list[MetricInfo])
+_METRIC = TypeAdapter(MetricResult)
 _OBJECT = TypeAdapter(dict[str, Any])
 _JSON: TypeAdapter[Any] = TypeAdapter(Any)
 
@@ -344,6 +376,24 @@ class ControlPlaneClient:
         """Disable a connector: its role is never assumed again."""
         path = f"/tenants/{_segment(tenant_id)}/connectors/{_segment(connector_id)}"
         return self._call("DELETE", path, _CONNECTOR, headers=_reason(reason))
+
+    def list_metrics(self, tenant_id: str) -> list[MetricInfo]:
+        """The metric definitions (the semantic layer's) readable on the tenant."""
+        return self._call("GET", f"/tenants/{_segment(tenant_id)}/metrics", _METRICS)
+
+    def metric(
+        self,
+        tenant_id: str,
+        name: str,
+        *,
+        dimensions: list[str] | tuple[str, ...] = (),
+        filters: list[str] | tuple[str, ...] = (),
+    ) -> MetricResult:
+        """One metric for the tenant, grouped by ``dimensions``; ``filters`` as ``column:op[:value]``."""
+        params: list[tuple[str, str]] = [("dimension", d) for d in dimensions]
+        params += [("filter", f) for f in filters]
+        path = f"/tenants/{_segment(tenant_id)}/metrics/{_segment(name)}"
+        return self._call("GET", path, _METRIC, params=params)
 
     def graphql(
         self, query: str, variables: Mapping[str, Any] | None = None, *, operation_name: str | None = None

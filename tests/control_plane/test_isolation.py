@@ -66,6 +66,7 @@ def _url(path: str, tenant: str, key_id: str) -> str:
         .replace("{user_id}", "bob")
         .replace("{key_id}", key_id)
         .replace("{connector_id}", CONNECTOR_ID)
+        .replace("{name}", "opportunity_count")  # a metric (control_plane/metrics)
     )
     assert "{" not in url, url
     return url

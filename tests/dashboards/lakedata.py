@@ -491,6 +491,7 @@ def write_lake(spark: Any, tenants: tuple[str, ...] = ("acme", "globex")) -> Non
         opp = io.read(spark, "silver.opportunity", scope)
         spend = io.read(spark, "silver.opportunity_spend", scope)
         io.overwrite_partition(spark, "gold.ace_pipeline", gold_ace.ace_pipeline(opp, spend), scope)
+        io.overwrite_partition(spark, "gold.ace_facts", gold_ace.ace_facts(opp, spend, as_of=AS_OF), scope)
         io.overwrite_partition(spark, "gold.ace_win_rate", gold_ace.ace_win_rate(opp), scope)
         io.overwrite_partition(
             spark, "gold.ace_pipeline_health", gold_ace.ace_pipeline_health(opp, as_of=AS_OF), scope
