@@ -28,15 +28,17 @@ from control_plane.authz.policy import CLASSIFICATIONS, export_data
 from control_plane.connectors import service as connectors
 from control_plane.costs.settings import GuardrailSettings
 from control_plane.errors import ApiError, Invalid, NotFound, Unavailable
-from control_plane.graphql import metrics as kpi
 from control_plane.graphql.context import GatewayContext
 from control_plane.graphql.errors import as_graphql_error
 from control_plane.graphql.lake import LakeUnavailable, read_tenant
+from control_plane.metrics import service as metric_service
+from control_plane.metrics.schemas import MetricOut, parse_filter
 from control_plane.quotas.models import Quota as QuotaRow
 from control_plane.registry import service as registry
 from control_plane.tenants import service as tenants
 from control_plane.tenants.models import Plan as PlanRow
 from control_plane.tenants.models import Tenant as TenantRow
+from lakehouse import metrics as semantic
 from lakehouse.catalog import TableDef
 from lakehouse.ops import DQ_ISSUE, DQ_PROFILE, LINEAGE_EDGE
 from lakehouse.partner_central.entities.bronze import INGESTION_RUN
@@ -271,23 +273,30 @@ class DimensionValue:
 
 
 @strawberry.type(
-    description="One value of a metric for a tenant (one row per combination of the dimensions asked for)."
+    description="One row of a metric for a tenant (one per combination of the dimensions asked for), as GET "
+    "/tenants/{id}/metrics/{name} answers it."
 )
 class MetricValue:
     metric: str
+    version: int
     format: str
     dimensions: list[DimensionValue]
     value: float | None
 
 
-@strawberry.type(description="A metric's definition.")
+@strawberry.type(description="A metric's definition in the semantic layer (lakehouse.metrics).")
 class MetricDefinition:
     name: str
+    version: int
+    label: str
     description: str
+    owner: str
+    model: str
     table: str
-    column: str
-    aggregation: str
+    grain: str
     dimensions: list[str]
+    required_dimensions: list[str]
+    filters: list[str]
     format: str
     classification: str
 
@@ -569,14 +578,35 @@ class TenantNode:
         return await resolve(info, work)
 
     @strawberry.field(
-        description="KPIs from the gold marts (data:read at each metric's classification). Without names: every "
-        "metric the caller is cleared for; a named metric above the caller's clearance is refused."
+        description="The semantic layer's metric definitions (data:read, as GET /tenants/{id}/metrics)."
+    )
+    async def metric_definitions(
+        self, info: GatewayInfo, limit: int = 100, offset: int = 0
+    ) -> list[MetricDefinition] | None:
+        def work(ctx: GatewayContext) -> list[MetricDefinition]:
+            size, skip = page(limit, offset)
+            ctx.on_tenant(self.row, "data:read")
+            defined = semantic.list_metrics()[skip : skip + size]
+            return [
+                _fields(MetricDefinition, MetricOut.of(m, semantic.model_of(m.name).table)) for m in defined
+            ]
+
+        return await resolve(info, work)
+
+    @strawberry.field(
+        description="Metrics computed by the semantic layer (lakehouse.metrics), as GET /tenants/{id}/metrics/"
+        "{name}: data:read on the tenant and at each metric's classification. Without names: every metric the "
+        "caller is cleared for that can be split by `by`. filters: column:op[:value], as the REST route's."
     )
     async def metrics(
-        self, info: GatewayInfo, names: list[str] | None = None, by: list[str] | None = None
+        self,
+        info: GatewayInfo,
+        names: list[str] | None = None,
+        by: list[str] | None = None,
+        filters: list[str] | None = None,
     ) -> list[MetricValue] | None:
         def work(ctx: GatewayContext) -> list[MetricValue]:
-            return _metrics(ctx, self.row, names, tuple(by or ()))
+            return _metrics(ctx, self.row, names, list(by or ()), list(filters or ()))
 
         return await resolve(info, work)
 
@@ -631,45 +661,49 @@ def _pipeline_runs(edges: list[dict[str, Any]]) -> list[PipelineRun]:
 
 
 def _metrics(
-    ctx: GatewayContext, tenant: TenantRow, names: list[str] | None, by: tuple[str, ...]
+    ctx: GatewayContext, tenant: TenantRow, names: list[str] | None, by: list[str], filters: list[str]
 ) -> list[MetricValue]:
-    """Each asked metric (or every metric the PDP allows) computed for the tenant."""
-    try:
-        definitions = [kpi.get(n) for n in names] if names is not None else list(kpi.DEFINITIONS)
-    except kpi.UnknownMetric as exc:
-        raise Invalid(str(exc.args[0]), problems=[{"loc": ["names"], "msg": str(exc.args[0])}]) from None
-    chosen = []
+    """Each asked metric (or every metric the PDP allows), computed by the REST route's service."""
+    if len(by) > 8 or len(filters) > 16:
+        raise Invalid("at most 8 dimensions and 16 filters", problems=[{"loc": ["by"], "msg": "too many"}])
+    ctx.on_tenant(tenant, "data:read")  # the REST route's gate
+    asked = names if names is not None else [m.name for m in semantic.list_metrics()]
+    definitions = [metric_service.get_metric(n) for n in asked]  # unknown: NOT_FOUND, as in REST
+    parsed = [parse_filter(f) for f in filters]
+    out: list[MetricValue] = []
     for definition in definitions:
         try:
             ctx.on_tenant(
                 tenant,
                 "data:read",
                 type_="dataset",
-                id_=definition.table.qualified_name,
+                id_=f"metric:{definition.name}",
                 classification=definition.classification,
             )
         except ApiError:
             if names is not None:
                 raise
             continue  # not asked by name: left out, as /authz/data-access leaves out what is not allowed
-        chosen.append(definition)
-    out: list[MetricValue] = []
-    for definition in chosen:
-        if names is None and any(d not in definition.dimensions for d in by):
+        if names is None and not set(by) <= set(definition.dimensions):
             continue
-        try:
-            rows = kpi.compute(ctx.lake_root, definition, tenant.id, by)
-        except kpi.UnknownDimension as exc:
-            raise Invalid(str(exc), problems=[{"loc": ["by"], "msg": str(exc)}]) from None
-        out.extend(
-            MetricValue(
-                metric=definition.name,
-                format=definition.format,
-                dimensions=[DimensionValue(name=k, value=v) for k, v in dims.items()],
-                value=value,
-            )
-            for dims, value in rows
+        result = metric_service.compute(
+            tenant_id=tenant.id, name=definition.name, dimensions=by, filters=parsed
         )
+        metric_service.audit_cross_tenant_read(ctx.db, ctx.authorized.ctx, tenant.id, definition.name)
+        for row in result.rows:
+            value = row[definition.name]
+            out.append(
+                MetricValue(
+                    metric=definition.name,
+                    version=result.version,
+                    format=result.format,
+                    dimensions=[
+                        DimensionValue(name=d, value=None if row[d] is None else str(row[d]))
+                        for d in result.dimensions
+                    ],
+                    value=None if value is None else float(value),
+                )
+            )
     return out
 
 
@@ -772,25 +806,5 @@ class Query:
         def work(ctx: GatewayContext) -> JSON:
             ctx.on_global("authz:policy", "policy")
             return cast(JSON, export_data())
-
-        return await resolve(info, work)
-
-    @strawberry.field(description="The metrics the gateway serves (data:read on the caller's own tenant).")
-    async def metric_definitions(self, info: GatewayInfo) -> list[MetricDefinition]:
-        def work(ctx: GatewayContext) -> list[MetricDefinition]:
-            ctx.on_global("data:read")
-            return [
-                MetricDefinition(
-                    name=d.name,
-                    description=d.description,
-                    table=d.table.qualified_name,
-                    column=d.column,
-                    aggregation=d.aggregation,
-                    dimensions=list(d.dimensions),
-                    format=d.format,
-                    classification=d.classification,
-                )
-                for d in kpi.DEFINITIONS
-            ]
 
         return await resolve(info, work)

@@ -12,7 +12,7 @@ from control_plane.graphql.limits import MAX_COST, MAX_DEPTH
 from control_plane.graphql.router import schema
 from lakehouse.ops import DQ_ISSUE, DQ_PROFILE, LINEAGE_EDGE
 from lakehouse.partner_central.entities.bronze import INGESTION_RUN
-from lakehouse.partner_central.entities.gold import ACE_PIPELINE, ACE_WIN_RATE
+from lakehouse.partner_central.entities.gold import ACE_FACTS
 from tests.control_plane.conftest import make_tree
 from tests.control_plane.graphql_helpers import codes, gql, ts, usd, write_rows
 
@@ -21,8 +21,13 @@ SDL = REPO / "docs" / "graphql.schema.graphql"
 
 
 @pytest.fixture
-def lake_trees(client, admin, backend):
-    """Trees A and B (analyst and viewer keys at the workspace) with runs, issues, lineage and gold rows each."""
+def lake_trees(client, admin, backend, monkeypatch):
+    """Trees A and B (analyst and viewer keys at the workspace) with runs, issues, lineage and gold rows each;
+    the semantic layer reads the lake root from the environment, so it points at the stack's lake."""
+    from lakehouse.settings import get_settings
+
+    monkeypatch.setenv("LAKEHOUSE_LAKE_ROOT", str(backend.lake_root))
+    get_settings.cache_clear()
     a = make_tree(client, admin, roles=("tenant_admin", "analyst", "viewer"), levels=("workspace",))
     b = make_tree(client, admin, roles=("tenant_admin",), levels=("workspace",))
     for tree, tag in ((a, "a"), (b, "b")):
@@ -140,37 +145,29 @@ def lake_trees(client, admin, backend):
         spend = "100.50" if tag == "a" else "999.00"
         write_rows(
             backend.lake_root,
-            ACE_PIPELINE,
+            ACE_FACTS,
             [
                 {
                     "tenant_id": t,
-                    "stage": "Prospect",
-                    "target_close_month": "2026-12",
-                    "opportunity_count": 3,
-                    "expected_monthly_spend_usd": usd(spend),
-                },
-                {
-                    "tenant_id": t,
-                    "stage": "Qualified",
-                    "target_close_month": "2026-12",
-                    "opportunity_count": 2,
-                    "expected_monthly_spend_usd": usd("10.25"),
-                },
-                {
-                    "tenant_id": t,
-                    "stage": "Prospect",
-                    "target_close_month": "2027-01",
-                    "opportunity_count": 1,
-                    "expected_monthly_spend_usd": None,
-                },
+                    "file_cluster": "c0",
+                    "stage": stage,
+                    "target_close_month": month,
+                    "review_status": "Approved",
+                    "stale": False,
+                    "opportunity_count": count,
+                    "usd_monthly_spend": None if amount is None else usd(amount),
+                    "as_of_date": ts(6).date(),
+                }
+                for stage, month, count, amount in (
+                    ("Prospect", "2026-12", 3, spend),
+                    ("Qualified", "2026-12", 2, "10.25"),
+                    ("Launched", "2026-11", 3, None),
+                    ("Closed Lost", "2026-10", 1, None),
+                )
             ],
         )
-        write_rows(
-            backend.lake_root,
-            ACE_WIN_RATE,
-            [{"tenant_id": t, "won_count": 3, "lost_count": 1, "open_count": 6, "win_rate": 0.75}],
-        )
-    return a, b
+    yield a, b
+    get_settings.cache_clear()
 
 
 RUNS = "query($t: String!) { tenant(id: $t) { ingestionRuns { ingestionRunId status fetched error } } }"
@@ -253,11 +250,14 @@ def test_profiles_read_the_asked_columns_and_values_need_confidential_clearance(
     ]
 
 
-METRICS = """query($t: String!, $names: [String!], $by: [String!]) {
-    tenant(id: $t) { metrics(names: $names, by: $by) { metric format value dimensions { name value } } } }"""
+METRICS = """query($t: String!, $names: [String!], $by: [String!], $filters: [String!]) {
+    tenant(id: $t) {
+        metrics(names: $names, by: $by, filters: $filters) { metric format value dimensions { name value } }
+    }
+}"""
 
 
-def test_metrics_add_up_the_tenants_gold_rows(client, lake_trees):
+def test_metrics_come_from_the_semantic_layer_like_the_rest_route(client, lake_trees):
     a, _ = lake_trees
     headers = a.h("workspace", "analyst")
     answer = gql(
@@ -265,25 +265,25 @@ def test_metrics_add_up_the_tenants_gold_rows(client, lake_trees):
     )
     assert answer["data"]["tenant"]["metrics"] == [
         {"metric": "expected_monthly_spend_usd", "format": "usd", "value": 110.75, "dimensions": []},
-        {"metric": "win_rate", "format": "ratio", "value": 0.75, "dimensions": []},
+        {"metric": "win_rate", "format": "percent", "value": 0.75, "dimensions": []},
     ]
     by_stage = gql(
-        client, headers, METRICS, {"t": a.workspace, "names": ["pipeline_opportunities"], "by": ["stage"]}
+        client, headers, METRICS, {"t": a.workspace, "names": ["opportunity_count"], "by": ["stage"]}
     )
-    assert by_stage["data"]["tenant"]["metrics"] == [
-        {
-            "metric": "pipeline_opportunities",
-            "format": "count",
-            "value": 4.0,
-            "dimensions": [{"name": "stage", "value": "Prospect"}],
-        },
-        {
-            "metric": "pipeline_opportunities",
-            "format": "count",
-            "value": 2.0,
-            "dimensions": [{"name": "stage", "value": "Qualified"}],
-        },
-    ]
+    rows = [(m["dimensions"][0]["value"], m["value"]) for m in by_stage["data"]["tenant"]["metrics"]]
+    assert rows == [("Closed Lost", 1.0), ("Launched", 3.0), ("Prospect", 3.0), ("Qualified", 2.0)]
+    filtered = gql(
+        client,
+        headers,
+        METRICS,
+        {"t": a.workspace, "names": ["opportunity_count"], "filters": ["stage:eq:Prospect"]},
+    )
+    assert [m["value"] for m in filtered["data"]["tenant"]["metrics"]] == [3.0]
+    # The same figures as GET /tenants/{id}/metrics/{name}.
+    for name in ("expected_monthly_spend_usd", "win_rate", "opportunity_count"):
+        rest = client.get(f"/tenants/{a.workspace}/metrics/{name}", headers=headers).json()
+        one = gql(client, headers, METRICS, {"t": a.workspace, "names": [name]})["data"]["tenant"]["metrics"]
+        assert [m["value"] for m in one] == [rest["value"]], name
 
 
 def test_a_viewer_gets_no_confidential_metric(client, lake_trees):
@@ -298,16 +298,34 @@ def test_a_viewer_gets_no_confidential_metric(client, lake_trees):
     assert refused["errors"][0]["path"] == ["tenant", "metrics"]
     unnamed = gql(client, headers, METRICS, {"t": a.workspace})["data"]["tenant"]["metrics"]
     assert "expected_monthly_spend_usd" not in {m["metric"] for m in unnamed}
-    assert {m["metric"] for m in unnamed} >= {"win_rate", "pipeline_opportunities"}
+    assert {m["metric"] for m in unnamed} >= {"win_rate", "opportunity_count"}
 
 
-def test_bad_metric_input_is_a_user_error(client, lake_trees):
+def test_bad_metric_input_is_answered_as_rest_answers_it(client, lake_trees):
     a, _ = lake_trees
     headers = a.h("workspace", "analyst")
     unknown = gql(client, headers, METRICS, {"t": a.workspace, "names": ["nope"]})
-    assert codes(unknown) == ["BAD_USER_INPUT"] and "unknown metric 'nope'" in unknown["errors"][0]["message"]
+    assert codes(unknown) == ["NOT_FOUND"] and "nope" in unknown["errors"][0]["message"]
+    assert client.get(f"/tenants/{a.workspace}/metrics/nope", headers=headers).status_code == 404
     dim = gql(client, headers, METRICS, {"t": a.workspace, "names": ["win_rate"], "by": ["stage"]})
-    assert codes(dim) == ["BAD_USER_INPUT"] and "cannot be split by ['stage']" in dim["errors"][0]["message"]
+    assert codes(dim) == ["BAD_REQUEST"] and "stage" in dim["errors"][0]["message"]
+    bad = gql(client, headers, METRICS, {"t": a.workspace, "names": ["win_rate"], "filters": ["nonsense"]})
+    assert codes(bad) == ["BAD_REQUEST"]
+
+
+def test_metric_definitions_are_the_semantic_layers(client, lake_trees):
+    from lakehouse import metrics
+
+    a, _ = lake_trees
+    query = "query($t: String!) { tenant(id: $t) { metricDefinitions { name table classification } } }"
+    listed = gql(client, a.h("workspace", "viewer"), query, {"t": a.workspace})["data"]["tenant"]
+    assert [d["name"] for d in listed["metricDefinitions"]] == [m.name for m in metrics.list_metrics()]
+    spend = next(d for d in listed["metricDefinitions"] if d["name"] == "expected_monthly_spend_usd")
+    assert spend == {
+        "name": "expected_monthly_spend_usd",
+        "table": "gold.ace_facts",
+        "classification": "confidential",
+    }
 
 
 def test_a_tenant_without_lake_rows_has_empty_lists(client, admin):
@@ -464,3 +482,13 @@ def test_the_documented_example_queries_are_valid_and_within_the_limits():
     assert len(operations) == 4
     for operation in operations:
         assert query_cost(schema._schema, operation, {}) <= MAX_COST
+
+
+def test_a_metric_read_across_tenants_is_audited_as_the_rest_route_audits_it(client, admin):
+    tree = make_tree(client, admin, levels=("enterprise",))
+    query = 'query($t: String!) { tenant(id: $t) { metrics(names: ["opportunity_count"]) { value } } }'
+    answer = gql(client, tree.h("enterprise"), query, {"t": tree.workspace})
+    assert codes(answer) == []
+    chain = client.get(f"/tenants/{tree.workspace}/audit?limit=1000", headers=admin).json()
+    reads = [e["resource"] for e in chain if e["action"] == "metrics.read"]
+    assert reads == [f"tenant/{tree.workspace}/metrics/opportunity_count"]

@@ -33,6 +33,24 @@ TENANT_OPERATIONS: list[tuple[str, str, str | None, str]] = [
     ),
     ("/tenants/{t}/connectors", 'tenant(id: "{t}") { connectors { id } }', "id", "tenant.connectors"),
     ("/approvals/{a}", 'approval(id: "{a}") { id }', "id", "approval"),
+    (
+        "/tenants/{t}/metrics",
+        'tenant(id: "{t}") { metricDefinitions { name } }',
+        "name",
+        "tenant.metricDefinitions",
+    ),
+    (
+        "/tenants/{t}/metrics/win_rate",
+        'tenant(id: "{t}") { metrics(names: ["win_rate"]) { value } }',
+        "value",
+        "tenant.metrics",
+    ),
+    (
+        "/tenants/{t}/metrics/expected_monthly_spend_usd",
+        'tenant(id: "{t}") { metrics(names: ["expected_monthly_spend_usd"]) { value } }',
+        "value",
+        "tenant.metrics",
+    ),
 ]
 GLOBAL_OPERATIONS: list[tuple[str, str, str | None, str]] = [
     ("/tenants?limit=500", "tenants(limit: 500) { id }", "id", "tenants"),
@@ -127,7 +145,10 @@ def _compare(
         return rest, [
             f"{rest_path}: REST {rest} ({resp.status_code}), GraphQL {graph} ({answer.get('errors')})"
         ]
-    if rest == "allow" and _keys(resp.json(), key) != _keys(_at(answer["data"], field), key):
+    graph_value = _at(answer["data"], field)
+    if isinstance(resp.json(), dict) and isinstance(graph_value, list) and len(graph_value) == 1:
+        graph_value = graph_value[0]  # one metric row: REST answers it as an object
+    if rest == "allow" and _keys(resp.json(), key) != _keys(graph_value, key):
         return rest, [
             f"{rest_path}: REST answered {_keys(resp.json(), key)}, GraphQL {_at(answer['data'], field)}"
         ]
