@@ -117,7 +117,7 @@ class ApiKey:
     replaced_by: str | None
 
 
-@strawberry.type(description="One entry of a tenant's hash-chained audit log.")
+@strawberry.type(name="AuditEntry", description="One entry of a tenant's hash-chained audit log.")
 class AuditEntryNode:
     seq: int
     at: str
