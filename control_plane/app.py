@@ -169,6 +169,7 @@ def create_app(
     from control_plane.connectors.views import router as connectors_router
     from control_plane.costs.marketplace_views import router as marketplace_router
     from control_plane.costs.views import router as costs_router
+    from control_plane.graphql.router import router as graphql_router
     from control_plane.metrics.views import router as metrics_router
     from control_plane.quotas.views import router as quotas_router
     from control_plane.registry.views import router as registry_router
@@ -186,6 +187,7 @@ def create_app(
         marketplace_router,
         connectors_router,
         metrics_router,
+        graphql_router,
     ):
         app.include_router(router)
     _document_limits(app)

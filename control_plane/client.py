@@ -70,6 +70,20 @@ class RequestRejected(ControlPlaneError):
     """Another 4xx: the request itself was wrong (bad input, missing reason, conflict)."""
 
 
+class GraphQLFailed(ControlPlaneError):
+    """The GraphQL gateway answered with errors: ``code`` is the first error's ``extensions.code`` (FORBIDDEN,
+    NOT_FOUND, UNAUTHENTICATED, BAD_USER_INPUT, QUERY_TOO_COSTLY, ...), ``errors`` all of them and ``data``
+    whatever did resolve (GraphQL answers partial results)."""
+
+    def __init__(
+        self, message: str, *, code: str | None, errors: list[dict[str, Any]], data: Any, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.code = code
+        self.errors = errors
+        self.data = data
+
+
 # --------------------------------------------------------------------------------------------- responses
 
 
@@ -380,6 +394,40 @@ class ControlPlaneClient:
         params += [("filter", f) for f in filters]
         path = f"/tenants/{_segment(tenant_id)}/metrics/{_segment(name)}"
         return self._call("GET", path, _METRIC, params=params)
+
+    def graphql(
+        self, query: str, variables: Mapping[str, Any] | None = None, *, operation_name: str | None = None
+    ) -> dict[str, Any]:
+        """Run a query on the GraphQL gateway (``/graphql``) and answer its ``data``; any error in the answer raises
+        ``GraphQLFailed`` (with the HTTP status REST would have given, the policy's reasons and the partial data)."""
+        body: dict[str, Any] = {"query": query}
+        if variables is not None:
+            body["variables"] = dict(variables)
+        if operation_name is not None:
+            body["operationName"] = operation_name
+        answer = self._call("POST", "/graphql", _OBJECT, json=body)
+        errors = answer.get("errors") or []
+        if not errors:
+            data = answer.get("data")
+            if not isinstance(data, dict):
+                raise ControlPlaneUnavailable("the GraphQL gateway answered neither data nor errors")
+            return data
+        first: dict[str, Any] = errors[0] if isinstance(errors[0], dict) else {"message": str(errors[0])}
+        extensions: dict[str, Any] = first.get("extensions") or {}
+        status = extensions.get("status")
+        messages = "; ".join(str(e.get("message")) for e in errors if isinstance(e, dict))
+        # A masked exception ("Unexpected error."): the server failed, not the query.
+        if first.get("message") == "Unexpected error.":
+            raise ControlPlaneUnavailable(f"the GraphQL gateway at {self.base_url} failed: {messages}")
+        raise GraphQLFailed(
+            f"POST /graphql → {extensions.get('code') or 'GRAPHQL_ERROR'}: {messages}",
+            code=extensions.get("code"),
+            errors=errors,
+            data=answer.get("data"),
+            status=status if isinstance(status, int) else None,
+            detail=str(first.get("message")),
+            reasons=[str(r) for r in extensions.get("reasons") or []],
+        )
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         """Any other route (``path`` from the API's root), answering its JSON; failures raise the typed errors."""

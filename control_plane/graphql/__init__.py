@@ -1,0 +1,1 @@
+"""The GraphQL gateway (Strawberry) at ``/graphql``: the same authentication, PDP and tenant scoping as REST."""
