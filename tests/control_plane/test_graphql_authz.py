@@ -14,6 +14,8 @@ from control_plane.graphql.router import schema
 from tests.control_plane.conftest import make_tree
 from tests.control_plane.graphql_helpers import codes, gql, outcome_of_graphql, outcome_of_rest
 
+pytestmark = pytest.mark.slow  # the whole REST matrix again through GraphQL: left out of `make test-fast`
+
 TENANT_ROLES = ("tenant_admin", "approver", "analyst", "viewer", "service")
 
 # REST GET path ↔ GraphQL selection; {t} is the target tenant, {a} an approval of it. The last two items say how

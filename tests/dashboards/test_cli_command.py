@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from lakehouse.cli import main
 from lakehouse.commands.dashboards import (
     check_control_plane,
@@ -14,6 +16,8 @@ from lakehouse.commands.dashboards import (
     streamlit_environment,
 )
 from tests.dashboards.conftest import DASHBOARDS, REPO, free_port
+
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
 
 
 def test_help_and_bad_port(capsys):

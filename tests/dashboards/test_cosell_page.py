@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.dashboards.conftest import columns_shown, frames, metrics, open_page, pct, shown_values
 from tests.dashboards.lakedata import COSELL
+
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
 
 PAGE = "pages/04_Leads_and_Cosell.py"
 

@@ -241,6 +241,7 @@ def undeclared(calls: set[tuple[str, str]], declared: Mapping[str, frozenset[str
     ]
 
 
+@pytest.mark.slow  # needs the flow tests: recorded in the same session, or run again in a child pytest
 def test_the_code_calls_only_declared_operations(recorded_calls: set[tuple[str, str]]) -> None:
     services = {service for service, _ in recorded_calls}
     # The record is real: it saw each client family (an empty record would prove nothing).

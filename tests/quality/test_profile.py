@@ -18,6 +18,8 @@ from lakehouse.quality.anomaly import QUANTILE_PROBS
 from lakehouse.quality.profile import profile_frame, profiles_from_rows
 from lakehouse.tenancy import TenantScope
 
+pytestmark = pytest.mark.slow  # over a second of work in all: left out of `make test-fast`
+
 MONDAY = datetime(2026, 3, 2, 6, tzinfo=UTC)
 PROBE = declare(
     "bronze",
