@@ -50,7 +50,9 @@ def needs_attention(row: dict[str, Any], today: date) -> bool:
     )
 
 
-def instantiate(agent: str, spec: dict[str, Any], tenant: str, data: Any, docs: list[Any], today: date, offset: int) -> list[dict[str, Any]]:
+def instantiate(
+    agent: str, spec: dict[str, Any], tenant: str, data: Any, docs: list[Any], today: date, offset: int
+) -> list[dict[str, Any]]:
     """The questions of one template for one tenant, each with its relevant refs."""
     from lakehouse import catalog
     from lakehouse.agents.tools import GOLD_METRICS, OPPORTUNITY, OPPORTUNITY_COLUMNS
@@ -68,33 +70,69 @@ def instantiate(agent: str, spec: dict[str, Any], tenant: str, data: Any, docs: 
             same = {ref(o["opportunity_id"]) for o in opps if o.get("project_title") == r["project_title"]}
             out.append({"question": template.format(title=r["project_title"]), "relevant": sorted(same)})
     elif kind == "attention":
-        out.append({"question": template, "relevant": sorted(ref(r["opportunity_id"]) for r in opps if needs_attention(r, today))})
+        out.append(
+            {
+                "question": template,
+                "relevant": sorted(ref(r["opportunity_id"]) for r in opps if needs_attention(r, today)),
+            }
+        )
     elif kind in ("similar_won", "next_best"):
-        anchor = next((r for r in opps if r.get("stage") not in ("Launched", "Closed Lost") and r.get("related_solution_ids")), None)
+        anchor = next(
+            (
+                r
+                for r in opps
+                if r.get("stage") not in ("Launched", "Closed Lost") and r.get("related_solution_ids")
+            ),
+            None,
+        )
         if anchor is not None:
             if kind == "next_best":
                 relevant = [ref(anchor["opportunity_id"])]
             else:
-                sols, industry = set(anchor.get("related_solution_ids") or []), anchor.get("customer_industry")
-                relevant = sorted(
-                    ref(r["opportunity_id"]) for r in opps
-                    if r.get("stage") == "Launched" and r["opportunity_id"] != anchor["opportunity_id"]
-                    and (sols & set(r.get("related_solution_ids") or []) or (industry and r.get("customer_industry") == industry))
+                sols, industry = (
+                    set(anchor.get("related_solution_ids") or []),
+                    anchor.get("customer_industry"),
                 )
-            out.append({"question": template.format(opportunity_id=anchor["opportunity_id"]), "relevant": relevant})
+                relevant = sorted(
+                    ref(r["opportunity_id"])
+                    for r in opps
+                    if r.get("stage") == "Launched"
+                    and r["opportunity_id"] != anchor["opportunity_id"]
+                    and (
+                        sols & set(r.get("related_solution_ids") or [])
+                        or (industry and r.get("customer_industry") == industry)
+                    )
+                )
+            out.append(
+                {"question": template.format(opportunity_id=anchor["opportunity_id"]), "relevant": relevant}
+            )
     elif kind == "dq_issues":
         rows = sorted(data.rows("ops.dq_issue", scope), key=lambda r: str(r.get("observed_at")), reverse=True)
-        out.append({"question": template, "relevant": [f"ops.dq_issue/{r['run_id']}|{r['table_name']}|{r['expectation']}" for r in rows]})
+        out.append(
+            {
+                "question": template,
+                "relevant": [
+                    f"ops.dq_issue/{r['run_id']}|{r['table_name']}|{r['expectation']}" for r in rows
+                ],
+            }
+        )
     elif kind == "ingestion_runs":
         rows = data.rows("ops.ingestion_run", scope)
         failed = [r for r in rows if r.get("status") != "succeeded"] or rows
-        out.append({"question": template, "relevant": sorted(f"ops.ingestion_run/{r['ingestion_run_id']}" for r in failed)})
+        out.append(
+            {
+                "question": template,
+                "relevant": sorted(f"ops.ingestion_run/{r['ingestion_run_id']}" for r in failed),
+            }
+        )
     elif kind == "lineage":
         rows = data.rows("ops.lineage_edge", scope)
         pairs = {(r["input_table"], r["output_table"]) for r in rows}
         latest = {}
         for r in sorted(rows, key=lambda r: str(r.get("recorded_at"))):
-            latest[(r["input_table"], r["output_table"])] = f"ops.lineage_edge/{r['run_id']}|{r['input_table']}|{r['output_table']}"
+            latest[(r["input_table"], r["output_table"])] = (
+                f"ops.lineage_edge/{r['run_id']}|{r['input_table']}|{r['output_table']}"
+            )
         out.append({"question": template, "relevant": sorted(latest[p] for p in pairs)})
     elif kind == "metric":
         metric = spec["metric"]
@@ -122,7 +160,9 @@ def recall_at_k(relevant: list[str], retrieved: list[str], k: int = K) -> float 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lake-root", help="lake written by `lakehouse demo` (default: the configured lake root)")
+    parser.add_argument(
+        "--lake-root", help="lake written by `lakehouse demo` (default: the configured lake root)"
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
     if args.lake_root:
@@ -155,13 +195,23 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         for agent in AGENTS:
-            spec = yaml.safe_load((resources.files("lakehouse.agents") / prompt_for(agent).evaluation_set).read_text())
+            spec = yaml.safe_load(
+                (resources.files("lakehouse.agents") / prompt_for(agent).evaluation_set).read_text()
+            )
             recalls: list[float] = []
             valid = invalid = answered = grounded = asked = 0
             for t_index, tenant in enumerate(spec["tenants"]):
                 principal = Principal(f"eval:{tenant}", "analyst", tenant, f"/{tenant}/", "cli")
-                hub = AgentHub(provider=provider, data=data, decide=pdp_decider(principal, f"/{tenant}/", environment="development"),
-                               audit=MemoryAuditSink(), quota=NoGuardrails(), actor=principal.subject, docs=docs, today=today)
+                hub = AgentHub(
+                    provider=provider,
+                    data=data,
+                    decide=pdp_decider(principal, f"/{tenant}/", environment="development"),
+                    audit=MemoryAuditSink(),
+                    quota=NoGuardrails(),
+                    actor=principal.subject,
+                    docs=docs,
+                    today=today,
+                )
                 for q_spec in spec["questions"]:
                     for item in instantiate(agent, q_spec, tenant, data, docs.chunks(), today, t_index):
                         asked += 1
@@ -190,11 +240,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        print(f"{'agent':<8} {'questions':>9} {'answered':>8} {'w/ rel':>6} {'recall@5':>8} {'cit.valid':>9} {'cited':>6}")
+        print(
+            f"{'agent':<8} {'questions':>9} {'answered':>8} {'w/ rel':>6} {'recall@5':>8} {'cit.valid':>9} {'cited':>6}"
+        )
         for agent in AGENTS:
             r = report[agent]
-            print(f"{agent:<8} {r['questions']:>9} {r['answered']:>8} {r['with_relevant_rows']:>6} {r['recall_at_5']!s:>8} "
-                  f"{r['citation_validity']!s:>9} {r['answers_with_citations']!s:>6}")
+            print(
+                f"{agent:<8} {r['questions']:>9} {r['answered']:>8} {r['with_relevant_rows']:>6} {r['recall_at_5']!s:>8} "
+                f"{r['citation_validity']!s:>9} {r['answers_with_citations']!s:>6}"
+            )
         print(f"({report['_seconds']} s)")
     return 0
 

@@ -43,7 +43,9 @@ def pdp_decider(
 class DbApprovalRequester:
     """Files an agent's suggested change as a pending approval request, requested by the asking caller."""
 
-    def __init__(self, db: Database, tenant: Tenant, principal: Principal, settings: GuardrailSettings) -> None:
+    def __init__(
+        self, db: Database, tenant: Tenant, principal: Principal, settings: GuardrailSettings
+    ) -> None:
         self.db, self.tenant, self.principal, self.settings = db, tenant, principal, settings
 
     def request(

@@ -22,7 +22,9 @@ from lakehouse.guardrails import QuotaExceeded
 
 router = APIRouter(tags=["agents"])
 AUTH = (401, 403, 404, 422)
-AgentName = Annotated[str, Path(pattern=f"^({'|'.join(AGENTS)})$", description="advisor, ops, support or doc")]
+AgentName = Annotated[
+    str, Path(pattern=f"^({'|'.join(AGENTS)})$", description="advisor, ops, support or doc")
+]
 
 
 class BadGateway(ApiError):
@@ -77,17 +79,17 @@ class PromptOut(BaseModel):
 
 def _provider(request: Request) -> ModelProvider:
     """The model provider: the one the app was given (tests, the demo) or Bedrock from the environment."""
-    provider = getattr(request.app.state, "agent_provider", None)
+    provider: ModelProvider | None = getattr(request.app.state, "agent_provider", None)
     if provider is None:
         provider = request.app.state.agent_provider = BedrockConverse()
-    return provider  # type: ignore[no-any-return]
+    return provider
 
 
 def _data(request: Request) -> AgentData:
-    data = getattr(request.app.state, "agent_data", None)
+    data: AgentData | None = getattr(request.app.state, "agent_data", None)
     if data is None:
         data = request.app.state.agent_data = LakeData()
-    return data  # type: ignore[no-any-return]
+    return data
 
 
 def _seconds_to_midnight() -> float:

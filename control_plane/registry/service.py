@@ -142,7 +142,9 @@ def _agent_problems(manifest: dict[str, Any]) -> list[dict[str, Any]]:
             return [{"loc": ["body", "agent"], "msg": "only modules of type agent have an agent section"}]
         return []
     if not isinstance(section, dict):
-        return [{"loc": ["body", "agent"], "msg": "a module of type agent needs an agent section (prompt, tools)"}]
+        return [
+            {"loc": ["body", "agent"], "msg": "a module of type agent needs an agent section (prompt, tools)"}
+        ]
     prompt = section.get("prompt")
     if not isinstance(prompt, dict):
         return []  # reported by the schema
@@ -153,7 +155,11 @@ def _agent_problems(manifest: dict[str, Any]) -> list[dict[str, Any]]:
         except ValueError as exc:
             problems.append({"loc": ["body", "agent", "prompt", "version"], "msg": str(exc)})
     approval = prompt.get("approval")
-    if isinstance(approval, dict) and approval.get("status") == "approved" and not approval.get("approved_by"):
+    if (
+        isinstance(approval, dict)
+        and approval.get("status") == "approved"
+        and not approval.get("approved_by")
+    ):
         problems.append(
             {"loc": ["body", "agent", "prompt", "approval"], "msg": "an approved prompt names its approver"}
         )

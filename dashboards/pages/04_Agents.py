@@ -17,10 +17,10 @@ AGENTS = {
 
 ctx = ui.page("Agents", ":material/smart_toy:")
 tenant = ctx.tenant
-agent = st.selectbox(
-    "Agent", list(AGENTS), format_func=lambda a: AGENTS[a][0], key=f"a_agent_{tenant}"
+agent = st.selectbox("Agent", list(AGENTS), format_func=lambda a: AGENTS[a][0], key=f"a_agent_{tenant}")
+question = st.text_area(
+    "Question", value=AGENTS[agent][1], key=f"a_question_{tenant}_{agent}", max_chars=4000
 )
-question = st.text_area("Question", value=AGENTS[agent][1], key=f"a_question_{tenant}_{agent}", max_chars=4000)
 st.caption(
     "Every tool call is decided by the policy and audited; changes to Partner Central only ever become approval "
     "requests; citations are checked against your tenant's rows before the answer is shown."
@@ -54,7 +54,9 @@ if st.button("Ask", type="primary", key="a_ask"):
         )
         st.subheader("Tool calls")
         st.dataframe(calls, hide_index=True, width="stretch")
-        st.caption(f"Prompt {answer.prompt_id}@{answer.prompt_version} on {answer.model} · run {answer.run_id}")
+        st.caption(
+            f"Prompt {answer.prompt_id}@{answer.prompt_version} on {answer.model} · run {answer.run_id}"
+        )
 
 with st.expander("Prompt registry"):
     try:
@@ -65,9 +67,15 @@ with st.expander("Prompt registry"):
         st.dataframe(
             pd.DataFrame(
                 [
-                    {"agent": p.agent, "prompt": p.id, "version": p.version, "model": p.model,
-                     "owner": p.owner.get("team"), "approval": p.approval.get("status"),
-                     "evaluation set": p.evaluation_set}
+                    {
+                        "agent": p.agent,
+                        "prompt": p.id,
+                        "version": p.version,
+                        "model": p.model,
+                        "owner": p.owner.get("team"),
+                        "approval": p.approval.get("status"),
+                        "evaluation set": p.evaluation_set,
+                    }
                     for p in prompts
                 ]
             ),

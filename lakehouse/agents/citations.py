@@ -69,8 +69,11 @@ class CitationChecker:
             return Verdict(ref, False, f"no table {table}")
         key_columns = [k for k in td.keys if k != "tenant_id"]
         if not key_columns:
-            return Verdict(ref, key == self.tenant_id and bool(self.data.rows(table, self.scope, ["tenant_id"])),
-                           "not this tenant's row")
+            return Verdict(
+                ref,
+                key == self.tenant_id and bool(self.data.rows(table, self.scope, ["tenant_id"])),
+                "not this tenant's row",
+            )
         parts = key.split("|")
         if len(parts) != len(key_columns):
             return Verdict(ref, False, f"{table} rows are keyed by {', '.join(key_columns)}")

@@ -122,7 +122,7 @@ def slug(title: str) -> str:
 
 def _sections(name: str, text: str) -> list[DocChunk]:
     out: list[DocChunk] = []
-    title, lines = name, []
+    title, lines = name, list[str]()
     for line in [*text.splitlines(), "# <end>"]:
         heading = re.match(r"^#{1,4} (.+)$", line)
         if heading:
@@ -180,7 +180,11 @@ class Tool:
 
     def spec(self) -> dict[str, Any]:
         """The Converse ``toolSpec``."""
-        return {"name": self.name, "description": self.description, "inputSchema": {"json": self.input_schema}}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "inputSchema": {"json": self.input_schema},
+        }
 
     def resource(self, tenant_id: str) -> dict[str, Any]:
         """The PDP resource of a call in ``tenant_id``."""
@@ -262,7 +266,15 @@ def _attention(ctx: ToolContext, args: dict[str, Any]) -> ToolOutput:
     for row in ctx.opportunities():
         reasons = attention_reasons(row, ctx.today)
         if reasons:
-            scored.append((-len(reasons), str(row.get("target_close_date") or "9999"), row["opportunity_id"], row, reasons))
+            scored.append(
+                (
+                    -len(reasons),
+                    str(row.get("target_close_date") or "9999"),
+                    row["opportunity_id"],
+                    row,
+                    reasons,
+                )
+            )
     scored.sort(key=lambda s: s[:3])
     rows = [
         {
@@ -292,7 +304,9 @@ def _similar_won(ctx: ToolContext, args: dict[str, Any]) -> ToolOutput:
     opportunity_id = _text(args, "opportunity_id", required=False, limit=64)
     anchor = _by_id(ctx, opportunity_id)
     if anchor is None:
-        return ToolOutput(f"Similar won deals: no opportunity {opportunity_id or 'needing attention'} found", [])
+        return ToolOutput(
+            f"Similar won deals: no opportunity {opportunity_id or 'needing attention'} found", []
+        )
     solutions = set(anchor.get("related_solution_ids") or [])
     industry = anchor.get("customer_industry")
     matches = []
@@ -302,7 +316,9 @@ def _similar_won(ctx: ToolContext, args: dict[str, Any]) -> ToolOutput:
         shared = sorted(solutions & set(row.get("related_solution_ids") or []))
         same_industry = industry is not None and row.get("customer_industry") == industry
         if shared or same_industry:
-            matches.append((-(len(shared) * 2 + same_industry), row["opportunity_id"], row, shared, same_industry))
+            matches.append(
+                (-(len(shared) * 2 + same_industry), row["opportunity_id"], row, shared, same_industry)
+            )
     matches.sort(key=lambda m: m[:2])
     rows = []
     for *_, row, shared, same_industry in matches[: _int(args, "limit", 5, 20)]:
@@ -324,7 +340,9 @@ def _next_best(ctx: ToolContext, args: dict[str, Any]) -> ToolOutput:
     opportunity_id = _text(args, "opportunity_id", required=False, limit=64)
     anchor = _by_id(ctx, opportunity_id)
     if anchor is None:
-        return ToolOutput(f"Next best actions: no opportunity {opportunity_id or 'needing attention'} found", [])
+        return ToolOutput(
+            f"Next best actions: no opportunity {opportunity_id or 'needing attention'} found", []
+        )
     actions: list[str] = []
     if anchor.get("review_status") in ("Action Required", "Rejected"):
         actions.append("answer the AWS reviewer's comments and resubmit the opportunity")
@@ -339,7 +357,11 @@ def _next_best(ctx: ToolContext, args: dict[str, Any]) -> ToolOutput:
         actions.append("update the target close date (it has passed)")
     citation = ref(OPPORTUNITY, anchor["opportunity_id"])
     rows = [
-        {"ref": citation, "opportunity_id": anchor["opportunity_id"], "summary": f"{anchor['opportunity_id']}: {a}"}
+        {
+            "ref": citation,
+            "opportunity_id": anchor["opportunity_id"],
+            "summary": f"{anchor['opportunity_id']}: {a}",
+        }
         for a in actions
     ]
     return ToolOutput(f"Next best actions for {anchor['opportunity_id']} '{_title(anchor)}'", rows)
@@ -484,7 +506,9 @@ def _lineage(ctx: ToolContext, args: dict[str, Any]) -> ToolOutput:
     latest: dict[tuple[str, str], Row] = {}
     for r in sorted(rows, key=lambda r: str(r.get("recorded_at") or "")):
         latest[(r["input_table"], r["output_table"])] = r
-    edges = sorted(latest.values(), key=lambda r: (r["output_table"], r["input_table"]))[: _int(args, "limit", 20, 100)]
+    edges = sorted(latest.values(), key=lambda r: (r["output_table"], r["input_table"]))[
+        : _int(args, "limit", 20, 100)
+    ]
     return ToolOutput(
         f"Lineage{' of ' + table if table else ''} (latest run per edge)",
         [
@@ -568,7 +592,9 @@ def _search_docs(ctx: ToolContext, args: dict[str, Any]) -> ToolOutput:
     query = _text(args, "query", limit=2000)
     assert query is not None
     chunks = ctx.docs.chunks()
-    hits = ctx.retriever.search(query, [Document(c.ref, f"{c.title}\n{c.text}") for c in chunks], _int(args, "limit", 5, 20))
+    hits = ctx.retriever.search(
+        query, [Document(c.ref, f"{c.title}\n{c.text}") for c in chunks], _int(args, "limit", 5, 20)
+    )
     by_ref = {c.ref: c for c in chunks}
     return ToolOutput(
         "Platform documentation",
@@ -597,34 +623,116 @@ _CONF = "confidential"
 TOOLS: dict[str, Tool] = {
     t.name: t
     for t in (
-        Tool("opportunities_needing_attention", "Open opportunities that need attention, with the reasons why.",
-             _schema(**_LIMIT), "read", "data:read", (OPPORTUNITY,), _CONF, _attention),
-        Tool("similar_won_deals", "Won deals sharing a solution or industry with an opportunity (knowledge graph).",
-             _schema(**_OPP, **_LIMIT), "read", "data:read", (OPPORTUNITY,), _CONF, _similar_won),
-        Tool("next_best_actions", "Next best actions for an opportunity, from its stage, AWS review and needs from AWS.",
-             _schema(**_OPP), "read", "data:read", (OPPORTUNITY,), _CONF, _next_best),
-        Tool("search_opportunities", "Retrieve the tenant's opportunities most relevant to a query.",
-             _schema(query={"type": "string"}, **_LIMIT), "read", "data:read", (OPPORTUNITY,), _CONF,
-             _search_opportunities),
-        Tool("request_opportunity_update",
-             "Ask for a change of an opportunity's next steps: files an approval request, changes nothing itself.",
-             {**_schema(**_OPP, next_steps={"type": "string"}), "required": ["opportunity_id", "next_steps"]},
-             "action", "approvals:request", (OPPORTUNITY,), _CONF, _request_update),
-        Tool("dq_issues", "Data quality issues found by the quality gates, newest first.",
-             _schema(**_LIMIT), "read", "data:read", ("ops.dq_issue",), "internal", _dq_issues),
-        Tool("ingestion_runs", "Ingestion runs, failed ones first, with their errors.",
-             _schema(**_LIMIT), "read", "data:read", ("ops.ingestion_run",), "internal", _ingestion_runs),
-        Tool("lineage", "Table lineage: which tables (and versions) a table was built from.",
-             _schema(table={"type": "string"}, metric={"type": "string"}, **_LIMIT), "read", "data:read",
-             ("ops.lineage_edge",), "internal", _lineage),
-        Tool("metric_definition", "How a gold metric is defined and its current values for the tenant.",
-             _schema(metric={"type": "string", "enum": list(GOLD_METRICS)}), "read", "data:read",
-             ("gold.ace_win_rate", "gold.ace_pipeline", "gold.ace_pipeline_health"), _CONF, _metric_definition),
-        Tool("pipeline_metrics", "The tenant's gold pipeline metrics: win rate and pipeline health.",
-             _schema(**_LIMIT), "read", "data:read", ("gold.ace_win_rate", "gold.ace_pipeline_health"),
-             "internal", _pipeline_metrics),
-        Tool("search_docs", "Search the platform's documentation.",
-             _schema(query={"type": "string"}, **_LIMIT), "read", "data:read", ("docs",), "public", _search_docs),
+        Tool(
+            "opportunities_needing_attention",
+            "Open opportunities that need attention, with the reasons why.",
+            _schema(**_LIMIT),
+            "read",
+            "data:read",
+            (OPPORTUNITY,),
+            _CONF,
+            _attention,
+        ),
+        Tool(
+            "similar_won_deals",
+            "Won deals sharing a solution or industry with an opportunity (knowledge graph).",
+            _schema(**_OPP, **_LIMIT),
+            "read",
+            "data:read",
+            (OPPORTUNITY,),
+            _CONF,
+            _similar_won,
+        ),
+        Tool(
+            "next_best_actions",
+            "Next best actions for an opportunity, from its stage, AWS review and needs from AWS.",
+            _schema(**_OPP),
+            "read",
+            "data:read",
+            (OPPORTUNITY,),
+            _CONF,
+            _next_best,
+        ),
+        Tool(
+            "search_opportunities",
+            "Retrieve the tenant's opportunities most relevant to a query.",
+            _schema(query={"type": "string"}, **_LIMIT),
+            "read",
+            "data:read",
+            (OPPORTUNITY,),
+            _CONF,
+            _search_opportunities,
+        ),
+        Tool(
+            "request_opportunity_update",
+            "Ask for a change of an opportunity's next steps: files an approval request, changes nothing itself.",
+            {**_schema(**_OPP, next_steps={"type": "string"}), "required": ["opportunity_id", "next_steps"]},
+            "action",
+            "approvals:request",
+            (OPPORTUNITY,),
+            _CONF,
+            _request_update,
+        ),
+        Tool(
+            "dq_issues",
+            "Data quality issues found by the quality gates, newest first.",
+            _schema(**_LIMIT),
+            "read",
+            "data:read",
+            ("ops.dq_issue",),
+            "internal",
+            _dq_issues,
+        ),
+        Tool(
+            "ingestion_runs",
+            "Ingestion runs, failed ones first, with their errors.",
+            _schema(**_LIMIT),
+            "read",
+            "data:read",
+            ("ops.ingestion_run",),
+            "internal",
+            _ingestion_runs,
+        ),
+        Tool(
+            "lineage",
+            "Table lineage: which tables (and versions) a table was built from.",
+            _schema(table={"type": "string"}, metric={"type": "string"}, **_LIMIT),
+            "read",
+            "data:read",
+            ("ops.lineage_edge",),
+            "internal",
+            _lineage,
+        ),
+        Tool(
+            "metric_definition",
+            "How a gold metric is defined and its current values for the tenant.",
+            _schema(metric={"type": "string", "enum": list(GOLD_METRICS)}),
+            "read",
+            "data:read",
+            ("gold.ace_win_rate", "gold.ace_pipeline", "gold.ace_pipeline_health"),
+            _CONF,
+            _metric_definition,
+        ),
+        Tool(
+            "pipeline_metrics",
+            "The tenant's gold pipeline metrics: win rate and pipeline health.",
+            _schema(**_LIMIT),
+            "read",
+            "data:read",
+            ("gold.ace_win_rate", "gold.ace_pipeline_health"),
+            "internal",
+            _pipeline_metrics,
+        ),
+        Tool(
+            "search_docs",
+            "Search the platform's documentation.",
+            _schema(query={"type": "string"}, **_LIMIT),
+            "read",
+            "data:read",
+            ("docs",),
+            "public",
+            _search_docs,
+        ),
     )
 }
 

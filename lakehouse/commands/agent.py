@@ -18,7 +18,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-agent_app = typer.Typer(help="Agents over the tenant's governed data: ask, list prompts.", no_args_is_help=True)
+agent_app = typer.Typer(
+    help="Agents over the tenant's governed data: ask, list prompts.", no_args_is_help=True
+)
 console = Console()
 
 
@@ -59,7 +61,9 @@ def print_answer(result: Any) -> None:
     console.print(f"citations: {', '.join(result.citations) or 'none'}", highlight=False, markup=False)
     if result.removed_citations:
         console.print(f"removed (unresolvable): {', '.join(result.removed_citations)}", markup=False)
-    console.print(f"tokens: {result.input_tokens} in, {result.output_tokens} out (charged to the cost ledger)")
+    console.print(
+        f"tokens: {result.input_tokens} in, {result.output_tokens} out (charged to the cost ledger)"
+    )
 
 
 @agent_app.command("ask")
@@ -68,9 +72,14 @@ def ask(
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant whose data the agent reads")],
     agent: Annotated[Agent, typer.Option("--agent", help="Which agent answers")] = Agent.advisor,
     as_user: Annotated[
-        str | None, typer.Option("--as", help="A user of the tenant in the control plane (default: the local operator as analyst)")
+        str | None,
+        typer.Option(
+            "--as", help="A user of the tenant in the control plane (default: the local operator as analyst)"
+        ),
     ] = None,
-    sandbox: Annotated[bool, typer.Option("--sandbox", help="Answer with the local Bedrock Runtime emulator")] = False,
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="Answer with the local Bedrock Runtime emulator")
+    ] = False,
     output: Annotated[Format, typer.Option("--format", help="text or json")] = Format.text,
 ) -> None:
     """Ask an agent; every tool call is decided by the policy and audited, and citations are verified."""

@@ -57,11 +57,15 @@ def _advisor_answer(console: Console, tenant: str) -> None:
     console.print(f"[bold]Partner advisor · {tenant}[/]: {ADVISOR_QUESTION}", highlight=False)
     try:
         with ExitStack() as stack:
-            hub = local_hub(tenant, user_id=None, operator="demo", provider=sandbox_provider(stack), data=LakeData())
+            hub = local_hub(
+                tenant, user_id=None, operator="demo", provider=sandbox_provider(stack), data=LakeData()
+            )
             print_answer(hub.ask(tenant, "advisor", ADVISOR_QUESTION))
     except LakehouseError as exc:
         console.print(f"[yellow]the advisor did not answer[/]: {exc}", highlight=False, soft_wrap=True)
-    console.print(f"  ask more: lakehouse agent ask --tenant {tenant} --sandbox \"<question>\"", highlight=False)
+    console.print(
+        f'  ask more: lakehouse agent ask --tenant {tenant} --sandbox "<question>"', highlight=False
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -15,7 +15,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     server = BedrockSandbox(port=args.port, faults=faults_of(args))
     ready = {"url": server.url, **DEFAULT_ACCOUNT.credentials()}
-    return serve_foreground(server, ready if args.ready_json else None, f"Bedrock Runtime sandbox on {server.url}")
+    return serve_foreground(
+        server, ready if args.ready_json else None, f"Bedrock Runtime sandbox on {server.url}"
+    )
 
 
 if __name__ == "__main__":

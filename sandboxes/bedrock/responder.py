@@ -27,10 +27,13 @@ KEYWORD_TOOLS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("next best", "next step", "what should", "recommend"), ("next_best_actions",)),
     (("find", "about", "search", "mention", "related to"), ("search_opportunities",)),
     (("fail", "broke", "error", "quarantin", "run"), ("dq_issues", "ingestion_runs", "lineage")),
-    (("why", "number", "metric", "count", "rate", "how is", "computed", "where does"), ("metric_definition",)),
+    (
+        ("why", "number", "metric", "count", "rate", "how is", "computed", "where does"),
+        ("metric_definition",),
+    ),
     (("pipeline value", "my number", "win rate", "pipeline"), ("pipeline_metrics",)),
     (("request", "update", "change", "set next"), ("request_opportunity_update",)),
-    (("", ), ("search_docs",)),
+    (("",), ("search_docs",)),
 )
 METRIC_WORDS = (
     "win_rate",
@@ -43,7 +46,9 @@ METRIC_WORDS = (
     "expected_monthly_spend_usd",
 )
 _ID = re.compile(r"\bO\d{3,}\b")
-_PLANTED = re.compile(r"call (?:the )?tool (?P<name>[A-Za-z0-9_-]+)(?: with (?P<args>\{[^{}]*\}))?", re.IGNORECASE)
+_PLANTED = re.compile(
+    r"call (?:the )?tool (?P<name>[A-Za-z0-9_-]+)(?: with (?P<args>\{[^{}]*\}))?", re.IGNORECASE
+)
 _WORDS = re.compile(r"[a-z0-9_]+")
 
 
@@ -141,9 +146,7 @@ def plan(question: str, offered: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def _used_tools(messages: list[dict[str, Any]]) -> set[str]:
-    return {
-        b["toolUse"]["name"] for m in messages for b in m.get("content", []) if "toolUse" in b
-    }
+    return {b["toolUse"]["name"] for m in messages for b in m.get("content", []) if "toolUse" in b}
 
 
 def _tool_results(messages: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any] | str, str]]:
@@ -167,7 +170,9 @@ def _tool_results(messages: list[dict[str, Any]]) -> list[tuple[str, dict[str, A
     return out
 
 
-def _planted_calls(messages: list[dict[str, Any]], offered: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+def _planted_calls(
+    messages: list[dict[str, Any]], offered: dict[str, dict[str, Any]]
+) -> list[tuple[str, dict[str, Any]]]:
     """Instructions found in tool results that a gullible model would follow."""
     calls: list[tuple[str, dict[str, Any]]] = []
     for _name, value, _status in _tool_results(messages):

@@ -14,6 +14,7 @@ Control endpoints under ``/_sandbox/`` (not part of the AWS API): ``health``, ``
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -38,7 +39,9 @@ MODELS: tuple[str, ...] = (
     "amazon.nova-lite-v1:0",
     "amazon.nova-pro-v1:0",
 )
-DEFAULT_ACCOUNT = SigningAccount("111122223333", "AKIABEDROCKSANDBOX01", "bedrock-sandbox-secret-key-0000000000001")
+DEFAULT_ACCOUNT = SigningAccount(
+    "111122223333", "AKIABEDROCKSANDBOX01", "bedrock-sandbox-secret-key-0000000000001"
+)
 
 
 @dataclass
@@ -119,27 +122,41 @@ def conversation_problems(params: dict[str, Any]) -> list[str]:
     if params["modelId"] not in MODELS:
         problems.append("The provided model identifier is invalid.")
     if not messages:
-        problems.append("A conversation must start with a user message. Try again with a conversation that starts with a user message.")
+        problems.append(
+            "A conversation must start with a user message. Try again with a conversation that starts with a user message."
+        )
         return problems
     if messages[0].get("role") != "user":
-        problems.append("A conversation must start with a user message. Try again with a conversation that starts with a user message.")
-    for prev, message in zip(messages, messages[1:], strict=False):
+        problems.append(
+            "A conversation must start with a user message. Try again with a conversation that starts with a user message."
+        )
+    for prev, message in itertools.pairwise(messages):
         if prev.get("role") == message.get("role"):
-            problems.append("A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.")
+            problems.append(
+                "A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again."
+            )
             break
-    offered = {t["toolSpec"]["name"] for t in params.get("toolConfig", {}).get("tools", []) if "toolSpec" in t}
+    offered = {
+        t["toolSpec"]["name"] for t in params.get("toolConfig", {}).get("tools", []) if "toolSpec" in t
+    }
     uses_tools = any("toolUse" in b or "toolResult" in b for m in messages for b in m.get("content", []))
     if uses_tools and "toolConfig" not in params:
-        problems.append("The toolConfig field must be defined when using toolUse and toolResult content blocks.")
+        problems.append(
+            "The toolConfig field must be defined when using toolUse and toolResult content blocks."
+        )
     open_uses: set[str] = set()
     for i, message in enumerate(messages):
         blocks = message.get("content", [])
         if not blocks:
-            problems.append(f"The content field in the Message object at messages.{i} is empty. Add a ContentBlock object to the content field and try again.")
+            problems.append(
+                f"The content field in the Message object at messages.{i} is empty. Add a ContentBlock object to the content field and try again."
+            )
         results = {b["toolResult"]["toolUseId"] for b in blocks if "toolResult" in b}
         if message.get("role") == "user":
             if results and results != open_uses:
-                problems.append(f"The toolResult blocks at messages.{i}.content do not match the toolUse blocks of the previous turn ({', '.join(sorted(open_uses)) or 'none'}).")
+                problems.append(
+                    f"The toolResult blocks at messages.{i}.content do not match the toolUse blocks of the previous turn ({', '.join(sorted(open_uses)) or 'none'})."
+                )
             open_uses = set()
         else:
             if results:
@@ -157,7 +174,10 @@ class _Handler(EmulatorHandler):
 
     def _error(self, error: ApiError) -> None:
         body = json.dumps({"message": error.message, **error.members}).encode()
-        headers = {"Content-Type": "application/json", "x-amzn-ErrorType": f"{error.code}:http://internal.amazon.com/coral/com.amazon.bedrock/"}
+        headers = {
+            "Content-Type": "application/json",
+            "x-amzn-ErrorType": f"{error.code}:http://internal.amazon.com/coral/com.amazon.bedrock/",
+        }
         self.write(error.status or 400, body, headers)
 
     def do_GET(self) -> None:
@@ -178,7 +198,9 @@ class _Handler(EmulatorHandler):
         try:
             account = server.accounts.get(access_key(self.headers, (SIGNING_NAME,)))
             if account is None:
-                raise AuthError("UnrecognizedClientException", "The security token included in the request is invalid.")
+                raise AuthError(
+                    "UnrecognizedClientException", "The security token included in the request is invalid."
+                )
             verify(SignedRequest("POST", path, query, self.headers, body), account.secret_access_key)
         except AuthError as exc:
             server.record(Call(model_id, exc.code))
@@ -201,7 +223,9 @@ class _Handler(EmulatorHandler):
         if fate == THROTTLE:
             raise ApiError("ThrottlingException", "Too many requests, please wait before trying again.", 429)
         if fate == ERROR:
-            raise ApiError("InternalServerException", "The server encountered an internal error (injected).", 500)
+            raise ApiError(
+                "InternalServerException", "The server encountered an internal error (injected).", 500
+            )
         try:
             params = json.loads(body or b"{}")
         except ValueError:
@@ -209,21 +233,29 @@ class _Handler(EmulatorHandler):
         if not isinstance(params, dict):
             raise validation_error("The request body must be a JSON object.")
         if "modelId" in params:
-            raise validation_error("Unknown member 'modelId' in the request body: the model id belongs in the path.")
+            raise validation_error(
+                "Unknown member 'modelId' in the request body: the model id belongs in the path."
+            )
         params["modelId"] = model_id
         problems = [p.message for p in server.validator.input_problems(OPERATION, params)]
         if not problems:
             problems = conversation_problems(params)
         if problems:
             count = len(problems)
-            raise validation_error(f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(problems[:5]))
+            raise validation_error(
+                f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(problems[:5])
+            )
         with server._calls_lock:
             number = server._counter + 1
         response = respond(params, server.responder, number)
         if server.strict:
             drift = server.validator.output_problems(OPERATION, response)
             if drift:
-                raise ApiError("InternalServerException", "sandbox answer departs from the model: " + "; ".join(p.message for p in drift), 500)
+                raise ApiError(
+                    "InternalServerException",
+                    "sandbox answer departs from the model: " + "; ".join(p.message for p in drift),
+                    500,
+                )
         content = response["output"]["message"]["content"]
         call = Call(
             model_id,

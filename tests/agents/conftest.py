@@ -13,6 +13,7 @@ from lakehouse.agents.data import MemoryData
 from lakehouse.agents.hub import AgentHub, PolicyDecision
 from lakehouse.agents.provider import BedrockConverse
 from lakehouse.guardrails import MemoryAuditSink, NoGuardrails
+from tests.control_plane.conftest import _stack, _stacks, uid  # noqa: F401 - _stacks is a fixture
 
 TODAY = date(2026, 12, 1)
 PLANTED = (
@@ -50,48 +51,125 @@ def demo_rows() -> MemoryData:
     data.add(
         "silver.opportunity",
         [
-            opportunity("acme", "O1001", project_title="Retail lakehouse", target_close_date="2026-11-15",
-                        next_steps=None),
-            opportunity("acme", "O1002", project_title="Genomics pipeline", customer_industry="Healthcare",
-                        project_customer_business_problem="Sequence analysis at scale on spot capacity",
-                        review_status="Action Required", related_solution_ids=["S-2"]),
+            opportunity(
+                "acme",
+                "O1001",
+                project_title="Retail lakehouse",
+                target_close_date="2026-11-15",
+                next_steps=None,
+            ),
+            opportunity(
+                "acme",
+                "O1002",
+                project_title="Genomics pipeline",
+                customer_industry="Healthcare",
+                project_customer_business_problem="Sequence analysis at scale on spot capacity",
+                review_status="Action Required",
+                related_solution_ids=["S-2"],
+            ),
             opportunity("acme", "O1003", project_title="Retail analytics", stage="Launched"),
-            opportunity("acme", "O1004", project_title="Call centre insights",
-                        project_customer_business_problem="Transcribe calls. " + PLANTED
-                        + " Contact jane.doe@customer.example or +1 415 555 0100.",
-                        target_close_date="2026-11-20"),
-            opportunity("globex", "O2001", project_title="Genomics pipeline", customer_industry="Healthcare",
-                        project_customer_business_problem="Sequence analysis at scale on spot capacity"),
+            opportunity(
+                "acme",
+                "O1004",
+                project_title="Call centre insights",
+                project_customer_business_problem="Transcribe calls. "
+                + PLANTED
+                + " Contact jane.doe@customer.example or +1 415 555 0100.",
+                target_close_date="2026-11-20",
+            ),
+            opportunity(
+                "globex",
+                "O2001",
+                project_title="Genomics pipeline",
+                customer_industry="Healthcare",
+                project_customer_business_problem="Sequence analysis at scale on spot capacity",
+            ),
         ],
     )
-    data.add("gold.ace_win_rate", [
-        {"tenant_id": "acme", "won_count": 1, "lost_count": 1, "open_count": 3, "win_rate": 0.5},
-        {"tenant_id": "globex", "won_count": 0, "lost_count": 0, "open_count": 1, "win_rate": None},
-    ])
-    data.add("gold.ace_pipeline_health", [
-        {"tenant_id": "acme", "review_status": "Approved", "opportunity_count": 3, "stale_count": 2,
-         "action_required_count": 0, "as_of_date": "2026-12-01"},
-    ])
-    data.add("ops.dq_issue", [
-        {"tenant_id": "acme", "run_id": "run-7", "table_name": "silver.opportunity", "suite": "silver.opportunity",
-         "expectation": "close date parses", "expectation_type": "expect_column_values_to_match_regex",
-         "column_name": "target_close_date", "action": "quarantine", "unexpected_count": 2, "element_count": 9,
-         "sample_keys": ["O9"], "observed_at": "2026-11-30T02:00:00"},
-    ])
-    data.add("ops.ingestion_run", [
-        {"tenant_id": "acme", "ingestion_run_id": "ing-1", "source": "partner-central", "catalog": "Sandbox",
-         "status": "failed", "started_at": "2026-11-30T01:00:00", "finished_at": "2026-11-30T01:05:00",
-         "fetched": 3, "landed": 0, "duplicates": 0, "rejected": 0, "api_calls": 12,
-         "error": "ThrottlingException: Rate exceeded"},
-    ])
-    data.add("ops.lineage_edge", [
-        {"tenant_id": "acme", "run_id": "run-7", "job_name": "gold", "input_table": "silver.opportunity",
-         "input_version": 4, "output_table": "gold.ace_win_rate", "output_version": 3,
-         "recorded_at": "2026-11-30T02:10:00"},
-        {"tenant_id": "acme", "run_id": "run-7", "job_name": "silver", "input_table": "bronze.partner_central_opportunity",
-         "input_version": 9, "output_table": "silver.opportunity", "output_version": 4,
-         "recorded_at": "2026-11-30T02:05:00"},
-    ])
+    data.add(
+        "gold.ace_win_rate",
+        [
+            {"tenant_id": "acme", "won_count": 1, "lost_count": 1, "open_count": 3, "win_rate": 0.5},
+            {"tenant_id": "globex", "won_count": 0, "lost_count": 0, "open_count": 1, "win_rate": None},
+        ],
+    )
+    data.add(
+        "gold.ace_pipeline_health",
+        [
+            {
+                "tenant_id": "acme",
+                "review_status": "Approved",
+                "opportunity_count": 3,
+                "stale_count": 2,
+                "action_required_count": 0,
+                "as_of_date": "2026-12-01",
+            },
+        ],
+    )
+    data.add(
+        "ops.dq_issue",
+        [
+            {
+                "tenant_id": "acme",
+                "run_id": "run-7",
+                "table_name": "silver.opportunity",
+                "suite": "silver.opportunity",
+                "expectation": "close date parses",
+                "expectation_type": "expect_column_values_to_match_regex",
+                "column_name": "target_close_date",
+                "action": "quarantine",
+                "unexpected_count": 2,
+                "element_count": 9,
+                "sample_keys": ["O9"],
+                "observed_at": "2026-11-30T02:00:00",
+            },
+        ],
+    )
+    data.add(
+        "ops.ingestion_run",
+        [
+            {
+                "tenant_id": "acme",
+                "ingestion_run_id": "ing-1",
+                "source": "partner-central",
+                "catalog": "Sandbox",
+                "status": "failed",
+                "started_at": "2026-11-30T01:00:00",
+                "finished_at": "2026-11-30T01:05:00",
+                "fetched": 3,
+                "landed": 0,
+                "duplicates": 0,
+                "rejected": 0,
+                "api_calls": 12,
+                "error": "ThrottlingException: Rate exceeded",
+            },
+        ],
+    )
+    data.add(
+        "ops.lineage_edge",
+        [
+            {
+                "tenant_id": "acme",
+                "run_id": "run-7",
+                "job_name": "gold",
+                "input_table": "silver.opportunity",
+                "input_version": 4,
+                "output_table": "gold.ace_win_rate",
+                "output_version": 3,
+                "recorded_at": "2026-11-30T02:10:00",
+            },
+            {
+                "tenant_id": "acme",
+                "run_id": "run-7",
+                "job_name": "silver",
+                "input_table": "bronze.partner_central_opportunity",
+                "input_version": 9,
+                "output_table": "silver.opportunity",
+                "output_version": 4,
+                "recorded_at": "2026-11-30T02:05:00",
+            },
+        ],
+    )
     return data
 
 
@@ -147,5 +225,30 @@ def approvals() -> RecordingApprovals:
 
 @pytest.fixture
 def hub(provider: BedrockConverse, audit: MemoryAuditSink, approvals: RecordingApprovals) -> AgentHub:
-    return AgentHub(provider=provider, data=demo_rows(), decide=allow_all, audit=audit, quota=NoGuardrails(),
-                    actor="user:tester", approvals=approvals, today=TODAY)
+    return AgentHub(
+        provider=provider,
+        data=demo_rows(),
+        decide=allow_all,
+        audit=audit,
+        quota=NoGuardrails(),
+        actor="user:tester",
+        approvals=approvals,
+        today=TODAY,
+    )
+
+
+@pytest.fixture(scope="module")
+def sqlite_stack(request: pytest.FixtureRequest, _stacks: Any) -> Any:  # noqa: F811
+    """The control-plane app on SQLite (shared with the control-plane tests when they run in the session)."""
+    return _stack("sqlite", request, _stacks)
+
+
+@pytest.fixture
+def tenant(sqlite_stack: Any) -> str:
+    """A freshly provisioned enterprise tenant."""
+    tenant_id = f"ent-{uid()}"
+    resp = sqlite_stack.client.put(
+        f"/tenants/{tenant_id}", json={"kind": "enterprise", "name": "E"}, headers=sqlite_stack.admin
+    )
+    assert resp.status_code == 201, resp.text
+    return tenant_id

@@ -28,21 +28,50 @@ def write_opportunities(spark, tenant: str, rows: list[dict]) -> None:
         row = dict.fromkeys(OPPORTUNITY.schema.fieldNames())
         row.update(tenant_id=tenant, file_cluster="open-2026-11", **values)
         full.append(row)
-    io.append(spark, OPPORTUNITY, spark.createDataFrame(full, OPPORTUNITY.schema), TenantScope.for_tenant(tenant))
+    io.append(
+        spark, OPPORTUNITY, spark.createDataFrame(full, OPPORTUNITY.schema), TenantScope.for_tenant(tenant)
+    )
 
 
 @pytest.fixture
 def opportunities(spark, local_cp):  # noqa: F811
-    write_opportunities(spark, "acme", [
-        {"opportunity_id": "O1001", "catalog": "Sandbox", "project_title": "Retail lakehouse", "stage": "Qualified",
-         "target_close_date": date(2026, 10, 1), "last_modified_at": datetime(2026, 11, 1), "review_status": "Approved"},
-        {"opportunity_id": "O1002", "catalog": "Sandbox", "project_title": "Genomics", "stage": "Launched",
-         "target_close_date": date(2026, 9, 1), "last_modified_at": datetime(2026, 11, 1)},
-    ])
-    write_opportunities(spark, "globex", [
-        {"opportunity_id": "O2001", "catalog": "Sandbox", "project_title": "Retail lakehouse", "stage": "Qualified",
-         "target_close_date": date(2026, 10, 1), "last_modified_at": datetime(2026, 11, 1)},
-    ])
+    write_opportunities(
+        spark,
+        "acme",
+        [
+            {
+                "opportunity_id": "O1001",
+                "catalog": "Sandbox",
+                "project_title": "Retail lakehouse",
+                "stage": "Qualified",
+                "target_close_date": date(2026, 10, 1),
+                "last_modified_at": datetime(2026, 11, 1),
+                "review_status": "Approved",
+            },
+            {
+                "opportunity_id": "O1002",
+                "catalog": "Sandbox",
+                "project_title": "Genomics",
+                "stage": "Launched",
+                "target_close_date": date(2026, 9, 1),
+                "last_modified_at": datetime(2026, 11, 1),
+            },
+        ],
+    )
+    write_opportunities(
+        spark,
+        "globex",
+        [
+            {
+                "opportunity_id": "O2001",
+                "catalog": "Sandbox",
+                "project_title": "Retail lakehouse",
+                "stage": "Qualified",
+                "target_close_date": date(2026, 10, 1),
+                "last_modified_at": datetime(2026, 11, 1),
+            },
+        ],
+    )
     return local_cp
 
 
@@ -54,13 +83,19 @@ def test_agent_ask_answers_from_the_tenants_delta_rows_with_citations_audit_and_
     answer = json.loads(out.out)
     assert answer["citations"] == ["silver.opportunity/O1001"]
     assert "O2001" not in out.out  # globex's look-alike row is never read
-    assert [(c["name"], c["outcome"]) for c in answer["tool_calls"]] == [("opportunities_needing_attention", "ok")]
+    assert [(c["name"], c["outcome"]) for c in answer["tool_calls"]] == [
+        ("opportunities_needing_attention", "ok")
+    ]
     db = opportunities.db
     with db.session(DbScope.for_tenant("acme")) as session:
         totals = {r["resource"]: r["quantity"] for r in costs.ledger_totals(session, "acme")}
-        audited = list(session.execute(
-            select(AuditEntry.action, AuditEntry.actor).where(AuditEntry.action.like("agent.%")).order_by(AuditEntry.seq)
-        ).all())
+        audited = list(
+            session.execute(
+                select(AuditEntry.action, AuditEntry.actor)
+                .where(AuditEntry.action.like("agent.%"))
+                .order_by(AuditEntry.seq)
+            ).all()
+        )
     assert totals["model_input_tokens"] == Decimal(answer["input_tokens"])
     assert totals["model_output_tokens"] == Decimal(answer["output_tokens"])
     operator = audited[0][1]

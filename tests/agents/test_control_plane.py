@@ -19,30 +19,20 @@ from lakehouse.agents.data import MemoryData
 from lakehouse.agents.hub import AgentHub, TokenBudgetExhausted
 from lakehouse.guardrails import MemoryAuditSink, QuotaExceeded, Usage
 from tests.agents.conftest import TODAY, allow_all, opportunity
-from tests.control_plane.conftest import _stack, _stacks, create_key, uid  # noqa: F401 - _stacks is a fixture
+from tests.control_plane.conftest import create_key, uid
 
 QUESTION = "Which opportunities need attention?"
 
 
-@pytest.fixture(scope="module")
-def sqlite_stack(request, _stacks):
-    return _stack("sqlite", request, _stacks)
-
-
-@pytest.fixture
-def tenant(sqlite_stack) -> str:
-    tenant_id = f"ent-{uid()}"
-    resp = sqlite_stack.client.put(f"/tenants/{tenant_id}", json={"kind": "enterprise", "name": "E"}, headers=sqlite_stack.admin)
-    assert resp.status_code == 201, resp.text
-    return tenant_id
-
-
 def rows_for(tenant: str) -> MemoryData:
     data = MemoryData()
-    data.add("silver.opportunity", [
-        opportunity(tenant, "O1001", target_close_date="2026-11-15", next_steps=None),
-        opportunity(tenant, "O1003", stage="Launched"),
-    ])
+    data.add(
+        "silver.opportunity",
+        [
+            opportunity(tenant, "O1001", target_close_date="2026-11-15", next_steps=None),
+            opportunity(tenant, "O1003", stage="Launched"),
+        ],
+    )
     return data
 
 
@@ -50,13 +40,28 @@ def set_limits(db, tenant: str, **limits: float) -> None:
     from control_plane.audit.service import SYSTEM
 
     with db.session(DbScope.for_platform(), write=True) as session:
-        quotas.set_limits(session, tenant=session.get(Tenant, tenant), values=limits, actor=SYSTEM, reason="test", request_id=None)
+        quotas.set_limits(
+            session,
+            tenant=session.get(Tenant, tenant),
+            values=limits,
+            actor=SYSTEM,
+            reason="test",
+            request_id=None,
+        )
         session.commit()
 
 
 def hub(db, tenant: str, provider, **kwargs) -> AgentHub:
-    return AgentHub(provider=provider, data=rows_for(tenant), decide=allow_all, audit=MemoryAuditSink(),
-                    quota=DbQuotaGate(db), actor="user:tester", today=TODAY, **kwargs)
+    return AgentHub(
+        provider=provider,
+        data=rows_for(tenant),
+        decide=allow_all,
+        audit=MemoryAuditSink(),
+        quota=DbQuotaGate(db),
+        actor="user:tester",
+        today=TODAY,
+        **kwargs,
+    )
 
 
 def ledger(db, tenant: str) -> dict[str, Decimal]:
@@ -78,8 +83,12 @@ def test_budget_exhaustion_refuses_the_ask_before_any_model_call(sqlite_stack, t
     db = sqlite_stack.app.state.cp.db
     set_limits(db, tenant, monthly_compute_usd=1)
     settings = GuardrailSettings(cost_rate_api_call_usd=Decimal("0.01"))
-    DbUsageRecorder(db, settings).record(tenant, "sync-1", Usage(api_calls=100), usage_at=utcnow(), source="test")
-    with pytest.raises(QuotaExceeded, match=r"has reached the monthly budget \(\$1\.00.*the agent ask was not started"):
+    DbUsageRecorder(db, settings).record(
+        tenant, "sync-1", Usage(api_calls=100), usage_at=utcnow(), source="test"
+    )
+    with pytest.raises(
+        QuotaExceeded, match=r"has reached the monthly budget \(\$1\.00.*the agent ask was not started"
+    ):
         hub(db, tenant, provider).ask(tenant, "advisor", QUESTION)
     assert emulator.count() == 0
 
@@ -90,7 +99,9 @@ def test_the_daily_token_quota_refuses_the_next_ask(sqlite_stack, tenant, provid
     first = hub(db, tenant, provider).ask(tenant, "advisor", QUESTION)
     assert first.input_tokens + first.output_tokens >= 100
     calls = emulator.count()
-    with pytest.raises(QuotaExceeded, match=r"agents used [\d,]+ model tokens today .* agent_tokens_per_day = 100"):
+    with pytest.raises(
+        QuotaExceeded, match=r"agents used [\d,]+ model tokens today .* agent_tokens_per_day = 100"
+    ):
         hub(db, tenant, provider).ask(tenant, "advisor", QUESTION)
     assert emulator.count() == calls
 
@@ -105,7 +116,9 @@ def test_an_ask_over_its_own_token_cap_stops_and_is_still_charged(sqlite_stack, 
 
 
 def api_ask(stack, headers, tenant, agent, question):
-    return stack.client.post(f"/tenants/{tenant}/agents/{agent}/ask", json={"question": question}, headers=headers)
+    return stack.client.post(
+        f"/tenants/{tenant}/agents/{agent}/ask", json={"question": question}, headers=headers
+    )
 
 
 @pytest.fixture
@@ -122,11 +135,17 @@ def test_the_api_answers_with_citations_and_audits_every_tool_call(wired, tenant
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert body["citations"] == ["silver.opportunity/O1001"]
-    assert [(c["name"], c["outcome"]) for c in body["tool_calls"]] == [("opportunities_needing_attention", "ok")]
+    assert [(c["name"], c["outcome"]) for c in body["tool_calls"]] == [
+        ("opportunities_needing_attention", "ok")
+    ]
     with wired.app.state.cp.db.session(DbScope.for_tenant(tenant)) as session:
-        actions = list(session.execute(
-            select(AuditEntry.action).where(AuditEntry.tenant_id == tenant, AuditEntry.action.like("agent.%")).order_by(AuditEntry.seq)
-        ).scalars())
+        actions = list(
+            session.execute(
+                select(AuditEntry.action)
+                .where(AuditEntry.tenant_id == tenant, AuditEntry.action.like("agent.%"))
+                .order_by(AuditEntry.seq)
+            ).scalars()
+        )
     assert actions == ["agent.tool_call", "agent.ask"]
 
 
@@ -135,20 +154,37 @@ def test_a_tool_call_the_pdp_denies_is_refused_and_audited_in_the_chain(wired, t
     resp = api_ask(wired, viewer, tenant, "advisor", QUESTION)
     assert resp.status_code == 200, resp.text
     call = resp.json()["tool_calls"][0]
-    assert (call["outcome"], call["reasons"]) == ("denied", ["role viewer is cleared up to internal, not confidential"])
+    assert (call["outcome"], call["reasons"]) == (
+        "denied",
+        ["role viewer is cleared up to internal, not confidential"],
+    )
     assert resp.json()["citations"] == [] and "O1001" not in resp.json()["answer"]
     with wired.app.state.cp.db.session(DbScope.for_tenant(tenant)) as session:
-        denied = session.execute(
-            select(AuditEntry).where(AuditEntry.tenant_id == tenant, AuditEntry.action == "agent.tool_denied")
-        ).scalars().all()
+        denied = (
+            session.execute(
+                select(AuditEntry).where(
+                    AuditEntry.tenant_id == tenant, AuditEntry.action == "agent.tool_denied"
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert [(e.resource, e.reason) for e in denied] == [
-        ("agent/advisor/tool/opportunities_needing_attention", "role viewer is cleared up to internal, not confidential")
+        (
+            "agent/advisor/tool/opportunities_needing_attention",
+            "role viewer is cleared up to internal, not confidential",
+        )
     ]
 
 
 def test_the_api_refuses_another_tenants_agents_and_bad_questions(wired, tenant, sqlite_stack):
     other = f"ent-{uid()}"
-    assert sqlite_stack.client.put(f"/tenants/{other}", json={"kind": "enterprise", "name": "O"}, headers=sqlite_stack.admin).status_code == 201
+    assert (
+        sqlite_stack.client.put(
+            f"/tenants/{other}", json={"kind": "enterprise", "name": "O"}, headers=sqlite_stack.admin
+        ).status_code
+        == 201
+    )
     analyst = create_key(wired.client, wired.admin, tenant, "analyst")
     assert api_ask(wired, analyst, other, "advisor", QUESTION).status_code == 404
     assert api_ask(wired, analyst, tenant, "spy", QUESTION).status_code == 422

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.agents.test_control_plane import rows_for, sqlite_stack, tenant  # noqa: F401 - fixtures
-from tests.control_plane.conftest import _stacks, create_key  # noqa: F401 - fixtures
+from tests.agents.test_control_plane import rows_for
+from tests.control_plane.conftest import create_key
 
 PAGE = Path(__file__).resolve().parents[2] / "dashboards" / "pages" / "04_Agents.py"
 
@@ -23,14 +23,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def api_url(sqlite_stack, provider, tenant, monkeypatch, tmp_path) -> Iterator[str]:  # noqa: F811
+def api_url(sqlite_stack, provider, tenant, monkeypatch, tmp_path) -> Iterator[str]:
     """The stack's app served by uvicorn on a loopback port, its agents on the emulator and in-memory rows."""
     import uvicorn
 
     app = sqlite_stack.app
     app.state.agent_provider, app.state.agent_data = provider, rows_for(tenant)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -57,7 +59,7 @@ def signed_in(credential: str):
 
 
 @pytest.mark.slow
-def test_the_advisor_answers_on_the_page_with_its_citations(api_url, sqlite_stack, tenant):  # noqa: F811
+def test_the_advisor_answers_on_the_page_with_its_citations(api_url, sqlite_stack, tenant):
     analyst = create_key(sqlite_stack.client, sqlite_stack.admin, tenant, "analyst")["X-API-Key"]
     at = signed_in(analyst)
     at.button(key="a_ask").click().run()
@@ -67,16 +69,18 @@ def test_the_advisor_answers_on_the_page_with_its_citations(api_url, sqlite_stac
     assert list(frames[0]["citation"]) == ["silver.opportunity/O1001"]
     assert list(frames[1]["tool"]) == ["opportunities_needing_attention"]
     assert list(frames[1]["outcome"]) == ["ok"]
-    assert any("O1001" in m.value and "target close date 2026-11-15 has passed" in m.value for m in at.markdown)
+    assert any(
+        "O1001" in m.value and "target close date 2026-11-15 has passed" in m.value for m in at.markdown
+    )
 
 
 @pytest.mark.slow
-def test_a_viewer_sees_the_policy_refusal_and_no_rows(api_url, sqlite_stack, tenant):  # noqa: F811
+def test_a_viewer_sees_the_policy_refusal_and_no_rows(api_url, sqlite_stack, tenant):
     viewer = create_key(sqlite_stack.client, sqlite_stack.admin, tenant, "viewer")["X-API-Key"]
     at = signed_in(viewer)
     at.button(key="a_ask").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert {m.label: m.value for m in at.metric}["Citations"] == "0"
-    calls = [d.value for d in at.dataframe][0]
+    calls = next(d.value for d in at.dataframe)
     assert list(calls["outcome"]) == ["denied"]
     assert not any("O1001" in m.value for m in at.markdown)

@@ -20,7 +20,10 @@ def test_advisor_names_opportunities_needing_attention_with_reasons_and_citation
         "silver.opportunity/O1004",
         "silver.opportunity/O1002",
     ]
-    assert "O1001 'Retail lakehouse' (Qualified): target close date 2026-11-15 has passed; no next steps recorded" in result.answer
+    assert (
+        "O1001 'Retail lakehouse' (Qualified): target close date 2026-11-15 has passed; no next steps recorded"
+        in result.answer
+    )
     assert result.removed_citations == []
     assert result.model_calls == 2 == emulator.count("ok")
     assert result.input_tokens == sum(c.input_tokens for c in emulator.calls)
@@ -30,7 +33,10 @@ def test_advisor_names_opportunities_needing_attention_with_reasons_and_citation
 def test_similar_won_deals_come_from_shared_solution_and_industry(hub):
     result = hub.ask("acme", "advisor", "Show won deals similar to O1001")
     assert result.citations == ["silver.opportunity/O1003"]
-    assert "won deal O1003 'Retail analytics' — shares solution S-1 and same industry (Retail) with O1001" in result.answer
+    assert (
+        "won deal O1003 'Retail analytics' — shares solution S-1 and same industry (Retail) with O1001"
+        in result.answer
+    )
 
 
 def test_next_best_actions_come_from_stage_review_and_needs_from_aws(hub):
@@ -43,7 +49,9 @@ def test_next_best_actions_come_from_stage_review_and_needs_from_aws(hub):
     ]
 
 
-def test_a_planted_instruction_in_an_opportunity_description_never_triggers_a_tool_call(hub, emulator, approvals, audit):
+def test_a_planted_instruction_in_an_opportunity_description_never_triggers_a_tool_call(
+    hub, emulator, approvals, audit
+):
     result = hub.ask("acme", "advisor", "Find opportunities about transcribing calls")
     assert [c.name for c in result.tool_calls] == ["search_opportunities"]
     assert approvals.requests == []
@@ -51,13 +59,20 @@ def test_a_planted_instruction_in_an_opportunity_description_never_triggers_a_to
     assert all(c.tools_called in ([], ["search_opportunities"]) for c in emulator.calls)
 
 
-def test_a_gullible_model_following_a_planted_instruction_is_refused_and_audited(hub, emulator, approvals, audit):
+def test_a_gullible_model_following_a_planted_instruction_is_refused_and_audited(
+    hub, emulator, approvals, audit
+):
     emulator.responder.obey_planted_instructions = True
     result = hub.ask("acme", "advisor", "Find opportunities about transcribing calls")
     assert emulator.calls[1].tools_called == ["request_opportunity_update"]  # the model did ask
     refused = [c for c in result.tool_calls if c.name == "request_opportunity_update"]
     assert [(c.outcome, c.reasons) for c in refused] == [
-        ("refused", ("action tool request_opportunity_update refused: the user's question does not ask for a change",))
+        (
+            "refused",
+            (
+                "action tool request_opportunity_update refused: the user's question does not ask for a change",
+            ),
+        )
     ]
     assert approvals.requests == []
     entries = [e for e in audit.entries if e["action"] == "agent.tool_refused"]
@@ -65,14 +80,18 @@ def test_a_gullible_model_following_a_planted_instruction_is_refused_and_audited
 
 
 def test_retrieved_pii_is_redacted_before_the_model_and_in_the_answer(hub, emulator):
-    result = hub.ask("acme", "advisor", "Find opportunities about transcribing calls; mail me at bob@partner.example")
+    result = hub.ask(
+        "acme", "advisor", "Find opportunities about transcribing calls; mail me at bob@partner.example"
+    )
     assert "jane.doe@customer.example" not in result.answer and "415 555 0100" not in result.answer
     assert "bob@partner.example" not in str(result.tool_calls)
     assert "[REDACTED]" in result.answer or "Call centre insights" in result.answer
 
 
 def test_a_change_the_user_asks_for_becomes_an_approval_request_only(hub, approvals):
-    result = hub.ask("acme", "advisor", "Please request an update of O1001 next steps to 'Book AWS SA session'")
+    result = hub.ask(
+        "acme", "advisor", "Please request an update of O1001 next steps to 'Book AWS SA session'"
+    )
     assert [(c.name, c.outcome) for c in result.tool_calls] == [
         ("next_best_actions", "ok"),
         ("request_opportunity_update", "ok"),
@@ -99,11 +118,22 @@ def test_a_tool_call_denied_by_policy_is_refused_and_audited(provider, audit):
             return PolicyDecision(False, ("role viewer is cleared up to internal, not confidential",))
         return PolicyDecision(True, ("allowed",))
 
-    hub = AgentHub(provider=provider, data=demo_rows(), decide=deny_confidential, audit=audit,
-                   quota=NoGuardrails(), actor="user:viewer", today=TODAY)
+    hub = AgentHub(
+        provider=provider,
+        data=demo_rows(),
+        decide=deny_confidential,
+        audit=audit,
+        quota=NoGuardrails(),
+        actor="user:viewer",
+        today=TODAY,
+    )
     result = hub.ask("acme", "advisor", "Which opportunities need attention?")
     assert [(c.name, c.outcome, c.reasons) for c in result.tool_calls] == [
-        ("opportunities_needing_attention", "denied", ("role viewer is cleared up to internal, not confidential",))
+        (
+            "opportunities_needing_attention",
+            "denied",
+            ("role viewer is cleared up to internal, not confidential",),
+        )
     ]
     assert result.citations == [] and "not available" in result.answer and "O1001" not in result.answer
     denied = [e for e in audit.entries if e["action"] == "agent.tool_denied"]
@@ -114,7 +144,9 @@ def test_a_tool_call_denied_by_policy_is_refused_and_audited(provider, audit):
 
 def test_cross_tenant_retrieval_returns_nothing_even_for_identical_text(hub):
     acme = hub.ask("acme", "advisor", "Find opportunities about sequence analysis at scale on spot capacity")
-    globex = hub.ask("globex", "advisor", "Find opportunities about sequence analysis at scale on spot capacity")
+    globex = hub.ask(
+        "globex", "advisor", "Find opportunities about sequence analysis at scale on spot capacity"
+    )
     assert acme.retrieved == ["silver.opportunity/O1002"]
     assert globex.retrieved == ["silver.opportunity/O2001"]
 
@@ -124,12 +156,16 @@ def test_an_invented_citation_is_removed_and_one_of_another_tenant_does_not_reso
     result = hub.ask("acme", "advisor", "Which opportunities need attention?")
     assert result.removed_citations == ["silver.opportunity/O2001", "silver.opportunity/O9999"]
     assert "O2001" not in result.answer and "O9999" not in result.answer
-    assert result.citations == ["silver.opportunity/O1001", "silver.opportunity/O1004", "silver.opportunity/O1002"]
+    assert result.citations == [
+        "silver.opportunity/O1001",
+        "silver.opportunity/O1004",
+        "silver.opportunity/O1002",
+    ]
 
 
 def test_an_answer_citing_only_what_does_not_resolve_is_refused(hub, emulator):
     emulator.responder.invent_citations = ["gold.ace_win_rate/globex"]
-    with pytest.raises(UncitedAnswer, match="gold.ace_win_rate/globex"):
+    with pytest.raises(UncitedAnswer, match=r"gold\.ace_win_rate/globex"):
         hub.ask("acme", "doc", "zzzz qqqq")
 
 
@@ -165,7 +201,7 @@ def test_support_agent_explains_a_number_from_its_definition_and_value(hub):
 
 def test_doc_agent_answers_from_the_docs(hub):
     result = hub.ask("acme", "doc", "How are approvals and the cost ledger used?")
-    assert result.citations and all(r.startswith("doc:docs/") or r.startswith("doc:README") for r in result.citations)
+    assert result.citations and all(r.startswith(("doc:docs/", "doc:README")) for r in result.citations)
 
 
 def test_bad_input_and_unapproved_prompts_are_refused(hub):

@@ -9,8 +9,7 @@ import pytest
 import yaml
 
 from lakehouse.agents.prompts import AGENTS, all_prompts, prompt_for
-from tests.agents.test_control_plane import sqlite_stack  # noqa: F401 - fixture
-from tests.control_plane.conftest import _stacks, uid  # noqa: F401 - fixture
+from tests.control_plane.conftest import uid
 
 MODULES = resources.files("lakehouse.agents") / "modules"
 
@@ -39,7 +38,7 @@ def test_every_prompt_names_an_evaluation_set_that_ships():
         assert (evals / prompt.evaluation_set).is_file(), prompt.evaluation_set
 
 
-def test_agent_modules_are_seeded_and_listed_by_type(sqlite_stack):  # noqa: F811
+def test_agent_modules_are_seeded_and_listed_by_type(sqlite_stack):
     client, admin = sqlite_stack.client, sqlite_stack.admin
     resp = client.get("/registry/modules", params={"type": "agent"}, headers=admin)
     assert resp.status_code == 200, resp.text
@@ -52,13 +51,16 @@ def test_agent_modules_are_seeded_and_listed_by_type(sqlite_stack):  # noqa: F81
     [
         (lambda m: m.pop("agent"), "a module of type agent needs an agent section (prompt, tools)"),
         (lambda m: m.update(type="pipeline"), "only modules of type agent have an agent section"),
-        (lambda m: m["agent"]["prompt"]["approval"].pop("approved_by"), "an approved prompt names its approver"),
+        (
+            lambda m: m["agent"]["prompt"]["approval"].pop("approved_by"),
+            "an approved prompt names its approver",
+        ),
         (lambda m: m["agent"]["prompt"].update(version="one"), "one"),
         (lambda m: m["agent"]["prompt"]["approval"].update(status="shipped"), "'shipped' is not one of"),
         (lambda m: m["agent"].update(tools=[]), "should be non-empty"),
     ],
 )
-def test_an_invalid_agent_manifest_is_refused_naming_the_problem(sqlite_stack, change, message):  # noqa: F811
+def test_an_invalid_agent_manifest_is_refused_naming_the_problem(sqlite_stack, change, message):
     body = copy.deepcopy(manifest("ops"))
     body["name"] = f"agent-{uid()}"
     change(body)
@@ -67,7 +69,7 @@ def test_an_invalid_agent_manifest_is_refused_naming_the_problem(sqlite_stack, c
     assert any(message in p["msg"] for p in resp.json()["problems"]), resp.json()["problems"]
 
 
-def test_a_valid_agent_manifest_publishes(sqlite_stack):  # noqa: F811
+def test_a_valid_agent_manifest_publishes(sqlite_stack):
     body = copy.deepcopy(manifest("doc"))
     body["name"] = f"agent-{uid()}"
     resp = sqlite_stack.client.post("/registry/modules", json=body, headers=sqlite_stack.admin)

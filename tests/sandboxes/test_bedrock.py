@@ -38,7 +38,9 @@ def server() -> Iterator[Any]:
 def unvalidated(server: Any, **overrides: Any) -> Any:
     """A client that sends what it is given (botocore's client-side validation off), as a buggy SDK would."""
     settings = {**server.credentials(), **overrides}
-    return boto3.client("bedrock-runtime", config=Config(parameter_validation=False, retries={"max_attempts": 1}), **settings)
+    return boto3.client(
+        "bedrock-runtime", config=Config(parameter_validation=False, retries={"max_attempts": 1}), **settings
+    )
 
 
 def raw_converse(server: Any, body: bytes, model_id: str = MODEL) -> tuple[int, str | None, dict[str, Any]]:
@@ -53,7 +55,9 @@ def raw_converse(server: Any, body: bytes, model_id: str = MODEL) -> tuple[int, 
     creds = server.credentials()
     url = f"{server.url}/model/{quote(model_id, safe='')}/converse"
     request = AWSRequest("POST", url, data=body, headers={"Content-Type": "application/json"})
-    SigV4Auth(Credentials(creds["aws_access_key_id"], creds["aws_secret_access_key"]), "bedrock", "us-east-1").add_auth(request)
+    SigV4Auth(
+        Credentials(creds["aws_access_key_id"], creds["aws_secret_access_key"]), "bedrock", "us-east-1"
+    ).add_auth(request)
     prepared = request.prepare()
     http = urllib.request.Request(prepared.url, data=body, headers=dict(prepared.headers), method="POST")
     try:
@@ -74,10 +78,23 @@ def test_converse_with_tool_use_round_trips_through_boto3(server):
     client = boto3.client("bedrock-runtime", **server.credentials())
     first = client.converse(modelId=MODEL, messages=HELLO, toolConfig=DOCS_TOOL)
     use = first["output"]["message"]["content"][0]["toolUse"]
-    assert (first["stopReason"], use["name"], use["input"]) == ("tool_use", "search_docs", {"query": "How do approvals work?"})
-    result = {"toolResult": {"toolUseId": use["toolUseId"], "content": [{"json": {"rows": [{"ref": "doc:docs/a.md#x", "summary": "Approvals need an approver."}]}}]}}
+    assert (first["stopReason"], use["name"], use["input"]) == (
+        "tool_use",
+        "search_docs",
+        {"query": "How do approvals work?"},
+    )
+    result = {
+        "toolResult": {
+            "toolUseId": use["toolUseId"],
+            "content": [
+                {"json": {"rows": [{"ref": "doc:docs/a.md#x", "summary": "Approvals need an approver."}]}}
+            ],
+        }
+    }
     second = client.converse(
-        modelId=MODEL, messages=[*HELLO, first["output"]["message"], {"role": "user", "content": [result]}], toolConfig=DOCS_TOOL
+        modelId=MODEL,
+        messages=[*HELLO, first["output"]["message"], {"role": "user", "content": [result]}],
+        toolConfig=DOCS_TOOL,
     )
     assert second["stopReason"] == "end_turn"
     assert second["output"]["message"]["content"] == [
@@ -90,13 +107,30 @@ def test_converse_with_tool_use_round_trips_through_boto3(server):
 @pytest.mark.parametrize(
     ("request_", "message"),
     [
-        ({"messages": [{"role": "robot", "content": [{"text": "hi"}]}]}, "Member must satisfy enum value set: [user, assistant, system]"),
-        ({"messages": HELLO, "inferenceConfig": {"maxTokens": 0}}, "Member must have value greater than or equal to 1"),
+        (
+            {"messages": [{"role": "robot", "content": [{"text": "hi"}]}]},
+            "Member must satisfy enum value set: [user, assistant, system]",
+        ),
+        (
+            {"messages": HELLO, "inferenceConfig": {"maxTokens": 0}},
+            "Member must have value greater than or equal to 1",
+        ),
         ({"messages": [{"role": "user", "content": []}]}, "is empty"),
-        ({"messages": [{"role": "assistant", "content": [{"text": "hi"}]}]}, "A conversation must start with a user message"),
+        (
+            {"messages": [{"role": "assistant", "content": [{"text": "hi"}]}]},
+            "A conversation must start with a user message",
+        ),
         ({"messages": [*HELLO, *HELLO]}, "must alternate between user and assistant roles"),
         (
-            {"messages": [*HELLO, {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t1", "name": "x", "input": {}}}]}]},
+            {
+                "messages": [
+                    *HELLO,
+                    {
+                        "role": "assistant",
+                        "content": [{"toolUse": {"toolUseId": "t1", "name": "x", "input": {}}}],
+                    },
+                ]
+            },
             "The toolConfig field must be defined when using toolUse and toolResult content blocks.",
         ),
     ],
@@ -113,8 +147,14 @@ def test_a_malformed_converse_request_gets_validation_exception(server, request_
     [
         ({"messages": HELLO, "temperatureX": 1}, "Unknown member 'temperatureX' is not part of the request"),
         ({"messages": "hello"}, "Value at 'messages' has the wrong type (str)"),
-        ({"messages": [{"role": "user", "content": [{"text": 7}]}]}, "Value at 'messages[0].content[0].text' has the wrong type (int)"),
-        ({"messages": HELLO, "inferenceConfig": {"maxTokens": "many"}}, "Value at 'inferenceConfig.maxTokens' has the wrong type (str)"),
+        (
+            {"messages": [{"role": "user", "content": [{"text": 7}]}]},
+            "Value at 'messages[0].content[0].text' has the wrong type (int)",
+        ),
+        (
+            {"messages": HELLO, "inferenceConfig": {"maxTokens": "many"}},
+            "Value at 'inferenceConfig.maxTokens' has the wrong type (str)",
+        ),
         ({"messages": HELLO, "modelId": MODEL}, "the model id belongs in the path"),
     ],
 )
@@ -125,14 +165,16 @@ def test_a_raw_request_outside_the_model_gets_validation_exception(server, body,
 
 
 def test_a_body_that_is_not_json_is_refused(server):
-    status, error_type, answer = raw_converse(server, b"{not json")
+    status, _error_type, answer = raw_converse(server, b"{not json")
     assert (status, answer["message"]) == (400, "The request body is not valid JSON.")
 
 
 def test_an_unknown_model_and_an_overlong_model_id_are_refused(server):
     client = unvalidated(server)
     assert error_of(lambda: client.converse(modelId="acme.unknown-model-v1", messages=HELLO)) == (
-        "ValidationException", 400, "1 validation error detected: The provided model identifier is invalid."
+        "ValidationException",
+        400,
+        "1 validation error detected: The provided model identifier is invalid.",
     )
     code, _, text = error_of(lambda: client.converse(modelId="m" * 2049, messages=HELLO))
     assert code == "ValidationException" and "Member must have length less than or equal to 2048" in text
@@ -140,15 +182,25 @@ def test_an_unknown_model_and_an_overlong_model_id_are_refused(server):
 
 def test_requests_signed_with_a_wrong_secret_or_unknown_key_are_refused(server):
     wrong = unvalidated(server, aws_secret_access_key="not-the-secret")
-    assert error_of(lambda: wrong.converse(modelId=MODEL, messages=HELLO))[:2] == ("InvalidSignatureException", 403)
+    assert error_of(lambda: wrong.converse(modelId=MODEL, messages=HELLO))[:2] == (
+        "InvalidSignatureException",
+        403,
+    )
     stranger = unvalidated(server, aws_access_key_id="AKIASTRANGER0000000")
-    assert error_of(lambda: stranger.converse(modelId=MODEL, messages=HELLO))[:2] == ("UnrecognizedClientException", 403)
+    assert error_of(lambda: stranger.converse(modelId=MODEL, messages=HELLO))[:2] == (
+        "UnrecognizedClientException",
+        403,
+    )
 
 
 def test_injected_throttling_is_retried_by_botocore(server):
     throttled, ok = server.count("ThrottlingException"), server.count("ok")
     server.script("Converse", "throttle")
-    client = boto3.client("bedrock-runtime", config=Config(retries={"mode": "standard", "max_attempts": 3}), **server.credentials())
+    client = boto3.client(
+        "bedrock-runtime",
+        config=Config(retries={"mode": "standard", "max_attempts": 3}),
+        **server.credentials(),
+    )
     assert client.converse(modelId=MODEL, messages=HELLO)["stopReason"] == "end_turn"
     assert (server.count("ThrottlingException") - throttled, server.count("ok") - ok) == (1, 1)
 
@@ -159,4 +211,9 @@ def test_every_answer_matches_the_output_shape_of_the_model(server):
     client = boto3.client("bedrock-runtime", **server.credentials())
     body = client.converse(modelId=MODEL, messages=HELLO, toolConfig=DOCS_TOOL)
     body.pop("ResponseMetadata")
-    assert ModelValidator("bedrock-runtime").output_problems("Converse", json.loads(json.dumps(body, default=str))) == []
+    assert (
+        ModelValidator("bedrock-runtime").output_problems(
+            "Converse", json.loads(json.dumps(body, default=str))
+        )
+        == []
+    )
