@@ -58,16 +58,21 @@ class BedrockConverse:
     """``bedrock-runtime`` Converse through boto3 (standard AWS configuration)."""
 
     def __init__(self, client: Any | None = None, *, region: str | None = None) -> None:
-        if client is None:
+        self._client, self._region = client, region
+
+    @property
+    def client(self) -> Any:
+        """The boto3 client, made on first use (a missing region or credentials surface as ``ModelError``)."""
+        if self._client is None:
             import boto3
             from botocore.config import Config
 
-            client = boto3.client(
+            self._client = boto3.client(
                 "bedrock-runtime",
-                region_name=region,
+                region_name=self._region,
                 config=Config(retries={"mode": "standard", "max_attempts": 4}),
             )
-        self.client = client
+        return self._client
 
     def converse(
         self,
@@ -78,7 +83,7 @@ class BedrockConverse:
         tools: Sequence[Mapping[str, Any]],
         max_tokens: int,
     ) -> ModelTurn:
-        from botocore.exceptions import ClientError, ParamValidationError
+        from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
         request: dict[str, Any] = {
             "modelId": model_id,
@@ -95,6 +100,8 @@ class BedrockConverse:
         except ClientError as exc:
             error = exc.response.get("Error", {})
             raise ModelError(f"Bedrock {error.get('Code')}: {error.get('Message')}") from None
+        except BotoCoreError as exc:  # no region, no credentials, endpoint unreachable
+            raise ModelError(f"Bedrock is not reachable: {exc}") from None
         usage = response.get("usage", {})
         return ModelTurn(
             response["output"]["message"],

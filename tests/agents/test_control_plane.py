@@ -124,9 +124,10 @@ def api_ask(stack, headers, tenant, agent, question):
 @pytest.fixture
 def wired(sqlite_stack, provider, tenant):
     app = sqlite_stack.app
+    before = app.state.agent_provider, app.state.agent_data
     app.state.agent_provider, app.state.agent_data = provider, rows_for(tenant)
     yield sqlite_stack
-    app.state.agent_provider = app.state.agent_data = None
+    app.state.agent_provider, app.state.agent_data = before
 
 
 def test_the_api_answers_with_citations_and_audits_every_tool_call(wired, tenant):

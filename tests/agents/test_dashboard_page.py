@@ -28,6 +28,7 @@ def api_url(sqlite_stack, provider, tenant, monkeypatch, tmp_path) -> Iterator[s
     import uvicorn
 
     app = sqlite_stack.app
+    before = app.state.agent_provider, app.state.agent_data
     app.state.agent_provider, app.state.agent_data = provider, rows_for(tenant)
     port = _free_port()
     server = uvicorn.Server(
@@ -44,7 +45,7 @@ def api_url(sqlite_stack, provider, tenant, monkeypatch, tmp_path) -> Iterator[s
     yield url
     server.should_exit = True
     thread.join(timeout=10)
-    app.state.agent_provider = app.state.agent_data = None
+    app.state.agent_provider, app.state.agent_data = before
 
 
 def signed_in(credential: str):

@@ -224,3 +224,31 @@ def test_prompt_without_approval_never_runs(monkeypatch, hub, emulator):
     with pytest.raises(PromptNotApproved):
         hub.ask("acme", "advisor", "Which opportunities need attention?")
     assert emulator.count() == 0
+
+
+def test_an_unreachable_model_is_a_model_error_and_the_ask_is_still_audited(audit):
+    import boto3
+    from botocore.config import Config
+
+    from lakehouse.agents.provider import BedrockConverse, ModelError
+
+    client = boto3.client(
+        "bedrock-runtime",
+        endpoint_url="http://127.0.0.1:9",
+        region_name="us-east-1",
+        aws_access_key_id="AKIAUNREACHABLE00000",
+        aws_secret_access_key="x",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=1),
+    )
+    hub = AgentHub(
+        provider=BedrockConverse(client),
+        data=demo_rows(),
+        decide=lambda a, r: PolicyDecision(True),
+        audit=audit,
+        quota=NoGuardrails(),
+        actor="user:tester",
+        today=TODAY,
+    )
+    with pytest.raises(ModelError, match="Bedrock is not reachable"):
+        hub.ask("acme", "advisor", "Which opportunities need attention?")
+    assert [e["detail"]["outcome"] for e in audit.entries if e["action"] == "agent.ask"] == ["ModelError"]
