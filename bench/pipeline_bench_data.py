@@ -1,6 +1,6 @@
 """Generated Partner Central bronze for bench/pipeline_bench.py: a tenant's history and a realistic 1% change.
 
-Payloads are GetOpportunity-shaped JSON (the AWS sample response, /work/shared/fixtures/partner_central), with the
+Payloads are GetOpportunity-shaped JSON (the AWS sample response, tests/fixtures/partner_central), with the
 fields the pipeline reads varied the way a partner's CRM history looks:
 
 - creation dates spread over four years before ``NOW``; each opportunity lives 30-300 days, then 88% close

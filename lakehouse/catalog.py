@@ -18,7 +18,7 @@ Classification = Literal["public", "internal", "confidential", "pii"]
 LAYERS: tuple[str, ...] = ("bronze", "silver", "gold", "platinum", "ops")
 CLASSIFICATIONS: tuple[str, ...] = ("public", "internal", "confidential", "pii")
 TENANT_COLUMN = "tenant_id"
-DOMAINS: tuple[str, ...] = ("lakehouse.partner_central", "lakehouse.marketplace")
+DOMAINS: tuple[str, ...] = ("lakehouse.partner_central", "lakehouse.marketplace", "lakehouse.platinum")
 """Domain packages. Each declares its tables in ``<domain>.entities`` (a module, or a package of modules) and
 ships the quality suites of its tables as package data in ``<domain>/suites/`` (lakehouse.quality.suites)."""
 DECLARING_MODULES: tuple[str, ...] = ("lakehouse.ops", *(f"{d}.entities" for d in DOMAINS))

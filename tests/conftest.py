@@ -34,3 +34,18 @@ def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("RUST_LOG", "error")
+
+
+# Fixtures that reach PostgreSQL: a test using any of them is marked ``postgres`` (deselected by test-fast).
+_POSTGRES_FIXTURES = {"pg_admin_url", "pg_database", "pg_stack", "pg_backend"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark tests by what they need, so ``make test-fast`` can leave out PostgreSQL without per-test markers."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        uses_pg = (
+            bool(_POSTGRES_FIXTURES & set(getattr(item, "fixturenames", ()))) or "postgres" in params.values()
+        )
+        if uses_pg and item.get_closest_marker("postgres") is None:
+            item.add_marker(pytest.mark.postgres)

@@ -1,4 +1,4 @@
-"""``lakehouse pipeline run``: bronze -> silver -> gold for one tenant, then print its ACE KPIs."""
+"""``lakehouse pipeline run``: bronze -> silver -> gold (-> platinum) for one tenant, then print its ACE KPIs."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ from rich.table import Table
 from lakehouse.errors import BadInput
 
 pipeline_app = typer.Typer(
-    help="Run the silver and gold steps of the lakehouse pipeline.", no_args_is_help=True
+    help="Run the silver, gold and platinum steps of the lakehouse pipeline.", no_args_is_help=True
 )
 
 
 class Until(str, Enum):
     silver = "silver"
     gold = "gold"
+    platinum = "platinum"
 
 
 @pipeline_app.command("run")
@@ -74,7 +75,7 @@ def run(
                 f"  {issue.action}: {issue.table_name} {issue.expectation} ({issue.unexpected_count} row(s))",
                 highlight=False,
             )
-    if until is Until.gold:
+    if until in (Until.gold, Until.platinum):
         print_kpis(console, tenant, pipeline.kpis(spark, tenant))
 
 

@@ -55,7 +55,7 @@ class UsageRow:
 
 
 class UsageSource(Protocol):
-    """Where billable usage comes from: the CostLedger (issue 6) in production."""
+    """Where billable usage comes from: the control plane's cost ledger in production."""
 
     def usage(self, tenant_id: str, start: datetime, end: datetime) -> Iterable[UsageRow]:
         """Usage rows of ``tenant_id`` with ``start <= usage_at < end`` (UTC)."""
@@ -250,7 +250,7 @@ class Approval:
 
 
 class ApprovalGate(Protocol):
-    """What an approval-gated action needs from the approvals service (issue 6)."""
+    """What an approval-gated action needs from the approvals service."""
 
     def verify(self, approval_id: str, *, action: str, payload_sha256: str) -> Approval:
         """The approval if it is approved, unexpired, not yet executed and for exactly this action and payload
@@ -267,7 +267,7 @@ def payload_digest(payload: Any) -> str:
 
 
 class MemoryApprovalGate:
-    """An in-memory approvals service with the rules of issue 6 (used by tests and dry runs)."""
+    """An in-memory approvals service with the control plane's approval rules (used by tests and dry runs)."""
 
     def __init__(self, ttl: timedelta = timedelta(hours=24), clock: Any = None) -> None:
         self.ttl = ttl

@@ -819,11 +819,11 @@ def run_pipeline(
     as_of: date | None = None,
     key_provider: KeyProvider | None = None,
 ) -> list[StepOutcome]:
-    """Run the silver (and gold) steps for one tenant, in ``lakehouse.pipeline_steps`` order."""
+    """Run the silver (and gold, then platinum) steps for one tenant, in ``lakehouse.pipeline_steps`` order."""
     from lakehouse import pipeline_steps
 
-    if until not in ("silver", "gold"):
-        raise BadInput(f"--until must be silver or gold, got {until!r}")
+    if until not in ("silver", "gold", "platinum"):
+        raise BadInput(f"--until must be silver, gold or platinum, got {until!r}")
     fresh = run_id is None
     run_id = run_id or new_run_id("pipeline")
     outcomes: list[StepOutcome] = []
@@ -845,6 +845,14 @@ def run_pipeline(
             fresh_run_id=fresh,
         )
         outcomes.append(runner(rc))
+    if until == "platinum":
+        from lakehouse.platinum.steps import PLATINUM_STEPS
+
+        for name, platinum_runner in PLATINUM_STEPS:
+            rc = RunContext.create(
+                spark, tenant_id, job_name=name, run_id=f"{run_id}.{name}", as_of=as_of, fresh_run_id=fresh
+            )
+            outcomes.append(platinum_runner(rc))
     return outcomes
 
 

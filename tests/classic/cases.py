@@ -14,11 +14,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 
 FIXTURE = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "fixtures"
-    / "partner_central"
-    / "get_opportunity_response.json"
+    Path(__file__).resolve().parents[1] / "fixtures" / "partner_central" / "get_opportunity_response.json"
 )
 BRONZE_DDL = (
     "tenant_id string, catalog string, entity_id string, last_modified_at timestamp, payload string, "

@@ -31,7 +31,7 @@ from .conftest import SIZES, reader_for, seeded_state
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "sandboxes" / "partner_central" / "fixtures" / "get_opportunity_response.json"
-SHARED_FIXTURE = ROOT.parent / "shared" / "fixtures" / "partner_central" / "get_opportunity_response.json"
+SAMPLE = ROOT / "tests" / "fixtures" / "partner_central" / "get_opportunity_response.json"
 ACME = TenantScope.for_tenant("acme")
 
 
@@ -109,7 +109,7 @@ def test_the_fixture_response_lands_in_bronze_byte_for_byte(spark, lake, sandbox
     )
     assert run.status == "succeeded"
     row = read_bronze(spark, ACME).where(F.col("entity_id") == "O1111111").collect()
-    expected = (SHARED_FIXTURE if SHARED_FIXTURE.is_file() else FIXTURE).read_bytes()
+    expected = SAMPLE.read_bytes()
     assert len(row) == 1 and row[0].payload.encode("utf-8") == expected
     assert row[0].payload_sha256 == hashlib.sha256(expected).hexdigest()
     assert row[0].catalog == "AWS"

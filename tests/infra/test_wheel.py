@@ -54,6 +54,14 @@ def test_the_wheel_contains_every_quality_suite_and_registry_manifest(wheel: Pat
     assert [n for n in shipped if "/suites/" in n or "/modules/" in n or "/registry/" in n] == expected
 
 
+def test_the_wheel_carries_the_policy_and_the_migrations_templates(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    for name in ("control_plane/authz/policy.rego", "control_plane/migrations/script.py.mako"):
+        assert name in names, name
+    assert any(n.startswith("control_plane/migrations/versions/0001") for n in names)
+
+
 GATE_SCRIPT = textwrap.dedent(
     """
     import json, sys

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from pyspark.sql.types import StringType, StructField, StructType, TimestampType
 
-FIXTURES = Path("/work/shared/fixtures/partner_central")
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "partner_central"
 BRONZE = {
     "opportunity": "bronze.partner_central_opportunity",
     "solution": "bronze.partner_central_solution",
     "engagement_invitation": "bronze.partner_central_engagement_invitation",
 }
-# the bronze shape of issue 3, used only if the bronze module has not declared these tables yet
+# the bronze shape ingestion lands, used only if the bronze module has not declared these tables yet
 _BRONZE_SCHEMA = StructType(
     [
         StructField("tenant_id", StringType()),
@@ -36,7 +36,7 @@ PII_SECRET = "test-pii-secret-0123456789abcdef"
 
 
 def ensure_bronze_tables() -> None:
-    """Declare the bronze tables with issue 3's shape unless the bronze module already does."""
+    """Declare the bronze tables with the ingestion shape unless the bronze module already does."""
     from lakehouse import catalog
     from lakehouse.catalog import TableDef, register
 

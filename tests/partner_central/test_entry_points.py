@@ -106,7 +106,7 @@ def test_cli_pipeline_run_until_silver_builds_no_gold(spark, pipeline_lake, caps
 @pytest.mark.parametrize(
     ("args", "code"),
     [
-        (["pipeline", "run", "--tenant", "acme", "--until", "platinum"], 2),
+        (["pipeline", "run", "--tenant", "acme", "--until", "diamond"], 2),
         (["pipeline", "run", "--tenant", "../x"], 2),
         (["pipeline", "run", "--tenant", "acme", "--as-of", "June"], 2),
     ],

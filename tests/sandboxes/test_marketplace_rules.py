@@ -260,13 +260,15 @@ def _update_title(product_id: str, title: str) -> list[dict]:
 
 def _wait(catalog, change_set_id: str) -> tuple[list[str], dict]:
     seen: list[str] = []
-    while True:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         described = catalog.describe_change_set(Catalog="AWSMarketplace", ChangeSetId=change_set_id)
         if not seen or seen[-1] != described["Status"]:
             seen.append(described["Status"])
         if described["Status"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
             return seen, described
         time.sleep(0.005)
+    raise AssertionError(f"change set {change_set_id} did not finish within 60 s: {seen}")
 
 
 def test_a_change_set_moves_preparing_applying_succeeded_and_locks_its_entities(mp):
