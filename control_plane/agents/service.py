@@ -24,6 +24,7 @@ from control_plane.tenants.models import Tenant
 from lakehouse.agents.data import AgentData
 from lakehouse.agents.hub import AgentHub, PolicyDecider, PolicyDecision
 from lakehouse.agents.provider import ModelProvider
+from lakehouse.agents.retrieval import PlatinumVectorSearch, SemanticSearch
 
 
 def pdp_decider(
@@ -79,8 +80,10 @@ def hub_for(
     data: AgentData,
     request_id: str | None = None,
     settings: GuardrailSettings | None = None,
+    semantic: SemanticSearch | None = None,
 ) -> AgentHub:
-    """An ``AgentHub`` acting for ``principal`` in ``tenant`` with the control plane's guardrails."""
+    """An ``AgentHub`` acting for ``principal`` in ``tenant`` with the control plane's guardrails; retrieval uses
+    the tenant's platinum vector index when it was built with the configured embedder (BM25 otherwise)."""
     settings = settings or GuardrailSettings()
     return AgentHub(
         provider=provider,
@@ -90,4 +93,5 @@ def hub_for(
         quota=DbQuotaGate(db, settings),
         actor=principal.subject,
         approvals=DbApprovalRequester(db, tenant, principal, settings),
+        semantic=semantic or PlatinumVectorSearch(),
     )

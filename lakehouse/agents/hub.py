@@ -31,7 +31,7 @@ from lakehouse.agents.citations import CitationChecker, UncitedAnswer, cited, re
 from lakehouse.agents.data import AgentData
 from lakehouse.agents.prompts import Prompt, prompt_for
 from lakehouse.agents.provider import ModelError, ModelProvider
-from lakehouse.agents.retrieval import Bm25Retriever, Retriever
+from lakehouse.agents.retrieval import Bm25Retriever, Retriever, SemanticSearch
 from lakehouse.agents.tools import TOOLS, ApprovalRequester, DocsCorpus, Tool, ToolContext, ToolOutput
 from lakehouse.errors import BadInput, LakehouseError
 from lakehouse.guardrails import AuditSink, QuotaExceeded, QuotaGate, Usage, new_run_id
@@ -145,6 +145,7 @@ class AgentHub:
     approvals: ApprovalRequester | None = None
     today: date | None = None
     ask_token_cap: int = DEFAULT_ASK_TOKEN_CAP
+    semantic: SemanticSearch | None = None
 
     def ask(self, tenant_id: str, agent: str, question: str) -> AskResult:
         """Answer ``question`` with ``agent`` for ``tenant_id`` (see the module docstring for the steps)."""
@@ -204,6 +205,7 @@ class AgentHub:
             self.docs,
             self.approvals,
             self.today or datetime.now(UTC).date(),
+            self.semantic,
         )
         tools = [TOOLS[name] for name in prompt.tools]
         messages: list[dict[str, Any]] = [{"role": "user", "content": [{"text": question}]}]

@@ -14,9 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from rank_bm25 import BM25Plus
+
+from lakehouse.tenancy import TenantScope
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
@@ -73,3 +75,44 @@ class Bm25Retriever:
             key=lambda h: (-h.score, h.document.ref),
         )
         return ranked[:k]
+
+
+class SemanticSearch(Protocol):
+    """Nearest neighbours of a query in the tenant's platinum vector index: ``(item id, distance)``, nearest first."""
+
+    @property
+    def model_id(self) -> str:
+        """The embedder's id (a tenant index built with another embedder is not searched)."""
+        ...
+
+    def search(self, scope: TenantScope, table: str, query: str, k: int) -> list[tuple[str, float]]: ...
+
+
+class PlatinumVectorSearch:
+    """The platinum layer's per-tenant vector index (``lakehouse.platinum.vector_index``) queried with an embedder.
+
+    The index lives under the tenant's own lake prefix, so the tenant filter applies before similarity: another
+    tenant's vectors are not in the table searched. The platinum package (and its ``[ml]`` extra, for MiniLM) is
+    imported only when a search runs."""
+
+    def __init__(self, embedder: Any | None = None, *, lake_root: str | None = None) -> None:
+        self._embedder, self.lake_root = embedder, lake_root
+
+    @property
+    def embedder(self) -> Any:
+        if self._embedder is None:
+            from lakehouse.platinum.embedding import default_embedder
+
+            self._embedder = default_embedder()
+        return self._embedder
+
+    @property
+    def model_id(self) -> str:
+        return str(self.embedder.model_id)
+
+    def search(self, scope: TenantScope, table: str, query: str, k: int) -> list[tuple[str, float]]:
+        from lakehouse.platinum.vector_index import TenantVectorIndex
+
+        index = TenantVectorIndex(scope, lake_root=self.lake_root)
+        hits = index.search(table, self.embedder.embed([query])[0], k=k)
+        return [(str(h.item_id), float(h.distance)) for h in hits]

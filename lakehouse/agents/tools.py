@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from lakehouse.agents.data import AgentData, Row
-from lakehouse.agents.retrieval import Bm25Retriever, Document, Retriever
+from lakehouse.agents.retrieval import Bm25Retriever, Document, Hit, Retriever, SemanticSearch
 from lakehouse.errors import BadInput
 from lakehouse.tenancy import TenantScope
 
@@ -27,6 +27,9 @@ ToolKind = Literal["read", "action"]
 OPEN_STAGES = ("Prospect", "Qualified", "Technical Validation", "Business Validation", "Committed")
 WON, LOST = "Launched", "Closed Lost"
 OPPORTUNITY = "silver.opportunity"
+SCORE = "platinum.opportunity_score"
+KG_EDGE = "platinum.kg_edge"
+OPPORTUNITY_EMBEDDING = "platinum.opportunity_embedding"
 OPPORTUNITY_COLUMNS = (
     "opportunity_id",
     "catalog",
@@ -145,6 +148,7 @@ class ToolContext:
     docs: DocsCorpus = field(default_factory=DocsCorpus)
     approvals: ApprovalRequester | None = None
     today: date = field(default_factory=lambda: datetime.now(UTC).date())
+    semantic: SemanticSearch | None = None
 
     @property
     def tenant_id(self) -> str:
@@ -152,6 +156,20 @@ class ToolContext:
 
     def opportunities(self) -> list[Row]:
         return self.data.rows(OPPORTUNITY, self.scope, OPPORTUNITY_COLUMNS)
+
+    def scores(self) -> dict[str, float]:
+        """Win probabilities of the tenant's open opportunities (platinum.opportunity_score; empty if none)."""
+        rows = self.data.rows(SCORE, self.scope, ["opportunity_id", "win_probability"])
+        return {
+            r["opportunity_id"]: float(r["win_probability"])
+            for r in rows
+            if r.get("win_probability") is not None
+        }
+
+    def current_edges(self) -> list[Row]:
+        """The knowledge graph's edges that hold now (platinum.kg_edge, valid_to null)."""
+        columns = ["src_type", "src_id", "edge_type", "dst_type", "dst_id", "valid_to"]
+        return [r for r in self.data.rows(KG_EDGE, self.scope, columns) if r.get("valid_to") is None]
 
 
 @dataclass(frozen=True)
@@ -262,9 +280,13 @@ def attention_reasons(row: Row, today: date) -> list[str]:
 
 def _attention(ctx: ToolContext, args: dict[str, Any]) -> ToolOutput:
     limit = _int(args, "limit", 5, 50)
+    probabilities = ctx.scores()
     scored = []
     for row in ctx.opportunities():
         reasons = attention_reasons(row, ctx.today)
+        p = probabilities.get(row["opportunity_id"])
+        if reasons and p is not None:
+            reasons = [*reasons, f"win probability {p:.0%} (platinum.opportunity_score)"]
         if reasons:
             scored.append(
                 (
@@ -282,6 +304,7 @@ def _attention(ctx: ToolContext, args: dict[str, Any]) -> ToolOutput:
             "opportunity_id": row["opportunity_id"],
             "stage": row.get("stage"),
             "reasons": reasons,
+            "win_probability": probabilities.get(row["opportunity_id"]),
             "summary": f"{row['opportunity_id']} '{_title(row)}' ({row.get('stage')}): " + "; ".join(reasons),
         }
         for *_, row, reasons in scored[:limit]
@@ -307,14 +330,32 @@ def _similar_won(ctx: ToolContext, args: dict[str, Any]) -> ToolOutput:
         return ToolOutput(
             f"Similar won deals: no opportunity {opportunity_id or 'needing attention'} found", []
         )
-    solutions = set(anchor.get("related_solution_ids") or [])
-    industry = anchor.get("customer_industry")
+    graph = _graph(ctx)
+    if graph:
+        stage_of = {k: v.get("in_stage", {None}) for k, v in graph.items()}
+        solutions_of = {k: v.get("uses_solution", set()) for k, v in graph.items()}
+        industry_of = {k: v.get("in_industry", set()) for k, v in graph.items()}
+        won = [r for r in ctx.opportunities() if WON in stage_of.get(r["opportunity_id"], set())]
+        source = "knowledge graph"
+    else:  # no platinum.kg_edge for the tenant yet: the same relations straight from silver
+        solutions_of = {
+            r["opportunity_id"]: set(r.get("related_solution_ids") or []) for r in ctx.opportunities()
+        }
+        industry_of = {
+            r["opportunity_id"]: {str(r["customer_industry"])} if r.get("customer_industry") else set()
+            for r in ctx.opportunities()
+        }
+        won = [r for r in ctx.opportunities() if r.get("stage") == WON]
+        source = "silver"
+    solutions = solutions_of.get(anchor["opportunity_id"], set())
+    industries = industry_of.get(anchor["opportunity_id"], set())
+    industry = next(iter(sorted(industries)), None)
     matches = []
-    for row in ctx.opportunities():
-        if row.get("stage") != WON or row["opportunity_id"] == anchor["opportunity_id"]:
+    for row in won:
+        if row["opportunity_id"] == anchor["opportunity_id"]:
             continue
-        shared = sorted(solutions & set(row.get("related_solution_ids") or []))
-        same_industry = industry is not None and row.get("customer_industry") == industry
+        shared = sorted(solutions & solutions_of.get(row["opportunity_id"], set()))
+        same_industry = bool(industries & industry_of.get(row["opportunity_id"], set()))
         if shared or same_industry:
             matches.append(
                 (-(len(shared) * 2 + same_industry), row["opportunity_id"], row, shared, same_industry)
@@ -333,7 +374,16 @@ def _similar_won(ctx: ToolContext, args: dict[str, Any]) -> ToolOutput:
                 f"with {anchor['opportunity_id']}",
             }
         )
-    return ToolOutput(f"Won deals similar to {anchor['opportunity_id']} '{_title(anchor)}'", rows)
+    return ToolOutput(f"Won deals similar to {anchor['opportunity_id']} '{_title(anchor)}' ({source})", rows)
+
+
+def _graph(ctx: ToolContext) -> dict[str, dict[str, set[str]]]:
+    """opportunity id -> edge type -> destination ids, from the current knowledge-graph edges."""
+    graph: dict[str, dict[str, set[str]]] = {}
+    for edge in ctx.current_edges():
+        if edge.get("src_type") == "opportunity":
+            graph.setdefault(edge["src_id"], {}).setdefault(edge["edge_type"], set()).add(edge["dst_id"])
+    return graph
 
 
 def _next_best(ctx: ToolContext, args: dict[str, Any]) -> ToolOutput:
@@ -384,9 +434,13 @@ def _search_opportunities(ctx: ToolContext, args: dict[str, Any]) -> ToolOutput:
     query = _text(args, "query", limit=2000)
     assert query is not None
     rows = ctx.opportunities()
-    docs = [Document(ref(OPPORTUNITY, r["opportunity_id"]), opportunity_text(r)) for r in rows]
-    hits = ctx.retriever.search(query, docs, _int(args, "limit", 5, 20))
+    limit = _int(args, "limit", 5, 20)
     by_ref = {ref(OPPORTUNITY, r["opportunity_id"]): r for r in rows}
+    hits = _semantic_hits(ctx, query, limit, by_ref)
+    method = "vector index" if hits else "BM25"
+    if not hits:
+        docs = [Document(ref(OPPORTUNITY, r["opportunity_id"]), opportunity_text(r)) for r in rows]
+        hits = ctx.retriever.search(query, docs, limit)
     out = []
     for hit in hits:
         row = by_ref[hit.document.ref]
@@ -400,7 +454,26 @@ def _search_opportunities(ctx: ToolContext, args: dict[str, Any]) -> ToolOutput:
                 f"{row.get('customer_industry') or 'industry unknown'})",
             }
         )
-    return ToolOutput("Opportunities matching the question", out)
+    return ToolOutput(f"Opportunities matching the question ({method})", out)
+
+
+def _semantic_hits(ctx: ToolContext, query: str, limit: int, by_ref: Mapping[str, Row]) -> list[Hit]:
+    """Hits from the tenant's platinum vector index, when it exists and was built with the search's embedder;
+    only ids of the tenant's own current rows are kept (the index is per tenant already)."""
+    if ctx.semantic is None:
+        return []
+    models = {
+        r.get("embedding_model") for r in ctx.data.rows(OPPORTUNITY_EMBEDDING, ctx.scope, ["embedding_model"])
+    }
+    if not models or models != {ctx.semantic.model_id}:
+        return []
+    found = ctx.semantic.search(ctx.scope, OPPORTUNITY_EMBEDDING.split(".", 1)[1], query, limit)
+    hits = []
+    for item_id, distance in found:
+        key = ref(OPPORTUNITY, item_id)
+        if key in by_ref:
+            hits.append(Hit(Document(key, opportunity_text(by_ref[key])), 1.0 / (1.0 + distance)))
+    return hits
 
 
 def _request_update(ctx: ToolContext, args: dict[str, Any]) -> ToolOutput:
