@@ -111,11 +111,12 @@ class DocsCorpus:
 
 
 def default_docs_root() -> Path:
-    """``docs/`` of the source tree (``LAKEHOUSE_DOCS_DIR`` overrides it, e.g. in a container)."""
-    import os
+    """The project's ``docs/`` as the platinum layer finds it (``LAKEHOUSE_PROJECT_DOCS`` overrides it); a path
+    that does not exist (a Glue wheel ships no docs) makes an empty corpus, and the doc agent says so."""
+    from lakehouse.platinum.docs import PROJECT_DOCS_ENV, project_docs_dir
 
-    configured = os.environ.get("LAKEHOUSE_DOCS_DIR")
-    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "docs"
+    found = project_docs_dir()
+    return found if found is not None else Path(f"<{PROJECT_DOCS_ENV} not set and no docs/ beside the package>")
 
 
 def slug(title: str) -> str:

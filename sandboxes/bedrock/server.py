@@ -207,15 +207,15 @@ class _Handler(EmulatorHandler):
             self._error(ApiError(exc.code, exc.message, exc.status))
             return
         try:
-            response, call = self._converse(model_id, body)
+            response = self._converse(model_id, body)
         except ApiError as exc:
             server.record(Call(model_id, exc.code))
             self._error(exc)
             return
         self.write(200, json.dumps(response).encode(), {"Content-Type": "application/json"})
-        del call
 
-    def _converse(self, model_id: str, body: bytes) -> tuple[dict[str, Any], Call]:
+    def _converse(self, model_id: str, body: bytes) -> dict[str, Any]:
+        """The Converse answer to one authenticated request (raises ``ApiError``); the call is recorded."""
         server = self.server
         if server.faults.latency_ms:
             time.sleep(server.faults.latency_ms / 1000.0)
@@ -266,7 +266,7 @@ class _Handler(EmulatorHandler):
             response["usage"]["outputTokens"],
         )
         server.record(call)
-        return response, call
+        return response
 
     def control_result(self, method: str, path: str, payload: dict[str, Any]) -> Any:
         """Health, the recorded calls, fault settings and the responder's switches."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from lakehouse.agents.hub import AgentHub
 from lakehouse.agents.retrieval import PlatinumVectorSearch
 from lakehouse.guardrails import NoGuardrails
@@ -76,6 +78,7 @@ def test_similar_won_deals_follow_the_knowledge_graph_edges_that_hold_now(provid
     assert "(knowledge graph)" in result.answer and "shares solution S-9" in result.answer
 
 
+@pytest.mark.slow
 def test_retrieval_through_the_tenant_vector_index_never_crosses_tenants(provider, audit, tmp_path):
     from lakehouse.platinum.embedding import HashingEmbedder
     from lakehouse.platinum.vector_index import TenantVectorIndex
