@@ -131,6 +131,37 @@ def user_requested(question: str, arguments: Mapping[str, Any]) -> tuple[bool, s
 
 
 @dataclass
+class Plan:
+    """The tools the model chose before it saw any retrieved data, and what later calls may be grounded in.
+
+    Once tool results (untrusted data) are in the conversation, a tool call runs only if its tool was in that
+    first plan and each of its text arguments comes from the user's question or is an id a tool returned: an
+    instruction planted in retrieved text can neither add a tool nor smuggle in its own arguments.
+    """
+
+    tools: set[str]
+    question: str
+    after_data: bool = False
+    returned_ids: set[str] = field(default_factory=set)
+
+    def refusal(self, name: str, arguments: Mapping[str, Any]) -> str | None:
+        """Why a call may not run (None: it may)."""
+        if not self.after_data:
+            return None
+        if name not in self.tools:
+            return f"tool {name} was not planned from the user's question (requested after retrieved data)"
+        lower = self.question.lower()
+        foreign = sorted(
+            k
+            for k, v in arguments.items()
+            if isinstance(v, str) and v.strip().lower() not in lower and v.strip() not in self.returned_ids
+        )
+        if foreign:
+            return f"argument(s) {', '.join(foreign)} come neither from the user's question nor from returned rows"
+        return None
+
+
+@dataclass
 class AgentHub:
     """Runs agents for one caller (``actor``) over tenant-scoped data, with the guardrails wired in."""
 
@@ -210,6 +241,7 @@ class AgentHub:
         tools = [TOOLS[name] for name in prompt.tools]
         messages: list[dict[str, Any]] = [{"role": "user", "content": [{"text": question}]}]
         rows_seen = 0
+        plan: Plan | None = None
         for _ in range(prompt.max_turns):
             if result.input_tokens + result.output_tokens >= self.ask_token_cap:
                 raise TokenBudgetExhausted(
@@ -231,11 +263,14 @@ class AgentHub:
                 self._finish(turn.text(), rows_seen, scope, result)
                 return
             messages.append(turn.message)
+            if plan is None:  # the first turn saw only the system prompt and the question: no retrieved data
+                plan = Plan({str(u.get("name")) for u in uses}, question)
             blocks = []
             for use in uses:
-                block, rows = self._call(prompt, question, ctx, use, result)
+                block, rows = self._call(prompt, question, ctx, use, result, plan)
                 rows_seen += rows
                 blocks.append({"toolResult": block})
+            plan.after_data = True
             messages.append({"role": "user", "content": blocks})
         raise ModelError(f"agent {prompt.agent} gave no answer within {prompt.max_turns} model calls")
 
@@ -256,7 +291,13 @@ class AgentHub:
         result.answer, result.citations, result.removed_citations = answer, valid, sorted(invalid)
 
     def _call(
-        self, prompt: Prompt, question: str, ctx: ToolContext, use: Mapping[str, Any], result: AskResult
+        self,
+        prompt: Prompt,
+        question: str,
+        ctx: ToolContext,
+        use: Mapping[str, Any],
+        result: AskResult,
+        plan: Plan,
     ) -> tuple[dict[str, Any], int]:
         name = str(use.get("name"))
         arguments = use.get("input") if isinstance(use.get("input"), dict) else {}
@@ -286,6 +327,9 @@ class AgentHub:
             ok, why = user_requested(question, arguments)
             if not ok:
                 return refuse("refused", (f"action tool {name} refused: {why}",))
+        why_not = plan.refusal(name, arguments)
+        if why_not is not None:
+            return refuse("refused", (why_not,))
         decision = self.decide(tool.action, tool.resource(tenant))
         if not decision.allow:
             return refuse("denied", decision.reasons or ("denied by policy",))
@@ -295,6 +339,7 @@ class AgentHub:
             return refuse("error", (str(exc),))
         rows = [_redact_value(r) for r in output.rows]
         refs = tuple(dict.fromkeys(str(r["ref"]) for r in rows if r.get("ref")))
+        plan.returned_ids.update(str(r["opportunity_id"]) for r in rows if r.get("opportunity_id"))
         result.retrieved.extend(r for r in refs if r not in result.retrieved)
         result.tool_calls.append(ToolCall(name, _redact_value(arguments), "ok", decision.reasons, refs))
         self._audit(

@@ -116,7 +116,9 @@ def default_docs_root() -> Path:
     from lakehouse.platinum.docs import PROJECT_DOCS_ENV, project_docs_dir
 
     found = project_docs_dir()
-    return found if found is not None else Path(f"<{PROJECT_DOCS_ENV} not set and no docs/ beside the package>")
+    return (
+        found if found is not None else Path(f"<{PROJECT_DOCS_ENV} not set and no docs/ beside the package>")
+    )
 
 
 def slug(title: str) -> str:

@@ -218,7 +218,13 @@ def respond(request: dict[str, Any], settings: ResponderSettings, call_number: i
     used = _used_tools(messages)
     pending = [t for t in plan(question, offered) if t not in used] if not used else []
     planted = _planted_calls(messages, offered) if settings.obey_planted_instructions else []
-    planted = [(n, a) for n, a in planted if n not in used]
+    made = {
+        (b["toolUse"]["name"], json.dumps(b["toolUse"].get("input", {}), sort_keys=True))
+        for m in messages
+        for b in m.get("content", [])
+        if "toolUse" in b
+    }
+    planted = [(n, a) for n, a in planted if (n, json.dumps(a, sort_keys=True)) not in made]
     content: list[dict[str, Any]]
     if pending or planted:
         calls = [(t, _arguments(offered[t], question)) for t in pending] + planted
