@@ -18,6 +18,8 @@ import itertools
 import json
 import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -25,7 +27,7 @@ from urllib.parse import unquote
 from sandboxes._http import ERROR, THROTTLE, ApiError, EmulatorHandler, EmulatorServer, Faults
 from sandboxes._model import ModelValidator
 from sandboxes._sigv4 import AuthError, SignedRequest, SigningAccount, access_key, verify
-from sandboxes.bedrock.responder import ResponderSettings, respond
+from sandboxes.bedrock.responder import ResponderSettings, estimate_tokens, request_text, respond
 
 SERVICE = "bedrock-runtime"
 SIGNING_NAME = "bedrock"
@@ -39,6 +41,12 @@ MODELS: tuple[str, ...] = (
     "amazon.nova-lite-v1:0",
     "amazon.nova-pro-v1:0",
 )
+# Per model, per Region, per account: "On-demand InvokeModel tokens per minute" (input + output combined) and
+# "Model invocation max tokens per day" (by default the per-minute quota x 24 x 60). The values differ per model
+# and account (Service Quotas shows an account's own); this default is the figure AWS quoted for Claude models.
+DEFAULT_TOKENS_PER_MINUTE = 200_000
+# What a request reserves when it sets no maxTokens (Bedrock reserves the model's maximum output)
+DEFAULT_MAX_OUTPUT_TOKENS = 4_096
 DEFAULT_ACCOUNT = SigningAccount(
     "111122223333", "AKIABEDROCKSANDBOX01", "bedrock-sandbox-secret-key-0000000000001"
 )
@@ -68,8 +76,13 @@ class BedrockSandbox(EmulatorServer):
         faults: Faults | None = None,
         accounts: list[SigningAccount] | None = None,
         strict: bool = True,
+        tokens_per_minute: int = DEFAULT_TOKENS_PER_MINUTE,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(_Handler, port, faults)
+        self.tokens_per_minute = tokens_per_minute
+        self.clock = clock
+        self._usage: dict[tuple[str, str], deque[list[float]]] = {}  # [at, tokens] per call
         self.accounts = {a.access_key_id: a for a in (accounts or [DEFAULT_ACCOUNT])}
         self.validator = ModelValidator(SERVICE)
         self.responder = ResponderSettings()
@@ -94,6 +107,30 @@ class BedrockSandbox(EmulatorServer):
             self.calls.append(call)
             self._counter += 1
             return self._counter
+
+    def reserve_tokens(self, account: str, model_id: str, tokens: int) -> list[float]:
+        """Take ``tokens`` from the account's per-model minute and day quotas, or raise ThrottlingException.
+
+        Returns the reservation, which the call settles to the tokens it really used."""
+        now = self.clock()
+        with self._calls_lock:
+            window = self._usage.setdefault((account, model_id), deque())
+            while window and window[0][0] <= now - 86_400:
+                window.popleft()
+            minute = sum(n for at, n in window if at > now - 60)
+            day = sum(n for _, n in window)
+            if minute + tokens > self.tokens_per_minute or day + tokens > self.tokens_per_minute * 24 * 60:
+                raise ApiError(
+                    "ThrottlingException", "Too many tokens, please wait before trying again.", 429
+                )
+            entry = [now, float(tokens)]
+            window.append(entry)
+            return entry
+
+    def settle_tokens(self, reservation: list[float], used: int) -> None:
+        """Replace a reservation by the tokens the call used (Bedrock settles the reservation after the call)."""
+        with self._calls_lock:
+            reservation[1] = float(used)
 
     def succeeded_calls(self) -> int:
         with self._calls_lock:
@@ -207,14 +244,14 @@ class _Handler(EmulatorHandler):
             self._error(ApiError(exc.code, exc.message, exc.status))
             return
         try:
-            response = self._converse(model_id, body)
+            response = self._converse(model_id, body, account.access_key_id)
         except ApiError as exc:
             server.record(Call(model_id, exc.code))
             self._error(exc)
             return
         self.write(200, json.dumps(response).encode(), {"Content-Type": "application/json"})
 
-    def _converse(self, model_id: str, body: bytes) -> dict[str, Any]:
+    def _converse(self, model_id: str, body: bytes, account: str) -> dict[str, Any]:
         """The Converse answer to one authenticated request (raises ``ApiError``); the call is recorded."""
         server = self.server
         if server.faults.latency_ms:
@@ -245,9 +282,13 @@ class _Handler(EmulatorHandler):
             raise validation_error(
                 f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(problems[:5])
             )
+        max_output = params.get("inferenceConfig", {}).get("maxTokens", DEFAULT_MAX_OUTPUT_TOKENS)
+        reserved = estimate_tokens(request_text(params)) + max_output
+        slot = server.reserve_tokens(account, model_id, reserved)
         with server._calls_lock:
             number = server._counter + 1
         response = respond(params, server.responder, number)
+        server.settle_tokens(slot, response["usage"]["totalTokens"])
         if server.strict:
             drift = server.validator.output_problems(OPERATION, response)
             if drift:

@@ -217,3 +217,31 @@ def test_every_answer_matches_the_output_shape_of_the_model(server):
         )
         == []
     )
+
+
+def test_the_tokens_per_minute_quota_throttles_until_the_minute_passes():
+    from sandboxes.bedrock import BedrockSandbox
+
+    now = [1000.0]
+    server = BedrockSandbox(tokens_per_minute=600, clock=lambda: now[0]).start()
+    try:
+        client = boto3.client(
+            "bedrock-runtime", config=Config(retries={"max_attempts": 1}), **server.credentials()
+        )
+        ask = lambda: client.converse(modelId=MODEL, messages=HELLO, inferenceConfig={"maxTokens": 100})  # noqa: E731
+        first = ask()  # reserves input + 100, settles to what it used
+        used = first["usage"]["totalTokens"]
+        calls = 1
+        while used + first["usage"]["inputTokens"] + 100 <= 600:
+            used += ask()["usage"]["totalTokens"]
+            calls += 1
+        assert error_of(ask) == (
+            "ThrottlingException",
+            429,
+            "Too many tokens, please wait before trying again.",
+        )
+        now[0] += 61
+        assert ask()["stopReason"] == "end_turn"
+        assert calls >= 2
+    finally:
+        server.stop()
