@@ -331,6 +331,12 @@ class AgentHub:
         if why_not is not None:
             return refuse("refused", (why_not,))
         decision = self.decide(tool.action, tool.resource(tenant))
+        for (
+            alternative
+        ) in tool.alternatives:  # e.g. approvals:request, or data:write as the approvals API takes
+            if decision.allow:
+                break
+            decision = self.decide(alternative, tool.resource(tenant))
         if not decision.allow:
             return refuse("denied", decision.reasons or ("denied by policy",))
         try:

@@ -198,6 +198,9 @@ class Tool:
     tables: tuple[str, ...]
     classification: str
     run: Callable[[ToolContext, dict[str, Any]], ToolOutput]
+    alternatives: tuple[
+        str, ...
+    ] = ()  # other actions that also allow the call (as the approvals API accepts)
 
     def spec(self) -> dict[str, Any]:
         """The Converse ``toolSpec``."""
@@ -497,7 +500,7 @@ def _request_update(ctx: ToolContext, args: dict[str, Any]) -> ToolOutput:
         ctx.tenant_id,
         action="partner_central.update_opportunity",
         payload=payload,
-        target=f"{payload['catalog']}/{opportunity_id}",
+        target=f"{payload['catalog']}/opportunity/{opportunity_id}",
         reason=f"agent suggestion: set next steps of {opportunity_id}",
     )
     return ToolOutput(
@@ -748,6 +751,7 @@ TOOLS: dict[str, Tool] = {
             (OPPORTUNITY,),
             _CONF,
             _request_update,
+            ("data:write",),
         ),
         Tool(
             "dq_issues",

@@ -210,3 +210,25 @@ def test_the_prompt_registry_lists_versions_with_owner_model_and_approval(wired,
         ("ops-agent", "1.0.0", "approved"),
         ("support-agent", "1.0.0", "approved"),
     ]
+
+
+def test_a_requested_change_becomes_a_pending_approval_through_the_approvals_flow(wired, tenant):
+    admin_key = create_key(wired.client, wired.admin, tenant, "tenant_admin")
+    question = "Please request an update of O1001 next steps to 'Book AWS SA session'"
+    resp = api_ask(wired, admin_key, tenant, "advisor", question)
+    assert resp.status_code == 200, resp.text
+    calls = {c["name"]: c for c in resp.json()["tool_calls"]}
+    assert calls["request_opportunity_update"]["outcome"] == "ok", calls["request_opportunity_update"]
+    approvals = wired.client.get(f"/tenants/{tenant}/approvals", headers=admin_key).json()
+    assert [(a["action"], a["status"], a["target"]) for a in approvals] == [
+        ("partner_central.update_opportunity", "pending", "Sandbox/opportunity/O1001")
+    ]
+    assert f"approval {approvals[0]['id']} requested" in resp.json()["answer"]
+
+
+def test_an_analyst_may_not_request_changes(wired, tenant):
+    analyst = create_key(wired.client, wired.admin, tenant, "analyst")
+    question = "Please request an update of O1001 next steps to 'Book AWS SA session'"
+    calls = {c["name"]: c for c in api_ask(wired, analyst, tenant, "advisor", question).json()["tool_calls"]}
+    assert calls["request_opportunity_update"]["outcome"] == "denied"
+    assert wired.client.get(f"/tenants/{tenant}/approvals", headers=wired.admin).json() == []

@@ -106,7 +106,7 @@ def test_a_change_the_user_asks_for_becomes_an_approval_request_only(hub, approv
                 "last_modified_date": "2026-11-20T10:00:00",
                 "changes": {"LifeCycle": {"NextSteps": "Book AWS SA session"}},
             },
-            "target": "Sandbox/O1001",
+            "target": "Sandbox/opportunity/O1001",
         }
     ]
     assert "approval apr-test0001 requested" in result.answer
