@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test test-fast bench eval lint format typecheck imports check clean checkov package
+.PHONY: help setup run test test-fast bench eval lint format typecheck imports check clean checkov package warehouse-local
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -27,6 +27,7 @@ run: $(STAMP) ## Set up, then run the end-to-end demo on embedded defaults (Sail
 
 test: $(STAMP) ## Set up, then run the whole suite (Sail suite, then classic-Spark conformance in its own process)
 	bash scripts/ensure_chromium.sh
+	bash scripts/local_warehouse.sh install
 	bash scripts/test.sh $(PYTEST_ARGS)
 
 test-fast: $(STAMP) ## Every test not marked slow, browser, postgres or classic (under a minute)
@@ -37,6 +38,13 @@ bench: $(STAMP) ## Run the benchmarks (rows/s, calls/s, latency, peak RSS); seve
 	$(PY) bench/sync_bench.py
 	$(PY) bench/api_bench.py
 	$(PY) bench/dashboard_bench.py
+	bash scripts/local_warehouse.sh install
+	$(PY) bench/warehouse_bench.py --rows 50000
+	$(PY) bench/dq_bench.py
+
+warehouse-local: ## Start pgbouncer on 127.0.0.1:6432 in front of the local PostgreSQL (the local warehouse)
+	bash scripts/local_warehouse.sh install
+	bash scripts/local_warehouse.sh start --port 6432
 
 eval: $(STAMP) ## Agent evaluation over the demo tenants: recall@5 and citation validity (runs the demo first if the lake is empty)
 	test -d .lake/silver/opportunity || $(VENV)/bin/lakehouse demo

@@ -80,7 +80,8 @@ class Result:
     errors: dict[int, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
 
-    def percentile(self, values: list[float], q: float) -> float:
+    @staticmethod
+    def percentile(values: list[float], q: float) -> float:
         if not values:
             return float("nan")
         ordered = sorted(values)
@@ -173,7 +174,18 @@ def main() -> int:
         help="a second, sustainable provisioning rate (the first run offers --rate)",
     )
     parser.add_argument("--threads", type=int, default=16, help="client threads (concurrent connections)")
+    parser.add_argument(
+        "--rate-limits",
+        choices=("on", "off", "compare"),
+        default="on",
+        help="compare: the read scenario with the rate limiters on, then off, in this invocation (their cost)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help=argparse.SUPPRESS
+    )  # one line of results, for compare
     args = parser.parse_args()
+    if args.rate_limits == "compare":
+        return _compare_rate_limits(args)
 
     lake = tempfile.mkdtemp(prefix="api-bench-")
     env = {
@@ -181,6 +193,7 @@ def main() -> int:
         "LAKEHOUSE_LAKE_ROOT": lake,
         "LAKEHOUSE_ENVIRONMENT": "test",
         "LAKEHOUSE_JWT_SECRET": "bench-" + uuid.uuid4().hex * 2,
+        "LAKEHOUSE_RATE_LIMITS_ENABLED": "true" if args.rate_limits == "on" else "false",
     }
     drop = None
     if args.backend == "postgres":
@@ -283,6 +296,13 @@ def main() -> int:
         if drop is not None:
             drop()
 
+    if args.json:
+        print(
+            json.dumps(
+                [{"scenario": r.name, "latencies_ms": r.latencies_ms, "errors": r.errors} for r in results]
+            )
+        )
+        return 0 if all(not r.errors for r in results) else 1
     print(
         f"control-plane API bench — backend {args.backend}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}, uvicorn 1 process, load from a second process on 127.0.0.1, "
@@ -297,6 +317,46 @@ def main() -> int:
         if result.errors:
             print(f"  unexpected statuses: {result.errors}")
     return 0 if all(not r.errors for r in results) else 1
+
+
+def _compare_rate_limits(args: argparse.Namespace) -> int:
+    """The read scenario's p99 with the rate limiters on and off, alternating runs in one invocation."""
+    p99: dict[str, list[float]] = {"on": [], "off": []}
+    for _ in range(2):
+        for mode in ("on", "off"):
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--backend",
+                    args.backend,
+                    "--rate",
+                    str(args.rate),
+                    "--duration",
+                    str(args.duration),
+                    "--threads",
+                    str(args.threads),
+                    "--rate-limits",
+                    mode,
+                    "--json",
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=600,
+            )
+            if out.returncode != 0:
+                print(out.stdout[-2000:], out.stderr[-2000:], file=sys.stderr)
+                return 1
+            read = next(r for r in json.loads(out.stdout.strip().splitlines()[-1]) if r["scenario"] == "read")
+            p99[mode].append(Result.percentile(read["latencies_ms"], 0.99))
+    on, off = min(p99["on"]), min(p99["off"])
+    print(
+        f"rate-limiter cost, read at {args.rate:g} req/s, backend {args.backend}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}: p99 on {p99['on']} ms, off {p99['off']} ms; "
+        f"best of each: on {on:.2f} ms, off {off:.2f} ms, cost {100 * (on - off) / off:+.1f}% of p99"
+    )
+    return 0
 
 
 if __name__ == "__main__":

@@ -138,7 +138,7 @@ def seed_control_plane(root: Path) -> dict[str, str]:
     from control_plane.context import RequestContext
     from control_plane.db import Database, DbScope, migrate
     from control_plane.tenants import flows
-    from control_plane.tenants.provisioning import DuckDBWarehouse, LakePrefixes, Provisioner
+    from control_plane.tenants.provisioning import LakePrefixes, Provisioner, SqlWarehouse
 
     url = f"sqlite:///{root / 'control_plane.db'}"
     migrate(url)
@@ -149,7 +149,7 @@ def seed_control_plane(root: Path) -> dict[str, str]:
     ctx = RequestContext(principal=admin, environment="test", reason="dashboard benchmark", request_id=None)
     with db.session(DbScope.for_platform(), write=True) as session:
         flows.ensure_default_plans(session)
-        provisioner = Provisioner(LakePrefixes(str(root)), DuckDBWarehouse(str(root / "warehouse.duckdb")))
+        provisioner = Provisioner(LakePrefixes(str(root)), SqlWarehouse(None))
         tenant, _ = flows.provision(
             session, ctx, provisioner, TENANT, {"kind": "enterprise", "name": "BigCo"}
         )

@@ -3,6 +3,7 @@ with the client-side limiter off, next to the ceiling (boto3 calling a bare loop
 GetOpportunity).
 
     .venv/bin/python bench/sync_bench.py [--opportunities 50000] [--changes 0.01] [--workers 4]
+    .venv/bin/python bench/sync_bench.py --plan [--opportunities 50000] [--changes 0.01] [--verify-size 2000]
 
 The sandbox and the canned server each run in their own process (as Partner Central would be remote), so the
 client process's GIL is not shared with the server's. Reported: opportunities/s, API calls (as counted by the
@@ -125,6 +126,87 @@ def _rss_mb(pid: int) -> float:
     return psutil.Process(pid).memory_info().rss / 1e6
 
 
+# ----------------------------------------------------------------------------------------------- the call plan
+
+
+def plan_report(opportunities: int, change_rate: float, verify_size: int) -> dict[str, Any]:
+    """Calls per changed record and wall time at AWS's 10 reads/s for a first load and a daily change, computed
+    from the sync's call plan, and the same plan checked against the calls a real sync makes at ``verify_size``
+    (in-process sandbox, limiter off: nothing waits 10/s here)."""
+    from lakehouse.partner_central.connector import (
+        ConnectorConfig,
+        MemorySink,
+        PartnerCentralReader,
+        PartnerCentralSync,
+        SyncPlan,
+    )
+    from sandboxes.partner_central import SandboxState, serve_in_thread
+
+    def row(plan: SyncPlan) -> dict[str, Any]:
+        return {
+            "listed": plan.listed,
+            "list_calls": plan.list_calls,
+            "get_opportunity": plan.to_fetch,
+            "get_aws_summary": plan.engaged,
+            "total_calls": plan.total_calls,
+            "calls_per_changed_record": round(plan.calls_per_changed_record, 4),
+            "within_daily_quota": plan.fits_today,
+            "wall_hours_at_10_per_s": round(plan.total_calls / plan.rate_per_second / 3600, 2),
+        }
+
+    changed = max(1, int(opportunities * change_rate))
+    report: dict[str, Any] = {
+        "first_load": row(SyncPlan(listed=opportunities, to_fetch=opportunities, engaged=0)),
+        "daily_change": row(SyncPlan(listed=changed, to_fetch=changed, engaged=0)),
+    }
+    state = SandboxState(seed=1)
+    state.seed_tenant("bench", opportunities=verify_size, solutions=0, invitations=0)
+    server = serve_in_thread(state)
+    try:
+        account = state.tenants["bench"]
+
+        def measured() -> tuple[Any, dict[str, int]]:
+            server.reset_counters()
+            reader = PartnerCentralReader.from_config(
+                ConnectorConfig(
+                    endpoint_url=server.url,
+                    aws_access_key_id=account.access_key_id,
+                    aws_secret_access_key=account.secret_access_key,
+                    rate_per_second=None,
+                )
+            )
+            result = PartnerCentralSync(reader, sink, entities=("opportunity",), aws_summaries=True).run()
+            ops = ("ListOpportunities", "GetOpportunity", "GetAwsOpportunitySummary")
+            return result.plan, {op: server.calls(op) for op in ops}
+
+        sink = MemorySink()
+        full_plan, full_calls = measured()
+        small_changed = max(1, int(verify_size * change_rate))
+        state.touch_opportunities("bench", "Sandbox", count=small_changed)
+        inc_plan, inc_calls = measured()
+    finally:
+        server.stop()
+    report["verified_at"] = {
+        "opportunities": verify_size,
+        "first_load": {"planned": row(full_plan), "made": full_calls},
+        "daily_change": {"changed": small_changed, "planned": row(inc_plan), "made": inc_calls},
+        "plan_matches": all(
+            (made["ListOpportunities"], made["GetOpportunity"]) == (plan.list_calls, plan.to_fetch)
+            for plan, made in ((full_plan, full_calls), (inc_plan, inc_calls))
+        ),
+    }
+    # AWS summaries: one per fetched opportunity AWS engaged on, at the share the seeded data shows
+    share = full_calls["GetAwsOpportunitySummary"] / max(1, full_calls["GetOpportunity"])
+    report["engaged_share"] = round(share, 3)
+    report["first_load_with_aws_summaries"] = row(
+        SyncPlan(listed=opportunities, to_fetch=opportunities, engaged=round(opportunities * share))
+    )
+    report["daily_change_with_aws_summaries"] = row(
+        SyncPlan(listed=changed, to_fetch=changed, engaged=round(changed * share))
+    )
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--opportunities", type=int, default=50_000)
@@ -133,9 +215,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ceiling-calls", type=int, default=3000)
     parser.add_argument("--land-batch", type=int, default=5000)
     parser.add_argument("--serve-canned", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--plan",
+        action="store_true",
+        help="report the call plan under AWS's quotas (no waiting at 10/s) and verify its counts at --verify-size",
+    )
+    parser.add_argument("--verify-size", type=int, default=2000)
     args = parser.parse_args(argv)
     if args.serve_canned:
         serve_canned()
+        return 0
+    if args.plan:
+        print(json.dumps(plan_report(args.opportunities, args.changes, args.verify_size), indent=2))
         return 0
 
     from lakehouse.partner_central.connector import (
@@ -161,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
             "0",
             "--tenant",
             f"bench={args.opportunities}",
+            "--quotas",
+            "off",  # the bench syncs the same account twice in full: more than one day's read quota
             "--ready-json",
         ]
     )

@@ -24,7 +24,7 @@ from control_plane.deps import AppState
 from control_plane.errors import ApiError, Problem, responses
 from control_plane.middleware import BodyLimitMiddleware, RequestIdMiddleware, SourceRateLimitMiddleware
 from control_plane.settings import ControlPlaneSettings
-from control_plane.tenants.provisioning import DuckDBWarehouse, LakePrefixes, Provisioner
+from control_plane.tenants.provisioning import LakePrefixes, Provisioner, SqlWarehouse
 
 log = logging.getLogger("control_plane")
 
@@ -115,7 +115,8 @@ def create_app(
         migrate(settings.resolved_migration_url())
     db = Database(settings.resolved_database_url(), pool_size=settings.db_pool_size)
     provisioner = provisioner or Provisioner(
-        LakePrefixes(settings.lake_root or "./.lake"), DuckDBWarehouse(settings.resolved_warehouse_path())
+        LakePrefixes(settings.lake_root or "./.lake"),
+        SqlWarehouse(settings.warehouse_url.get_secret_value() if settings.warehouse_url else None),
     )
     _startup(db, settings)
 
@@ -133,12 +134,13 @@ def create_app(
         limits=[("/approvals", settings.max_approval_body_bytes)],
         on_refusal=on_refusal,
     )
-    app.add_middleware(
-        SourceRateLimitMiddleware,
-        rate=settings.rate_limit_per_ip,
-        burst=settings.rate_limit_per_ip * settings.rate_limit_burst_seconds,
-        on_refusal=on_refusal,
-    )
+    if settings.rate_limits_enabled:
+        app.add_middleware(
+            SourceRateLimitMiddleware,
+            rate=settings.rate_limit_per_ip,
+            burst=settings.rate_limit_per_ip * settings.rate_limit_burst_seconds,
+            on_refusal=on_refusal,
+        )
     app.add_middleware(RequestIdMiddleware)
     _install_error_handlers(app, on_refusal)
     app.state.audit_anchor_store = store_from_settings(settings)
@@ -168,6 +170,7 @@ def create_app(
     from control_plane.connectors.views import router as connectors_router
     from control_plane.costs.marketplace_views import router as marketplace_router
     from control_plane.costs.views import router as costs_router
+    from control_plane.metrics.views import router as metrics_router
     from control_plane.quotas.views import router as quotas_router
     from control_plane.registry.views import router as registry_router
     from control_plane.tenants.views import router as tenants_router
@@ -184,6 +187,7 @@ def create_app(
         marketplace_router,
         connectors_router,
         agents_router,
+        metrics_router,
     ):
         app.include_router(router)
     _document_limits(app)

@@ -212,6 +212,34 @@ class AgentPrompt(_Answer):
     evaluation_set: str
     approval: dict[str, Any]
     tools: list[str]
+class MetricInfo(_Answer):
+    """One metric definition of ``GET /tenants/{id}/metrics``."""
+
+    name: str
+    version: int
+    label: str
+    description: str
+    owner: str
+    model: str
+    table: str
+    grain: str
+    dimensions: list[str]
+    required_dimensions: list[str] = []
+    filters: list[str] = []
+    format: str
+    classification: Classification
+
+
+class MetricResult(_Answer):
+    """``GET /tenants/{id}/metrics/{name}``: one row per combination of ``dimensions``; ``value`` when ungrouped."""
+
+    tenant_id: str
+    metric: str
+    version: int
+    format: str
+    dimensions: list[str]
+    rows: list[dict[str, Any]]
+    value: float | int | None = None
 
 
 _T = TypeVar("_T")
@@ -227,6 +255,8 @@ _CONNECTORS = TypeAdapter(list[ConnectorInfo])
 _CONNECTOR_ISSUED = TypeAdapter(ConnectorIssued)
 _AGENT_ANSWER = TypeAdapter(AgentAnswer)
 _AGENT_PROMPTS = TypeAdapter(list[AgentPrompt])
+_METRICS = TypeAdapter(list[MetricInfo])
+_METRIC = TypeAdapter(MetricResult)
 _OBJECT = TypeAdapter(dict[str, Any])
 _JSON: TypeAdapter[Any] = TypeAdapter(Any)
 
@@ -381,6 +411,23 @@ class ControlPlaneClient:
     def agent_prompts(self) -> list[AgentPrompt]:
         """Every prompt version of the registry with owner, model, evaluation set and approval status."""
         return self._call("GET", "/agents/prompts", _AGENT_PROMPTS)
+    def list_metrics(self, tenant_id: str) -> list[MetricInfo]:
+        """The metric definitions (the semantic layer's) readable on the tenant."""
+        return self._call("GET", f"/tenants/{_segment(tenant_id)}/metrics", _METRICS)
+
+    def metric(
+        self,
+        tenant_id: str,
+        name: str,
+        *,
+        dimensions: list[str] | tuple[str, ...] = (),
+        filters: list[str] | tuple[str, ...] = (),
+    ) -> MetricResult:
+        """One metric for the tenant, grouped by ``dimensions``; ``filters`` as ``column:op[:value]``."""
+        params: list[tuple[str, str]] = [("dimension", d) for d in dimensions]
+        params += [("filter", f) for f in filters]
+        path = f"/tenants/{_segment(tenant_id)}/metrics/{_segment(name)}"
+        return self._call("GET", path, _METRIC, params=params)
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         """Any other route (``path`` from the API's root), answering its JSON; failures raise the typed errors."""

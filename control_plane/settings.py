@@ -29,8 +29,10 @@ class ControlPlaneSettings(BaseSettings):
     )
     lake_root: str | None = Field(None, description="Lake root; default: the spine's LAKEHOUSE_LAKE_ROOT")
     environment: Literal["development", "test", "production"] | None = None
-    warehouse_path: str | None = Field(
-        None, description="Local DuckDB warehouse; default {lake_root}/warehouse.duckdb"
+    warehouse_url: SecretStr | None = Field(
+        None,
+        description="Analytics warehouse where provisioning creates each tenant's schema or RLS policy "
+        "(redshift://... or postgresql://...; see docs/warehouse.md); unset: nothing is created",
     )
 
     jwt_secret: SecretStr | None = Field(
@@ -91,6 +93,8 @@ class ControlPlaneSettings(BaseSettings):
             check_production_secret("LAKEHOUSE_BOOTSTRAP_ADMIN_KEY", key.rsplit(".", 1)[-1])
         if bool(self.oidc_issuer) != bool(self.oidc_jwks_url):
             raise ValueError("LAKEHOUSE_OIDC_ISSUER and LAKEHOUSE_OIDC_JWKS_URL must be set together")
+        if production and not self.rate_limits_enabled:
+            raise ValueError("LAKEHOUSE_RATE_LIMITS_ENABLED=false is refused in production")
         return self
 
     def jwt_secrets(self, *, now: datetime | None = None) -> list[str]:
@@ -120,12 +124,6 @@ class ControlPlaneSettings(BaseSettings):
         """The database URL migrations run with."""
         return self.migration_database_url or self.resolved_database_url()
 
-    def resolved_warehouse_path(self) -> str:
-        """Where the local DuckDB warehouse file lives."""
-        if self.warehouse_path:
-            return self.warehouse_path
-        return f"{self.lake_root}/warehouse.duckdb"
-
     # --- security hardening: token checks, audit keying and anchoring, request limits, rate limits -------
     # (kept as one block at the end of the class so parallel edits above merge cleanly)
     token_check_cache_seconds: float = Field(
@@ -146,6 +144,10 @@ class ControlPlaneSettings(BaseSettings):
     audit_anchor_retention_days: int = Field(2555, ge=1, description="S3 object-lock retention of anchors")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body accepted (413 above)")
     max_approval_body_bytes: int = Field(65_536, ge=1024, description="Largest body on /approvals routes")
+    rate_limits_enabled: bool = Field(
+        True,
+        description="Per-address and per-key rate limits (off only to measure their cost; never in production)",
+    )
     rate_limit_per_ip: float = Field(300.0, gt=0, description="Requests per second per source address")
     rate_limit_burst_seconds: float = Field(2.0, gt=0, description="Bucket size, in seconds of the rate")
     rate_limit_per_plan: dict[str, float] = Field(

@@ -253,6 +253,56 @@ def read(
     )
 
 
+def read_arrow(table: str | TableDef, scope: TenantScope, *, version: int | None = None) -> Any:
+    """One tenant's rows of ``table`` at ``version`` (latest when None) as a pyarrow Table, without Spark.
+
+    For serving and exports, which need a consistent snapshot and no Spark session. Files are pruned to the
+    tenant's partition and rows filtered on it again; columns come in declared order (columns declared after
+    the files were written read as null). Tables with deletion vectors are read through delta-rs's
+    ``QueryBuilder``, which applies them (``to_pyarrow_dataset`` refuses such tables).
+    """
+    import os
+
+    import pyarrow as pa
+    import pyarrow.dataset as pds
+    import pyarrow.fs as pafs
+    from deltalake import DeltaTable, QueryBuilder
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    tenant = scope.require_single("an Arrow read")
+    td = resolve(table)
+    target = to_arrow_schema(td.schema)
+    if not exists(td):
+        return target.empty_table()
+    dt = DeltaTable(td.path(), version=version, storage_options=storage_options() or None)
+    protocol = dt.protocol()
+    if "deletionVectors" in (protocol.reader_features or []):
+        reader = (
+            QueryBuilder()
+            .register("t", dt)
+            .execute(f"SELECT * FROM t WHERE {TENANT_COLUMN} = '{tenant}'")  # tenant id: validated identifier
+        )
+        data = pa.RecordBatchReader.from_stream(reader).read_all()  # arro3 -> pyarrow (Arrow C stream)
+    else:
+        path = td.path()
+        raw, root = pafs.FileSystem.from_uri(
+            path.replace("s3a://", "s3://", 1) if "://" in path else f"file://{os.path.abspath(path)}"
+        )
+        # Arrow's own filesystem: reads through delta-rs's object store leave threads that abort at exit
+        dataset = dt.to_pyarrow_dataset(
+            file_pruning_predicate=[(TENANT_COLUMN, "=", tenant)],
+            filesystem=pafs.SubTreeFileSystem(root, raw),
+        )
+        data = dataset.to_table(filter=pds.field(TENANT_COLUMN) == tenant)
+    columns = []
+    for field in target:
+        if field.name in data.column_names:
+            columns.append(data.column(field.name).cast(field.type))
+        else:
+            columns.append(pa.nulls(data.num_rows, field.type))
+    return pa.Table.from_arrays(columns, schema=target)
+
+
 _admin_read_hooks: list[Callable[[TableDef, TenantScope], None]] = []
 
 
@@ -641,6 +691,7 @@ def _write(
     snapshot = _open(td)
     if snapshot is not None:
         _check_layout(td, snapshot)
+        _add_declared_columns(td, snapshot)
     ledger = _BatchLedger(spark, td, tenant, batch_id) if batch_id else None
     if ledger is not None:
         done = ledger.already_landed(checked, kind)
@@ -688,6 +739,23 @@ def _check_rows(td: TableDef, df: DataFrame, scope: TenantScope, tenant: str, no
             f"in key column(s) {list(not_null)}"
         )
     return int(stats["rows"])
+
+
+def _add_declared_columns(td: TableDef, snapshot: Any) -> None:
+    """Add the columns declared after the table was created (all nullable) to the stored schema, so a write that
+    carries them is not refused by Delta; existing rows read them as null (as ``read`` already does). Done
+    with delta-rs's ALTER TABLE ADD COLUMNS rather than ``mergeSchema``, which Sail applies unreliably."""
+    stored = {f.name for f in snapshot.schema().fields}
+    missing = [f for f in td.schema.fields if f.name not in stored]
+    if not missing:
+        return
+    from deltalake import Schema
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    added = Schema.from_arrow(to_arrow_schema(StructType(missing))).fields
+    log.info("adding declared column(s) %s to %s", [f.name for f in missing], td.qualified_name)
+    with_retries(lambda: snapshot.alter.add_columns(list(added)), what=f"add columns to {td.qualified_name}")
+    snapshot.update_incremental()
 
 
 def _check_layout(td: TableDef, snapshot: Any) -> None:

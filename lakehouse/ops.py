@@ -7,6 +7,7 @@ from pyspark.sql.types import (
     ArrayType,
     BooleanType,
     DateType,
+    DoubleType,
     LongType,
     StringType,
     StructField,
@@ -66,11 +67,48 @@ DQ_ISSUE = declare(
         ("element_count", _L, "internal"),
         ("sample_keys", ArrayType(_S), "internal"),
         ("observed_at", _TS, "internal"),
+        ("severity", _S, "internal"),
+        ("details", _S, "internal"),
     ],
     keys=("tenant_id", "run_id", "table_name", "expectation"),
-    grain="one row per violated expectation per table per run (a DataQualityIssue)",
-    description="What a quality gate found: the action taken (warn / quarantine / fail), how many rows were "
-    "unexpected and up to 20 sample keys.",
+    grain="one row per violated expectation or detected anomaly per table per run (a DataQualityIssue)",
+    description="What a quality gate found (the action taken: warn / quarantine / fail, how many rows were "
+    "unexpected, up to 20 sample keys) and what anomaly detection found (suite 'anomaly': volume, freshness or "
+    "distribution drift, the evidence as JSON in details). severity: warning | critical.",
+)
+
+DQ_PROFILE = declare(
+    "ops",
+    "dq_profile",
+    [
+        ("tenant_id", _S, "internal"),
+        ("run_id", _S, "internal"),
+        ("table_name", _S, "internal"),
+        ("table_version", _L, "internal"),
+        ("profiled_at", _TS, "internal"),
+        ("row_count", _L, "internal"),
+        ("rows_written", _L, "internal"),
+        ("column_name", _S, "internal"),
+        ("data_type", _S, "internal"),
+        ("null_count", _L, "internal"),
+        ("null_rate", DoubleType(), "internal"),
+        ("distinct_count", _L, "internal"),
+        ("distinct_rate", DoubleType(), "internal"),
+        # min/max/top values are values of the profiled column: as sensitive as that column can be
+        ("min_value", _S, "confidential"),
+        ("max_value", _S, "confidential"),
+        ("quantiles", ArrayType(DoubleType()), "confidential"),
+        (
+            "top_values",
+            ArrayType(StructType([StructField("value", _S), StructField("count", _L)])),
+            "confidential",
+        ),
+    ],
+    keys=("tenant_id", "run_id", "table_name", "column_name"),
+    grain="one row per column per table per run that wrote the table",
+    description="Table profiles for anomaly detection: row count and rows the run wrote; per column null and "
+    "distinct rates (distinct is approximate, HyperLogLog), min/max, quantiles at "
+    "lakehouse.quality.anomaly.QUANTILE_PROBS (numeric) and up to 20 top values (low-cardinality categoricals).",
 )
 
 DQ_RESULT = declare(
@@ -134,4 +172,11 @@ PIPELINE_WATERMARK = declare(
     "ingestion runs seen at it; for silver sources (gold step) the source table version and run date.",
 )
 
-OPS_TABLES: tuple[TableDef, ...] = (WRITE_BATCH, DQ_ISSUE, DQ_RESULT, LINEAGE_EDGE, PIPELINE_WATERMARK)
+OPS_TABLES: tuple[TableDef, ...] = (
+    WRITE_BATCH,
+    DQ_ISSUE,
+    DQ_RESULT,
+    DQ_PROFILE,
+    LINEAGE_EDGE,
+    PIPELINE_WATERMARK,
+)

@@ -88,6 +88,16 @@ STEPS: tuple[PipelineStep, ...] = (
         depends_on=("silver_partner_central",),
         description="Build the ACE pipeline marts (gold) from silver entities.",
     ),
+    PipelineStep(
+        name="platinum",
+        script="jobs/platinum.py",
+        layer="platinum",
+        depends_on=("gold_ace",),
+        description="Embeddings, knowledge-graph edges, point-in-time features and win scores (platinum).",
+        worker_type="G.2X",
+        # On Glue the embedding model is Amazon Bedrock (no torch in the job); locally the packaged MiniLM.
+        arguments=(("--lakehouse_embedder", "bedrock"),),
+    ),
 )
 
 

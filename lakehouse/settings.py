@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     engine: Literal["sail", "connect", "classic"] = Field(
         default="sail", description="How get_spark() builds a session"
     )
+    embedder: Literal["minilm", "bedrock", "hashing"] = Field(
+        default="minilm",
+        description="Platinum embeddings: the packaged MiniLM (offline), Amazon Bedrock Titan v2, or hashing",
+    )
     spark_remote: str | None = Field(
         default=None, description="Spark Connect URL (sc://host:port) for engine=connect"
     )

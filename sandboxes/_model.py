@@ -55,6 +55,25 @@ def strip_nulls(value: Any) -> Any:
     return value
 
 
+def as_accepted(value: Any, shape: Shape | None) -> Any:
+    """A request as a JSON-protocol AWS service reads it: explicit ``null`` members count as absent and members
+    the input shape does not model are ignored (AWS answers such bodies with 200, so an emulator must too)."""
+    if shape is None:
+        return value
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict) and not shape.metadata.get("document"):
+        return {
+            k: as_accepted(v, shape.members[k])
+            for k, v in value.items()
+            if v is not None and k in shape.members
+        }
+    if kind == "list" and isinstance(value, list):
+        return [as_accepted(v, shape.member) for v in value]
+    if kind == "map" and isinstance(value, dict):
+        return {k: as_accepted(v, shape.value) for k, v in value.items() if v is not None}
+    return value
+
+
 def _constraint(path: str, text: str, code: str, shown: str = "") -> Problem:
     return Problem(path, f"Value {shown}at '{_lower_first(path)}' failed to satisfy constraint: {text}", code)
 

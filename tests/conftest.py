@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+# The warehouse's PostgreSQL-behind-pgbouncer fixtures (shared by the warehouse and control-plane tests), and the
+# recorder of the AWS operations project code sends (checked against the IAM declarations).
+pytest_plugins = ["tests.warehouse.fixtures", "tests.infra.aws_call_recorder"]
+
 
 @pytest.fixture(scope="session")
 def spark():
@@ -37,7 +41,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 # Fixtures that reach PostgreSQL: a test using any of them is marked ``postgres`` (deselected by test-fast).
-_POSTGRES_FIXTURES = {"pg_admin_url", "pg_database", "pg_stack", "pg_backend"}
+_POSTGRES_FIXTURES = {
+    "pg_admin_url",
+    "pg_database",
+    "pg_stack",
+    "pg_backend",
+    "pgbouncer_port",
+    "warehouse_db",
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

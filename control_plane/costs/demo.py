@@ -26,14 +26,14 @@ from lakehouse.guardrails import RecordedRun
 def ensure_tenants(db: Database, tenant_ids: Iterable[str], *, lake_root: str | None = None) -> list[str]:
     """Provision the tenants that do not exist yet (enterprises, default plan); returns those created."""
     from control_plane.tenants.flows import ensure_default_plans, provision
-    from control_plane.tenants.provisioning import DuckDBWarehouse, LakePrefixes, Provisioner
+    from control_plane.tenants.provisioning import LakePrefixes, Provisioner, SqlWarehouse
     from lakehouse.settings import get_settings
 
     missing = sorted({t for t in tenant_ids if not is_provisioned(db, t)})
     if not missing:
         return []
     root = lake_root or get_settings().lake_root
-    warehouse = DuckDBWarehouse(f"{root}/warehouse.duckdb")
+    warehouse = SqlWarehouse.from_environment()
     provisioner = Provisioner(LakePrefixes(root), warehouse)
     principal = Principal(
         subject="system:demo", role="platform_admin", tenant_id=None, tenant_path=None, via="cli"

@@ -6,8 +6,6 @@ external steps are idempotent), so repeating ``PUT /tenants/{id}`` after a failu
 
 from __future__ import annotations
 
-import re
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -67,66 +65,44 @@ class LakePrefixes:
         return {"prefixes": prefixes, "table_prefix_pattern": table_pattern}
 
 
-def _ident(tenant_id: str) -> str:
-    return "t_" + re.sub(r"[^a-z0-9_]", "_", tenant_id)
+class SqlWarehouse:
+    """The tenant's isolation in the analytics warehouse, created with ``lakehouse.warehouse``.
 
-
-class DuckDBWarehouse:
-    """Local stand-in for Redshift: a schema per siloed enterprise, a row policy per pooled tenant.
-
-    One connection is opened on first use and kept (DuckDB lets one process write a database file).
+    Siloed tenants get a schema of their own, pooled tenants a row-level security policy on each table of the
+    shared ``pooled`` schema; both get a reader role and its grants. Without a warehouse URL nothing is
+    created (the detail says so) and the first ``lakehouse warehouse sync`` creates the same objects.
     """
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._con: Any = None
+    def __init__(self, url: str | None) -> None:
+        self.url = url
 
-    def _connection(self) -> Any:
-        if self._con is None:
-            import duckdb
+    @classmethod
+    def from_environment(cls) -> SqlWarehouse:
+        """The warehouse of ``LAKEHOUSE_WAREHOUSE_URL`` (unset: record the plan, create nothing)."""
+        from lakehouse.warehouse.connection import WarehouseSettings
 
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            con = duckdb.connect(self.path)
-            con.execute("CREATE SCHEMA IF NOT EXISTS pooled")
-            con.execute(
-                "CREATE TABLE IF NOT EXISTS pooled.row_policies (tenant_id VARCHAR PRIMARY KEY, schema_name VARCHAR,"
-                " predicate VARCHAR, created_at TIMESTAMPTZ)"
-            )
-            self._con = con
-        return self._con
-
-    def close(self) -> None:
-        with self._lock:
-            if self._con is not None:
-                self._con.close()
-                self._con = None
+        url = WarehouseSettings().url
+        return cls(url.get_secret_value() if url is not None else None)
 
     def ensure_isolation(self, tenant: Tenant) -> dict[str, Any]:
-        schema = _ident(tenant.enterprise_id) if tenant.isolation_mode == "siloed" else "pooled"
-        predicate = f"tenant_id = '{tenant.id}'"
-        with self._lock:
-            con = self._connection()
-            if tenant.isolation_mode == "siloed":
-                con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-            con.execute(
-                "INSERT INTO pooled.row_policies VALUES (?, ?, ?, now()) ON CONFLICT (tenant_id) DO NOTHING",
-                [tenant.id, schema, predicate],
-            )
-        if tenant.isolation_mode == "siloed" and tenant.kind == "enterprise":
-            redshift = [f"CREATE SCHEMA IF NOT EXISTS {schema};"]
-        else:
-            policy = f"tenant_{_ident(tenant.id)}"
-            redshift = [
-                f"CREATE RLS POLICY {policy} WITH (tenant_id VARCHAR(63)) USING ({predicate});",
-                f"ATTACH RLS POLICY {policy} ON {schema}.<table> TO ROLE {_ident(tenant.id)};",
-            ]
-        return {
-            "mode": tenant.isolation_mode,
-            "schema": schema,
-            "predicate": predicate,
-            "redshift_ddl": redshift,
-        }
+        from lakehouse.warehouse.model import Isolation
+        from lakehouse.warehouse.sync import open_warehouse
+
+        iso = Isolation.of(tenant.id, tenant.isolation_mode)
+        detail: dict[str, Any] = {"mode": tenant.isolation_mode, "schema": iso.schema, "role": iso.role}
+        if iso.mode == "rls":
+            detail |= {"policy": iso.policy, "predicate": iso.predicate}
+        if self.url is None:
+            return detail | {
+                "applied": False,
+                "reason": "no warehouse configured (LAKEHOUSE_WAREHOUSE_URL); the first warehouse sync creates it",
+            }
+        with open_warehouse(self.url) as warehouse:
+            ran = warehouse.ensure_isolation(iso)
+        return detail | {"applied": True, "dialect": warehouse.dialect.name, "statements_run": len(ran)}
+
+    def close(self) -> None:
+        """Nothing to release: each provisioning opens and closes its own connection."""
 
 
 class Provisioner:

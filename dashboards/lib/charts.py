@@ -117,3 +117,21 @@ def quality_over_time(frame: pd.DataFrame) -> alt.Chart:
         )
         .properties(height=240)
     )
+
+
+def rows_written_over_time(frame: pd.DataFrame) -> alt.Chart:
+    """Rows each profiled run wrote to one table (what volume anomalies are judged on)."""
+    return (
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("profiled_at:T", title="Run"),
+            y=alt.Y("rows_written:Q", title="Rows written"),
+            tooltip=[
+                "run_id",
+                alt.Tooltip("rows_written:Q", format=",d"),
+                alt.Tooltip("row_count:Q", format=",d"),
+            ],
+        )
+        .properties(height=220)
+    )

@@ -23,6 +23,7 @@ from dashboards.lib.marketplace import (  # noqa: F401 - the Marketplace page qu
 from lakehouse import catalog
 
 GOLD_PIPELINE = "gold.ace_pipeline"
+GOLD_FACTS = "gold.ace_facts"
 GOLD_WIN_RATE = "gold.ace_win_rate"
 GOLD_HEALTH = "gold.ace_pipeline_health"
 OPPORTUNITY = "silver.opportunity"
@@ -30,6 +31,7 @@ SPEND = "silver.opportunity_spend"
 QUARANTINE = "silver.opportunity_quarantine"
 DQ_RESULT = "ops.dq_result"
 DQ_ISSUE = "ops.dq_issue"
+DQ_PROFILE = "ops.dq_profile"
 LINEAGE = "ops.lineage_edge"
 WATERMARK = "ops.pipeline_watermark"
 INGESTION_RUN = "ops.ingestion_run"
@@ -131,17 +133,56 @@ def usd_monthly_spend(
     return reader.read(SPEND, tenant, columns=["opportunity_id", "amount"], where=where)
 
 
-def silver_pipeline(reader: LakeReader, tenant: str, filters: P.PipelineFilters) -> pd.DataFrame:
-    """gold.ace_pipeline-shaped rows computed from silver, for filters gold has no dimension for.
+def gold_facts(reader: LakeReader, tenant: str) -> pd.DataFrame:
+    """gold.ace_facts for the tenant: the rows of the ace_facts semantic model the ACE metrics aggregate."""
+    return P.facts_frame(safe_read(reader, GOLD_FACTS, tenant, columns=P.FACT_MODEL_COLUMNS))
 
-    Stage and month filters are applied afterwards on the aggregate (like on gold), so the win rate can still
-    be computed over every stage.
+
+def silver_facts(
+    reader: LakeReader, tenant: str, filters: P.PipelineFilters, as_of: date | None
+) -> pd.DataFrame:
+    """Opportunity-grain ace_facts rows from silver, for filters gold has no dimension for (industry, country).
+
+    Stage and month filters are applied afterwards (like on gold), so the win rate can still be computed over
+    every stage; ``stale`` is computed for ``as_of`` (the gold run date), as gold does.
     """
     source_filters = P.PipelineFilters(industries=filters.industries, countries=filters.countries)
     facts = opportunity_facts(
-        reader, tenant, source_filters, columns=("opportunity_id", "stage", "target_close_date")
+        reader,
+        tenant,
+        source_filters,
+        columns=("opportunity_id", "stage", "target_close_date", "review_status"),
     )
-    return P.aggregate_opportunities(facts)
+    return P.opportunity_grain_facts(facts, as_of)
+
+
+def silver_pipeline(reader: LakeReader, tenant: str, filters: P.PipelineFilters) -> pd.DataFrame:
+    """gold.ace_pipeline-shaped rows computed from silver (industry / country filters applied at the source)."""
+    return P.pipeline_rows(silver_facts(reader, tenant, filters, None))
+
+
+def metric_input(reader: LakeReader, tenant: str, name: str) -> pd.DataFrame:
+    """The rows of metric ``name``'s semantic model for the tenant, read through this reader (typed for DuckDB)."""
+    from lakehouse import metrics
+
+    model = metrics.model_of(name)
+    rows = safe_read(reader, model.table, tenant, columns=[*model.dimensions, *model.measures])
+    return P.facts_frame(rows) if model.table == GOLD_FACTS else rows
+
+
+def metric_values(reader: LakeReader, tenant: str, names: Sequence[str]) -> dict[str, Any]:
+    """Ungrouped values of metrics of one semantic model, read through this reader (pages and notebooks)."""
+    return P.metric_values(list(names), metric_input(reader, tenant, names[0]))
+
+
+def metric_rows(
+    reader: LakeReader, tenant: str, name: str, dimensions: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """One metric grouped by ``dimensions`` (and its required ones) as plain rows: what a notebook prints."""
+    from lakehouse import metrics
+
+    result = metrics.compute_frame(name, metric_input(reader, tenant, name), dimensions=dimensions)
+    return P.plain_rows(result)
 
 
 @dataclass(frozen=True)
@@ -157,31 +198,20 @@ class PipelineView:
 
 
 def pipeline_view(reader: LakeReader, tenant: str, filters: P.PipelineFilters) -> PipelineView:
-    """Rows and KPIs of the KPI pack: gold where it has the dimensions, silver for industry / country."""
-    gold = gold_pipeline(reader, tenant)
-    health = gold_health(reader, tenant)
-    totals = P.health_totals(health)
-    base = silver_pipeline(reader, tenant, filters) if filters.needs_silver else gold
-    month_rows = P.filter_months(base, filters)
-    shown = P.filter_stages(month_rows, filters)
-    gold_win = None
-    if not (filters.needs_silver or filters.month_filtered):
-        gold_win = gold_win_rate(reader, tenant)
-    kpis = P.pipeline_kpis(
-        month_rows, shown, source="silver" if filters.needs_silver else "gold", gold_win=gold_win
-    )
-    as_of = totals["as_of_date"]
-    if filters.is_default:
-        stale, action = totals["stale"], totals["action_required"]
-    else:
-        clauses = P.opportunity_clauses(filters)
-        stale = reader.count(OPPORTUNITY, tenant, where=clauses + P.stale_clauses(as_of or date.today()))
-        action = reader.count(OPPORTUNITY, tenant, where=clauses + P.action_required_clauses())
+    """Rows and KPIs of the KPI pack from the lakehouse.metrics definitions: over gold.ace_facts while the filters
+    are its dimensions (stage, month), over opportunity-grain rows from silver for industry / country."""
+    gold = gold_facts(reader, tenant)
+    dates = gold["as_of_date"].dropna()
+    as_of = dates.max() if len(dates) else None
+    base = silver_facts(reader, tenant, filters, as_of) if filters.needs_silver else gold
+    month_facts = P.filter_months(base, filters)
+    shown = P.filter_stages(month_facts, filters)
+    kpis = P.pipeline_kpis(month_facts, shown, source="silver" if filters.needs_silver else "gold")
     return PipelineView(
-        rows=shown.reset_index(drop=True),
+        rows=P.pipeline_rows(shown),
         kpis=kpis,
-        stale=int(stale),
-        action_required=int(action),
+        stale=kpis.stale,
+        action_required=kpis.action_required,
         as_of_date=as_of,
         empty=gold.empty,
     )
@@ -255,6 +285,7 @@ def health_data(reader: LakeReader, tenant: str) -> dict[str, Any]:
         "last_runs": P.last_successful_runs(lineage, runs, bronze),
         "dq_result": ops_table(reader, tenant, DQ_RESULT),
         "dq_issue": ops_table(reader, tenant, DQ_ISSUE),
+        "dq_profile": ops_table(reader, tenant, DQ_PROFILE),
         "lineage": lineage,
         "ingestion_runs": runs.sort_values("started_at", ascending=False).reset_index(drop=True)
         if len(runs)

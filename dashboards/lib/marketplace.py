@@ -18,6 +18,7 @@ import altair as alt
 import pandas as pd
 
 from dashboards.lib.data import Filter, LakeReader, TableUnavailable, table_def
+from lakehouse import metrics
 from lakehouse.catalog import TENANT_COLUMN
 
 USAGE = "gold.marketplace_usage"
@@ -164,26 +165,46 @@ def visible_columns(viewer: Any, table: str) -> tuple[str, ...]:
 
 
 def revenue_by_currency(rows: pd.DataFrame) -> dict[str, float]:
-    """Estimated revenue summed per currency (rows without revenue are left out), rounded to the cent."""
+    """The estimated_revenue metric (lakehouse.metrics: always per currency), rounded to the cent; rows without
+    a currency are shown as '?', currencies without revenue are left out."""
     if "estimated_revenue" not in rows.columns or rows.empty:
         return {}
-    currency = (
-        rows["currency_code"].fillna(UNKNOWN_CURRENCY)
+    frame = rows.assign(
+        currency_code=rows["currency_code"].fillna(UNKNOWN_CURRENCY)
         if "currency_code" in rows.columns
-        else pd.Series([UNKNOWN_CURRENCY] * len(rows), index=rows.index)
+        else UNKNOWN_CURRENCY,
+        estimated_revenue=pd.to_numeric(rows["estimated_revenue"], errors="coerce").astype("float64"),
     )
-    sums = rows.groupby(currency)["estimated_revenue"].sum()
-    return {str(k): round(float(v), 2) for k, v in sums.items() if v != 0}
+    sums = metrics.compute_frame("estimated_revenue", frame[["currency_code", "estimated_revenue"]])
+    return {
+        str(c): round(float(v), 2)
+        for c, v in zip(sums["currency_code"], sums["estimated_revenue"], strict=True)
+        if v != 0
+    }
 
 
 def usage_kpis(rows: pd.DataFrame) -> UsageKpis:
-    """Revenue per currency, records sent, distinct days and product x dimension pairs of the filtered usage."""
+    """Revenue per currency, records sent, distinct days and product x dimension pairs of the filtered usage,
+    each from its lakehouse.metrics definition (a measure the viewer may not see is None / not computed)."""
     revenue = revenue_by_currency(rows) if "estimated_revenue" in rows.columns else None
-    records = int(rows["records_sent"].sum()) if "records_sent" in rows.columns else None
-    days = int(rows["usage_date"].nunique()) if "usage_date" in rows.columns else 0
-    keys = [c for c in ("product_code", "dimension") if c in rows.columns]
-    dims = len(rows[keys].drop_duplicates()) if keys and len(rows) else 0
-    return UsageKpis(revenue=revenue, records_sent=records, days=days, dimensions=dims)
+    names = ["usage_days", "metered_dimensions"]
+    if "records_sent" in rows.columns:
+        names.append("records_sent")
+    frame = rows.reindex(columns=["usage_date", "product_code", "dimension", "records_sent"])
+    frame = frame.assign(
+        usage_date=frame["usage_date"].astype(str).where(frame["usage_date"].notna(), None),
+        product_code=frame["product_code"].astype(object).where(frame["product_code"].notna(), None),
+        dimension=frame["dimension"].astype(object).where(frame["dimension"].notna(), None),
+        records_sent=pd.to_numeric(frame["records_sent"], errors="coerce").astype("float64"),
+    )
+    result = metrics.compute_frame(names, frame)
+    figures = {n: metrics.scalar(result, n) for n in names}
+    return UsageKpis(
+        revenue=revenue,
+        records_sent=int(figures.get("records_sent") or 0) if "records_sent" in rows.columns else None,
+        days=int(figures["usage_days"] or 0),
+        dimensions=int(figures["metered_dimensions"] or 0),
+    )
 
 
 def usage_by_dimension(rows: pd.DataFrame) -> pd.DataFrame:
@@ -201,9 +222,22 @@ def usage_by_dimension(rows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+SUBSCRIPTION_METRICS = {
+    "active": "active_subscriptions",
+    "pending_cancellation": "pending_cancellation_subscriptions",
+    "expired": "expired_subscriptions",
+}
+
+
 def subscription_totals(rows: pd.DataFrame) -> dict[str, int]:
-    """Active, pending-cancellation and expired agreements summed over products."""
-    return {c: int(rows[c].sum()) if c in rows.columns else 0 for c in STATUS_COLUMNS}
+    """Active, pending-cancellation and expired agreements summed over products (lakehouse.metrics)."""
+    present = {c: m for c, m in SUBSCRIPTION_METRICS.items() if c in rows.columns}
+    totals = dict.fromkeys(STATUS_COLUMNS, 0)
+    if present:
+        frame = rows[list(present)].apply(pd.to_numeric, errors="coerce").astype("float64")
+        result = metrics.compute_frame(list(present.values()), frame)
+        totals.update({c: int(metrics.scalar(result, m) or 0) for c, m in present.items()})
+    return totals
 
 
 def as_of_text(subscriptions: pd.DataFrame) -> str | None:

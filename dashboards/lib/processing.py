@@ -1,8 +1,8 @@
 """Pure processing for the dashboards and notebooks: pandas in, pandas (or plain values) out, no I/O.
 
-Definitions follow the gold marts (``lakehouse.partner_central.entities.gold``): won = stage Launched, lost = Closed Lost,
-win rate = won / (won + lost); expected monthly spend = ExpectedCustomerSpend in USD with frequency Monthly;
-an opportunity is stale when its target close date is before the run date and its stage is still open.
+Every KPI comes from its one definition in ``lakehouse.metrics`` (the same the gold marts and the API use),
+computed here on the rows a page already read (``metrics.compute_frame``: DuckDB over the frame). This module
+only shapes rows for the semantic models (``facts_frame``), filters them and formats the results.
 """
 
 from __future__ import annotations
@@ -12,18 +12,32 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 
 from dashboards.lib.data import AnyOf, Clause, Filter
-from lakehouse.partner_central.entities.silver import CLOSED_STAGES, LOST_STAGE, STAGES, WON_STAGE
+from lakehouse import metrics
+from lakehouse.partner_central.entities.silver import CLOSED_STAGES, LOST_STAGE, STAGES
 
 USD = "USD"
 MONTHLY = "Monthly"
 ACTION_REQUIRED = "Action Required"
 NO_VALUE = "(none)"
 PIPELINE_COLUMNS = ["stage", "target_close_month", "opportunity_count", "expected_monthly_spend_usd"]
+# the columns of the ace_facts semantic model (gold.ace_facts) the ACE metrics read
+FACT_MODEL_COLUMNS = [
+    "stage",
+    "target_close_month",
+    "review_status",
+    "stale",
+    "opportunity_count",
+    "usd_monthly_spend",
+    "as_of_date",
+]
+HEADLINE_METRICS = ("opportunity_count", "expected_monthly_spend_usd", "stale_count", "action_required_count")
+CLOSED_METRICS = ("won_count", "lost_count", "win_rate")
 # the stages an opportunity moves through, in order (Closed Lost is an exit, not a step)
 FUNNEL_STAGES: tuple[str, ...] = tuple(s for s in STAGES if s != LOST_STAGE)
 # default stage weights of the forecast notebook: the share of spend expected to land (explained there)
@@ -73,6 +87,8 @@ class PipelineKpis:
     lost: int
     win_rate: float | None
     source: str  # "gold" or "silver"
+    stale: int = 0
+    action_required: int = 0
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -105,12 +121,6 @@ def month_bounds(month_from: str | None, month_to: str | None) -> tuple[date | N
         y, m = int(month_to[:4]), int(month_to[5:7])
         upper = date(y + (m == 12), 1 if m == 12 else m + 1, 1)
     return lower, upper
-
-
-def win_rate(won: int, lost: int) -> float | None:
-    """won / (won + lost), None when nothing is closed."""
-    closed = won + lost
-    return won / closed if closed else None
 
 
 def format_count(value: float | None) -> str:
@@ -169,54 +179,138 @@ def filter_stages(rows: pd.DataFrame, filters: PipelineFilters) -> pd.DataFrame:
     return rows[rows["stage"].isin(filters.stages)]
 
 
-def pipeline_kpis(
-    month_rows: pd.DataFrame,
-    shown_rows: pd.DataFrame,
-    *,
-    source: str,
-    gold_win: Mapping[str, Any] | None = None,
-) -> PipelineKpis:
-    """KPIs: counts and spend of the shown rows; win rate over every stage of ``month_rows``.
-
-    The win rate ignores the stage filter (it is defined over the closed stages). With no other filter the
-    gold ``ace_win_rate`` row is used as is.
-    """
-    if gold_win is not None:
-        won, lost = int(gold_win["won_count"] or 0), int(gold_win["lost_count"] or 0)
-        rate = gold_win["win_rate"]
-        rate = None if rate is None or (isinstance(rate, float) and math.isnan(rate)) else float(rate)
-    else:
-        won = int(month_rows.loc[month_rows["stage"] == WON_STAGE, "opportunity_count"].sum())
-        lost = int(month_rows.loc[month_rows["stage"] == LOST_STAGE, "opportunity_count"].sum())
-        rate = win_rate(won, lost)
-    return PipelineKpis(
-        opportunities=int(shown_rows["opportunity_count"].sum()),
-        expected_monthly_spend_usd=round(float(shown_rows["expected_monthly_spend_usd"].sum()), 2),
-        won=won,
-        lost=lost,
-        win_rate=rate,
-        source=source,
+def facts_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows shaped as the ace_facts model (gold.ace_facts, or opportunity-grain rows with count 1), typed so
+    DuckDB sees numbers and booleans even when the frame is empty or all-null."""
+    out = rows.reindex(columns=FACT_MODEL_COLUMNS).copy()
+    out["opportunity_count"] = (
+        pd.to_numeric(out["opportunity_count"], errors="coerce").fillna(0).astype("int64")
     )
+    spend = out["usd_monthly_spend"]
+    if spend.dtype == object:  # decimals or None
+        spend = spend.map(lambda v: None if v is None else float(v))
+    out["usd_monthly_spend"] = pd.to_numeric(spend, errors="coerce").astype("float64")
+    out["stale"] = out["stale"].astype("boolean")
+    for c in ("stage", "target_close_month", "review_status"):
+        if not isinstance(out[c].dtype, pd.CategoricalDtype):
+            out[c] = out[c].astype(object).where(out[c].notna(), None)
+    return out
+
+
+def _duckdb_input(facts: pd.DataFrame) -> pd.DataFrame:
+    """Low-cardinality text columns as categoricals: DuckDB scans them as ENUMs instead of Python objects."""
+    text = [c for c in facts.columns if facts[c].dtype == object]
+    return facts.astype(dict.fromkeys(text, "category")) if text and len(facts) else facts
+
+
+def metric_values(names: Sequence[str], facts: pd.DataFrame) -> dict[str, Any]:
+    """Ungrouped values of metrics over ``facts`` (None for SQL NULL), from their lakehouse.metrics definitions."""
+    result = metrics.compute_frame(list(names), _duckdb_input(facts))
+    return {n: metrics.scalar(result, n) for n in names}
+
+
+def plain_value(value: Any) -> Any:
+    """A result cell as a plain Python value: numbers as int/float, dates as ISO text, missing as None."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def plain_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A result frame as a list of plain dicts (JSON-ready)."""
+    columns = list(frame.columns)
+    return [
+        {c: plain_value(v) for c, v in zip(columns, record, strict=True)}
+        for record in frame.itertuples(index=False, name=None)
+    ]
+
+
+def pipeline_kpis(month_facts: pd.DataFrame, shown_facts: pd.DataFrame, *, source: str) -> PipelineKpis:
+    """KPIs of ace_facts rows: count, spend, stale and Action Required of the shown facts; won, lost and win
+    rate over every stage of ``month_facts`` (the win rate is defined over the closed stages, so the stage
+    filter does not apply to it). One DuckDB query when no stage filter narrows the shown facts."""
+    if len(month_facts) == len(shown_facts):
+        both = metric_values([*HEADLINE_METRICS, *CLOSED_METRICS], shown_facts)
+        shown, closed = both, both
+    else:
+        shown = metric_values(list(HEADLINE_METRICS), shown_facts)
+        closed = metric_values(list(CLOSED_METRICS), month_facts)
+    rate = closed["win_rate"]
+    return PipelineKpis(
+        opportunities=int(shown["opportunity_count"]),
+        expected_monthly_spend_usd=round(float(shown["expected_monthly_spend_usd"]), 2),
+        won=int(closed["won_count"]),
+        lost=int(closed["lost_count"]),
+        win_rate=None if rate is None else float(rate),
+        source=source,
+        stale=int(shown["stale_count"]),
+        action_required=int(shown["action_required_count"]),
+    )
+
+
+def pipeline_rows(facts: pd.DataFrame) -> pd.DataFrame:
+    """The gold.ace_pipeline grain (stage x target_close_month) of ``facts``, measures from lakehouse.metrics."""
+    grouped = metrics.compute_frame(
+        ["opportunity_count", "expected_monthly_spend_usd"],
+        _duckdb_input(facts),
+        dimensions=["stage", "target_close_month"],
+    )
+    grouped = grouped.astype({"stage": object, "target_close_month": object})
+    grouped = grouped.where(grouped.notna(), None) if len(grouped) else grouped
+    return normalise_pipeline(grouped)
+
+
+def months_of(stamps: pd.Series) -> pd.Series:
+    """'YYYY-MM' of each timestamp (None when missing), formatting each distinct month once."""
+    codes = stamps.dt.year * 12 + stamps.dt.month - 1
+    labels = {c: f"{int(c) // 12:04d}-{int(c) % 12 + 1:02d}" for c in codes.dropna().unique()}
+    return codes.map(labels).astype(object).where(codes.notna(), None)
+
+
+def opportunity_grain_facts(opportunities: pd.DataFrame, as_of: date | None) -> pd.DataFrame:
+    """Opportunity-grain rows (stage, target_close_date, review_status, usd_monthly) as ace_facts rows of count 1
+    (the metrics are additive, so they give the gold figures for any subset of opportunities)."""
+    n = len(opportunities)
+    stage = opportunities["stage"] if "stage" in opportunities else pd.Series([None] * n, dtype=object)
+    close = opportunities["target_close_date"] if "target_close_date" in opportunities else None
+    open_stage = stage.isna() | ~stage.isin(CLOSED_STAGES)
+    stamps = pd.to_datetime(close, errors="coerce") if close is not None else None
+    if as_of is not None and stamps is not None:
+        stale = ((stamps < pd.Timestamp(as_of)) & open_stage).astype("boolean")  # NaT compares False
+    else:
+        stale = pd.Series([pd.NA] * n, index=opportunities.index, dtype="boolean")
+    frame = pd.DataFrame(
+        {
+            "stage": stage.astype("category"),
+            "target_close_month": months_of(stamps) if stamps is not None else None,
+            "review_status": opportunities["review_status"].astype("category")
+            if "review_status" in opportunities
+            else None,
+            "stale": stale,
+            "opportunity_count": 1,
+            "usd_monthly_spend": to_float(opportunities["usd_monthly"])
+            if "usd_monthly" in opportunities
+            else 0.0,
+            "as_of_date": as_of,
+        },
+        index=opportunities.index,
+    )
+    return facts_frame(frame.reset_index(drop=True))
 
 
 def aggregate_opportunities(facts: pd.DataFrame) -> pd.DataFrame:
     """Opportunity-grain facts (stage, target_close_date, usd_monthly) to the gold.ace_pipeline grain."""
     if facts.empty:
         return normalise_pipeline(pd.DataFrame(columns=PIPELINE_COLUMNS))
-    frame = pd.DataFrame(
-        {
-            "stage": facts["stage"],
-            "target_close_month": facts["target_close_date"].map(month_of),
-            "usd": to_float(facts["usd_monthly"]) if "usd_monthly" in facts else 0.0,
-        }
-    )
-    grouped = frame.groupby(["stage", "target_close_month"], dropna=False, sort=False).agg(
-        opportunity_count=("usd", "size"), expected_monthly_spend_usd=("usd", "sum")
-    )
-    out = grouped.reset_index()
-    out = out.astype({"stage": object, "target_close_month": object})
-    out = out.where(out.notna(), None) if len(out) else out
-    return normalise_pipeline(out)
+    return pipeline_rows(opportunity_grain_facts(facts, None))
 
 
 def usd_monthly_per_opportunity(spend: pd.DataFrame) -> pd.Series:
@@ -347,25 +441,23 @@ def pipeline_by_segment(opportunities: pd.DataFrame, segment: str) -> pd.DataFra
         return pd.DataFrame(
             columns=[segment, "opportunity_count", "expected_monthly_spend_usd", "won", "lost", "win_rate"]
         )
-    frame = pd.DataFrame(
-        {
-            segment: opportunities[segment].fillna(NO_VALUE),
-            "usd": to_float(opportunities["usd_monthly"]),
-            "won": (opportunities["stage"] == WON_STAGE).astype(int),
-            "lost": (opportunities["stage"] == LOST_STAGE).astype(int),
-        }
-    )
-    out = (
-        frame.groupby(segment)
-        .agg(
-            opportunity_count=("usd", "size"),
-            expected_monthly_spend_usd=("usd", "sum"),
-            won=("won", "sum"),
-            lost=("lost", "sum"),
+    # segments are silver columns, not dimensions of the ace_facts model: compute the metrics per segment's rows
+    keys = opportunities[segment].fillna(NO_VALUE)
+    names = ["opportunity_count", "expected_monthly_spend_usd", "won_count", "lost_count", "win_rate"]
+    rows = []
+    for value, part in opportunities.groupby(keys, sort=True):
+        figures = metric_values(names, opportunity_grain_facts(part, None))
+        rows.append(
+            {
+                segment: value,
+                "opportunity_count": int(figures["opportunity_count"]),
+                "expected_monthly_spend_usd": float(figures["expected_monthly_spend_usd"]),
+                "won": int(figures["won_count"]),
+                "lost": int(figures["lost_count"]),
+                "win_rate": None if figures["win_rate"] is None else float(figures["win_rate"]),
+            }
         )
-        .reset_index()
-    )
-    out["win_rate"] = [win_rate(w, lo) for w, lo in zip(out["won"], out["lost"], strict=False)]
+    out = pd.DataFrame(rows)
     out["expected_monthly_spend_usd"] = out["expected_monthly_spend_usd"].round(2)
     return out.sort_values(["expected_monthly_spend_usd", segment], ascending=[False, True]).reset_index(
         drop=True
@@ -588,3 +680,81 @@ def recent(frame: pd.DataFrame, column: str, since: datetime | None) -> pd.DataF
         return frame
     values = pd.to_datetime(frame[column], utc=True)
     return frame[values >= pd.Timestamp(since)]
+
+
+# ------------------------------------------------------------------------------------- data-quality service
+
+ANOMALY_SUITE = "anomaly"  # lakehouse.quality.monitor.ANOMALY_SUITE: the suite of anomaly-detection issues
+SEVERITY_ORDER = {"critical": 0, "warning": 1}
+PROFILE_VALUE_COLUMNS = ("min_value", "max_value", "quantiles", "top_values")
+
+
+def anomalies(issues: pd.DataFrame) -> pd.DataFrame:
+    """Anomaly-detection issues (volume, freshness, distribution), most severe and newest first."""
+    cols = ["observed_at", "severity", "table_name", "kind", "column_name", "message", "run_id"]
+    if issues.empty or "suite" not in issues:
+        return pd.DataFrame(columns=cols)
+    found = issues[issues["suite"] == ANOMALY_SUITE].copy()
+    if found.empty:
+        return pd.DataFrame(columns=cols)
+    found["kind"] = found["expectation_type"].str.removesuffix("_anomaly")
+    found["message"] = [
+        "; ".join(keys) if keys is not None and len(keys) else "" for keys in found["sample_keys"]
+    ]
+    found["_rank"] = found["severity"].map(SEVERITY_ORDER).fillna(len(SEVERITY_ORDER))
+    found = found.sort_values(["_rank", "observed_at"], ascending=[True, False])
+    return found[cols].reset_index(drop=True)
+
+
+def volume_history(profiles: pd.DataFrame) -> pd.DataFrame:
+    """Rows written per table and profiled run (one row per table and run), oldest first."""
+    cols = ["table_name", "profiled_at", "rows_written", "row_count", "run_id"]
+    if profiles.empty:
+        return pd.DataFrame(columns=cols)
+    runs = profiles.drop_duplicates(["table_name", "run_id"])[cols]
+    return runs.sort_values(["table_name", "profiled_at"]).reset_index(drop=True)
+
+
+def latest_profile(profiles: pd.DataFrame, table: str, *, show_values: bool) -> pd.DataFrame:
+    """The latest profile of ``table``, one row per column; value columns (min, max, median, top values) only
+    when ``show_values`` (the viewer is cleared for confidential data)."""
+    cols = ["column_name", "data_type", "null_rate", "distinct_count", "distinct_rate"]
+    value_cols = ["min_value", "max_value", "median", "top_values"]
+    rows = profiles[profiles["table_name"] == table] if len(profiles) else profiles
+    if rows.empty:
+        return pd.DataFrame(columns=cols + (value_cols if show_values else []))
+    latest = rows[rows["profiled_at"] == rows["profiled_at"].max()]
+    latest = latest.drop_duplicates("column_name").copy()
+    if not show_values:
+        return latest[cols].reset_index(drop=True)
+    from lakehouse.quality.anomaly import QUANTILE_PROBS
+
+    middle = QUANTILE_PROBS.index(0.5)
+    latest["median"] = [
+        None
+        if q is None or (isinstance(q, float) and math.isnan(q)) or len(q) <= middle
+        else float(q[middle])
+        for q in latest["quantiles"]
+    ]
+    latest["top_values"] = [
+        ", ".join(f"{t['value']} ({t['count']:,})" for t in tops) if tops is not None and len(tops) else ""
+        for tops in latest["top_values"]
+    ]
+    return latest[cols + value_cols].reset_index(drop=True)
+
+
+def overdue_tables(profiles: pd.DataFrame, now: datetime) -> pd.DataFrame:
+    """Tables not written for longer than their usual interval (lakehouse.quality.anomaly.overdue)."""
+    from lakehouse.quality.anomaly import overdue
+    from lakehouse.quality.profile import profiles_from_rows
+
+    cols = ["table_name", "severity", "message"]
+    if profiles.empty:
+        return pd.DataFrame(columns=cols)
+    history = profiles_from_rows(profiles)
+    rows = []
+    for table in sorted({p.table_name for p in history}):
+        late = overdue([p for p in history if p.table_name == table], now)
+        if late is not None:
+            rows.append({"table_name": table, "severity": late.severity, "message": late.message})
+    return pd.DataFrame(rows, columns=cols)

@@ -99,7 +99,7 @@ k4.metric(
 )
 k5.metric("Action Required", P.format_count(view.action_required))
 source = (
-    "gold.ace_pipeline"
+    "gold.ace_facts"
     if view.kpis.source == "gold"
     else "silver.opportunity (gold has no industry or country dimension)"
 )

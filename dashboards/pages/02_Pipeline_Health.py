@@ -128,6 +128,40 @@ else:
             empty="No issues.",
         )
 
+# -------------------------------------------------------------------------------- anomalies and profiles
+st.subheader("Anomalies")
+st.caption(
+    "Volume, freshness and distribution drift of each table against its own history, checked after every "
+    "pipeline write (robust z-score on same-weekday runs, expected write interval, PSI; see docs/data_quality.md)."
+)
+profiles = data["dq_profile"]
+for _, late in P.overdue_tables(profiles, current).iterrows():
+    st.warning(f"Overdue ({late['severity']}): {late['table_name']}: {late['message']}")
+found = P.anomalies(P.recent(data["dq_issue"], "observed_at", since))
+critical = int((found["severity"] == "critical").sum()) if len(found) else 0
+if critical:
+    st.error(f"{critical} critical anomal{'y' if critical == 1 else 'ies'} ({window.lower()})")
+ui.table(found, key="anomalies", file_name=f"{tenant}_anomalies", empty=f"No anomalies ({window.lower()}).")
+st.markdown("**Table profiles**")
+if profiles.empty:
+    st.caption("_No profiles yet: a table is profiled each time a pipeline run writes it._")
+else:
+    profiled = sorted(profiles["table_name"].dropna().unique().tolist())
+    picked = st.selectbox("Profiled table", profiled, key=f"h_profile_table_{tenant}")
+    volume = P.volume_history(P.recent(profiles, "profiled_at", since))
+    volume = volume[volume["table_name"] == picked]
+    if len(volume):
+        st.altair_chart(charts.rows_written_over_time(volume), width="stretch")
+    show_values = ctx.viewer.cleared_for("confidential")
+    ui.table(
+        P.latest_profile(profiles, picked, show_values=show_values),
+        key="profile",
+        file_name=f"{tenant}_{picked}_profile",
+        caption=None
+        if show_values
+        else "Min, max, median and top values are shown to viewers cleared for confidential data.",
+    )
+
 # ---------------------------------------------------------------------------------------- ingestion runs
 st.subheader("Ingestion runs")
 if runs.empty:

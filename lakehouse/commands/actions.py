@@ -69,6 +69,17 @@ def release_warning(exc: Exception) -> None:
     )
 
 
+def _bulk_uploader(bucket: str | None, region: str) -> Any:
+    """Where a bulk job's CSV goes: the given S3 bucket (None: bulk actions fail, retryable, naming the option)."""
+    if not bucket:
+        return None
+    import boto3
+
+    from lakehouse.partner_central.selling_writes import S3Uploader
+
+    return S3Uploader(boto3.client("s3", region_name=region), bucket)
+
+
 def _payload(path: str) -> Any:
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text()
@@ -216,6 +227,12 @@ def execute(
     bronze: bool = typer.Option(
         True, "--bronze/--no-bronze", help="Land the step results in bronze.partner_central_write_result."
     ),
+    bulk_bucket: str | None = typer.Option(
+        None,
+        "--bulk-bucket",
+        envvar="LAKEHOUSE_PARTNER_CENTRAL_BULK_BUCKET",
+        help="S3 bucket for a bulk job's input CSV (partner_central.bulk_opportunities).",
+    ),
 ) -> None:
     """Execute an approved action once (Create → Associate → Start engagement, Update, Accept/Reject)."""
     from control_plane.approvals.local import LocalApprovals
@@ -262,6 +279,7 @@ def execute(
                 audit=local.audit(),
                 results=results,
                 validator=validator,
+                uploader=_bulk_uploader(bulk_bucket, region),
             )
             try:
                 outcome = writer.execute(approval_id, executor=who.subject)

@@ -91,14 +91,33 @@ def partner_central(
     daily_budget: int = typer.Option(
         100_000, "--daily-budget", min=1, help="API calls this tenant may spend in a rolling 24 hours."
     ),
+    entity: list[str] = typer.Option(
+        [],
+        "--entity",
+        help="Entities to sync (repeatable): opportunity, solution, engagement_invitation (the default set), "
+        "engagement, customer_account.",
+    ),
+    aws_summaries: bool = typer.Option(
+        True,
+        "--aws-summaries/--no-aws-summaries",
+        help="Also fetch AWS's summary (GetAwsOpportunitySummary) of each fetched opportunity AWS engaged on.",
+    ),
 ) -> None:
     """Incrementally sync opportunities, solutions and engagement invitations into bronze."""
     from lakehouse.commands.actions import quota_gate, release_warning
     from lakehouse.engine import get_spark
     from lakehouse.guardrails import Usage, guarded_run
-    from lakehouse.partner_central.connector import ConnectorConfig, PartnerCentralReader
+    from lakehouse.partner_central.connector import (
+        ALL_ENTITIES,
+        ENTITIES,
+        ConnectorConfig,
+        PartnerCentralReader,
+    )
     from lakehouse.partner_central.ingest import new_run_id, sync_partner_central
 
+    unknown = sorted(set(entity) - set(ALL_ENTITIES))
+    if unknown:
+        raise BadInput(f"unknown Partner Central entity {unknown}: use {', '.join(ALL_ENTITIES)}")
     scope = _scope(tenant)
     since_at = _since(since)
     # Quota before anything starts: over the rows-per-day quota or the budget, this raises QuotaExceeded (exit 4).
@@ -144,6 +163,8 @@ def partner_central(
                     progress=progress,
                     daily_call_budget=daily_budget,
                     run_id=guard.run_id,
+                    aws_summaries=aws_summaries,
+                    entities=tuple(entity) or ENTITIES,
                 )
             finally:
                 guard.usage = Usage(api_calls=reader.stats.total)
@@ -157,6 +178,14 @@ def partner_central(
         f"API calls {run.api_calls}; watermark {run.watermark_before} -> {run.watermark_after}",
         soft_wrap=True,
     )
+    plan = run.details.get("plan")
+    if plan:
+        console.print(
+            f"plan: {plan['listed']} listed, {plan['to_fetch']} to fetch, {plan['aws_summaries']} AWS summaries, "
+            f"{plan['total_calls']} calls ({plan['remaining_today']} left today); expected completion "
+            f"{plan['expected_completion']}",
+            soft_wrap=True,
+        )
     if run.status == "partial":
         console.print(f"[yellow]stopped early[/]: {run.error}", soft_wrap=True)
     elif run.status == "failed":

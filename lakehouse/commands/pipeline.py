@@ -71,10 +71,11 @@ def run(
             highlight=False,
         )
         for issue in outcome.issues:
-            console.print(
-                f"  {issue.action}: {issue.table_name} {issue.expectation} ({issue.unexpected_count} row(s))",
-                highlight=False,
-            )
+            if issue.suite == "anomaly":  # lakehouse.quality.monitor: the message is the evidence
+                text = f"  {issue.severity} anomaly: {issue.table_name}: {'; '.join(issue.sample_keys)}"
+            else:
+                text = f"  {issue.action}: {issue.table_name} {issue.expectation} ({issue.unexpected_count} row(s))"
+            console.print(text, highlight=False)
     if until in (Until.gold, Until.platinum):
         print_kpis(console, tenant, pipeline.kpis(spark, tenant))
 

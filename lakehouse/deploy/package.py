@@ -29,9 +29,9 @@ from typing import Any
 from lakehouse.errors import BadInput
 from lakehouse.pipeline_steps import jobs
 
-# Project dependencies that never run on Glue: the engine is Glue's own Spark (not Sail), and the API and
-# dashboards are not imported by jobs.
-GLUE_EXCLUDED: frozenset[str] = frozenset({"pyspark", "pysail", "streamlit", "fastapi", "uvicorn"})
+# Project dependencies that never run on Glue: the engine is Glue's own Spark (not Sail), the API and
+# dashboards are not imported by jobs, and DuckDB serves only the metrics' Arrow path (jobs use the Spark path).
+GLUE_EXCLUDED: frozenset[str] = frozenset({"pyspark", "pysail", "streamlit", "fastapi", "uvicorn", "duckdb"})
 # Already in the AWS Glue 5.1 Python runtime; installing another version beside Spark's would break it.
 GLUE_PROVIDED: frozenset[str] = frozenset(
     {

@@ -152,5 +152,7 @@ def run_metering(
         clock=clock or (lambda: datetime.now(UTC)),
     )
     result = run.run(tenant_id, hours=[options.hour] if options.hour else None, run_id=options.run_id)
-    gold_rows = build_usage_gold(spark, tenant_id) if result.status != "nothing_to_do" else 0
+    gold_rows = (
+        build_usage_gold(spark, tenant_id, run_id=result.run_id) if result.status != "nothing_to_do" else 0
+    )
     return result, gold_rows

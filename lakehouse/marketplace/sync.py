@@ -9,6 +9,7 @@ past unlanded data); entitlements are fetched whole and replace the tenant's ``s
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from lakehouse import io
+from lakehouse.io import WriteResult
 from lakehouse.marketplace import transforms as T
 from lakehouse.marketplace.connector import CATALOG_ENTITY_TYPES, MarketplaceReader, RawEntity
 from lakehouse.marketplace.entities import (
@@ -31,6 +33,7 @@ from lakehouse.marketplace.entities import (
     METER_USAGE,
 )
 from lakehouse.marketplace.store import from_spark_ts
+from lakehouse.quality.monitor import observe_writes
 from lakehouse.tenancy import TenantScope
 
 log = logging.getLogger(__name__)
@@ -190,7 +193,8 @@ class MarketplaceSync:
         self.land("Entitlement", records)
         now = self.clock()
         raw = bronze_frame(self.spark, self.tenant_id, records, self.run_id, now)
-        io.overwrite_partition(self.spark, ENTITLEMENT, T.silver_entitlements(raw, now), self.scope)
+        written = io.overwrite_partition(self.spark, ENTITLEMENT, T.silver_entitlements(raw, now), self.scope)
+        observe_writes(self.spark, self.tenant_id, self.run_id, {ENTITLEMENT.qualified_name: written})
         self._calls()
         return self.result
 
@@ -204,28 +208,39 @@ class MarketplaceSync:
         if not io.exists(MARKETPLACE_ENTITY):
             return {}
         bronze = self._bronze()
-        out = {}
+        writes: dict[str, WriteResult] = {}
         for table, transform in (
             (MARKETPLACE_PRODUCT, T.silver_products),
             (MARKETPLACE_OFFER, T.silver_offers),
             (MARKETPLACE_AGREEMENT, T.silver_agreements),
         ):
-            written = io.overwrite_partition(self.spark, table, transform(bronze), self.scope)
-            out[table.qualified_name] = written.rows
-        return out
+            writes[table.qualified_name] = io.overwrite_partition(
+                self.spark, table, transform(bronze), self.scope
+            )
+        observe_writes(self.spark, self.tenant_id, self.run_id, writes)
+        return {name: w.rows for name, w in writes.items()}
 
     def build_subscriptions(self) -> int:
         """Rebuild gold.marketplace_subscriptions for the tenant."""
         agreements = io.read(self.spark, MARKETPLACE_AGREEMENT, self.scope)
         products = io.read(self.spark, MARKETPLACE_PRODUCT, self.scope)
         df = T.gold_subscriptions(agreements, products, self.clock())
-        return io.overwrite_partition(self.spark, MARKETPLACE_SUBSCRIPTIONS, df, self.scope).rows
+        written = io.overwrite_partition(self.spark, MARKETPLACE_SUBSCRIPTIONS, df, self.scope)
+        observe_writes(
+            self.spark, self.tenant_id, self.run_id, {MARKETPLACE_SUBSCRIPTIONS.qualified_name: written}
+        )
+        return written.rows
 
 
-def build_usage_gold(spark: Any, tenant_id: str) -> int:
-    """Rebuild gold.marketplace_usage for a tenant from silver.meter_usage; returns the rows written."""
+def build_usage_gold(spark: Any, tenant_id: str, *, run_id: str | None = None) -> int:
+    """Rebuild gold.marketplace_usage for a tenant from silver.meter_usage; returns the rows written.
+
+    The written table is profiled under ``run_id`` (default: a new ``marketplace_usage-...`` id)."""
     scope = TenantScope.for_tenant(tenant_id)
     if not io.exists(METER_USAGE):
         return 0
     df = T.gold_usage(io.read(spark, METER_USAGE, scope))
-    return io.overwrite_partition(spark, MARKETPLACE_USAGE, df, scope).rows
+    written = io.overwrite_partition(spark, MARKETPLACE_USAGE, df, scope)
+    run = run_id or f"marketplace_usage-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    observe_writes(spark, tenant_id, run, {MARKETPLACE_USAGE.qualified_name: written})
+    return written.rows

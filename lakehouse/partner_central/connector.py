@@ -47,24 +47,53 @@ READ_QUOTA_PER_SECOND = 10.0
 DAILY_CALL_QUOTA = 100_000
 PAGE_SIZE = 100
 ENTITIES = ("opportunity", "solution", "engagement_invitation")
+# Synced when asked for (``entities=ALL_ENTITIES``): engagements (leads are engagements with a Lead context) and
+# customer accounts; each is listed in full and fetched only for a new or changed modified date.
+OPTIONAL_ENTITIES = ("engagement", "customer_account")
+ALL_ENTITIES = (*ENTITIES, *OPTIONAL_ENTITIES)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # What PartnerCentralReader may call, under the Partner Central read role (tests/infra checks the IAM policy),
 # and the sts:AssumeRole build_client sends with the caller's credentials to get that role's session.
+# Every read operation of the Selling API (Get*, List*, Search*): the reader serves each of them.
+READ_OPERATIONS: tuple[str, ...] = (
+    "GetAwsOpportunitySummary",
+    "GetCustomerAccount",
+    "GetCustomerAccountBulkJob",
+    "GetCustomerAccountBulkJobReportUrl",
+    "GetCustomerAccountStatistics",
+    "GetEngagement",
+    "GetEngagementInvitation",
+    "GetOpportunity",
+    "GetOpportunityBulkJobReportUrl",
+    "GetProspectingFromEngagementTask",
+    "GetResourceSnapshot",
+    "GetResourceSnapshotJob",
+    "GetSellingSystemSettings",
+    "ListCustomerAccountBulkJobResults",
+    "ListCustomerAccountBulkJobs",
+    "ListEngagementByAcceptingInvitationTasks",
+    "ListEngagementFromOpportunityTasks",
+    "ListEngagementGroups",
+    "ListEngagementInvitations",
+    "ListEngagementMembers",
+    "ListEngagementResourceAssociations",
+    "ListEngagements",
+    "ListOpportunities",
+    "ListOpportunityBulkJobResults",
+    "ListOpportunityBulkJobs",
+    "ListOpportunityFromEngagementTasks",
+    "ListProspectingFromEngagementTasks",
+    "ListResourceSnapshotJobs",
+    "ListResourceSnapshots",
+    "ListSolutions",
+    "ListTagsForResource",
+    "SearchCustomerAccounts",
+    "SearchEngagements",
+    "SearchOpportunities",
+)
 AWS_OPERATIONS: tuple[Declaration, ...] = (
     Declaration("assume", "sts", ("AssumeRole",)),
-    Declaration(
-        "read",
-        SERVICE,
-        (
-            "GetAwsOpportunitySummary",
-            "GetEngagementInvitation",
-            "GetOpportunity",
-            "ListEngagementInvitations",
-            "ListEngagements",
-            "ListOpportunities",
-            "ListSolutions",
-        ),
-    ),
+    Declaration("read", SERVICE, READ_OPERATIONS),
 )
 # Error codes botocore's retry modes treat as throttling; counted separately from server errors in the stats.
 _THROTTLING_CODES = {
@@ -291,10 +320,12 @@ class RawRecord:
 
 @dataclass(frozen=True, slots=True)
 class Listed:
-    """One listed item: its id and the marker of its version (LastModifiedDate µs, or a status)."""
+    """One listed item: its id, the marker of its version (LastModifiedDate µs, or a status) and, for
+    opportunities, the lifecycle ``(Stage, ReviewStatus)`` the listing shows."""
 
     entity_id: str
     version: Any
+    state: tuple[str | None, str | None] | None = None
 
 
 _RAW = "__raw_body__"
@@ -348,7 +379,7 @@ class PartnerCentralReader:
         events.register(
             f"after-call-error.{event_name}", self._count_retries, unique_id=f"{uid}-retries-error"
         )
-        for op in ("GetOpportunity", "GetEngagementInvitation", "ListSolutions"):
+        for op in (*(o for o in READ_OPERATIONS if o.startswith("Get")), "ListSolutions"):
             events.register(f"after-call.{event_name}.{op}", self._keep_raw, unique_id=f"{uid}-raw-{op}")
 
     @classmethod
@@ -435,7 +466,8 @@ class PartnerCentralReader:
             params["LastModifiedDate"] = {"AfterLastModifiedDate": from_us(after_us)}
         for page in self._pages("list_opportunities", **params):
             yield [
-                Listed(s["Id"], to_us(s["LastModifiedDate"])) for s in page.get("OpportunitySummaries", [])
+                Listed(s["Id"], to_us(s["LastModifiedDate"]), lifecycle_state(s))
+                for s in page.get("OpportunitySummaries", [])
             ]
 
     def get_opportunity(self, catalog: str, opportunity_id: str) -> RawRecord:
@@ -467,9 +499,82 @@ class PartnerCentralReader:
         invited = response.get("InvitationDate")
         return RawRecord.from_bytes(response["Id"], to_us(invited) if invited else None, response[_RAW])
 
+    # ------------------------------------------------------------------------------------- any read operation
+
+    def read(self, operation: str, **params: Any) -> dict[str, Any]:
+        """One call of any Selling API read operation (``READ_OPERATIONS``), without the raw body."""
+        if operation not in READ_OPERATIONS:
+            raise BadInput(
+                f"{operation} is not a Partner Central read operation: use one of {', '.join(READ_OPERATIONS)}"
+            )
+        response = self._call(_snake(operation), **params)
+        response.pop("ResponseMetadata", None)
+        response.pop(_RAW, None)
+        return response
+
+    def read_raw(self, operation: str, entity_id: str, **params: Any) -> RawRecord:
+        """A ``Get*`` payload exactly as received (for bronze), keyed by ``entity_id``."""
+        if not operation.startswith("Get") or operation not in READ_OPERATIONS:
+            raise BadInput(f"{operation} is not a Partner Central Get operation")
+        response = self._call(_snake(operation), **params)
+        stamp = next(
+            (
+                response[k]
+                for k in ("LastModifiedDate", "ModifiedAt", "CreatedAt", "CreatedDate")
+                if response.get(k)
+            ),
+            None,
+        )
+        return RawRecord.from_bytes(
+            entity_id, to_us(stamp) if isinstance(stamp, datetime) else None, response[_RAW]
+        )
+
+    def read_all(self, operation: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every item of a ``List*``/``Search*`` operation, following ``NextToken`` (one call per page)."""
+        if operation not in READ_OPERATIONS or operation.startswith("Get"):
+            raise BadInput(f"{operation} is not a Partner Central List or Search operation")
+        key = _items_member(self.client.meta.service_model, operation)
+        token: str | None = None
+        while True:
+            page = self._call(_snake(operation), **params, **({"NextToken": token} if token else {}))
+            yield from page.get(key) or []
+            token = page.get("NextToken")
+            if not token:
+                return
+
+    def get_engagement(self, catalog: str, engagement_id: str) -> RawRecord:
+        """An engagement with its contexts (leads are contexts of type ``Lead``), exactly as received."""
+        return self.read_raw("GetEngagement", engagement_id, Catalog=catalog, Identifier=engagement_id)
+
+    def list_engagement_members(self, catalog: str, engagement_id: str) -> list[dict[str, Any]]:
+        """The members of one engagement (at most 10)."""
+        return list(self.read_all("ListEngagementMembers", Catalog=catalog, Identifier=engagement_id))
+
+    def search_customer_accounts(self, catalog: str) -> Iterator[dict[str, Any]]:
+        """Summaries of every customer account of the catalog."""
+        return self.read_all("SearchCustomerAccounts", Catalog=catalog)
+
+    def get_customer_account(self, catalog: str, account_id: str) -> RawRecord:
+        """One customer account exactly as received."""
+        return self.read_raw("GetCustomerAccount", account_id, Catalog=catalog, Identifier=account_id)
+
     def list_engagements(self, catalog: str) -> Iterator[list[dict[str, Any]]]:
         for page in self._pages("list_engagements", Catalog=catalog):
             yield page.get("EngagementSummaryList", [])
+
+    def get_aws_opportunity_summary_raw(self, catalog: str, opportunity_id: str) -> RawRecord | None:
+        """AWS's summary of an opportunity exactly as received, or None when AWS has none."""
+        try:
+            return self.read_raw(
+                "GetAwsOpportunitySummary",
+                opportunity_id,
+                Catalog=catalog,
+                RelatedOpportunityIdentifier=opportunity_id,
+            )
+        except PartnerCentralError as exc:
+            if "ResourceNotFoundException" in str(exc):
+                return None
+            raise
 
     def get_aws_opportunity_summary(self, catalog: str, opportunity_id: str) -> dict[str, Any] | None:
         """AWS's view of a submitted opportunity, or None when AWS has none (not submitted)."""
@@ -485,6 +590,21 @@ class PartnerCentralReader:
             raise _api_error(exc) from exc
         response.pop("ResponseMetadata", None)
         return response
+
+
+def _snake(operation: str) -> str:
+    """``ListEngagementMembers`` -> ``list_engagement_members`` (boto3's method name)."""
+    from botocore import xform_name
+
+    name: str = xform_name(operation)
+    return name
+
+
+def _items_member(model: Any, operation: str) -> str:
+    """The list member that carries a List/Search operation's items (from the client's botocore model)."""
+    output = model.operation_model(operation).output_shape
+    name: str = next(k for k, v in output.members.items() if v.type_name == "list")
+    return name
 
 
 # ----------------------------------------------------------------------------------------------- sinks
@@ -513,6 +633,21 @@ class Sink(Protocol):
         """Record that everything listed up to ``watermark_us`` has landed."""
 
 
+class StateAwareSink(Sink, Protocol):
+    """A sink that can also say which lifecycle states it holds per opportunity version (the tie-break re-fetch)."""
+
+    def known_states(
+        self, catalog: str, since_us: int | None
+    ) -> set[tuple[str, int, tuple[str | None, str | None]]]:
+        """``(id, LastModifiedDate µs, (Stage, ReviewStatus))`` of the opportunity payloads landed."""
+
+
+def lifecycle_state(record: Any) -> tuple[str | None, str | None]:
+    """``(Stage, ReviewStatus)`` of an opportunity payload or list summary."""
+    life = (record.get("LifeCycle") if isinstance(record, dict) else None) or {}
+    return (life.get("Stage"), life.get("ReviewStatus"))
+
+
 class MemorySink:
     """An in-memory ``Sink`` (one tenant): what bronze would hold, for tests and dry runs."""
 
@@ -534,6 +669,15 @@ class MemorySink:
             if since_us is None or (r.last_modified_us is not None and r.last_modified_us >= since_us)
         }
 
+    def known_states(
+        self, catalog: str, since_us: int | None
+    ) -> set[tuple[str, int, tuple[str | None, str | None]]]:
+        return {
+            (r.entity_id, r.last_modified_us, lifecycle_state(json.loads(r.payload)))
+            for r in self.rows.get((catalog, "opportunity"), [])
+            if r.last_modified_us is not None and (since_us is None or r.last_modified_us >= since_us)
+        }
+
     def land(self, catalog: str, entity: str, records: Sequence[RawRecord]) -> LandResult:
         self.land_calls += 1
         rows = self.rows.setdefault((catalog, entity), [])
@@ -553,6 +697,97 @@ class MemorySink:
             self.watermarks[(catalog, entity)] = watermark_us
 
 
+# ----------------------------------------------------------------------------------------------- the call plan
+
+ENGAGED_REVIEW_STATUSES = ("Submitted", "In review", "Approved", "Action Required")
+DAY = timedelta(days=1)
+
+
+def aws_engaged(payload: Any) -> bool:
+    """Whether AWS engaged on an opportunity (it was submitted to AWS, or AWS referred it): only then does AWS keep
+    an opportunity summary worth a ``GetAwsOpportunitySummary`` call."""
+    if not isinstance(payload, dict):
+        return False
+    life = payload.get("LifeCycle") or {}
+    return life.get("ReviewStatus") in ENGAGED_REVIEW_STATUSES or payload.get("Origin") == "AWS Referral"
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    """The calls a sync will make, planned from the listing before any Get, and when it will be done.
+
+    Opportunities: ``ceil(listed / page)`` ListOpportunities calls, one GetOpportunity per new or changed version,
+    one GetAwsOpportunitySummary per fetched opportunity AWS engaged on (``engaged`` is an estimate until the Gets
+    return: the share of engaged among what was listed). Solutions and invitations add ``other_calls``. Calls
+    beyond what is left of the rolling-day quota run on the following days (the sync stops with ``partial`` and the
+    next run resumes from its watermark), so completion is ``days`` whole quota days plus the rest at ``rate``.
+    """
+
+    listed: int
+    to_fetch: int
+    engaged: int
+    other_calls: int = 0
+    page_size: int = PAGE_SIZE
+    daily_quota: int = DAILY_CALL_QUOTA
+    used_today: int = 0
+    rate_per_second: float = READ_QUOTA_PER_SECOND
+
+    @property
+    def list_calls(self) -> int:
+        """ListOpportunities pages."""
+        return max(1, -(-self.listed // self.page_size))
+
+    @property
+    def total_calls(self) -> int:
+        """Every call of the sync."""
+        return self.list_calls + self.to_fetch + self.engaged + self.other_calls
+
+    @property
+    def calls_per_changed_record(self) -> float:
+        """Calls per new or changed opportunity, list pages included (the economics the bench reports)."""
+        return self.total_calls / self.to_fetch if self.to_fetch else float(self.total_calls)
+
+    @property
+    def remaining_today(self) -> int:
+        return max(0, self.daily_quota - self.used_today)
+
+    @property
+    def days(self) -> int:
+        """How many rolling-day quotas beyond today's remainder the sync needs (0: it finishes today)."""
+        beyond = self.total_calls - self.remaining_today
+        return 0 if beyond <= 0 else -(-beyond // self.daily_quota)
+
+    @property
+    def fits_today(self) -> bool:
+        return self.days == 0
+
+    @property
+    def wall_seconds_today(self) -> float:
+        """Time spent calling today at the rate limit (the quota's 10/s, not local speed)."""
+        return min(self.total_calls, self.remaining_today) / self.rate_per_second
+
+    def completion(self, start: datetime) -> datetime:
+        """When the last call is expected: today's share at the rate, then whole quota days, then the rest."""
+        if self.fits_today:
+            return start + timedelta(seconds=self.total_calls / self.rate_per_second)
+        rest = self.total_calls - self.remaining_today - (self.days - 1) * self.daily_quota
+        return start + self.days * DAY + timedelta(seconds=rest / self.rate_per_second)
+
+    def summary(self, start: datetime) -> dict[str, Any]:
+        """The plan as plain values (what the run records in its details and the CLI prints)."""
+        return {
+            "listed": self.listed,
+            "list_calls": self.list_calls,
+            "to_fetch": self.to_fetch,
+            "aws_summaries": self.engaged,
+            "other_calls": self.other_calls,
+            "total_calls": self.total_calls,
+            "remaining_today": self.remaining_today,
+            "days_beyond_today": self.days,
+            "expected_completion": self.completion(start).isoformat(),
+        }
+
+
 # ----------------------------------------------------------------------------------------------- sync
 
 
@@ -563,6 +798,7 @@ class EntityStats:
     skipped_known: int = 0
     landed: int = 0
     duplicates: int = 0
+    refetched_ties: int = 0  # known (id, LastModifiedDate) fetched again: the listing showed another state
 
 
 @dataclass
@@ -579,6 +815,7 @@ class SyncResult:
     throttled: int = 0
     server_errors: int = 0
     error: str | None = None
+    plan: SyncPlan | None = None
 
     def total(self, attr: str) -> int:
         return sum(getattr(s, attr) for s in self.entities.values())
@@ -601,10 +838,12 @@ class PartnerCentralSync:
         land_batch: int = 2000,
         progress: ProgressFn | None = None,
         entities: Sequence[str] = ENTITIES,
+        aws_summaries: bool = False,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        unknown = [e for e in entities if e not in ENTITIES]
+        unknown = [e for e in entities if e not in ALL_ENTITIES]
         if unknown:
-            raise BadInput(f"unknown Partner Central entities {unknown}: use {', '.join(ENTITIES)}")
+            raise BadInput(f"unknown Partner Central entities {unknown}: use {', '.join(ALL_ENTITIES)}")
         self.reader, self.sink = reader, sink
         self.catalog = validate_catalog(catalog)
         self.since_us = to_us(since) if since is not None else None
@@ -612,13 +851,30 @@ class PartnerCentralSync:
         self.land_batch = max(1, land_batch)
         self.progress = progress
         self.entities = tuple(entities)
+        self.aws_summaries = (
+            aws_summaries  # also fetch AWS's summary of each fetched opportunity AWS engaged on
+        )
+        self.clock = clock
+        self._summaries: dict[str, RawRecord] = {}
 
     def run(self) -> SyncResult:
         result = SyncResult(self.catalog)
-        steps = {
+        steps: dict[str, Callable[[SyncResult, EntityStats], None]] = {
             "opportunity": self._sync_opportunities,
             "solution": self._sync_solutions,
             "engagement_invitation": self._sync_invitations,
+            "engagement": lambda r, st: self._sync_versioned(
+                "engagement", "ListEngagements", "Id", "ModifiedAt", "GetEngagement", "Identifier", st
+            ),
+            "customer_account": lambda r, st: self._sync_versioned(
+                "customer_account",
+                "SearchCustomerAccounts",
+                "Id",
+                "LastModifiedDate",
+                "GetCustomerAccount",
+                "Identifier",
+                st,
+            ),
         }
         try:
             for entity in self.entities:
@@ -677,11 +933,35 @@ class PartnerCentralSync:
         result.watermark_after_us = stored
         after = None if start is None else start - self.overlap_us
         known = self.sink.known_versions(self.catalog, "opportunity", after)
+        states_of = getattr(self.sink, "known_states", None)
+        states = states_of(self.catalog, after) if states_of is not None else None
+
+        def is_known(item: Listed) -> bool:
+            """Known when bronze holds this (id, LastModifiedDate) and, if the listing shows a lifecycle state, a
+            payload of that version in that state (two versions can share a LastModifiedDate: ReviewStatus moves
+            without it, so the listing's state is the tie-break's evidence that a newer payload exists)."""
+            if (item.entity_id, item.version) not in known:
+                return False
+            return (
+                states is None or item.state is None or (item.entity_id, item.version, item.state) in states
+            )
+
         pending: list[RawRecord] = []
         covered: int | None = None  # LastModifiedDate up to which every listed item is done
 
         def flush() -> None:
             if pending:
+                summaries = [
+                    self._summaries.pop(r.entity_id) for r in pending if r.entity_id in self._summaries
+                ]
+                if (
+                    summaries
+                ):  # AWS's view lands before the opportunity it belongs to, never after the watermark
+                    summary_landed = self.sink.land(self.catalog, "aws_opportunity_summary", summaries)
+                    summary_stats = result.entities.setdefault("aws_opportunity_summary", EntityStats())
+                    summary_stats.fetched += len(summaries)
+                    summary_stats.landed += summary_landed.landed
+                    summary_stats.duplicates += summary_landed.duplicates
                 landed = self.sink.land(self.catalog, "opportunity", pending)
                 stats.landed += landed.landed
                 stats.duplicates += landed.duplicates
@@ -693,17 +973,42 @@ class PartnerCentralSync:
                 result.watermark_after_us = covered
 
         chunk = max(1, min(self.land_batch, self.reader.page_size))
+        # List every summary first (1 call per 100), so the Gets are planned against the budget before any is made.
+        pages = list(self.reader.list_opportunities(self.catalog, after))
+        listed = [item for page in pages for item in page]
+        to_fetch = sum(not is_known(item) for item in listed)
+        engaged = sum(
+            1 for item in listed if item.state is not None and item.state[1] in ENGAGED_REVIEW_STATUSES
+        )
+        budget = self.reader.budget
+        result.plan = SyncPlan(
+            listed=len(listed),
+            to_fetch=to_fetch,
+            engaged=round(to_fetch * engaged / len(listed)) if self.aws_summaries and listed else 0,
+            page_size=self.reader.page_size,
+            daily_quota=budget.limit or DAILY_CALL_QUOTA,
+            used_today=budget.used - len(pages),
+            rate_per_second=self.reader.limiter.rate
+            if self.reader.limiter is not None
+            else READ_QUOTA_PER_SECOND,
+        )
+        if not result.plan.fits_today:
+            log.warning(
+                "partner central sync needs %d calls, %d left today: it resumes over %d more day(s), expected done %s",
+                result.plan.total_calls,
+                result.plan.remaining_today,
+                result.plan.days,
+                result.plan.completion(self.clock()).isoformat(),
+            )
         try:
-            for page in self.reader.list_opportunities(self.catalog, after):
+            for page in pages:
                 stats.listed += len(page)
                 for start_at in range(0, len(page), chunk):  # land within long pages too
                     part = page[start_at : start_at + chunk]
-                    todo = [item for item in part if (item.entity_id, item.version) not in known]
+                    todo = [item for item in part if not is_known(item)]
                     stats.skipped_known += len(part) - len(todo)
-                    records, error = self._fetch(
-                        lambda i: self.reader.get_opportunity(self.catalog, i),
-                        [item.entity_id for item in todo],
-                    )
+                    stats.refetched_ties += sum((i.entity_id, i.version) in known for i in todo)
+                    records, error = self._fetch(self._get_opportunity, [item.entity_id for item in todo])
                     fetched = {
                         item.entity_id: rec
                         for item, rec in zip(todo, records, strict=False)
@@ -712,7 +1017,7 @@ class PartnerCentralSync:
                     for (
                         item
                     ) in part:  # the watermark covers the contiguous done prefix of the ascending listing
-                        if (item.entity_id, item.version) in known or item.entity_id in fetched:
+                        if is_known(item) or item.entity_id in fetched:
                             covered = item.version if covered is None else max(covered, item.version)
                         else:
                             break
@@ -721,6 +1026,10 @@ class PartnerCentralSync:
                         if rec is not None:
                             known.add((item.entity_id, item.version))
                             known.add((rec.entity_id, rec.last_modified_us))
+                            if states is not None and item.state is not None:
+                                states.add(
+                                    (item.entity_id, item.version, item.state)
+                                )  # once per run, at most
                             pending.append(rec)
                     stats.fetched += len(fetched)
                     self._tick("opportunity", stats)
@@ -730,6 +1039,54 @@ class PartnerCentralSync:
                         flush()
         finally:
             flush()
+
+    def _get_opportunity(self, opportunity_id: str) -> RawRecord:
+        """One GetOpportunity, plus AWS's summary when asked for and AWS engaged on it (both or neither count)."""
+        record = self.reader.get_opportunity(self.catalog, opportunity_id)
+        if self.aws_summaries and aws_engaged(json.loads(record.payload)):
+            summary = self.reader.get_aws_opportunity_summary_raw(self.catalog, opportunity_id)
+            if summary is not None:
+                self._summaries[opportunity_id] = summary
+        return record
+
+    def _sync_versioned(
+        self,
+        entity: str,
+        list_operation: str,
+        id_key: str,
+        modified_key: str,
+        get_operation: str,
+        get_key: str,
+        stats: EntityStats,
+    ) -> None:
+        """List an entity in full (no modified-date filter exists) and Get only new or changed versions."""
+        known = self.sink.known_versions(self.catalog, entity, None)
+        pending: list[RawRecord] = []
+        todo: list[str] = []
+        try:
+            for item in self.reader.read_all(
+                list_operation, Catalog=self.catalog, MaxResults=self.reader.page_size
+            ):
+                stats.listed += 1
+                modified = item.get(modified_key)
+                version = to_us(modified) if isinstance(modified, datetime) else None
+                if (item[id_key], version) in known:
+                    stats.skipped_known += 1
+                else:
+                    todo.append(item[id_key])
+            records, error = self._fetch(
+                lambda i: self.reader.read_raw(get_operation, i, Catalog=self.catalog, **{get_key: i}), todo
+            )
+            pending += [r for r in records if r is not None]
+            stats.fetched += len(pending)
+            self._tick(entity, stats)
+            if error is not None:
+                raise error
+        finally:
+            if pending:
+                landed = self.sink.land(self.catalog, entity, pending)
+                stats.landed += landed.landed
+                stats.duplicates += landed.duplicates
 
     def _sync_solutions(self, result: SyncResult, stats: EntityStats) -> None:
         records: list[RawRecord] = []
@@ -791,21 +1148,51 @@ _INVITATION_EVENTS = {
 
 @dataclass(frozen=True)
 class EventResult:
-    """What handling one EventBridge event did: ``action`` is ``landed``, ``duplicate`` or ``ignored``."""
+    """What handling one EventBridge event did: ``action`` is ``landed``, ``duplicate`` (fetched, payload already
+    stored), ``duplicate_event`` (its event id was handled before: no call), ``coalesced`` (another event of the same
+    burst fetched the resource: no call) or ``ignored``."""
 
     detail_type: str
     action: str
     entity: str | None = None
     entity_id: str | None = None
     catalog: str | None = None
+    event_id: str | None = None
 
 
-def handle_event(event: dict[str, Any], reader: PartnerCentralReader, sink: Sink) -> EventResult:
-    """Fetch just the opportunity / invitation an ``aws.partnercentral-selling`` event names and land it.
+class EventLedger:
+    """Event ids already handled, oldest forgotten first: Partner Central often delivers an event twice (same id),
+    and each copy would otherwise cost a Get. Bounded so a long-lived process does not grow without limit."""
 
-    The watermark is not touched (events arrive out of order); the landed version is skipped by the next sync
-    as already known, and a duplicate event lands nothing (same payload hash).
-    """
+    def __init__(self, capacity: int = 100_000) -> None:
+        self.capacity = max(1, capacity)
+        self._ids: dict[str, None] = {}
+        self._lock = threading.Lock()
+
+    def first_time(self, event_id: str | None) -> bool:
+        """Record ``event_id``; False when it was seen before (an event without an id is always new)."""
+        if not event_id:
+            return True
+        with self._lock:
+            if event_id in self._ids:
+                return False
+            self._ids[event_id] = None
+            if len(self._ids) > self.capacity:
+                del self._ids[next(iter(self._ids))]
+            return True
+
+
+@dataclass(frozen=True)
+class _Target:
+    detail_type: str
+    entity: str | None
+    ident: str | None
+    catalog: str | None
+    event_id: str | None
+
+
+def _event_target(event: Any) -> _Target:
+    """Which resource an ``aws.partnercentral-selling`` event names (entity None: a type we ignore)."""
     if not isinstance(event, dict) or event.get("source") != EVENT_SOURCE:
         raise BadInput(
             f"not a Partner Central event: source is {event.get('source') if isinstance(event, dict) else event!r}"
@@ -813,24 +1200,104 @@ def handle_event(event: dict[str, Any], reader: PartnerCentralReader, sink: Sink
     detail_type = event.get("detail-type") or ""
     detail = event.get("detail") or {}
     catalog = detail.get("catalog")
+    event_id = str(event["id"]) if event.get("id") else None
     if detail_type in _OPPORTUNITY_EVENTS:
         entity, ident = "opportunity", (detail.get("opportunity") or {}).get("identifier")
     elif detail_type in _INVITATION_EVENTS:
         inv = detail.get("engagementInvitation") or detail.get("invitation") or {}
         entity, ident = "engagement_invitation", inv.get("id") or inv.get("identifier") or inv.get("arn")
     else:
-        return EventResult(detail_type, "ignored")
+        return _Target(detail_type, None, None, catalog, event_id)
     if not ident or catalog not in CATALOGS:
         raise BadInput(f"Partner Central event {detail_type!r} lacks a catalog or an identifier: {detail}")
+    return _Target(detail_type, entity, ident, catalog, event_id)
+
+
+def _fetch_and_land(target: _Target, reader: PartnerCentralReader, sink: Sink) -> EventResult:
+    assert target.entity is not None and target.ident is not None and target.catalog is not None
     record = (
-        reader.get_opportunity(catalog, ident)
-        if entity == "opportunity"
-        else reader.get_engagement_invitation(catalog, ident)
+        reader.get_opportunity(target.catalog, target.ident)
+        if target.entity == "opportunity"
+        else reader.get_engagement_invitation(target.catalog, target.ident)
     )
-    landed = sink.land(catalog, entity, [record])
+    landed = sink.land(target.catalog, target.entity, [record])
     return EventResult(
-        detail_type, "landed" if landed.landed else "duplicate", entity, record.entity_id, catalog
+        target.detail_type,
+        "landed" if landed.landed else "duplicate",
+        target.entity,
+        record.entity_id,
+        target.catalog,
+        target.event_id,
     )
+
+
+def handle_event(
+    event: dict[str, Any], reader: PartnerCentralReader, sink: Sink, *, ledger: EventLedger | None = None
+) -> EventResult:
+    """Fetch just the opportunity / invitation an ``aws.partnercentral-selling`` event names and land it.
+
+    The watermark is not touched (events arrive out of order); the landed version is skipped by the next sync
+    as already known. With a ``ledger``, a redelivered event (same id) costs no call at all; without one, a
+    duplicate event is fetched again and lands nothing (same payload hash).
+    """
+    target = _event_target(event)
+    if target.entity is None:
+        return EventResult(target.detail_type, "ignored", catalog=target.catalog, event_id=target.event_id)
+    if ledger is not None and not ledger.first_time(target.event_id):
+        return EventResult(
+            target.detail_type,
+            "duplicate_event",
+            target.entity,
+            target.ident,
+            target.catalog,
+            target.event_id,
+        )
+    return _fetch_and_land(target, reader, sink)
+
+
+def handle_events(
+    events: Sequence[dict[str, Any]],
+    reader: PartnerCentralReader,
+    sink: Sink,
+    *,
+    ledger: EventLedger | None = None,
+) -> list[EventResult]:
+    """Handle a burst of events (an SQS / EventBridge batch) with one Get per resource.
+
+    Events are first de-duplicated by event id (against ``ledger`` and within the batch), then coalesced per
+    resource: a Get returns the resource's current state, which already reflects every event of the burst, so
+    the first event of each ``(catalog, entity, id)`` fetches and the others are ``coalesced``. Results come back
+    in input order. A malformed event raises ``BadInput`` before any call is made.
+    """
+    ledger = ledger or EventLedger()
+    targets = [_event_target(e) for e in events]
+    results: list[EventResult | None] = [None] * len(targets)
+    fetched: dict[tuple[str, str, str], EventResult] = {}
+    for i, target in enumerate(targets):
+        if target.entity is None:
+            results[i] = EventResult(
+                target.detail_type, "ignored", catalog=target.catalog, event_id=target.event_id
+            )
+            continue
+        assert target.ident is not None and target.catalog is not None
+        if not ledger.first_time(target.event_id):
+            results[i] = EventResult(
+                target.detail_type,
+                "duplicate_event",
+                target.entity,
+                target.ident,
+                target.catalog,
+                target.event_id,
+            )
+            continue
+        key = (target.catalog, target.entity, target.ident)
+        if key in fetched:
+            results[i] = EventResult(
+                target.detail_type, "coalesced", target.entity, target.ident, target.catalog, target.event_id
+            )
+            continue
+        fetched[key] = results[i] = _fetch_and_land(target, reader, sink)
+    return [r for r in results if r is not None]
 
 
 def iter_ids(pages: Iterable[list[Listed]]) -> Iterator[str]:

@@ -33,6 +33,7 @@ from lakehouse.partner_central.connector import (
     DAILY_CALL_QUOTA,
     ENTITIES,
     CallBudget,
+    EventLedger,
     EventResult,
     LandResult,
     PartnerCentralReader,
@@ -41,6 +42,7 @@ from lakehouse.partner_central.connector import (
     RawRecord,
     from_us,
     handle_event,
+    handle_events,
     parse_timestamp,
     to_us,
     validate_catalog,
@@ -56,6 +58,9 @@ BRONZE = {
     "opportunity": tables.OPPORTUNITY,
     "solution": tables.SOLUTION,
     "engagement_invitation": tables.ENGAGEMENT_INVITATION,
+    "aws_opportunity_summary": tables.AWS_OPPORTUNITY_SUMMARY,
+    "engagement": tables.ENGAGEMENT,
+    "customer_account": tables.CUSTOMER_ACCOUNT,
 }
 
 
@@ -170,6 +175,28 @@ class BronzeSink:
         rows = df.select("entity_id", F.unix_micros("last_modified_at").alias("v")).distinct().collect()
         return {(r["entity_id"], r["v"]) for r in rows}
 
+    def known_states(
+        self, catalog: str, since_us: int | None
+    ) -> set[tuple[str, int, tuple[str | None, str | None]]]:
+        """``(id, LastModifiedDate µs, (Stage, ReviewStatus))`` of the opportunity payloads in bronze."""
+        td = BRONZE["opportunity"]
+        if not io.exists(td):
+            return set()
+        df = io.read(self.spark, td, self.scope).where(F.col("catalog") == catalog)
+        if since_us is not None:
+            df = df.where(F.unix_micros("last_modified_at") >= F.lit(since_us))
+        rows = (
+            df.select(
+                "entity_id",
+                F.unix_micros("last_modified_at").alias("v"),
+                F.get_json_object("payload", "$.LifeCycle.Stage").alias("stage"),
+                F.get_json_object("payload", "$.LifeCycle.ReviewStatus").alias("review"),
+            )
+            .distinct()
+            .collect()
+        )
+        return {(r["entity_id"], r["v"], (r["stage"], r["review"])) for r in rows}
+
     def stored_hashes(self, entity: str, catalog: str, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which of the ``(entity_id, payload_sha256)`` keys bronze already holds."""
         td = BRONZE[entity]
@@ -267,6 +294,7 @@ def sync_partner_central(
     overlap: timedelta = timedelta(minutes=5),
     entities: Sequence[str] = ENTITIES,
     run_id: str | None = None,
+    aws_summaries: bool = False,
 ) -> IngestionRun:
     """Sync one tenant's Partner Central catalog into bronze and record the run.
 
@@ -298,6 +326,7 @@ def sync_partner_central(
         land_batch=land_batch,
         progress=progress,
         entities=entities,
+        aws_summaries=aws_summaries,
     ).run()
     run = IngestionRun(
         tenant_id=tenant,
@@ -326,6 +355,7 @@ def sync_partner_central(
                 "limit": budget.limit,
                 "used_before": budget.used - (reader.stats.total - calls_before),
             },
+            "plan": result.plan.summary(started) if result.plan is not None else None,
         },
     )
     record_run(spark, scope, run)
@@ -340,14 +370,36 @@ def _payloads_received(result: Any) -> int:
 
 
 def handle_partner_central_event(
-    spark: SparkSession, scope: TenantScope, event: dict[str, Any], client: Any
+    spark: SparkSession,
+    scope: TenantScope,
+    event: dict[str, Any],
+    client: Any,
+    *,
+    ledger: EventLedger | None = None,
 ) -> EventResult:
-    """Land the one opportunity / invitation an EventBridge event names (duplicates are harmless)."""
+    """Land the one opportunity / invitation an EventBridge event names (a redelivered event id costs no call
+    when a ``ledger`` is kept across calls; otherwise it lands nothing new)."""
     tenant = scope.require_single("a Partner Central event")
     reader = client if isinstance(client, PartnerCentralReader) else PartnerCentralReader(client)
     event_id = str(event.get("id") or uuid.uuid4().hex)[:64]
     run_id = f"event-{tenant}-{event_id}"
-    return handle_event(event, reader, BronzeSink(spark, scope, run_id))
+    return handle_event(event, reader, BronzeSink(spark, scope, run_id), ledger=ledger)
+
+
+def handle_partner_central_events(
+    spark: SparkSession,
+    scope: TenantScope,
+    events: list[dict[str, Any]],
+    client: Any,
+    *,
+    ledger: EventLedger | None = None,
+) -> list[EventResult]:
+    """Land a batch of events with one Get per resource (de-duplicated by event id, coalesced per resource)."""
+    tenant = scope.require_single("Partner Central events")
+    reader = client if isinstance(client, PartnerCentralReader) else PartnerCentralReader(client)
+    first = str((events[0].get("id") if events and isinstance(events[0], dict) else None) or uuid.uuid4().hex)
+    run_id = f"events-{tenant}-{first[:56]}"
+    return handle_events(events, reader, BronzeSink(spark, scope, run_id), ledger=ledger)
 
 
 # ----------------------------------------------------------------------------------------------- file ingest

@@ -20,7 +20,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
@@ -37,6 +37,7 @@ from lakehouse.partner_central.entities import gold, silver
 from lakehouse.partner_central.transforms import gold as gold_tx
 from lakehouse.partner_central.transforms import silver as silver_tx
 from lakehouse.privacy import KeyProvider, assert_no_raw_pii, default_key_provider, redact_json_text
+from lakehouse.quality import monitor
 from lakehouse.quality.gate import (
     LOCAL_GATE_ROWS,
     DataQualityIssue,
@@ -623,6 +624,15 @@ def _record(rc: RunContext, td: TableDef, df: DataFrame) -> None:
         merge_into(rc, td, df, stage=False)
 
 
+def observe(rc: RunContext, outcome: StepOutcome) -> StepOutcome:
+    """Profile every table the step wrote and record anomalies against their history (lakehouse.quality.monitor);
+    the outcome's issues then include the anomalies."""
+    seen = monitor.observe_writes(
+        rc.spark, rc.tenant_id, rc.run_id, outcome.writes, fresh_run_id=rc.fresh_run_id
+    )
+    return replace(outcome, issues=outcome.issues + seen.issues) if seen.issues else outcome
+
+
 def run_silver(rc: RunContext) -> StepOutcome:
     """The whole silver step (what ``jobs/silver_partner_central.py`` runs)."""
     with step_run(rc):
@@ -631,7 +641,7 @@ def run_silver(rc: RunContext) -> StepOutcome:
             return StepOutcome(rc.job_name, rc.tenant_id, rc.run_id, "nothing_new")
         batch = transform_silver(rc, extracted)
         checked = check_silver(rc, batch)
-        return load_silver(rc, checked)
+        return observe(rc, load_silver(rc, checked))
 
 
 # ----------------------------------------------------------------------------------------------------- gold
@@ -802,12 +812,27 @@ def run_gold(rc: RunContext) -> StepOutcome:
             return StepOutcome(rc.job_name, rc.tenant_id, rc.run_id, "nothing_new")
         marts = transform_gold(rc, extracted)
         checked = check_gold(rc, extracted, marts)
-        return load_gold(rc, checked)
+        return observe(rc, load_gold(rc, checked))
 
 
 # ------------------------------------------------------------------------------------------------ pipeline
 
 STEP_RUNNERS = {SILVER_JOB: run_silver, GOLD_JOB: run_gold}
+
+
+def run_platinum(
+    spark: SparkSession, tenant_id: str, *, run_id: str, as_of: date | None = None, fresh_run_id: bool = True
+) -> list[StepOutcome]:
+    """The platinum steps (embeddings, knowledge graph, features and scores) for one tenant, in order."""
+    from lakehouse.platinum.steps import PLATINUM_STEPS
+
+    outcomes: list[StepOutcome] = []
+    for name, runner in PLATINUM_STEPS:
+        rc = RunContext.create(
+            spark, tenant_id, job_name=name, run_id=f"{run_id}.{name}", as_of=as_of, fresh_run_id=fresh_run_id
+        )
+        outcomes.append(runner(rc))
+    return outcomes
 
 
 def run_pipeline(
@@ -830,6 +855,9 @@ def run_pipeline(
     for step in pipeline_steps.until(until):
         if step.layer == "bronze":
             continue  # ingestion has its own command (lakehouse ingest ...)
+        if step.layer == "platinum":
+            outcomes.extend(run_platinum(spark, tenant_id, run_id=run_id, as_of=as_of, fresh_run_id=fresh))
+            continue
         runner = STEP_RUNNERS.get(step.name)
         if runner is None:
             raise BadInput(
@@ -845,14 +873,6 @@ def run_pipeline(
             fresh_run_id=fresh,
         )
         outcomes.append(runner(rc))
-    if until == "platinum":
-        from lakehouse.platinum.steps import PLATINUM_STEPS
-
-        for name, platinum_runner in PLATINUM_STEPS:
-            rc = RunContext.create(
-                spark, tenant_id, job_name=name, run_id=f"{run_id}.{name}", as_of=as_of, fresh_run_id=fresh
-            )
-            outcomes.append(platinum_runner(rc))
     return outcomes
 
 

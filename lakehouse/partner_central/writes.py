@@ -41,6 +41,7 @@ from typing import Any, Protocol
 from lakehouse.aws_operations import Declaration
 from lakehouse.errors import BadInput, LakehouseError, Refused
 from lakehouse.guardrails import ApprovalRefused, ApprovalTicket, AuditSink, ExecutionGate, TokenBucket
+from lakehouse.partner_central import selling_writes as SW
 from lakehouse.partner_central.entities.bronze import WRITE_RESULT
 
 log = logging.getLogger(__name__)
@@ -51,14 +52,17 @@ ACTION_CREATE = "partner_central.create_opportunity"
 ACTION_UPDATE = "partner_central.update_opportunity"
 ACTION_ACCEPT = "partner_central.accept_invitation"
 ACTION_REJECT = "partner_central.reject_invitation"
-ACTIONS: tuple[str, ...] = (ACTION_CREATE, ACTION_UPDATE, ACTION_ACCEPT, ACTION_REJECT)
+ACTIONS: tuple[str, ...] = (ACTION_CREATE, ACTION_UPDATE, ACTION_ACCEPT, ACTION_REJECT, *SW.ACTIONS)
 ALIASES: dict[str, str] = {
     "create-opportunity": ACTION_CREATE,
     "update-opportunity": ACTION_UPDATE,
     "accept-invitation": ACTION_ACCEPT,
     "reject-invitation": ACTION_REJECT,
+    **SW.ALIASES,
 }
+BULK_DONE = ("COMPLETED", "FAILED")
 WRITE_RATE_PER_SECOND = 1.0
+AUDITED_STEPS = 50  # a bulk job's per-record results land in bronze; the audit entry keeps the first ones
 CHANGED_SINCE_APPROVAL = "changed since approval — re-approve"
 TASK_DONE = ("COMPLETE", "FAILED")
 # LifeCycle members Partner Central maintains itself; a full-replace update does not send them back.
@@ -81,13 +85,41 @@ AWS_OPERATIONS: tuple[Declaration, ...] = (
         SERVICE,
         (
             "AcceptEngagementInvitation",
+            "AssignOpportunity",
             "AssociateOpportunity",
+            "CreateCustomerAccount",
+            "CreateEngagement",
+            "CreateEngagementContext",
+            "CreateEngagementInvitation",
             "CreateOpportunity",
+            "CreateResourceSnapshot",
+            "CreateResourceSnapshotJob",
+            "DeleteCustomerAccount",
+            "DeleteResourceSnapshotJob",
+            "DisassociateOpportunity",
             "GetEngagementInvitation",
             "GetOpportunity",
+            "GetOpportunityBulkJobReportUrl",
+            "ListEngagementByAcceptingInvitationTasks",
             "ListEngagementFromOpportunityTasks",
+            "ListOpportunityBulkJobResults",
+            "ListOpportunityBulkJobs",
+            "ListOpportunityFromEngagementTasks",
+            "PutSellingSystemSettings",
             "RejectEngagementInvitation",
+            "StartCustomerAccountBulkJob",
+            "StartEngagementByAcceptingInvitationTask",
             "StartEngagementFromOpportunityTask",
+            "StartOpportunityBulkJob",
+            "StartOpportunityFromEngagementTask",
+            "StartProspectingFromEngagementTask",
+            "StartResourceSnapshotJob",
+            "StopResourceSnapshotJob",
+            "SubmitOpportunity",
+            "TagResource",
+            "UntagResource",
+            "UpdateCustomerAccount",
+            "UpdateEngagementContext",
             "UpdateOpportunity",
         ),
     ),
@@ -291,6 +323,41 @@ def prepare(action: str, payload: Any) -> PreparedAction:
             )
         )
         target = f"{catalog}/opportunity/{opp_id}"
+    elif action in SW.SPECS:
+        spec = SW.SPECS[action]
+        request = SW.request_of(action, payload, catalog)
+        if spec.token:
+            request["ClientToken"] = client_token("plan", spec.operation)
+        calls.append(PlannedCall(spec.operation, spec.operation, request))
+        target = spec.target(payload)
+    elif action == SW.ACTION_BULK:
+        records = SW.bulk_records(payload)
+        for record in records:  # each record is checked as the request it becomes, before anything is sent
+            operation = "CreateOpportunity" if record["operation"] == "CREATE" else "UpdateOpportunity"
+            extra: dict[str, Any] = (
+                {"ClientToken": "planned"}
+                if operation == "CreateOpportunity"
+                else {
+                    "Identifier": record["opportunity_id"],
+                    "LastModifiedDate": record["last_modified_date"],
+                }
+            )
+            body = {"Catalog": catalog, **extra, **record["opportunity"]}
+            calls.append(PlannedCall(f"record-{record['request_id']}", operation, body))
+        calls.insert(
+            0,
+            PlannedCall(
+                "StartOpportunityBulkJob",
+                "StartOpportunityBulkJob",
+                {
+                    "Catalog": catalog,
+                    "ClientToken": client_token("plan", "StartOpportunityBulkJob"),
+                    "FileURI": "s3://planned/bulk.csv",
+                    "FileFormat": "CSV",
+                },
+            ),
+        )
+        target = f"{catalog}/opportunity/bulk-{len(records)}"
     else:
         allowed = ("catalog", "invitation_id") + (("rejection_reason",) if action == ACTION_REJECT else ())
         _check_keys(payload, allowed, action)
@@ -532,6 +599,7 @@ class PartnerCentralWriter:
         results: WriteResultSink | None = None,
         write_limiter: TokenBucket | None = None,
         validator: Validator | None = None,
+        uploader: SW.Uploader | None = None,
         poll_interval_s: float = 2.0,
         poll_timeout_s: float = 300.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -542,6 +610,7 @@ class PartnerCentralWriter:
         self.gate, self.audit, self.results = gate, audit, results
         self.write_limiter = write_limiter or TokenBucket(WRITE_RATE_PER_SECOND, 1)
         self.validator = validator
+        self.uploader = uploader
         self.poll_interval_s, self.poll_timeout_s = poll_interval_s, poll_timeout_s
         self._sleep, self._clock = sleep, clock
         self._writing = (
@@ -591,7 +660,8 @@ class PartnerCentralWriter:
                     ACTION_UPDATE: self._update,
                     ACTION_ACCEPT: self._decide,
                     ACTION_REJECT: self._decide,
-                }[prepared.action]
+                    SW.ACTION_BULK: self._bulk,
+                }.get(prepared.action, self._single)
                 outcome.result = handler(ticket, prepared, outcome.steps)
                 outcome.status = "executed"
         except WriteFailed as exc:
@@ -647,7 +717,8 @@ class PartnerCentralWriter:
                 "approval_id": ticket.approval_id,
                 "attempt": ticket.attempt,
                 "error": outcome.error,
-                "steps": [s.summary() for s in outcome.steps],
+                "steps": [s.summary() for s in outcome.steps[:AUDITED_STEPS]],
+                "step_count": len(outcome.steps),
             },
         )
         if self.results is not None and outcome.steps:
@@ -916,9 +987,7 @@ class PartnerCentralWriter:
         for call in prepared.calls:
             params = dict(call.params)
             if "ClientToken" in params:
-                params["ClientToken"] = client_token(
-                    ticket.approval_id, "create" if call.step == "create" else "start-engagement"
-                )
+                params["ClientToken"] = client_token(ticket.approval_id, call.step)
             found = param_problems(call.operation, params)
             if self.validator is not None:
                 found += [e.get("Message", str(e)) for e in self.validator(call.operation, _jsonable(params))]
@@ -943,6 +1012,209 @@ class PartnerCentralWriter:
         return {
             "dry_run": True,
             "requests": [{"operation": s.operation, "params": _jsonable(s.request)} for s in steps],
+        }
+
+    # ------------------------------------------------------------------------------------- the other writes
+
+    def _poll_task(
+        self, ticket: ApprovalTicket, operation: str, catalog: str, task: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Poll a task list operation until the task is COMPLETE or FAILED (a timeout is retryable)."""
+        deadline = self._clock() + self.poll_timeout_s
+        while task.get("TaskStatus") not in TASK_DONE:
+            if self._clock() >= deadline:
+                raise WriteFailed(
+                    f"task {task.get('TaskId')} still {task.get('TaskStatus')} after {self.poll_timeout_s:.0f} s; "
+                    "executing the approval again resumes polling",
+                    retryable=True,
+                    code="TaskTimeout",
+                )
+            self._sleep(self.poll_interval_s)
+            listed = self._send(
+                ticket,
+                [],
+                "poll",
+                operation,
+                {"Catalog": catalog, "TaskIdentifier": [task["TaskId"]]},
+                write=False,
+            )
+            task = next(iter(listed.get("TaskSummaries") or []), task)
+        return task
+
+    def _already_applied(self, ticket: ApprovalTicket, prepared: PreparedAction, code: str | None) -> bool:
+        """After a resent write was refused, whether the first attempt had applied it (read back, no write)."""
+        call = prepared.calls[0]
+        if call.operation == "SubmitOpportunity" and code == "ValidationException":
+            current = self._send(
+                ticket,
+                [],
+                "reread",
+                "GetOpportunity",
+                {"Catalog": prepared.catalog, "Identifier": call.params["Identifier"]},
+                write=False,
+            )
+            status = (current.get("LifeCycle") or {}).get("ReviewStatus")
+            return status in ("Submitted", "In review", "Approved")
+        return call.operation == "DisassociateOpportunity" and code == "ResourceNotFoundException"
+
+    def _single(
+        self, ticket: ApprovalTicket, prepared: PreparedAction, steps: list[StepResult]
+    ) -> dict[str, Any]:
+        """One approved request (ClientToken from the approval id where the operation takes one), its task polled."""
+        spec = SW.SPECS[prepared.action]
+        call = prepared.calls[0]
+        params = dict(call.params)
+        if spec.token:
+            params["ClientToken"] = client_token(ticket.approval_id, call.step)
+        sent_before = self.reader.stats.attempts.get(spec.operation, 0)
+        try:
+            response = self._send(ticket, steps, call.step, spec.operation, params)
+        except WriteFailed as exc:
+            if spec.conflict and exc.code == "ConflictException":
+                raise ChangedSinceApproval(
+                    f"{prepared.target} {CHANGED_SINCE_APPROVAL}: it was modified after the version approved; "
+                    "nothing was changed"
+                ) from exc
+            resent = ticket.attempt > 1 or self.reader.stats.attempts.get(spec.operation, 0) - sent_before > 1
+            if exc.retryable or not resent or not self._already_applied(ticket, prepared, exc.code):
+                raise
+            steps[-1].status = "already_applied"
+            response = {}
+        if spec.poll and response.get("TaskId") and response.get("TaskStatus") not in TASK_DONE:
+            response = self._poll_task(ticket, spec.poll, prepared.catalog, response)
+        entity = (
+            response.get("OpportunityId")
+            or response.get("Id")
+            or response.get("EngagementId")
+            or prepared.target.rsplit("/", 1)[-1]
+        )
+        self._mark(
+            ticket,
+            steps,
+            entity_id=str(entity),
+            task_id=response.get("TaskId"),
+            task_status=response.get("TaskStatus"),
+            engagement_id=response.get("EngagementId"),
+            reason_code=response.get("ReasonCode"),
+        )
+        if response.get("TaskStatus") == "FAILED":
+            raise EngagementTaskFailed(
+                f"{spec.operation} task {response.get('TaskId')} FAILED with ReasonCode "
+                f"{response.get('ReasonCode')}: {response.get('Message')}",
+                response.get("ReasonCode"),
+            )
+        result: dict[str, Any] = _jsonable(response)
+        result["operation"] = spec.operation
+        return result
+
+    def _bulk(
+        self, ticket: ApprovalTicket, prepared: PreparedAction, steps: list[StepResult]
+    ) -> dict[str, Any]:
+        """Bulk create/update through StartOpportunityBulkJob: the approved change list as a CSV, the job polled,
+        one result step per record (they land in bronze), and the failed-records report fetched."""
+        if self.uploader is None:
+            raise WriteFailed(
+                "a bulk job needs an uploader for its CSV: give the S3 bucket (--bulk-bucket or "
+                "LAKEHOUSE_PARTNER_CENTRAL_BULK_BUCKET); nothing was sent",
+                retryable=True,
+            )
+        records = SW.bulk_records(ticket.payload)
+        catalog = prepared.catalog
+        uri = self.uploader.put(f"{ticket.tenant_id}/{ticket.approval_id}.csv", SW.bulk_csv(records))
+        started = self._send(
+            ticket,
+            steps,
+            "bulk",
+            "StartOpportunityBulkJob",
+            {
+                "Catalog": catalog,
+                "ClientToken": client_token(ticket.approval_id, "StartOpportunityBulkJob"),
+                "FileURI": uri,
+                "FileFormat": "CSV",
+            },
+        )
+        job_id = started["JobId"]
+        self._mark(ticket, steps, entity_id=job_id)
+        deadline = self._clock() + self.poll_timeout_s
+        while True:
+            jobs = self._send(
+                ticket,
+                [],
+                "poll",
+                "ListOpportunityBulkJobs",
+                {"Catalog": catalog, "JobId": job_id},
+                write=False,
+            )
+            job: dict[str, Any] = next(iter(jobs.get("OpportunityBulkJobSummaries") or []), {})
+            if job.get("Status") in BULK_DONE:
+                break
+            if self._clock() >= deadline:
+                raise WriteFailed(
+                    f"bulk job {job_id} still {job.get('Status')} after {self.poll_timeout_s:.0f} s; executing "
+                    "the approval again resumes it (same ClientToken)",
+                    retryable=True,
+                    code="TaskTimeout",
+                )
+            self._sleep(self.poll_interval_s)
+        by_request = {r["request_id"]: r for r in records}
+        results: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            page = self._send(
+                ticket,
+                [],
+                "results",
+                "ListOpportunityBulkJobResults",
+                {
+                    "Catalog": catalog,
+                    "JobId": job_id,
+                    "MaxResults": 1000,
+                    **({"NextToken": token} if token else {}),
+                },
+                write=False,
+            )
+            results += page.get("Results") or []
+            token = page.get("NextToken")
+            if not token:
+                break
+        for r in results:
+            steps.append(
+                StepResult(
+                    f"record-{r['RequestId']}",
+                    "StartOpportunityBulkJob",
+                    "succeeded" if r["Status"] == "SUCCEEDED" else "failed",
+                    request=by_request.get(r["RequestId"], {}),
+                    response=r,
+                    entity_id=r.get("ResourceIdentifier"),
+                    task_id=job_id,
+                    task_status=job.get("Status"),
+                    error_code=r.get("ErrorCode"),
+                    error_message=r.get("ErrorMessage"),
+                )
+            )
+        failed = [r for r in results if r["Status"] == "FAILED"]
+        report: dict[str, Any] = {}
+        failed_records: list[dict[str, str]] = []
+        if failed:
+            report = self._send(
+                ticket,
+                [],
+                "report",
+                "GetOpportunityBulkJobReportUrl",
+                {"Catalog": catalog, "JobId": job_id, "ReportFormat": "CSV", "ReportType": "FAILED_RECORDS"},
+                write=False,
+            )
+            if report.get("ReportStatus") == "AVAILABLE" and report.get("Url"):
+                failed_records = SW.parse_report(self.uploader.get(report["Url"]))
+        return {
+            "job_id": job_id,
+            "job_status": job.get("Status"),
+            "input_uri": uri,
+            "records": len(records),
+            "succeeded": len(results) - len(failed),
+            "failed": len(failed),
+            "failed_report_url": report.get("Url"),
+            "failed_records": failed_records,
         }
 
 

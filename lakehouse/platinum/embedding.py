@@ -192,10 +192,11 @@ class HashingEmbedder:
 
 
 def default_embedder(name: str | None = None) -> Embedder:
-    """The embedder named by ``name`` or ``LAKEHOUSE_EMBEDDER``: ``minilm`` (default), ``bedrock``, ``hashing``."""
-    import os
+    """The embedder named by ``name`` or the ``embedder`` setting (``LAKEHOUSE_EMBEDDER``, Glue
+    ``--lakehouse_embedder``): ``minilm`` (default), ``bedrock``, ``hashing``."""
+    from lakehouse.settings import get_settings
 
-    choice = (name or os.environ.get("LAKEHOUSE_EMBEDDER") or "minilm").lower()
+    choice = (name or get_settings().embedder).lower()
     if choice == "minilm":
         return MiniLMEmbedder()
     if choice == "bedrock":

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 SAMPLE_KEYS = 20
 LOCAL_GATE_ROWS = 100_000
 QUARANTINE_REASON_PREFIX = "quality: "
+SEVERITY_OF_ACTION: dict[str, str] = {"fail": "critical", "quarantine": "warning", "warn": "warning"}
+"""A gate issue's severity: a failed run is critical; rows set aside or a recorded warning are warnings."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class DataQualityIssue:
     element_count: int | None
     sample_keys: tuple[str, ...]
     observed_at: datetime
+    severity: str = ""
+    details: str | None = None
 
     def as_row(self) -> tuple[Any, ...]:
         """The ops.dq_issue row."""
@@ -68,6 +72,8 @@ class DataQualityIssue:
             self.element_count,
             list(self.sample_keys),
             self.observed_at,
+            self.severity or SEVERITY_OF_ACTION.get(self.action, "warning"),
+            self.details,
         )
 
 

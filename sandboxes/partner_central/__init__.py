@@ -15,7 +15,8 @@ the product's Partner Central connector (which never imports it): it is the inde
 from __future__ import annotations
 
 from sandboxes._http import Faults
-from sandboxes.partner_central.server import SandboxServer, serve_in_thread
+from sandboxes.partner_central.engagements import converted_leads
+from sandboxes.partner_central.server import AWS_QUOTAS, Quotas, SandboxServer, serve_in_thread
 from sandboxes.partner_central.state import (
     PLATFORM_ACCESS_KEY,
     PLATFORM_SECRET,
@@ -42,8 +43,16 @@ def demo_state(tenants: dict[str, int] | None = None, *, seed: int = 7) -> Sandb
     """A sandbox state seeded with the demo tenants (deterministic for a given seed and clock)."""
     state = SandboxState(seed=seed)
     for i, (tenant, count) in enumerate((tenants or DEMO_TENANTS).items()):
+        leads = 12 - 3 * i
         state.seed_tenant(
-            tenant, opportunities=count, catalog="Sandbox", solutions=3 + i, invitations=4 + 2 * i
+            tenant,
+            opportunities=count
+            - converted_leads(leads),  # converted leads bring the catalog back to ``count``
+            catalog="Sandbox",
+            solutions=3 + i,
+            invitations=4 + 2 * i,
+            leads=leads,
+            customer_accounts=8 - 2 * i,
         )
         if i == 0:
             state.seed_tenant(
@@ -53,17 +62,23 @@ def demo_state(tenants: dict[str, int] | None = None, *, seed: int = 7) -> Sandb
 
 
 def start_demo_sandbox(
-    tenants: dict[str, int] | None = None, *, port: int = 0, faults: Faults | None = None
+    tenants: dict[str, int] | None = None,
+    *,
+    port: int = 0,
+    faults: Faults | None = None,
+    quotas: Quotas | None = None,
 ) -> SandboxServer:
     """Start a seeded sandbox in a background thread on 127.0.0.1 (``port=0`` picks a free port)."""
-    return serve_in_thread(demo_state(tenants), port=port, faults=faults)
+    return serve_in_thread(demo_state(tenants), port=port, faults=faults, quotas=quotas)
 
 
 __all__ = [
+    "AWS_QUOTAS",
     "DEMO_TENANTS",
     "PLATFORM_ACCESS_KEY",
     "PLATFORM_SECRET",
     "Faults",
+    "Quotas",
     "SandboxServer",
     "SandboxState",
     "TenantAccount",

@@ -509,3 +509,8 @@ def complete_like(template: Any, value: Any) -> Any:
         out.update({k: v for k, v in value.items() if k not in template})
         return out
     return value
+
+
+def company_name(rng: random.Random) -> str:
+    """A made-up customer company name."""
+    return _company(rng)

@@ -11,14 +11,16 @@ Control endpoints for tests and benchmarks live under ``/_sandbox/`` (not part o
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 from sandboxes._http import ERROR, THROTTLE, ApiError, EmulatorHandler, EmulatorServer, Faults
-from sandboxes._model import ModelValidator, Problem
+from sandboxes._model import ModelValidator, Problem, as_accepted
 from sandboxes._sigv4 import AuthError, SignedRequest, access_key, verify
 from sandboxes.partner_central import data as D
 from sandboxes.partner_central.state import Principal, SandboxState, validation_error
@@ -82,6 +84,10 @@ class SellingValidator(ModelValidator):
     def __init__(self) -> None:
         super().__init__(SERVICE_NAME)
 
+    def accepted(self, operation: str, params: Any) -> Any:
+        """The request as AWS reads it: explicit nulls and members it ignores dropped (see ``as_accepted``)."""
+        return as_accepted(params, self.model.operation_model(operation).input_shape)
+
     def validate(self, operation: str, params: Any) -> list[dict[str, str]]:
         """Every problem with a request as AWS ``ErrorList`` entries (empty when the request is valid)."""
         problems = self.input_problems(operation, params)
@@ -97,6 +103,72 @@ class SellingValidator(ModelValidator):
 def validate_output(operation: str, body: Any) -> list[dict[str, str]]:
     """Problems of a response body against the operation's output shape (used to check seeded data)."""
     return error_list(ModelValidator(SERVICE_NAME).output_problems(operation, body))
+
+
+WRITE_PREFIXES = (
+    "Accept", "Assign", "Associate", "Create", "Delete", "Disassociate", "Put", "Reject", "Start", "Stop",
+    "Submit", "Tag", "Untag", "Update",
+)  # fmt: skip
+
+
+def is_write(operation: str) -> bool:
+    """Whether ``operation`` counts against the write quota (everything else is a read)."""
+    return operation.startswith(WRITE_PREFIXES)
+
+
+@dataclass(frozen=True)
+class Quotas:
+    """Partner Central's request quotas per partner account (None: not enforced).
+
+    AWS: reads 10/s and 100,000 per rolling 24 h, writes 1/s and 10,000 per rolling 24 h (``AWS_QUOTAS``). The
+    default enforces the daily quotas and leaves the per-second rates off, so local syncs and tests that run
+    without a client-side limiter are not slowed by retries; ``AWS_QUOTAS`` enforces all four.
+    """
+
+    reads_per_second: float | None = None
+    writes_per_second: float | None = None
+    reads_per_day: int | None = 100_000
+    writes_per_day: int | None = 10_000
+
+
+AWS_QUOTAS = Quotas(10.0, 1.0, 100_000, 10_000)
+DAY_S = 86_400.0
+
+
+class QuotaMeter:
+    """Rolling per-account windows of accepted calls (timestamps from the state's clock)."""
+
+    def __init__(self, quotas: Quotas) -> None:
+        self.quotas = quotas
+        self._calls: dict[tuple[str, bool], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def admit(self, tenant: str, write: bool, now: float) -> str | None:
+        """Record one call, or say which quota refuses it (then nothing is recorded)."""
+        with self._lock:
+            return self._admit(tenant, write, now)
+
+    def _admit(self, tenant: str, write: bool, now: float) -> str | None:
+        q = self.quotas
+        per_second, per_day = (
+            (q.writes_per_second, q.writes_per_day) if write else (q.reads_per_second, q.reads_per_day)
+        )
+        window = self._calls.setdefault((tenant, write), deque())
+        while window and window[0] <= now - DAY_S:
+            window.popleft()
+        kind = "write" if write else "read"
+        if per_day is not None and len(window) >= per_day:
+            return f"Daily {kind} quota of {per_day} requests per 24 hours exceeded"
+        if per_second is not None:
+            recent = 0
+            for moment in reversed(window):
+                if moment <= now - 1.0:
+                    break
+                recent += 1
+            if recent >= per_second:
+                return f"Rate exceeded: at most {per_second:g} {kind} requests per second"
+        window.append(now)
+        return None
 
 
 @dataclass
@@ -117,10 +189,15 @@ class SandboxServer(EmulatorServer):
     thread_name = "pc-sandbox"
 
     def __init__(
-        self, state: SandboxState | None = None, port: int = 0, faults: Faults | None = None
+        self,
+        state: SandboxState | None = None,
+        port: int = 0,
+        faults: Faults | None = None,
+        quotas: Quotas | None = None,
     ) -> None:
         super().__init__(_Handler, port, faults)
         self.state = state or SandboxState()
+        self.quotas = QuotaMeter(quotas or Quotas())
         self.validator = SellingValidator()
         self.sts_validator = ModelValidator("sts")
         self.counters = Counters()
@@ -175,10 +252,13 @@ class SandboxServer(EmulatorServer):
 
 
 def serve_in_thread(
-    state: SandboxState | None = None, port: int = 0, faults: Faults | None = None
+    state: SandboxState | None = None,
+    port: int = 0,
+    faults: Faults | None = None,
+    quotas: Quotas | None = None,
 ) -> SandboxServer:
     """Start a sandbox on 127.0.0.1 in a background thread and return it (``.url``, ``.state``, ``.stop()``)."""
-    return SandboxServer(state, port, faults).start()
+    return SandboxServer(state, port, faults, quotas).start()
 
 
 class _Handler(EmulatorHandler):
@@ -255,6 +335,10 @@ class _Handler(EmulatorHandler):
             )
         if not target.startswith(TARGET_PREFIX) or operation not in server.validator.model.operation_names:
             raise ApiError("UnknownOperationException", f"Unknown operation {target}", 400)
+        refused = server.quotas.admit(tenant, is_write(operation), server.state.clock())
+        if refused is not None:
+            server.count("throttled", tenant, operation)
+            raise ApiError("ThrottlingException", refused, 429)
         fate = server.fate(operation)
         if fate == THROTTLE:
             server.count("throttled", tenant, operation)
@@ -267,6 +351,7 @@ class _Handler(EmulatorHandler):
         except ValueError:
             server.count("invalid", tenant, operation)
             raise ApiError("SerializationException", "The request body is not valid JSON", 400) from None
+        params = server.validator.accepted(operation, params)
         errors = server.validator.validate(operation, params)
         if errors:
             server.count("invalid", tenant, operation)
@@ -363,6 +448,9 @@ class _Handler(EmulatorHandler):
         if path == "/_sandbox/trust" and method == "POST":
             account = server.state.set_external_id(payload["tenant"], payload.get("external_id"))
             return account.credentials()
+        if path == "/_sandbox/files" and method == "POST":
+            uri = server.state.put_file(payload["uri"], str(payload["content"]).encode())
+            return {"uri": uri}
         if path == "/_sandbox/touch" and method == "POST":
             touched = server.state.touch_opportunities(
                 payload["tenant"], payload.get("catalog", "Sandbox"), payload.get("ids"), payload.get("count")

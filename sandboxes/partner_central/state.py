@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 from sandboxes._http import ApiError
 from sandboxes._sigv4 import SigningAccount
 from sandboxes.partner_central import data as D
+from sandboxes.partner_central.engagements import SellingOperations
 
 JSON_SEPARATORS = (",", ":")
 
@@ -316,7 +317,7 @@ _SORT_KEYS: dict[str, Callable[[OpportunityEntry], Any]] = {
 # ------------------------------------------------------------------------------------------------- the state
 
 
-class SandboxState:
+class SandboxState(SellingOperations):
     """All tenants and their data; every operation runs under one lock."""
 
     def __init__(self, clock: Callable[[], float] = time.time, seed: int = 7) -> None:
@@ -330,6 +331,8 @@ class SandboxState:
         self.roles: dict[str, RoleTrust] = {}  # role arn -> whose role it is and what its trust requires
         self._last_stamp_us = 0
         self._next_opportunity = 3_000_000_000
+        self.files: dict[str, bytes] = {}  # bulk-job input and report files, by s3:// URI
+        self.tags: dict[str, dict[str, str]] = {}  # resource ARN -> tags
 
     # ---------------------------------------------------------------------------------------- identities
 
@@ -446,8 +449,11 @@ class SandboxState:
         seed: int | None = None,
         with_fixture: bool = False,
         tie_rate: float = 0.1,
+        leads: int = 0,
+        customer_accounts: int = 0,
     ) -> TenantAccount:
-        """Fill a tenant's catalog with realistic, deterministic data (``with_fixture`` adds the real sample)."""
+        """Fill a tenant's catalog with realistic, deterministic data (``with_fixture`` adds the real sample;
+        ``leads``: AWS-created engagements with a Lead context, a third of them converted to opportunities)."""
         with self.lock:
             account = self.add_tenant(tenant_id)
             rng = random.Random(seed if seed is not None else f"{tenant_id}:{catalog}")
@@ -472,10 +478,12 @@ class SandboxState:
                 chosen = [s for s in sol_ids if rng.random() < 0.2]
                 record = D.opportunity_record(rng, opp_id, catalog, account.account_id, created, lmd, chosen)
                 cat.put(OpportunityEntry(record))
-                if record["LifeCycle"]["ReviewStatus"] in ("Submitted", "In review", "Approved"):
-                    cat.aws_summaries[opp_id] = self._aws_summary(
-                        record, "Co-Sell", "Full", "Partner Referral"
-                    )
+                review = record["LifeCycle"]["ReviewStatus"]
+                if review in ("Submitted", "In review", "Approved", "Action Required") or (
+                    record.get("Origin") == "AWS Referral"
+                ):  # everything submitted to AWS (or referred by AWS) has AWS's summary
+                    origin = "AWS Referral" if record.get("Origin") == "AWS Referral" else "Partner Referral"
+                    cat.aws_summaries[opp_id] = self._aws_summary(record, "Co-Sell", "Full", origin)
             for _ in range(invitations):
                 inv_id = "engi-" + _rand_id(rng, 13)
                 eng_id = "eng-" + _rand_id(rng, 14)
@@ -495,6 +503,10 @@ class SandboxState:
                     "ModifiedBy": "aws",
                     "ContextTypes": ["CustomerProject"],
                 }
+            if cat.index:  # converted leads must sort after everything seeded
+                self._last_stamp_us = max(self._last_stamp_us, cat.index[-1][0])
+            if leads or customer_accounts:
+                self.seed_engagements(account, cat, leads, customer_accounts)
             if with_fixture:
                 self.load_fixture(tenant_id, catalog)
             if cat.index:  # later changes must sort after everything seeded
@@ -548,7 +560,8 @@ class SandboxState:
         if handler is None:
             raise ApiError("UnknownOperationException", f"The sandbox does not implement {operation}", 400)
         with self.lock:
-            result = handler(account, account.catalog(params["Catalog"]), params)
+            catalog = account.catalog(params["Catalog"]) if "Catalog" in params else None
+            result = handler(account, catalog, params)
         if isinstance(result, bytes):
             return result
         return _dumps(result).encode() if result is not None else b"{}"
@@ -773,15 +786,51 @@ class SandboxState:
             "Visibility": visibility or "Full",
             "Catalog": record["Catalog"],
             "LifeCycle": {
-                "Stage": "Prospect",
+                "Stage": ("Prospect", "Engaged", "Seller Engaged", "Qualify")[
+                    int(record["Id"][1:]) % 4 if record["Id"][1:].isdigit() else 0
+                ],
                 "TargetCloseDate": (record.get("LifeCycle") or {}).get("TargetCloseDate"),
             },
-            "OpportunityTeam": [],
-            "Insights": {"EngagementScore": "Medium"},
+            "OpportunityTeam": [
+                {
+                    "Email": "seller@amazon.com",
+                    "FirstName": "Sam",
+                    "LastName": "Seller",
+                    "BusinessTitle": "AWSSalesRep",
+                }
+            ],
+            "Insights": self._insights(record),
             "Project": {
                 "ExpectedCustomerSpend": (record.get("Project") or {}).get("ExpectedCustomerSpend") or []
             },
+            "CosellMotion": "Partner Led" if origin == "Partner Referral" else "AWS Led",
+            "CosellMotionReason": None,
+            "RelatedEntityIds": {"AwsProducts": [], "Solutions": []},
         }
+
+    def _insights(self, record: dict[str, Any]) -> dict[str, Any]:
+        """AWS's insights on an opportunity: engagement score, next best actions and spend insights (derived from
+        the id so they are deterministic)."""
+        n = int(record["Id"][1:]) if record["Id"][1:].isdigit() else 0
+        spend = next(iter((record.get("Project") or {}).get("ExpectedCustomerSpend") or []), None)
+        amount = str(spend.get("Amount") or "0").split(".")[0] if spend else "0"
+        amount = amount if amount.isdigit() else "0"
+        insights: dict[str, Any] = {
+            "EngagementScore": ("High", "Medium", "Low")[n % 3],
+            "NextBestActions": ("Add a solution", "Update the close date", "Engage the AWS seller")[n % 3],
+            "AwsProductsSpendInsightsBySource": {
+                "AWS": {
+                    "CurrencyCode": "USD",
+                    "Frequency": "Monthly",
+                    "TotalAmount": amount,
+                    "TotalOptimizedAmount": amount,
+                    "TotalPotentialSavingsAmount": "0",
+                    "TotalAmountByCategory": {"Compute": amount},
+                    "AwsProducts": [],
+                }
+            },
+        }
+        return insights
 
     def _submit(
         self, cat: CatalogData, entry: OpportunityEntry, involvement: str, visibility: str | None
@@ -957,8 +1006,12 @@ class SandboxState:
         self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
     ) -> None:
         inv = self._decide(cat, params["Identifier"], "ACCEPTED")
+        self._create_from_invitation(account, cat, inv)
+
+    def _create_from_invitation(self, account: TenantAccount, cat: CatalogData, inv: dict[str, Any]) -> None:
+        """Accepting an AWS referral creates the partner's copy of the opportunity (and AWS's summary of it)."""
         payload = (inv.get("Payload") or {}).get("OpportunityInvitation")
-        if payload:  # accepting an AWS referral creates the partner's copy of the opportunity
+        if payload:
             now = self.stamp()
             opp_id = self.new_opportunity_id()
             customer, project = payload["Customer"], payload["Project"]
@@ -1008,6 +1061,10 @@ class SandboxState:
 
     # ---------------------------------------------------------------------------------------- engagements
 
+    _ENGAGEMENT_SUMMARY: ClassVar[tuple[str, ...]] = (
+        "Arn", "Id", "Title", "CreatedAt", "CreatedBy", "MemberCount", "ModifiedAt", "ModifiedBy", "ContextTypes",
+    )  # fmt: skip
+
     def op_ListEngagements(
         self, account: TenantAccount, cat: CatalogData, params: dict[str, Any]
     ) -> dict[str, Any]:
@@ -1026,6 +1083,7 @@ class SandboxState:
                 continue
             if wanted and eng["Id"] not in wanted and eng["Arn"] not in wanted:
                 continue
-            triples.append((D.parse_ts(eng["CreatedAt"]), eng["Id"], eng))
+            summary = {k: eng[k] for k in self._ENGAGEMENT_SUMMARY if k in eng}
+            triples.append((D.parse_ts(eng["CreatedAt"]), eng["Id"], summary))
         page, token = self._page(triples, params, "eng", sort["SortOrder"] == "DESCENDING")
         return {"EngagementSummaryList": page, "NextToken": token}

@@ -70,6 +70,7 @@ def _url(path: str, tenant: str, key_id: str) -> str:
         .replace("{key_id}", key_id)
         .replace("{connector_id}", CONNECTOR_ID)
         .replace("{agent}", "advisor")
+        .replace("{name}", "opportunity_count")  # a metric (control_plane/metrics)
     )
     assert "{" not in url, url
     return url

@@ -533,6 +533,34 @@ def test_one_address_over_its_rate_gets_429(backend):
         app.state.cp.db.dispose()
 
 
+def test_limits_switched_off_for_a_measurement_answer_every_request_and_production_refuses_it(
+    backend, tmp_path
+):
+    from fastapi.testclient import TestClient
+
+    from control_plane.app import create_app
+    from control_plane.settings import ControlPlaneSettings
+
+    app = create_app(
+        make_settings(
+            backend, auto_migrate=False, seed_registry=False, rate_limit_per_ip=2.0, rate_limits_enabled=False
+        )
+    )
+    try:
+        with TestClient(app) as client:
+            assert {client.get("/auth/whoami").status_code for _ in range(10)} == {401}
+    finally:
+        app.state.cp.db.dispose()
+    with pytest.raises(ValueError, match="RATE_LIMITS_ENABLED=false is refused in production"):
+        ControlPlaneSettings(
+            environment="production",
+            database_url="sqlite://",
+            lake_root=str(tmp_path),
+            jwt_secret="kX9vQ2mLr7TzB4wNc8YhJ3pFs6GdA1eU0oIqVbRt",
+            rate_limits_enabled=False,
+        )
+
+
 def test_the_audit_key_is_required_in_production_and_read_from_secrets_manager(tmp_path, monkeypatch):
     import boto3
     from moto import mock_aws

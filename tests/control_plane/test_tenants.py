@@ -60,7 +60,7 @@ def test_provisioning_creates_prefixes_warehouse_quotas_and_signing_key(client, 
         assert Path(prefix).is_dir()
         assert f"tenant_id={tid}" in prefix
     assert by_step["warehouse_isolation"]["mode"] == "siloed"
-    assert by_step["warehouse_isolation"]["schema"] == "t_" + tid.replace("-", "_")
+    assert by_step["warehouse_isolation"]["schema"] == "t_" + tid
     assert by_step["signing_key"]["algorithm"] == "HS256"
     quotas = {q["resource"]: q["limit"] for q in client.get(f"/tenants/{tid}/quotas", headers=admin).json()}
     free = {q: float(v) for q, v in client.get("/plans/free", headers=admin).json()["quotas"].items()}

@@ -30,7 +30,7 @@ def seed(root: Path, tenants: tuple[str, ...] = ("acme", "globex")) -> Keys:
     from control_plane.context import RequestContext
     from control_plane.db import Database, DbScope, migrate, utcnow
     from control_plane.tenants import flows
-    from control_plane.tenants.provisioning import DuckDBWarehouse, LakePrefixes, Provisioner
+    from control_plane.tenants.provisioning import LakePrefixes, Provisioner, SqlWarehouse
 
     root.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{root / 'control_plane.db'}"
@@ -46,9 +46,7 @@ def seed(root: Path, tenants: tuple[str, ...] = ("acme", "globex")) -> Keys:
     try:
         with db.session(DbScope.for_platform(), write=True) as session:
             flows.ensure_default_plans(session)
-            provisioner = Provisioner(
-                LakePrefixes(str(root)), DuckDBWarehouse(str(root / "warehouse.duckdb"))
-            )
+            provisioner = Provisioner(LakePrefixes(str(root)), SqlWarehouse(None))
             for tenant_id in tenants:
                 tenant, _ = flows.provision(
                     session,

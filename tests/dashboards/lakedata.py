@@ -414,9 +414,60 @@ def ops_rows(tenant: str) -> dict[str, list[dict[str, Any]]]:
             "updated_at": _ts(1, 1),
         }
     ]
+    if tenant == "acme":  # anomaly detection found a volume drop in the latest run
+        issues.append(
+            {
+                "tenant_id": tenant,
+                "run_id": f"{tenant}-run-2",
+                "table_name": "silver.opportunity",
+                "suite": "anomaly",
+                "expectation": "volume_anomaly",
+                "expectation_type": "volume_anomaly",
+                "column_name": None,
+                "action": "warn",
+                "unexpected_count": 0,
+                "sample_keys": ["volume drop: 7 rows written, expected about 40 (same-weekday, z -9.0)"],
+                "observed_at": _ts(1, 1),
+                "severity": "critical",
+                "details": '{"method": "modified z-score", "observed": 7.0, "expected": 40.0}',
+            }
+        )
+    profiles = [
+        {
+            "tenant_id": tenant,
+            "run_id": f"{tenant}-run-{run}",
+            "table_name": "silver.opportunity",
+            "table_version": run,
+            "profiled_at": _ts(days, 1),
+            "row_count": rows,
+            "rows_written": written,
+            "column_name": column,
+            "data_type": "string",
+            "null_count": 0,
+            "null_rate": 0.0,
+            "distinct_count": distinct,
+            "distinct_rate": distinct / rows,
+            "min_value": low,
+            "max_value": high,
+            "quantiles": None,
+            "top_values": top,
+        }
+        for run, days, rows, written in ((1, 2, 40, 40), (2, 1, 47, 7))
+        for column, distinct, low, high, top in (
+            ("opportunity_id", rows, f"{tenant}-O-000", f"{tenant}-O-{rows:03d}", None),
+            (
+                "stage",
+                2,
+                "Launched",
+                "Prospect",
+                [{"value": "Prospect", "count": rows - 5}, {"value": "Launched", "count": 5}],
+            ),
+        )
+    ]
     return {
         "ops.dq_result": results,
         "ops.dq_issue": issues,
+        "ops.dq_profile": profiles,
         "ops.lineage_edge": lineage,
         "ops.ingestion_run": ingestion,
         "ops.pipeline_watermark": watermark,
@@ -440,6 +491,7 @@ def write_lake(spark: Any, tenants: tuple[str, ...] = ("acme", "globex")) -> Non
         opp = io.read(spark, "silver.opportunity", scope)
         spend = io.read(spark, "silver.opportunity_spend", scope)
         io.overwrite_partition(spark, "gold.ace_pipeline", gold_ace.ace_pipeline(opp, spend), scope)
+        io.overwrite_partition(spark, "gold.ace_facts", gold_ace.ace_facts(opp, spend, as_of=AS_OF), scope)
         io.overwrite_partition(spark, "gold.ace_win_rate", gold_ace.ace_win_rate(opp), scope)
         io.overwrite_partition(
             spark, "gold.ace_pipeline_health", gold_ace.ace_pipeline_health(opp, as_of=AS_OF), scope

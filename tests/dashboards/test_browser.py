@@ -48,11 +48,11 @@ PAGES = [
             str(A["action_required"]),
         ],
     ),
-    # 12 tables with data, 55 rows (see test_pipeline_health_page), 2 quarantined, 1 failing, 1 failed run
+    # 13 tables with data, 60 rows (see test_pipeline_health_page), 2 quarantined, 1 failing, 1 failed run
     (
         "Pipeline_Health",
         "pipeline_health",
-        ["12", "55", str(A["quarantined"]), str(A["failing_latest"]), str(A["failed_runs"])],
+        ["13", "60", str(A["quarantined"]), str(A["failing_latest"]), str(A["failed_runs"])],
     ),
 ]
 

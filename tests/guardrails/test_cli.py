@@ -97,7 +97,10 @@ def test_ledger_totals_equal_the_recorded_usage_of_real_sync_runs(spark, local_c
         entries = session.execute(costs.select(costs.CostLedgerEntry.run_id).distinct()).scalars().all()
     assert totals == expected
     assert sorted(entries) == sorted(r.ingestion_run_id for r in runs)  # one ledger run per ingestion run
-    assert expected["rows_ingested"] == 6 + 3 + 4 + 2  # opportunities, solutions, invitations; then 2 touched
+    # opportunities, solutions, invitations; then 2 touched; plus AWS's summary of each fetched engaged opportunity
+    summaries = int(io.read(spark, "bronze.partner_central_aws_opportunity_summary", ACME).count())
+    assert summaries > 0
+    assert expected["rows_ingested"] == 6 + 3 + 4 + 2 + summaries
 
 
 def test_request_approve_execute_then_the_next_sync_brings_the_new_opportunity_to_silver(

@@ -53,7 +53,7 @@ def test_write_role_is_only_for_approved_actions() -> None:
     }
     read = iam.data[("aws_iam_policy_document", "partner_central_read")]
     read_actions = [a for st in read["statement"] for a in iam.resolve(st["actions"])]
-    assert read_actions and all(a.split(":")[1].startswith(("Get", "List")) for a in read_actions)
+    assert read_actions and all(a.split(":")[1].startswith(("Get", "List", "Search")) for a in read_actions)
 
 
 def test_every_bucket_is_the_hardened_bucket_module_with_the_lake_policy_merged() -> None:

@@ -8,11 +8,12 @@ from lakehouse import pipeline_steps
 from lakehouse.pipeline_steps import InvalidPipeline, PipelineStep, validate_steps, waves
 
 
-def test_the_current_pipeline_is_ingest_then_silver_then_gold() -> None:
+def test_the_current_pipeline_is_ingest_then_silver_then_gold_then_platinum() -> None:
     assert [(s.name, s.script, s.layer, s.depends_on) for s in pipeline_steps.steps()] == [
         ("ingest_partner_central", "jobs/ingest_partner_central.py", "bronze", ()),
         ("silver_partner_central", "jobs/silver_partner_central.py", "silver", ("ingest_partner_central",)),
         ("gold_ace", "jobs/gold_ace.py", "gold", ("silver_partner_central",)),
+        ("platinum", "jobs/platinum.py", "platinum", ("gold_ace",)),
     ]
     assert pipeline_steps.get("gold_ace").module == "gold_ace"
     assert [s.name for s in pipeline_steps.until("silver")] == [

@@ -15,7 +15,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA_FILES = ("lakehouse/*/suites/*.yaml", "lakehouse/*/modules/*.yaml", "control_plane/registry/*.json")
+DATA_FILES = (
+    "lakehouse/*/suites/*.yaml",
+    "lakehouse/*/modules/*.yaml",
+    "lakehouse/metrics/definitions/*.yaml",
+    "control_plane/registry/*.json",
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +46,7 @@ def test_the_wheel_contains_every_quality_suite_and_registry_manifest(wheel: Pat
     assert len([p for p in expected if "/suites/" in p]) >= 18
     assert "control_plane/registry/module-manifest.schema.json" in expected
     assert "lakehouse/partner_central/modules/partner-central-connector.yaml" in expected
+    assert "lakehouse/metrics/definitions/win_rate.yaml" in expected
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         shipped = sorted(
@@ -51,7 +57,9 @@ def test_the_wheel_contains_every_quality_suite_and_registry_manifest(wheel: Pat
         assert [n for n in expected if n not in names] == []
         for name in expected:
             assert archive.read(name) == (ROOT / name).read_bytes(), name
-    assert [n for n in shipped if "/suites/" in n or "/modules/" in n or "/registry/" in n] == expected
+    assert [
+        n for n in shipped if any(d in n for d in ("/suites/", "/modules/", "/registry/", "/definitions/"))
+    ] == expected
 
 
 def test_the_wheel_carries_the_policy_and_the_migrations_templates(wheel: Path) -> None:

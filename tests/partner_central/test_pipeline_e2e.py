@@ -241,6 +241,25 @@ def test_quality_issues_are_recorded_per_run(spark, at_scenario):
     assert all(json.loads(r["result_json"]) is not None for r in results)
 
 
+def test_every_table_a_run_wrote_is_profiled_once_under_its_step_run(spark, at_scenario):
+    profiles = rows(spark, "ops.dq_profile")
+    profiled = {(r["run_id"], r["table_name"]) for r in profiles}
+    written = {
+        (o.run_id, table)
+        for run in at_scenario.outcomes
+        for o in run
+        for table, w in o.writes.items()
+        if w.committed and not table.startswith("ops.")
+    }
+    assert profiled == written
+    for run_id, table in written:
+        declared = io.resolve(table).schema.fieldNames()
+        mine = [r for r in profiles if (r["run_id"], r["table_name"]) == (run_id, table)]
+        assert sorted(r["column_name"] for r in mine) == sorted(declared)
+        write = next(o.writes[table] for run in at_scenario.outcomes for o in run if o.run_id == run_id)
+        assert {(r["table_version"], r["rows_written"]) for r in mine} == {(write.version, write.rows)}
+
+
 def test_lineage_edges_and_openlineage_events_are_recorded(spark, at_scenario):
     edges = rows(spark, "ops.lineage_edge")
     silver_edges = {

@@ -372,3 +372,30 @@ def test_overwrite_of_a_table_with_array_columns_replaces_only_the_tenant(spark,
         == globex_files
     )
     assert io.table_version(NESTED) == before + 2  # each replace is one commit
+
+
+def test_columns_declared_after_creation_are_added_before_a_write(spark, lake):
+    """A table stored before a column was declared takes writes carrying it; its older rows read it as null."""
+    declared = register(
+        TableDef(
+            layer="bronze",
+            name="io_evolve_probe",
+            schema=StructType(
+                [
+                    StructField("tenant_id", StringType()),
+                    StructField("k", StringType()),
+                    StructField("note", StringType()),
+                ]
+            ),
+            keys=("tenant_id", "k"),
+            grain="one row per k",
+            classification={"tenant_id": "internal", "k": "internal", "note": "internal"},
+        )
+    )
+    old = spark.createDataFrame([("acme", "a")], "tenant_id string, k string")
+    old.write.format("delta").partitionBy("tenant_id").save(declared.path())
+    scope = TenantScope.for_tenant("acme")
+    result = io.append(spark, declared, spark.createDataFrame([("acme", "b", "new")], declared.schema), scope)
+    assert result.rows == 1 and result.committed
+    rows = sorted((r["k"], r["note"]) for r in io.read(spark, declared, scope).collect())
+    assert rows == [("a", None), ("b", "new")]

@@ -47,8 +47,13 @@ def test_the_policy_refuses_weak_secrets_naming_the_secret_and_why(value, why):
     assert "LAKEHOUSE_JWT_SECRET" in str(raised.value)
 
 
-@pytest.mark.parametrize("value", [secrets.token_urlsafe(48), secrets.token_hex(16), secrets.token_hex(32)])
-def test_the_policy_accepts_generated_secrets(value):
+@pytest.mark.parametrize(
+    "make",
+    [lambda: secrets.token_urlsafe(48), lambda: secrets.token_hex(16), lambda: secrets.token_hex(32)],
+    ids=["token_urlsafe(48)", "token_hex(16)", "token_hex(32)"],
+)
+def test_the_policy_accepts_generated_secrets(make):
+    value = make()
     assert check_production_secret("s", value) == value
 
 

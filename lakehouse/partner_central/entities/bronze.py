@@ -43,6 +43,15 @@ ENGAGEMENT_INVITATION = _payload_table(
     "GetEngagementInvitation",
     "the InvitationDate (invitations have no modified date)",
 )
+ENGAGEMENT = _payload_table(
+    "engagement", "GetEngagement (contexts included: leads are Lead contexts)", "the engagement's ModifiedAt"
+)
+CUSTOMER_ACCOUNT = _payload_table("customer_account", "GetCustomerAccount", "the account's LastModifiedDate")
+AWS_OPPORTUNITY_SUMMARY = _payload_table(
+    "aws_opportunity_summary",
+    "GetAwsOpportunitySummary",
+    "null (the summary has no modified date; entity_id is the partner's opportunity id)",
+)
 
 OPPORTUNITY_REJECTED = declare(
     "bronze",

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from datetime import date
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from lakehouse import metrics
+from lakehouse.catalog import TableDef
 from lakehouse.partner_central.entities import gold
 from lakehouse.partner_central.entities.gold import SPEND_SUM
 from lakehouse.partner_central.entities.silver import (
     AMOUNT,
     CLOSED_STAGES,
     FILE_CLUSTER,
-    LOST_STAGE,
-    WON_STAGE,
 )
 
 USD = "USD"
 MONTHLY = "Monthly"
-ACTION_REQUIRED = "Action Required"
 
 
 def ace_facts(
@@ -80,51 +79,30 @@ def ace_pipeline_health(opportunity: DataFrame, *, as_of: date) -> DataFrame:
     return health_from_facts(ace_facts(opportunity, as_of=as_of))
 
 
+def _typed(frame: DataFrame, td: TableDef) -> DataFrame:
+    """``frame`` in the mart's declared column order and types (metric results cast to the stored types)."""
+    return frame.select(*(F.col(f.name).cast(f.dataType).alias(f.name) for f in td.schema.fields))
+
+
 def pipeline_from_facts(facts: DataFrame) -> DataFrame:
-    """gold.ace_pipeline from ``ace_facts`` (with spend)."""
+    """gold.ace_pipeline from ``ace_facts`` (with spend); the measures are the metrics of lakehouse.metrics."""
     out = facts.groupBy("tenant_id", "stage", "target_close_month").agg(
-        F.sum("opportunity_count").cast("long").alias("opportunity_count"),
-        F.coalesce(F.sum("usd_monthly_spend"), F.lit(0)).cast(AMOUNT).alias("expected_monthly_spend_usd"),
+        *metrics.spark_columns(["opportunity_count", "expected_monthly_spend_usd"])
     )
-    return out.select(*gold.ACE_PIPELINE.schema.fieldNames())
-
-
-def _sum_if(condition: Column) -> Column:
-    return F.sum(F.when(condition, F.col("opportunity_count")).otherwise(F.lit(0))).cast("long")
+    return _typed(out, gold.ACE_PIPELINE)
 
 
 def win_rate_from_facts(facts: DataFrame) -> DataFrame:
-    """gold.ace_win_rate from ``ace_facts``."""
-    stage = F.col("stage")
+    """gold.ace_win_rate from ``ace_facts``: the won, lost, open and win-rate metrics per tenant."""
     out = facts.groupBy("tenant_id").agg(
-        _sum_if(stage == F.lit(WON_STAGE)).alias("won_count"),
-        _sum_if(stage == F.lit(LOST_STAGE)).alias("lost_count"),
-        _sum_if(stage.isNull() | ~stage.isin(*CLOSED_STAGES)).alias("open_count"),
+        *metrics.spark_columns(["won_count", "lost_count", "open_count", "win_rate"])
     )
-    closed = F.col("won_count") + F.col("lost_count")
-    return out.select(
-        "tenant_id",
-        "won_count",
-        "lost_count",
-        "open_count",
-        F.when(closed > 0, F.col("won_count").cast("double") / closed.cast("double")).alias("win_rate"),
-    )
+    return _typed(out, gold.ACE_WIN_RATE)
 
 
 def health_from_facts(facts: DataFrame) -> DataFrame:
-    """gold.ace_pipeline_health from ``ace_facts`` built with ``as_of``."""
+    """gold.ace_pipeline_health from ``ace_facts`` built with ``as_of``: the health metrics per review status."""
     out = facts.groupBy("tenant_id", "review_status", "as_of_date").agg(
-        F.sum("opportunity_count").cast("long").alias("opportunity_count"),
-        _sum_if(F.coalesce(F.col("stale"), F.lit(False))).alias("stale_count"),
-        _sum_if(F.coalesce(F.col("review_status") == F.lit(ACTION_REQUIRED), F.lit(False))).alias(
-            "action_required_count"
-        ),
+        *metrics.spark_columns(["opportunity_count", "stale_count", "action_required_count"])
     )
-    return out.select(
-        "tenant_id",
-        "review_status",
-        "opportunity_count",
-        "stale_count",
-        "action_required_count",
-        "as_of_date",
-    )
+    return _typed(out, gold.ACE_PIPELINE_HEALTH)

@@ -16,6 +16,12 @@ locals {
   pc_catalog_arn   = "arn:${local.partition}:partnercentral:${var.partner_central_region}:${local.account}:catalog/${var.partner_central_catalog}"
   pc_opportunities = "${local.pc_catalog_arn}/opportunity/*"
   pc_invitations   = "arn:${local.partition}:partnercentral:${var.partner_central_region}::catalog/${var.partner_central_catalog}/engagement-invitation/*"
+  # Resources of the catalog: the account's (customer accounts, snapshots, jobs, tasks) and the account-less
+  # engagement ARNs.
+  pc_catalog_resources = [
+    "${local.pc_catalog_arn}/*",
+    "arn:${local.partition}:partnercentral:${var.partner_central_region}::catalog/${var.partner_central_catalog}/*",
+  ]
 }
 
 # The Partner Central and Marketplace actions below are exactly what the clients declare they call
@@ -239,17 +245,36 @@ data "aws_iam_policy_document" "partner_central_read_trust" {
   }
 }
 
-# List calls have no resource ARN: they are limited to one catalog by the partnercentral:Catalog condition key
-# (as in AWS's managed policies). Calls on one opportunity or invitation are scoped to their ARNs.
+# Catalog-wide reads (lists, searches, engagements, tasks, snapshots, customer accounts, bulk jobs) are limited to one
+# catalog by the partnercentral:Catalog condition key (as in AWS's managed policies). Calls on one opportunity or
+# invitation are scoped to their ARNs; tags are read on the catalog's resources only.
 data "aws_iam_policy_document" "partner_central_read" {
   statement {
-    sid    = "ListPartnerCentralCatalog"
+    sid    = "ReadPartnerCentralCatalog"
     effect = "Allow"
     actions = [
+      "partnercentral:GetCustomerAccountStatistics",
+      "partnercentral:GetSellingSystemSettings",
+      "partnercentral:ListCustomerAccountBulkJobResults",
+      "partnercentral:ListCustomerAccountBulkJobs",
+      "partnercentral:ListEngagementByAcceptingInvitationTasks",
+      "partnercentral:ListEngagementFromOpportunityTasks",
+      "partnercentral:ListEngagementGroups",
       "partnercentral:ListEngagementInvitations",
+      "partnercentral:ListEngagementMembers",
+      "partnercentral:ListEngagementResourceAssociations",
       "partnercentral:ListEngagements",
       "partnercentral:ListOpportunities",
+      "partnercentral:ListOpportunityBulkJobResults",
+      "partnercentral:ListOpportunityBulkJobs",
+      "partnercentral:ListOpportunityFromEngagementTasks",
+      "partnercentral:ListProspectingFromEngagementTasks",
+      "partnercentral:ListResourceSnapshotJobs",
+      "partnercentral:ListResourceSnapshots",
       "partnercentral:ListSolutions",
+      "partnercentral:SearchCustomerAccounts",
+      "partnercentral:SearchEngagements",
+      "partnercentral:SearchOpportunities",
     ]
     resources = ["*"]
     condition {
@@ -257,6 +282,22 @@ data "aws_iam_policy_document" "partner_central_read" {
       variable = "partnercentral:Catalog"
       values   = [var.partner_central_catalog]
     }
+  }
+
+  statement {
+    sid    = "ReadCatalogResources"
+    effect = "Allow"
+    actions = [
+      "partnercentral:GetCustomerAccount",
+      "partnercentral:GetCustomerAccountBulkJob",
+      "partnercentral:GetCustomerAccountBulkJobReportUrl",
+      "partnercentral:GetEngagement",
+      "partnercentral:GetOpportunityBulkJobReportUrl",
+      "partnercentral:GetProspectingFromEngagementTask",
+      "partnercentral:GetResourceSnapshot",
+      "partnercentral:GetResourceSnapshotJob",
+    ]
+    resources = local.pc_catalog_resources
   }
 
   statement {
@@ -271,6 +312,13 @@ data "aws_iam_policy_document" "partner_central_read" {
     effect    = "Allow"
     actions   = ["partnercentral:GetEngagementInvitation"]
     resources = [local.pc_invitations]
+  }
+
+  statement {
+    sid       = "ReadTagsOfCatalogResources"
+    effect    = "Allow"
+    actions   = ["partnercentral:ListTagsForResource"]
+    resources = local.pc_catalog_resources
   }
 }
 
@@ -313,9 +361,16 @@ data "aws_iam_policy_document" "partner_central_write_trust" {
 
 data "aws_iam_policy_document" "partner_central_write" {
   statement {
-    sid       = "ApprovedChangesToOpportunities"
-    effect    = "Allow"
-    actions   = ["partnercentral:AssociateOpportunity", "partnercentral:GetOpportunity", "partnercentral:UpdateOpportunity"]
+    sid    = "ApprovedChangesToOpportunities"
+    effect = "Allow"
+    actions = [
+      "partnercentral:AssignOpportunity",
+      "partnercentral:AssociateOpportunity",
+      "partnercentral:DisassociateOpportunity",
+      "partnercentral:GetOpportunity",
+      "partnercentral:SubmitOpportunity",
+      "partnercentral:UpdateOpportunity",
+    ]
     resources = [local.pc_opportunities]
   }
 
@@ -326,18 +381,30 @@ data "aws_iam_policy_document" "partner_central_write" {
       "partnercentral:AcceptEngagementInvitation",
       "partnercentral:GetEngagementInvitation",
       "partnercentral:RejectEngagementInvitation",
+      "partnercentral:StartEngagementByAcceptingInvitationTask",
     ]
     resources = [local.pc_invitations]
   }
 
-  # Creating an opportunity, starting an engagement task and listing tasks have no resource ARN: limited to the catalog.
+  # Creations, engagement and customer-account changes, tasks, bulk jobs and their reads have no per-resource ARN
+  # in the approved flows: limited to the catalog.
   statement {
     sid    = "ApprovedCreationsInCatalog"
     effect = "Allow"
     actions = [
+      "partnercentral:CreateCustomerAccount",
+      "partnercentral:CreateEngagement",
       "partnercentral:CreateOpportunity",
+      "partnercentral:ListEngagementByAcceptingInvitationTasks",
       "partnercentral:ListEngagementFromOpportunityTasks",
+      "partnercentral:ListOpportunityBulkJobResults",
+      "partnercentral:ListOpportunityBulkJobs",
+      "partnercentral:ListOpportunityFromEngagementTasks",
+      "partnercentral:PutSellingSystemSettings",
+      "partnercentral:StartCustomerAccountBulkJob",
       "partnercentral:StartEngagementFromOpportunityTask",
+      "partnercentral:StartOpportunityBulkJob",
+      "partnercentral:StartProspectingFromEngagementTask",
     ]
     resources = ["*"]
     condition {
@@ -345,6 +412,28 @@ data "aws_iam_policy_document" "partner_central_write" {
       variable = "partnercentral:Catalog"
       values   = [var.partner_central_catalog]
     }
+  }
+
+  statement {
+    sid    = "ApprovedChangesToCatalogResources"
+    effect = "Allow"
+    actions = [
+      "partnercentral:CreateEngagementContext",
+      "partnercentral:CreateEngagementInvitation",
+      "partnercentral:CreateResourceSnapshot",
+      "partnercentral:CreateResourceSnapshotJob",
+      "partnercentral:DeleteCustomerAccount",
+      "partnercentral:DeleteResourceSnapshotJob",
+      "partnercentral:GetOpportunityBulkJobReportUrl",
+      "partnercentral:StartOpportunityFromEngagementTask",
+      "partnercentral:StartResourceSnapshotJob",
+      "partnercentral:StopResourceSnapshotJob",
+      "partnercentral:TagResource",
+      "partnercentral:UntagResource",
+      "partnercentral:UpdateCustomerAccount",
+      "partnercentral:UpdateEngagementContext",
+    ]
+    resources = local.pc_catalog_resources
   }
 }
 

@@ -26,18 +26,61 @@ locals {
   pc      = "arn:${data.aws_partition.current.partition}:partnercentral:${var.partner_central_region}"
 }
 
-# List calls have no resource ARN: limited to one catalog by partnercentral:Catalog. Gets are scoped by ARN.
+# Catalog-wide reads are limited to one catalog by partnercentral:Catalog. Gets of one opportunity or invitation
+# are scoped by ARN; tags are read on the catalog's resources only.
 data "aws_iam_policy_document" "read" {
   statement {
-    sid       = "ListPartnerCentralCatalog"
-    effect    = "Allow"
-    actions   = ["partnercentral:ListEngagementInvitations", "partnercentral:ListEngagements", "partnercentral:ListOpportunities", "partnercentral:ListSolutions"]
+    sid    = "ReadPartnerCentralCatalog"
+    effect = "Allow"
+    actions = [
+      "partnercentral:GetCustomerAccountStatistics",
+      "partnercentral:GetSellingSystemSettings",
+      "partnercentral:ListCustomerAccountBulkJobResults",
+      "partnercentral:ListCustomerAccountBulkJobs",
+      "partnercentral:ListEngagementByAcceptingInvitationTasks",
+      "partnercentral:ListEngagementFromOpportunityTasks",
+      "partnercentral:ListEngagementGroups",
+      "partnercentral:ListEngagementInvitations",
+      "partnercentral:ListEngagementMembers",
+      "partnercentral:ListEngagementResourceAssociations",
+      "partnercentral:ListEngagements",
+      "partnercentral:ListOpportunities",
+      "partnercentral:ListOpportunityBulkJobResults",
+      "partnercentral:ListOpportunityBulkJobs",
+      "partnercentral:ListOpportunityFromEngagementTasks",
+      "partnercentral:ListProspectingFromEngagementTasks",
+      "partnercentral:ListResourceSnapshotJobs",
+      "partnercentral:ListResourceSnapshots",
+      "partnercentral:ListSolutions",
+      "partnercentral:SearchCustomerAccounts",
+      "partnercentral:SearchEngagements",
+      "partnercentral:SearchOpportunities",
+    ]
     resources = ["*"]
     condition {
       test     = "StringEquals"
       variable = "partnercentral:Catalog"
       values   = [var.partner_central_catalog]
     }
+  }
+
+  statement {
+    sid    = "ReadCatalogResources"
+    effect = "Allow"
+    actions = [
+      "partnercentral:GetCustomerAccount",
+      "partnercentral:GetCustomerAccountBulkJob",
+      "partnercentral:GetCustomerAccountBulkJobReportUrl",
+      "partnercentral:GetEngagement",
+      "partnercentral:GetOpportunityBulkJobReportUrl",
+      "partnercentral:GetProspectingFromEngagementTask",
+      "partnercentral:GetResourceSnapshot",
+      "partnercentral:GetResourceSnapshotJob",
+    ]
+    resources = [
+      "${local.pc}:${data.aws_caller_identity.current.account_id}:${local.catalog}/*",
+      "${local.pc}::${local.catalog}/*",
+    ]
   }
 
   statement {
@@ -52,6 +95,13 @@ data "aws_iam_policy_document" "read" {
     effect    = "Allow"
     actions   = ["partnercentral:GetEngagementInvitation"]
     resources = ["${local.pc}::${local.catalog}/engagement-invitation/*"]
+  }
+
+  statement {
+    sid       = "ReadTagsOfCatalogResources"
+    effect    = "Allow"
+    actions   = ["partnercentral:ListTagsForResource"]
+    resources = ["${local.pc}:${data.aws_caller_identity.current.account_id}:${local.catalog}/*"]
   }
 }
 
