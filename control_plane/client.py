@@ -212,6 +212,8 @@ class AgentPrompt(_Answer):
     evaluation_set: str
     approval: dict[str, Any]
     tools: list[str]
+
+
 class MetricInfo(_Answer):
     """One metric definition of ``GET /tenants/{id}/metrics``."""
 
@@ -411,6 +413,7 @@ class ControlPlaneClient:
     def agent_prompts(self) -> list[AgentPrompt]:
         """Every prompt version of the registry with owner, model, evaluation set and approval status."""
         return self._call("GET", "/agents/prompts", _AGENT_PROMPTS)
+
     def list_metrics(self, tenant_id: str) -> list[MetricInfo]:
         """The metric definitions (the semantic layer's) readable on the tenant."""
         return self._call("GET", f"/tenants/{_segment(tenant_id)}/metrics", _METRICS)
