@@ -137,7 +137,7 @@ def instantiate(
     elif kind == "metric":
         metric = spec["metric"]
         table = catalog.get(GOLD_METRICS[metric])
-        relevant = [f"catalog:{table.qualified_name}.{metric}"]
+        relevant = [f"metric:{metric}", f"catalog:{table.qualified_name}.{metric}"]
         for r in data.rows(table.qualified_name, scope):
             key = [str(r.get(k)) for k in table.keys if k != "tenant_id"] or [tenant]
             if r.get(metric) is not None:

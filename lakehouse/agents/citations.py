@@ -2,7 +2,7 @@
 
 A citation is ``[ref:<ref>]`` in the answer text, where ``<ref>`` is what a tool returned: ``layer.table/<key>``
 (a lake row, its key columns other than ``tenant_id`` joined by ``|``), ``doc:<file>#<section>`` or
-``catalog:<table>.<column>``. ``verify`` re-reads each cited lake row under the asking tenant's scope (so a row of
+``catalog:<table>.<column>`` or ``metric:<name>`` (the metrics registry). ``verify`` re-reads each cited lake row under the asking tenant's scope (so a row of
 another tenant, or one that does not exist, does not resolve), checks docs and catalog references against the
 corpus and the catalog, and ``repair`` drops the lines that carry an unresolvable citation. An answer left with
 no valid citation is refused (``UncitedAnswer``) rather than shown.
@@ -53,6 +53,10 @@ class CitationChecker:
 
         if ref.startswith("doc:"):
             return Verdict(ref, self.docs.get(ref) is not None, "no such document section")
+        if ref.startswith("metric:"):
+            from lakehouse.agents.tools import _metric
+
+            return Verdict(ref, _metric(ref.removeprefix("metric:")) is not None, "no such metric definition")
         if ref.startswith("catalog:"):
             table, _, column = ref.removeprefix("catalog:").rpartition(".")
             try:

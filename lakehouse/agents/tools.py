@@ -623,6 +623,16 @@ def _metric_definition(ctx: ToolContext, args: dict[str, Any]) -> ToolOutput:
     rows = []
     for name in names:
         table = catalog.get(GOLD_METRICS[name])
+        definition = _metric(name)
+        if definition is not None:
+            rows.append(
+                {
+                    "ref": f"metric:{name}",
+                    "summary": f"{definition.label} ({name}, version {definition.version}, owner "
+                    f"{definition.owner}): {definition.description} Computed as {definition.expression} over "
+                    f"{definition.model}.",
+                }
+            )
         rows.append(
             {
                 "ref": f"catalog:{table.qualified_name}.{name}",
@@ -641,6 +651,17 @@ def _metric_definition(ctx: ToolContext, args: dict[str, Any]) -> ToolOutput:
                 }
             )
     return ToolOutput("Metric definitions and your current values", rows[:25])
+
+
+def _metric(name: str) -> Any:
+    """The metric's definition in the metrics registry (``lakehouse.metrics``), None when it defines none."""
+    from lakehouse.metrics.errors import UnknownMetric
+    from lakehouse.metrics.registry import get_registry
+
+    try:
+        return get_registry().get(name)
+    except UnknownMetric:
+        return None
 
 
 def _pipeline_metrics(ctx: ToolContext, args: dict[str, Any]) -> ToolOutput:

@@ -194,7 +194,9 @@ def test_ops_agent_explains_a_failed_run_from_dq_issues_ingestion_runs_and_linea
 
 def test_support_agent_explains_a_number_from_its_definition_and_value(hub):
     result = hub.ask("acme", "support", "Why is my win_rate 0.5?")
+    assert "metric:win_rate" in result.citations  # the metrics registry's definition
     assert "catalog:gold.ace_win_rate.win_rate" in result.citations
+    assert "Launched / (Launched + Closed Lost)" in result.answer
     assert "gold.ace_win_rate/acme" in result.citations
     assert "your win_rate is 0.5" in result.answer
 
