@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test test-fast bench lint format typecheck imports check clean checkov package warehouse-local
+.PHONY: help setup run test test-fast bench eval lint format typecheck imports check clean checkov package warehouse-local
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -45,6 +45,10 @@ bench: $(STAMP) ## Run the benchmarks (rows/s, calls/s, latency, peak RSS); seve
 warehouse-local: ## Start pgbouncer on 127.0.0.1:6432 in front of the local PostgreSQL (the local warehouse)
 	bash scripts/local_warehouse.sh install
 	bash scripts/local_warehouse.sh start --port 6432
+
+eval: $(STAMP) ## Agent evaluation over the demo tenants: recall@5 and citation validity (runs the demo first if the lake is empty)
+	test -d .lake/silver/opportunity || $(VENV)/bin/lakehouse demo
+	$(PY) bench/agent_eval.py
 
 checkov: ## Static security checks of terraform/ (checkov in its own .venv-checkov)
 	bash scripts/checkov.sh

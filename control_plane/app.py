@@ -162,6 +162,7 @@ def create_app(
             return JSONResponse(body.model_dump(), status_code=503)
         return Health(status="ok", database=db.engine.dialect.name)
 
+    from control_plane.agents.views import router as agents_router
     from control_plane.approvals.views import router as approvals_router
     from control_plane.audit.views import router as audit_router
     from control_plane.auth.views import router as auth_router
@@ -186,6 +187,7 @@ def create_app(
         costs_router,
         marketplace_router,
         connectors_router,
+        agents_router,
         metrics_router,
         graphql_router,
     ):

@@ -188,6 +188,46 @@ class ConnectorIssued(ConnectorInfo):
     external_id: str
 
 
+class AgentToolCall(_Answer):
+    """One tool call an agent made: its outcome (ok, denied, refused, error) and the rows it cited."""
+
+    name: str
+    arguments: dict[str, Any]
+    outcome: str
+    reasons: list[str]
+    refs: list[str]
+
+
+class AgentAnswer(_Answer):
+    """``POST /tenants/{t}/agents/{agent}/ask``: the answer, its resolved citations and the tool calls behind it."""
+
+    tenant_id: str
+    agent: str
+    prompt_id: str
+    prompt_version: str
+    model: str
+    run_id: str
+    answer: str
+    citations: list[str]
+    removed_citations: list[str]
+    tool_calls: list[AgentToolCall]
+    input_tokens: int
+    output_tokens: int
+
+
+class AgentPrompt(_Answer):
+    """One prompt version of ``GET /agents/prompts``."""
+
+    id: str
+    version: str
+    agent: str
+    owner: dict[str, Any]
+    model: str
+    evaluation_set: str
+    approval: dict[str, Any]
+    tools: list[str]
+
+
 class MetricInfo(_Answer):
     """One metric definition of ``GET /tenants/{id}/metrics``."""
 
@@ -229,6 +269,8 @@ _DECISION = TypeAdapter(Decision)
 _CONNECTOR = TypeAdapter(ConnectorInfo)
 _CONNECTORS = TypeAdapter(list[ConnectorInfo])
 _CONNECTOR_ISSUED = TypeAdapter(ConnectorIssued)
+_AGENT_ANSWER = TypeAdapter(AgentAnswer)
+_AGENT_PROMPTS = TypeAdapter(list[AgentPrompt])
 _METRICS = TypeAdapter(list[MetricInfo])
 _METRIC = TypeAdapter(MetricResult)
 _OBJECT = TypeAdapter(dict[str, Any])
@@ -376,6 +418,15 @@ class ControlPlaneClient:
         """Disable a connector: its role is never assumed again."""
         path = f"/tenants/{_segment(tenant_id)}/connectors/{_segment(connector_id)}"
         return self._call("DELETE", path, _CONNECTOR, headers=_reason(reason))
+
+    def ask_agent(self, tenant_id: str, agent: str, question: str) -> AgentAnswer:
+        """Ask one of the tenant's agents (advisor, ops, support, doc); refusals raise the typed errors."""
+        path = f"/tenants/{_segment(tenant_id)}/agents/{_segment(agent)}/ask"
+        return self._call("POST", path, _AGENT_ANSWER, json={"question": question})
+
+    def agent_prompts(self) -> list[AgentPrompt]:
+        """Every prompt version of the registry with owner, model, evaluation set and approval status."""
+        return self._call("GET", "/agents/prompts", _AGENT_PROMPTS)
 
     def list_metrics(self, tenant_id: str) -> list[MetricInfo]:
         """The metric definitions (the semantic layer's) readable on the tenant."""

@@ -93,6 +93,7 @@ _DESCRIPTIONS = {
     413: "The request body is larger than the limit (refused before it is read)",
     422: "Invalid input; every problem is listed",
     429: "Too many requests from this key or address, or too many failed secrets; see Retry-After",
+    502: "An upstream service (the model provider) refused or failed the call",
     503: "A dependency failed; the operation was recorded and can be resumed by repeating it",
 }
 

@@ -30,8 +30,8 @@ from typing import Any, Literal, Protocol
 from lakehouse.errors import BadInput, Refused
 from lakehouse.marketplace.interfaces import ApprovalRefused, payload_digest
 
-RunKind = Literal["pipeline_run", "connector_sync", "partner_central_write"]
-RUN_KINDS: tuple[str, ...] = ("pipeline_run", "connector_sync", "partner_central_write")
+RunKind = Literal["pipeline_run", "connector_sync", "partner_central_write", "agent_ask"]
+RUN_KINDS: tuple[str, ...] = ("pipeline_run", "connector_sync", "partner_central_write", "agent_ask")
 
 # Quota resources (limits live in the control plane's ``quotas`` table; defaults in its configuration).
 CONCURRENT_PIPELINE_RUNS = "concurrent_pipeline_runs"
@@ -39,9 +39,16 @@ CONCURRENT_CONNECTOR_SYNCS = "concurrent_connector_syncs"
 ROWS_INGESTED_PER_DAY = "rows_ingested_per_day"
 API_CALLS_PER_MINUTE = "api_calls_per_minute"
 MONTHLY_BUDGET_USD = "monthly_compute_usd"  # the plan quota that is the tenant's monthly budget
+AGENT_TOKENS_PER_DAY = "agent_tokens_per_day"  # model tokens (input + output) agents may use per UTC day
 
 # Metered resources of the cost ledger and their units.
-UNITS: dict[str, str] = {"compute_seconds": "second", "api_calls": "call", "rows_ingested": "row"}
+UNITS: dict[str, str] = {
+    "compute_seconds": "second",
+    "api_calls": "call",
+    "rows_ingested": "row",
+    "model_input_tokens": "token",
+    "model_output_tokens": "token",
+}
 
 
 class QuotaExceeded(Refused):
@@ -49,6 +56,7 @@ class QuotaExceeded(Refused):
 
 
 __all__ = [
+    "AGENT_TOKENS_PER_DAY",
     "API_CALLS_PER_MINUTE",
     "CONCURRENT_CONNECTOR_SYNCS",
     "CONCURRENT_PIPELINE_RUNS",
@@ -91,16 +99,20 @@ def _decimal(value: Decimal | float | str) -> Decimal:
 
 @dataclass
 class Usage:
-    """What a run consumed: compute seconds, API calls and rows ingested (the cost ledger's resources)."""
+    """What a run consumed: compute seconds, API calls, rows ingested and model tokens (the ledger's resources)."""
 
     compute_seconds: Decimal = Decimal(0)
     api_calls: int = 0
     rows_ingested: int = 0
+    model_input_tokens: int = 0
+    model_output_tokens: int = 0
 
     def __post_init__(self) -> None:
         self.compute_seconds = _decimal(self.compute_seconds)
         self.api_calls = int(_decimal(self.api_calls))
         self.rows_ingested = int(_decimal(self.rows_ingested))
+        self.model_input_tokens = int(_decimal(self.model_input_tokens))
+        self.model_output_tokens = int(_decimal(self.model_output_tokens))
 
     @staticmethod
     def seconds_between(start: datetime, end: datetime) -> Decimal:
@@ -113,6 +125,8 @@ class Usage:
             ("compute_seconds", self.compute_seconds),
             ("api_calls", Decimal(self.api_calls)),
             ("rows_ingested", Decimal(self.rows_ingested)),
+            ("model_input_tokens", Decimal(self.model_input_tokens)),
+            ("model_output_tokens", Decimal(self.model_output_tokens)),
         ]
 
 

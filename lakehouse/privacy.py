@@ -238,3 +238,24 @@ def pii_free_layers_check(tables: list[TableDef]) -> list[str]:
     return [
         f"{t.qualified_name}.{c}" for t in tables if t.layer != "bronze" for c in t.columns_classified("pii")
     ]
+
+
+# ------------------------------------------------------------------------------------------------ free text
+
+_EMAIL_TEXT = re.compile(_EMAIL_PATTERN)
+# international (+...) numbers, and North-American style 3-3-4 groups; dates and ids do not match
+_PHONE_TEXT = re.compile(r"\+\d[\d\s().-]{6,}\d|\(?\b\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b")
+_NAMED_TEXT = re.compile(
+    r"(?i)\b(first ?name|last ?name|full ?name|contact name)\s*[:=]\s*[\"']?[^\s,;\"']+(?:\s+[A-Z][a-z]+)?"
+)
+
+
+def redact_text(text: str) -> str:
+    """Free text with email addresses, phone numbers and labelled personal names replaced by [REDACTED].
+
+    The Python twin of ``redact_json_text`` for text that never reaches Spark (agent questions, retrieved
+    context, answers): the same email pattern and marker, so a redacted value looks the same everywhere.
+    """
+    text = _EMAIL_TEXT.sub(REDACTED, text)
+    text = _PHONE_TEXT.sub(REDACTED, text)
+    return _NAMED_TEXT.sub(lambda m: f"{m.group(1)}: {REDACTED}", text)

@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lakehouse.guardrails import (
+    AGENT_TOKENS_PER_DAY,
     API_CALLS_PER_MINUTE,
     CONCURRENT_CONNECTOR_SYNCS,
     CONCURRENT_PIPELINE_RUNS,
@@ -32,11 +33,19 @@ class GuardrailSettings(BaseSettings):
     )
     cost_rate_api_call_usd: Decimal = Field(Decimal("0.00001"), ge=0, description="USD per API call")
     cost_rate_row_ingested_usd: Decimal = Field(Decimal(0), ge=0, description="USD per row landed in bronze")
+    # Bedrock on-demand prices of the agents' default model (Claude 3.5 Haiku: $0.80 / $4 per million tokens)
+    cost_rate_model_input_token_usd: Decimal = Field(
+        Decimal("0.0000008"), ge=0, description="USD per model input token"
+    )
+    cost_rate_model_output_token_usd: Decimal = Field(
+        Decimal("0.000004"), ge=0, description="USD per model output token"
+    )
     default_monthly_budget_usd: Decimal = Field(Decimal(100), ge=0)
     default_concurrent_pipeline_runs: int = Field(2, ge=0)
     default_concurrent_connector_syncs: int = Field(1, ge=0)
     default_rows_ingested_per_day: int = Field(5_000_000, ge=0)
     default_api_calls_per_minute: int = Field(600, ge=0)
+    default_agent_tokens_per_day: int = Field(500_000, ge=0)
     budget_alert_thresholds: tuple[int, ...] = (80, 100)
     reservation_lease_seconds: int = Field(
         6 * 3600, ge=1, description="A crashed run's slot frees after this"
@@ -52,6 +61,8 @@ class GuardrailSettings(BaseSettings):
             "compute_seconds": self.cost_rate_compute_second_usd,
             "api_calls": self.cost_rate_api_call_usd,
             "rows_ingested": self.cost_rate_row_ingested_usd,
+            "model_input_tokens": self.cost_rate_model_input_token_usd,
+            "model_output_tokens": self.cost_rate_model_output_token_usd,
         }
 
     def default_limits(self) -> dict[str, float]:
@@ -62,4 +73,5 @@ class GuardrailSettings(BaseSettings):
             ROWS_INGESTED_PER_DAY: float(self.default_rows_ingested_per_day),
             API_CALLS_PER_MINUTE: float(self.default_api_calls_per_minute),
             MONTHLY_BUDGET_USD: float(self.default_monthly_budget_usd),
+            AGENT_TOKENS_PER_DAY: float(self.default_agent_tokens_per_day),
         }

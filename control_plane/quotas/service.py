@@ -24,6 +24,7 @@ from control_plane.db import new_id, utcnow
 from control_plane.quotas.models import Quota, QuotaReservation
 from control_plane.tenants.models import Tenant
 from lakehouse.guardrails import (
+    AGENT_TOKENS_PER_DAY,
     CONCURRENT_CONNECTOR_SYNCS,
     CONCURRENT_PIPELINE_RUNS,
     MONTHLY_BUDGET_USD,
@@ -38,6 +39,7 @@ CONCURRENCY: dict[str, str | None] = {
     "pipeline_run": CONCURRENT_PIPELINE_RUNS,
     "connector_sync": CONCURRENT_CONNECTOR_SYNCS,
     "partner_central_write": None,
+    "agent_ask": None,
 }
 QUOTA_HINT = "a platform admin can raise it with PUT /tenants/{tenant}/quotas"
 
@@ -165,6 +167,18 @@ def reserve(
             raise QuotaExceeded(
                 f"tenant {tenant_id}: {_fmt(rows_today)} rows were ingested today (UTC), which meets the quota "
                 f"{ROWS_INGESTED_PER_DAY} = {_fmt(limit)}; nothing was ingested. The quota resets at 00:00 UTC; "
+                f"{hint}"
+            )
+    if kind == "agent_ask":
+        day, tomorrow = costs.day_start(now), now + timedelta(days=1)
+        tokens_today = costs.used_quantity(db, tenant_id, "model_input_tokens", day, tomorrow) + (
+            costs.used_quantity(db, tenant_id, "model_output_tokens", day, tomorrow)
+        )
+        limit = values[AGENT_TOKENS_PER_DAY]
+        if tokens_today >= Decimal(str(limit)):
+            raise QuotaExceeded(
+                f"tenant {tenant_id}: agents used {_fmt(tokens_today)} model tokens today (UTC), which meets the "
+                f"quota {AGENT_TOKENS_PER_DAY} = {_fmt(limit)}; nothing was asked. The quota resets at 00:00 UTC; "
                 f"{hint}"
             )
     resource = CONCURRENCY[kind]

@@ -23,7 +23,7 @@ from control_plane.registry.semver import in_range, parse_range, parse_version
 # Package data, read with importlib.resources so an installed wheel finds them: the JSON Schema beside this
 # module, the seed manifests beside the domain they describe.
 SCHEMA_RESOURCE = resources.files("control_plane.registry") / "module-manifest.schema.json"
-SEED_PACKAGES: tuple[str, ...] = ("lakehouse.partner_central",)
+SEED_PACKAGES: tuple[str, ...] = ("lakehouse.partner_central", "lakehouse.agents")
 SEED_FOLDER = "modules"
 
 
@@ -118,6 +118,7 @@ def validate(db: Session, manifest: Any) -> list[dict[str, Any]]:
                         f"(published: {', '.join(sorted(map(str, published)))})",
                     }
                 )
+    problems += _agent_problems(manifest)
     entities = manifest.get("entities")
     if (
         isinstance(entities, dict)
@@ -129,6 +130,39 @@ def validate(db: Session, manifest: Any) -> list[dict[str, Any]]:
             problems.append(
                 {"loc": ["body", "entities"], "msg": f"produces and consumes the same tables: {both}"}
             )
+    return problems
+
+
+def _agent_problems(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """An ``agent`` module carries an ``agent`` section (its prompt and tools), and only agent modules do; an
+    approved prompt names its approver and the prompt version is a semantic version."""
+    section = manifest.get("agent")
+    if manifest.get("type") != "agent":
+        if section is not None:
+            return [{"loc": ["body", "agent"], "msg": "only modules of type agent have an agent section"}]
+        return []
+    if not isinstance(section, dict):
+        return [
+            {"loc": ["body", "agent"], "msg": "a module of type agent needs an agent section (prompt, tools)"}
+        ]
+    prompt = section.get("prompt")
+    if not isinstance(prompt, dict):
+        return []  # reported by the schema
+    problems: list[dict[str, Any]] = []
+    if isinstance(prompt.get("version"), str):
+        try:
+            parse_version(prompt["version"])
+        except ValueError as exc:
+            problems.append({"loc": ["body", "agent", "prompt", "version"], "msg": str(exc)})
+    approval = prompt.get("approval")
+    if (
+        isinstance(approval, dict)
+        and approval.get("status") == "approved"
+        and not approval.get("approved_by")
+    ):
+        problems.append(
+            {"loc": ["body", "agent", "prompt", "approval"], "msg": "an approved prompt names its approver"}
+        )
     return problems
 
 

@@ -69,7 +69,7 @@ def list_modules(
     page: PageDep,
     name: Annotated[str | None, Query(pattern=NAME)] = None,
     type: Annotated[
-        str | None, Query(pattern="^(connector|pipeline|dashboard|notebook|export|feature_set)$")
+        str | None, Query(pattern="^(connector|pipeline|dashboard|notebook|export|feature_set|agent)$")
     ] = None,
     produces: Annotated[
         str | None, Query(max_length=80, description="Only modules producing this table")

@@ -100,6 +100,15 @@ def tenant_access() -> TenantAccess:
         raise SignInFailed(str(exc)) from None
 
 
+def caller_client() -> ControlPlaneClient:
+    """A control-plane client calling with the signed-in user's own credential (the API decides and audits)."""
+    access = tenant_access()
+    credential = st.session_state.get("_credential")
+    if not isinstance(access, ControlPlaneAccess) or not credential:
+        raise SignInFailed("sign in through the control plane first")
+    return access.client.as_caller(credential)
+
+
 def _sign_in_form() -> None:
     st.title(APP_TITLE)
     st.write(

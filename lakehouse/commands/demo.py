@@ -40,9 +40,36 @@ def demo() -> None:
         for row in rows:
             table.add_row(*(str(v) for v in row.values()))
         console.print(table)
+    _advisor_answer(console, summaries[0].tenant_id if summaries else "acme")
     console.print("[bold]Where to look next[/]")
     for line in next_steps():
         console.print(f"  {line}", highlight=False, soft_wrap=True)
+
+
+ADVISOR_QUESTION = "Which opportunities need attention and why?"
+
+
+def _advisor_answer(console: Console, tenant: str) -> None:
+    """One partner-advisor answer for a demo tenant, with its citations (Bedrock Runtime emulator)."""
+    from contextlib import ExitStack
+
+    from control_plane.agents.local import local_hub
+    from lakehouse.agents.data import LakeData
+    from lakehouse.commands.agent import print_answer, sandbox_provider
+    from lakehouse.errors import LakehouseError
+
+    console.print(f"[bold]Partner advisor · {tenant}[/]: {ADVISOR_QUESTION}", highlight=False)
+    try:
+        with ExitStack() as stack:
+            hub = local_hub(
+                tenant, user_id=None, operator="demo", provider=sandbox_provider(stack), data=LakeData()
+            )
+            print_answer(hub.ask(tenant, "advisor", ADVISOR_QUESTION))
+    except LakehouseError as exc:
+        console.print(f"[yellow]the advisor did not answer[/]: {exc}", highlight=False, soft_wrap=True)
+    console.print(
+        f'  ask more: lakehouse agent ask --tenant {tenant} --sandbox "<question>"', highlight=False
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -191,10 +191,25 @@ def _stack(kind: str, request: pytest.FixtureRequest, stacks: dict[str, Stack]) 
         pg: PgDatabase = request.getfixturevalue("pg_database")
         backend = Backend("postgres", pg.app_url, pg.admin_url, lake)
     app = create_app(make_settings(backend))
+    _offline_agents(app, request)
     client = TestClient(app).__enter__()
     key = create_admin_key("test suite bootstrap", database_url=backend.app_url, run_migrations=False)
     stacks[kind] = Stack(backend, app, client, {"X-API-Key": key})
     return stacks[kind]
+
+
+def _offline_agents(app: Any, request: pytest.FixtureRequest) -> None:
+    """Agents of the test app answer through the Bedrock Runtime emulator over an empty lake (no AWS, no Spark)."""
+    import boto3
+
+    from lakehouse.agents.data import MemoryData
+    from lakehouse.agents.provider import BedrockConverse
+    from sandboxes.bedrock import serve_in_thread
+
+    server = serve_in_thread()
+    request.session.config.add_cleanup(server.stop)
+    app.state.agent_provider = BedrockConverse(boto3.client("bedrock-runtime", **server.credentials()))
+    app.state.agent_data = MemoryData()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])

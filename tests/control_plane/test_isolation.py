@@ -22,6 +22,9 @@ BODIES = {
     ("PUT", "/tenants/{tenant_id}/approval-policy"): lambda b: {"mode": "manual", "ttl_hours": 24},
     ("PUT", "/tenants/{tenant_id}/quotas"): lambda b: {"limits": {"concurrent_pipeline_runs": 5}},
     ("POST", "/tenants/{tenant_id}/audit/dashboard-views"): lambda b: {"reason": "isolation test"},
+    ("POST", "/tenants/{tenant_id}/agents/{agent}/ask"): lambda b: {
+        "question": "Which deals need attention?"
+    },
     ("POST", "/tenants/{tenant_id}/connectors"): lambda b: {
         "service": "partner-central-selling",
         "aws_account_id": "123456789012",
@@ -66,6 +69,7 @@ def _url(path: str, tenant: str, key_id: str) -> str:
         .replace("{user_id}", "bob")
         .replace("{key_id}", key_id)
         .replace("{connector_id}", CONNECTOR_ID)
+        .replace("{agent}", "advisor")
         .replace("{name}", "opportunity_count")  # a metric (control_plane/metrics)
     )
     assert "{" not in url, url

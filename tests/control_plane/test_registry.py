@@ -21,6 +21,10 @@ SEEDS = {
     "partner-central-silver",
     "partner-central-gold",
     "partner-central-dashboards",
+    "agent-advisor",
+    "agent-ops",
+    "agent-support",
+    "agent-doc",
 }
 
 

@@ -244,6 +244,7 @@ def test_guardrail_limits_are_visible_and_only_the_platform_sets_them(client, ad
         "concurrent_connector_syncs": float(defaults.default_concurrent_connector_syncs),
         "api_calls_per_minute": float(defaults.default_api_calls_per_minute),
         "monthly_compute_usd": 100.0,
+        "agent_tokens_per_day": float(defaults.default_agent_tokens_per_day),
     }  # the free plan's budget
     assert state["running"] == {"pipeline_run": [], "connector_sync": []}
 

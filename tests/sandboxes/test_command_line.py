@@ -64,6 +64,7 @@ def test_each_family_serves_in_the_foreground_until_sigterm(module: str, service
         (["sandbox", "--port", "0"], "sandboxes.partner_central"),
         (["marketplace", "sandbox", "--port", "0"], "sandboxes.marketplace.__main__"),
         (["demo"], "sandboxes.partner_central"),
+        (["agent", "ask", "--tenant", "acme", "--sandbox", "hi"], "sandboxes.bedrock"),
     ],
 )
 def test_without_the_dev_extra_the_cli_exits_2_with_the_pip_command(

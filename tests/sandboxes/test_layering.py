@@ -42,8 +42,9 @@ def test_only_the_command_line_loads_an_emulator() -> None:
 
 def test_the_emulators_are_one_folder_per_service_family_on_one_shared_base() -> None:
     shared = {"sandboxes._http", "sandboxes._sigv4", "sandboxes._model"}
-    for family in ("partner_central", "marketplace"):
+    families = ("partner_central", "marketplace", "bedrock")
+    for family in families:
         modules = set().union(*(imported_modules(p) for p in (ROOT / "sandboxes" / family).glob("*.py")))
         assert shared <= modules, (family, shared - modules)
-        other = {"partner_central", "marketplace"} - {family}
+        other = set(families) - {family}
         assert not [m for m in modules if m.split(".")[1:2] == list(other)], family

@@ -1,0 +1,1 @@
+"""The agent hub domain: ask an agent for a tenant, list the prompt registry."""
