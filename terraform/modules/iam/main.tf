@@ -200,6 +200,14 @@ data "aws_iam_policy_document" "glue_job" {
     resources = [var.pii_secret_arn]
   }
 
+  # The platinum job embeds text with Amazon Bedrock (lakehouse.platinum.embedding.BedrockTitanEmbedder).
+  statement {
+    sid       = "InvokeEmbeddingModel"
+    effect    = "Allow"
+    actions   = ["bedrock:InvokeModel"]
+    resources = ["arn:${local.partition}:bedrock:${local.region}::foundation-model/amazon.titan-embed-text-v2:0"]
+  }
+
   statement {
     sid       = "AssumePartnerCentralReadRole"
     effect    = "Allow"

@@ -382,6 +382,16 @@ data "aws_iam_policy_document" "api_task" {
     actions   = ["kms:Decrypt"]
     resources = [var.kms_key_arn]
   }
+
+  # The agent hub calls Bedrock Converse (bedrock:InvokeModel) with the models its approved prompts name.
+  statement {
+    sid     = "ConverseWithAgentModels"
+    effect  = "Allow"
+    actions = ["bedrock:InvokeModel"]
+    resources = [
+      for model in var.agent_model_ids : "arn:${local.partition}:bedrock:${local.region}::foundation-model/${model}"
+    ]
+  }
 }
 
 # Marketplace catalog reads and approved change sets run in the API (registration, approvals); the actions are

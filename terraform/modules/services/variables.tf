@@ -175,3 +175,9 @@ variable "tags" {
   description = "Tags added to every resource of the module."
   default     = {}
 }
+
+variable "agent_model_ids" {
+  description = "Bedrock foundation models the agent hub's approved prompts use (lakehouse/agents/prompts/*.yaml)"
+  type        = list(string)
+  default     = ["anthropic.claude-3-5-haiku-20241022-v1:0"]
+}
