@@ -79,10 +79,13 @@ class CitationChecker:
                 "not this tenant's row",
             )
         parts = key.split("|")
-        if len(parts) != len(key_columns):
+        if not 0 < len(parts) <= len(key_columns):
             return Verdict(ref, False, f"{table} rows are keyed by {', '.join(key_columns)}")
-        rows = self.data.rows(table, self.scope, key_columns)
-        found = any([str(r.get(c)) for c in key_columns] == parts for r in rows)
+        # A citation may leave out leading key columns (an opportunity is cited by its id without its catalog):
+        # it resolves when at least one of this tenant's rows carries the trailing key values it names.
+        named = key_columns[len(key_columns) - len(parts) :]
+        rows = self.data.rows(table, self.scope, named)
+        found = any([str(r.get(c)) for c in named] == parts for r in rows)
         return Verdict(ref, found, "no such row in this tenant")
 
     def verify(self, refs: Iterable[str]) -> list[Verdict]:
