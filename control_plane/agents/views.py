@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from control_plane.agents.service import hub_for
-from control_plane.deps import Authorized, AuthorizeGlobal, AuthorizeTenant
+from control_plane.deps import Authorized, AuthorizeGlobal, AuthorizeTenant, PageDep
 from control_plane.errors import ApiError, BadRequest, Forbidden, Invalid, TooManyRequests, responses
 from control_plane.request_model import RequestModel
 from lakehouse.agents.citations import UncitedAnswer
@@ -139,6 +139,8 @@ def ask(
 @router.get("/agents/prompts", response_model=list[PromptOut], responses=responses(401, 403))
 def prompts(
     auth: Annotated[Authorized, Depends(AuthorizeGlobal("registry:read", "module"))],
+    page: PageDep,
 ) -> list[PromptOut]:
-    """Every shipped prompt version with its owner, model, evaluation set and approval status."""
-    return [PromptOut(**p.as_dict()) for p in all_prompts()]
+    """The shipped prompt versions with their owner, model, evaluation set and approval status (one page)."""
+    shipped = all_prompts()[page.offset : page.offset + page.limit]
+    return [PromptOut(**p.as_dict()) for p in shipped]

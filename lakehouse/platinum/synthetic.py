@@ -72,6 +72,7 @@ def generate(
         created = t0 + timedelta(seconds=rng.random() * span)
         base = {
             "tenant_id": tenant_id,
+            "catalog": "AWS",
             "opportunity_id": f"O-{i:06d}",
             "created_at": created,
             "customer_industry": industry,

@@ -37,6 +37,7 @@ def opp(tenant: str, opp_id: str, **fields: Any) -> dict[str, Any]:
     """A silver.opportunity row with sensible defaults."""
     base: dict[str, Any] = {
         "tenant_id": tenant,
+        "catalog": "AWS",
         "opportunity_id": opp_id,
         "project_title": f"Project {opp_id}",
         "customer_industry": "Healthcare",

@@ -36,6 +36,7 @@ def version(
 ):  # type: ignore[no-untyped-def]
     return {
         "tenant_id": "acme",
+        "catalog": "AWS",
         "opportunity_id": opp_id,
         "created_at": created,
         "last_modified_at": modified,
@@ -274,6 +275,7 @@ def test_version_history_keeps_each_silver_version_once_with_its_usd_monthly_spe
             [
                 {
                     "tenant_id": "acme",
+                    "catalog": "AWS",
                     "opportunity_id": "O-1",
                     "spend_index": i,
                     "amount": Decimal(a),
