@@ -60,3 +60,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         )
         if uses_pg and item.get_closest_marker("postgres") is None:
             item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_botocore_backoff() -> Iterator[None]:
+    """Scale botocore's retry backoff down for the test session (emulators inject throttling on purpose).
+
+    The clients keep botocore's retry modes and attempt counts; only the sleep between attempts shrinks from
+    up to seconds (1 s base for throttling) to milliseconds, which is what the tests' timing does not depend on.
+    """
+    from botocore.retries import standard
+
+    original = standard.ExponentialBackoff._DEFAULT_BACKOFF_CONFIG
+    standard.ExponentialBackoff._DEFAULT_BACKOFF_CONFIG = {
+        "throttling_base_scale": 0.01,
+        "non_throttling_base_scale": 0.005,
+    }
+    yield
+    standard.ExponentialBackoff._DEFAULT_BACKOFF_CONFIG = original
