@@ -136,7 +136,7 @@ def ask(
     return AnswerOut.model_validate(result.as_dict())
 
 
-@router.get("/agents/prompts", response_model=list[PromptOut], responses=responses(401, 403))
+@router.get("/agents/prompts", response_model=list[PromptOut], responses=responses(401, 403, 422))
 def prompts(
     auth: Annotated[Authorized, Depends(AuthorizeGlobal("registry:read", "module"))],
     page: PageDep,
