@@ -25,7 +25,8 @@ def bronze_df(spark, payloads, catalog="AWS") -> DataFrame:
     )
 
 
-def expect(spark, actual: DataFrame, columns: list[str], rows: list[tuple]) -> None:
+def assert_rows(spark, actual: DataFrame, columns: list[str], rows: list[tuple]) -> None:
+    """``actual`` has exactly ``rows`` in ``columns`` (chispa, compared in a stable order)."""
     # ordered by every scalar column on both sides (Sail cannot hash the array columns ignore_row_order sorts by)
     got = actual.select(*columns)
     order = [f.name for f in got.schema.fields if f.dataType.typeName() != "array"]
@@ -51,7 +52,7 @@ def engagements(spark) -> DataFrame:
 
 
 def test_parse_engagements_types_dates_and_counts_contexts(spark, engagements):
-    expect(
+    assert_rows(
         spark,
         tx.to_engagement(engagements),
         ["catalog", "engagement_id", "member_count", "context_count", "context_types", "modified_at"],
@@ -64,7 +65,7 @@ def test_parse_engagements_types_dates_and_counts_contexts(spark, engagements):
 
 
 def test_engagement_context_has_one_row_per_context_in_list_order(spark, engagements):
-    expect(
+    assert_rows(
         spark,
         tx.to_engagement_context(engagements),
         [
@@ -84,7 +85,7 @@ def test_engagement_context_has_one_row_per_context_in_list_order(spark, engagem
 
 
 def test_leads_come_from_lead_contexts_with_source_status_and_interactions(spark, engagements):
-    expect(
+    assert_rows(
         spark,
         tx.leads_from_engagements(engagements),
         [
@@ -138,7 +139,7 @@ def test_lead_rows_carry_no_contact_details(spark, engagements):
 def test_lead_invitations_become_leads_and_other_invitations_do_not(spark):
     other = {**sd.lead_invitation("inv-2", "eng-9"), "PayloadType": "OpportunityInvitation"}
     parsed = tx.parse_lead_invitations(bronze_df(spark, [sd.lead_invitation("inv-1", "eng-5"), other]))
-    expect(
+    assert_rows(
         spark,
         tx.to_lead(parsed),
         [
@@ -170,7 +171,7 @@ def test_lead_invitations_become_leads_and_other_invitations_do_not(spark):
 
 def test_engagement_members_explode_in_order(spark):
     parsed = tx.parse_engagement_members(bronze_df(spark, [sd.members("eng-1", ["AWS", "Partner"])]))
-    expect(
+    assert_rows(
         spark,
         tx.to_engagement_member(parsed),
         ["catalog", "engagement_id", "member_index", "company_name", "account_id"],
@@ -184,7 +185,7 @@ def test_conversion_tasks_keep_status_context_and_opportunity(spark):
         sd.conversion_task("t2", "eng-2", context_id=None, opportunity_id=None, status="FAILED"),
     ]
     parsed = tx.parse_conversion_tasks(bronze_df(spark, tasks))
-    expect(
+    assert_rows(
         spark,
         tx.to_lead_conversion(parsed),
         ["task_id", "task_status", "engagement_id", "context_id", "opportunity_id", "started_at"],
@@ -199,7 +200,7 @@ def test_resource_snapshots_keep_each_revision(spark):
     parsed = tx.parse_resource_snapshots(
         bronze_df(spark, [sd.snapshot("eng-1", "O1", 1), sd.snapshot("eng-1", "O1", 2, stage="Committed")])
     )
-    expect(
+    assert_rows(
         spark,
         tx.to_resource_snapshot(parsed),
         ["engagement_id", "resource_id", "template_name", "revision", "stage", "target_close_date"],
@@ -212,7 +213,7 @@ def test_resource_snapshots_keep_each_revision(spark):
 
 def test_aws_summaries_type_scores_spend_and_recommendations(spark):
     parsed = tx.parse_aws_opportunity_summaries(bronze_df(spark, [sd.aws_summary("O1", recommendations=2)]))
-    expect(
+    assert_rows(
         spark,
         tx.to_aws_opportunity_summary(parsed),
         [
@@ -251,7 +252,7 @@ def test_aws_summaries_with_wrong_types_are_quarantined_with_the_reason(spark, c
 
 def test_customer_accounts_type_dates_and_enrichment(spark):
     parsed = tx.parse_customer_accounts(bronze_df(spark, [sd.customer_account("ca-1")]))
-    expect(
+    assert_rows(
         spark,
         tx.to_customer_account(parsed),
         [
@@ -338,7 +339,7 @@ def test_lead_funnel_counts_converted_and_won_leads_per_source_and_status(spark)
         "tenant_id string, catalog string, opportunity_id string, stage string",
     )
     got = tx.lead_funnel(leads, tasks, opps)
-    expect(
+    assert_rows(
         spark,
         got,
         [
@@ -379,7 +380,7 @@ def test_engagement_health_counts_stage_mismatches_and_the_action_backlog(spark)
         ],
         "tenant_id string, catalog string, opportunity_id string, stage string",
     )
-    expect(
+    assert_rows(
         spark,
         tx.engagement_health(summary, opps),
         [
